@@ -1,0 +1,1 @@
+// elementwise.cl: kernels of the elementwise family. See the Swift reference in Sources/ReferenceDevice.

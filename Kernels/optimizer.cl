@@ -1,0 +1,1 @@
+// optimizer.cl: kernels of the optimizer family. See the Swift reference in Sources/ReferenceDevice.

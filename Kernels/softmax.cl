@@ -1,0 +1,1 @@
+// softmax.cl: kernels of the softmax family. See the Swift reference in Sources/ReferenceDevice.

@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+// gputrain: train language models end to end with OpenCL kernels. See ARCHITECTURE.md.
+import PackageDescription
+
+/// The kernel families, one `.cl` file each, embedded in the binary.
+let kernelFiles = [
+    "matmul.cl", "elementwise.cl", "activations.cl", "softmax.cl",
+    "normalization.cl", "embedding.cl", "attention.cl", "optimizer.cl",
+]
+
+let package = Package(
+    name: "gputrain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gputrain", targets: ["gputrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+        .target(
+            name: "KernelSources",
+            path: "Kernels",
+            resources: kernelFiles.map { .embedInCode($0) }
+        ),
+        .target(name: "Core"),
+        .target(name: "ReferenceDevice", dependencies: ["Core"]),
+        .target(name: "OpenCLDevice", dependencies: ["Core", "COpenCL", "KernelSources"]),
+        .target(name: "Tensors", dependencies: ["Core"]),
+        .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
+        .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
+        .executableTarget(
+            name: "gputrain",
+            dependencies: [
+                "Runtime", "Core", "Tensors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice", "Runtime"], path: "Tests/TestSupport"),
+        .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"]),
+        .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    // Swift 5 mode: the device objects are used from one thread at a time, and strict
+    // concurrency checking would add annotations without catching real races here.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Everything that can go wrong below the tensor API, with messages that say what to do.
+public enum DeviceError: Error, CustomStringConvertible, Equatable {
+    /// Two operands of `operation` do not fit together.
+    case shapeMismatch(operation: String, lhs: [Int], rhs: [Int])
+    /// An argument is outside what the operation supports.
+    case invalidArgument(operation: String, message: String)
+    /// An OpenCL call failed while running `operation`.
+    case openCL(call: String, code: Int32, operation: String)
+    /// The device has no memory left for a buffer.
+    case outOfMemory(label: String, bytes: Int, inUse: Int)
+    /// A kernel file did not compile; `log` is the compiler's build log.
+    case kernelBuildFailed(file: String, options: String, log: String)
+    /// No OpenCL platform is installed.
+    case noOpenCLPlatform
+    /// `--device` matched no device.
+    case deviceNotFound(selector: String, available: [String])
+    /// A buffer made by one device was passed to another.
+    case foreignBuffer(operation: String, label: String)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(operation, lhs, rhs):
+            return "\(operation): shapes \(lhs) and \(rhs) do not match"
+        case let .invalidArgument(operation, message):
+            return "\(operation): \(message)"
+        case let .openCL(call, code, operation):
+            return "\(call) failed with \(OpenCLErrorName.name(of: code)) (\(code)) during \(operation)"
+        case let .outOfMemory(label, bytes, inUse):
+            return "out of device memory allocating '\(label)' (\(ByteCount(bytes))); "
+                + "\(ByteCount(inUse)) already in use. Use a smaller batch or model, or another device (--device)."
+        case let .kernelBuildFailed(file, options, log):
+            return "kernel \(file) failed to build with options '\(options)':\n\(log)"
+        case .noOpenCLPlatform:
+            return """
+                no OpenCL platform found. Install one, e.g. on Debian/Ubuntu:
+                    sudo apt-get install -y pocl-opencl-icd ocl-icd-opencl-dev
+                (PoCL runs the kernels on the CPU), or run slowly without OpenCL with --device reference.
+                """
+        case let .deviceNotFound(selector, available):
+            return "no device matches '\(selector)'. Available: "
+                + (available.isEmpty ? "none" : available.joined(separator: "; "))
+                + ". Use an index or a name substring from `gputrain devices`, or `reference`."
+        case let .foreignBuffer(operation, label):
+            return "\(operation): buffer '\(label)' belongs to another device"
+        }
+    }
+}
+
+/// A byte count printed for people (e.g. "1.50 GiB").
+public struct ByteCount: CustomStringConvertible, Sendable {
+    public let bytes: Int
+    public init(_ bytes: Int) { self.bytes = bytes }
+    public var description: String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.2f %@", value, units[unit])
+    }
+}

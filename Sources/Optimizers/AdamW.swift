@@ -1,0 +1,3 @@
+import Tensors
+/// Placeholder until optimizers land.
+public enum OptimizersPlaceholder {}

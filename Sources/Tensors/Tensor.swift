@@ -1,0 +1,2 @@
+/// Placeholder until the tensor module lands.
+public enum TensorsPlaceholder {}

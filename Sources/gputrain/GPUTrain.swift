@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `gputrain` command: one subcommand per stage; each parses its arguments and calls the library.
+@main
+struct GPUTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gputrain",
+        abstract: "Train language models end to end on any OpenCL device.",
+        subcommands: [DevicesCommand.self])
+}
