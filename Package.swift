@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "OpenCLDevice", dependencies: ["Core", "COpenCL", "KernelSources"]),
         .target(name: "Tensors", dependencies: ["Core"]),
         .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
+        .target(name: "Formats", dependencies: ["Core"]),
         .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
         .executableTarget(
             name: "gputrain",
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict

@@ -3,12 +3,14 @@ import Runtime
 
 /// `gputrain devices`: lists OpenCL platforms and devices and marks the default.
 struct DevicesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "devices", abstract: "List OpenCL devices.")
+    static let configuration = CommandConfiguration(
+        commandName: "devices", abstract: "List the OpenCL platforms and devices, marking the default.")
 
-    @Flag(help: "Print one JSON array of devices.")
+    @Flag(help: "Print one JSON array of device objects.")
     var json = false
 
     func run() throws {
-        print("devices: not yet")
+        let listing = try DeviceListing()
+        print(json ? try listing.json() : listing.text())
     }
 }

@@ -1,0 +1,2 @@
+/// Placeholder until formats land.
+public enum FormatsPlaceholder {}
