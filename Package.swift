@@ -30,11 +30,12 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Core"]),
         .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
         .target(name: "Formats", dependencies: ["Core"]),
+        .target(name: "Datasets", dependencies: ["Core"]),
         .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
         .executableTarget(
             name: "gputrain",
             dependencies: [
-                "Runtime", "Core", "Tensors",
+                "Runtime", "Core", "Tensors", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Datasets
+import Foundation
+
+/// `gputrain data …`: making and preparing datasets.
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Make and prepare datasets.", subcommands: [TinyWorldCommand.self])
+}
+
+/// `gputrain data tiny-world`: writes the built-in synthetic world (the pipeline's default data).
+struct TinyWorldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tiny-world",
+        abstract: "Generate the tiny world: world.json, pretrain.jsonl and probes.jsonl.")
+
+    @Option(help: "Folder to write into (created if missing).")
+    var out: String
+
+    @Option(help: "Random seed: the same seed writes the same files.")
+    var seed: UInt64 = 1234
+
+    @Option(help: "Size preset: smoke, standard or large.")
+    var size = "standard"
+
+    func validate() throws {
+        guard TinyWorldSize.named(size) != nil else {
+            throw ValidationError("--size must be smoke, standard or large, not '\(size)'")
+        }
+    }
+
+    func run() throws {
+        let summary = try TinyWorldWriter.write(
+            to: URL(fileURLWithPath: out), seed: seed, size: TinyWorldSize.named(size)!)
+        print("""
+            wrote \(summary.files.joined(separator: ", ")) to \(out)
+            \(summary.entities) entities, \(summary.facts) facts, \(summary.documents) documents, \
+            \(summary.characters) characters; each fact stated \(summary.minimumMentions)+ times \
+            (mean \(String(format: "%.1f", summary.meanMentions)))
+            """)
+    }
+}
