@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
@@ -31,6 +32,10 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
         .target(name: "Formats", dependencies: ["Core"]),
         .target(name: "Datasets", dependencies: ["Core"]),
+        .target(
+            name: "Training",
+            dependencies: ["Core", "Tensors", "Optimizers", "Formats", "Datasets", .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
         .executableTarget(
             name: "gputrain",
@@ -45,6 +50,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict

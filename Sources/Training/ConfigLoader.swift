@@ -1,0 +1,150 @@
+import Foundation
+import Yams
+
+/// A configuration that can be read from YAML: every field has a default, so a file needs to
+/// name only what it changes.
+public protocol Configuration: Codable {
+    /// The configuration with every default.
+    init()
+}
+
+/// Reads typed YAML configurations with errors that name the file, the line, the key and the
+/// expected type, and suggest the closest valid key.
+///
+/// How: the defaults are encoded to a YAML tree; the file's tree is laid over it key by key
+/// (a key the defaults lack is unknown); `--set key.path=value` overrides are laid over the
+/// result the same way; the merged tree is decoded into the type. So the Swift struct is the
+/// one schema, with no list of keys to keep in step.
+public enum ConfigLoader {
+    /// Reads `url`, applies `overrides` (`key.path=value`, in order) and decodes `T`.
+    public static func load<T: Configuration>(_: T.Type, from url: URL?, overrides: [String] = []) throws -> T {
+        var tree = try defaultsTree(T.self)
+        if let url {
+            let text: String
+            do {
+                text = try String(contentsOf: url, encoding: .utf8)
+            } catch {
+                throw ConfigError(source: url.path, line: nil, message: "cannot read the config file (\(error.localizedDescription))")
+            }
+            let node: Node?
+            do {
+                node = try Yams.compose(yaml: text)
+            } catch {
+                throw ConfigError(source: url.path, line: nil, message: "is not valid YAML: \(error)")
+            }
+            if let node {
+                tree = try merge(node, into: tree, path: [], source: url.path)
+            }
+        }
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
+                throw ConfigError(source: "--set", line: nil, message: "'\(override)' must have the form key.path=value")
+            }
+            let path = override[..<equals].split(separator: ".").map(String.init)
+            let valueText = String(override[override.index(after: equals)...])
+            let value = (try? Yams.compose(yaml: valueText)) ?? nil
+            var node = value ?? Node("", Tag(.null))
+            for key in path.reversed() { node = .mapping(Node.Mapping([(Node(key), node)])) }
+            tree = try merge(node, into: tree, path: [], source: "--set \(override)")
+        }
+        do {
+            return try YAMLDecoder().decode(T.self, from: tree)
+        } catch let error as DecodingError {
+            throw describe(error, tree: tree, source: url?.path ?? "config")
+        }
+    }
+
+    /// The defaults of `T` as a YAML tree.
+    static func defaultsTree<T: Configuration>(_: T.Type) throws -> Node {
+        let yaml = try YAMLEncoder().encode(T())
+        return try Yams.compose(yaml: yaml) ?? .mapping(Node.Mapping([]))
+    }
+
+    /// Lays `user` over `base`: mappings merge key by key, anything else replaces.
+    static func merge(_ user: Node, into base: Node, path: [String], source: String) throws -> Node {
+        guard case let .mapping(baseMapping) = base else { return user }
+        guard case let .mapping(userMapping) = user else {
+            if case .scalar = user, user.null != nil { return base }  // an empty section keeps the defaults
+            throw ConfigError(
+                source: source, line: user.mark?.line,
+                message: "'\(path.joined(separator: "."))' must be a section with keys "
+                    + baseMapping.keys.compactMap(\.string).joined(separator: ", "))
+        }
+        var merged = baseMapping
+        for (keyNode, value) in userMapping {
+            guard let key = keyNode.string else {
+                throw ConfigError(source: source, line: keyNode.mark?.line, message: "keys must be strings")
+            }
+            let fullKey = (path + [key]).joined(separator: ".")
+            guard let existing = baseMapping[key] else {
+                let valid = Array(baseMapping.keys.compactMap(\.string))
+                var message = "unknown key '\(fullKey)'"
+                if let suggestion = closest(to: key, in: valid) { message += "; did you mean '\(suggestion)'?" }
+                message += " Valid keys here: \(valid.joined(separator: ", "))"
+                throw ConfigError(source: source, line: keyNode.mark?.line, message: message)
+            }
+            merged[key] = try merge(value, into: existing, path: path + [key], source: source)
+        }
+        return .mapping(merged)
+    }
+
+    /// The candidate with the smallest edit distance to `word`, if it is close enough to be a typo.
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
+        return best.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
+    /// Turns a decoding failure into an error naming the key, its line and the expected type.
+    static func describe(_ error: DecodingError, tree: Node, source: String) -> ConfigError {
+        let (context, expected): (DecodingError.Context, String) = {
+            switch error {
+            case let .typeMismatch(type, context): return (context, typeName(type))
+            case let .valueNotFound(type, context): return (context, typeName(type))
+            case let .keyNotFound(key, context): return (context, "a value for '\(key.stringValue)'")
+            case let .dataCorrupted(context): return (context, "a valid value")
+            @unknown default: return (DecodingError.Context(codingPath: [], debugDescription: "\(error)"), "a valid value")
+            }
+        }()
+        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        var node: Node? = tree
+        for key in keys { node = node?.mapping?[key] }
+        let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"
+        return ConfigError(source: source, line: node?.mark?.line,
+                           message: "'\(keys.joined(separator: "."))' must be \(expected), got \(found)")
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int32.Type, is Int64.Type, is UInt64.Type: return "an integer"
+        case is Float.Type, is Double.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "\(type)"
+        }
+    }
+}
+
+/// A configuration error: where (file and line, or `--set`), and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var source: String
+    public var line: Int?
+    public var message: String
+
+    public var description: String {
+        (line.map { "\(source):\($0): " } ?? "\(source): ") + message
+    }
+}
