@@ -1,0 +1,22 @@
+import Foundation
+
+/// A file that could not be read or written: names the file and says what was wrong and what was
+/// expected, so a user can fix the file (or report the writer that made it).
+public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file (path or short name) the problem is in.
+    public var file: String
+    /// What was wrong, and what was expected instead.
+    public var message: String
+
+    public init(file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String { "\(file): \(message)" }
+}
+
+extension URL {
+    /// The name used in error messages: the path, which is what a user can act on.
+    var displayName: String { isFileURL ? path : absoluteString }
+}

@@ -1,0 +1,193 @@
+import Foundation
+
+/// The `model_type` values gputrain can build, and the layout family each belongs to (FORMATS §3).
+public enum ModelType: String, CaseIterable, Sendable {
+    case gpt2
+    case llama
+    case qwen2
+    case mistral
+
+    /// The transformer layout: GPT-2 (learned positions, LayerNorm, GELU MLP, Conv1D weights) or
+    /// Llama (RoPE, RMSNorm, SwiGLU MLP, optional GQA).
+    public var family: ModelFamily { self == .gpt2 ? .gpt2 : .llama }
+
+    /// The causal-LM class transformers instantiates for this type.
+    public var causalLMArchitecture: String {
+        switch self {
+        case .gpt2: return "GPT2LMHeadModel"
+        case .llama: return "LlamaForCausalLM"
+        case .qwen2: return "Qwen2ForCausalLM"
+        case .mistral: return "MistralForCausalLM"
+        }
+    }
+}
+
+/// The two transformer layouts (see `ModelType.family`).
+public enum ModelFamily: String, Sendable {
+    case gpt2
+    case llama
+}
+
+/// A Hugging Face `config.json` for a GPT-2 or Llama-family causal LM, with every default filled
+/// in as the matching transformers config class would (FORMATS §3.1–3.3).
+public struct ModelConfig: Equatable, Sendable {
+    public var modelType: ModelType
+    /// `architectures`, e.g. `["LlamaForCausalLM"]`.
+    public var architectures: [String]
+    /// Embedding rows (may exceed the tokenizer's vocabulary).
+    public var vocabSize: Int
+    /// Model width d (`n_embd` / `hidden_size`).
+    public var hiddenSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    /// Key/value heads (GQA); equals `headCount` for GPT-2 and for Llama configs without the key.
+    public var keyValueHeadCount: Int
+    /// Per-head width (`head_dim`, default `hiddenSize / headCount`).
+    public var headDimension: Int
+    /// MLP width (`n_inner` default 4·d for GPT-2; `intermediate_size` for Llama).
+    public var intermediateSize: Int
+    /// Longest sequence (`n_positions` / `max_position_embeddings`).
+    public var maxPositions: Int
+    /// LayerNorm (`layer_norm_epsilon`) or RMSNorm (`rms_norm_eps`) epsilon.
+    public var normEpsilon: Double
+    /// `activation_function` (GPT-2, `gelu_new`) or `hidden_act` (Llama, `silu`).
+    public var activation: String
+    /// RoPE base θ (Llama family only).
+    public var ropeTheta: Double
+    /// RoPE frequency scaling, `nil` for plain RoPE.
+    public var ropeScaling: RopeScaling?
+    /// Whether the LM head shares the token embedding (FORMATS §3.5).
+    public var tieWordEmbeddings: Bool
+    /// Biases on the query/key/value projections (GPT-2 and Qwen2 always; Llama if `attention_bias`).
+    public var queryKeyValueBias: Bool
+    /// Bias on the attention output projection (GPT-2 always; Llama if `attention_bias`; never Qwen2).
+    public var attentionOutputBias: Bool
+    /// Biases in the MLP (GPT-2 always; Llama if `mlp_bias`).
+    public var mlpBias: Bool
+    public var bosTokenID: Int?
+    /// End-of-sequence ids (`eos_token_id` may be one id or a list).
+    public var eosTokenIDs: [Int]
+    public var padTokenID: Int?
+    /// Standard deviation of the normal weight initialisation.
+    public var initializerRange: Double
+    /// Dropout on attention probabilities (`attn_pdrop` / `attention_dropout`).
+    public var attentionDropout: Double
+    /// Dropout on residual branches (`resid_pdrop`; 0 for Llama).
+    public var residualDropout: Double
+    /// Dropout on the embeddings (`embd_pdrop`; 0 for Llama).
+    public var embeddingDropout: Double
+    /// Sliding-window attention span when active (Mistral `sliding_window`, Qwen2 when
+    /// `use_sliding_window`); `nil` = full causal attention.
+    public var slidingWindow: Int?
+    /// GPT-2 `scale_attn_weights`: divide scores by √d_h.
+    public var scaleAttentionWeights: Bool
+    /// GPT-2 `scale_attn_by_inverse_layer_idx`: also divide scores by (layer index + 1).
+    public var scaleAttentionByInverseLayerIndex: Bool
+    /// The stored weight type (`torch_dtype` / `dtype`), e.g. `float32` or `bfloat16`.
+    public var dtype: String?
+
+    /// The layout family.
+    public var family: ModelFamily { modelType.family }
+
+    /// The id generation should stop on first (the first of `eosTokenIDs`).
+    public var eosTokenID: Int? { eosTokenIDs.first }
+
+    /// A configuration with transformers' defaults for `modelType`, overridden by the arguments.
+    /// `keyValueHeadCount`, `headDimension` and `intermediateSize` default from the others; the
+    /// special token ids come from the caller's tokenizer (the class defaults belong to other vocabularies).
+    public init(
+        modelType: ModelType, vocabSize: Int, hiddenSize: Int, layerCount: Int, headCount: Int,
+        keyValueHeadCount: Int? = nil, headDimension: Int? = nil, intermediateSize: Int? = nil,
+        maxPositions: Int, tieWordEmbeddings: Bool? = nil,
+        bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], padTokenID: Int? = nil
+    ) {
+        var config = ModelConfig.defaults(for: modelType)
+        config.vocabSize = vocabSize
+        config.hiddenSize = hiddenSize
+        config.layerCount = layerCount
+        config.headCount = headCount
+        config.keyValueHeadCount = keyValueHeadCount ?? headCount
+        config.headDimension = headDimension ?? hiddenSize / max(headCount, 1)
+        config.intermediateSize = intermediateSize ?? (modelType == .gpt2 ? 4 * hiddenSize : config.intermediateSize)
+        config.maxPositions = maxPositions
+        config.tieWordEmbeddings = tieWordEmbeddings ?? config.tieWordEmbeddings
+        config.bosTokenID = bosTokenID
+        config.eosTokenIDs = eosTokenIDs
+        config.padTokenID = padTokenID
+        self = config
+    }
+
+    /// Memberwise storage, used by the defaults table and the JSON reader.
+    init(modelType: ModelType, architectures: [String], vocabSize: Int, hiddenSize: Int, layerCount: Int,
+         headCount: Int, keyValueHeadCount: Int, headDimension: Int, intermediateSize: Int, maxPositions: Int,
+         normEpsilon: Double, activation: String, ropeTheta: Double, tieWordEmbeddings: Bool,
+         bias: (queryKeyValue: Bool, output: Bool, mlp: Bool), bosTokenID: Int?, eosTokenIDs: [Int],
+         dropout: (attention: Double, residual: Double, embedding: Double), slidingWindow: Int?)
+    {
+        self.modelType = modelType
+        self.architectures = architectures
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.keyValueHeadCount = keyValueHeadCount
+        self.headDimension = headDimension
+        self.intermediateSize = intermediateSize
+        self.maxPositions = maxPositions
+        self.normEpsilon = normEpsilon
+        self.activation = activation
+        self.ropeTheta = ropeTheta
+        self.ropeScaling = nil
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.queryKeyValueBias = bias.queryKeyValue
+        self.attentionOutputBias = bias.output
+        self.mlpBias = bias.mlp
+        self.bosTokenID = bosTokenID
+        self.eosTokenIDs = eosTokenIDs
+        self.padTokenID = nil
+        self.initializerRange = 0.02
+        self.attentionDropout = dropout.attention
+        self.residualDropout = dropout.residual
+        self.embeddingDropout = dropout.embedding
+        self.slidingWindow = slidingWindow
+        self.scaleAttentionWeights = true
+        self.scaleAttentionByInverseLayerIndex = false
+        self.dtype = nil
+    }
+
+    /// The values transformers' `GPT2Config`, `LlamaConfig`, `Qwen2Config` and `MistralConfig` use
+    /// for keys a file leaves out.
+    public static func defaults(for modelType: ModelType) -> ModelConfig {
+        let architectures = [modelType.causalLMArchitecture]
+        switch modelType {
+        case .gpt2:
+            return ModelConfig(
+                modelType: .gpt2, architectures: architectures, vocabSize: 50257, hiddenSize: 768, layerCount: 12,
+                headCount: 12, keyValueHeadCount: 12, headDimension: 64, intermediateSize: 3072, maxPositions: 1024,
+                normEpsilon: 1e-5, activation: "gelu_new", ropeTheta: 10000, tieWordEmbeddings: true,
+                bias: (true, true, true), bosTokenID: 50256, eosTokenIDs: [50256],
+                dropout: (0.1, 0.1, 0.1), slidingWindow: nil)
+        case .llama:
+            return ModelConfig(
+                modelType: .llama, architectures: architectures, vocabSize: 32000, hiddenSize: 4096, layerCount: 32,
+                headCount: 32, keyValueHeadCount: 32, headDimension: 128, intermediateSize: 11008, maxPositions: 2048,
+                normEpsilon: 1e-6, activation: "silu", ropeTheta: 10000, tieWordEmbeddings: false,
+                bias: (false, false, false), bosTokenID: 1, eosTokenIDs: [2],
+                dropout: (0, 0, 0), slidingWindow: nil)
+        case .qwen2:
+            return ModelConfig(
+                modelType: .qwen2, architectures: architectures, vocabSize: 151_936, hiddenSize: 4096, layerCount: 32,
+                headCount: 32, keyValueHeadCount: 32, headDimension: 128, intermediateSize: 22016, maxPositions: 32768,
+                normEpsilon: 1e-6, activation: "silu", ropeTheta: 10000, tieWordEmbeddings: false,
+                bias: (true, false, false), bosTokenID: nil, eosTokenIDs: [],
+                dropout: (0, 0, 0), slidingWindow: nil)
+        case .mistral:
+            return ModelConfig(
+                modelType: .mistral, architectures: architectures, vocabSize: 32000, hiddenSize: 4096, layerCount: 32,
+                headCount: 32, keyValueHeadCount: 8, headDimension: 128, intermediateSize: 14336, maxPositions: 131_072,
+                normEpsilon: 1e-6, activation: "silu", ropeTheta: 10000, tieWordEmbeddings: false,
+                bias: (false, false, false), bosTokenID: 1, eosTokenIDs: [2],
+                dropout: (0, 0, 0), slidingWindow: 4096)
+        }
+    }
+}

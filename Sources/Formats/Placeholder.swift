@@ -1,2 +1,0 @@
-/// Placeholder until formats land.
-public enum FormatsPlaceholder {}

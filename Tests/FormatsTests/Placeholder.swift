@@ -1,2 +1,0 @@
-import XCTest
-final class FormatsTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
