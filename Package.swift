@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
-        .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"]),
+        .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
