@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Core"]),
         .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
         .target(name: "Formats", dependencies: ["Core"]),
-        .target(name: "Datasets", dependencies: ["Core"]),
+        .target(name: "Datasets", dependencies: ["Core", "Formats"]),
         .target(
             name: "Training",
             dependencies: ["Core", "Tensors", "Optimizers", "Formats", "Datasets", .product(name: "Yams", package: "Yams")]

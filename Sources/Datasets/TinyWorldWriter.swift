@@ -1,4 +1,5 @@
 import Core
+import Formats
 import Foundation
 
 /// Writes a tiny world to a folder: the files every stage reads by default.
@@ -72,21 +73,5 @@ public enum TinyWorldWriter {
             data.append(0x0A)
         }
         return data
-    }
-}
-
-/// Writes files so that readers see the old content or the new, never a torn one.
-public enum AtomicFile {
-    /// Writes `data` to a temporary file beside `url`, then renames it over `url`.
-    public static func write(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        try data.write(to: temporary)
-        // POSIX rename replaces the destination atomically (Foundation's replaceItemAt does not on Linux).
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot write \(url.path): \(reason)"])
-        }
     }
 }

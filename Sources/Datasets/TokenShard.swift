@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 /// A binary file of token ids: the form `gputrain data prepare` writes and training reads.
