@@ -29,12 +29,13 @@ let package = Package(
         .target(name: "ReferenceDevice", dependencies: ["Core"]),
         .target(name: "OpenCLDevice", dependencies: ["Core", "COpenCL", "KernelSources"]),
         .target(name: "Tensors", dependencies: ["Core"]),
+        .target(name: "Models", dependencies: ["Core", "Tensors", "Formats"]),
         .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
         .target(name: "Formats", dependencies: ["Core"]),
         .target(name: "Datasets", dependencies: ["Core", "Formats"]),
         .target(
             name: "Training",
-            dependencies: ["Core", "Tensors", "Optimizers", "Formats", "Datasets", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
         .executableTarget(
@@ -50,6 +51,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],

@@ -1,0 +1,49 @@
+import Core
+import Formats
+import Tensors
+
+/// GPT-2 (FORMATS §3.1): learned positions, pre-LayerNorm blocks, GELU (tanh form), Conv1D
+/// weights stored [in, out], biases everywhere, the LM head tied to the token embedding.
+public final class GPT2Model: LanguageModel {
+    public let config: ModelConfig
+    public let parameters: ParameterStore
+
+    public init(config: ModelConfig, parameters: ParameterStore) throws {
+        self.config = config
+        self.parameters = parameters
+        for spec in ModelParameters.gpt2(config) where parameters[spec.name] == nil {
+            throw DeviceError.invalidArgument(operation: "GPT2Model", message: "parameter store lacks '\(spec.name)'")
+        }
+    }
+
+    private func p(_ name: String) throws -> Tensor { try parameters.tensor(name) }
+
+    public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?) throws -> Tensor {
+        let d = config.hiddenSize, heads = config.headCount, dh = d / heads
+        let tokens = try Tensor.embedding(p("transformer.wte.weight"), ids: batch.ids)
+        let positions = try Tensor.embedding(p("transformer.wpe.weight"), ids: batch.resolvedPositions())
+        var x = try (tokens + positions).dropout(dropout, stream: 0)
+        for layer in 0..<config.layerCount {
+            let prefix = "transformer.h.\(layer)."
+            let h = try x.layerNorm(weight: p(prefix + "ln_1.weight"), bias: p(prefix + "ln_1.bias"), epsilon: Float(config.normEpsilon))
+            let qkv = try Tensor.linear(h, weight: p(prefix + "attn.c_attn.weight"), bias: p(prefix + "attn.c_attn.bias"), layout: .inputOutput)
+            let parts = try qkv.split(lastAxis: [d, d, d]).map { try $0.reshaped([batch.batch, batch.length, heads, dh]) }
+            var scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
+            if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
+            let shape = AttentionShape(batch: batch.batch, queryHeads: heads, queryLength: batch.length, headDim: dh, scale: scale)
+            let attended = try Tensor.attention(query: parts[0], key: parts[1], value: parts[2], shape: shape, masks: batch.masks)
+                .reshaped([batch.batch * batch.length, d])
+            let projected = try Tensor.linear(attended, weight: p(prefix + "attn.c_proj.weight"), bias: p(prefix + "attn.c_proj.bias"), layout: .inputOutput)
+            x = try x + projected.dropout(dropout, stream: UInt64(2 * layer + 1))
+            let h2 = try x.layerNorm(weight: p(prefix + "ln_2.weight"), bias: p(prefix + "ln_2.bias"), epsilon: Float(config.normEpsilon))
+            let up = try Tensor.linear(h2, weight: p(prefix + "mlp.c_fc.weight"), bias: p(prefix + "mlp.c_fc.bias"), layout: .inputOutput).gelu()
+            let down = try Tensor.linear(up, weight: p(prefix + "mlp.c_proj.weight"), bias: p(prefix + "mlp.c_proj.bias"), layout: .inputOutput)
+            x = try x + down.dropout(dropout, stream: UInt64(2 * layer + 2))
+        }
+        return try x.layerNorm(weight: p("transformer.ln_f.weight"), bias: p("transformer.ln_f.bias"), epsilon: Float(config.normEpsilon))
+    }
+
+    public func logits(fromHidden hidden: Tensor) throws -> Tensor {
+        try Tensor.linear(hidden, weight: headWeight(embeddingName: "transformer.wte.weight"), layout: .outputInput)
+    }
+}

@@ -1,0 +1,83 @@
+import Core
+import Formats
+import Tensors
+
+/// A batch of token sequences as a model reads it: ids [batch, length] row-major, and
+/// optionally each token's position and the attention masks (padding, packed documents).
+public struct TokenBatch {
+    public var ids: IntTensor
+    public var batch: Int
+    public var length: Int
+    /// Position of each token ([batch·length]); `nil` means 0, 1, … in every row.
+    public var positions: IntTensor?
+    public var masks: AttentionMasks
+
+    public init(ids: IntTensor, batch: Int, length: Int, positions: IntTensor? = nil, masks: AttentionMasks = .none) {
+        self.ids = ids
+        self.batch = batch
+        self.length = length
+        self.positions = positions
+        self.masks = masks
+    }
+
+    /// The positions to use: the given ones, or 0 … length−1 in every row.
+    func resolvedPositions() throws -> IntTensor {
+        if let positions { return positions }
+        let row = (0..<length).map(Int32.init)
+        return try IntTensor(device: ids.device, shape: [batch * length],
+                             values: Array((0..<batch).map { _ in row }.joined()), label: "positions")
+    }
+}
+
+/// Dropout during training: the probability and the seed of this step's masks.
+public struct DropoutSettings: Sendable {
+    public var probability: Float
+    public var seed: UInt64
+
+    public init(probability: Float, seed: UInt64) {
+        self.probability = probability
+        self.seed = seed
+    }
+}
+
+/// A causal language model: token ids in, next-token logits out. Written only against the
+/// tensor API, so it runs on every device.
+public protocol LanguageModel: AnyObject {
+    /// The Hugging Face configuration it was built from.
+    var config: ModelConfig { get }
+    /// Its parameters, named by their checkpoint keys.
+    var parameters: ParameterStore { get }
+    /// The final hidden states [batch·length, hidden] (before the LM head).
+    func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?) throws -> Tensor
+    /// The LM head's logits [rows, vocab] for hidden states [rows, hidden].
+    func logits(fromHidden hidden: Tensor) throws -> Tensor
+}
+
+extension LanguageModel {
+    /// Logits [batch·length, vocab] for every position of `batch`.
+    public func logits(_ batch: TokenBatch, dropout: DropoutSettings? = nil) throws -> Tensor {
+        try logits(fromHidden: hiddenStates(batch, dropout: dropout))
+    }
+
+    /// The weight of the LM head: `lm_head.weight`, or the token embedding when tied.
+    func headWeight(embeddingName: String) throws -> Tensor {
+        try parameters.tensor(config.tieWordEmbeddings ? embeddingName : "lm_head.weight")
+    }
+}
+
+/// Builds the model of `config`'s family over `parameters`.
+public func makeLanguageModel(config: ModelConfig, parameters: ParameterStore) throws -> LanguageModel {
+    switch config.family {
+    case .gpt2: return try GPT2Model(config: config, parameters: parameters)
+    case .llama: return try LlamaModel(config: config, parameters: parameters)
+    }
+}
+
+extension Tensor {
+    /// Dropout when `settings` is given (each call site mixes in its own `stream` so that masks
+    /// differ between layers), otherwise the tensor itself.
+    func dropout(_ settings: DropoutSettings?, stream: UInt64) throws -> Tensor {
+        guard let settings, settings.probability > 0 else { return self }
+        return try dropout(probability: settings.probability, seed: settings.seed &+ stream &* 0x9E37_79B9_7F4A_7C15)
+    }
+}

@@ -1,0 +1,65 @@
+import Formats
+import Tensors
+
+/// The parameters of each model family, with their Hugging Face names and shapes
+/// (FORMATS §3): the names are the checkpoint keys, so real checkpoints load without renaming.
+public enum ModelParameters {
+    /// Every parameter of `config`'s model, in checkpoint order.
+    public static func specs(for config: ModelConfig) -> [ParameterSpec] {
+        switch config.family {
+        case .gpt2: return gpt2(config)
+        case .llama: return llama(config)
+        }
+    }
+
+    /// GPT-2 names as `GPT2LMHeadModel` saves them (`transformer.` prefix). Conv1D weights are
+    /// [in, out].
+    static func gpt2(_ c: ModelConfig) -> [ParameterSpec] {
+        let d = c.hiddenSize, inner = c.intermediateSize
+        var specs = [
+            ParameterSpec("transformer.wte.weight", shape: [c.vocabSize, d]),
+            ParameterSpec("transformer.wpe.weight", shape: [c.maxPositions, d]),
+        ]
+        for layer in 0..<c.layerCount {
+            let p = "transformer.h.\(layer)."
+            specs += [
+                ParameterSpec(p + "ln_1.weight", shape: [d]), ParameterSpec(p + "ln_1.bias", shape: [d]),
+                ParameterSpec(p + "attn.c_attn.weight", shape: [d, 3 * d]), ParameterSpec(p + "attn.c_attn.bias", shape: [3 * d]),
+                ParameterSpec(p + "attn.c_proj.weight", shape: [d, d]), ParameterSpec(p + "attn.c_proj.bias", shape: [d]),
+                ParameterSpec(p + "ln_2.weight", shape: [d]), ParameterSpec(p + "ln_2.bias", shape: [d]),
+                ParameterSpec(p + "mlp.c_fc.weight", shape: [d, inner]), ParameterSpec(p + "mlp.c_fc.bias", shape: [inner]),
+                ParameterSpec(p + "mlp.c_proj.weight", shape: [inner, d]), ParameterSpec(p + "mlp.c_proj.bias", shape: [d]),
+            ]
+        }
+        specs += [ParameterSpec("transformer.ln_f.weight", shape: [d]), ParameterSpec("transformer.ln_f.bias", shape: [d])]
+        if !c.tieWordEmbeddings { specs.append(ParameterSpec("lm_head.weight", shape: [c.vocabSize, d])) }
+        return specs
+    }
+
+    /// Llama-family names (`model.` prefix); projections are `nn.Linear` [out, in].
+    static func llama(_ c: ModelConfig) -> [ParameterSpec] {
+        let d = c.hiddenSize, dh = c.headDimension
+        var specs = [ParameterSpec("model.embed_tokens.weight", shape: [c.vocabSize, d])]
+        for layer in 0..<c.layerCount {
+            let p = "model.layers.\(layer)."
+            let projections: [(String, Int, Int, Bool)] = [
+                ("self_attn.q_proj", c.headCount * dh, d, c.queryKeyValueBias),
+                ("self_attn.k_proj", c.keyValueHeadCount * dh, d, c.queryKeyValueBias),
+                ("self_attn.v_proj", c.keyValueHeadCount * dh, d, c.queryKeyValueBias),
+                ("self_attn.o_proj", d, c.headCount * dh, c.attentionOutputBias),
+                ("mlp.gate_proj", c.intermediateSize, d, c.mlpBias),
+                ("mlp.up_proj", c.intermediateSize, d, c.mlpBias),
+                ("mlp.down_proj", d, c.intermediateSize, c.mlpBias),
+            ]
+            specs.append(ParameterSpec(p + "input_layernorm.weight", shape: [d]))
+            for (name, out, input, bias) in projections {
+                specs.append(ParameterSpec(p + name + ".weight", shape: [out, input]))
+                if bias { specs.append(ParameterSpec(p + name + ".bias", shape: [out])) }
+            }
+            specs.append(ParameterSpec(p + "post_attention_layernorm.weight", shape: [d]))
+        }
+        specs.append(ParameterSpec("model.norm.weight", shape: [d]))
+        if !c.tieWordEmbeddings { specs.append(ParameterSpec("lm_head.weight", shape: [c.vocabSize, d])) }
+        return specs
+    }
+}
