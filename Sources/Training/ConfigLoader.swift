@@ -11,6 +11,8 @@ public protocol Configuration: Codable {
 /// Reads typed YAML configurations with errors that name the file, the line, the key and the
 /// expected type, and suggest the closest valid key.
 ///
+/// Keys are snake_case in YAML (`learning_rate`) and camelCase in Swift (`learningRate`).
+///
 /// How: the defaults are encoded to a YAML tree; the file's tree is laid over it key by key
 /// (a key the defaults lack is unknown); `--set key.path=value` overrides are laid over the
 /// result the same way; the merged tree is decoded into the type. So the Swift struct is the
@@ -48,7 +50,7 @@ public enum ConfigLoader {
             tree = try merge(node, into: tree, path: [], source: "--set \(override)")
         }
         do {
-            return try YAMLDecoder().decode(T.self, from: tree)
+            return try YAMLDecoder().decode(T.self, from: renamingKeys(tree, with: camelCased))
         } catch let error as DecodingError {
             throw describe(error, tree: tree, source: url?.path ?? "config")
         }
@@ -57,7 +59,35 @@ public enum ConfigLoader {
     /// The defaults of `T` as a YAML tree.
     static func defaultsTree<T: Configuration>(_: T.Type) throws -> Node {
         let yaml = try YAMLEncoder().encode(T())
-        return try Yams.compose(yaml: yaml) ?? .mapping(Node.Mapping([]))
+        return renamingKeys(try Yams.compose(yaml: yaml) ?? .mapping(Node.Mapping([])), with: snakeCased)
+    }
+
+    /// The tree with every mapping key passed through `rename`.
+    static func renamingKeys(_ node: Node, with rename: (String) -> String) -> Node {
+        switch node {
+        case let .mapping(mapping):
+            return .mapping(Node.Mapping(mapping.map { key, value in
+                (key.string.map { Node(rename($0)) } ?? key, renamingKeys(value, with: rename))
+            }))
+        case let .sequence(sequence):
+            return .sequence(Node.Sequence(sequence.map { renamingKeys($0, with: rename) }))
+        default:
+            return node
+        }
+    }
+
+    /// `learningRate` → `learning_rate`.
+    static func snakeCased(_ key: String) -> String {
+        key.reduce(into: "") { result, character in
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        }
+    }
+
+    /// `learning_rate` → `learningRate`.
+    static func camelCased(_ key: String) -> String {
+        let parts = key.split(separator: "_", omittingEmptySubsequences: false)
+        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }
+            .joined()
     }
 
     /// Lays `user` over `base`: mappings merge key by key, anything else replaces.
@@ -119,7 +149,7 @@ public enum ConfigLoader {
             @unknown default: return (DecodingError.Context(codingPath: [], debugDescription: "\(error)"), "a valid value")
             }
         }()
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? snakeCased($0.stringValue) }
         var node: Node? = tree
         for key in keys { node = node?.mapping?[key] }
         let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"

@@ -26,14 +26,23 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     func testFileOverridesDefaultsAndSetOverridesFile() throws {
-        let url = try write("model:\n  layers: 4\noptim:\n  learningRate: 0.001\n")
-        let config = try ConfigLoader.load(ExampleConfig.self, from: url, overrides: ["model.width=128", "optim.learningRate=0.002"])
+        let url = try write("model:\n  layers: 4\noptim:\n  learning_rate: 0.001\n")
+        let config = try ConfigLoader.load(ExampleConfig.self, from: url, overrides: ["model.width=128", "optim.learning_rate=0.002"])
         var expected = ExampleConfig()
         expected.model.layers = 4
         expected.model.width = 128
         expected.optim.learningRate = 0.002
         XCTAssertEqual(config, expected)
         XCTAssertEqual(try ConfigLoader.load(ExampleConfig.self, from: nil), ExampleConfig())
+    }
+
+    func testKeysAreSnakeCaseInYAML() throws {
+        let url = try write("model:\n  tie_embeddings: false\n")
+        XCTAssertFalse(try ConfigLoader.load(ExampleConfig.self, from: url).model.tieEmbeddings)
+        let camel = try write("model:\n  tieEmbeddings: false\n")
+        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: camel)) { error in
+            XCTAssertTrue("\(error)".contains("did you mean 'tie_embeddings'?"), "\(error)")
+        }
     }
 
     func testUnknownKeyNamesFileLineAndSuggestsTheClosest() throws {
