@@ -20,6 +20,9 @@ public struct BatchSampler {
     public struct Batch: Equatable {
         public var inputs: [Int32]
         public var targets: [Int32]
+        /// Rows (B) and tokens per row (T).
+        public var batchSize: Int
+        public var sequenceLength: Int
     }
 
     public let batchSize: Int
@@ -77,6 +80,6 @@ public struct BatchSampler {
             }
             position.window += 1
         }
-        return Batch(inputs: inputs, targets: targets)
+        return Batch(inputs: inputs, targets: targets, batchSize: batchSize, sequenceLength: sequenceLength)
     }
 }

@@ -56,6 +56,12 @@ public enum ConfigLoader {
         }
     }
 
+    /// `config` as YAML with snake_case keys (the resolved config a run directory keeps).
+    public static func yaml<T: Configuration>(of config: T) throws -> String {
+        let tree = try Yams.compose(yaml: YAMLEncoder().encode(config)) ?? .mapping(Node.Mapping([]))
+        return try Yams.serialize(node: renamingKeys(tree, with: snakeCased))
+    }
+
     /// The defaults of `T` as a YAML tree.
     static func defaultsTree<T: Configuration>(_: T.Type) throws -> Node {
         let yaml = try YAMLEncoder().encode(T())

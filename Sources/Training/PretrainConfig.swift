@@ -1,0 +1,94 @@
+import Formats
+
+/// The pretraining recipe (`configs/*-pretrain.yaml`): one section per concern. Every key has a
+/// default, so a file states only what it changes; unknown keys and wrong types are errors.
+public struct PretrainConfig: Configuration, Equatable {
+    /// Where the run goes.
+    public struct Run: Codable, Equatable {
+        /// Run name; empty takes the config file's stem.
+        public var name = ""
+        /// Folder that holds run directories.
+        public var out = "runs"
+    }
+
+    /// The model: built fresh from these sizes, or loaded from `init_from`.
+    public struct Model: Codable, Equatable {
+        /// A Hugging Face model folder to start from; empty trains from scratch.
+        public var initFrom = ""
+        /// "gpt2" or "llama".
+        public var type = "gpt2"
+        public var hiddenSize = 128
+        public var layers = 4
+        public var heads = 4
+        /// Key/value heads (grouped-query attention); 0 means as many as `heads`.
+        public var keyValueHeads = 0
+        /// MLP width; 0 means 4·hidden for GPT-2 and 8/3·hidden (rounded to 32) for Llama.
+        public var intermediateSize = 0
+        public var maxPositions = 256
+        public var tieEmbeddings = true
+        public var ropeTheta = 10000.0
+    }
+
+    /// The data: a folder written by `gputrain data prepare`.
+    public struct Data: Codable, Equatable {
+        public var shards = "data/tiny-world/tokens"
+    }
+
+    /// The loop.
+    public struct Train: Codable, Equatable {
+        public var batchSize = 8
+        public var sequenceLength = 128
+        /// Micro-batches per optimizer step (the loss is averaged over all their tokens).
+        public var gradientAccumulation = 1
+        public var steps = 1000
+        /// Evaluate validation loss every this many steps (and at the end); 0 turns it off.
+        public var evalEvery = 100
+        /// Validation batches per evaluation.
+        public var evalBatches = 8
+        /// Write a checkpoint every this many steps (and at the end).
+        public var checkpointEvery = 200
+        public var seed = 1234
+        /// Dropout on embeddings and residual branches while training.
+        public var dropout = 0.0
+    }
+
+    /// AdamW and its schedule.
+    public struct Optim: Codable, Equatable {
+        public var learningRate = 1e-3
+        /// "cosine", "linear" or "constant" (each after `warmup_steps` of linear warmup).
+        public var schedule = "cosine"
+        public var warmupSteps = 20
+        public var weightDecay = 0.1
+        public var beta1 = 0.9
+        public var beta2 = 0.95
+        public var epsilon = 1e-8
+        /// Global gradient-norm clipping; 0 turns it off.
+        public var gradientClip = 1.0
+    }
+
+    public var run = Run()
+    public var model = Model()
+    public var data = Data()
+    public var train = Train()
+    public var optim = Optim()
+    /// The device (`gputrain devices`); empty picks the default.
+    public var device = ""
+
+    public init() {}
+
+    /// The Hugging Face configuration of a fresh model with `vocabSize` rows.
+    public func modelConfig(vocabSize: Int, endOfText: Int) throws -> ModelConfig {
+        guard let type = ModelType(rawValue: model.type) else {
+            throw ConfigError(source: "config", line: nil, message: "'model.type' must be gpt2 or llama, got '\(model.type)'")
+        }
+        let intermediate = model.intermediateSize > 0 ? model.intermediateSize
+            : type == .gpt2 ? 4 * model.hiddenSize : (8 * model.hiddenSize / 3 + 31) / 32 * 32
+        var config = ModelConfig(
+            modelType: type, vocabSize: vocabSize, hiddenSize: model.hiddenSize, layerCount: model.layers,
+            headCount: model.heads, keyValueHeadCount: model.keyValueHeads > 0 ? model.keyValueHeads : model.heads,
+            intermediateSize: intermediate, maxPositions: model.maxPositions, tieWordEmbeddings: model.tieEmbeddings,
+            bosTokenID: endOfText, eosTokenIDs: [endOfText])
+        config.ropeTheta = model.ropeTheta
+        return config
+    }
+}

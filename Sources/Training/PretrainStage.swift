@@ -1,0 +1,157 @@
+import Core
+import Datasets
+import Foundation
+import Formats
+import Models
+import Optimizers
+import Tensors
+
+/// Stage 1, pretraining: next-token cross-entropy on token shards, with AdamW, warmup and a
+/// decaying schedule, clipping, gradient accumulation, periodic validation and checkpoints,
+/// exact resume, and a final model folder in Hugging Face layout.
+public final class PretrainStage {
+    public let config: PretrainConfig
+    public let run: RunDirectory
+    public let device: Device
+    private let emit: (TrainingEvent) -> Void
+
+    /// Prepares a run of `config` in `run` on `device`; `emit` receives progress events.
+    public init(config: PretrainConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
+        self.config = config
+        self.run = run
+        self.device = device
+        self.emit = emit
+    }
+
+    /// Trains to `config.train.steps` (continuing from the latest checkpoint when there is one)
+    /// and returns the final model folder, or nil when interrupted (after checkpointing).
+    @discardableResult
+    public func train() throws -> URL? {
+        let data = try PreparedDataset(folder: URL(fileURLWithPath: config.data.shards))
+        let model = try makeModel(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
+        let store = model.parameters
+        let o = config.optim, t = config.train
+        let optimizer = try AdamW(store: store, learningRate: Float(o.learningRate), beta1: Float(o.beta1), beta2: Float(o.beta2),
+                                  epsilon: Float(o.epsilon), weightDecay: Float(o.weightDecay))
+        try ConfigLoader.yaml(of: config).write(to: run.url.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+
+        var startStep = 0
+        var position = BatchSampler.Position()
+        if let latest = TrainerCheckpoint.latest(in: run.url) {
+            let checkpoint = try TrainerCheckpoint.restore(from: latest, store: store, optimizer: optimizer)
+            startStep = checkpoint.step
+            position = checkpoint.sampler
+            try run.truncateMetrics(after: startStep)
+        }
+        var sampler = try BatchSampler(count: data.train.count, token: { data.train[$0] }, batchSize: t.batchSize,
+                                       sequenceLength: t.sequenceLength, seed: UInt64(t.seed), position: position)
+        emit(.started(runDirectory: run.url.path, device: device.name, parameters: store.layout.parameterCounts.trainable,
+                      deviceBytes: device.memoryInUse, resumedAtStep: startStep > 0 ? startStep : nil))
+
+        let schedule = try learningRateSchedule()
+        let tokensPerStep = t.batchSize * t.sequenceLength * t.gradientAccumulation
+        var secondsPerStep: Double?
+        for step in startStep..<t.steps {
+            if InterruptFlag.isRaised {
+                try checkpoint(step: step, sampler: sampler, store: store, optimizer: optimizer)
+                emit(.note("interrupted at step \(step); resume with --resume"))
+                return nil
+            }
+            let started = Date()
+            let learningRate = schedule.learningRate(base: Float(o.learningRate), atStep: step)
+            try store.zeroGrad()
+            var loss = 0.0
+            for micro in 0..<t.gradientAccumulation {
+                let batch = sampler.next()
+                let dropout = t.dropout > 0
+                    ? DropoutSettings(probability: Float(t.dropout), seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
+                    : nil
+                // Sum over tokens, divided by the step's token count: every token of the step weighs the same.
+                let microLoss = try languageModelLoss(model, batch: batch, dropout: dropout).scaled(by: 1 / Float(tokensPerStep))
+                try microLoss.backward()
+                loss += Double(try microLoss.scalar())
+            }
+            let norm = o.gradientClip > 0 ? try store.clipGradientNorm(maxNorm: Float(o.gradientClip)) : try store.gradientNorm()
+            if norm.isFinite {
+                try optimizer.step(learningRate: learningRate)
+            } else {
+                emit(.note("step \(step + 1): gradient norm \(norm); update skipped"))
+            }
+            let elapsed = Date().timeIntervalSince(started)
+            secondsPerStep = secondsPerStep.map { 0.9 * $0 + 0.1 * elapsed } ?? elapsed
+            let done = step + 1
+            let evaluate = t.evalEvery > 0 && (done % t.evalEvery == 0 || done == t.steps)
+            let metrics = StepMetrics(
+                step: done, totalSteps: t.steps, loss: loss, learningRate: Double(learningRate), gradientNorm: Double(norm),
+                tokensPerSecond: Double(tokensPerStep) / elapsed,
+                validationLoss: evaluate ? try validationLoss(model, data: data) : nil,
+                secondsRemaining: Double(t.steps - done) * (secondsPerStep ?? elapsed))
+            try run.appendMetrics(metrics)
+            emit(.step(metrics))
+            if done % max(t.checkpointEvery, 1) == 0 || done == t.steps {
+                try checkpoint(step: done, sampler: sampler, store: store, optimizer: optimizer)
+            }
+        }
+        try ModelFolder.save(model, to: run.finalModelURL)
+        if FileManager.default.fileExists(atPath: data.tokenizerURL.path) {
+            let target = run.finalModelURL.appendingPathComponent("tokenizer.json")
+            try? FileManager.default.removeItem(at: target)
+            try FileManager.default.copyItem(at: data.tokenizerURL, to: target)
+        }
+        emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
+        return run.finalModelURL
+    }
+
+    private func checkpoint(step: Int, sampler: BatchSampler, store: ParameterStore, optimizer: AdamW) throws {
+        let url = try TrainerCheckpoint(step: step, sampler: sampler.position).write(store: store, optimizer: optimizer, runDirectory: run.url)
+        emit(.checkpoint(step: step, path: url.path))
+    }
+
+    /// A fresh model of the configured shape (HF initialisation from the seed), or `init_from`.
+    private func makeModel(vocabSize: Int, endOfText: Int) throws -> LanguageModel {
+        if !config.model.initFrom.isEmpty {
+            return try ModelFolder.load(URL(fileURLWithPath: config.model.initFrom), device: device).model
+        }
+        let modelConfig = try config.modelConfig(vocabSize: vocabSize, endOfText: endOfText)
+        let store = try ParameterStore(device: device, specs: ModelParameters.specs(for: modelConfig), label: "model")
+        let model = try makeLanguageModel(config: modelConfig, parameters: store)
+        try WeightInitializer.initialize(model, seed: UInt64(config.train.seed))
+        return model
+    }
+
+    private func learningRateSchedule() throws -> LearningRateSchedule {
+        let o = config.optim, steps = config.train.steps
+        switch o.schedule {
+        case "cosine": return .cosine(warmupSteps: o.warmupSteps, totalSteps: steps)
+        case "linear": return .linear(warmupSteps: o.warmupSteps, totalSteps: steps)
+        case "constant": return .constantWithWarmup(warmupSteps: o.warmupSteps)
+        default:
+            throw ConfigError(source: "config", line: nil, message: "'optim.schedule' must be cosine, linear or constant, got '\(o.schedule)'")
+        }
+    }
+
+    /// Mean loss over the first `eval_batches` validation batches (always the same ones).
+    private func validationLoss(_ model: LanguageModel, data: PreparedDataset) throws -> Double {
+        let t = config.train
+        var sampler = try BatchSampler(count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
+                                       sequenceLength: t.sequenceLength, seed: 0, shuffle: false)
+        let batches = min(t.evalBatches * t.batchSize, sampler.windowsPerEpoch)
+        return try Tensor.withNoGrad {
+            var total = 0.0
+            for _ in 0..<batches {
+                total += Double(try languageModelLoss(model, batch: sampler.next(), dropout: nil).scalar())
+            }
+            return total / Double(batches * t.sequenceLength)
+        }
+    }
+}
+
+/// Summed next-token cross-entropy of `model` on a (B, T) batch.
+func languageModelLoss(_ model: LanguageModel, batch: BatchSampler.Batch, dropout: DropoutSettings?) throws -> Tensor {
+    let device = model.parameters.device
+    let rows = batch.inputs.count
+    let ids = try IntTensor(device: device, shape: [rows], values: batch.inputs, label: "input ids")
+    let targets = try IntTensor(device: device, shape: [rows], values: batch.targets, label: "targets")
+    let logits = try model.logits(TokenBatch(ids: ids, batch: batch.batchSize, length: batch.sequenceLength), dropout: dropout)
+    return try Tensor.crossEntropy(logits: logits, targets: targets, reduction: .sum)
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Formats
+
+/// The folder of one run (`runs/<name>/`): the resolved config, `metrics.jsonl`, checkpoints
+/// and the final model.
+public struct RunDirectory {
+    /// What to do when the folder already exists.
+    public enum Existing: Sendable {
+        /// Refuse (the default): nothing is overwritten by accident.
+        case refuse
+        /// Continue from its latest checkpoint.
+        case resume
+        /// Delete it and start again.
+        case overwrite
+    }
+
+    public let url: URL
+
+    /// Opens or creates the run folder `url`, following `existing` when it is there already.
+    public init(url: URL, existing: Existing) throws {
+        self.url = url
+        let exists = FileManager.default.fileExists(atPath: url.path)
+        switch (exists, existing) {
+        case (true, .refuse):
+            throw FormatError(file: url.path, "run directory exists; pass --resume to continue it or --overwrite to start again")
+        case (true, .overwrite):
+            try FileManager.default.removeItem(at: url)
+        default:
+            break
+        }
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public var metricsURL: URL { url.appendingPathComponent("metrics.jsonl") }
+    public var finalModelURL: URL { url.appendingPathComponent("final") }
+
+    /// Appends one JSON object as a line of `metrics.jsonl`.
+    public func appendMetrics<T: Encodable>(_ record: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var line = try encoder.encode(record)
+        line.append(0x0A)
+        if let handle = try? FileHandle(forWritingTo: metricsURL) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } else {
+            try line.write(to: metricsURL)
+        }
+    }
+
+    /// Drops the metrics lines of steps after `step` (a resumed run repeats them).
+    public func truncateMetrics(after step: Int) throws {
+        guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let lineStep = object["step"] as? Int else { return true }
+            return lineStep <= step
+        }
+        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: metricsURL)
+    }
+}

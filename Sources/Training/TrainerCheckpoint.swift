@@ -1,0 +1,86 @@
+import Datasets
+import Foundation
+import Formats
+import Optimizers
+import Tensors
+
+/// A resumable training state in `checkpoints/step-N/`: the weights and AdamW moments as
+/// safetensors (by parameter name) and `state.json` with the step and the data position.
+///
+/// A checkpoint is written into a temporary folder and renamed into place, so a crash while
+/// writing never leaves a half checkpoint that `--resume` would pick up.
+public struct TrainerCheckpoint: Codable, Equatable {
+    /// Optimizer steps taken.
+    public var step: Int
+    /// Where the training batches continue.
+    public var sampler: BatchSampler.Position
+
+    static let modelFile = "model.safetensors"
+    static let optimizerFile = "optimizer.safetensors"
+    static let stateFile = "state.json"
+
+    /// Writes the checkpoint of `store` and `optimizer` under `checkpoints/step-N` of `runDirectory`.
+    @discardableResult
+    public func write(store: ParameterStore, optimizer: AdamW, runDirectory: URL) throws -> URL {
+        let checkpoints = runDirectory.appendingPathComponent("checkpoints")
+        let final = checkpoints.appendingPathComponent("step-\(step)")
+        let temporary = checkpoints.appendingPathComponent(".step-\(step).tmp")
+        try? FileManager.default.removeItem(at: temporary)
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        let values = try store.allValues()
+        try SafetensorsWriter.write(
+            store.layout.entries.map { SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!) },
+            to: temporary.appendingPathComponent(Self.modelFile))
+        let state = try optimizer.state()
+        let shapes = Dictionary(uniqueKeysWithValues: store.layout.entries.map { ($0.spec.name, $0.spec.shape) })
+        try SafetensorsWriter.write(
+            state.firstMoments.map { SafetensorsTensor(name: "m." + $0.key, shape: shapes[$0.key]!, floats: $0.value) }
+                + state.secondMoments.map { SafetensorsTensor(name: "v." + $0.key, shape: shapes[$0.key]!, floats: $0.value) },
+            metadata: ["format": "pt", "adam_step": String(state.step)],
+            to: temporary.appendingPathComponent(Self.optimizerFile))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(encoder.encode(self), to: temporary.appendingPathComponent(Self.stateFile))
+        try? FileManager.default.removeItem(at: final)
+        try FileManager.default.moveItem(at: temporary, to: final)
+        return final
+    }
+
+    /// The newest complete checkpoint folder of `runDirectory`, if any.
+    public static func latest(in runDirectory: URL) -> URL? {
+        let checkpoints = runDirectory.appendingPathComponent("checkpoints")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("step-"), let step = Int(name.dropFirst(5)) else { return nil }
+            let url = checkpoints.appendingPathComponent(name)
+            return FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) ? (step, url) : nil
+        }.max { $0.0 < $1.0 }?.1
+    }
+
+    /// Loads the checkpoint in `folder` into `store` and `optimizer`; a damaged file is an
+    /// error naming it.
+    public static func restore(from folder: URL, store: ParameterStore, optimizer: AdamW) throws -> TrainerCheckpoint {
+        let stateURL = folder.appendingPathComponent(stateFile)
+        let checkpoint: TrainerCheckpoint
+        do {
+            checkpoint = try JSONDecoder().decode(TrainerCheckpoint.self, from: Data(contentsOf: stateURL))
+        } catch {
+            throw FormatError(file: stateURL.path, "corrupt checkpoint state (\(error)); delete this checkpoint folder to resume from an earlier one")
+        }
+        let model = try SafetensorsFile(contentsOf: folder.appendingPathComponent(modelFile))
+        for entry in store.layout.entries {
+            try store.load(entry.spec.name, values: model.floats(entry.spec.name))
+        }
+        let moments = try SafetensorsFile(contentsOf: folder.appendingPathComponent(optimizerFile))
+        var first: [String: [Float]] = [:], second: [String: [Float]] = [:]
+        for entry in store.layout.entries where entry.spec.trainable {
+            first[entry.spec.name] = try moments.floats("m." + entry.spec.name)
+            second[entry.spec.name] = try moments.floats("v." + entry.spec.name)
+        }
+        guard let adamStep = moments.metadata["adam_step"].flatMap(Int.init) else {
+            throw FormatError(file: folder.appendingPathComponent(optimizerFile).path, "has no adam_step in its metadata")
+        }
+        try optimizer.load(AdamWState(step: adamStep, firstMoments: first, secondMoments: second))
+        return checkpoint
+    }
+}
