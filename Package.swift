@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "gputrain",
             dependencies: [
-                "Runtime", "Core", "Tensors", "Datasets",
+                "Runtime", "Core", "Tensors", "Datasets", "Training", "Models", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict

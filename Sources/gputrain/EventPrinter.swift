@@ -1,0 +1,65 @@
+import Foundation
+import Training
+
+/// Renders training events for people (standard error, one line per event) or as JSON lines
+/// (standard output) with `--json`.
+struct EventPrinter {
+    var json: Bool
+
+    func callAsFunction(_ event: TrainingEvent) {
+        if json {
+            printJSON(event)
+        } else {
+            FileHandle.standardError.write(Data((text(event) + "\n").utf8))
+        }
+    }
+
+    private func text(_ event: TrainingEvent) -> String {
+        switch event {
+        case let .started(directory, device, parameters, bytes, resumed):
+            return "run \(directory) on \(device): \(parameters) trainable parameters, "
+                + "\(bytes / 1_048_576) MiB on the device" + (resumed.map { ", resuming at step \($0)" } ?? "")
+        case let .step(m):
+            var line = String(format: "step %d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s  ETA %@",
+                              m.step, m.totalSteps, m.loss, m.learningRate, m.gradientNorm, m.tokensPerSecond,
+                              Self.duration(m.secondsRemaining))
+            if let validation = m.validationLoss { line += String(format: "  val %.4f", validation) }
+            return line
+        case let .checkpoint(step, path):
+            return "checkpoint at step \(step): \(path)"
+        case let .note(message):
+            return message
+        case let .finished(step, finalModel):
+            return "finished at step \(step); model in \(finalModel)"
+        }
+    }
+
+    private func printJSON(_ event: TrainingEvent) {
+        let object: [String: Any]
+        switch event {
+        case let .started(directory, device, parameters, bytes, resumed):
+            object = ["event": "started", "run": directory, "device": device, "parameters": parameters,
+                      "device_bytes": bytes, "resumed_at_step": resumed as Any]
+        case let .step(m):
+            let data = (try? JSONEncoder().encode(m)) ?? Data()
+            var fields = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            fields["event"] = "step"
+            object = fields
+        case let .checkpoint(step, path):
+            object = ["event": "checkpoint", "step": step, "path": path]
+        case let .note(message):
+            object = ["event": "note", "message": message]
+        case let .finished(step, finalModel):
+            object = ["event": "finished", "step": step, "final_model": finalModel]
+        }
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}
