@@ -10,16 +10,26 @@
 //                                           (RMS norm: 1/√(mean(x²) + ε))
 //
 // Row kernels (*_forward, *_backward_input) run one work-group of NORM_WG work-items per row
-// (global = rows·NORM_WG): each work-item folds columns lid, lid + NORM_WG, … in order, and a
-// local-memory tree combines the partials in a fixed order.
+// (global = rows·NORM_WG). A row is read as columns/NORM_VEC vectors of NORM_VEC floats, which
+// work-item lid visits as lid, lid + NORM_WG, …, plus fewer than NORM_VEC leftover columns, one
+// each for the first work-items; each work-item folds its share in that order (vector lanes
+// combined in a fixed order) and a local-memory tree combines the partials in a fixed order.
+// Vectors help CPUs (PoCL vectorizes nothing else here); GPUs coalesce one float per work-item.
 // Parameter-gradient kernels (*_backward_params) are column-parallel: a work-group of
 // NORM_PARAM_COLUMNS × NORM_PARAM_LANES work-items owns NORM_PARAM_COLUMNS columns; lane j sums
 // rows j, j + NORM_PARAM_LANES, … in order, then a tree over the lanes adds the partials in a
 // fixed order (global = (columns rounded up to NORM_PARAM_COLUMNS, NORM_PARAM_LANES)).
 // Nothing uses atomics: the same inputs give the same bits on every run.
 
+// Keep ĝ − mean(ĝ) as two roundings like the reference: a fused multiply-add would leave the
+// product's rounding error, which rstd amplifies when a row's variance is ~0.
+#pragma OPENCL FP_CONTRACT OFF
+
 #ifndef NORM_WG
-#define NORM_WG 128 // work-items per row; a power of two
+#define NORM_WG 128 // work-items per row; a power of two, at least NORM_VEC
+#endif
+#ifndef NORM_VEC
+#define NORM_VEC 1 // floats per vector in the row kernels: 1 or 8
 #endif
 #ifndef NORM_PARAM_COLUMNS
 #define NORM_PARAM_COLUMNS 32 // columns per work-group of the parameter gradients
@@ -27,9 +37,30 @@
 #ifndef NORM_PARAM_LANES
 #define NORM_PARAM_LANES 8 // row lanes per column; a power of two
 #endif
+#ifndef NORM_PARAM_SYNC_ROWS
+// 1 puts a barrier after every block of rows in the parameter gradients. PoCL runs the work-items
+// between two barriers as a loop, so the barrier turns "each column walks all rows" into "each
+// row block walks all columns": contiguous reads that it vectorizes. GPUs need no such help.
+#define NORM_PARAM_SYNC_ROWS 0
+#endif
 
-#if (NORM_WG & (NORM_WG - 1)) != 0 || (NORM_PARAM_LANES & (NORM_PARAM_LANES - 1)) != 0
-#error "NORM_WG and NORM_PARAM_LANES must be powers of two"
+#if (NORM_WG & (NORM_WG - 1)) != 0 || NORM_WG < NORM_VEC || (NORM_PARAM_LANES & (NORM_PARAM_LANES - 1)) != 0
+#error "NORM_WG (at least NORM_VEC) and NORM_PARAM_LANES must be powers of two"
+#endif
+
+// floatv holds NORM_VEC floats; load_v/store_v are vloadn/vstoren; sum_v adds its lanes in a fixed order.
+#if NORM_VEC == 1
+typedef float floatv;
+#define load_v(i, p) ((p)[i])
+#define store_v(value, i, p) ((p)[i] = (value))
+float sum_v(float v) { return v; }
+#elif NORM_VEC == 8
+typedef float8 floatv;
+#define load_v vload8
+#define store_v vstore8
+float sum_v(float8 v) { const float4 s = v.lo + v.hi; return (s.x + s.y) + (s.z + s.w); }
+#else
+#error "NORM_VEC must be 1 or 8"
 #endif
 
 // The sum of `value` over the NORM_WG work-items of a row, by a tree in a fixed order.
@@ -47,15 +78,44 @@ float2 row_group_sum(__local float2* scratch, float2 value) {
     return result;
 }
 
-// Σ (x − center)² over the row (center = 0 gives Σ x²).
-float row_sum_of_squares(__global const float* x, float center, int columns, __local float2* scratch) {
-    float partial = 0.0f;
-    for (int c = get_local_id(0); c < columns; c += NORM_WG) {
-        const float d = x[c] - center;
-        partial += d * d;
-    }
-    return row_group_sum(scratch, (float2)(partial, 0.0f)).x;
-}
+// The index of the first leftover column this work-item owns (valid when < columns).
+#define LEFTOVER_COLUMN(columns) ((columns) / NORM_VEC * NORM_VEC + (int)get_local_id(0))
+
+// ROW_SUM and ROW_MAP walk this work-item's share of a row (see the header) and apply
+// TERM(x, w, y, k): an expression of same-column values x, w, y of the arrays a, b, c and a row
+// constant k, written so that it holds for float and floatv alike.
+
+// total = Σ TERM over the share.
+#define ROW_SUM(total, TERM, a, b, c, k, columns)                                                     \
+    do {                                                                                              \
+        floatv lanes_ = (floatv)(0.0f);                                                               \
+        for (int v_ = get_local_id(0); v_ < (columns) / NORM_VEC; v_ += NORM_WG)                      \
+            lanes_ += TERM(load_v(v_, a), load_v(v_, b), load_v(v_, c), k);                           \
+        total = sum_v(lanes_);                                                                        \
+        const int i_ = LEFTOVER_COLUMN(columns);                                                      \
+        if (i_ < (columns)) total += TERM((a)[i_], (b)[i_], (c)[i_], k);                              \
+    } while (0)
+
+// out = TERM over the share.
+#define ROW_MAP(out, TERM, a, b, c, k, columns)                                                       \
+    do {                                                                                              \
+        for (int v_ = get_local_id(0); v_ < (columns) / NORM_VEC; v_ += NORM_WG)                      \
+            store_v(TERM(load_v(v_, a), load_v(v_, b), load_v(v_, c), k), v_, out);                   \
+        const int i_ = LEFTOVER_COLUMN(columns);                                                      \
+        if (i_ < (columns)) (out)[i_] = TERM((a)[i_], (b)[i_], (c)[i_], k);                           \
+    } while (0)
+
+#define TERM_VALUE(x, w, y, unused) (x)
+// k = the centre: μ, or 0 for Σ x².
+#define TERM_SQUARED_DEVIATION(x, w, y, center) (((x) - (center)) * ((x) - (center)))
+// y = bias, k = (μ, rstd): (x − μ)·rstd·w + b.
+#define TERM_LAYER_NORM(x, w, y, k) (((x) - (k).s0) * (k).s1 * (w) + (y))
+// k = rstd: w⊙(x·rstd).
+#define TERM_RMS_NORM(x, w, y, rstd) ((w) * ((x) * (rstd)))
+// Backward, with y = dy: ĝ = dy⊙w, x̂ = (x − centre)·rstd and k = (centre, rstd, mean(ĝ), mean(ĝ⊙x̂)).
+#define TERM_SCALED_GRADIENT(x, w, y, k) ((y) * (w))
+#define TERM_PROJECTION(x, w, y, k) ((y) * (w) * (((x) - (k).s0) * (k).s1))
+#define TERM_INPUT_GRADIENT(x, w, y, k) ((k).s1 * ((y) * (w) - (k).s2 - ((x) - (k).s0) * (k).s1 * (k).s3))
 
 // y = (x − μ)·rstd·w + b with μ = Σx/n and rstd = 1/√(Σ(x − μ)²/n + ε) (two passes over the row).
 __kernel __attribute__((reqd_work_group_size(NORM_WG, 1, 1)))
@@ -66,13 +126,13 @@ void layer_norm_forward(__global const float* x, __global const float* weight, _
     const int row = get_group_id(0);
     const size_t offset = (size_t)row * columns;
     __global const float* in = x + offset;
-    __global float* out = y + offset;
-    float partial = 0.0f;
-    for (int c = get_local_id(0); c < columns; c += NORM_WG) partial += in[c];
+    float partial;
+    ROW_SUM(partial, TERM_VALUE, in, in, in, 0.0f, columns);
     const float mu = row_group_sum(scratch, (float2)(partial, 0.0f)).x / (float)columns;
-    const float variance = row_sum_of_squares(in, mu, columns, scratch) / (float)columns;
+    ROW_SUM(partial, TERM_SQUARED_DEVIATION, in, in, in, mu, columns);
+    const float variance = row_group_sum(scratch, (float2)(partial, 0.0f)).x / (float)columns;
     const float inverse = 1.0f / sqrt(variance + epsilon);
-    for (int c = get_local_id(0); c < columns; c += NORM_WG) out[c] = (in[c] - mu) * inverse * weight[c] + bias[c];
+    ROW_MAP(y + offset, TERM_LAYER_NORM, in, weight, bias, (float2)(mu, inverse), columns);
     if (get_local_id(0) == 0) {
         mean[row] = mu;
         rstd[row] = inverse;
@@ -87,29 +147,24 @@ void rms_norm_forward(__global const float* x, __global const float* weight, __g
     const int row = get_group_id(0);
     const size_t offset = (size_t)row * columns;
     __global const float* in = x + offset;
-    __global float* out = y + offset;
-    const float inverse = 1.0f / sqrt(row_sum_of_squares(in, 0.0f, columns, scratch) / (float)columns + epsilon);
-    for (int c = get_local_id(0); c < columns; c += NORM_WG) out[c] = weight[c] * (in[c] * inverse);
+    float partial;
+    ROW_SUM(partial, TERM_SQUARED_DEVIATION, in, in, in, 0.0f, columns);
+    const float inverse = 1.0f / sqrt(row_group_sum(scratch, (float2)(partial, 0.0f)).x / (float)columns + epsilon);
+    ROW_MAP(y + offset, TERM_RMS_NORM, in, weight, in, inverse, columns);
     if (get_local_id(0) == 0) rstd[row] = inverse;
 }
 
-// dx of one row, with x̂ = (x − center)·rstd and ĝ = dy⊙w:
-// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)); RMS norm (centered = false) has no mean(ĝ) term.
+// dx of one row: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)) with ĝ = dy⊙w and x̂ = (x − center)·rstd;
+// RMS norm (centered = false, center = 0) has no mean(ĝ) term.
 void norm_backward_row(__global const float* x, __global const float* weight, __global const float* dy,
                        __global float* dx, float center, float inverse, int columns, bool centered,
                        __local float2* scratch) {
-    float2 partial = (float2)(0.0f); // (Σ ĝ, Σ ĝ⊙x̂)
-    for (int c = get_local_id(0); c < columns; c += NORM_WG) {
-        const float g = dy[c] * weight[c];
-        partial += (float2)(g, g * ((x[c] - center) * inverse));
-    }
-    const float2 means = row_group_sum(scratch, partial) / (float)columns;
-    const float mean_gradient = centered ? means.x : 0.0f;
-    for (int c = get_local_id(0); c < columns; c += NORM_WG) {
-        const float g = dy[c] * weight[c];
-        const float normalized = (x[c] - center) * inverse;
-        dx[c] = inverse * (g - mean_gradient - normalized * means.y);
-    }
+    const float4 k = (float4)(center, inverse, 0.0f, 0.0f);
+    float gradient_sum = 0.0f, projection_sum;
+    if (centered) ROW_SUM(gradient_sum, TERM_SCALED_GRADIENT, x, weight, dy, k, columns);
+    ROW_SUM(projection_sum, TERM_PROJECTION, x, weight, dy, k, columns);
+    const float2 means = row_group_sum(scratch, (float2)(gradient_sum, projection_sum)) / (float)columns;
+    ROW_MAP(dx, TERM_INPUT_GRADIENT, x, weight, dy, (float4)(center, inverse, means.x, means.y), columns);
 }
 
 __kernel __attribute__((reqd_work_group_size(NORM_WG, 1, 1)))
@@ -147,40 +202,49 @@ float2 lane_group_sum(__local float2* scratch, float2 partial) {
     return scratch[tile_column];
 }
 
-// dweight = Σ_rows dy⊙x̂ with x̂ = (x − mean)·rstd, dbias = Σ_rows dy; lane j takes rows j, j + LANES, ….
+// (Σ dy⊙x̂, Σ dy) over all rows for this work-item's column, x̂ = (x − mean)·rstd; RMS norm
+// (centered = false) has no mean. Lane j takes rows j, j + NORM_PARAM_LANES, … in order; every
+// work-item of the group must call it (the loop's trip count is the same for all).
+float2 column_gradient_sums(__global const float* x, __global const float* mean, __global const float* rstd,
+                            __global const float* dy, int rows, int columns, bool centered,
+                            __local float2* scratch) {
+    const int column = get_global_id(0);
+    float2 partial = (float2)(0.0f);
+    for (int first_row = 0; first_row < rows; first_row += NORM_PARAM_LANES) {
+        const int row = first_row + get_local_id(1);
+        if (row < rows && column < columns) {
+            const size_t i = (size_t)row * columns + column;
+            const float center = centered ? mean[row] : 0.0f;
+            partial += (float2)(dy[i] * ((x[i] - center) * rstd[row]), dy[i]);
+        }
+#if NORM_PARAM_SYNC_ROWS
+        barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+    }
+    return lane_group_sum(scratch, partial);
+}
+
+// dweight = Σ_rows dy⊙x̂ with x̂ = (x − mean)·rstd, dbias = Σ_rows dy.
 __kernel __attribute__((reqd_work_group_size(NORM_PARAM_COLUMNS, NORM_PARAM_LANES, 1)))
 void layer_norm_backward_params(__global const float* x, __global const float* mean, __global const float* rstd,
                                 __global const float* dy, __global float* dweight, __global float* dbias,
                                 const int rows, const int columns) {
     __local float2 scratch[NORM_PARAM_LANES * NORM_PARAM_COLUMNS];
+    const float2 totals = column_gradient_sums(x, mean, rstd, dy, rows, columns, true, scratch);
     const int column = get_global_id(0);
-    float2 partial = (float2)(0.0f);
-    if (column < columns) {
-        for (int row = get_local_id(1); row < rows; row += NORM_PARAM_LANES) {
-            const size_t i = (size_t)row * columns + column;
-            partial += (float2)(dy[i] * ((x[i] - mean[row]) * rstd[row]), dy[i]);
-        }
-    }
-    const float2 totals = lane_group_sum(scratch, partial);
     if (get_local_id(1) == 0 && column < columns) {
         dweight[column] = totals.x;
         dbias[column] = totals.y;
     }
 }
 
-// dweight = Σ_rows dy⊙x̂ with x̂ = x·rstd; lane j takes rows j, j + LANES, ….
+// dweight = Σ_rows dy⊙x̂ with x̂ = x·rstd.
 __kernel __attribute__((reqd_work_group_size(NORM_PARAM_COLUMNS, NORM_PARAM_LANES, 1)))
 void rms_norm_backward_params(__global const float* x, __global const float* rstd, __global const float* dy,
                               __global float* dweight, const int rows, const int columns) {
     __local float2 scratch[NORM_PARAM_LANES * NORM_PARAM_COLUMNS];
+    // rstd stands in for the mean, which centered = false never reads.
+    const float2 totals = column_gradient_sums(x, rstd, rstd, dy, rows, columns, false, scratch);
     const int column = get_global_id(0);
-    float2 partial = (float2)(0.0f);
-    if (column < columns) {
-        for (int row = get_local_id(1); row < rows; row += NORM_PARAM_LANES) {
-            const size_t i = (size_t)row * columns + column;
-            partial.x += dy[i] * (x[i] * rstd[row]);
-        }
-    }
-    const float2 totals = lane_group_sum(scratch, partial);
     if (get_local_id(1) == 0 && column < columns) dweight[column] = totals.x;
 }

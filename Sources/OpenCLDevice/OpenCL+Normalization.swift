@@ -5,23 +5,27 @@ import Core
 extension OpenCLDevice {
     /// Launch geometry of normalization.cl (see the file's header).
     private struct NormalizationTuning {
-        /// Work-items per row in the row kernels.
+        /// Work-items per row and floats per vector load in the row kernels.
         var rowGroup: Int
+        var vectorWidth: Int
         /// Columns per work-group and row lanes per column in the parameter-gradient kernels.
         var parameterColumns: Int
         var parameterLanes: Int
+        /// Whether the parameter gradients put a barrier after each block of rows (for PoCL).
+        var syncRows: Bool
 
         var defines: [String: String] {
-            ["NORM_WG": String(rowGroup), "NORM_PARAM_COLUMNS": String(parameterColumns),
-             "NORM_PARAM_LANES": String(parameterLanes)]
+            ["NORM_WG": String(rowGroup), "NORM_VEC": String(vectorWidth),
+             "NORM_PARAM_COLUMNS": String(parameterColumns), "NORM_PARAM_LANES": String(parameterLanes),
+             "NORM_PARAM_SYNC_ROWS": syncRows ? "1" : "0"]
         }
     }
 
-    /// PoCL loops over a group's work-items on one core, so small groups (fewer barriers
-    /// to step through) suit it; a GPU wants wide groups to hide memory latency.
+    /// PoCL loops over a group's work-items on one core: a few work-items with wide vectors per
+    /// row, and row-by-row sweeps over the columns, suit it. A GPU wants wide groups.
     private var normalizationTuning: NormalizationTuning {
-        isCPU ? NormalizationTuning(rowGroup: 16, parameterColumns: 64, parameterLanes: 4)
-            : NormalizationTuning(rowGroup: 128, parameterColumns: 32, parameterLanes: 8)
+        rowKernelsUseCPUTuning ? NormalizationTuning(rowGroup: 8, vectorWidth: 8, parameterColumns: 64, parameterLanes: 1, syncRows: true)
+            : NormalizationTuning(rowGroup: 128, vectorWidth: 1, parameterColumns: 32, parameterLanes: 8, syncRows: false)
     }
 
     /// Launches a row kernel of normalization.cl: one work-group per row.
