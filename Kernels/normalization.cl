@@ -14,11 +14,13 @@
 // work-item lid visits as lid, lid + NORM_WG, …, plus fewer than NORM_VEC leftover columns, one
 // each for the first work-items; each work-item folds its share in that order (vector lanes
 // combined in a fixed order) and a local-memory tree combines the partials in a fixed order.
-// Vectors help CPUs (PoCL vectorizes nothing else here); GPUs coalesce one float per work-item.
-// Parameter-gradient kernels (*_backward_params) are column-parallel: a work-group of
-// NORM_PARAM_COLUMNS × NORM_PARAM_LANES work-items owns NORM_PARAM_COLUMNS columns; lane j sums
-// rows j, j + NORM_PARAM_LANES, … in order, then a tree over the lanes adds the partials in a
-// fixed order (global = (columns rounded up to NORM_PARAM_COLUMNS, NORM_PARAM_LANES)).
+// Vectors matter on CPUs, where PoCL turns float8 arithmetic into SIMD code (2–8× faster than one
+// float per work-item there); GPUs coalesce one float per work-item best.
+// Parameter-gradient kernels (*_backward_params) are column-parallel: work-item (i, j) owns the
+// NORM_VEC columns from i·NORM_VEC, and lane j of NORM_PARAM_LANES sums rows j, j + LANES, … in
+// order; a tree over the lanes of a work-group (NORM_PARAM_COLUMNS × NORM_PARAM_LANES work-items)
+// then adds the partials in a fixed order
+// (global = (⌈columns/NORM_VEC⌉ rounded up to NORM_PARAM_COLUMNS, NORM_PARAM_LANES)).
 // Nothing uses atomics: the same inputs give the same bits on every run.
 
 // Keep ĝ − mean(ĝ) as two roundings like the reference: a fused multiply-add would leave the
@@ -29,19 +31,13 @@
 #define NORM_WG 128 // work-items per row; a power of two, at least NORM_VEC
 #endif
 #ifndef NORM_VEC
-#define NORM_VEC 1 // floats per vector in the row kernels: 1 or 8
+#define NORM_VEC 1 // floats per vector, and columns per work-item of the parameter gradients: 1 or 8
 #endif
 #ifndef NORM_PARAM_COLUMNS
-#define NORM_PARAM_COLUMNS 32 // columns per work-group of the parameter gradients
+#define NORM_PARAM_COLUMNS 32 // work-items along the columns per work-group of the parameter gradients
 #endif
 #ifndef NORM_PARAM_LANES
 #define NORM_PARAM_LANES 8 // row lanes per column; a power of two
-#endif
-#ifndef NORM_PARAM_SYNC_ROWS
-// 1 puts a barrier after every block of rows in the parameter gradients. PoCL runs the work-items
-// between two barriers as a loop, so the barrier turns "each column walks all rows" into "each
-// row block walks all columns": contiguous reads that it vectorizes. GPUs need no such help.
-#define NORM_PARAM_SYNC_ROWS 0
 #endif
 
 #if (NORM_WG & (NORM_WG - 1)) != 0 || NORM_WG < NORM_VEC || (NORM_PARAM_LANES & (NORM_PARAM_LANES - 1)) != 0
@@ -106,13 +102,13 @@ float2 row_group_sum(__local float2* scratch, float2 value) {
     } while (0)
 
 #define TERM_VALUE(x, w, y, unused) (x)
-// k = the centre: μ, or 0 for Σ x².
+// k = the center: μ, or 0 for Σ x².
 #define TERM_SQUARED_DEVIATION(x, w, y, center) (((x) - (center)) * ((x) - (center)))
 // y = bias, k = (μ, rstd): (x − μ)·rstd·w + b.
 #define TERM_LAYER_NORM(x, w, y, k) (((x) - (k).s0) * (k).s1 * (w) + (y))
 // k = rstd: w⊙(x·rstd).
 #define TERM_RMS_NORM(x, w, y, rstd) ((w) * ((x) * (rstd)))
-// Backward, with y = dy: ĝ = dy⊙w, x̂ = (x − centre)·rstd and k = (centre, rstd, mean(ĝ), mean(ĝ⊙x̂)).
+// Backward, with y = dy: ĝ = dy⊙w, x̂ = (x − center)·rstd and k = (center, rstd, mean(ĝ), mean(ĝ⊙x̂)).
 #define TERM_SCALED_GRADIENT(x, w, y, k) ((y) * (w))
 #define TERM_PROJECTION(x, w, y, k) ((y) * (w) * (((x) - (k).s0) * (k).s1))
 #define TERM_INPUT_GRADIENT(x, w, y, k) ((k).s1 * ((y) * (w) - (k).s2 - ((x) - (k).s0) * (k).s1 * (k).s3))
@@ -186,42 +182,62 @@ void rms_norm_backward_input(__global const float* x, __global const float* weig
     norm_backward_row(x + offset, weight, dy + offset, dx + offset, 0.0f, rstd[row], columns, false, scratch);
 }
 
-// The sum of `partial` over the NORM_PARAM_LANES lanes of this work-item's column, by a tree in a
-// fixed order. Every work-item of the group must call it; each gets its column's total.
-float2 lane_group_sum(__local float2* scratch, float2 partial) {
-    const int tile_column = get_local_id(0);
-    const int lane = get_local_id(1);
-    scratch[lane * NORM_PARAM_COLUMNS + tile_column] = partial;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int width = NORM_PARAM_LANES / 2; width > 0; width >>= 1) {
-        if (lane < width) {
-            scratch[lane * NORM_PARAM_COLUMNS + tile_column] += scratch[(lane + width) * NORM_PARAM_COLUMNS + tile_column];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return scratch[tile_column];
+// The NORM_VEC values p[first …], with zeros for the lanes at or past `end`: the last vector of
+// a row whose length is not a multiple of NORM_VEC.
+floatv load_columns(__global const float* p, int first, int end) {
+    if (first + NORM_VEC <= end) return load_v(0, p + first);
+    float lanes[NORM_VEC];
+    for (int k = 0; k < NORM_VEC; ++k) lanes[k] = first + k < end ? p[first + k] : 0.0f;
+    return load_v(0, lanes);
 }
 
-// (Σ dy⊙x̂, Σ dy) over all rows for this work-item's column, x̂ = (x − mean)·rstd; RMS norm
-// (centered = false) has no mean. Lane j takes rows j, j + NORM_PARAM_LANES, … in order; every
-// work-item of the group must call it (the loop's trip count is the same for all).
-float2 column_gradient_sums(__global const float* x, __global const float* mean, __global const float* rstd,
-                            __global const float* dy, int rows, int columns, bool centered,
-                            __local float2* scratch) {
-    const int column = get_global_id(0);
-    float2 partial = (float2)(0.0f);
+// Writes the lanes of `value` that fall before `end` to p[first …].
+void store_columns(floatv value, __global float* p, int first, int end) {
+    if (first + NORM_VEC <= end) {
+        store_v(value, 0, p + first);
+        return;
+    }
+    float lanes[NORM_VEC];
+    store_v(value, 0, lanes);
+    for (int k = 0; first + k < end; ++k) p[first + k] = lanes[k];
+}
+
+// The sum of `partial` over the NORM_PARAM_LANES lanes of this work-item's columns, by a tree in
+// a fixed order. Every work-item of the group must call it; each gets its columns' totals.
+floatv lane_group_sum(__local floatv* scratch, floatv partial) {
+    const int slot = get_local_id(0);
+    const int lane = get_local_id(1);
+    scratch[lane * NORM_PARAM_COLUMNS + slot] = partial;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int width = NORM_PARAM_LANES / 2; width > 0; width >>= 1) {
+        if (lane < width) scratch[lane * NORM_PARAM_COLUMNS + slot] += scratch[(lane + width) * NORM_PARAM_COLUMNS + slot];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const floatv total = scratch[slot];
+    barrier(CLK_LOCAL_MEM_FENCE); // scratch is reused by the next call
+    return total;
+}
+
+// Σ_rows dy⊙x̂ (into *weight_total) and Σ_rows dy (into *bias_total) for this work-item's
+// columns, with x̂ = (x − mean)·rstd, or x·rstd when not centered (RMS norm, which passes no mean).
+// Every work-item of the group must call it (it ends in barriers).
+void column_gradient_sums(__global const float* x, __global const float* mean, __global const float* rstd,
+                          __global const float* dy, int rows, int columns, bool centered,
+                          __local floatv* scratch, floatv* weight_total, floatv* bias_total) {
+    const int first = get_global_id(0) * NORM_VEC;
+    floatv weight_sum = (floatv)(0.0f), bias_sum = (floatv)(0.0f);
     for (int first_row = 0; first_row < rows; first_row += NORM_PARAM_LANES) {
         const int row = first_row + get_local_id(1);
-        if (row < rows && column < columns) {
-            const size_t i = (size_t)row * columns + column;
-            const float center = centered ? mean[row] : 0.0f;
-            partial += (float2)(dy[i] * ((x[i] - center) * rstd[row]), dy[i]);
+        if (row < rows && first < columns) {
+            const size_t offset = (size_t)row * columns;
+            const floatv g = load_columns(dy + offset, first, columns);
+            const floatv deviation = load_columns(x + offset, first, columns) - (centered ? mean[row] : 0.0f);
+            weight_sum += g * (deviation * rstd[row]);
+            bias_sum += g;
         }
-#if NORM_PARAM_SYNC_ROWS
-        barrier(CLK_LOCAL_MEM_FENCE);
-#endif
     }
-    return lane_group_sum(scratch, partial);
+    *weight_total = lane_group_sum(scratch, weight_sum);
+    *bias_total = lane_group_sum(scratch, bias_sum);
 }
 
 // dweight = Σ_rows dy⊙x̂ with x̂ = (x − mean)·rstd, dbias = Σ_rows dy.
@@ -229,12 +245,13 @@ __kernel __attribute__((reqd_work_group_size(NORM_PARAM_COLUMNS, NORM_PARAM_LANE
 void layer_norm_backward_params(__global const float* x, __global const float* mean, __global const float* rstd,
                                 __global const float* dy, __global float* dweight, __global float* dbias,
                                 const int rows, const int columns) {
-    __local float2 scratch[NORM_PARAM_LANES * NORM_PARAM_COLUMNS];
-    const float2 totals = column_gradient_sums(x, mean, rstd, dy, rows, columns, true, scratch);
-    const int column = get_global_id(0);
-    if (get_local_id(1) == 0 && column < columns) {
-        dweight[column] = totals.x;
-        dbias[column] = totals.y;
+    __local floatv scratch[NORM_PARAM_LANES * NORM_PARAM_COLUMNS];
+    floatv weight_total, bias_total;
+    column_gradient_sums(x, mean, rstd, dy, rows, columns, true, scratch, &weight_total, &bias_total);
+    const int first = get_global_id(0) * NORM_VEC;
+    if (get_local_id(1) == 0 && first < columns) {
+        store_columns(weight_total, dweight, first, columns);
+        store_columns(bias_total, dbias, first, columns);
     }
 }
 
@@ -242,9 +259,10 @@ void layer_norm_backward_params(__global const float* x, __global const float* m
 __kernel __attribute__((reqd_work_group_size(NORM_PARAM_COLUMNS, NORM_PARAM_LANES, 1)))
 void rms_norm_backward_params(__global const float* x, __global const float* rstd, __global const float* dy,
                               __global float* dweight, const int rows, const int columns) {
-    __local float2 scratch[NORM_PARAM_LANES * NORM_PARAM_COLUMNS];
+    __local floatv scratch[NORM_PARAM_LANES * NORM_PARAM_COLUMNS];
+    floatv weight_total, bias_total;
     // rstd stands in for the mean, which centered = false never reads.
-    const float2 totals = column_gradient_sums(x, rstd, rstd, dy, rows, columns, false, scratch);
-    const int column = get_global_id(0);
-    if (get_local_id(1) == 0 && column < columns) dweight[column] = totals.x;
+    column_gradient_sums(x, rstd, rstd, dy, rows, columns, false, scratch, &weight_total, &bias_total);
+    const int first = get_global_id(0) * NORM_VEC;
+    if (get_local_id(1) == 0 && first < columns) store_columns(weight_total, dweight, first, columns);
 }

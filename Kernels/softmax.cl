@@ -186,6 +186,7 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
 }
 
 // dlogits = dlosses[row]·(exp(logits − log_sum_exp[row]) − onehot(target)); zero for ignored rows.
+// dlogits may alias logits (each work-item reads its columns before it writes them).
 // Work-item (v, row) writes columns v·SOFTMAX_VEC … v·SOFTMAX_VEC + SOFTMAX_VEC − 1 of the row:
 // global = (⌈columns/SOFTMAX_VEC⌉ rounded up to CE_BACKWARD_WG, rows).
 __kernel __attribute__((reqd_work_group_size(CE_BACKWARD_WG, 1, 1)))
@@ -203,13 +204,14 @@ void cross_entropy_backward(__global const float* logits, __global const int* ta
     const bool valid = ignored || (target >= 0 && target < columns);
     const float scale = valid ? dlosses[row] : NAN;
     const float lse = log_sum_exp[row];
+    // The work-item that owns the target column subtracts the one-hot term there. It reads the
+    // target's logit before writing anything, so dlogits may be the logits buffer itself.
+    const bool owns_target = !ignored && valid && target >= first && target < first + SOFTMAX_VEC;
+    const float target_gradient = owns_target ? scale * (exp(scores[target] - lse) - 1.0f) : 0.0f;
     if (first + SOFTMAX_VEC <= columns) {
         store_v(ignored ? (floatv)(0.0f) : scale * exp(load_v(v, scores) - lse), v, gradients);
     } else {
         for (int c = first; c < columns; ++c) gradients[c] = ignored ? 0.0f : scale * exp(scores[c] - lse);
     }
-    // The work-item that owns the target column subtracts the one-hot term there.
-    if (!ignored && valid && target >= first && target < first + SOFTMAX_VEC) {
-        gradients[target] = scale * (exp(scores[target] - lse) - 1.0f);
-    }
+    if (owns_target) gradients[target] = target_gradient;
 }

@@ -130,6 +130,30 @@ final class SoftmaxKernelTests: XCTestCase {
         XCTAssertEqual(outputs[2], [Float](repeating: 0, count: rows * columns), "gradients of ignored rows")
     }
 
+    /// The gradient may overwrite the logits (the biggest activation of a language model).
+    func testCrossEntropyBackwardCanOverwriteLogits() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 7)
+        let rows = 7, columns = 257
+        let logits = random.floats(rows * columns, in: -10...10)
+        var targets = random.ints(rows, below: columns)
+        targets[2] = ignoreIndex
+        let dLosses = random.floats(rows)
+        try harness.compare("crossEntropyBackward in place", kernels: ["cross_entropy_backward"]) { device in
+            let buffer = try OracleHarness.buffer(device, logits, "logits")
+            let targetsBuffer = try OracleHarness.buffer(device, ints: targets, "targets")
+            let losses = try device.makeBuffer(count: rows, dtype: .float32, label: "losses")
+            let logSumExp = try device.makeBuffer(count: rows, dtype: .float32, label: "logSumExp")
+            try device.crossEntropy(logits: buffer, targets: targetsBuffer, losses: losses, logSumExp: logSumExp,
+                                    rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+            try device.crossEntropyBackward(
+                logits: buffer, targets: targetsBuffer, logSumExp: logSumExp,
+                dLosses: try OracleHarness.buffer(device, dLosses, "dLosses"), dLogits: buffer,
+                rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+            return [try device.readFloats(buffer)]
+        }
+    }
+
     func testCrossEntropyIsDeterministic() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 5)
