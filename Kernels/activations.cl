@@ -11,10 +11,15 @@
 // `op`, `p0`, `p1` come from `UnaryOp.code` (Sources/Core/ElementwiseOps.swift):
 //   0 negate  1 exp  2 log  3 sqrt  4 tanh  5 sigmoid  6 logSigmoid  7 gelu (tanh form)
 //   8 silu  9 relu  10 scale(p0)  11 addScalar(p0)  12 clamp(p0, p1)  13 square
-// The switch is uniform across work-items, so it costs a branch, not divergence.
+// UNARY_OP (defined by the host per operation) lets the compiler drop the switch, which
+// otherwise costs PoCL its vectorization; without it the kernels read the `op` argument.
 //
 // Dropout's mask is `dropout_uniform`, the twin of `DropoutMask.uniform` in
 // Sources/Core/DropoutMask.swift: keep the two bit-identical.
+
+#ifndef UNARY_OP
+#define UNARY_OP op
+#endif
 
 // √(2/π) and the cubic coefficient of GELU's tanh form.
 #define GELU_SCALE 0.7978845608028654f
@@ -98,7 +103,7 @@ __kernel void unary(__global const float* x, __global float* out, int count, int
     if (chunk * 4 >= count) return;
     int length = min(4, count - chunk * 4);
     // Padding lanes with 1 keeps log, sqrt and division finite in lanes that are never stored.
-    store_chunk(unary_apply(op, load_chunk(x + chunk * 4, length, 1.0f), p0, p1), out + chunk * 4, length);
+    store_chunk(unary_apply(UNARY_OP, load_chunk(x + chunk * 4, length, 1.0f), p0, p1), out + chunk * 4, length);
 }
 
 // dx = dy·f′(x).
@@ -108,7 +113,7 @@ __kernel void unary_backward(
     int chunk = get_global_id(0);
     if (chunk * 4 >= count) return;
     int length = min(4, count - chunk * 4);
-    float4 slope = unary_derivative(op, load_chunk(x + chunk * 4, length, 1.0f), p0, p1);
+    float4 slope = unary_derivative(UNARY_OP, load_chunk(x + chunk * 4, length, 1.0f), p0, p1);
     store_chunk(load_chunk(dy + chunk * 4, length, 0.0f) * slope, dx + chunk * 4, length);
 }
 
