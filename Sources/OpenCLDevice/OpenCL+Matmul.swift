@@ -1,3 +1,4 @@
+import COpenCL
 import Core
 
 extension OpenCLDevice {
@@ -8,7 +9,15 @@ extension OpenCLDevice {
         set { MatmulState.of(self).design = newValue }
     }
 
-    var matmulTuning: MatmulTuning { MatmulTuning.forDevice(type: info.type, name: info.name) }
+    var matmulTuning: MatmulTuning {
+        let state = MatmulState.of(self)
+        if let tuning = state.tuning { return tuning }
+        let localBytes = (try? OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
+            .map { Int($0) } ?? 32 * 1024
+        let tuning = MatmulTuning.forDevice(type: info.type, name: info.name, localMemoryBytes: localBytes)
+        state.tuning = tuning
+        return tuning
+    }
 
     /// C = α·op(A)·op(B) + β·C (see `MatmulShape`), by `Kernels/matmul.cl`.
     public func matmul(_ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {

@@ -29,12 +29,17 @@ public struct KernelBenchmarkResult: Encodable, Equatable {
         try container.encode(kernel, forKey: .kernel)
         try container.encode(op, forKey: .op)
         try container.encode(shape, forKey: .shape)
-        try container.encodeIfPresent(gflops, forKey: .gflops)
-        try container.encodeIfPresent(gbps, forKey: .gbps)
+        try container.encodeIfPresent(gflops.map { rounded($0, 2) }, forKey: .gflops)
+        try container.encodeIfPresent(gbps.map { rounded($0, 2) }, forKey: .gbps)
         // Always present, null when there is no CLBlast number, so every line has the same keys.
-        try container.encode(clblastGflops, forKey: .clblastGflops)
-        try container.encode(seconds, forKey: .seconds)
+        try container.encode(clblastGflops.map { rounded($0, 2) }, forKey: .clblastGflops)
+        try container.encode(rounded(seconds, 7), forKey: .seconds)
         try container.encode(device, forKey: .device)
+    }
+
+    private func rounded(_ value: Double, _ digits: Int) -> Double {
+        let scale = Foundation.pow(10, Double(digits))
+        return (value * scale).rounded() / scale
     }
 
     /// The result as one line of JSON.
