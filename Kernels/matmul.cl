@@ -185,8 +185,12 @@ void matmul_packed(
     __global const float *bi = b + (size_t)i * strideB;
     __global float *ci = c + (size_t)i * strideC;
 
-    for (int k0 = 0; k0 < k; k0 += KC) {
-        const int kc = min(KC, k - k0);
+    // Equal slices of at most KC (k = 300 gives 2 × 150 rather than 256 + 44: a thin slice would
+    // pay for packing and for loading and storing C with little work).
+    const int slices = (k + KC - 1) / KC;
+    const int depth = (k + slices - 1) / slices;
+    for (int k0 = 0; k0 < k; k0 += depth) {
+        const int kc = min(depth, k - k0);
         pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
         for (int p = pBegin; p < pEnd; p++) {
             __global const float *ap = ai + ((size_t)p * k + k0) * MR;
