@@ -176,6 +176,8 @@ final class MatmulKernelTests: XCTestCase {
         XCTAssertEqual(tuning.mr, 6)
         XCTAssertFalse(MatmulTuning.forDevice(type: "cpu", name: "pthread-haswell").nr == 32)
         XCTAssertEqual(MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512-Intel").nr, 32)
+        let small = MatmulTuning.forDevice(type: "cpu", name: "Intel(R) Xeon", localMemoryBytes: 32 * 1024)
+        XCTAssertLessThanOrEqual(small.kc * small.strip * 4, 32 * 1024, "the B block fits in local memory")
         for (m, n, items) in [(512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3), (2048, 8192, 1)] {
             let plan = tuning.packedPlan(m: m, n: n, items: items, cores: 2)
             let workItems = plan.strips * plan.rowBlocks * items
