@@ -1,1 +1,209 @@
-// elementwise.cl: kernels of the elementwise family. See the Swift reference in Sources/ReferenceDevice.
+// elementwise.cl: fill, 2D block copies, broadcasting binary operations, sums over an axis, the
+// sum of squares (for the global gradient norm), and a plain copy that measures bandwidth.
+//
+// Swift reference: Sources/ReferenceDevice/Reference+Elementwise.swift (fill, copy2D, binary,
+// reduceSum, sumOfSquares). Host side: Sources/OpenCLDevice/OpenCL+Elementwise.swift.
+//
+// Buffers are float32, row-major and contiguous unless a stride says otherwise. Each work-item
+// of the memory-bound kernels handles one float4 "chunk" (elements 4c … 4c+3, fewer at the
+// end), so neighbouring work-items touch neighbouring memory: coalesced on GPUs, and on PoCL
+// the work-group loop vectorizes. vload4/vstore4 only need float alignment, so views and
+// offsets of any element count are fine. Outputs may be the same buffer as inputs (each
+// work-item reads its elements before writing them), except in the reductions.
+//
+// Reductions never use atomics: each output is summed by one work-item or one work-group in
+// a fixed order, so the same input gives the same bits on every run of the same device.
+
+#ifndef LOCAL_SIZE
+#define LOCAL_SIZE 256      // work-items per group of the tree reductions (a power of two)
+#endif
+#ifndef SOS_CHUNKS
+#define SOS_CHUNKS 16       // float4 chunks each work-item squares in sum_of_squares_partials
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+// Elements c*4 … of a chunk that exist: 4, or fewer in the last chunk.
+inline int chunk_length(int chunk, int count) { return min(4, count - chunk * 4); }
+
+// Up to four elements from p with stride `stride` (1: contiguous, 0: one value broadcast).
+// Missing elements (beyond `length`) read as 0.
+inline float4 load_strided(__global const float* p, int stride, int length) {
+    if (length == 4) {
+        if (stride == 1) return vload4(0, p);
+        if (stride == 0) return (float4)(p[0]);
+        return (float4)(p[0], p[stride], p[2 * stride], p[3 * stride]);
+    }
+    float4 v = (float4)(0.0f);
+    v.x = p[0];
+    if (length > 1) v.y = p[stride];
+    if (length > 2) v.z = p[2 * stride];
+    return v;
+}
+
+// The first `length` (1…4) elements of v, stored contiguously at p.
+inline void store_partial(float4 v, __global float* p, int length) {
+    if (length == 4) { vstore4(v, 0, p); return; }
+    p[0] = v.x;
+    if (length > 1) p[1] = v.y;
+    if (length > 2) p[2] = v.z;
+}
+
+// Sums scratch[0 … LOCAL_SIZE) into scratch[0] in a fixed pairwise order; all work-items call it.
+inline void tree_sum(__local float* scratch) {
+    int lid = get_local_id(0);
+    for (int stride = LOCAL_SIZE / 2; stride > 0; stride >>= 1) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < stride) scratch[lid] += scratch[lid + stride];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// fill: buffer[offset + i] = value for i < count. Global size: ⌈count/4⌉ (rounded up).
+
+__kernel void fill(__global float* buffer, int offset, int count, float value) {
+    int chunk = get_global_id(0);
+    if (chunk * 4 >= count) return;
+    store_partial((float4)(value), buffer + offset + chunk * 4, chunk_length(chunk, count));
+}
+
+// ---------------------------------------------------------------------------------------------
+// copy_floats: dst[i] = src[i] for i < count, the plainest memory-bound kernel: the
+// benchmark's yardstick of copy bandwidth. Global size: ⌈count/4⌉ (rounded up).
+
+__kernel void copy_floats(__global const float* src, __global float* dst, int count) {
+    int chunk = get_global_id(0);
+    if (chunk * 4 >= count) return;
+    int length = chunk_length(chunk, count);
+    store_partial(load_strided(src + chunk * 4, 1, length), dst + chunk * 4, length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// copy_2d: dst[dstOffset + r·dstStride + c] (+)= src[srcOffset + r·srcStride + c] for r < rows,
+// c < columns. Global size: (⌈columns/4⌉, rows), each rounded up to the local size.
+
+__kernel void copy_2d(
+    __global const float* src, int srcOffset, int srcStride,
+    __global float* dst, int dstOffset, int dstStride,
+    int rows, int columns, int accumulate)
+{
+    int chunk = get_global_id(0);
+    int row = get_global_id(1);
+    if (row >= rows || chunk * 4 >= columns) return;
+    int length = chunk_length(chunk, columns);
+    __global float* d = dst + dstOffset + row * dstStride + chunk * 4;
+    float4 v = load_strided(src + srcOffset + row * srcStride + chunk * 4, 1, length);
+    if (accumulate) v += load_strided(d, 1, length);
+    store_partial(v, d, length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// binary: out = a ∘ b with broadcasting (BinaryOp codes, Sources/Core/ElementwiseOps.swift).
+// The output is contiguous [d0, d1, d2, d3]; element (i0, i1, i2, i3) of a is at
+// i0·a0 + i1·a1 + i2·a2 + i3·a3 (stride 0 where a is broadcast), likewise b. The host merges
+// dimensions that are contiguous in a, b and out before launching, so plain same-shape and
+// scalar cases become one long row. Global size: (⌈d3/4⌉, d0·d1·d2), rounded up.
+
+inline float4 binary_apply(int op, float4 a, float4 b) {
+    switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return fmax(a, b);
+    case 5: return fmin(a, b);
+    default: return select((float4)(0.0f), (float4)(1.0f), isgreaterequal(a, b));
+    }
+}
+
+__kernel void binary(
+    __global const float* a, __global const float* b, __global float* out, int op,
+    int rows, int d1, int d2, int d3,
+    int a0, int a1, int a2, int a3,
+    int b0, int b1, int b2, int b3)
+{
+    int chunk = get_global_id(0);
+    int row = get_global_id(1);
+    if (row >= rows || chunk * 4 >= d3) return;
+    int i2 = row % d2;
+    int i01 = row / d2;
+    int i1 = i01 % d1;
+    int i0 = i01 / d1;
+    int c = chunk * 4;
+    int length = chunk_length(chunk, d3);
+    float4 x = load_strided(a + i0 * a0 + i1 * a1 + i2 * a2 + c * a3, a3, length);
+    float4 y = load_strided(b + i0 * b0 + i1 * b1 + i2 * b2 + c * b3, b3, length);
+    store_partial(binary_apply(op, x, y), out + row * d3 + c, length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// reduceSum: x viewed as [outer, reduced, inner] → out [outer, inner], out[o, i] = Σ_r x[o, r, i]
+// summed in increasing r (by one work-item) or as a fixed tree (by one work-group).
+
+// One work-item per output; neighbours read neighbouring columns. For wide `inner`.
+// Global size: (inner, outer), rounded up.
+__kernel void reduce_sum_columns(__global const float* x, __global float* out, int outer, int reduced, int inner) {
+    int i = get_global_id(0);
+    int o = get_global_id(1);
+    if (i >= inner || o >= outer) return;
+    __global const float* p = x + o * reduced * inner + i;
+    float sum = 0.0f;
+    for (int r = 0; r < reduced; ++r) sum += p[r * inner];
+    out[o * inner + i] = sum;
+}
+
+// One work-group of LOCAL_SIZE per output: work-item l sums r = l, l + LOCAL_SIZE, …, then a
+// tree. For long reductions with few outputs (e.g. inner = 1). Global size: outer·inner·LOCAL_SIZE.
+__kernel __attribute__((reqd_work_group_size(LOCAL_SIZE, 1, 1)))
+void reduce_sum_groups(__global const float* x, __global float* out, int outer, int reduced, int inner) {
+    __local float scratch[LOCAL_SIZE];
+    int output = get_group_id(0);
+    int o = output / inner;
+    int i = output % inner;
+    int lid = get_local_id(0);
+    __global const float* p = x + o * reduced * inner + i;
+    float sum = 0.0f;
+    for (int r = lid; r < reduced; r += LOCAL_SIZE) sum += p[r * inner];
+    scratch[lid] = sum;
+    tree_sum(scratch);
+    if (lid == 0) out[output] = scratch[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// sumOfSquares: out[0] = Σ x[i]² for i < count, in two deterministic stages.
+// Stage 1: work-group g squares the tile of LOCAL_SIZE·SOS_CHUNKS float4 chunks starting at
+// chunk g·LOCAL_SIZE·SOS_CHUNKS (work-item l takes chunks l, l + LOCAL_SIZE, …) and writes
+// partials[g]. Global size: ⌈count / (4·LOCAL_SIZE·SOS_CHUNKS)⌉ groups of LOCAL_SIZE.
+
+__kernel __attribute__((reqd_work_group_size(LOCAL_SIZE, 1, 1)))
+void sum_of_squares_partials(__global const float* x, int count, __global float* partials) {
+    __local float scratch[LOCAL_SIZE];
+    int lid = get_local_id(0);
+    int tile = get_group_id(0) * (LOCAL_SIZE * SOS_CHUNKS);
+    float4 acc = (float4)(0.0f);
+    for (int k = 0; k < SOS_CHUNKS; ++k) {
+        int chunk = tile + k * LOCAL_SIZE + lid;
+        if (chunk * 4 < count) {
+            float4 v = load_strided(x + chunk * 4, 1, chunk_length(chunk, count));
+            acc += v * v;
+        }
+    }
+    scratch[lid] = (acc.x + acc.y) + (acc.z + acc.w);
+    tree_sum(scratch);
+    if (lid == 0) partials[get_group_id(0)] = scratch[0];
+}
+
+// Stage 2: one work-group sums the `count` partials: work-item l takes l, l + LOCAL_SIZE, …,
+// then a tree. Global size: LOCAL_SIZE.
+__kernel __attribute__((reqd_work_group_size(LOCAL_SIZE, 1, 1)))
+void sum_of_squares_final(__global const float* partials, int count, __global float* out) {
+    __local float scratch[LOCAL_SIZE];
+    int lid = get_local_id(0);
+    float sum = 0.0f;
+    for (int i = lid; i < count; i += LOCAL_SIZE) sum += partials[i];
+    scratch[lid] = sum;
+    tree_sum(scratch);
+    if (lid == 0) out[0] = scratch[0];
+}

@@ -1,1 +1,113 @@
-// embedding.cl: kernels of the embedding family. See the Swift reference in Sources/ReferenceDevice.
+// embedding.cl: embedding lookup, its gradient, and rotary position embedding (RoPE).
+//
+// Swift reference: Sources/ReferenceDevice/Reference+Embedding.swift (embedding,
+// embeddingBackward, rope). Host side: Sources/OpenCLDevice/OpenCL+Embedding.swift.
+//
+// Buffers (float32 unless noted, row-major):
+//   table  [rows, dimension]          dTable [rows, dimension]
+//   ids    [count] int32              out, dOut [count, dimension]
+//   links  [2·count] int32 scratch: links[i] = the next token j > i with ids[j] = ids[i], or −1;
+//          links[count + i] = 1 when token i is the first with its id, else 0.
+//   x, out [tokens, heads, headDim]   positions [tokens] int32   invFrequencies [headDim/2]
+//
+// Ids outside [0, rows) are the caller's error (the reference throws): the lookup writes a
+// zero row for them and the gradient skips them, so a bad id never touches foreign memory.
+// The gradient sums each row's tokens in increasing token order, without atomics: the same
+// bits on every run, and equal to the reference's sequential sum.
+
+// ---------------------------------------------------------------------------------------------
+// Helpers (columns are handled in float4 chunks: c = 4·chunk … 4·chunk + 3, fewer at the end).
+
+inline float4 load_columns(__global const float* p, int length) {
+    if (length == 4) return vload4(0, p);
+    float4 v = (float4)(0.0f);
+    v.x = p[0];
+    if (length > 1) v.y = p[1];
+    if (length > 2) v.z = p[2];
+    return v;
+}
+
+inline void store_columns(float4 v, __global float* p, int length) {
+    if (length == 4) { vstore4(v, 0, p); return; }
+    p[0] = v.x;
+    if (length > 1) p[1] = v.y;
+    if (length > 2) p[2] = v.z;
+}
+
+// ---------------------------------------------------------------------------------------------
+// out[t] = table[ids[t]]. Global size: (⌈dimension/4⌉, count), rounded up.
+
+__kernel void embedding(
+    __global const float* table, __global const int* ids, __global float* out,
+    int count, int dimension, int rows)
+{
+    int chunk = get_global_id(0);
+    int t = get_global_id(1);
+    if (t >= count || chunk * 4 >= dimension) return;
+    int length = min(4, dimension - chunk * 4);
+    int id = ids[t];
+    float4 v = (id >= 0 && id < rows) ? load_columns(table + id * dimension + chunk * 4, length) : (float4)(0.0f);
+    store_columns(v, out + t * dimension + chunk * 4, length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// embeddingBackward, after dTable is zero-filled: (1) link the tokens that share an id, (2) the
+// first token of each id sums its chain and writes the row. O(count²) comparisons and
+// O(count·dimension) arithmetic, never O(rows·count).
+
+// Global size: count, rounded up.
+__kernel void embedding_links(__global const int* ids, __global int* links, int count) {
+    int i = get_global_id(0);
+    if (i >= count) return;
+    int id = ids[i];
+    int first = 1;
+    for (int j = i - 1; j >= 0; --j) {
+        if (ids[j] == id) { first = 0; break; }
+    }
+    int next = -1;
+    for (int j = i + 1; j < count; ++j) {
+        if (ids[j] == id) { next = j; break; }
+    }
+    links[i] = next;
+    links[count + i] = first;
+}
+
+// Global size: (⌈dimension/4⌉, count), rounded up.
+__kernel void embedding_backward(
+    __global const int* ids, __global const int* links, __global const float* dOut, __global float* dTable,
+    int count, int dimension, int rows)
+{
+    int chunk = get_global_id(0);
+    int t = get_global_id(1);
+    if (t >= count || chunk * 4 >= dimension || !links[count + t]) return;
+    int id = ids[t];
+    if (id < 0 || id >= rows) return;
+    int length = min(4, dimension - chunk * 4);
+    float4 sum = load_columns(dOut + t * dimension + chunk * 4, length);
+    for (int j = links[t]; j >= 0; j = links[j]) sum += load_columns(dOut + j * dimension + chunk * 4, length);
+    store_columns(sum, dTable + id * dimension + chunk * 4, length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// rope: for each (token, head) row of x and i < headDim/2, with φ = positions[token]·invFrequencies[i]
+// and s = sign·sin φ (sign −1 for the inverse rotation, the backward pass):
+//   out[i] = x[i]·cos φ − x[i + halfDim]·s,   out[i + halfDim] = x[i + halfDim]·cos φ + x[i]·s.
+// Each work-item reads its pair before writing it, so out may be x.
+// Global size: (halfDim = headDim/2, tokens·heads), rounded up.
+
+__kernel void rope(
+    __global const float* x, __global float* out, __global const int* positions,
+    __global const float* invFrequencies, int tokens, int heads, int halfDim, float sign)
+{
+    int i = get_global_id(0);
+    int row = get_global_id(1);
+    if (i >= halfDim || row >= tokens * heads) return;
+    float angle = (float)positions[row / heads] * invFrequencies[i];
+    float cosine = cos(angle);
+    float sine = sign * sin(angle);
+    int base = row * 2 * halfDim + i;
+    float first = x[base];
+    float second = x[base + halfDim];
+    out[base] = first * cosine - second * sine;
+    out[base + halfDim] = second * cosine + first * sine;
+}

@@ -1,1 +1,285 @@
-// matmul.cl: kernels of the matmul family. See the Swift reference in Sources/ReferenceDevice.
+// matmul.cl: the batched matrix product C = α·op(A)·op(B) + β·C of `Device.matmul`
+// (Core/MatmulShape.swift). Swift reference: Sources/ReferenceDevice/Reference+Matmul.swift.
+//
+// Buffers (floats, row-major, contiguous rows). For batch item i:
+//   a  op(A) is m×k; A starts at a[i·strideA] and is stored [m, k], or [k, m] when transA.
+//   b  op(B) is k×n; B starts at b[i·strideB] and is stored [k, n], or [n, k] when transB.
+//   c  [m, n], starting at c[i·strideC].
+// A stride of 0 shares one matrix across the batch. When β = 0, C is only written, never read
+// (as in BLAS: whatever C held, NaN included, does not leak into the result).
+//
+// Two designs, chosen per device in Sources/OpenCLDevice/OpenCL+Matmul.swift:
+//
+// CPU devices (PoCL), after BLIS/OpenBLAS. PoCL runs one work-group per thread and turns a
+// work-item into plain (auto-vectorised) C, so the kernel is written as one core's loop nest:
+//   1. matmul_pack_a copies op(A) into panels of MR rows: packed[i][p][kk][r] = op(A)[p·MR + r][kk]
+//      (zero past row m), so the micro-kernel reads A as one contiguous stream whatever transA is.
+//   2. matmul_packed: one work-item (work-group of 1) per strip of up to STRIP columns of C (and
+//      optionally a range of row panels). For each KC-deep slice of k it packs its KC×strip block of
+//      op(B) into __local panels of NR columns (B rows are often a multiple of 4 KiB apart, which
+//      thrashes the caches when read in place), then runs an MR×NR micro-kernel with MR·NR/VW
+//      vector accumulators and explicit fma over every A panel × B panel.
+//   The result of the first k slice is stored as α·acc + β·C; later slices add α·acc.
+//
+// GPU devices: matmul_tiled, a classic local-memory tiled kernel. A work-group computes a
+// TILE_M×TILE_N tile of C, loading TILE_K-deep slices of op(A) and op(B) into local memory
+// (transposes are absorbed by the loads, so global reads stay coalesced); each work-item keeps a
+// WPT_M×WPT_N block of C in registers. Tiles past the matrix edges are zero-filled.
+
+#define CAT2(x, y) x##y
+#define CAT(x, y) CAT2(x, y)
+
+// ---------------------------------------------------------------------------------------------
+// CPU design
+// ---------------------------------------------------------------------------------------------
+
+#ifndef MR
+#define MR 6        // rows of the micro-kernel (rows of an A panel)
+#endif
+#ifndef NR
+#define NR 16       // columns of the micro-kernel (columns of a B panel), a multiple of VW
+#endif
+#ifndef VW
+#define VW 8        // vector width of the accumulators: 8 for AVX2, 16 for AVX-512
+#endif
+#ifndef KC
+#define KC 256      // depth of one packed slice of k
+#endif
+#ifndef STRIP
+#define STRIP 256   // most columns one work-item owns, a multiple of NR (local: KC·STRIP floats)
+#endif
+
+#define NV (NR / VW)
+#define floatV CAT(float, VW)
+#define vloadV CAT(vload, VW)
+#define vstoreV CAT(vstore, VW)
+
+// packed[i][p][kk][r] = op(A_i)[p·MR + r][kk], zero for rows ≥ m. One work-item per (kk, p, i).
+__kernel void matmul_pack_a(
+    __global const float *a, int strideA, int transA, int m, int k,
+    __global float *packed)
+{
+    const int kk = get_global_id(0);
+    const int p = get_global_id(1);
+    const int i = get_global_id(2);
+    if (kk >= k) return;
+    const int panels = (m + MR - 1) / MR;
+    __global const float *ai = a + (size_t)i * strideA;
+    __global float *dst = packed + (((size_t)i * panels + p) * k + kk) * MR;
+    for (int r = 0; r < MR; r++) {
+        const int row = p * MR + r;
+        float value = 0.0f;
+        if (row < m) value = transA ? ai[(size_t)kk * m + row] : ai[(size_t)row * k + kk];
+        dst[r] = value;
+    }
+}
+
+// Packs rows k0 ..< k0 + kc and columns j0 ..< j0 + width of op(B) into panels of NR columns:
+// bp[(q·kc + kk)·NR + jj] = op(B)[k0 + kk][j0 + q·NR + jj], zero past `width`.
+static void pack_b(__global const float *bi, int transB, int n, int k, int k0, int kc, int j0, int width,
+                   __local float *bp)
+{
+    const int panels = (width + NR - 1) / NR;
+    if (!transB) {
+        // B is [k, n]: read each row of the block left to right.
+        for (int kk = 0; kk < kc; kk++) {
+            __global const float *src = bi + (size_t)(k0 + kk) * n + j0;
+            for (int q = 0; q < panels; q++) {
+                __local float *dst = bp + (q * kc + kk) * NR;
+                if ((q + 1) * NR <= width) {
+                    for (int v = 0; v < NV; v++) vstoreV(vloadV(q * NV + v, src), v, dst);
+                } else {
+                    for (int jj = 0; jj < NR; jj++) dst[jj] = q * NR + jj < width ? src[q * NR + jj] : 0.0f;
+                }
+            }
+        }
+    } else {
+        // B is [n, k]: each column of op(B) is a contiguous run of a row of B.
+        for (int q = 0; q < panels; q++) {
+            for (int jj = 0; jj < NR; jj++) {
+                const int col = q * NR + jj;
+                __local float *dst = bp + q * kc * NR + jj;
+                if (col < width) {
+                    __global const float *src = bi + (size_t)(j0 + col) * k + k0;
+                    for (int kk = 0; kk < kc; kk++) dst[kk * NR] = src[kk];
+                } else {
+                    for (int kk = 0; kk < kc; kk++) dst[kk * NR] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// Writes one MR×NR block of accumulators to C at (row0, col0): α·acc + β·C on the first k slice
+// (C not read when β = 0), C + α·acc on later ones. Rows ≥ m and columns ≥ n are skipped.
+static void store_block(floatV acc[MR][NV], __global float *ci, int m, int n, int row0, int col0,
+                        float alpha, float beta, int first)
+{
+    for (int r = 0; r < MR && row0 + r < m; r++) {
+        __global float *crow = ci + (size_t)(row0 + r) * n + col0;
+        if (col0 + NR <= n) {
+            for (int v = 0; v < NV; v++) {
+                floatV value = alpha * acc[r][v];
+                if (!first) value += vloadV(v, crow);
+                else if (beta != 0.0f) value += beta * vloadV(v, crow);
+                vstoreV(value, v, crow);
+            }
+        } else {
+            float row[NR];
+            for (int v = 0; v < NV; v++) vstoreV(acc[r][v], v, row);
+            for (int jj = 0; col0 + jj < n; jj++) {
+                float value = alpha * row[jj];
+                if (!first) value += crow[jj];
+                else if (beta != 0.0f) value += beta * crow[jj];
+                crow[jj] = value;
+            }
+        }
+    }
+}
+
+// One work-item: columns [strip·g0, +strip) of C for row panels [panelsPerItem·g1, +panelsPerItem)
+// of batch item g2 (plus `batchBase`, for products whose items must run one after another).
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void matmul_packed(
+    __global const float *packedA, int packedStride,
+    __global const float *b, int strideB, int transB,
+    __global float *c, int strideC,
+    int m, int n, int k, float alpha, float beta,
+    int batchBase, int strip, int panelsPerItem)
+{
+    __local floatV bpVectors[KC * STRIP / VW];
+    __local float *bp = (__local float *)bpVectors;
+
+    const int i = batchBase + get_global_id(2);
+    const int j0 = get_global_id(0) * strip;
+    const int width = min(strip, n - j0);
+    const int panels = (m + MR - 1) / MR;
+    const int pBegin = get_global_id(1) * panelsPerItem;
+    const int pEnd = min(panels, pBegin + panelsPerItem);
+    if (width <= 0 || pBegin >= pEnd) return;
+    const int bPanels = (width + NR - 1) / NR;
+
+    __global const float *ai = packedA + (size_t)i * packedStride;
+    __global const float *bi = b + (size_t)i * strideB;
+    __global float *ci = c + (size_t)i * strideC;
+
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        const int kc = min(KC, k - k0);
+        pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
+        for (int p = pBegin; p < pEnd; p++) {
+            __global const float *ap = ai + ((size_t)p * k + k0) * MR;
+            for (int q = 0; q < bPanels; q++) {
+                __local const floatV *bq = bpVectors + q * kc * NV;
+                floatV acc[MR][NV];
+                #pragma unroll
+                for (int r = 0; r < MR; r++) {
+                    #pragma unroll
+                    for (int v = 0; v < NV; v++) acc[r][v] = (floatV)(0.0f);
+                }
+                for (int kk = 0; kk < kc; kk++) {
+                    floatV bv[NV];
+                    #pragma unroll
+                    for (int v = 0; v < NV; v++) bv[v] = bq[kk * NV + v];
+                    #pragma unroll
+                    for (int r = 0; r < MR; r++) {
+                        const floatV av = (floatV)(ap[kk * MR + r]);
+                        #pragma unroll
+                        for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
+                    }
+                }
+                store_block(acc, ci, m, n, p * MR, j0 + q * NR, alpha, beta, k0 == 0);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPU design
+// ---------------------------------------------------------------------------------------------
+
+#ifndef TILE_M
+#define TILE_M 64   // rows of C per work-group
+#endif
+#ifndef TILE_N
+#define TILE_N 64   // columns of C per work-group
+#endif
+#ifndef TILE_K
+#define TILE_K 16   // depth of one local-memory slice
+#endif
+#ifndef WPT_M
+#define WPT_M 4     // rows of C per work-item
+#endif
+#ifndef WPT_N
+#define WPT_N 4     // columns of C per work-item
+#endif
+
+#define THREADS_M (TILE_M / WPT_M)
+#define THREADS_N (TILE_N / WPT_N)
+
+// Work-group (THREADS_N, THREADS_M, 1) per TILE_M×TILE_N tile of C of batch item
+// batchBase + group_id(2). Work-item (tx, ty) owns rows ty + THREADS_M·i and columns
+// tx + THREADS_N·j of the tile, so that neighbouring work-items touch neighbouring columns.
+__kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
+void matmul_tiled(
+    __global const float *a, int strideA, int transA,
+    __global const float *b, int strideB, int transB,
+    __global float *c, int strideC,
+    int m, int n, int k, float alpha, float beta, int batchBase)
+{
+    __local float tileA[TILE_K][TILE_M];
+    __local float tileB[TILE_K][TILE_N];
+
+    const int tx = get_local_id(0);
+    const int ty = get_local_id(1);
+    const int tid = ty * THREADS_N + tx;
+    const int row0 = get_group_id(1) * TILE_M;
+    const int col0 = get_group_id(0) * TILE_N;
+    const int i = batchBase + get_group_id(2);
+    __global const float *ai = a + (size_t)i * strideA;
+    __global const float *bi = b + (size_t)i * strideB;
+    __global float *ci = c + (size_t)i * strideC;
+
+    float acc[WPT_M][WPT_N];
+    for (int y = 0; y < WPT_M; y++)
+        for (int x = 0; x < WPT_N; x++) acc[y][x] = 0.0f;
+
+    for (int k0 = 0; k0 < k; k0 += TILE_K) {
+        // Consecutive work-items load consecutive addresses of whichever layout A and B have.
+        for (int l = tid; l < TILE_M * TILE_K; l += THREADS_M * THREADS_N) {
+            const int r = transA ? l % TILE_M : l / TILE_K;
+            const int kk = transA ? l / TILE_M : l % TILE_K;
+            const int row = row0 + r, depth = k0 + kk;
+            float value = 0.0f;
+            if (row < m && depth < k) value = transA ? ai[(size_t)depth * m + row] : ai[(size_t)row * k + depth];
+            tileA[kk][r] = value;
+        }
+        for (int l = tid; l < TILE_K * TILE_N; l += THREADS_M * THREADS_N) {
+            const int col = transB ? l / TILE_K : l % TILE_N;
+            const int kk = transB ? l % TILE_K : l / TILE_N;
+            const int column = col0 + col, depth = k0 + kk;
+            float value = 0.0f;
+            if (column < n && depth < k) value = transB ? bi[(size_t)column * k + depth] : bi[(size_t)depth * n + column];
+            tileB[kk][col] = value;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TILE_K; kk++) {
+            float av[WPT_M], bv[WPT_N];
+            for (int y = 0; y < WPT_M; y++) av[y] = tileA[kk][ty + THREADS_M * y];
+            for (int x = 0; x < WPT_N; x++) bv[x] = tileB[kk][tx + THREADS_N * x];
+            for (int y = 0; y < WPT_M; y++)
+                for (int x = 0; x < WPT_N; x++) acc[y][x] = fma(av[y], bv[x], acc[y][x]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    for (int y = 0; y < WPT_M; y++) {
+        const int row = row0 + ty + THREADS_M * y;
+        if (row >= m) continue;
+        for (int x = 0; x < WPT_N; x++) {
+            const int column = col0 + tx + THREADS_N * x;
+            if (column >= n) continue;
+            __global float *out = ci + (size_t)row * n + column;
+            *out = beta != 0.0f ? alpha * acc[y][x] + beta * *out : alpha * acc[y][x];
+        }
+    }
+}

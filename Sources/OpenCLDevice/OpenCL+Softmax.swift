@@ -1,24 +1,74 @@
 import Core
 
+/// Softmax, its gradient and the fused cross-entropy: `Kernels/softmax.cl`, specified by
+/// `Reference+Softmax.swift`.
 extension OpenCLDevice {
+    /// Work-group sizes of softmax.cl: PoCL runs the work-items of a group as a loop on one
+    /// core, so fewer items per row cost less barrier overhead there than on a GPU.
+    private var softmaxTuning: (rowGroup: Int, elementGroup: Int) {
+        isCPU ? (rowGroup: 16, elementGroup: 256) : (rowGroup: 256, elementGroup: 256)
+    }
+
+    private var softmaxDefines: [String: String] {
+        ["SOFTMAX_WG": String(softmaxTuning.rowGroup), "CE_BACKWARD_WG": String(softmaxTuning.elementGroup)]
+    }
+
+    /// Launches a row kernel of softmax.cl: one work-group per row.
+    private func launchSoftmaxRows(_ kernel: String, rows: Int, arguments: [KernelArgument], operation: String) throws {
+        let group = softmaxTuning.rowGroup
+        try launch("softmax", kernel, defines: softmaxDefines, global: [rows * group], local: [group],
+                   arguments: arguments, operation: operation)
+    }
+
+    /// Checks sizes and that every buffer holds `rows`·`columns` floats.
+    private func checkSoftmaxMatrices(_ buffers: [DeviceBuffer], rows: Int, columns: Int, _ operation: String) throws {
+        try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
+        for buffer in buffers { try BufferChecks.require(buffer, holds: rows * columns, in: operation) }
+    }
+
     public func softmax(_ x: DeviceBuffer, out: DeviceBuffer, rows: Int, columns: Int, log: Bool) throws {
-        throw DeviceError.invalidArgument(operation: "softmax", message: "STUB not implemented yet")
+        let operation = "softmax"
+        try checkSoftmaxMatrices([x, out], rows: rows, columns: columns, operation)
+        try launchSoftmaxRows(
+            "softmax_forward", rows: rows,
+            arguments: [.buffer(x), .buffer(out), .int(columns), .int(log ? 1 : 0)], operation: operation)
     }
 
     public func softmaxBackward(y: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, rows: Int, columns: Int, log: Bool) throws {
-        throw DeviceError.invalidArgument(operation: "softmaxBackward", message: "STUB not implemented yet")
+        let operation = "softmaxBackward"
+        try checkSoftmaxMatrices([y, dy, dx], rows: rows, columns: columns, operation)
+        try launchSoftmaxRows(
+            "softmax_backward", rows: rows,
+            arguments: [.buffer(y), .buffer(dy), .buffer(dx), .int(columns), .int(log ? 1 : 0)], operation: operation)
     }
 
     public func crossEntropy(
         logits: DeviceBuffer, targets: DeviceBuffer, losses: DeviceBuffer, logSumExp: DeviceBuffer,
         rows: Int, columns: Int, ignoreIndex: Int32) throws {
-        throw DeviceError.invalidArgument(operation: "crossEntropy", message: "STUB not implemented yet")
+        let operation = "crossEntropy"
+        try checkSoftmaxMatrices([logits], rows: rows, columns: columns, operation)
+        try BufferChecks.require(targets, holds: rows, of: .int32, in: operation)
+        for buffer in [losses, logSumExp] { try BufferChecks.require(buffer, holds: rows, in: operation) }
+        try launchSoftmaxRows(
+            "cross_entropy_forward", rows: rows,
+            arguments: [.buffer(logits), .buffer(targets), .buffer(losses), .buffer(logSumExp),
+                        .int(columns), .int(Int(ignoreIndex))],
+            operation: operation)
     }
 
     public func crossEntropyBackward(
         logits: DeviceBuffer, targets: DeviceBuffer, logSumExp: DeviceBuffer, dLosses: DeviceBuffer,
         dLogits: DeviceBuffer, rows: Int, columns: Int, ignoreIndex: Int32) throws {
-        throw DeviceError.invalidArgument(operation: "crossEntropyBackward", message: "STUB not implemented yet")
+        let operation = "crossEntropyBackward"
+        try checkSoftmaxMatrices([logits, dLogits], rows: rows, columns: columns, operation)
+        try BufferChecks.require(targets, holds: rows, of: .int32, in: operation)
+        for buffer in [logSumExp, dLosses] { try BufferChecks.require(buffer, holds: rows, in: operation) }
+        let group = softmaxTuning.elementGroup
+        try launch(
+            "softmax", "cross_entropy_backward", defines: softmaxDefines,
+            global: [roundUp(columns, toMultipleOf: group), rows], local: [group, 1],
+            arguments: [.buffer(logits), .buffer(targets), .buffer(logSumExp), .buffer(dLosses), .buffer(dLogits),
+                        .int(columns), .int(Int(ignoreIndex))],
+            operation: operation)
     }
-
 }

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The two matmul kernel designs of `Kernels/matmul.cl`.
+public enum MatmulKernelDesign: String, Sendable, CaseIterable {
+    /// BLIS-style: A packed into row panels, B packed per work-item into local memory, an
+    /// MR×NR register micro-kernel. For CPU devices (PoCL), where a work-group is a thread.
+    case packed
+    /// Local-memory tiles with a small register block per work-item. For GPUs.
+    case tiled
+}
+
+/// The tile sizes of the matmul kernels for one device: the `-D` defines of `Kernels/matmul.cl`
+/// (see the comments there), chosen by a small table keyed by device type and instruction set.
+struct MatmulTuning: Equatable {
+    // Packed (CPU) design.
+    var mr: Int
+    var nr: Int
+    var vectorWidth: Int
+    var kc: Int
+    /// Most columns of C one work-item owns; its B block takes kc·strip floats of local memory.
+    var strip: Int
+    // Tiled (GPU) design.
+    var tileM: Int
+    var tileN: Int
+    var tileK: Int
+    var workPerItemM: Int
+    var workPerItemN: Int
+
+    /// Row panels of one A item are padded to a multiple of `mr`.
+    func panels(rows m: Int) -> Int { (m + mr - 1) / mr }
+
+    /// The compile-time defines: both designs live in one program, so both sets are always given.
+    var defines: [String: String] {
+        [
+            "MR": "\(mr)", "NR": "\(nr)", "VW": "\(vectorWidth)", "KC": "\(kc)", "STRIP": "\(strip)",
+            "TILE_M": "\(tileM)", "TILE_N": "\(tileN)", "TILE_K": "\(tileK)",
+            "WPT_M": "\(workPerItemM)", "WPT_N": "\(workPerItemN)",
+        ]
+    }
+
+    /// Work-group shape of the tiled kernel.
+    var tiledLocal: [Int] { [tileN / workPerItemN, tileM / workPerItemM, 1] }
+
+    /// The tuning for a device. CPUs: a 6×16 micro-kernel of 8-wide vectors (12 AVX2 registers
+    /// of accumulators), or 8×32 of 16-wide ones where PoCL targets AVX-512; a 256-deep slice of
+    /// k and strips of up to 256 columns keep a work-item's B block (256 KiB) within its core's
+    /// L2. GPUs: 64×64 tiles, 4×4 per work-item; the packed kernel then gets small blocks so that
+    /// its local array still fits and the program builds.
+    static func forDevice(type: String, name: String) -> MatmulTuning {
+        let gpu = MatmulTuning(
+            mr: 4, nr: 8, vectorWidth: 4, kc: 32, strip: 64,
+            tileM: 64, tileN: 64, tileK: 16, workPerItemM: 4, workPerItemN: 4)
+        guard type == "cpu" else { return gpu }
+        var cpu = gpu
+        (cpu.mr, cpu.nr, cpu.vectorWidth, cpu.kc, cpu.strip) = hasAVX512(name) ? (8, 32, 16, 256, 256) : (6, 16, 8, 256, 256)
+        return cpu
+    }
+
+    /// PoCL names its CPU device after the LLVM target it compiles for (e.g. "pthread-haswell-…",
+    /// "pthread-skylake-avx512-…"); these targets have 512-bit vectors.
+    static func hasAVX512(_ deviceName: String) -> Bool {
+        let name = deviceName.lowercased()
+        let targets = ["avx512", "knl", "knm", "cannonlake", "icelake", "cascadelake", "cooperlake", "tigerlake",
+                       "sapphirerapids", "graniterapids", "emeraldrapids", "rocketlake", "znver4", "znver5"]
+        return targets.contains { name.contains($0) }
+    }
+
+    /// How the packed kernel splits one product over work-items: strips of `strip` columns
+    /// (a multiple of `nr`, at most `self.strip`) times ranges of `panelsPerItem` row panels.
+    struct PackedPlan: Equatable {
+        var strip: Int
+        var panelsPerItem: Int
+        var strips: Int
+        var rowBlocks: Int
+    }
+
+    /// The split that finishes soonest on `cores` cores when each of `items` batch items is
+    /// split alike: the work of the busiest core, counting each work-item's rows plus a fixed
+    /// cost for packing its B block. Ties go to wider strips and fewer row blocks (less packing).
+    func packedPlan(m: Int, n: Int, items: Int, cores: Int) -> PackedPlan {
+        let packingRows = 8
+        let panels = panels(rows: m)
+        let widest = min(strip, (n + nr - 1) / nr * nr)
+        var best: (cost: Int, plan: PackedPlan)?
+        for width in stride(from: widest, through: nr, by: -nr) {
+            let strips = (n + width - 1) / width
+            for blocks in 1...min(panels, 32) {
+                let panelsPerItem = (panels + blocks - 1) / blocks
+                let rowBlocks = (panels + panelsPerItem - 1) / panelsPerItem
+                let workItems = strips * rowBlocks * items
+                let waves = (workItems + cores - 1) / max(cores, 1)
+                let cost = waves * width * (panelsPerItem * mr + packingRows)
+                if best == nil || cost < best!.cost {
+                    best = (cost, PackedPlan(strip: width, panelsPerItem: panelsPerItem, strips: strips, rowBlocks: rowBlocks))
+                }
+            }
+        }
+        return best!.plan
+    }
+}
+
+/// Per-device matmul state. An extension cannot add stored properties to `OpenCLDevice`, so it
+/// lives in a side table keyed by the device: the packing scratch buffer (made through the device,
+/// so it counts in `memoryInUse`, and reused by later calls) and the chosen kernel design.
+final class MatmulState {
+    var scratch: OpenCLBuffer?
+    var design: MatmulKernelDesign?
+
+    private struct Entry {
+        weak var device: OpenCLDevice?
+        let state: MatmulState
+    }
+
+    private static var table: [ObjectIdentifier: Entry] = [:]
+    private static let lock = NSLock()
+
+    /// The state of `device`, made on first use. Entries of freed devices are dropped here.
+    static func of(_ device: OpenCLDevice) -> MatmulState {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = ObjectIdentifier(device)
+        if let entry = table[key], entry.device === device { return entry.state }
+        table = table.filter { $0.value.device != nil }
+        let state = MatmulState()
+        table[key] = Entry(device: device, state: state)
+        return state
+    }
+}

@@ -1,0 +1,463 @@
+import Core
+import Foundation
+import OpenCLDevice
+import ReferenceDevice
+import TestSupport
+import XCTest
+
+/// Which of the two compared devices a buffer belongs to.
+enum ElementwiseSide: CaseIterable {
+    case openCL, reference
+}
+
+/// One tensor on both devices: the same values on the OpenCL and the reference device.
+struct ElementwisePair {
+    let openCL: DeviceBuffer
+    let reference: DeviceBuffer
+
+    subscript(side: ElementwiseSide) -> DeviceBuffer { side == .openCL ? openCL : reference }
+}
+
+/// Runs an operation on the OpenCL and the reference device and compares the results
+/// (shared by the elementwise and embedding kernel tests).
+struct ElementwiseHarness {
+    let openCL: OpenCLDevice
+    let reference: ReferenceDevice
+
+    init() throws {
+        openCL = try TestDevices.openCL.get()
+        reference = TestDevices.reference()
+    }
+
+    func device(_ side: ElementwiseSide) -> Device { side == .openCL ? openCL : reference }
+
+    /// `values` on both devices.
+    func floats(_ values: [Float], _ label: String = "x") throws -> ElementwisePair {
+        try pair(values.count, .float32, label) { try $0.write(values, to: $1) }
+    }
+
+    /// `values` on both devices.
+    func ints(_ values: [Int32], _ label: String = "ids") throws -> ElementwisePair {
+        try pair(values.count, .int32, label) { try $0.write(values, to: $1) }
+    }
+
+    private func pair(
+        _ count: Int, _ dtype: DType, _ label: String, _ write: (Device, DeviceBuffer) throws -> Void
+    ) throws -> ElementwisePair {
+        let buffers = try [openCL as Device, reference].map { device -> DeviceBuffer in
+            let buffer = try device.makeBuffer(count: count, dtype: dtype, label: label)
+            try write(device, buffer)
+            return buffer
+        }
+        return ElementwisePair(openCL: buffers[0], reference: buffers[1])
+    }
+
+    /// Runs `operation` on both devices, then checks that every kernel in `kernels` launched
+    /// on the OpenCL device and that `outputs` agree within `tolerance`. Returns the OpenCL results.
+    @discardableResult
+    func compare(
+        _ what: String, kernels: [String], outputs: [ElementwisePair], tolerance: Tolerance = .kernel,
+        file: StaticString = #filePath, line: UInt = #line,
+        _ operation: (Device, ElementwiseSide) throws -> Void
+    ) throws -> [[Float]] {
+        let before = openCL.launchCounts
+        for side in ElementwiseSide.allCases { try operation(device(side), side) }
+        for kernel in kernels {
+            XCTAssertGreaterThan(
+                openCL.launchCounts[kernel, default: 0], before[kernel, default: 0],
+                "\(what): kernel \(kernel) did not run", file: file, line: line)
+        }
+        return try outputs.map { output in
+            let actual = try openCL.readFloats(output.openCL)
+            let expected = try reference.readFloats(output.reference)
+            if let mismatch = tolerance.firstMismatch(actual, expected) {
+                XCTFail("\(what): \(mismatch)", file: file, line: line)
+            }
+            return actual
+        }
+    }
+
+    /// Asserts that `operation` throws an error whose text names `operation` and contains `words`.
+    func assertRejects(
+        _ words: [String], on side: ElementwiseSide, file: StaticString = #filePath, line: UInt = #line,
+        _ operation: (Device) throws -> Void
+    ) {
+        XCTAssertThrowsError(try operation(device(side)), file: file, line: line) { error in
+            let text = "\(error)"
+            for word in words {
+                XCTAssertTrue(text.contains(word), "'\(text)' does not mention '\(word)'", file: file, line: line)
+            }
+        }
+    }
+}
+
+/// The awkward sizes every kernel meets: none a multiple of a float4 or a work-group.
+let elementwiseSizes = [1, 7, 33, 129, 257]
+
+/// Elementwise, reduction and dropout kernels (elementwise.cl, activations.cl) against the reference.
+final class ElementwiseKernelTests: XCTestCase {
+    var harness: ElementwiseHarness!
+    var random = TestRandom(seed: 17)
+
+    override func setUpWithError() throws {
+        harness = try ElementwiseHarness()
+    }
+
+    // MARK: fill and copies
+
+    func testFillWritesOnlyItsRange() throws {
+        for size in elementwiseSizes {
+            for (offset, count) in [(0, size), (size / 3, size - size / 3), (size / 2, size / 4)] {
+                let buffer = try harness.floats(random.floats(size + 5), "filled")
+                try harness.compare("fill \(offset)+\(count) of \(size)", kernels: count > 0 ? ["fill"] : [],
+                                    outputs: [buffer]) { device, side in
+                    try device.fill(buffer[side], value: 2.5, offset: offset, count: count)
+                }
+            }
+        }
+    }
+
+    func testCopy2DCopiesAndAccumulatesBlocks() throws {
+        for rows in elementwiseSizes {
+            for columns in elementwiseSizes where rows * columns <= 33 * 257 {
+                let (sourceStride, destinationStride) = (columns + 3, columns + 1)
+                let source = try harness.floats(random.floats(2 + rows * sourceStride), "source")
+                for accumulate in [false, true] {
+                    let destination = try harness.floats(random.floats(5 + rows * destinationStride), "destination")
+                    try harness.compare("copy2D \(rows)×\(columns) accumulate \(accumulate)",
+                                        kernels: ["copy_2d"], outputs: [destination]) { device, side in
+                        try device.copy2D(
+                            from: source[side], sourceOffset: 2, sourceRowStride: sourceStride,
+                            to: destination[side], destinationOffset: 5, destinationRowStride: destinationStride,
+                            rows: rows, columns: columns, accumulate: accumulate)
+                    }
+                }
+            }
+        }
+    }
+
+    func testCopyBandwidthKernelCopies() throws {
+        for size in elementwiseSizes + [100_003] {
+            let values = random.floats(size)
+            let source = try harness.openCL.makeBuffer(count: size, dtype: .float32, label: "source")
+            let destination = try harness.openCL.makeBuffer(count: size, dtype: .float32, label: "destination")
+            try harness.openCL.write(values, to: source)
+            try harness.openCL.copyBandwidthKernel(from: source, to: destination, count: size)
+            XCTAssertEqual(try harness.openCL.readFloats(destination), values, "size \(size)")
+        }
+    }
+
+    // MARK: binary
+
+    /// Operands of `op`: b stays away from zero so that division is well conditioned.
+    private func operands(_ op: BinaryOp, _ aCount: Int, _ bCount: Int) throws -> (ElementwisePair, ElementwisePair) {
+        let a = try harness.floats(random.floats(aCount, in: -2...2), "a")
+        var bValues = random.floats(bCount, in: 0.5...2)
+        if op != .divide { bValues = bValues.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element } }
+        // Some equal pairs, so that greaterOrEqual, maximum and minimum meet ties.
+        let shared = try harness.reference.readFloats(a.reference)
+        for i in stride(from: 0, to: min(aCount, bCount), by: 5) { bValues[i] = shared[i] }
+        return (a, try harness.floats(bValues, "b"))
+    }
+
+    func testBinarySameShapeEveryOp() throws {
+        for op in BinaryOp.allCases {
+            for size in elementwiseSizes {
+                let (a, b) = try operands(op, size, size)
+                let out = try harness.floats([Float](repeating: 0, count: size), "out")
+                let layout = try XCTUnwrap(BroadcastShape.broadcasting([size], [size])).layout
+                try harness.compare("\(op) size \(size)", kernels: ["binary"], outputs: [out]) { device, side in
+                    try device.binary(op, a[side], b[side], out: out[side], shape: layout)
+                }
+            }
+        }
+    }
+
+    func testBinaryBroadcastPatterns() throws {
+        // (a shape, b shape): bias over rows, column vector, scalar on either side, rank 4.
+        var patterns: [([Int], [Int])] = []
+        for rows in [1, 7, 33] {
+            for columns in [1, 7, 129, 257] {
+                patterns += [([rows, columns], [columns]), ([rows, columns], [rows, 1]),
+                             ([rows, columns], [1]), ([1], [rows, columns])]
+            }
+        }
+        patterns += [([2, 3, 5, 7], [3, 1, 7]), ([2, 1, 5, 1], [1, 3, 1, 9]), ([5, 1, 33], [1, 7, 1])]
+        for (aShape, bShape) in patterns {
+            let (shape, layout) = try XCTUnwrap(BroadcastShape.broadcasting(aShape, bShape))
+            for op in BinaryOp.allCases {
+                let (a, b) = try operands(op, aShape.reduce(1, *), bShape.reduce(1, *))
+                let out = try harness.floats([Float](repeating: 0, count: shape.reduce(1, *)), "out")
+                try harness.compare("\(op) \(aShape) with \(bShape)", kernels: ["binary"], outputs: [out]) { device, side in
+                    try device.binary(op, a[side], b[side], out: out[side], shape: layout)
+                }
+            }
+        }
+    }
+
+    func testBinaryInPlace() throws {
+        for (aShape, bShape) in [([129], [129]), ([7, 33], [33]), ([7, 33], [7, 1])] {
+            let layout = try XCTUnwrap(BroadcastShape.broadcasting(aShape, bShape)).layout
+            let (a, b) = try operands(.multiply, aShape.reduce(1, *), bShape.reduce(1, *))
+            try harness.compare("in-place multiply \(aShape) with \(bShape)", kernels: ["binary"], outputs: [a]) { device, side in
+                try device.binary(.multiply, a[side], b[side], out: a[side], shape: layout)
+            }
+        }
+    }
+
+    // MARK: unary
+
+    /// Every operation, with inputs inside its domain.
+    private static let unaryCases: [(UnaryOp, ClosedRange<Float>)] = [
+        (.negate, -3...3), (.exp, -4...4), (.log, 0.05...5), (.sqrt, 0.05...5), (.tanh, -4...4),
+        (.sigmoid, -12...12), (.logSigmoid, -30...30), (.gelu, -6...6), (.silu, -12...12), (.relu, -2...2),
+        (.scale(-1.75), -3...3), (.addScalar(0.625), -3...3), (.clamp(-0.5, 0.75), -2...2), (.square, -3...3),
+    ]
+
+    func testUnaryEveryOpForwardAndBackward() throws {
+        for (op, range) in Self.unaryCases {
+            for size in elementwiseSizes {
+                let x = try harness.floats(random.floats(size, in: range), "x")
+                let dy = try harness.floats(random.floats(size), "dy")
+                let y = try harness.floats([Float](repeating: 0, count: size), "y")
+                let dx = try harness.floats([Float](repeating: 0, count: size), "dx")
+                try harness.compare("\(op) size \(size)", kernels: ["unary", "unary_backward"], outputs: [y, dx]) { device, side in
+                    try device.unary(op, x[side], out: y[side], count: size)
+                    try device.unaryBackward(op, x: x[side], dy: dy[side], dx: dx[side], count: size)
+                }
+            }
+        }
+    }
+
+    func testUnaryInPlace() throws {
+        for (op, range) in Self.unaryCases {
+            let x = try harness.floats(random.floats(33, in: range), "x")
+            let dy = try harness.floats(random.floats(33), "dy")
+            try harness.compare("in-place \(op)", kernels: ["unary_backward", "unary"], outputs: [x, dy]) { device, side in
+                try device.unaryBackward(op, x: x[side], dy: dy[side], dx: dy[side], count: 33)
+                try device.unary(op, x[side], out: x[side], count: 33)
+            }
+        }
+    }
+
+    func testUnaryBoundaries() throws {
+        // clamp's bounds and relu's 0 are inside (clamp) or outside (relu) the gradient's support.
+        let x: [Float] = [-0.5, 0.75, -0.5000001, 0.7500001, 0, -0, 1e-30, -1e-30, 0.1]
+        let cases: [(UnaryOp, values: [Float], slopes: [Float])] = [
+            (.clamp(-0.5, 0.75), [-0.5, 0.75, -0.5, 0.75, 0, 0, 1e-30, -1e-30, 0.1], [1, 1, 0, 0, 1, 1, 1, 1, 1]),
+            (.relu, [0, 0.75, 0, 0.7500001, 0, 0, 1e-30, 0, 0.1], [0, 1, 0, 1, 0, 0, 1, 0, 1]),
+        ]
+        let ones = try harness.floats([Float](repeating: 1, count: x.count), "dy")
+        let input = try harness.floats(x)
+        for (op, values, slopes) in cases {
+            let y = try harness.floats([Float](repeating: 9, count: x.count), "y")
+            let dx = try harness.floats([Float](repeating: 9, count: x.count), "dx")
+            let results = try harness.compare("\(op) boundaries", kernels: ["unary"], outputs: [y, dx]) { device, side in
+                try device.unary(op, input[side], out: y[side], count: x.count)
+                try device.unaryBackward(op, x: input[side], dy: ones[side], dx: dx[side], count: x.count)
+            }
+            XCTAssertEqual(results[0], values, "\(op) values")
+            XCTAssertEqual(results[1], slopes, "\(op) slopes")
+        }
+    }
+
+    func testUnaryStableAtExtremes() throws {
+        let x: [Float] = [-100, -50, -20, 0, 20, 50, 100]
+        let input = try harness.floats(x)
+        for op in [UnaryOp.sigmoid, .logSigmoid, .gelu, .silu, .tanh] {
+            let y = try harness.floats([Float](repeating: 0, count: x.count), "y")
+            let dx = try harness.floats([Float](repeating: 0, count: x.count), "dx")
+            let dy = try harness.floats([Float](repeating: 1, count: x.count), "dy")
+            let results = try harness.compare("\(op) extremes", kernels: ["unary"], outputs: [y, dx]) { device, side in
+                try device.unary(op, input[side], out: y[side], count: x.count)
+                try device.unaryBackward(op, x: input[side], dy: dy[side], dx: dx[side], count: x.count)
+            }
+            XCTAssertTrue(results.joined().allSatisfy(\.isFinite), "\(op) is not finite: \(results)")
+        }
+    }
+
+    // MARK: reductions
+
+    func testReduceSumEveryAxisPosition() throws {
+        var shapes: [(Int, Int, Int)] = []
+        for n in elementwiseSizes {
+            shapes += [(1, n, 129), (129, n, 1), (7, n, 33), (n, 7, 1), (1, 257, n), (n, 33, 7)]
+        }
+        shapes += [(1, 5000, 1), (3, 1000, 2), (1, 1, 1)]
+        let before = harness.openCL.launchCounts
+        for (outer, reduced, inner) in shapes {
+            let x = try harness.floats(random.floats(outer * reduced * inner))
+            let out = try harness.floats([Float](repeating: 0, count: outer * inner), "out")
+            try harness.compare("reduceSum [\(outer), \(reduced), \(inner)]", kernels: [], outputs: [out]) { device, side in
+                try device.reduceSum(x[side], out: out[side], outer: outer, reduced: reduced, inner: inner)
+            }
+        }
+        // Both strategies met these shapes.
+        for kernel in ["reduce_sum_columns", "reduce_sum_groups"] {
+            XCTAssertGreaterThan(harness.openCL.launchCounts[kernel, default: 0], before[kernel, default: 0], kernel)
+        }
+    }
+
+    func testSumOfSquares() throws {
+        for size in elementwiseSizes + [4 * 256 * 16 + 1, 2_000_003] {
+            let x = try harness.floats(random.floats(size, in: -3...3))
+            let out = try harness.floats([0, 7], "out")
+            let first = try harness.compare("sumOfSquares \(size)", kernels: ["sum_of_squares_partials", "sum_of_squares_final"],
+                                            outputs: [out]) { device, side in
+                try device.sumOfSquares(x[side], count: size, out: out[side])
+            }
+            XCTAssertEqual(first[0][1], 7, "only out[0] is written")
+        }
+    }
+
+    func testReductionsAreDeterministic() throws {
+        let device = harness.openCL
+        let x = try device.makeBuffer(count: 1_000_001, dtype: .float32, label: "x")
+        try device.write(random.floats(1_000_001), to: x)
+        let out = try device.makeBuffer(count: 1000, dtype: .float32, label: "out")
+        func run() throws -> [UInt32] {
+            try device.sumOfSquares(x, count: 1_000_001, out: out)
+            let norm = try device.readFloats(out)[0]
+            try device.reduceSum(x, out: out, outer: 1, reduced: 1000, inner: 1000)
+            let columns = try device.readFloats(out)
+            try device.reduceSum(x, out: out, outer: 10, reduced: 100_000, inner: 1)
+            return try ([norm] + columns + device.readFloats(out)).map(\.bitPattern)
+        }
+        XCTAssertEqual(try run(), try run())
+    }
+
+    // MARK: dropout
+
+    func testDropoutMatchesTheReferenceMaskExactly() throws {
+        for probability: Float in [0, 0.1, 0.5, 1] {
+            for size in elementwiseSizes + [10_007] {
+                let seed: UInt64 = 0x1234_5678_9ABC_DEF0 &+ UInt64(size)
+                // Ones show the mask and the scale bit for bit; random values check the product.
+                for values in [[Float](repeating: 1, count: size), random.floats(size, in: -3...3)] {
+                    let x = try harness.floats(values)
+                    let y = try harness.floats([Float](repeating: 9, count: size), "y")
+                    let results = try harness.compare("dropout p \(probability) size \(size)", kernels: ["dropout"],
+                                                      outputs: [y]) { device, side in
+                        try device.dropout(x[side], out: y[side], count: size, probability: probability, seed: seed)
+                    }
+                    let expected = try harness.reference.readFloats(y.reference)
+                    XCTAssertEqual(results[0].map(\.bitPattern), expected.map(\.bitPattern), "p \(probability) size \(size)")
+                }
+            }
+        }
+    }
+
+    func testDropoutKeepsTheExpectedFractionAndBackwardIsTheSameCall() throws {
+        let size = 100_000
+        let seed: UInt64 = 42
+        let x = try harness.floats(random.floats(size, in: 0.5...1))
+        let dy = try harness.floats(random.floats(size, in: 0.5...1), "dy")
+        let y = try harness.floats([Float](repeating: 0, count: size), "y")
+        let results = try harness.compare("dropout forward and backward", kernels: ["dropout"], outputs: [y, dy]) { device, side in
+            try device.dropout(x[side], out: y[side], count: size, probability: 0.1, seed: seed)
+            try device.dropout(dy[side], out: dy[side], count: size, probability: 0.1, seed: seed)
+        }
+        let kept = results[0].filter { $0 != 0 }.count
+        XCTAssertEqual(Double(kept) / Double(size), 0.9, accuracy: 0.005)
+        XCTAssertEqual(results[0].map { $0 == 0 }, results[1].map { $0 == 0 }, "the gradient uses the forward mask")
+        // Another seed, another mask.
+        try harness.openCL.dropout(x.openCL, out: y.openCL, count: size, probability: 0.1, seed: seed + 1)
+        XCTAssertNotEqual(try harness.openCL.readFloats(y.openCL).map { $0 == 0 }, results[0].map { $0 == 0 })
+    }
+
+    // MARK: errors
+
+    func testBadArgumentsNameTheOperationAndSizes() throws {
+        for side in ElementwiseSide.allCases {
+            let device = harness.device(side)
+            let small = try device.makeBuffer(count: 10, dtype: .float32, label: "small")
+            let large = try device.makeBuffer(count: 100, dtype: .float32, label: "large")
+            let ids = try device.makeBuffer(count: 10, dtype: .int32, label: "ids")
+            harness.assertRejects(["fill", "small", "10", "12"], on: side) {
+                try $0.fill(small, value: 1, offset: 2, count: 10)
+            }
+            harness.assertRejects(["copy2D", "small", "10", "23"], on: side) {
+                try $0.copy2D(from: large, sourceOffset: 0, sourceRowStride: 10, to: small, destinationOffset: 3,
+                              destinationRowStride: 10, rows: 2, columns: 10, accumulate: false)
+            }
+            harness.assertRejects(["copy2D", "overlap"], on: side) {
+                try $0.copy2D(from: large, sourceOffset: 0, sourceRowStride: 10, to: large, destinationOffset: 0,
+                              destinationRowStride: 4, rows: 2, columns: 5, accumulate: false)
+            }
+            let layout = try XCTUnwrap(BroadcastShape.broadcasting([10, 10], [10])).layout
+            harness.assertRejects(["binary", "small", "10", "100"], on: side) {
+                try $0.binary(.add, small, small, out: large, shape: layout)
+            }
+            harness.assertRejects(["unary", "small", "10", "50"], on: side) {
+                try $0.unary(.exp, large, out: small, count: 50)
+            }
+            harness.assertRejects(["unaryBackward", "small", "10", "50"], on: side) {
+                try $0.unaryBackward(.exp, x: large, dy: small, dx: large, count: 50)
+            }
+            harness.assertRejects(["reduceSum", "small", "10", "20"], on: side) {
+                try $0.reduceSum(large, out: small, outer: 2, reduced: 5, inner: 10)
+            }
+            harness.assertRejects(["sumOfSquares", "int32"], on: side) {
+                try $0.sumOfSquares(ids, count: 10, out: small)
+            }
+            harness.assertRejects(["dropout", "probability", "1.5"], on: side) {
+                try $0.dropout(small, out: small, count: 10, probability: 1.5, seed: 1)
+            }
+        }
+    }
+
+    // MARK: Benchmark (GPUTRAIN_BENCH=1 swift test -c release --filter ElementwiseKernelTests/testBenchmark)
+
+    func testBenchmarkMemoryBoundKernels() throws {
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["GPUTRAIN_BENCH"] == "1", "set GPUTRAIN_BENCH=1 to benchmark")
+        let device = harness.openCL
+        let count = 16_000_000
+        let a = try device.makeBuffer(count: count, dtype: .float32, label: "a")
+        let b = try device.makeBuffer(count: count, dtype: .float32, label: "b")
+        let c = try device.makeBuffer(count: count, dtype: .float32, label: "c")
+        let bias = try device.makeBuffer(count: 768, dtype: .float32, label: "bias")
+        try device.write(random.floats(count, in: 0.5...1), to: a)
+        try device.write(random.floats(count, in: 0.5...1), to: b)
+        let same = try XCTUnwrap(BroadcastShape.broadcasting([count], [count])).layout
+        let rows = try XCTUnwrap(BroadcastShape.broadcasting([count / 768, 768], [768])).layout
+        let table = try device.makeBuffer(count: 50257 * 768, dtype: .float32, label: "wte")
+        let tokens = try device.makeBuffer(count: 512, dtype: .int32, label: "ids")
+        try device.write(random.ints(512, below: 50257), to: tokens)
+        let embedded = try device.makeBuffer(count: 512 * 768, dtype: .float32, label: "embedded")
+        let out = try device.makeBuffer(count: 16, dtype: .float32, label: "out")
+        // (name, bytes moved, run)
+        let cases: [(String, Int, () throws -> Void)] = [
+            ("copy_floats", 8, { try device.copyBandwidthKernel(from: a, to: c, count: count) }),
+            ("fill", 4, { try device.fill(c, value: 1, offset: 0, count: count) }),
+            ("copy2D", 8, { try device.copy2D(from: a, sourceOffset: 0, sourceRowStride: 768, to: c, destinationOffset: 0,
+                                              destinationRowStride: 768, rows: count / 768, columns: 768, accumulate: false) }),
+            ("binary add", 12, { try device.binary(.add, a, b, out: c, shape: same) }),
+            ("binary add bias", 8, { try device.binary(.add, a, bias, out: c, shape: rows) }),
+            ("unary scale", 8, { try device.unary(.scale(2), a, out: c, count: count) }),
+            ("unary relu", 8, { try device.unary(.relu, a, out: c, count: count) }),
+            ("unary gelu", 8, { try device.unary(.gelu, a, out: c, count: count) }),
+            ("unaryBackward gelu", 12, { try device.unaryBackward(.gelu, x: a, dy: b, dx: c, count: count) }),
+            ("dropout", 8, { try device.dropout(a, out: c, count: count, probability: 0.1, seed: 3) }),
+            ("reduceSum columns", 4, { try device.reduceSum(a, out: c, outer: 1, reduced: count / 768, inner: 768) }),
+            ("reduceSum rows", 4, { try device.reduceSum(a, out: c, outer: count / 768, reduced: 768, inner: 1) }),
+            ("sumOfSquares", 4, { try device.sumOfSquares(a, count: count, out: out) }),
+            ("embeddingBackward 50257×768, 512 ids", 0, {
+                try device.embeddingBackward(ids: tokens, dOut: embedded, dTable: table, count: 512, dimension: 768, rows: 50257)
+            }),
+        ]
+        var copyRate = 0.0
+        for (name, bytes, run) in cases {
+            try run()
+            try device.synchronize()
+            let repeats = 10
+            let start = Date()
+            for _ in 0..<repeats { try run() }
+            try device.synchronize()
+            let seconds = Date().timeIntervalSince(start) / Double(repeats)
+            let rate = Double(bytes * count) / seconds / 1e9
+            if name == "copy_floats" { copyRate = rate }
+            let share = bytes > 0 ? String(format: " %7.2f GB/s, %3.0f%% of copy", rate, 100 * rate / copyRate) : ""
+            print(name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.3f ms", seconds * 1e3) + share)
+        }
+    }
+}

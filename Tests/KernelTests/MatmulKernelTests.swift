@@ -1,0 +1,189 @@
+import XCTest
+import Core
+@testable import OpenCLDevice
+import ReferenceDevice
+import TestSupport
+
+/// Kernels/matmul.cl (both designs: `.packed` for CPUs, `.tiled` for GPUs, each forced on this
+/// device) against `ReferenceDevice.matmul`.
+final class MatmulKernelTests: XCTestCase {
+    private let transposes = [(false, false), (false, true), (true, false), (true, true)]
+    /// Sizes at which a tile of any design (MR 6/8, NR 16/32, KC 256, 64×64 tiles…) divides
+    /// badly, or is exceeded.
+    private let sizes = [1, 7, 33, 129, 257]
+
+    private func device() throws -> OpenCLDevice { try TestDevices.openCL.get() }
+
+    /// Runs `shape` on both devices from the same seeded A, B and C and compares the whole of C.
+    /// `fillC` replaces C's initial values (e.g. NaN, to show that β = 0 does not read it).
+    private func check(
+        _ shape: MatmulShape, design: MatmulKernelDesign, seed: UInt64, fillC: Float? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let gpu = try device()
+        let previous = gpu.matmulDesign
+        gpu.matmulDesign = design
+        defer { gpu.matmulDesign = previous }
+        let reference = TestDevices.reference()
+        var random = TestRandom(seed: seed)
+        let counts = shape.requiredCounts
+        let aValues = random.floats(counts.a), bValues = random.floats(counts.b)
+        let cValues = fillC.map { [Float](repeating: $0, count: counts.c) } ?? random.floats(counts.c)
+
+        func run(_ device: Device) throws -> [Float] {
+            let a = try device.makeBuffer(count: counts.a, dtype: .float32, label: "a")
+            let b = try device.makeBuffer(count: counts.b, dtype: .float32, label: "b")
+            let c = try device.makeBuffer(count: counts.c, dtype: .float32, label: "c")
+            try device.write(aValues, to: a)
+            try device.write(bValues, to: b)
+            try device.write(cValues, to: c)
+            try device.matmul(shape, a: a, b: b, c: c)
+            return try device.readFloats(c)
+        }
+
+        let kernel = design == .packed ? "matmul_packed" : "matmul_tiled"
+        let launches = gpu.launchCounts[kernel, default: 0]
+        let actual = try run(gpu)
+        let expected = try run(reference)
+        XCTAssertGreaterThan(gpu.launchCounts[kernel, default: 0], launches, "\(kernel) did not run", file: file, line: line)
+        if let mismatch = Tolerance.kernel.firstMismatch(actual, expected) {
+            XCTFail("\(design) \(shape.operationName) α \(shape.alpha) β \(shape.beta): \(mismatch)", file: file, line: line)
+        }
+    }
+
+    /// Every transpose combination; m, n and k each over `sizes` with the other two at awkward values.
+    func testTransposesAndSizes() throws {
+        for design in MatmulKernelDesign.allCases {
+            for (transposeA, transposeB) in transposes {
+                for size in sizes {
+                    for (m, n, k) in [(size, 23, 37), (13, size, 37), (13, 23, size)] {
+                        try check(MatmulShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB),
+                                  design: design, seed: UInt64(m * 1_000_000 + n * 1000 + k))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A product big enough to need several strips, row blocks and k slices of the packed kernel.
+    func testLargeProductSplitAcrossWorkItems() throws {
+        for design in MatmulKernelDesign.allCases {
+            for (transposeA, transposeB) in [(false, false), (true, true)] {
+                try check(MatmulShape(m: 70, n: 290, k: 270, transposeA: transposeA, transposeB: transposeB,
+                                      alpha: 0.5, beta: 2), design: design, seed: 7)
+            }
+        }
+    }
+
+    func testBatchStrides() throws {
+        let (m, n, k) = (9, 21, 35)
+        let shapes = [
+            MatmulShape(batch: 3, m: m, n: n, k: k),
+            // One A (or B) shared by the batch, as a weight is.
+            MatmulShape(batch: 3, m: m, n: n, k: k, transposeB: true, strideA: 0),
+            MatmulShape(batch: 4, m: m, n: n, k: k, transposeA: true, strideB: 0),
+            // Gaps between the items.
+            MatmulShape(batch: 2, m: m, n: n, k: k, strideA: m * k + 5, strideB: k * n + 3, strideC: m * n + 7),
+            // A C stride of 0: the items add into one C, in order.
+            MatmulShape(batch: 3, m: m, n: n, k: k, strideC: 0, beta: 1),
+            MatmulShape(batch: 3, m: m, n: n, k: k, transposeA: true, transposeB: true, strideC: 0, alpha: 2, beta: 0.5),
+        ]
+        for design in MatmulKernelDesign.allCases {
+            for (index, shape) in shapes.enumerated() {
+                try check(shape, design: design, seed: UInt64(100 + index))
+            }
+        }
+    }
+
+    func testAlphaBeta() throws {
+        for design in MatmulKernelDesign.allCases {
+            for (alpha, beta) in [(Float(0.5), Float(0)), (1, 1), (2, -0.25)] {
+                try check(MatmulShape(m: 20, n: 40, k: 300, alpha: alpha, beta: beta), design: design, seed: 3)
+            }
+            // β = 0 must not read C: NaN there stays out of the result.
+            try check(MatmulShape(m: 20, n: 40, k: 30, alpha: 1.5), design: design, seed: 4, fillC: .nan)
+        }
+    }
+
+    func testDeterministic() throws {
+        let gpu = try device()
+        let shape = MatmulShape(m: 100, n: 300, k: 600, transposeB: true)
+        var random = TestRandom(seed: 11)
+        let a = try gpu.makeBuffer(count: shape.m * shape.k, dtype: .float32, label: "a")
+        let b = try gpu.makeBuffer(count: shape.k * shape.n, dtype: .float32, label: "b")
+        let c = try gpu.makeBuffer(count: shape.m * shape.n, dtype: .float32, label: "c")
+        try gpu.write(random.floats(a.count), to: a)
+        try gpu.write(random.floats(b.count), to: b)
+        for design in MatmulKernelDesign.allCases {
+            let previous = gpu.matmulDesign
+            gpu.matmulDesign = design
+            defer { gpu.matmulDesign = previous }
+            try gpu.matmul(shape, a: a, b: b, c: c)
+            let first = try gpu.readFloats(c)
+            try gpu.matmul(shape, a: a, b: b, c: c)
+            let second = try gpu.readFloats(c)
+            XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "\(design) is not deterministic")
+        }
+    }
+
+    /// Both devices reject an operand that is too small with the same error, naming the product
+    /// (with the operands' shapes) and the buffer's size against the size needed.
+    func testShapeMismatchNamesOperationAndShapes() throws {
+        let shape = MatmulShape(m: 4, n: 5, k: 6, transposeB: true)
+        for device in [try device() as Device, TestDevices.reference()] {
+            let a = try device.makeBuffer(count: 4 * 6, dtype: .float32, label: "x")
+            let b = try device.makeBuffer(count: 5 * 6 - 1, dtype: .float32, label: "w")
+            let c = try device.makeBuffer(count: 4 * 5, dtype: .float32, label: "y")
+            XCTAssertThrowsError(try device.matmul(shape, a: a, b: b, c: c)) { error in
+                XCTAssertEqual(error as? DeviceError,
+                               .shapeMismatch(operation: "matmul [4×6]·[5×6]ᵀ ('w')", lhs: [29], rhs: [30]))
+                XCTAssertEqual("\(error)", "matmul [4×6]·[5×6]ᵀ ('w'): shapes [29] and [30] do not match")
+            }
+            XCTAssertThrowsError(try device.matmul(MatmulShape(m: 0, n: 5, k: 6), a: a, b: b, c: c)) { error in
+                XCTAssertEqual("\(error)", "matmul [0×6]·[6×5]: m must be positive, got 0")
+            }
+            let overlapping = MatmulShape(batch: 2, m: 2, n: 2, k: 2, strideC: 3)
+            XCTAssertThrowsError(try device.matmul(overlapping, a: a, b: b, c: c)) { error in
+                XCTAssertTrue("\(error)".contains("overlap"), "\(error)")
+            }
+        }
+    }
+
+    /// The packing scratch is made through the device (so it counts in `memoryInUse`), reused
+    /// by products that fit in it, and replaced by a bigger one when needed.
+    func testScratchIsCountedAndReused() throws {
+        let gpu = try OpenCLDevice(selector: ProcessInfo.processInfo.environment["GPUTRAIN_DEVICE"])
+        gpu.matmulDesign = .packed
+        let shape = MatmulShape(m: 600, n: 8, k: 700)
+        let a = try gpu.makeBuffer(count: shape.m * shape.k, dtype: .float32, label: "a")
+        let b = try gpu.makeBuffer(count: shape.k * shape.n, dtype: .float32, label: "b")
+        let c = try gpu.makeBuffer(count: shape.m * shape.n, dtype: .float32, label: "c")
+        let operands = gpu.memoryInUse
+        try gpu.matmul(shape, a: a, b: b, c: c)
+        let scratch = gpu.memoryInUse - operands
+        XCTAssertGreaterThanOrEqual(scratch, shape.m * shape.k * 4, "the scratch holds a packed copy of A")
+        XCTAssertLessThan(scratch, (shape.m + 16) * shape.k * 4)
+        try gpu.matmul(MatmulShape(m: 100, n: 8, k: 700), a: a, b: b, c: c)
+        XCTAssertEqual(gpu.memoryInUse, operands + scratch, "a smaller product reuses the scratch")
+        try gpu.matmul(MatmulShape(batch: 4, m: 200, n: 8, k: 700, strideA: 70_000, strideB: 0, strideC: 0), a: a, b: b, c: c)
+        XCTAssertGreaterThan(gpu.memoryInUse, operands + scratch, "a bigger product gets a bigger scratch")
+        XCTAssertLessThan(gpu.memoryInUse, operands + 2 * scratch, "the old scratch was given back")
+    }
+
+    /// The packed kernel's split keeps both cores busy, even when C has a single strip of columns.
+    func testPackedPlanBalancesCores() {
+        let tuning = MatmulTuning.forDevice(type: "cpu", name: "pthread-haswell-AMD EPYC")
+        XCTAssertEqual(tuning.mr, 6)
+        XCTAssertFalse(MatmulTuning.forDevice(type: "cpu", name: "pthread-haswell").nr == 32)
+        XCTAssertEqual(MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512-Intel").nr, 32)
+        for (m, n, items) in [(512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3), (2048, 8192, 1)] {
+            let plan = tuning.packedPlan(m: m, n: n, items: items, cores: 2)
+            let workItems = plan.strips * plan.rowBlocks * items
+            XCTAssertTrue(workItems % 2 == 0 || workItems >= 16, "\(m)×\(n)×\(items): \(plan)")
+            XCTAssertGreaterThanOrEqual(plan.strips * plan.strip, n)
+            XCTAssertGreaterThanOrEqual(plan.rowBlocks * plan.panelsPerItem * tuning.mr, m)
+            XCTAssertLessThanOrEqual(plan.strip, tuning.strip)
+            XCTAssertEqual(plan.strip % tuning.nr, 0)
+        }
+    }
+}
