@@ -93,11 +93,16 @@ extension OperationGradientSuite {
             return try x.slice(lastAxis: 0..<4) * x.slice(lastAxis: 2..<6)
         }
         try checker.check("split", [make.uniform([2, 6])]) { inputs in
-            let parts = try inputs[0].split(lastAxis: [1, 2, 3])
+            let parts = try inputs[0].split(sizes: [1, 2, 3])
             return try Tensor.concatenate(lastAxis: [parts[2], parts[0].squared(), parts[1]])
         }
         try checker.check("concatenate", [make.uniform([2, 3, 2]), make.uniform([2, 3, 1]), make.uniform([2, 3, 3])]) {
             try Tensor.concatenate(lastAxis: $0)
+        }
+        try checker.check("slice along axis 1", [make.uniform([2, 4, 3])]) { try $0[0].slice(axis: 1, 1..<3) }
+        try checker.check("concatenate along axis 0 and 1", [make.uniform([1, 2, 3]), make.uniform([2, 2, 3]), make.uniform([3, 1, 3])]) {
+            let rows = try Tensor.concatenate([$0[0], $0[1]], axis: 0)
+            return try Tensor.concatenate([rows, $0[2]], axis: 1)
         }
         try checker.check("concatenate same tensor twice", [make.uniform([2, 3])]) { inputs in
             try Tensor.concatenate(lastAxis: [inputs[0], inputs[0].exp()])

@@ -89,8 +89,17 @@ extension OperationValueSuite {
         let values = (0..<12).map(Float.init)
         let x = try Tensor(device: device, shape: [3, 4], values: values)
         try assertClose(try x.slice(lastAxis: 1..<3), [1, 2, 5, 6, 9, 10], "slice")
-        let parts = try x.split(lastAxis: [3, 1])
+        let parts = try x.split(sizes: [3, 1])
         try assertClose(try Tensor.concatenate(lastAxis: [parts[1], parts[0]]), [3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10], "concatenate")
+        try assertClose(try x.slice(axis: 0, 2..<3), [8, 9, 10, 11], "slice along axis 0")
+        let cube = try Tensor(device: device, shape: [2, 3, 2], values: values)
+        try assertClose(try cube.slice(axis: 1, 2..<3), [4, 5, 10, 11], "slice along axis 1")
+        try assertClose(try Tensor.concatenate([cube.slice(axis: 1, 2..<3), cube.slice(axis: 1, 0..<1)], axis: 1),
+                        [4, 5, 0, 1, 10, 11, 6, 7], "concatenate along axis 1")
+        // A cache [2, 4, 2] takes one new position [2, 1, 2] at index 2.
+        let cache = try Tensor.zeros(device: device, shape: [2, 4, 2])
+        try cache.write(Tensor(device: device, shape: [2, 1, 2], values: [1, 2, 3, 4]), axis: 1, at: 2)
+        try assertClose(cache, [0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0], "write along axis 1")
     }
 
     func checkCrossEntropyReductions() throws {
