@@ -1,4 +1,5 @@
 import Core
+import OpenCLDevice
 import ReferenceDevice
 import Tensors
 import TestSupport
@@ -34,8 +35,18 @@ final class ParameterStoreTests: XCTestCase {
         }
     }
 
-    func testParametersAndGradientsAreViewsOfTheFlatBuffers() throws {
-        let device = TestDevices.reference()
+    func testParametersAndGradientsAreViewsOnReference() throws {
+        try checkViews(on: TestDevices.reference())
+    }
+
+    /// On OpenCL the views are sub-buffers at aligned offsets, which the kernels read and write.
+    func testParametersAndGradientsAreViewsOnOpenCL() throws {
+        try checkViews(on: TestDevices.openCL.get())
+    }
+
+    /// Parameters and gradients are views of the flat buffers: backward fills the flat
+    /// gradient buffer, zeroGrad clears it, frozen parameters get nothing.
+    private func checkViews(on device: Device) throws {
         let store = try ParameterStore(device: device, specs: specs)
         let wte = try store.tensor("wte.weight")
         let bias = try store.tensor("ln_f.bias")

@@ -6,20 +6,30 @@ import TestSupport
 import XCTest
 
 /// AdamW over a parameter store against a plain per-element transcription of
-/// `torch.optim.AdamW` (FORMATS §6.9).
-final class AdamWTests: XCTestCase {
-    static let specs = [
+/// `torch.optim.AdamW` (FORMATS §6.9), and gradient clipping against a hand computation.
+/// Written once, run on each device by `ReferenceOptimizerTests` and `OpenCLOptimizerTests`
+/// (XCTest on Linux does not discover inherited test methods).
+protocol OptimizerSuite {
+    var device: Device { get throws }
+}
+
+/// Parameters with decayed, undecayed and frozen entries.
+private let specs = [
         ParameterSpec("h.0.attn.c_attn.bias", shape: [5]),
         ParameterSpec("wte.weight", shape: [4, 3]),
         ParameterSpec("h.0.attn.c_attn.weight", shape: [3, 5]),
         ParameterSpec("base.weight", shape: [2, 2], trainable: false),
     ]
 
-    /// A store laid out with padding (alignment 4) and seeded values.
+extension OptimizerSuite {
+    /// An alignment that leaves padding between parameters on every device.
+    private func paddedAlignment(_ device: Device) -> Int { device.viewAlignment == 1 ? 4 : device.viewAlignment }
+
+    /// A store laid out with padding and seeded values.
     private func makeStore(_ device: Device, seed: UInt64 = 1) throws -> ParameterStore {
-        let store = try ParameterStore(device: device, layout: ParameterLayout(Self.specs, alignment: 4))
+        let store = try ParameterStore(device: device, layout: ParameterLayout(specs, alignment: paddedAlignment(device)))
         var random = TestRandom(seed: seed)
-        for spec in Self.specs { try store.load(spec.name, values: random.floats(spec.count)) }
+        for spec in specs { try store.load(spec.name, values: random.floats(spec.count)) }
         return store
     }
 
@@ -27,7 +37,7 @@ final class AdamWTests: XCTestCase {
     private func gradients(step: Int) -> [String: [Float]] {
         var random = TestRandom(seed: 100 + UInt64(step))
         var result: [String: [Float]] = [:]
-        for spec in Self.specs where spec.trainable { result[spec.name] = random.floats(spec.count, in: -2...2) }
+        for spec in specs where spec.trainable { result[spec.name] = random.floats(spec.count, in: -2...2) }
         return result
     }
 
@@ -47,8 +57,8 @@ final class AdamWTests: XCTestCase {
         }
     }
 
-    func testMatchesPerElementLoopWithDecayedAndUndecayedParameters() throws {
-        let device = TestDevices.reference()
+    func checkAdamWMatchesPerElementLoop() throws {
+        let device = try device
         let store = try makeStore(device)
         let optimizer = try AdamW(store: store, learningRate: 0.05, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1)
         var expected = try store.allValues()
@@ -59,7 +69,7 @@ final class AdamWTests: XCTestCase {
             let g = gradients(step: step)
             try device.write(store.layout.packTrainable(g, operation: "test"), to: store.gradients)
             try optimizer.step(learningRate: learningRates[step - 1])
-            for spec in Self.specs where spec.trainable {
+            for spec in specs where spec.trainable {
                 referenceAdamW(&expected[spec.name]!, &m[spec.name]!, &v[spec.name]!, gradients: g[spec.name]!,
                                decays: spec.decays, learningRate: learningRates[step - 1],
                                beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1, step: step)
@@ -67,11 +77,11 @@ final class AdamWTests: XCTestCase {
         }
         XCTAssertEqual(optimizer.stepCount, 3)
         let actual = try store.allValues()
-        for spec in Self.specs {
+        for spec in specs {
             XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(actual[spec.name]!, expected[spec.name]!), spec.name)
         }
         let state = try optimizer.state()
-        for spec in Self.specs where spec.trainable {
+        for spec in specs where spec.trainable {
             XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(state.firstMoments[spec.name]!, m[spec.name]!), spec.name)
             XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(state.secondMoments[spec.name]!, v[spec.name]!), spec.name)
         }
@@ -82,8 +92,8 @@ final class AdamWTests: XCTestCase {
         for index in Set(flat.indices).subtracting(used) { XCTAssertEqual(flat[index], 0, "padding at \(index)") }
     }
 
-    func testStateRoundTripContinuesIdentically() throws {
-        let device = TestDevices.reference()
+    func checkAdamWStateRoundTrip() throws {
+        let device = try device
         let original = try makeStore(device)
         let first = try AdamW(store: original, learningRate: 0.01)
         for step in 1...2 {
@@ -93,8 +103,8 @@ final class AdamWTests: XCTestCase {
         let state = try first.state()
         XCTAssertEqual(state.step, 2)
 
-        // A fresh store on a device-like layout without padding takes the same state by name.
-        let resumedStore = try ParameterStore(device: device, specs: Self.specs)
+        // A store with other padding (the device's own alignment) takes the same state by name.
+        let resumedStore = try ParameterStore(device: device, specs: specs)
         for (name, values) in try original.allValues() { try resumedStore.load(name, values: values) }
         let resumed = try AdamW(store: resumedStore, learningRate: 0.01)
         try resumed.load(state)
@@ -105,11 +115,12 @@ final class AdamWTests: XCTestCase {
         try device.write(resumedStore.layout.packTrainable(g, operation: "test"), to: resumedStore.gradients)
         try first.step()
         try resumed.step()
-        XCTAssertEqual(try original.allValues(), try resumedStore.allValues())
+        let expected = try original.allValues(), actual = try resumedStore.allValues()
+        for spec in specs { XCTAssertEqual(actual[spec.name], expected[spec.name], spec.name) }
     }
 
-    func testLoadRejectsMissingParameter() throws {
-        let optimizer = try AdamW(store: makeStore(TestDevices.reference()))
+    func checkAdamWLoadRejectsMissingParameter() throws {
+        let optimizer = try AdamW(store: makeStore(device))
         var state = try optimizer.state()
         state.firstMoments["wte.weight"] = nil
         XCTAssertThrowsError(try optimizer.load(state)) { error in
@@ -117,9 +128,9 @@ final class AdamWTests: XCTestCase {
         }
     }
 
-    func testTrainsThroughBackward() throws {
+    func checkAdamWTrainsThroughBackward() throws {
         // Minimise Σ (w − target)² with AdamW: the loss must fall.
-        let device = TestDevices.reference()
+        let device = try device
         let store = try ParameterStore(device: device, specs: [ParameterSpec("w", shape: [4], decays: false)])
         let target = try Tensor(device: device, shape: [4], values: [1, -1, 0.5, 2])
         let optimizer = try AdamW(store: store, learningRate: 0.1, weightDecay: 0)
@@ -132,5 +143,40 @@ final class AdamWTests: XCTestCase {
             try optimizer.step()
         }
         XCTAssertLessThan(losses.last!, losses.first! / 4, "\(losses)")
+    }
+
+    /// A store (with zero padding) whose gradients are `a` = [3, 4] and `b` = [12].
+    private func clippingStore() throws -> ParameterStore {
+        let device = try device
+        let store = try ParameterStore(device: device, layout: ParameterLayout(
+            [ParameterSpec("a", shape: [2]), ParameterSpec("b", shape: [1])], alignment: paddedAlignment(device)))
+        try device.write(store.layout.packTrainable(["a": [3, 4], "b": [12]], operation: "test"), to: store.gradients)
+        return store
+    }
+
+    func checkClipsToMaxNorm() throws {
+        let store = try clippingStore()
+        // N = √(9 + 16 + 144) = 13.
+        let norm = try store.clipGradientNorm(maxNorm: 1)
+        XCTAssertEqual(norm, 13, accuracy: 1e-5)
+        let factor: Float = 1 / (13 + 1e-6)
+        XCTAssertNil(Tolerance.kernel.firstMismatch(try store.tensor("a").grad!.values(), [3 * factor, 4 * factor]))
+        XCTAssertNil(Tolerance.kernel.firstMismatch(try store.tensor("b").grad!.values(), [12 * factor]))
+        XCTAssertEqual(try store.gradientNorm(), 1, accuracy: 1e-5)
+    }
+
+    func checkClippingLeavesSmallGradientsAlone() throws {
+        let store = try clippingStore()
+        XCTAssertEqual(try store.clipGradientNorm(maxNorm: 20), 13, accuracy: 1e-5)
+        XCTAssertEqual(try store.tensor("a").grad!.values(), [3, 4])
+        XCTAssertEqual(try store.tensor("b").grad!.values(), [12])
+    }
+
+    func checkNonFiniteNormIsReported() throws {
+        let store = try clippingStore()
+        try store.device.write(store.layout.packTrainable(["a": [3, .infinity], "b": [12]], operation: "test"), to: store.gradients)
+        let norm = try store.clipGradientNorm(maxNorm: 1)
+        XCTAssertFalse(norm.isFinite)
+        XCTAssertEqual(try store.tensor("b").grad!.values(), [12])
     }
 }
