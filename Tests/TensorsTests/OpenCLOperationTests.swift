@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 /// The operation suites on the OpenCL device (PoCL here, or GPUTRAIN_DEVICE): the same checks, through the kernels.
-final class OpenCLOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite {
+final class OpenCLOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite, TinyTransformerGradientSuite {
     var device: Device { get throws { try TestDevices.openCL.get() } }
 
     func testUnaryFunctionsGradients() throws { try checkUnaryFunctions() }
@@ -26,4 +26,5 @@ final class OpenCLOperationTests: XCTestCase, OperationGradientSuite, OperationV
     func testLinearValues() throws { try checkLinearValues() }
     func testSliceAndConcatenateValues() throws { try checkSliceAndConcatenateValues() }
     func testCrossEntropyReductions() throws { try checkCrossEntropyReductions() }
+    func testTinyTransformerGradients() throws { try checkTinyTransformerGradients() }
 }

@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 /// The operation suites on the reference device (the plain-Swift specification).
-final class ReferenceOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite {
+final class ReferenceOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite, TinyTransformerGradientSuite {
     let device: Device = TestDevices.reference()
 
     func testUnaryFunctionsGradients() throws { try checkUnaryFunctions() }
@@ -26,4 +26,5 @@ final class ReferenceOperationTests: XCTestCase, OperationGradientSuite, Operati
     func testLinearValues() throws { try checkLinearValues() }
     func testSliceAndConcatenateValues() throws { try checkSliceAndConcatenateValues() }
     func testCrossEntropyReductions() throws { try checkCrossEntropyReductions() }
+    func testTinyTransformerGradients() throws { try checkTinyTransformerGradients() }
 }
