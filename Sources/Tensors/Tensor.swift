@@ -20,6 +20,19 @@ import Core
 /// Integer data (token ids, targets, positions, masks) lives in `IntTensor`, which takes no
 /// part in differentiation; keeping it a separate type lets the compiler catch a float
 /// passed where ids belong.
+///
+/// The operations, all differentiable unless noted:
+/// - arithmetic with NumPy broadcasting: `+ − * /` (also with a `Float`), `maximum`, `minimum`,
+///   `greaterOrEqual` (a constant mask), `broadcast(to:)`, `sum(toShape:)`;
+/// - elementwise: `negated exp log sqrt tanh sigmoid logSigmoid gelu silu relu squared`,
+///   `scaled(by:)`, `addingScalar`, `clamped(to:)`, `dropout`;
+/// - reductions: `sum()`, `mean()`, `sum(axis:)`, `mean(axis:)`;
+/// - shape: `reshaped` (free), `slice(axis:_:)`, `split`, `concatenate`, `write(_:axis:at:)`
+///   (in place, not differentiable: caches);
+/// - products: `Tensor.matmul` (batched, transposes), `Tensor.linear` (Conv1D or nn.Linear weights);
+/// - `softmax`, `logSoftmax`, `Tensor.crossEntropy`, `Tensor.tokenLogProbs`;
+/// - `layerNorm`, `rmsNorm`, `Tensor.embedding`, `gatherRows`, `rope`, `Tensor.attention`.
+/// Each throws `DeviceError` naming the operation and the shapes when operands do not fit.
 public final class Tensor {
     /// Where the tensor lives; every operand of an operation must live on the same device.
     public let device: Device
@@ -132,10 +145,6 @@ public final class Tensor {
     public func zeroGrad() throws {
         if let grad { try device.fill(grad.buffer, value: 0, offset: 0, count: grad.count) }
     }
-
-    /// Forgets the gradient and frees its buffer (not for parameters, whose gradient is a view
-    /// into the flat gradient buffer: use `ParameterStore.zeroGrad()`).
-    public func clearGrad() { grad = nil }
 
     // MARK: Graph
 

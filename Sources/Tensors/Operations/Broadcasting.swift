@@ -100,7 +100,6 @@ extension Tensor {
     /// `broadcast(to:)`, and how broadcast operands receive their gradients).
     public func sum(toShape target: [Int]) throws -> Tensor {
         if target == shape { return self }
-        if target.reduce(1, *) == count { return try reshaped(target) }
         var groups = try BroadcastPlan.reductionGroups(from: shape, to: target, operation: "sum(toShape:)")
         var current = self.detached()
         while let index = groups.lastIndex(where: \.reduced) {
