@@ -1,0 +1,73 @@
+import Foundation
+
+/// A `tokenizer.json` normalizer: rewrites text before pre-tokenization (FORMATS §2.1, §2.9).
+indirect enum Normalizer {
+    case nfc, nfd, nfkc, nfkd
+    case lowercase
+    /// Prepends a string to non-empty text (SentencePiece's `▁`).
+    case prepend(String)
+    /// Replaces every match of a pattern (a literal string is compiled as an escaped regex) with
+    /// literal text.
+    case replace(NSRegularExpression, String)
+    case sequence([Normalizer])
+
+    func apply(_ text: String) -> String {
+        switch self {
+        case .nfc: return text.precomposedStringWithCanonicalMapping
+        case .nfd: return text.decomposedStringWithCanonicalMapping
+        case .nfkc: return text.precomposedStringWithCompatibilityMapping
+        case .nfkd: return text.decomposedStringWithCompatibilityMapping
+        case .lowercase: return text.lowercased()
+        case let .prepend(prefix): return text.isEmpty ? text : prefix + text
+        case let .replace(expression, content):
+            return expression.stringByReplacingMatches(
+                in: text, range: NSRange(text.startIndex..., in: text),
+                withTemplate: NSRegularExpression.escapedTemplate(for: content))
+        case let .sequence(steps): return steps.reduce(text) { $1.apply($0) }
+        }
+    }
+
+    /// Reads a normalizer object; unsupported types are an error naming the type.
+    static func read(_ fields: JSONFields) throws -> Normalizer {
+        let type = try fields.required("type", fields.string)
+        switch type {
+        case "NFC": return .nfc
+        case "NFD": return .nfd
+        case "NFKC": return .nfkc
+        case "NFKD": return .nfkd
+        case "Lowercase": return .lowercase
+        case "Prepend": return .prepend(try fields.required("prepend", fields.string))
+        case "Replace": return .replace(try TextPattern.read(fields).compiled(fields), try fields.required("content", fields.string))
+        case "Sequence": return .sequence(try fields.required("normalizers", fields.objects).map(read))
+        default:
+            throw fields.error("has normalizer type '\(type)', which gputrain does not support (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence)")
+        }
+    }
+}
+
+/// The `pattern` of `Split` and `Replace` components: `{"String": …}` (literal) or `{"Regex": …}`.
+enum TextPattern {
+    case literal(String)
+    case regex(String)
+
+    static func read(_ fields: JSONFields) throws -> TextPattern {
+        let pattern = try fields.required("pattern", fields.object)
+        if let literal = try pattern.string("String") { return .literal(literal) }
+        if let regex = try pattern.string("Regex") { return .regex(regex) }
+        throw pattern.error("should hold a \"String\" or a \"Regex\"")
+    }
+
+    /// The pattern as a regular expression (a literal is escaped).
+    func compiled(_ fields: JSONFields) throws -> NSRegularExpression {
+        let source: String
+        switch self {
+        case let .literal(text): source = NSRegularExpression.escapedPattern(for: text)
+        case let .regex(pattern): source = pattern
+        }
+        do {
+            return try NSRegularExpression(pattern: source)
+        } catch {
+            throw fields.error("pattern", "does not compile as a regular expression: \(source)")
+        }
+    }
+}
