@@ -27,7 +27,7 @@ public final class GPT2Model: LanguageModel {
             let prefix = "transformer.h.\(layer)."
             let h = try x.layerNorm(weight: p(prefix + "ln_1.weight"), bias: p(prefix + "ln_1.bias"), epsilon: Float(config.normEpsilon))
             let qkv = try Tensor.linear(h, weight: p(prefix + "attn.c_attn.weight"), bias: p(prefix + "attn.c_attn.bias"), layout: .inputOutput)
-            let parts = try qkv.split(lastAxis: [d, d, d]).map { try $0.reshaped([batch.batch, batch.length, heads, dh]) }
+            let parts = try qkv.split(sizes: [d, d, d]).map { try $0.reshaped([batch.batch, batch.length, heads, dh]) }
             var scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
             let shape = AttentionShape(batch: batch.batch, queryHeads: heads, queryLength: batch.length, headDim: dh, scale: scale)
