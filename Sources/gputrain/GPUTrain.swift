@@ -6,5 +6,8 @@ struct GPUTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gputrain",
         abstract: "Train language models end to end on any OpenCL device.",
-        subcommands: [DevicesCommand.self, DataCommand.self, PretrainCommand.self, BenchCommand.self])
+        subcommands: [
+            DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PretrainCommand.self,
+            EvalCommand.self, BenchCommand.self,
+        ])
 }

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Formats
+import Models
+import Runtime
+import Training
+
+/// `gputrain eval`: mean next-token cross-entropy of a model over a text or JSONL file.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Mean next-token cross-entropy of a model over text (token-weighted).")
+
+    @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).")
+    var model: String
+
+    @Option(help: "A text file (one document) or JSONL of {\"text\": ...} (one document per line).")
+    var data: String
+
+    @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
+    var device: String?
+
+    @Flag(help: "End with one JSON line: {\"loss\", \"tokens\", \"perplexity\"}.")
+    var json = false
+
+    func run() throws {
+        let chosen = try DeviceFactory.make(device)
+        let tokenizer = try Tokenizer.load(fromPath: model)
+        let loaded = try ModelFolder.load(URL(fileURLWithPath: model), device: chosen, trainable: false)
+        let documents = try TextDocuments.read(URL(fileURLWithPath: data)).map { tokenizer.encode($0).map(Int32.init) }
+        let result = try Evaluation.evaluate(loaded.model, documents: documents)
+        if json {
+            let line = try JSONSerialization.data(
+                withJSONObject: ["loss": result.loss, "tokens": result.tokens, "perplexity": result.perplexity], options: [.sortedKeys])
+            print(String(decoding: line, as: UTF8.self))
+        } else {
+            print(String(format: "loss %.6f over %d tokens (perplexity %.3f) on %@", result.loss, result.tokens, result.perplexity, chosen.name))
+        }
+    }
+}
