@@ -29,9 +29,19 @@ public struct PretrainConfig: Configuration, Equatable {
         public var ropeTheta = 10000.0
     }
 
-    /// The data: a folder written by `gputrain data prepare`.
+    /// The data: a folder written by `gputrain data prepare`, or the tiny world made on first use.
     public struct Data: Codable, Equatable {
+        /// The prepared token shards.
         public var shards = "data/tiny-world/tokens"
+        /// Knowledge probes (JSONL of prompt/answer) to run on the final model; empty skips them.
+        public var probes = "data/tiny-world/world/probes.jsonl"
+        /// When set, the tiny world, its tokenizer and `shards` are generated under this folder
+        /// if missing (`shards` and `probes` then point inside it).
+        public var tinyWorld = ""
+        /// Size preset of a generated tiny world: smoke, standard or large.
+        public var tinyWorldSize = "standard"
+        /// Vocabulary of the tokenizer trained for a generated tiny world.
+        public var vocabSize = 1024
     }
 
     /// The loop.

@@ -27,7 +27,7 @@ public final class PretrainStage {
     /// and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
-        let data = try PreparedDataset(folder: URL(fileURLWithPath: config.data.shards))
+        let data = try PreparedDataset(folder: try prepareData())
         let model = try makeModel(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
         let store = model.parameters
         let o = config.optim, t = config.train
@@ -98,8 +98,53 @@ public final class PretrainStage {
             try? FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(at: data.tokenizerURL, to: target)
         }
+        try writeReport(model, data: data)
         emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
         return run.finalModelURL
+    }
+
+    /// The shards folder, generating the tiny world first when the recipe asks for it.
+    private func prepareData() throws -> URL {
+        guard !config.data.tinyWorld.isEmpty else { return URL(fileURLWithPath: config.data.shards) }
+        guard let size = TinyWorldSize.named(config.data.tinyWorldSize) else {
+            throw ConfigError(source: "config", line: nil, message: "'data.tiny_world_size' must be smoke, standard or large, got '\(config.data.tinyWorldSize)'")
+        }
+        let (layout, notes) = try TinyWorldData.ensure(
+            root: URL(fileURLWithPath: config.data.tinyWorld), size: size, seed: UInt64(config.train.seed),
+            vocabularySize: config.data.vocabSize)
+        notes.forEach { emit(.note($0)) }
+        return layout.tokens
+    }
+
+    /// What the base model learned, in `pretrain_report.json`: its loss on the whole
+    /// validation split next to an add-one bigram model's on the same tokens, and the
+    /// knowledge probe.
+    private func writeReport(_ model: LanguageModel, data: PreparedDataset) throws {
+        let length = config.train.sequenceLength
+        var sampler = try BatchSampler(count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
+                                       sequenceLength: length, seed: 0, shuffle: false)
+        let windows = sampler.windowsPerEpoch
+        let modelLoss = try Tensor.withNoGrad {
+            try (0..<windows).reduce(0.0) { total, _ in
+                total + Double(try languageModelLoss(model, batch: sampler.next(), dropout: nil).scalar())
+            } / Double(windows * length)
+        }
+        let bigram = BigramBaseline(vocabularySize: data.meta.vocabSize, count: data.train.count) { data.train[$0] }
+            .loss(count: windows * length + 1) { data.validation[$0] }
+        var report: [String: Any] = ["validation_loss": modelLoss, "bigram_validation_loss": bigram, "validation_tokens": windows * length]
+        emit(.note(String(format: "validation loss %.4f; add-one bigram baseline %.4f on the same %d tokens", modelLoss, bigram, windows * length)))
+        let probes = config.data.tinyWorld.isEmpty ? config.data.probes
+            : TinyWorldData.Layout(root: URL(fileURLWithPath: config.data.tinyWorld)).probes.path
+        if !probes.isEmpty, FileManager.default.fileExists(atPath: probes),
+           FileManager.default.fileExists(atPath: data.tokenizerURL.path) {
+            let probe = try KnowledgeProbe.run(model, tokenizer: Tokenizer(contentsOf: data.tokenizerURL), probesFile: URL(fileURLWithPath: probes))
+            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(probe))
+            report["knowledge_probe"] = encoded
+            emit(.note(String(format: "knowledge probe: %.1f%% of %d facts completed correctly (%.1f%% for pretraining-only entities; chance %.1f%%)",
+                              100 * probe.accuracy, probe.probes, 100 * probe.accuracyPretrainOnly, 100 * probe.chance)))
+        }
+        let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
+        try AtomicFile.write(json, to: run.url.appendingPathComponent("pretrain_report.json"))
     }
 
     private func checkpoint(step: Int, sampler: BatchSampler, store: ParameterStore, optimizer: AdamW) throws {
