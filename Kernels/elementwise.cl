@@ -11,25 +11,31 @@
 // offsets of any element count are fine. Outputs may be the same buffer as inputs (each
 // work-item reads its elements before writing them), except in the reductions.
 //
-// Reductions never use atomics: each output is summed by one work-item or one work-group in
-// a fixed order, so the same input gives the same bits on every run of the same device.
+// Reductions never use atomics: every partial sum is formed by one work-item or one work-group
+// in a fixed order, so the same input gives the same bits on every run of the same device.
 
 #ifndef LOCAL_SIZE
 #define LOCAL_SIZE 256      // work-items per group of the tree reductions (a power of two)
 #endif
 #ifndef SOS_CHUNKS
-#define SOS_CHUNKS 16       // float4 chunks each work-item squares in sum_of_squares_partials
+#define SOS_CHUNKS 16       // float4 chunks per work-item of a sum_of_squares_partials tile (GPUs)
+#endif
+#ifndef SOS_CONTIGUOUS
+#define SOS_CONTIGUOUS 0    // 1: each sum_of_squares_partials work-item takes one contiguous run (CPUs)
+#endif
+#ifndef REDUCE_SEGMENT
+#define REDUCE_SEGMENT 64   // rows summed per work-item and pass of reduce_sum_segments
 #endif
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 // Elements c*4 … of a chunk that exist: 4, or fewer in the last chunk.
-inline int chunk_length(int chunk, int count) { return min(4, count - chunk * 4); }
+int chunk_length(int chunk, int count) { return min(4, count - chunk * 4); }
 
 // Up to four elements from p with stride `stride` (1: contiguous, 0: one value broadcast).
 // Missing elements (beyond `length`) read as 0.
-inline float4 load_strided(__global const float* p, int stride, int length) {
+float4 load_strided(__global const float* p, int stride, int length) {
     if (length == 4) {
         if (stride == 1) return vload4(0, p);
         if (stride == 0) return (float4)(p[0]);
@@ -43,7 +49,7 @@ inline float4 load_strided(__global const float* p, int stride, int length) {
 }
 
 // The first `length` (1…4) elements of v, stored contiguously at p.
-inline void store_partial(float4 v, __global float* p, int length) {
+void store_partial(float4 v, __global float* p, int length) {
     if (length == 4) { vstore4(v, 0, p); return; }
     p[0] = v.x;
     if (length > 1) p[1] = v.y;
@@ -51,7 +57,7 @@ inline void store_partial(float4 v, __global float* p, int length) {
 }
 
 // Sums scratch[0 … LOCAL_SIZE) into scratch[0] in a fixed pairwise order; all work-items call it.
-inline void tree_sum(__local float* scratch) {
+void tree_sum(__local float* scratch) {
     int lid = get_local_id(0);
     for (int stride = LOCAL_SIZE / 2; stride > 0; stride >>= 1) {
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -102,22 +108,47 @@ __kernel void copy_2d(
 // ---------------------------------------------------------------------------------------------
 // binary: out = a ∘ b with broadcasting (BinaryOp codes, Sources/Core/ElementwiseOps.swift).
 // The output is contiguous [d0, d1, d2, d3]; element (i0, i1, i2, i3) of a is at
-// i0·a0 + i1·a1 + i2·a2 + i3·a3 (stride 0 where a is broadcast), likewise b. The host merges
-// dimensions that are contiguous in a, b and out before launching, so plain same-shape and
-// scalar cases become one long row. Global size: (⌈d3/4⌉, d0·d1·d2), rounded up.
+// i0·a0 + i1·a1 + i2·a2 + i3·a3 (stride 0 where a is broadcast), likewise b. The host first
+// merges dimensions that a, b and out all step through as one, so same-shape and scalar
+// operands become one long row and a bias over rows stays [rows, columns]: most calls fit
+// `binary_rows`, which needs no index division; `binary` takes the rest.
+// BINARY_OP (defined by the host per operation) lets the compiler drop the switch; without it
+// the kernels read the `op` argument.
 
-inline float4 binary_apply(int op, float4 a, float4 b) {
+#ifndef BINARY_OP
+#define BINARY_OP op
+#endif
+
+float4 binary_apply(int op, float4 a, float4 b) {
     switch (op) {
     case 0: return a + b;
     case 1: return a - b;
     case 2: return a * b;
     case 3: return a / b;
-    case 4: return fmax(a, b);
-    case 5: return fmin(a, b);
+    // Swift's max(a, b) = b ≥ a ? b : a and min(a, b) = b < a ? b : a, NaNs included.
+    case 4: return select(a, b, isgreaterequal(b, a));
+    case 5: return select(a, b, isless(b, a));
     default: return select((float4)(0.0f), (float4)(1.0f), isgreaterequal(a, b));
     }
 }
 
+// Rank ≤ 2: out[r, c] = a[r·aRow + c·aStep] ∘ b[r·bRow + c·bStep].
+// Global size: (⌈columns/4⌉, rows), rounded up.
+__kernel void binary_rows(
+    __global const float* a, __global const float* b, __global float* out, int op,
+    int rows, int columns, int aRow, int aStep, int bRow, int bStep)
+{
+    int chunk = get_global_id(0);
+    int row = get_global_id(1);
+    if (row >= rows || chunk * 4 >= columns) return;
+    int c = chunk * 4;
+    int length = chunk_length(chunk, columns);
+    float4 x = load_strided(a + row * aRow + c * aStep, aStep, length);
+    float4 y = load_strided(b + row * bRow + c * bStep, bStep, length);
+    store_partial(binary_apply(BINARY_OP, x, y), out + row * columns + c, length);
+}
+
+// Any rank ≤ 4. Global size: (⌈d3/4⌉, d0·d1·d2), rounded up.
 __kernel void binary(
     __global const float* a, __global const float* b, __global float* out, int op,
     int rows, int d1, int d2, int d3,
@@ -135,54 +166,78 @@ __kernel void binary(
     int length = chunk_length(chunk, d3);
     float4 x = load_strided(a + i0 * a0 + i1 * a1 + i2 * a2 + c * a3, a3, length);
     float4 y = load_strided(b + i0 * b0 + i1 * b1 + i2 * b2 + c * b3, b3, length);
-    store_partial(binary_apply(op, x, y), out + row * d3 + c, length);
+    store_partial(binary_apply(BINARY_OP, x, y), out + row * d3 + c, length);
 }
 
 // ---------------------------------------------------------------------------------------------
-// reduceSum: x viewed as [outer, reduced, inner] → out [outer, inner], out[o, i] = Σ_r x[o, r, i]
-// summed in increasing r (by one work-item) or as a fixed tree (by one work-group).
+// reduceSum: x viewed as [outer, reduced, inner] → out [outer, inner], out[o, i] = Σ_r x[o, r, i].
 
-// One work-item per output; neighbours read neighbouring columns. For wide `inner`.
-// Global size: (inner, outer), rounded up.
-__kernel void reduce_sum_columns(__global const float* x, __global float* out, int outer, int reduced, int inner) {
-    int i = get_global_id(0);
-    int o = get_global_id(1);
-    if (i >= inner || o >= outer) return;
-    __global const float* p = x + o * reduced * inner + i;
-    float sum = 0.0f;
-    for (int r = 0; r < reduced; ++r) sum += p[r * inner];
-    out[o * inner + i] = sum;
+// inner = 1: one work-item per output sums its contiguous row in float4 steps (four running
+// sums, added pairwise at the end, then the tail). Global size: outer, rounded up.
+__kernel void reduce_sum_rows(__global const float* x, __global float* out, int outer, int reduced) {
+    int o = get_global_id(0);
+    if (o >= outer) return;
+    __global const float* p = x + o * reduced;
+    float4 sums = (float4)(0.0f);
+    int r = 0;
+    for (; r + 4 <= reduced; r += 4) sums += vload4(0, p + r);
+    float tail = 0.0f;
+    for (; r < reduced; ++r) tail += p[r];
+    out[o] = ((sums.x + sums.y) + (sums.z + sums.w)) + tail;
 }
 
-// One work-group of LOCAL_SIZE per output: work-item l sums r = l, l + LOCAL_SIZE, …, then a
-// tree. For long reductions with few outputs (e.g. inner = 1). Global size: outer·inner·LOCAL_SIZE.
-__kernel __attribute__((reqd_work_group_size(LOCAL_SIZE, 1, 1)))
-void reduce_sum_groups(__global const float* x, __global float* out, int outer, int reduced, int inner) {
-    __local float scratch[LOCAL_SIZE];
-    int output = get_group_id(0);
-    int o = output / inner;
-    int i = output % inner;
-    int lid = get_local_id(0);
-    __global const float* p = x + o * reduced * inner + i;
-    float sum = 0.0f;
-    for (int r = lid; r < reduced; r += LOCAL_SIZE) sum += p[r * inner];
-    scratch[lid] = sum;
-    tree_sum(scratch);
-    if (lid == 0) out[output] = scratch[0];
+// Any inner: sums segments of REDUCE_SEGMENT consecutive r into partial [outer, S, inner] with
+// S = ⌈reduced / REDUCE_SEGMENT⌉; the host repeats it on the partials until S = 1, when it
+// writes out itself. Work-item (chunk, o·S + s) sums rows s·REDUCE_SEGMENT … of columns
+// 4·chunk … in increasing r: short strided runs that stay in cache on CPUs, coalesced on GPUs,
+// and enough work-items even for one long column. Global size: (⌈inner/4⌉, outer·S), rounded up.
+__kernel void reduce_sum_segments(
+    __global const float* x, __global float* partial, int outer, int reduced, int inner)
+{
+    int chunk = get_global_id(0);
+    int row = get_global_id(1);
+    int segments = (reduced + REDUCE_SEGMENT - 1) / REDUCE_SEGMENT;
+    if (chunk * 4 >= inner || row >= outer * segments) return;
+    int o = row / segments;
+    int s = row % segments;
+    int first = s * REDUCE_SEGMENT;
+    int last = min(first + REDUCE_SEGMENT, reduced);
+    int length = chunk_length(chunk, inner);
+    __global const float* p = x + o * reduced * inner + chunk * 4;
+    float4 sum = (float4)(0.0f);
+    for (int r = first; r < last; ++r) sum += load_strided(p + r * inner, 1, length);
+    store_partial(sum, partial + row * inner + chunk * 4, length);
 }
 
 // ---------------------------------------------------------------------------------------------
 // sumOfSquares: out[0] = Σ x[i]² for i < count, in two deterministic stages.
-// Stage 1: work-group g squares the tile of LOCAL_SIZE·SOS_CHUNKS float4 chunks starting at
-// chunk g·LOCAL_SIZE·SOS_CHUNKS (work-item l takes chunks l, l + LOCAL_SIZE, …) and writes
-// partials[g]. Global size: ⌈count / (4·LOCAL_SIZE·SOS_CHUNKS)⌉ groups of LOCAL_SIZE.
+// Stage 1 writes one partial sum per work-group. With SOS_CONTIGUOUS (CPUs) work-item g squares
+// a contiguous run of ⌈chunks / global size⌉ float4 chunks, which PoCL streams fastest;
+// otherwise (GPUs) group g squares the tile of LOCAL_SIZE·SOS_CHUNKS chunks from
+// g·LOCAL_SIZE·SOS_CHUNKS, work-item l taking chunks l, l + LOCAL_SIZE, … (coalesced).
+// Then a tree over the group. Global size: the host's choice of groups × LOCAL_SIZE.
 
 __kernel __attribute__((reqd_work_group_size(LOCAL_SIZE, 1, 1)))
 void sum_of_squares_partials(__global const float* x, int count, __global float* partials) {
     __local float scratch[LOCAL_SIZE];
     int lid = get_local_id(0);
-    int tile = get_group_id(0) * (LOCAL_SIZE * SOS_CHUNKS);
     float4 acc = (float4)(0.0f);
+#if SOS_CONTIGUOUS
+    int chunks = (count + 3) / 4;
+    int per = (chunks + get_global_size(0) - 1) / get_global_size(0);
+    int first = get_global_id(0) * per;
+    int last = min(first + per, chunks);
+    int full = count / 4;
+    for (int chunk = first; chunk < min(last, full); ++chunk) {
+        float4 v = vload4(chunk, x);
+        acc += v * v;
+    }
+    // The partial chunk at the end (count not a multiple of 4) belongs to one work-item.
+    if (full >= first && full < last) {
+        for (int i = full * 4; i < count; ++i) acc.x += x[i] * x[i];
+    }
+#else
+    int tile = get_group_id(0) * (LOCAL_SIZE * SOS_CHUNKS);
     for (int k = 0; k < SOS_CHUNKS; ++k) {
         int chunk = tile + k * LOCAL_SIZE + lid;
         if (chunk * 4 < count) {
@@ -190,6 +245,7 @@ void sum_of_squares_partials(__global const float* x, int count, __global float*
             acc += v * v;
         }
     }
+#endif
     scratch[lid] = (acc.x + acc.y) + (acc.z + acc.w);
     tree_sum(scratch);
     if (lid == 0) partials[get_group_id(0)] = scratch[0];

@@ -4,7 +4,7 @@ import Core
 extension OpenCLDevice {
     public func fill(_ buffer: DeviceBuffer, value: Float, offset: Int, count: Int) throws {
         try ElementwiseChecks.fill(buffer, offset: offset, count: count)
-        try ElementwiseLaunch.requireInt32(offset + count, "fill")
+        try ElementwiseLaunch.requireIndexable(offset + count, "fill")
         try launchElementwise(
             "elementwise", "fill", count: count,
             arguments: [.buffer(buffer), .int(offset), .int(count), .float(value)], operation: "fill")
@@ -19,8 +19,8 @@ extension OpenCLDevice {
             source: source, sourceOffset: sourceOffset, sourceRowStride: sourceRowStride,
             destination: destination, destinationOffset: destinationOffset,
             destinationRowStride: destinationRowStride, rows: rows, columns: columns)
-        try ElementwiseLaunch.requireInt32(source.count, "copy2D")
-        try ElementwiseLaunch.requireInt32(destination.count, "copy2D")
+        try ElementwiseLaunch.requireIndexable(source.count, "copy2D")
+        try ElementwiseLaunch.requireIndexable(destination.count, "copy2D")
         let grid = ElementwiseLaunch.grid(columns: (columns + 3) / 4, rows: rows, local: elementwiseLocalSize)
         try launch(
             "elementwise", "copy_2d", defines: elementwiseDefines, global: grid.global, local: grid.local,
@@ -34,26 +34,37 @@ extension OpenCLDevice {
 
     public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, shape: BroadcastShape) throws {
         let spans = try ElementwiseChecks.binary(a, b, out: out, shape: shape)
-        try ElementwiseLaunch.requireInt32(max(spans.a, spans.b, shape.count), "binary")
+        try ElementwiseLaunch.requireIndexable(max(spans.a, spans.b, shape.count), "binary")
+        guard shape.count > 0 else { return }
         let merged = ElementwiseLaunch.merged(shape)
         let d = merged.dims, sa = merged.aStrides, sb = merged.bStrides
-        let rows = d[0] * d[1] * d[2]
-        let grid = ElementwiseLaunch.grid(columns: (d[3] + 3) / 4, rows: rows, local: elementwiseLocalSize)
-        try launch(
-            "elementwise", "binary", defines: elementwiseDefines, global: grid.global, local: grid.local,
-            arguments: [.buffer(a), .buffer(b), .buffer(out), .int(Int(op.rawValue)), .int(rows), .int(d[1]), .int(d[2]), .int(d[3])]
-                + (sa + sb).map { .int($0) },
-            operation: "binary")
+        let defines = elementwiseDefines.merging(["BINARY_OP": "\(op.rawValue)"]) { $1 }
+        let operands: [KernelArgument] = [.buffer(a), .buffer(b), .buffer(out), .int(Int(op.rawValue))]
+        if d[0] == 1, d[1] == 1 {
+            // Rank ≤ 2 after merging (same shapes, scalars, biases): no index divisions.
+            let grid = ElementwiseLaunch.grid(columns: (d[3] + 3) / 4, rows: d[2], local: elementwiseLocalSize)
+            try launch(
+                "elementwise", "binary_rows", defines: defines, global: grid.global, local: grid.local,
+                arguments: operands + [d[2], d[3], sa[2], sa[3], sb[2], sb[3]].map { .int($0) },
+                operation: "binary")
+        } else {
+            let rows = d[0] * d[1] * d[2]
+            let grid = ElementwiseLaunch.grid(columns: (d[3] + 3) / 4, rows: rows, local: elementwiseLocalSize)
+            try launch(
+                "elementwise", "binary", defines: defines, global: grid.global, local: grid.local,
+                arguments: operands + ([rows, d[1], d[2], d[3]] + sa + sb).map { .int($0) },
+                operation: "binary")
+        }
     }
 
     public func unary(_ op: UnaryOp, _ x: DeviceBuffer, out: DeviceBuffer, count: Int) throws {
         try ElementwiseChecks.requireCount(count, "unary")
         try BufferChecks.require(x, holds: count, in: "unary")
         try BufferChecks.require(out, holds: count, in: "unary")
-        try ElementwiseLaunch.requireInt32(count, "unary")
+        try ElementwiseLaunch.requireIndexable(count, "unary")
         let code = op.code
         try launchElementwise(
-            "activations", "unary", count: count,
+            "activations", "unary", count: count, defines: ["UNARY_OP": "\(code.op)"],
             arguments: [.buffer(x), .buffer(out), .int(count), .int(Int(code.op)), .float(code.p0), .float(code.p1)],
             operation: "unary")
     }
@@ -61,10 +72,10 @@ extension OpenCLDevice {
     public func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, count: Int) throws {
         try ElementwiseChecks.requireCount(count, "unaryBackward")
         for buffer in [x, dy, dx] { try BufferChecks.require(buffer, holds: count, in: "unaryBackward") }
-        try ElementwiseLaunch.requireInt32(count, "unaryBackward")
+        try ElementwiseLaunch.requireIndexable(count, "unaryBackward")
         let code = op.code
         try launchElementwise(
-            "activations", "unary_backward", count: count,
+            "activations", "unary_backward", count: count, defines: ["UNARY_OP": "\(code.op)"],
             arguments: [
                 .buffer(x), .buffer(dy), .buffer(dx), .int(count), .int(Int(code.op)), .float(code.p0), .float(code.p1),
             ],
@@ -75,22 +86,32 @@ extension OpenCLDevice {
         try BufferChecks.requirePositive(["outer": outer, "reduced": reduced, "inner": inner], in: "reduceSum")
         try BufferChecks.require(x, holds: outer * reduced * inner, in: "reduceSum")
         try BufferChecks.require(out, holds: outer * inner, in: "reduceSum")
-        try ElementwiseLaunch.requireInt32(outer * reduced * inner, "reduceSum")
-        let arguments: [KernelArgument] = [.buffer(x), .buffer(out), .int(outer), .int(reduced), .int(inner)]
-        // A work-group per output when each output is a long sum and there are too few
-        // outputs (or too narrow rows) for one work-item per output to fill the device.
-        let outputs = outer * inner
-        let minimumOutputs = isCPU ? 256 : 8192
-        if reduced >= 64, inner < 16 || outputs < minimumOutputs {
-            let local = elementwiseLocalSize
+        try ElementwiseLaunch.requireIndexable(outer * reduced * inner, "reduceSum")
+        let local = elementwiseLocalSize
+        // Whole rows per work-item where rows are contiguous and plenty (CPUs stream them best);
+        // otherwise passes over segments of REDUCE_SEGMENT rows, which parallelize any shape.
+        if isCPU, inner == 1, outer >= 4 * local {
             try launch(
-                "elementwise", "reduce_sum_groups", defines: elementwiseDefines, global: [outputs * local], local: [local],
-                arguments: arguments, operation: "reduceSum")
-        } else {
-            let grid = ElementwiseLaunch.grid(columns: inner, rows: outer, local: elementwiseLocalSize)
+                "elementwise", "reduce_sum_rows", defines: elementwiseDefines,
+                global: [roundUp(outer, toMultipleOf: local)], local: [local],
+                arguments: [.buffer(x), .buffer(out), .int(outer), .int(reduced)], operation: "reduceSum")
+            return
+        }
+        var source = x
+        var length = reduced
+        while true {
+            let segments = (length + ElementwiseLaunch.reduceSegment - 1) / ElementwiseLaunch.reduceSegment
+            // OpenCL keeps each scratch buffer alive until the queued kernels that use it have finished.
+            let target = segments == 1
+                ? out : try makeBuffer(count: outer * segments * inner, dtype: .float32, label: "reduceSum partials")
+            let grid = ElementwiseLaunch.grid(columns: (inner + 3) / 4, rows: outer * segments, local: local)
             try launch(
-                "elementwise", "reduce_sum_columns", defines: elementwiseDefines, global: grid.global, local: grid.local,
-                arguments: arguments, operation: "reduceSum")
+                "elementwise", "reduce_sum_segments", defines: elementwiseDefines, global: grid.global, local: grid.local,
+                arguments: [.buffer(source), .buffer(target), .int(outer), .int(length), .int(inner)],
+                operation: "reduceSum")
+            if segments == 1 { return }
+            source = target
+            length = segments
         }
     }
 
@@ -98,9 +119,13 @@ extension OpenCLDevice {
         try BufferChecks.requirePositive(["count": count], in: "sumOfSquares")
         try BufferChecks.require(x, holds: count, in: "sumOfSquares")
         try BufferChecks.require(out, holds: 1, in: "sumOfSquares")
-        try ElementwiseLaunch.requireInt32(count, "sumOfSquares")
+        try ElementwiseLaunch.requireIndexable(count, "sumOfSquares")
         let local = elementwiseLocalSize
-        let groups = (count + 4 * local * ElementwiseLaunch.squaresChunks - 1) / (4 * local * ElementwiseLaunch.squaresChunks)
+        let chunks = (count + 3) / 4
+        // CPUs: a few groups of contiguous runs (SOS_CONTIGUOUS); GPUs: one group per tile.
+        let groups = isCPU
+            ? min(16, (chunks + local - 1) / local)
+            : (chunks + local * ElementwiseLaunch.squaresChunks - 1) / (local * ElementwiseLaunch.squaresChunks)
         // OpenCL keeps the scratch alive until the queued kernels that use it have finished.
         let partials = try makeBuffer(count: groups, dtype: .float32, label: "sumOfSquares partials")
         try launch(
@@ -115,7 +140,7 @@ extension OpenCLDevice {
         try ElementwiseChecks.dropout(count: count, probability: probability)
         try BufferChecks.require(x, holds: count, in: "dropout")
         try BufferChecks.require(out, holds: count, in: "dropout")
-        try ElementwiseLaunch.requireInt32(count, "dropout")
+        try ElementwiseLaunch.requireIndexable(count, "dropout")
         try launchElementwise(
             "activations", "dropout", count: count,
             arguments: [
@@ -132,7 +157,7 @@ extension OpenCLDevice {
         try ElementwiseChecks.requireCount(count, "copyBandwidthKernel")
         try BufferChecks.require(source, holds: count, in: "copyBandwidthKernel")
         try BufferChecks.require(destination, holds: count, in: "copyBandwidthKernel")
-        try ElementwiseLaunch.requireInt32(count, "copyBandwidthKernel")
+        try ElementwiseLaunch.requireIndexable(count, "copyBandwidthKernel")
         try launchElementwise(
             "elementwise", "copy_floats", count: count,
             arguments: [.buffer(source), .buffer(destination), .int(count)], operation: "copyBandwidthKernel")
@@ -146,42 +171,56 @@ extension OpenCLDevice {
 
     /// The `-D` tunables of `elementwise.cl` and `activations.cl` for this device.
     var elementwiseDefines: [String: String] {
-        ["LOCAL_SIZE": "\(elementwiseLocalSize)", "SOS_CHUNKS": "\(ElementwiseLaunch.squaresChunks)"]
+        [
+            "LOCAL_SIZE": "\(elementwiseLocalSize)", "SOS_CHUNKS": "\(ElementwiseLaunch.squaresChunks)",
+            "SOS_CONTIGUOUS": isCPU ? "1" : "0", "REDUCE_SEGMENT": "\(ElementwiseLaunch.reduceSegment)",
+        ]
     }
 
     /// Launches a one-dimensional kernel with one work-item per float4 chunk of `count` elements.
+    /// `defines` add to `elementwiseDefines`.
     func launchElementwise(
-        _ family: String, _ kernel: String, count: Int, arguments: [KernelArgument], operation: String
+        _ family: String, _ kernel: String, count: Int, defines: [String: String] = [:],
+        arguments: [KernelArgument], operation: String
     ) throws {
         let local = elementwiseLocalSize
         try launch(
-            family, kernel, defines: elementwiseDefines, global: [roundUp((count + 3) / 4, toMultipleOf: local)],
-            local: [local], arguments: arguments, operation: operation)
+            family, kernel, defines: elementwiseDefines.merging(defines) { $1 },
+            global: [roundUp((count + 3) / 4, toMultipleOf: local)], local: [local],
+            arguments: arguments, operation: operation)
     }
 }
 
 /// Launch geometry shared by the elementwise, activation and embedding kernels.
 enum ElementwiseLaunch {
-    /// float4 chunks each work-item squares in `sum_of_squares_partials` (SOS_CHUNKS).
+    /// float4 chunks per work-item of a `sum_of_squares_partials` tile on GPUs (SOS_CHUNKS).
     static let squaresChunks = 16
+    /// Rows each `reduce_sum_segments` work-item sums per pass (REDUCE_SEGMENT).
+    static let reduceSegment = 64
 
-    /// Throws unless `value` fits the kernels' 32-bit `int` indices.
-    static func requireInt32(_ value: Int, _ operation: String) throws {
-        guard value <= Int(Int32.max) else {
+    /// Throws unless `value` elements fit the kernels' 32-bit `int` indices (with room for
+    /// index arithmetic such as 4·chunk past the end).
+    static func requireIndexable(_ value: Int, _ operation: String) throws {
+        guard value <= 1 << 30 else {
             throw DeviceError.invalidArgument(
                 operation: operation, message: "\(value) elements exceed the kernels' 32-bit indices")
         }
     }
 
-    /// A 2D launch over `columns` work-items per row and `rows` rows with about `local`
-    /// work-items per group: the group's width is the widest power of two that wastes at most
-    /// an eighth of a row, and its height fills the rest (no taller than needed).
+    /// A 2D launch over `columns` work-items per row and `rows` rows with at most `local`
+    /// work-items per group. A row is split into as few equal groups as fit, so little is
+    /// wasted (768 columns: 3 groups of 256; 192: one of 192). Groups are one row high unless
+    /// rows are narrow (under 64 work-items), since PoCL runs flat groups fastest.
     static func grid(columns: Int, rows: Int, local: Int) -> (global: [Int], local: [Int]) {
-        var width = local
-        while width > 1, roundUp(columns, toMultipleOf: width) - columns > columns / 8 { width /= 2 }
-        var height = max(1, local / width)
-        while height > 1, height / 2 >= rows { height /= 2 }
-        return ([roundUp(max(columns, 1), toMultipleOf: width), roundUp(max(rows, 1), toMultipleOf: height)], [width, height])
+        let columns = max(columns, 1), rows = max(rows, 1)
+        let groupsAcross = (columns + local - 1) / local
+        let width = (columns + groupsAcross - 1) / groupsAcross
+        var height = 1
+        if width < 64 {
+            height = max(1, local / width)
+            while height > 1, height / 2 >= rows { height /= 2 }
+        }
+        return ([groupsAcross * width, roundUp(rows, toMultipleOf: height)], [width, height])
     }
 
     /// `shape` with size-1 dimensions dropped and neighbours merged wherever a, b and the
