@@ -7,15 +7,38 @@
 // Elements [0, decay_count) get weight decay, the rest none. The host passes the per-step
 // scalars: decay_factor = 1 − lr·wd, step_size = lr/(1 − β₁ᵗ), bias_correction2_sqrt = √(1 − β₂ᵗ).
 //
-// Work-item i updates elements 4i … 4i + 3 with float4 loads and stores (global = count/4 rounded
-// up to ADAMW_WG); the last work-item finishes a count that is not a multiple of 4 one element
-// at a time. The kernel is memory bound: 16 bytes read and 12 written per element.
+// Work-item i updates elements ADAMW_VEC·i … ADAMW_VEC·i + ADAMW_VEC − 1 with vector loads and
+// stores (global = ⌈count/ADAMW_VEC⌉ rounded up to ADAMW_WG); the last work-item finishes a
+// count that is not a multiple of ADAMW_VEC one element at a time. The kernel is memory bound:
+// 16 bytes read and 12 written per element. float8 lets PoCL use SIMD for √ and ÷ on a CPU; a
+// GPU coalesces one float per work-item best.
 
 // Keep a·b + c as two roundings, as PyTorch's CPU kernels and the Swift reference compute it.
 #pragma OPENCL FP_CONTRACT OFF
 
 #ifndef ADAMW_WG
 #define ADAMW_WG 256 // work-items per work-group
+#endif
+#ifndef ADAMW_VEC
+#define ADAMW_VEC 1 // elements per work-item: 1 or 8
+#endif
+
+// floatv holds ADAMW_VEC floats and intv as many ints; load_v/store_v are vloadn/vstoren;
+// LANES numbers the elements of a vector.
+#if ADAMW_VEC == 1
+typedef float floatv;
+typedef int intv;
+#define load_v(i, p) ((p)[i])
+#define store_v(value, i, p) ((p)[i] = (value))
+#define LANES 0
+#elif ADAMW_VEC == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define load_v vload8
+#define store_v vstore8
+#define LANES ((int8)(0, 1, 2, 3, 4, 5, 6, 7))
+#else
+#error "ADAMW_VEC must be 1 or 8"
 #endif
 
 // One AdamW update of p, m, v (float or float4 alike), in PyTorch's order of operations:
@@ -34,19 +57,18 @@ void adamw_step(__global float* parameters, __global const float* gradients,
                 const int count, const int decay_count, const float decay_factor,
                 const float beta1, const float beta2, const float epsilon,
                 const float step_size, const float bias_correction2_sqrt) {
-    const int quad = get_global_id(0);
-    const int first = quad * 4;
-    if (first + 4 <= count) {
-        float4 p = vload4(quad, parameters);
-        const float4 g = vload4(quad, gradients);
-        float4 m = vload4(quad, first_moment);
-        float4 v = vload4(quad, second_moment);
-        const int4 index = (int4)(first) + (int4)(0, 1, 2, 3);
-        const float4 decay = select((float4)(1.0f), (float4)(decay_factor), index < (int4)(decay_count));
+    const int vector = get_global_id(0);
+    const int first = vector * ADAMW_VEC;
+    if (first + ADAMW_VEC <= count) {
+        floatv p = load_v(vector, parameters);
+        const floatv g = load_v(vector, gradients);
+        floatv m = load_v(vector, first_moment);
+        floatv v = load_v(vector, second_moment);
+        const floatv decay = select((floatv)(1.0f), (floatv)(decay_factor), (intv)(first) + LANES < (intv)(decay_count));
         ADAMW_UPDATE(p, g, m, v, decay);
-        vstore4(p, quad, parameters);
-        vstore4(m, quad, first_moment);
-        vstore4(v, quad, second_moment);
+        store_v(p, vector, parameters);
+        store_v(m, vector, first_moment);
+        store_v(v, vector, second_moment);
     } else {
         for (int i = first; i < count; ++i) {
             float p = parameters[i];

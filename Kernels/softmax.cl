@@ -10,70 +10,124 @@
 //   dlosses                 [rows]            gradient of each row's loss
 //
 // Row kernels run one work-group of SOFTMAX_WG work-items per row (global = rows·SOFTMAX_WG).
-// Each work-item folds columns lid, lid + SOFTMAX_WG, … in order into a private partial, and a
-// local-memory tree combines the partials in a fixed order: the same inputs give the same bits
-// on every run. All arithmetic is float32, with the row maximum subtracted before exp.
+// A row is read as columns/SOFTMAX_VEC vectors of SOFTMAX_VEC floats, which work-item lid visits
+// as lid, lid + SOFTMAX_WG, …, plus fewer than SOFTMAX_VEC leftover columns, one each for the
+// first work-items. Each work-item folds its share into a private partial in that order (vector
+// lanes combined in a fixed order), and a local-memory tree combines the partials in a fixed
+// order: the same inputs give the same bits on every run. All arithmetic is float32, with the
+// row maximum subtracted before exp. Vectors matter on CPUs (PoCL), where float8 turns exp into
+// SIMD code; GPUs read one float per work-item, which coalesces.
 //
 // A target outside [0, columns) that is not ignore_index is the caller's error (the reference
 // device throws); these kernels then write NaN for that row rather than read out of bounds.
 
 #ifndef SOFTMAX_WG
-#define SOFTMAX_WG 256 // work-items per row; a power of two
+#define SOFTMAX_WG 256 // work-items per row; a power of two, at least SOFTMAX_VEC
+#endif
+#ifndef SOFTMAX_VEC
+#define SOFTMAX_VEC 1 // floats per vector: 1 or 8
 #endif
 #ifndef CE_BACKWARD_WG
-#define CE_BACKWARD_WG 256 // work-items per work-group along the columns of cross_entropy_backward
+#define CE_BACKWARD_WG 256 // work-items per work-group of cross_entropy_backward, SOFTMAX_VEC columns each
 #endif
 
-#if (SOFTMAX_WG & (SOFTMAX_WG - 1)) != 0
-#error "SOFTMAX_WG must be a power of two"
+#if (SOFTMAX_WG & (SOFTMAX_WG - 1)) != 0 || SOFTMAX_WG < SOFTMAX_VEC
+#error "SOFTMAX_WG must be a power of two and at least SOFTMAX_VEC"
+#endif
+
+// floatv holds SOFTMAX_VEC floats; load_v/store_v are vloadn/vstoren; sum_v and max_v combine its
+// lanes in a fixed order.
+#if SOFTMAX_VEC == 1
+typedef float floatv;
+#define load_v(i, p) ((p)[i])
+#define store_v(value, i, p) ((p)[i] = (value))
+float sum_v(float v) { return v; }
+float max_v(float v) { return v; }
+#elif SOFTMAX_VEC == 8
+typedef float8 floatv;
+#define load_v vload8
+#define store_v vstore8
+float sum_v(float8 v) { const float4 s = v.lo + v.hi; return (s.x + s.y) + (s.z + s.w); }
+float max_v(float8 v) { const float4 m = fmax(v.lo, v.hi); return fmax(fmax(m.x, m.y), fmax(m.z, m.w)); }
+#else
+#error "SOFTMAX_VEC must be 1 or 8"
 #endif
 
 // Defines NAME(scratch, value): COMBINE of `value` over the work-group, by a tree in a fixed
 // order. Every work-item must call it; every work-item gets the result.
-#define DEFINE_GROUP_REDUCTION(NAME, COMBINE)                                  \
-    float NAME(__local float* scratch, float value) {                          \
-        const int lid = get_local_id(0);                                       \
-        scratch[lid] = value;                                                  \
-        barrier(CLK_LOCAL_MEM_FENCE);                                          \
-        for (int width = SOFTMAX_WG / 2; width > 0; width >>= 1) {                \
+#define DEFINE_GROUP_REDUCTION(NAME, COMBINE)                                            \
+    float NAME(__local float* scratch, float value) {                                    \
+        const int lid = get_local_id(0);                                                 \
+        scratch[lid] = value;                                                            \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                    \
+        for (int width = SOFTMAX_WG / 2; width > 0; width >>= 1) {                       \
             if (lid < width) scratch[lid] = COMBINE(scratch[lid], scratch[lid + width]); \
-            barrier(CLK_LOCAL_MEM_FENCE);                                      \
-        }                                                                      \
-        const float result = scratch[0];                                       \
-        barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next call */ \
-        return result;                                                         \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                \
+        }                                                                                \
+        const float result = scratch[0];                                                 \
+        barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next call */           \
+        return result;                                                                   \
     }
 
 #define ADD(a, b) ((a) + (b))
 DEFINE_GROUP_REDUCTION(group_sum, ADD)
 DEFINE_GROUP_REDUCTION(group_max, fmax)
 
-// max over the row.
+// The index of the first leftover column this work-item owns (valid when < columns).
+#define LEFTOVER_COLUMN(columns) ((columns) / SOFTMAX_VEC * SOFTMAX_VEC + (int)get_local_id(0))
+
+// ROW_SUM and ROW_MAP walk this work-item's share of rows a and b (see the header) and apply
+// TERM(x, y, k): an expression of same-column values x of a and y of b and a row constant k,
+// written so that it holds for float and floatv alike.
+
+// total = Σ TERM over the share.
+#define ROW_SUM(total, TERM, a, b, k, columns)                                               \
+    do {                                                                                     \
+        floatv lanes_ = (floatv)(0.0f);                                                      \
+        for (int v_ = get_local_id(0); v_ < (columns) / SOFTMAX_VEC; v_ += SOFTMAX_WG)       \
+            lanes_ += TERM(load_v(v_, a), load_v(v_, b), k);                                 \
+        total = sum_v(lanes_);                                                               \
+        const int c_ = LEFTOVER_COLUMN(columns);                                             \
+        if (c_ < (columns)) total += TERM((a)[c_], (b)[c_], k);                              \
+    } while (0)
+
+// out = TERM over the share.
+#define ROW_MAP(out, TERM, a, b, k, columns)                                                 \
+    do {                                                                                     \
+        for (int v_ = get_local_id(0); v_ < (columns) / SOFTMAX_VEC; v_ += SOFTMAX_WG)       \
+            store_v(TERM(load_v(v_, a), load_v(v_, b), k), v_, out);                         \
+        const int c_ = LEFTOVER_COLUMN(columns);                                             \
+        if (c_ < (columns)) (out)[c_] = TERM((a)[c_], (b)[c_], k);                           \
+    } while (0)
+
+#define TERM_SHIFTED_EXP(x, y, maximum) exp((x) - (maximum))
+#define TERM_VALUE(x, y, unused) (x)
+#define TERM_PRODUCT(x, y, unused) ((x) * (y))
+// k = (max, Σ exp(x − max)).
+#define TERM_SOFTMAX(x, y, k) (exp((x) - (k).s0) / (k).s1)
+// k = (max, log Σ exp(x − max)).
+#define TERM_LOG_SOFTMAX(x, y, k) (((x) - (k).s0) - (k).s1)
+// x = dy, y = softmax output, k = Σ dy⊙y.
+#define TERM_SOFTMAX_GRADIENT(x, y, k) ((y) * ((x) - (k)))
+// x = dy, y = log-softmax output, k = Σ dy.
+#define TERM_LOG_SOFTMAX_GRADIENT(x, y, k) ((x) - exp(y) * (k))
+
+// The row maximum, over the work-group.
 float row_max(__global const float* row, int columns, __local float* scratch) {
-    float partial = -INFINITY;
-    for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) partial = fmax(partial, row[c]);
+    floatv lanes = (floatv)(-INFINITY);
+    for (int v = get_local_id(0); v < columns / SOFTMAX_VEC; v += SOFTMAX_WG) lanes = fmax(lanes, load_v(v, row));
+    float partial = max_v(lanes);
+    const int c = LEFTOVER_COLUMN(columns);
+    if (c < columns) partial = fmax(partial, row[c]);
     return group_max(scratch, partial);
 }
 
-// Σ exp(row − maximum).
-float row_exp_sum(__global const float* row, int columns, float maximum, __local float* scratch) {
-    float partial = 0.0f;
-    for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) partial += exp(row[c] - maximum);
-    return group_sum(scratch, partial);
-}
-
-// Σ a over the row.
-float row_sum(__global const float* a, int columns, __local float* scratch) {
-    float partial = 0.0f;
-    for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) partial += a[c];
-    return group_sum(scratch, partial);
-}
-
-// Σ a⊙b over the row.
-float row_dot(__global const float* a, __global const float* b, int columns, __local float* scratch) {
-    float partial = 0.0f;
-    for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) partial += a[c] * b[c];
-    return group_sum(scratch, partial);
+// (max, Σ exp(row − max)) over the work-group.
+float2 row_max_and_exp_sum(__global const float* row, int columns, __local float* scratch) {
+    const float maximum = row_max(row, columns, scratch);
+    float partial;
+    ROW_SUM(partial, TERM_SHIFTED_EXP, row, row, maximum, columns);
+    return (float2)(maximum, group_sum(scratch, partial));
 }
 
 // y = softmax(x) or, when log_output, log-softmax: (x − max) − log Σ exp(x − max).
@@ -83,13 +137,11 @@ void softmax_forward(__global const float* x, __global float* y, const int colum
     const size_t offset = (size_t)get_group_id(0) * columns;
     __global const float* in = x + offset;
     __global float* out = y + offset;
-    const float maximum = row_max(in, columns, scratch);
-    const float sum = row_exp_sum(in, columns, maximum, scratch);
+    const float2 stats = row_max_and_exp_sum(in, columns, scratch);
     if (log_output) {
-        const float log_sum = log(sum);
-        for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) out[c] = (in[c] - maximum) - log_sum;
+        ROW_MAP(out, TERM_LOG_SOFTMAX, in, in, (float2)(stats.x, log(stats.y)), columns);
     } else {
-        for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) out[c] = exp(in[c] - maximum) / sum;
+        ROW_MAP(out, TERM_SOFTMAX, in, in, stats, columns);
     }
 }
 
@@ -102,12 +154,15 @@ void softmax_backward(__global const float* y, __global const float* dy, __globa
     __global const float* out = y + offset;
     __global const float* dout = dy + offset;
     __global float* din = dx + offset;
+    float partial;
     if (log_output) {
-        const float total = row_sum(dout, columns, scratch);
-        for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) din[c] = dout[c] - exp(out[c]) * total;
+        ROW_SUM(partial, TERM_VALUE, dout, dout, 0.0f, columns);
+        const float total = group_sum(scratch, partial);
+        ROW_MAP(din, TERM_LOG_SOFTMAX_GRADIENT, dout, out, total, columns);
     } else {
-        const float total = row_dot(dout, out, columns, scratch);
-        for (int c = get_local_id(0); c < columns; c += SOFTMAX_WG) din[c] = out[c] * (dout[c] - total);
+        ROW_SUM(partial, TERM_PRODUCT, dout, out, 0.0f, columns);
+        const float total = group_sum(scratch, partial);
+        ROW_MAP(din, TERM_SOFTMAX_GRADIENT, dout, out, total, columns);
     }
 }
 
@@ -119,10 +174,9 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
     __local float scratch[SOFTMAX_WG];
     const int row = get_group_id(0);
     __global const float* scores = logits + (size_t)row * columns;
-    const float maximum = row_max(scores, columns, scratch);
-    const float sum = row_exp_sum(scores, columns, maximum, scratch);
+    const float2 stats = row_max_and_exp_sum(scores, columns, scratch);
     if (get_local_id(0) == 0) {
-        const float lse = maximum + log(sum);
+        const float lse = stats.x + log(stats.y);
         const int target = targets[row];
         log_sum_exp[row] = lse;
         losses[row] = target == ignore_index ? 0.0f
@@ -132,24 +186,32 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
 }
 
 // dlogits = dlosses[row]·(exp(logits − log_sum_exp[row]) − onehot(target)); zero for ignored rows.
-// Elementwise: global = (columns rounded up to CE_BACKWARD_WG, rows).
+// dlogits may alias logits (each work-item reads its columns before it writes them).
+// Work-item (v, row) writes columns v·SOFTMAX_VEC … v·SOFTMAX_VEC + SOFTMAX_VEC − 1 of the row:
+// global = (⌈columns/SOFTMAX_VEC⌉ rounded up to CE_BACKWARD_WG, rows).
 __kernel __attribute__((reqd_work_group_size(CE_BACKWARD_WG, 1, 1)))
 void cross_entropy_backward(__global const float* logits, __global const int* targets,
                             __global const float* log_sum_exp, __global const float* dlosses,
                             __global float* dlogits, const int columns, const int ignore_index) {
-    const int column = get_global_id(0);
+    const int v = get_global_id(0);
     const int row = get_global_id(1);
-    if (column >= columns) return;
-    const size_t i = (size_t)row * columns + column;
+    const int first = v * SOFTMAX_VEC;
+    if (first >= columns) return;
+    __global const float* scores = logits + (size_t)row * columns;
+    __global float* gradients = dlogits + (size_t)row * columns;
     const int target = targets[row];
-    float gradient;
-    if (target == ignore_index) {
-        gradient = 0.0f;
-    } else if (target < 0 || target >= columns) {
-        gradient = NAN;
+    const bool ignored = target == ignore_index;
+    const bool valid = ignored || (target >= 0 && target < columns);
+    const float scale = valid ? dlosses[row] : NAN;
+    const float lse = log_sum_exp[row];
+    // The work-item that owns the target column subtracts the one-hot term there. It reads the
+    // target's logit before writing anything, so dlogits may be the logits buffer itself.
+    const bool owns_target = !ignored && valid && target >= first && target < first + SOFTMAX_VEC;
+    const float target_gradient = owns_target ? scale * (exp(scores[target] - lse) - 1.0f) : 0.0f;
+    if (first + SOFTMAX_VEC <= columns) {
+        store_v(ignored ? (floatv)(0.0f) : scale * exp(load_v(v, scores) - lse), v, gradients);
     } else {
-        const float one_hot = column == target ? 1.0f : 0.0f;
-        gradient = dlosses[row] * (exp(logits[i] - log_sum_exp[row]) - one_hot);
+        for (int c = first; c < columns; ++c) gradients[c] = ignored ? 0.0f : scale * exp(scores[c] - lse);
     }
-    dlogits[i] = gradient;
+    if (owns_target) gradients[target] = target_gradient;
 }

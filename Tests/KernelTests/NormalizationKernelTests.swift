@@ -34,11 +34,7 @@ final class NormalizationKernelTests: XCTestCase {
         var random = TestRandom(seed: 11)
         for columns in columnCounts {
             for rows in rowCounts {
-                let inputs = Inputs(rows: rows, columns: columns, random: &random)
-                try harness.compare(
-                    "layerNorm \(rows)×\(columns)",
-                    kernels: ["layer_norm_forward", "layer_norm_backward_input", "layer_norm_backward_params"]
-                ) { device in try layerNorm(on: device, inputs) }
+                try compareLayerNorm(harness, Inputs(rows: rows, columns: columns, random: &random))
             }
         }
     }
@@ -48,11 +44,18 @@ final class NormalizationKernelTests: XCTestCase {
         var random = TestRandom(seed: 12)
         for columns in columnCounts {
             for rows in rowCounts {
-                let inputs = Inputs(rows: rows, columns: columns, random: &random)
-                try harness.compare(
-                    "rmsNorm \(rows)×\(columns)",
-                    kernels: ["rms_norm_forward", "rms_norm_backward_input", "rms_norm_backward_params"]
-                ) { device in try rmsNorm(on: device, inputs) }
+                try compareRMSNorm(harness, Inputs(rows: rows, columns: columns, random: &random))
+            }
+        }
+    }
+
+    func testGPUGeometryMatchesReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 14)
+        try OracleHarness.withGPUTuning {
+            for (rows, columns) in [(1, 1), (7, 33), (33, 257), (3, 768)] {
+                try compareLayerNorm(harness, Inputs(rows: rows, columns: columns, random: &random))
+                try compareRMSNorm(harness, Inputs(rows: rows, columns: columns, random: &random))
             }
         }
     }
@@ -98,6 +101,20 @@ final class NormalizationKernelTests: XCTestCase {
     }
 
     // MARK: Helpers
+
+    private func compareLayerNorm(_ harness: OracleHarness, _ inputs: Inputs) throws {
+        try harness.compare(
+            "layerNorm \(inputs.rows)×\(inputs.columns)",
+            kernels: ["layer_norm_forward", "layer_norm_backward_input", "layer_norm_backward_params"]
+        ) { device in try layerNorm(on: device, inputs) }
+    }
+
+    private func compareRMSNorm(_ harness: OracleHarness, _ inputs: Inputs) throws {
+        try harness.compare(
+            "rmsNorm \(inputs.rows)×\(inputs.columns)",
+            kernels: ["rms_norm_forward", "rms_norm_backward_input", "rms_norm_backward_params"]
+        ) { device in try rmsNorm(on: device, inputs) }
+    }
 
     /// y, mean, rstd of the forward pass, then dx, dWeight, dBias of the backward pass.
     private func layerNorm(on device: Device, _ inputs: Inputs) throws -> [[Float]] {

@@ -17,39 +17,26 @@ final class OptimizerKernelTests: XCTestCase {
 
     func testMatchesTorchAdamW() throws {
         let harness = try OracleHarness()
-        let fixture = AdamWTorchFixture.self
-        for device in [TestDevices.reference(), harness.openCL] as [Device] {
-            let zeros = [Float](repeating: 0, count: fixture.count)
-            let final = try run(
-                on: device, from: State(parameters: fixture.initialParameters, firstMoment: zeros, secondMoment: zeros),
-                gradients: fixture.gradients, decayCount: fixture.decayCount,
-                hyperparameters: AdamWStep(learningRate: fixture.learningRate, beta1: fixture.beta1, beta2: fixture.beta2,
-                                           epsilon: fixture.epsilon, weightDecay: fixture.weightDecay, step: 1))
-            for (name, actual, expected) in [
-                ("parameters", final.parameters, fixture.finalParameters),
-                ("first moment", final.firstMoment, fixture.finalFirstMoment),
-                ("second moment", final.secondMoment, fixture.finalSecondMoment),
-            ] {
-                if let mismatch = torchTolerance.firstMismatch(actual, expected) {
-                    XCTFail("\(device.name), \(name) after \(fixture.gradients.count) steps: \(mismatch)")
-                }
-            }
-        }
+        try checkTorchFixture(on: TestDevices.reference())
+        try checkTorchFixture(on: harness.openCL)
+        try OracleHarness.withGPUTuning { try checkTorchFixture(on: harness.openCL, label: "GPU geometry") }
     }
 
-    /// Counts around the float4 width, and decay boundaries inside a float4.
+    /// Counts around the vector width, and decay boundaries inside a vector.
     func testMatchesReference() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 21)
         for count in [1, 7, 33, 129, 257, 1031] {
-            for decayCount in Set([0, count / 2 + 1, count - 1, count]).sorted() {
-                let start = randomState(count, &random)
-                let gradients = (0..<3).map { _ in random.floats(count) }
-                try harness.compare("adamW count \(count), decayCount \(decayCount)", kernels: ["adamw_step"]) { device in
-                    let final = try run(on: device, from: start, gradients: gradients, decayCount: decayCount,
-                                        hyperparameters: AdamWStep(learningRate: 3e-3, beta2: 0.95, weightDecay: 0.1, step: 5))
-                    return [final.parameters, final.firstMoment, final.secondMoment]
-                }
+            try compare(harness, count: count, random: &random)
+        }
+    }
+
+    func testGPUGeometryMatchesReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 23)
+        try OracleHarness.withGPUTuning {
+            for count in [7, 257, 1031] {
+                try compare(harness, count: count, random: &random)
             }
         }
     }
@@ -88,6 +75,39 @@ final class OptimizerKernelTests: XCTestCase {
     }
 
     // MARK: Helpers
+
+    /// Replays the PyTorch fixture's ten steps on `device` and checks θ, m and v after them.
+    private func checkTorchFixture(on device: Device, label: String = "") throws {
+        let fixture = AdamWTorchFixture.self
+        let zeros = [Float](repeating: 0, count: fixture.count)
+        let final = try run(
+            on: device, from: State(parameters: fixture.initialParameters, firstMoment: zeros, secondMoment: zeros),
+            gradients: fixture.gradients, decayCount: fixture.decayCount,
+            hyperparameters: AdamWStep(learningRate: fixture.learningRate, beta1: fixture.beta1, beta2: fixture.beta2,
+                                       epsilon: fixture.epsilon, weightDecay: fixture.weightDecay, step: 1))
+        for (name, actual, expected) in [
+            ("parameters", final.parameters, fixture.finalParameters),
+            ("first moment", final.firstMoment, fixture.finalFirstMoment),
+            ("second moment", final.secondMoment, fixture.finalSecondMoment),
+        ] {
+            if let mismatch = torchTolerance.firstMismatch(actual, expected) {
+                XCTFail("\(device.name) \(label), \(name) after \(fixture.gradients.count) steps: \(mismatch)")
+            }
+        }
+    }
+
+    /// Compares three steps from a seeded state, with weight decay on none, part or all of it.
+    private func compare(_ harness: OracleHarness, count: Int, random: inout TestRandom) throws {
+        for decayCount in Set([0, count / 2 + 1, count - 1, count]).sorted() {
+            let start = randomState(count, &random)
+            let gradients = (0..<3).map { _ in random.floats(count) }
+            try harness.compare("adamW count \(count), decayCount \(decayCount)", kernels: ["adamw_step"]) { device in
+                let final = try run(on: device, from: start, gradients: gradients, decayCount: decayCount,
+                                    hyperparameters: AdamWStep(learningRate: 3e-3, beta2: 0.95, weightDecay: 0.1, step: 5))
+                return [final.parameters, final.firstMoment, final.secondMoment]
+            }
+        }
+    }
 
     private func randomState(_ count: Int, _ random: inout TestRandom) -> State {
         State(parameters: random.floats(count), firstMoment: random.floats(count, in: -0.1...0.1),

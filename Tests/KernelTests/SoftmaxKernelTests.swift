@@ -55,6 +55,14 @@ struct OracleHarness {
         XCTAssertEqual(first, second, "\(label) is not bit-identical between runs", file: file, line: line)
     }
 
+    /// Runs `body` with the softmax, normalisation and optimizer kernels launched with their GPU
+    /// geometry (work-group sizes, one float per work-item), so that PoCL checks those paths too.
+    static func withGPUTuning(_ body: () throws -> Void) rethrows {
+        OpenCLDevice.rowKernelsTuneForCPU = false
+        defer { OpenCLDevice.rowKernelsTuneForCPU = nil }
+        try body()
+    }
+
     /// Checks that `run` throws on both devices with a message containing every one of `words`.
     func assertThrows(
         _ words: [String], file: StaticString = #filePath, line: UInt = #line, _ run: (Device) throws -> Void
@@ -76,45 +84,12 @@ final class SoftmaxKernelTests: XCTestCase {
     private let rowCounts = [1, 7, 33]
     private let ignoreIndex: Int32 = -100
 
-    func testSoftmaxAndLogSoftmaxMatchReference() throws {
+    func testSoftmaxMatchesReference() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 1)
         for columns in columnCounts {
             for rows in rowCounts {
-                let x = random.floats(rows * columns, in: -8...8)
-                for log in [false, true] {
-                    try harness.compare("softmax \(rows)×\(columns) log \(log)", kernels: ["softmax_forward"]) { device in
-                        let input = try OracleHarness.buffer(device, x, "x")
-                        let output = try device.makeBuffer(count: x.count, dtype: .float32, label: "y")
-                        try device.softmax(input, out: output, rows: rows, columns: columns, log: log)
-                        return [try device.readFloats(output)]
-                    }
-                }
-            }
-        }
-    }
-
-    func testSoftmaxBackwardMatchesReference() throws {
-        let harness = try OracleHarness()
-        let reference = TestDevices.reference()
-        var random = TestRandom(seed: 2)
-        for columns in columnCounts {
-            for rows in rowCounts {
-                let x = try OracleHarness.buffer(reference, random.floats(rows * columns, in: -4...4), "x")
-                let dy = random.floats(rows * columns)
-                for log in [false, true] {
-                    // Both devices get the same y: the reference's softmax of x.
-                    let yBuffer = try reference.makeBuffer(count: rows * columns, dtype: .float32, label: "y")
-                    try reference.softmax(x, out: yBuffer, rows: rows, columns: columns, log: log)
-                    let y = try reference.readFloats(yBuffer)
-                    try harness.compare("softmaxBackward \(rows)×\(columns) log \(log)", kernels: ["softmax_backward"]) { device in
-                        let dx = try device.makeBuffer(count: y.count, dtype: .float32, label: "dx")
-                        try device.softmaxBackward(
-                            y: try OracleHarness.buffer(device, y, "y"), dy: try OracleHarness.buffer(device, dy, "dy"),
-                            dx: dx, rows: rows, columns: columns, log: log)
-                        return [try device.readFloats(dx)]
-                    }
-                }
+                try compareSoftmax(harness, rows: rows, columns: columns, random: &random)
             }
         }
     }
@@ -122,13 +97,22 @@ final class SoftmaxKernelTests: XCTestCase {
     func testCrossEntropyMatchesReference() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 3)
-        let shapes = columnCounts.flatMap { columns in rowCounts.map { (rows: $0, columns: columns) } } + [(rows: 2, columns: 50257)]
-        for (rows, columns) in shapes {
-            var targets = random.ints(rows, below: columns)
-            for row in stride(from: 1, to: rows, by: 3) { targets[row] = ignoreIndex }
-            try compareCrossEntropy(
-                harness, "crossEntropy \(rows)×\(columns)", logits: random.floats(rows * columns, in: -10...10),
-                targets: targets, dLosses: random.floats(rows), columns: columns)
+        for columns in columnCounts {
+            for rows in rowCounts {
+                try compareCrossEntropy(harness, rows: rows, columns: columns, random: &random)
+            }
+        }
+        try compareCrossEntropy(harness, rows: 2, columns: 50257, random: &random)
+    }
+
+    func testGPUGeometryMatchesReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 6)
+        try OracleHarness.withGPUTuning {
+            for (rows, columns) in [(1, 1), (7, 33), (3, 257), (2, 8192)] {
+                try compareSoftmax(harness, rows: rows, columns: columns, random: &random)
+                try compareCrossEntropy(harness, rows: rows, columns: columns, random: &random)
+            }
         }
     }
 
@@ -144,6 +128,30 @@ final class SoftmaxKernelTests: XCTestCase {
             dLosses: [Float](repeating: 1, count: rows), columns: columns)
         XCTAssertEqual(outputs[0], [Float](repeating: 0, count: rows), "losses of ignored rows")
         XCTAssertEqual(outputs[2], [Float](repeating: 0, count: rows * columns), "gradients of ignored rows")
+    }
+
+    /// The gradient may overwrite the logits (the biggest activation of a language model).
+    func testCrossEntropyBackwardCanOverwriteLogits() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 7)
+        let rows = 7, columns = 257
+        let logits = random.floats(rows * columns, in: -10...10)
+        var targets = random.ints(rows, below: columns)
+        targets[2] = ignoreIndex
+        let dLosses = random.floats(rows)
+        try harness.compare("crossEntropyBackward in place", kernels: ["cross_entropy_backward"]) { device in
+            let buffer = try OracleHarness.buffer(device, logits, "logits")
+            let targetsBuffer = try OracleHarness.buffer(device, ints: targets, "targets")
+            let losses = try device.makeBuffer(count: rows, dtype: .float32, label: "losses")
+            let logSumExp = try device.makeBuffer(count: rows, dtype: .float32, label: "logSumExp")
+            try device.crossEntropy(logits: buffer, targets: targetsBuffer, losses: losses, logSumExp: logSumExp,
+                                    rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+            try device.crossEntropyBackward(
+                logits: buffer, targets: targetsBuffer, logSumExp: logSumExp,
+                dLosses: try OracleHarness.buffer(device, dLosses, "dLosses"), dLogits: buffer,
+                rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+            return [try device.readFloats(buffer)]
+        }
     }
 
     func testCrossEntropyIsDeterministic() throws {
@@ -207,6 +215,40 @@ final class SoftmaxKernelTests: XCTestCase {
     }
 
     // MARK: Helpers
+
+    /// Compares softmax and log-softmax, forward and backward, on seeded [rows, columns] inputs.
+    private func compareSoftmax(_ harness: OracleHarness, rows: Int, columns: Int, random: inout TestRandom) throws {
+        let x = random.floats(rows * columns, in: -8...8)
+        let dy = random.floats(rows * columns)
+        let reference = TestDevices.reference()
+        for log in [false, true] {
+            try harness.compare("softmax \(rows)×\(columns) log \(log)", kernels: ["softmax_forward"]) { device in
+                let output = try device.makeBuffer(count: x.count, dtype: .float32, label: "y")
+                try device.softmax(try OracleHarness.buffer(device, x, "x"), out: output, rows: rows, columns: columns, log: log)
+                return [try device.readFloats(output)]
+            }
+            // The backward pass of both devices starts from the same y: the reference's.
+            let yBuffer = try reference.makeBuffer(count: x.count, dtype: .float32, label: "y")
+            try reference.softmax(try OracleHarness.buffer(reference, x, "x"), out: yBuffer, rows: rows, columns: columns, log: log)
+            let y = try reference.readFloats(yBuffer)
+            try harness.compare("softmaxBackward \(rows)×\(columns) log \(log)", kernels: ["softmax_backward"]) { device in
+                let dx = try device.makeBuffer(count: y.count, dtype: .float32, label: "dx")
+                try device.softmaxBackward(
+                    y: try OracleHarness.buffer(device, y, "y"), dy: try OracleHarness.buffer(device, dy, "dy"),
+                    dx: dx, rows: rows, columns: columns, log: log)
+                return [try device.readFloats(dx)]
+            }
+        }
+    }
+
+    /// Compares the fused cross-entropy on seeded logits whose every third row is ignored.
+    private func compareCrossEntropy(_ harness: OracleHarness, rows: Int, columns: Int, random: inout TestRandom) throws {
+        var targets = random.ints(rows, below: columns)
+        for row in stride(from: 1, to: rows, by: 3) { targets[row] = ignoreIndex }
+        try compareCrossEntropy(
+            harness, "crossEntropy \(rows)×\(columns)", logits: random.floats(rows * columns, in: -10...10),
+            targets: targets, dLosses: random.floats(rows), columns: columns)
+    }
 
     private func compareCrossEntropy(
         _ harness: OracleHarness, _ label: String, logits: [Float], targets: [Int32], dLosses: [Float], columns: Int
