@@ -12,15 +12,15 @@
 //
 // CPU devices (PoCL), after BLIS/OpenBLAS. PoCL runs one work-group per thread and turns a
 // work-item into plain (auto-vectorised) C, so the kernel is written as one core's loop nest:
-//   1. matmul_pack_a copies op(A) into panels of MR rows: packed[i][p][kk][r] = op(A)[p·MR + r][kk]
+//   1. matmul_pack_a copies α·op(A) into panels of MR rows: packed[i][p][kk][r] = α·op(A)[p·MR + r][kk]
 //      (zero past row m), so the micro-kernel reads A as one contiguous stream whatever transA is.
 //   2. matmul_packed: one work-item (work-group of 1) per strip of up to STRIP columns of C (and
 //      optionally a range of row panels). For each KC-deep slice of k it packs its KC×strip block of
 //      op(B) into __local panels of NR columns (B rows are often a multiple of 4 KiB apart, which
 //      thrashes the caches when read in place), then runs an MR×NR micro-kernel with MR·NR/VW
-//      vector accumulators and explicit fma over every A panel × B panel.
-//   The result of the first k slice is stored as α·acc + β·C; later slices add α·acc.
-//
+//      vector accumulators and explicit fma, for each A panel over every B panel (the A panel stays
+//      in L1, the B block in L2). The accumulators start from β·C on the first slice (0 when β = 0)
+//      and from C on later ones, and are stored back to C after each slice.
 // GPU devices: matmul_tiled, a classic local-memory tiled kernel. A work-group computes a
 // TILE_M×TILE_N tile of C, loading TILE_K-deep slices of op(A) and op(B) into local memory
 // (transposes are absorbed by the loads, so global reads stay coalesced); each work-item keeps a
@@ -54,23 +54,40 @@
 #define vloadV CAT(vload, VW)
 #define vstoreV CAT(vstore, VW)
 
-// packed[i][p][kk][r] = op(A_i)[p·MR + r][kk], zero for rows ≥ m. One work-item per (kk, p, i).
+// packed[i][p][kk][r] = α·op(A_i)[p·MR + r][kk], zero for rows ≥ m. One work-item per (8 values of
+// kk, p, i), which reads whole runs of A's rows and writes one contiguous block of the panel.
 __kernel void matmul_pack_a(
-    __global const float *a, int strideA, int transA, int m, int k,
-    __global float *packed)
+    __global const float *a, int strideA, int transA, int m, int k, float alpha, __global float *packed)
 {
-    const int kk = get_global_id(0);
+    const int k0 = get_global_id(0) * 8;
     const int p = get_global_id(1);
     const int i = get_global_id(2);
-    if (kk >= k) return;
+    if (k0 >= k) return;
+    const int depth = min(8, k - k0);
     const int panels = (m + MR - 1) / MR;
+    const int rows = min(MR, m - p * MR);
     __global const float *ai = a + (size_t)i * strideA;
-    __global float *dst = packed + (((size_t)i * panels + p) * k + kk) * MR;
-    for (int r = 0; r < MR; r++) {
-        const int row = p * MR + r;
-        float value = 0.0f;
-        if (row < m) value = transA ? ai[(size_t)kk * m + row] : ai[(size_t)row * k + kk];
-        dst[r] = value;
+    __global float *dst = packed + (((size_t)i * panels + p) * k + k0) * MR;
+    if (transA) {
+        // A is [k, m]: the panel's rows at one kk are a contiguous run.
+        for (int kk = 0; kk < depth; kk++) {
+            __global const float *src = ai + (size_t)(k0 + kk) * m + p * MR;
+            for (int r = 0; r < MR; r++) dst[kk * MR + r] = r < rows ? alpha * src[r] : 0.0f;
+        }
+    } else if (depth == 8) {
+        // A is [m, k]: read 8 values of each row, write them transposed.
+        float block[8 * MR];
+        for (int r = 0; r < MR; r++) {
+            const float8 run = r < rows ? alpha * vload8(0, ai + (size_t)(p * MR + r) * k + k0) : (float8)(0.0f);
+            block[0 * MR + r] = run.s0; block[1 * MR + r] = run.s1; block[2 * MR + r] = run.s2;
+            block[3 * MR + r] = run.s3; block[4 * MR + r] = run.s4; block[5 * MR + r] = run.s5;
+            block[6 * MR + r] = run.s6; block[7 * MR + r] = run.s7;
+        }
+        for (int j = 0; j < MR; j++) vstore8(vload8(j, block), j, dst);
+    } else {
+        for (int kk = 0; kk < depth; kk++) {
+            for (int r = 0; r < MR; r++) dst[kk * MR + r] = r < rows ? alpha * ai[(size_t)(p * MR + r) * k + k0 + kk] : 0.0f;
+        }
     }
 }
 
@@ -110,30 +127,50 @@ static void pack_b(__global const float *bi, int transB, int n, int k, int k0, i
     }
 }
 
-// Writes one MR×NR block of accumulators to C at (row0, col0): α·acc + β·C on the first k slice
-// (C not read when β = 0), C + α·acc on later ones. Rows ≥ m and columns ≥ n are skipped.
-static void store_block(floatV acc[MR][NV], __global float *ci, int m, int n, int row0, int col0,
-                        float alpha, float beta, int first)
+// acc = scale·C for the MR×NR block of C at (row0, col0); zero past row m or column n, and
+// everywhere when scale is 0 (then C is not read).
+static void load_block(floatV acc[MR][NV], __global const float *ci, int m, int n, int row0, int col0, float scale)
+{
+    for (int r = 0; r < MR; r++) {
+        for (int v = 0; v < NV; v++) acc[r][v] = (floatV)(0.0f);
+        if (scale == 0.0f || row0 + r >= m) continue;
+        __global const float *crow = ci + (size_t)(row0 + r) * n + col0;
+        if (col0 + NR <= n) {
+            for (int v = 0; v < NV; v++) acc[r][v] = scale * vloadV(v, crow);
+        } else {
+            float row[NR];
+            for (int jj = 0; jj < NR; jj++) row[jj] = col0 + jj < n ? scale * crow[jj] : 0.0f;
+            for (int v = 0; v < NV; v++) acc[r][v] = vloadV(v, row);
+        }
+    }
+}
+
+// C = acc for the MR×NR block at (row0, col0), skipping rows ≥ m and columns ≥ n.
+static void store_block(floatV acc[MR][NV], __global float *ci, int m, int n, int row0, int col0)
 {
     for (int r = 0; r < MR && row0 + r < m; r++) {
         __global float *crow = ci + (size_t)(row0 + r) * n + col0;
         if (col0 + NR <= n) {
-            for (int v = 0; v < NV; v++) {
-                floatV value = alpha * acc[r][v];
-                if (!first) value += vloadV(v, crow);
-                else if (beta != 0.0f) value += beta * vloadV(v, crow);
-                vstoreV(value, v, crow);
-            }
+            for (int v = 0; v < NV; v++) vstoreV(acc[r][v], v, crow);
         } else {
             float row[NR];
             for (int v = 0; v < NV; v++) vstoreV(acc[r][v], v, row);
-            for (int jj = 0; col0 + jj < n; jj++) {
-                float value = alpha * row[jj];
-                if (!first) value += crow[jj];
-                else if (beta != 0.0f) value += beta * crow[jj];
-                crow[jj] = value;
-            }
+            for (int jj = 0; col0 + jj < n; jj++) crow[jj] = row[jj];
         }
+    }
+}
+
+// One step of the micro-kernel: acc += (column of the A panel) × (row of the B panel).
+static inline void micro_step(floatV acc[MR][NV], __global const float *ak, __local const floatV *bq)
+{
+    floatV bv[NV];
+    #pragma unroll
+    for (int v = 0; v < NV; v++) bv[v] = bq[v];
+    #pragma unroll
+    for (int r = 0; r < MR; r++) {
+        const floatV av = (floatV)(ak[r]);
+        #pragma unroll
+        for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
     }
 }
 
@@ -144,8 +181,7 @@ void matmul_packed(
     __global const float *packedA, int packedStride,
     __global const float *b, int strideB, int transB,
     __global float *c, int strideC,
-    int m, int n, int k, float alpha, float beta,
-    int batchBase, int strip, int panelsPerItem)
+    int m, int n, int k, float beta, int batchBase, int strip, int panelsPerItem)
 {
     __local floatV bpVectors[KC * STRIP / VW];
     __local float *bp = (__local float *)bpVectors;
@@ -163,31 +199,31 @@ void matmul_packed(
     __global const float *bi = b + (size_t)i * strideB;
     __global float *ci = c + (size_t)i * strideC;
 
-    for (int k0 = 0; k0 < k; k0 += KC) {
-        const int kc = min(KC, k - k0);
+    // Equal slices of at most KC (k = 300 gives 2 × 150 rather than 256 + 44: a thin slice would
+    // pay for packing and for loading and storing C with little work).
+    const int slices = (k + KC - 1) / KC;
+    const int depth = (k + slices - 1) / slices;
+    for (int k0 = 0; k0 < k; k0 += depth) {
+        const int kc = min(depth, k - k0);
         pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
         for (int p = pBegin; p < pEnd; p++) {
             __global const float *ap = ai + ((size_t)p * k + k0) * MR;
             for (int q = 0; q < bPanels; q++) {
                 __local const floatV *bq = bpVectors + q * kc * NV;
                 floatV acc[MR][NV];
-                #pragma unroll
-                for (int r = 0; r < MR; r++) {
-                    #pragma unroll
-                    for (int v = 0; v < NV; v++) acc[r][v] = (floatV)(0.0f);
+                // The first slice starts from β·C, later ones from the sum so far.
+                load_block(acc, ci, m, n, p * MR, j0 + q * NR, k0 == 0 ? beta : 1.0f);
+                // Four steps per iteration: less loop overhead between the fma.
+                __global const float *ak = ap;
+                int kk = 0;
+                for (; kk + 4 <= kc; kk += 4, ak += 4 * MR, bq += 4 * NV) {
+                    micro_step(acc, ak, bq);
+                    micro_step(acc, ak + MR, bq + NV);
+                    micro_step(acc, ak + 2 * MR, bq + 2 * NV);
+                    micro_step(acc, ak + 3 * MR, bq + 3 * NV);
                 }
-                for (int kk = 0; kk < kc; kk++) {
-                    floatV bv[NV];
-                    #pragma unroll
-                    for (int v = 0; v < NV; v++) bv[v] = bq[kk * NV + v];
-                    #pragma unroll
-                    for (int r = 0; r < MR; r++) {
-                        const floatV av = (floatV)(ap[kk * MR + r]);
-                        #pragma unroll
-                        for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
-                    }
-                }
-                store_block(acc, ci, m, n, p * MR, j0 + q * NR, alpha, beta, k0 == 0);
+                for (; kk < kc; kk++, ak += MR, bq += NV) micro_step(acc, ak, bq);
+                store_block(acc, ci, m, n, p * MR, j0 + q * NR);
             }
         }
     }

@@ -46,14 +46,19 @@ struct MatmulTuning: Equatable {
     /// k and strips of up to 256 columns keep a work-item's B block (256 KiB) within its core's
     /// L2. GPUs: 64×64 tiles, 4×4 per work-item; the packed kernel then gets small blocks so that
     /// its local array still fits and the program builds.
-    static func forDevice(type: String, name: String) -> MatmulTuning {
-        let gpu = MatmulTuning(
+    /// Blocks shrink where the device has less local memory than the packed kernel's B block needs
+    /// (PoCL has 512 KiB; other CPU runtimes may have as little as 32 KiB).
+    static func forDevice(type: String, name: String, localMemoryBytes: Int = 512 * 1024) -> MatmulTuning {
+        var tuning = MatmulTuning(
             mr: 4, nr: 8, vectorWidth: 4, kc: 32, strip: 64,
             tileM: 64, tileN: 64, tileK: 16, workPerItemM: 4, workPerItemN: 4)
-        guard type == "cpu" else { return gpu }
-        var cpu = gpu
-        (cpu.mr, cpu.nr, cpu.vectorWidth, cpu.kc, cpu.strip) = hasAVX512(name) ? (8, 32, 16, 256, 256) : (6, 16, 8, 256, 256)
-        return cpu
+        if type == "cpu" {
+            (tuning.mr, tuning.nr, tuning.vectorWidth, tuning.kc, tuning.strip) =
+                hasAVX512(name) ? (8, 32, 16, 256, 256) : (6, 16, 8, 256, 256)
+        }
+        while tuning.kc * tuning.strip * 4 > localMemoryBytes, tuning.strip > tuning.nr { tuning.strip /= 2 }
+        while tuning.kc * tuning.strip * 4 > localMemoryBytes, tuning.kc > 8 { tuning.kc /= 2 }
+        return tuning
     }
 
     /// PoCL names its CPU device after the LLVM target it compiles for (e.g. "pthread-haswell-…",
@@ -101,10 +106,11 @@ struct MatmulTuning: Equatable {
 
 /// Per-device matmul state. An extension cannot add stored properties to `OpenCLDevice`, so it
 /// lives in a side table keyed by the device: the packing scratch buffer (made through the device,
-/// so it counts in `memoryInUse`, and reused by later calls) and the chosen kernel design.
+/// so it counts in `memoryInUse`, and reused by later calls), the chosen kernel design and tuning.
 final class MatmulState {
     var scratch: OpenCLBuffer?
     var design: MatmulKernelDesign?
+    var tuning: MatmulTuning?
 
     private struct Entry {
         weak var device: OpenCLDevice?

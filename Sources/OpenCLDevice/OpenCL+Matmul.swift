@@ -1,3 +1,4 @@
+import COpenCL
 import Core
 
 extension OpenCLDevice {
@@ -8,7 +9,15 @@ extension OpenCLDevice {
         set { MatmulState.of(self).design = newValue }
     }
 
-    var matmulTuning: MatmulTuning { MatmulTuning.forDevice(type: info.type, name: info.name) }
+    var matmulTuning: MatmulTuning {
+        let state = MatmulState.of(self)
+        if let tuning = state.tuning { return tuning }
+        let localBytes = (try? OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
+            .map { Int($0) } ?? 32 * 1024
+        let tuning = MatmulTuning.forDevice(type: info.type, name: info.name, localMemoryBytes: localBytes)
+        state.tuning = tuning
+        return tuning
+    }
 
     /// C = α·op(A)·op(B) + β·C (see `MatmulShape`), by `Kernels/matmul.cl`.
     public func matmul(_ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {
@@ -23,7 +32,7 @@ extension OpenCLDevice {
         }
     }
 
-    /// The CPU design: pack A into row panels (once for the whole batch), then the packed kernel.
+    /// The CPU design: pack α·A into row panels (once for the whole batch), then the packed kernel.
     private func packedMatmul(
         _ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer, launches: [(first: Int, count: Int)]
     ) throws {
@@ -34,12 +43,13 @@ extension OpenCLDevice {
         let packedItems = shape.strideA == 0 ? 1 : shape.batch
         let packedStride = shape.strideA == 0 ? 0 : panels * tuning.mr * shape.k
         let packed = try matmulScratch(count: packedItems * panels * tuning.mr * shape.k, operation: operation)
-        let packWidth = 64
+        // One pack work-item per 8 values of k (see matmul_pack_a).
+        let packGroup = 16
         try launch(
             "matmul", "matmul_pack_a", defines: defines,
-            global: [roundUp(shape.k, toMultipleOf: packWidth), panels, packedItems], local: [packWidth, 1, 1],
+            global: [roundUp((shape.k + 7) / 8, toMultipleOf: packGroup), panels, packedItems], local: [packGroup, 1, 1],
             arguments: [.buffer(a), .int(shape.strideA), .int(shape.transposeA ? 1 : 0),
-                        .int(shape.m), .int(shape.k), .buffer(packed)],
+                        .int(shape.m), .int(shape.k), .float(shape.alpha), .buffer(packed)],
             operation: operation)
         let plan = tuning.packedPlan(m: shape.m, n: shape.n, items: launches[0].count, cores: info.computeUnits)
         for (first, count) in launches {
@@ -49,7 +59,7 @@ extension OpenCLDevice {
                 arguments: [.buffer(packed), .int(packedStride),
                             .buffer(b), .int(shape.strideB), .int(shape.transposeB ? 1 : 0),
                             .buffer(c), .int(shape.strideC),
-                            .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.alpha), .float(shape.beta),
+                            .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.beta),
                             .int(first), .int(plan.strip), .int(plan.panelsPerItem)],
                 operation: operation)
         }

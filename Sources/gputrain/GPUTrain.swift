@@ -6,5 +6,5 @@ struct GPUTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gputrain",
         abstract: "Train language models end to end on any OpenCL device.",
-        subcommands: [DevicesCommand.self])
+        subcommands: [DevicesCommand.self, BenchCommand.self])
 }

@@ -75,6 +75,25 @@ final class MatmulKernelTests: XCTestCase {
         }
     }
 
+    /// The tile sizes chosen for other devices (AVX-512 CPUs: 8×32 micro-kernel of 16-wide vectors;
+    /// GPUs: small packed blocks, 64×64 tiles) compile and compute the same here.
+    func testOtherDevicesTunings() throws {
+        let gpu = try device()
+        let state = MatmulState.of(gpu)
+        let previous = state.tuning
+        defer { state.tuning = previous }
+        for tuning in [MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512"),
+                       MatmulTuning.forDevice(type: "gpu", name: "NVIDIA H100")] {
+            state.tuning = tuning
+            for design in MatmulKernelDesign.allCases {
+                for (m, n, k) in [(33, 70, 129), (9, 257, 40)] {
+                    try check(MatmulShape(m: m, n: n, k: k, transposeA: m == 9, alpha: 1.5, beta: 0.5),
+                              design: design, seed: UInt64(m + n + k))
+                }
+            }
+        }
+    }
+
     func testBatchStrides() throws {
         let (m, n, k) = (9, 21, 35)
         let shapes = [
@@ -176,6 +195,8 @@ final class MatmulKernelTests: XCTestCase {
         XCTAssertEqual(tuning.mr, 6)
         XCTAssertFalse(MatmulTuning.forDevice(type: "cpu", name: "pthread-haswell").nr == 32)
         XCTAssertEqual(MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512-Intel").nr, 32)
+        let small = MatmulTuning.forDevice(type: "cpu", name: "Intel(R) Xeon", localMemoryBytes: 32 * 1024)
+        XCTAssertLessThanOrEqual(small.kc * small.strip * 4, 32 * 1024, "the B block fits in local memory")
         for (m, n, items) in [(512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3), (2048, 8192, 1)] {
             let plan = tuning.packedPlan(m: m, n: n, items: items, cores: 2)
             let workItems = plan.strips * plan.rowBlocks * items
