@@ -26,12 +26,12 @@
 #define GELU_CUBIC 0.044715f
 
 // σ(x) = 1/(1 + e^−x); exp overflowing to +inf for very negative x still gives the right 0.
-inline float4 sigmoid4(float4 x) { return 1.0f / (1.0f + exp(-x)); }
+float4 sigmoid4(float4 x) { return 1.0f / (1.0f + exp(-x)); }
 
 // GELU's inner argument u = √(2/π)·(x + 0.044715·x³).
-inline float4 gelu_inner(float4 x) { return GELU_SCALE * (x + GELU_CUBIC * x * x * x); }
+float4 gelu_inner(float4 x) { return GELU_SCALE * (x + GELU_CUBIC * x * x * x); }
 
-inline float4 unary_apply(int op, float4 x, float p0, float p1) {
+float4 unary_apply(int op, float4 x, float p0, float p1) {
     switch (op) {
     case 0: return -x;
     case 1: return exp(x);
@@ -43,16 +43,20 @@ inline float4 unary_apply(int op, float4 x, float p0, float p1) {
     // 0.5·x·(1 + tanh u) = x·σ(2u): the same function, without tanh's cancellation for x < 0.
     case 7: return x * sigmoid4(2.0f * gelu_inner(x));
     case 8: return x * sigmoid4(x);
-    case 9: return fmax(x, 0.0f);
+    // Swift's max(x, 0) and min(max(x, lo), hi) (NaN stays NaN, unlike fmax/fmin).
+    case 9: return select(x, (float4)(0.0f), isgreaterequal((float4)(0.0f), x));
     case 10: return x * p0;
     case 11: return x + p0;
-    case 12: return fmin(fmax(x, p0), p1);
+    case 12: {
+        float4 low = select(x, (float4)(p0), isgreaterequal((float4)(p0), x));
+        return select(low, (float4)(p1), isless((float4)(p1), low));
+    }
     default: return x * x;
     }
 }
 
 // f′(x) for the same codes (relu: 1 where x > 0; clamp: 1 inside [p0, p1] inclusive).
-inline float4 unary_derivative(int op, float4 x, float p0, float p1) {
+float4 unary_derivative(int op, float4 x, float p0, float p1) {
     switch (op) {
     case 0: return (float4)(-1.0f);
     case 1: return exp(x);
@@ -80,7 +84,7 @@ inline float4 unary_derivative(int op, float4 x, float p0, float p1) {
 }
 
 // Up to four contiguous elements from p (missing ones read as `pad`).
-inline float4 load_chunk(__global const float* p, int length, float pad) {
+float4 load_chunk(__global const float* p, int length, float pad) {
     if (length == 4) return vload4(0, p);
     float4 v = (float4)(pad);
     v.x = p[0];
@@ -90,7 +94,7 @@ inline float4 load_chunk(__global const float* p, int length, float pad) {
 }
 
 // The first `length` (1…4) elements of v, stored at p.
-inline void store_chunk(float4 v, __global float* p, int length) {
+void store_chunk(float4 v, __global float* p, int length) {
     if (length == 4) { vstore4(v, 0, p); return; }
     p[0] = v.x;
     if (length > 1) p[1] = v.y;
@@ -121,7 +125,7 @@ __kernel void unary_backward(
 // Dropout. The hash is lowbias32 (Chris Wellons) of the index mixed with the seed's halves;
 // uint arithmetic wraps modulo 2³², exactly like Swift's &+ and &*.
 
-inline uint4 dropout_hash(uint seed_low, uint seed_high, uint4 index) {
+uint4 dropout_hash(uint seed_low, uint seed_high, uint4 index) {
     uint4 x = index + seed_low * 0x9E3779B9u;
     x ^= seed_high * 0x85EBCA6Bu;
     x ^= x >> 16;
@@ -133,7 +137,7 @@ inline uint4 dropout_hash(uint seed_low, uint seed_high, uint4 index) {
 }
 
 // Uniform in [0, 1) with 24 random bits: exact in float, so comparisons match Swift bit for bit.
-inline float4 dropout_uniform(uint seed_low, uint seed_high, uint4 index) {
+float4 dropout_uniform(uint seed_low, uint seed_high, uint4 index) {
     return convert_float4(dropout_hash(seed_low, seed_high, index) >> 8) * (1.0f / 16777216.0f);
 }
 

@@ -31,11 +31,11 @@
 // Helpers
 
 // Elements c*4 … of a chunk that exist: 4, or fewer in the last chunk.
-inline int chunk_length(int chunk, int count) { return min(4, count - chunk * 4); }
+int chunk_length(int chunk, int count) { return min(4, count - chunk * 4); }
 
 // Up to four elements from p with stride `stride` (1: contiguous, 0: one value broadcast).
 // Missing elements (beyond `length`) read as 0.
-inline float4 load_strided(__global const float* p, int stride, int length) {
+float4 load_strided(__global const float* p, int stride, int length) {
     if (length == 4) {
         if (stride == 1) return vload4(0, p);
         if (stride == 0) return (float4)(p[0]);
@@ -49,7 +49,7 @@ inline float4 load_strided(__global const float* p, int stride, int length) {
 }
 
 // The first `length` (1…4) elements of v, stored contiguously at p.
-inline void store_partial(float4 v, __global float* p, int length) {
+void store_partial(float4 v, __global float* p, int length) {
     if (length == 4) { vstore4(v, 0, p); return; }
     p[0] = v.x;
     if (length > 1) p[1] = v.y;
@@ -57,7 +57,7 @@ inline void store_partial(float4 v, __global float* p, int length) {
 }
 
 // Sums scratch[0 … LOCAL_SIZE) into scratch[0] in a fixed pairwise order; all work-items call it.
-inline void tree_sum(__local float* scratch) {
+void tree_sum(__local float* scratch) {
     int lid = get_local_id(0);
     for (int stride = LOCAL_SIZE / 2; stride > 0; stride >>= 1) {
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -119,14 +119,15 @@ __kernel void copy_2d(
 #define BINARY_OP op
 #endif
 
-inline float4 binary_apply(int op, float4 a, float4 b) {
+float4 binary_apply(int op, float4 a, float4 b) {
     switch (op) {
     case 0: return a + b;
     case 1: return a - b;
     case 2: return a * b;
     case 3: return a / b;
-    case 4: return fmax(a, b);
-    case 5: return fmin(a, b);
+    // Swift's max(a, b) = b ≥ a ? b : a and min(a, b) = b < a ? b : a, NaNs included.
+    case 4: return select(a, b, isgreaterequal(b, a));
+    case 5: return select(a, b, isless(b, a));
     default: return select((float4)(0.0f), (float4)(1.0f), isgreaterequal(a, b));
     }
 }

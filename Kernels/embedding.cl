@@ -18,7 +18,7 @@
 // ---------------------------------------------------------------------------------------------
 // Helpers (columns are handled in float4 chunks: c = 4·chunk … 4·chunk + 3, fewer at the end).
 
-inline float4 load_columns(__global const float* p, int length) {
+float4 load_columns(__global const float* p, int length) {
     if (length == 4) return vload4(0, p);
     float4 v = (float4)(0.0f);
     v.x = p[0];
@@ -27,7 +27,7 @@ inline float4 load_columns(__global const float* p, int length) {
     return v;
 }
 
-inline void store_columns(float4 v, __global float* p, int length) {
+void store_columns(float4 v, __global float* p, int length) {
     if (length == 4) { vstore4(v, 0, p); return; }
     p[0] = v.x;
     if (length > 1) p[1] = v.y;

@@ -160,6 +160,20 @@ static void store_block(floatV acc[MR][NV], __global float *ci, int m, int n, in
     }
 }
 
+// One step of the micro-kernel: acc += (column of the A panel) × (row of the B panel).
+static inline void micro_step(floatV acc[MR][NV], __global const float *ak, __local const floatV *bq)
+{
+    floatV bv[NV];
+    #pragma unroll
+    for (int v = 0; v < NV; v++) bv[v] = bq[v];
+    #pragma unroll
+    for (int r = 0; r < MR; r++) {
+        const floatV av = (floatV)(ak[r]);
+        #pragma unroll
+        for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
+    }
+}
+
 // One work-item: columns [strip·g0, +strip) of C for row panels [panelsPerItem·g1, +panelsPerItem)
 // of batch item g2 (plus `batchBase`, for products whose items must run one after another).
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
@@ -199,21 +213,16 @@ void matmul_packed(
                 floatV acc[MR][NV];
                 // The first slice starts from β·C, later ones from the sum so far.
                 load_block(acc, ci, m, n, p * MR, j0 + q * NR, k0 == 0 ? beta : 1.0f);
+                // Four steps per iteration: less loop overhead between the fma.
                 __global const float *ak = ap;
-                #pragma unroll 4
-                for (int kk = 0; kk < kc; kk++) {
-                    floatV bv[NV];
-                    #pragma unroll
-                    for (int v = 0; v < NV; v++) bv[v] = bq[v];
-                    #pragma unroll
-                    for (int r = 0; r < MR; r++) {
-                        const floatV av = (floatV)(ak[r]);
-                        #pragma unroll
-                        for (int v = 0; v < NV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);
-                    }
-                    ak += MR;
-                    bq += NV;
+                int kk = 0;
+                for (; kk + 4 <= kc; kk += 4, ak += 4 * MR, bq += 4 * NV) {
+                    micro_step(acc, ak, bq);
+                    micro_step(acc, ak + MR, bq + NV);
+                    micro_step(acc, ak + 2 * MR, bq + 2 * NV);
+                    micro_step(acc, ak + 3 * MR, bq + 3 * NV);
                 }
+                for (; kk < kc; kk++, ak += MR, bq += NV) micro_step(acc, ak, bq);
                 store_block(acc, ci, m, n, p * MR, j0 + q * NR);
             }
         }

@@ -101,6 +101,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "build failed (%s):\n%s\n", options, log);
         return 1;
     }
+    {
+        char log[65536] = "";
+        clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
+        if (strstr(log, "warning")) fprintf(stderr, "build log:\n%s\n", log);
+    }
     cl_kernel pack = clCreateKernel(program, "matmul_pack_a", &status); CHECK(status);
     cl_kernel gemm = clCreateKernel(program, "matmul_packed", &status); CHECK(status);
 

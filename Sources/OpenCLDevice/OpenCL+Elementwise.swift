@@ -4,7 +4,7 @@ import Core
 extension OpenCLDevice {
     public func fill(_ buffer: DeviceBuffer, value: Float, offset: Int, count: Int) throws {
         try ElementwiseChecks.fill(buffer, offset: offset, count: count)
-        try ElementwiseLaunch.requireInt32(offset + count, "fill")
+        try ElementwiseLaunch.requireIndexable(offset + count, "fill")
         try launchElementwise(
             "elementwise", "fill", count: count,
             arguments: [.buffer(buffer), .int(offset), .int(count), .float(value)], operation: "fill")
@@ -19,8 +19,8 @@ extension OpenCLDevice {
             source: source, sourceOffset: sourceOffset, sourceRowStride: sourceRowStride,
             destination: destination, destinationOffset: destinationOffset,
             destinationRowStride: destinationRowStride, rows: rows, columns: columns)
-        try ElementwiseLaunch.requireInt32(source.count, "copy2D")
-        try ElementwiseLaunch.requireInt32(destination.count, "copy2D")
+        try ElementwiseLaunch.requireIndexable(source.count, "copy2D")
+        try ElementwiseLaunch.requireIndexable(destination.count, "copy2D")
         let grid = ElementwiseLaunch.grid(columns: (columns + 3) / 4, rows: rows, local: elementwiseLocalSize)
         try launch(
             "elementwise", "copy_2d", defines: elementwiseDefines, global: grid.global, local: grid.local,
@@ -34,7 +34,8 @@ extension OpenCLDevice {
 
     public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, shape: BroadcastShape) throws {
         let spans = try ElementwiseChecks.binary(a, b, out: out, shape: shape)
-        try ElementwiseLaunch.requireInt32(max(spans.a, spans.b, shape.count), "binary")
+        try ElementwiseLaunch.requireIndexable(max(spans.a, spans.b, shape.count), "binary")
+        guard shape.count > 0 else { return }
         let merged = ElementwiseLaunch.merged(shape)
         let d = merged.dims, sa = merged.aStrides, sb = merged.bStrides
         let defines = elementwiseDefines.merging(["BINARY_OP": "\(op.rawValue)"]) { $1 }
@@ -60,7 +61,7 @@ extension OpenCLDevice {
         try ElementwiseChecks.requireCount(count, "unary")
         try BufferChecks.require(x, holds: count, in: "unary")
         try BufferChecks.require(out, holds: count, in: "unary")
-        try ElementwiseLaunch.requireInt32(count, "unary")
+        try ElementwiseLaunch.requireIndexable(count, "unary")
         let code = op.code
         try launchElementwise(
             "activations", "unary", count: count, defines: ["UNARY_OP": "\(code.op)"],
@@ -71,7 +72,7 @@ extension OpenCLDevice {
     public func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, count: Int) throws {
         try ElementwiseChecks.requireCount(count, "unaryBackward")
         for buffer in [x, dy, dx] { try BufferChecks.require(buffer, holds: count, in: "unaryBackward") }
-        try ElementwiseLaunch.requireInt32(count, "unaryBackward")
+        try ElementwiseLaunch.requireIndexable(count, "unaryBackward")
         let code = op.code
         try launchElementwise(
             "activations", "unary_backward", count: count, defines: ["UNARY_OP": "\(code.op)"],
@@ -85,7 +86,7 @@ extension OpenCLDevice {
         try BufferChecks.requirePositive(["outer": outer, "reduced": reduced, "inner": inner], in: "reduceSum")
         try BufferChecks.require(x, holds: outer * reduced * inner, in: "reduceSum")
         try BufferChecks.require(out, holds: outer * inner, in: "reduceSum")
-        try ElementwiseLaunch.requireInt32(outer * reduced * inner, "reduceSum")
+        try ElementwiseLaunch.requireIndexable(outer * reduced * inner, "reduceSum")
         let local = elementwiseLocalSize
         // Whole rows per work-item where rows are contiguous and plenty (CPUs stream them best);
         // otherwise passes over segments of REDUCE_SEGMENT rows, which parallelize any shape.
@@ -118,7 +119,7 @@ extension OpenCLDevice {
         try BufferChecks.requirePositive(["count": count], in: "sumOfSquares")
         try BufferChecks.require(x, holds: count, in: "sumOfSquares")
         try BufferChecks.require(out, holds: 1, in: "sumOfSquares")
-        try ElementwiseLaunch.requireInt32(count, "sumOfSquares")
+        try ElementwiseLaunch.requireIndexable(count, "sumOfSquares")
         let local = elementwiseLocalSize
         let chunks = (count + 3) / 4
         // CPUs: a few groups of contiguous runs (SOS_CONTIGUOUS); GPUs: one group per tile.
@@ -139,7 +140,7 @@ extension OpenCLDevice {
         try ElementwiseChecks.dropout(count: count, probability: probability)
         try BufferChecks.require(x, holds: count, in: "dropout")
         try BufferChecks.require(out, holds: count, in: "dropout")
-        try ElementwiseLaunch.requireInt32(count, "dropout")
+        try ElementwiseLaunch.requireIndexable(count, "dropout")
         try launchElementwise(
             "activations", "dropout", count: count,
             arguments: [
@@ -156,7 +157,7 @@ extension OpenCLDevice {
         try ElementwiseChecks.requireCount(count, "copyBandwidthKernel")
         try BufferChecks.require(source, holds: count, in: "copyBandwidthKernel")
         try BufferChecks.require(destination, holds: count, in: "copyBandwidthKernel")
-        try ElementwiseLaunch.requireInt32(count, "copyBandwidthKernel")
+        try ElementwiseLaunch.requireIndexable(count, "copyBandwidthKernel")
         try launchElementwise(
             "elementwise", "copy_floats", count: count,
             arguments: [.buffer(source), .buffer(destination), .int(count)], operation: "copyBandwidthKernel")
@@ -184,8 +185,9 @@ extension OpenCLDevice {
     ) throws {
         let local = elementwiseLocalSize
         try launch(
-            family, kernel, defines: elementwiseDefines.merging(defines) { $1 }, global: [roundUp((count + 3) / 4, toMultipleOf: local)],
-            local: [local], arguments: arguments, operation: operation)
+            family, kernel, defines: elementwiseDefines.merging(defines) { $1 },
+            global: [roundUp((count + 3) / 4, toMultipleOf: local)], local: [local],
+            arguments: arguments, operation: operation)
     }
 }
 
@@ -196,9 +198,10 @@ enum ElementwiseLaunch {
     /// Rows each `reduce_sum_segments` work-item sums per pass (REDUCE_SEGMENT).
     static let reduceSegment = 64
 
-    /// Throws unless `value` fits the kernels' 32-bit `int` indices.
-    static func requireInt32(_ value: Int, _ operation: String) throws {
-        guard value <= Int(Int32.max) else {
+    /// Throws unless `value` elements fit the kernels' 32-bit `int` indices (with room for
+    /// index arithmetic such as 4·chunk past the end).
+    static func requireIndexable(_ value: Int, _ operation: String) throws {
+        guard value <= 1 << 30 else {
             throw DeviceError.invalidArgument(
                 operation: operation, message: "\(value) elements exceed the kernels' 32-bit indices")
         }

@@ -4,7 +4,7 @@ import Core
 extension OpenCLDevice {
     public func embedding(table: DeviceBuffer, ids: DeviceBuffer, out: DeviceBuffer, count: Int, dimension: Int) throws {
         let rows = try ElementwiseChecks.embedding(table: table, ids: ids, out: out, count: count, dimension: dimension)
-        try ElementwiseLaunch.requireInt32(max(table.count, count * dimension), "embedding")
+        try ElementwiseLaunch.requireIndexable(max(table.count, count * dimension), "embedding")
         let grid = ElementwiseLaunch.grid(columns: (dimension + 3) / 4, rows: count, local: elementwiseLocalSize)
         try launch(
             "embedding", "embedding", global: grid.global, local: grid.local,
@@ -17,7 +17,7 @@ extension OpenCLDevice {
     ) throws {
         try ElementwiseChecks.embeddingBackward(
             ids: ids, dOut: dOut, dTable: dTable, count: count, dimension: dimension, rows: rows)
-        try ElementwiseLaunch.requireInt32(max(rows, count) * dimension, "embeddingBackward")
+        try ElementwiseLaunch.requireIndexable(max(rows, count) * dimension, "embeddingBackward")
         // Rows no token names get zeros; the others are then overwritten with their sums.
         try fill(dTable, value: 0, offset: 0, count: rows * dimension)
         guard count > 0 else { return }
@@ -43,7 +43,7 @@ extension OpenCLDevice {
         try ElementwiseChecks.rope(
             x, out: out, positions: positions, invFrequencies: invFrequencies,
             tokens: tokens, heads: heads, headDim: headDim)
-        try ElementwiseLaunch.requireInt32(tokens * heads * headDim, "rope")
+        try ElementwiseLaunch.requireIndexable(tokens * heads * headDim, "rope")
         let half = headDim / 2
         let grid = ElementwiseLaunch.grid(columns: half, rows: tokens * heads, local: elementwiseLocalSize)
         try launch(

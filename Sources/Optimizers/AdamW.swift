@@ -14,9 +14,12 @@ public final class AdamW {
     public let store: ParameterStore
     /// The learning rate of the next step when `step()` is given none (e.g. from a schedule).
     public var learningRate: Float
+    /// Decay rates of the first and second moments (β₁, β₂).
     public var beta1: Float
     public var beta2: Float
+    /// ε added to the bias-corrected √v.
     public var epsilon: Float
+    /// Decoupled weight decay: θ ← θ·(1 − lr·wd) on decayed parameters, before the update.
     public var weightDecay: Float
     /// Steps taken so far (the next step is number `stepCount + 1`).
     public private(set) var stepCount = 0
@@ -76,10 +79,13 @@ public final class AdamW {
 
 /// AdamW's state: steps taken and the moments of each trainable parameter by name.
 public struct AdamWState: Codable, Equatable, Sendable {
+    /// Steps taken.
     public var step: Int
+    /// m and v of each trainable parameter, by parameter name.
     public var firstMoments: [String: [Float]]
     public var secondMoments: [String: [Float]]
 
+    /// A state with the given parts.
     public init(step: Int, firstMoments: [String: [Float]], secondMoments: [String: [Float]]) {
         self.step = step
         self.firstMoments = firstMoments

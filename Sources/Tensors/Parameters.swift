@@ -4,6 +4,7 @@ import Core
 public struct ParameterSpec: Sendable, Equatable {
     /// The checkpoint key (e.g. "h.0.attn.c_attn.weight", "model.layers.0.mlp.up_proj.weight").
     public var name: String
+    /// Dimensions, outermost first (PyTorch order, as stored in checkpoints).
     public var shape: [Int]
     /// Whether AdamW's weight decay applies.
     public var decays: Bool
@@ -34,6 +35,7 @@ public struct ParameterSpec: Sendable, Equatable {
 public struct ParameterLayout: Sendable, Equatable {
     /// A parameter and its place.
     public struct Entry: Sendable, Equatable {
+        /// The parameter.
         public var spec: ParameterSpec
         /// Element offset in the trainable buffer (or the frozen one when not `spec.trainable`).
         public var offset: Int
@@ -98,7 +100,9 @@ public struct ParameterLayout: Sendable, Equatable {
 /// optimizer and gradient clipping see all gradients as one buffer. `zeroGrad()` clears them
 /// all with one fill. Frozen parameters' tensors require no gradient.
 public final class ParameterStore {
+    /// Where the buffers live.
     public let device: Device
+    /// Names, shapes and offsets.
     public let layout: ParameterLayout
     /// The flat trainable parameters (what AdamW updates).
     public let parameters: DeviceBuffer

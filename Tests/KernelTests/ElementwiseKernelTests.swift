@@ -281,6 +281,33 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    func testNaNsBehaveAsInSwift() throws {
+        // Swift's max/min (and so relu and clamp) keep a NaN in the first operand and drop one
+        // in the second; the kernels copy that instead of IEEE fmax/fmin.
+        let nan = Float.nan
+        let a = try harness.floats([nan, 1, nan, -1, 0.5, nan, 2], "a")
+        let b = try harness.floats([1, nan, nan, 0.5, -1, 0, nan], "b")
+        let out = try harness.floats([Float](repeating: 0, count: 7), "out")
+        let layout = try XCTUnwrap(BroadcastShape.broadcasting([7], [7])).layout
+        // Tolerance counts NaN against NaN as a mismatch, so compare the bits here.
+        func assertSameBits(_ what: String) throws {
+            let actual = try harness.openCL.readFloats(out.openCL).map(\.bitPattern)
+            XCTAssertEqual(actual, try harness.reference.readFloats(out.reference).map(\.bitPattern), what)
+        }
+        for op in [BinaryOp.maximum, .minimum, .greaterOrEqual] {
+            try harness.compare("\(op) with NaNs", kernels: ["binary_rows"], outputs: []) { device, side in
+                try device.binary(op, a[side], b[side], out: out[side], shape: layout)
+            }
+            try assertSameBits("\(op)")
+        }
+        for op in [UnaryOp.relu, .clamp(-0.5, 0.75)] {
+            try harness.compare("\(op) with NaNs", kernels: ["unary"], outputs: []) { device, side in
+                try device.unary(op, a[side], out: out[side], count: 7)
+            }
+            try assertSameBits("\(op)")
+        }
+    }
+
     // MARK: reductions
 
     func testReduceSumEveryAxisPosition() throws {

@@ -75,6 +75,25 @@ final class MatmulKernelTests: XCTestCase {
         }
     }
 
+    /// The tile sizes chosen for other devices (AVX-512 CPUs: 8×32 micro-kernel of 16-wide vectors;
+    /// GPUs: small packed blocks, 64×64 tiles) compile and compute the same here.
+    func testOtherDevicesTunings() throws {
+        let gpu = try device()
+        let state = MatmulState.of(gpu)
+        let previous = state.tuning
+        defer { state.tuning = previous }
+        for tuning in [MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512"),
+                       MatmulTuning.forDevice(type: "gpu", name: "NVIDIA H100")] {
+            state.tuning = tuning
+            for design in MatmulKernelDesign.allCases {
+                for (m, n, k) in [(33, 70, 129), (9, 257, 40)] {
+                    try check(MatmulShape(m: m, n: n, k: k, transposeA: m == 9, alpha: 1.5, beta: 0.5),
+                              design: design, seed: UInt64(m + n + k))
+                }
+            }
+        }
+    }
+
     func testBatchStrides() throws {
         let (m, n, k) = (9, 21, 35)
         let shapes = [
