@@ -207,20 +207,17 @@ enum ElementwiseLaunch {
         }
     }
 
-    /// A 2D launch over `columns` work-items per row and `rows` rows with at most `local`
-    /// work-items per group. A row is split into as few equal groups as fit, so little is
-    /// wasted (768 columns: 3 groups of 256; 192: one of 192). Groups are one row high unless
-    /// rows are narrow (under 64 work-items), since PoCL runs flat groups fastest.
+    /// A 2D launch over `columns` work-items per row and `rows` rows, `local` (256) work-items
+    /// per group: the group is the widest of a few fixed widths that wastes at most an eighth
+    /// of a row (768 columns: 256 wide; 192: 192 wide), one row high when 64 or wider since
+    /// PoCL runs flat groups fastest, else as tall as fills `local`. Few distinct shapes keep
+    /// PoCL's per-shape kernel compilations few.
     static func grid(columns: Int, rows: Int, local: Int) -> (global: [Int], local: [Int]) {
         let columns = max(columns, 1), rows = max(rows, 1)
-        let groupsAcross = (columns + local - 1) / local
-        let width = (columns + groupsAcross - 1) / groupsAcross
-        var height = 1
-        if width < 64 {
-            height = max(1, local / width)
-            while height > 1, height / 2 >= rows { height /= 2 }
-        }
-        return ([groupsAcross * width, roundUp(rows, toMultipleOf: height)], [width, height])
+        let widths = [local, 192, 128, 64, 32, 16, 8, 4, 2, 1].filter { $0 <= local }
+        let width = widths.first { roundUp(columns, toMultipleOf: $0) - columns <= columns / 8 } ?? 1
+        let height = width >= 64 ? 1 : local / width
+        return ([roundUp(columns, toMultipleOf: width), roundUp(rows, toMultipleOf: height)], [width, height])
     }
 
     /// `shape` with size-1 dimensions dropped and neighbours merged wherever a, b and the

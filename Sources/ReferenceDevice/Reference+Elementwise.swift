@@ -63,7 +63,7 @@ extension ReferenceDevice {
         let xs = try floats(x, count, "unaryBackward")
         let dys = try floats(dy, count, "unaryBackward")
         try BufferChecks.require(dx, holds: count, in: "unaryBackward")
-        try store(zip(xs, dys).map { dy in dy.1 * Self.derivative(op, dy.0) }, dx, "unaryBackward")
+        try store(zip(xs, dys).map { x, dy in dy * Self.derivative(op, x) }, dx, "unaryBackward")
     }
 
     public func reduceSum(_ x: DeviceBuffer, out: DeviceBuffer, outer: Int, reduced: Int, inner: Int) throws {

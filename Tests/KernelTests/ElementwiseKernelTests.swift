@@ -186,7 +186,9 @@ final class ElementwiseKernelTests: XCTestCase {
         let before = harness.openCL.launchCounts
         for (aShape, bShape) in patterns {
             let (shape, layout) = try XCTUnwrap(BroadcastShape.broadcasting(aShape, bShape))
-            for op in BinaryOp.allCases {
+            // Every op shares the indexing; these three notice swapped operands. (All ops are
+            // checked above; fewer here keeps PoCL's kernel compilations few.)
+            for op in [BinaryOp.subtract, .divide, .greaterOrEqual] {
                 let (a, b) = try operands(op, aShape.reduce(1, *), bShape.reduce(1, *))
                 let out = try harness.floats([Float](repeating: 0, count: shape.reduce(1, *)), "out")
                 try harness.compare("\(op) \(aShape) with \(bShape)", kernels: [], outputs: [out]) { device, side in
