@@ -21,6 +21,7 @@ public struct Tolerance: Sendable {
         }
         for i in actual.indices {
             let a = actual[i], b = expected[i]
+            if a.isNaN && b.isNaN { continue }
             if a.isNaN != b.isNaN || !(abs(a - b) <= absolute + relative * abs(b)) && !(a == b) {
                 return "element \(i): \(a) vs expected \(b) (|diff| \(abs(a - b)) > \(absolute) + \(relative)·|b|)"
             }
