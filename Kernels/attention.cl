@@ -237,6 +237,7 @@ inline Tiles next_tiles(
     tiles.first = 0;
     tiles.last = rows - 1;
 #else
+    (void)rows, (void)aTile, (void)bTile;  // tiles are read in place
     tiles.a = a;
     tiles.b = b;
     tiles.stride = rowStride;
@@ -269,7 +270,7 @@ inline QueryRow query_row(
 {
     QueryRow row;
     const int i0 = get_group_id(0) * get_local_size(0);
-    row.active = i0 + get_local_id(0) < queryLength;
+    row.active = i0 + (int)get_local_id(0) < queryLength;
     row.i = min(i0 + (int)get_local_id(0), queryLength - 1);
     row.b = get_group_id(1) / queryHeads;
     row.h = get_group_id(1) % queryHeads;
@@ -386,7 +387,7 @@ __kernel void attention_backward_key(
     __local float queryTile[TILE_ELEMENTS(QUERY_TILE)];
     __local float gradientTile[TILE_ELEMENTS(QUERY_TILE)];
     const int j0 = get_group_id(0) * get_local_size(0);
-    const bool active = j0 + get_local_id(0) < keyLength;
+    const bool active = j0 + (int)get_local_id(0) < keyLength;
     const int j = min(j0 + (int)get_local_id(0), keyLength - 1);  // past the end: row Tk − 1, unsaved
     const int b = get_group_id(1) / keyValueHeads;
     const int g = get_group_id(1) % keyValueHeads;

@@ -4,6 +4,7 @@ import Core
 // Fused attention on OpenCL: Kernels/attention.cl, specified by Reference+Attention.swift.
 
 extension OpenCLDevice {
+    /// Fused attention (see `Device.attention`) with this device's `attentionTuning`.
     public func attention(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
         out: DeviceBuffer, logSumExp: DeviceBuffer) throws {
@@ -12,6 +13,7 @@ extension OpenCLDevice {
             tuning: attentionTuning(headDim: shape.headDim))
     }
 
+    /// Gradients of `attention` (see `Device.attentionBackward`) with this device's `attentionTuning`.
     public func attentionBackward(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
         out: DeviceBuffer, logSumExp: DeviceBuffer, dOut: DeviceBuffer,

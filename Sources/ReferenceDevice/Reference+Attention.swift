@@ -6,6 +6,9 @@ import Foundation
 // online softmax, and recompute the probabilities in the backward pass).
 
 extension ReferenceDevice {
+    /// Per query row: p = softmax of the visible keys' scores scale·q·k_j, out = Σ_j p_j·v_j and
+    /// logSumExp = log Σ_j exp(scale·q·k_j). A row that sees no key gets out = 0 and
+    /// logSumExp = −∞.
     public func attention(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
         out: DeviceBuffer, logSumExp: DeviceBuffer) throws {

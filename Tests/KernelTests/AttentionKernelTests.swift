@@ -16,7 +16,7 @@ final class AttentionKernelTests: XCTestCase {
         }
     }
 
-    func testNonCausal() throws {
+    func testNonCausalAndUnequalLengths() throws {
         try assertMatchesReference(AttentionProblem(
             AttentionShape(batch: 2, queryHeads: 3, queryLength: 33, headDim: 32, causal: false), seed: 5))
         // More keys than queries, and more queries than keys.
@@ -24,6 +24,9 @@ final class AttentionKernelTests: XCTestCase {
             AttentionShape(batch: 1, queryHeads: 2, queryLength: 7, keyLength: 40, headDim: 7, causal: false), seed: 6))
         try assertMatchesReference(AttentionProblem(
             AttentionShape(batch: 1, queryHeads: 2, queryLength: 40, keyLength: 7, headDim: 7, causal: false), seed: 7))
+        // Causal with more queries than keys: the first 33 queries sit before every key.
+        try assertMatchesReference(AttentionProblem(
+            AttentionShape(batch: 2, queryHeads: 2, queryLength: 40, keyLength: 7, headDim: 32), seed: 17))
     }
 
     func testGroupedHeads() throws {
