@@ -41,6 +41,10 @@ struct AddedTokenMatcher {
     private let patterns: [[Unicode.Scalar]]
     /// Candidate token indices by first scalar, longest first.
     private let candidates: [Unicode.Scalar: [Int]]
+    /// Whether some token starts with each ASCII scalar: a cheap test that skips the dictionary
+    /// lookup for almost every position of ordinary text.
+    private let startsASCII: [Bool]
+    private let startsNonASCII: Bool
 
     /// A matcher for `tokens`, whose text is `patterns` (the content, normalized if needed).
     init(tokens: [AddedToken], patterns: [String]) {
@@ -56,6 +60,8 @@ struct AddedTokenMatcher {
             candidates[key]!.sort { patterns[$0].count > patterns[$1].count }
         }
         self.candidates = candidates
+        startsASCII = (0..<128).map { candidates[Unicode.Scalar(UInt8($0))] != nil }
+        startsNonASCII = candidates.keys.contains { !$0.isASCII }
     }
 
     var isEmpty: Bool { candidates.isEmpty }
@@ -95,7 +101,8 @@ struct AddedTokenMatcher {
     }
 
     private func longestMatch(in text: [Unicode.Scalar], at position: Int, matchSpecial: Bool) -> Int? {
-        guard let indices = candidates[text[position]] else { return nil }
+        let first = text[position]
+        guard first.isASCII ? startsASCII[Int(first.value)] : startsNonASCII, let indices = candidates[first] else { return nil }
         for index in indices where matchSpecial || !tokens[index].special {
             let pattern = patterns[index]
             if position + pattern.count <= text.count, text[position..<(position + pattern.count)].elementsEqual(pattern) {

@@ -154,11 +154,44 @@ struct BPEModel {
         for symbol in symbols { ids.append(Int(symbol)) }
     }
 
-    /// Applies merges lowest rank first, ties leftmost first, exactly like HF's `Word::merge_all`:
-    /// a heap of candidate pairs keyed by (rank, position), skipping entries made stale by earlier merges.
+    /// Applies merges lowest rank first, ties leftmost first, exactly like HF's `Word::merge_all`.
     private func merge(_ symbols: inout [Int32]) {
+        guard symbols.count > 1 else { return }
+        if symbols.count <= Self.shortWordLength {
+            mergeShort(&symbols)
+        } else {
+            mergeLong(&symbols)
+        }
+    }
+
+    /// Up to this many symbols, a linear scan for the best pair beats maintaining a heap.
+    private static let shortWordLength = 48
+
+    /// The rank and result of each adjacent pair kept in arrays; each step takes the lowest rank
+    /// (leftmost on ties), merges, and looks up only the two pairs that changed.
+    private func mergeShort(_ symbols: inout [Int32]) {
+        let none = Rule(rank: .max, result: -1)
+        var pairs = (0..<(symbols.count - 1)).map { rules[Self.key(symbols[$0], symbols[$0 + 1])] ?? none }
+        while true {
+            var best = -1
+            var bestRank = Int32.max
+            for index in pairs.indices where pairs[index].rank < bestRank {
+                best = index
+                bestRank = pairs[index].rank
+            }
+            guard best >= 0 else { return }
+            symbols[best] = pairs[best].result
+            symbols.remove(at: best + 1)
+            pairs.remove(at: best)
+            if best > 0 { pairs[best - 1] = rules[Self.key(symbols[best - 1], symbols[best])] ?? none }
+            if best < pairs.count { pairs[best] = rules[Self.key(symbols[best], symbols[best + 1])] ?? none }
+        }
+    }
+
+    /// A heap of candidate pairs keyed by (rank, position), skipping entries made stale by earlier
+    /// merges; O(n log n) for long pieces (whitespace runs, SentencePiece's whole-text words).
+    private func mergeLong(_ symbols: inout [Int32]) {
         let count = symbols.count
-        guard count > 1 else { return }
         var next = Array(1...count)  // `count` = no next symbol
         var previous = Array(-1..<(count - 1))
         var alive = [Bool](repeating: true, count: count)

@@ -46,9 +46,10 @@ public struct BPETrainer {
         let scalars = Array(text.unicodeScalars)
         for segment in matcher.segments(of: scalars, matchSpecial: true) {
             guard case let .text(range) = segment else { continue }
-            let piece = Array(scalars[range])
-            for match in SplitPattern.gpt2.matches(in: piece, classes: ScalarClass.classify(piece), range: 0..<piece.count) {
-                wordCounts[String(String.UnicodeScalarView(piece[match])), default: 0] += 1
+            let piece = scalars[range]
+            for match in SplitPattern.gpt2.matches(in: piece) {
+                let start = piece.startIndex + match.lowerBound
+                wordCounts[String(scalars: scalars[start..<(start + match.count)]), default: 0] += 1
             }
         }
     }

@@ -8,6 +8,7 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     /// What was wrong, and what was expected instead.
     public var message: String
 
+    /// An error about `file`; `message` completes the sentence "<file>: …".
     public init(file: String, _ message: String) {
         self.file = file
         self.message = message

@@ -11,6 +11,7 @@ public struct JSONLayout: Sendable {
     /// In indented output, keep arrays that hold only scalars on one line (`[64, 64]`, `["a", "b"]`).
     public var inlineScalarArrays: Bool
 
+    /// A layout; the defaults give compact output in stored order.
     public init(indent: Int? = nil, sortKeys: Bool = false, inlineScalarArrays: Bool = false) {
         self.indent = indent
         self.sortKeys = sortKeys

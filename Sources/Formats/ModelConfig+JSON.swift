@@ -31,6 +31,7 @@ extension ModelConfig {
         if fields.object.contains("bos_token_id") { config.bosTokenID = try fields.int("bos_token_id") }
         if fields.object.contains("eos_token_id") { config.eosTokenIDs = try Self.tokenIDs(fields, "eos_token_id") ?? [] }
         config.padTokenID = try fields.int("pad_token_id")
+        config.labelCount = try fields.object("id2label")?.object.count ?? fields.positive("num_labels")
         if modelType == .gpt2 {
             try config.readGPT2(fields)
         } else {
@@ -142,6 +143,11 @@ extension ModelConfig {
             "pad_token_id": .int(orNull: padTokenID),
         ]
         if let dtype { object["torch_dtype"] = .string(dtype) }
+        if let labelCount {
+            // transformers derives num_labels from these two maps.
+            object["id2label"] = .object(JSONObject((0..<labelCount).map { ("\($0)", .string("LABEL_\($0)")) }))
+            object["label2id"] = .object(JSONObject((0..<labelCount).map { ("LABEL_\($0)", .int($0)) }))
+        }
         switch modelType {
         case .gpt2: try writeGPT2(into: &object)
         case .llama, .qwen2, .mistral: try writeLlama(into: &object)

@@ -85,6 +85,9 @@ public struct ModelConfig: Equatable, Sendable {
     public var scaleAttentionByInverseLayerIndex: Bool
     /// The stored weight type (`torch_dtype` / `dtype`), e.g. `float32` or `bfloat16`.
     public var dtype: String?
+    /// Outputs of a sequence-classification head (`num_labels`, or the size of `id2label`); 1 for
+    /// reward and value models (FORMATS §3.7), `nil` when the config does not say.
+    public var labelCount: Int?
 
     /// The layout family.
     public var family: ModelFamily { modelType.family }
@@ -153,6 +156,7 @@ public struct ModelConfig: Equatable, Sendable {
         self.scaleAttentionWeights = true
         self.scaleAttentionByInverseLayerIndex = false
         self.dtype = nil
+        self.labelCount = nil
     }
 
     /// The values transformers' `GPT2Config`, `LlamaConfig`, `Qwen2Config` and `MistralConfig` use

@@ -53,9 +53,7 @@ struct PreTokenizer {
     private func apply(_ step: PreTokenizerStep, to piece: Piece, isFirstSegment: Bool) -> [Piece] {
         switch step {
         case let .split(pattern, behavior, invert):
-            let scalars = Array(piece)
-            let matches = pattern.matches(in: scalars, classes: ScalarClass.classify(scalars), range: 0..<scalars.count)
-            return Self.split(piece, matches: matches, behavior: behavior, invert: invert)
+            return Self.split(piece, matches: pattern.matches(in: piece), behavior: behavior, invert: invert)
         case let .digits(individual):
             let digitRanges = Self.runs(in: piece) { ScalarClass($0) == .number }  // Rust `char::is_numeric`: \p{N}
             let matches = individual ? digitRanges.flatMap { range in range.map { $0..<($0 + 1) } } : digitRanges

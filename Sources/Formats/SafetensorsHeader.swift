@@ -83,6 +83,7 @@ struct SafetensorsHeader {
     }
 
     private static func metadata(_ value: JSONValue, fail: (String) -> FormatError) throws -> [String: String] {
+        if value.isNull { return [:] }
         guard let object = value.objectValue else {
             throw fail("__metadata__ should be an object of strings, found \(value.kindName)")
         }
@@ -107,16 +108,25 @@ struct SafetensorsHeader {
             let known = SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
             throw fail("tensor '\(name)' has unknown dtype '\(dtypeName)'; expected one of \(known)")
         }
-        guard let shape = object["shape"]?.arrayValue?.map({ $0.intValue }), !shape.contains(nil),
-              shape.allSatisfy({ $0! >= 0 })
-        else { throw fail("tensor '\(name)' needs 'shape': an array of non-negative integers") }
-        guard let offsets = object["data_offsets"]?.arrayValue?.compactMap({ $0.intValue }), offsets.count == 2,
-              offsets.allSatisfy({ $0 >= 0 })
-        else { throw fail("tensor '\(name)' needs 'data_offsets': [begin, end], two non-negative integers") }
+        // Integer literals only, as serde's usize fields require (no 8.0, no negatives).
+        func integers(_ key: String) -> [Int]? {
+            guard let values = object[key]?.arrayValue else { return nil }
+            let integers = values.compactMap { value -> Int? in
+                if case let .int(integer) = value, integer >= 0 { return integer }
+                return nil
+            }
+            return integers.count == values.count ? integers : nil
+        }
+        guard let shape = integers("shape") else {
+            throw fail("tensor '\(name)' needs 'shape': an array of non-negative integers")
+        }
+        guard let offsets = integers("data_offsets"), offsets.count == 2 else {
+            throw fail("tensor '\(name)' needs 'data_offsets': [begin, end], two non-negative integers")
+        }
         guard offsets[1] >= offsets[0] else {
             throw fail("tensor '\(name)' has data_offsets [\(offsets[0]), \(offsets[1])] with end before begin (InvalidOffset)")
         }
-        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape.map { $0! }, dataOffsets: offsets[0]..<offsets[1])
+        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1])
     }
 
     /// The byte size `dtype × shape` implies, with overflow checks; sub-byte types must fill whole bytes.

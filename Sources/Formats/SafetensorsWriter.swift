@@ -7,6 +7,7 @@ public struct SafetensorsTensor: Sendable {
     public var shape: [Int]
     public var bytes: Data
 
+    /// A tensor from raw little-endian bytes (checked against `dtype` × `shape` when written).
     public init(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Data) {
         self.name = name
         self.dtype = dtype

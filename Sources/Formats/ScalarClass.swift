@@ -38,7 +38,4 @@ enum ScalarClass: UInt8 {
         default: return .other
         }
     }
-
-    /// The classes of every scalar of `scalars`.
-    static func classify(_ scalars: [Unicode.Scalar]) -> [ScalarClass] { scalars.map(ScalarClass.init) }
 }

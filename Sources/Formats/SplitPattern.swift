@@ -35,22 +35,27 @@ enum SplitPattern {
         }
     }
 
-    /// The ranges of `scalars[range]` the pattern matches, left to right, non-overlapping.
-    func matches(in scalars: [Unicode.Scalar], classes: [ScalarClass], range: Range<Int>) -> [Range<Int>] {
+    /// The ranges the pattern matches in `piece`, left to right and non-overlapping, as offsets
+    /// from the piece's start.
+    func matches(in piece: ArraySlice<Unicode.Scalar>) -> [Range<Int>] {
         var result: [Range<Int>] = []
         switch self {
         case .gpt2, .llama3, .qwen2:
-            // These patterns match at every position, so the matches tile the range.
-            var position = range.lowerBound
-            while position < range.upperBound {
-                let end = self.matchEnd(scalars, classes, from: position, limit: range.upperBound)
-                result.append(position..<end)
-                position = end
+            // These patterns match at every position, so the matches tile the piece.
+            piece.withUnsafeBufferPointer { scalars in
+                let classes = scalars.map(ScalarClass.init)
+                var position = 0
+                while position < scalars.count {
+                    let end = matchEnd(scalars, classes, from: position)
+                    result.append(position..<end)
+                    position = end
+                }
             }
         case let .literal(needle):
             guard !needle.isEmpty else { return [] }
-            var position = range.lowerBound
-            while position + needle.count <= range.upperBound {
+            let scalars = Array(piece)
+            var position = 0
+            while position + needle.count <= scalars.count {
                 if scalars[position..<(position + needle.count)].elementsEqual(needle) {
                     result.append(position..<(position + needle.count))
                     position += needle.count
@@ -59,14 +64,15 @@ enum SplitPattern {
                 }
             }
         case let .regex(expression):
-            result = Self.icuMatches(expression, scalars[range]).map { ($0.lowerBound + range.lowerBound)..<($0.upperBound + range.lowerBound) }
+            result = Self.icuMatches(expression, piece)
         }
         return result
     }
 
     // MARK: Built-in scanners
 
-    private func matchEnd(_ s: [Unicode.Scalar], _ c: [ScalarClass], from i: Int, limit end: Int) -> Int {
+    private func matchEnd(_ s: UnsafeBufferPointer<Unicode.Scalar>, _ c: [ScalarClass], from i: Int) -> Int {
+        let end = s.count
         func run(_ start: Int, while predicate: (ScalarClass) -> Bool) -> Int {
             var j = start
             while j < end, predicate(c[j]) { j += 1 }
@@ -114,7 +120,7 @@ enum SplitPattern {
 
     /// The length of `s|t|re|ve|m|ll|d` at `i` (the apostrophe already matched), or `nil`.
     /// Case-insensitive matching follows Unicode case folding, so `ſ` (long s) matches `s`.
-    private static func contractionLength(_ s: [Unicode.Scalar], _ i: Int, _ end: Int, caseInsensitive: Bool) -> Int? {
+    private static func contractionLength(_ s: UnsafeBufferPointer<Unicode.Scalar>, _ i: Int, _ end: Int, caseInsensitive: Bool) -> Int? {
         func letter(_ offset: Int) -> Unicode.Scalar? {
             guard i + offset < end else { return nil }
             let scalar = s[i + offset]
@@ -137,7 +143,7 @@ enum SplitPattern {
 
     /// Matches of `expression` in `scalars`, as scalar offsets from the slice start.
     private static func icuMatches(_ expression: NSRegularExpression, _ scalars: ArraySlice<Unicode.Scalar>) -> [Range<Int>] {
-        let text = String(String.UnicodeScalarView(scalars))
+        let text = String(scalars: scalars)
         // NSRegularExpression reports UTF-16 offsets; map them back to scalar offsets.
         var scalarAtUTF16: [Int] = []
         scalarAtUTF16.reserveCapacity(scalars.count * 2 + 1)

@@ -45,7 +45,7 @@ struct TokenDecoder {
                 let scalars = Array(token.unicodeScalars)
                 let leading = scalars.prefix(start).prefix { $0 == content }.count
                 let trailing = scalars.dropFirst(leading).reversed().prefix(stop).prefix { $0 == content }.count
-                return String(String.UnicodeScalarView(scalars[leading..<(scalars.count - trailing)]))
+                return String(scalars: scalars[leading..<(scalars.count - trailing)])
             }
         case let .metaspace(replacement, dropsInFirstToken):
             return tokens.enumerated().map { index, token in

@@ -91,7 +91,7 @@ public final class Tokenizer: @unchecked Sendable {
             encodeNormalized(Array(segment), isFirst: isFirst, into: &ids)
             return
         }
-        let text = String(String.UnicodeScalarView(segment))
+        let text = String(scalars: segment)
         let normalized = Array((normalizer?.apply(text) ?? text).unicodeScalars)
         for part in normalizedMatcher.segments(of: normalized, matchSpecial: parseSpecialTokens) {
             switch part {
@@ -105,7 +105,7 @@ public final class Tokenizer: @unchecked Sendable {
 
     private func encodeNormalized(_ text: [Unicode.Scalar], isFirst: Bool, into ids: inout [Int]) {
         for piece in preTokenizer.pieces(of: text, isFirstSegment: isFirst) {
-            let key = String(String.UnicodeScalarView(piece))
+            let key = String(scalars: piece)
             let cacheable = piece.count <= Self.cachedPieceLength
             if cacheable {
                 lock.lock()

@@ -198,6 +198,18 @@ final class ModelConfigTests: XCTestCase {
         XCTAssertEqual(try ModelConfig(contentsOf: folder.appendingPathComponent("config.json")), gpt2)
     }
 
+    func testSequenceClassificationLabels() throws {
+        let reward = try parse("""
+            {"model_type": "qwen2", "architectures": ["Qwen2ForSequenceClassification"], "id2label": {"0": "LABEL_0"},
+             "label2id": {"LABEL_0": 0}, "pad_token_id": 0}
+            """)
+        XCTAssertEqual(reward.labelCount, 1)
+        XCTAssertEqual(reward.architectures, ["Qwen2ForSequenceClassification"])
+        try assertRoundTrips(reward)
+        XCTAssertEqual(try parse(#"{"model_type": "llama", "num_labels": 3}"#).labelCount, 3)
+        XCTAssertNil(try parse(#"{"model_type": "llama"}"#).labelCount)
+    }
+
     func testErrorsNameTheProblem() {
         assertFormatError(try parse(#"{"model_type": "bert"}"#), mentions: ["config.json", "'bert'", "gpt2, llama, qwen2, mistral"])
         assertFormatError(try parse(#"{"vocab_size": 5}"#), mentions: ["model_type", "missing"])

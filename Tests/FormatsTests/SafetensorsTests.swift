@@ -214,6 +214,7 @@ final class SafetensorsTests: XCTestCase {
         assertRejected(crafted(#"{"a":{"dtype":"F32","data_offsets":[0,4]}}"#, dataBytes: 4), mentions: ["'a'", "shape"])
         assertRejected(crafted(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, dataBytes: 4), mentions: ["'a'", "data_offsets"])
         assertRejected(crafted(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4), mentions: ["'a'", "non-negative"])
+        assertRejected(crafted(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}"#, dataBytes: 4), mentions: ["'a'", "integers"])
     }
 
     func testRejectsOverlappingOffsets() {

@@ -50,7 +50,7 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testEncodingMatchesHuggingFaceOnEveryCase() throws {
-        XCTAssertEqual(Set(Self.cases.cases.map(\.tokenizer)).count, 7)
+        XCTAssertEqual(Set(Self.cases.cases.map(\.tokenizer)).count, 10)
         for testCase in Self.cases.cases {
             let tokenizer = try tokenizer(testCase.tokenizer)
             let label = "\(testCase.tokenizer): \(testCase.text.debugDescription)"
@@ -139,6 +139,23 @@ final class TokenizerTests: XCTestCase {
         let url = folder.appendingPathComponent("tokenizer.json")
         try tokenizer("gpt2-tiny").write(to: url)
         XCTAssertEqual(try Tokenizer(contentsOf: url).encode("hello world"), try tokenizer("gpt2-tiny").encode("hello world"))
+    }
+
+    func testIgnoreMergesTakesWholePiecesFromTheVocabulary() throws {
+        // "Ġqqq" is in the vocabulary but no merge builds it: only ignore_merges can produce it.
+        func withWholeToken(ignoreMerges: Bool) throws -> Tokenizer {
+            try Tokenizer(json: model { model in
+                var vocab = model["vocab"] as! [String: Int]
+                vocab["Ġqqq"] = 400
+                model["vocab"] = vocab
+                model["ignore_merges"] = ignoreMerges
+            })
+        }
+        XCTAssertEqual(try withWholeToken(ignoreMerges: true).encode("a qqq"), [65, 400])
+        let merged = try withWholeToken(ignoreMerges: false).encode("a qqq")
+        XCTAssertEqual(merged.first, 65)
+        XCTAssertFalse(merged.contains(400))
+        XCTAssertEqual(try withWholeToken(ignoreMerges: false).decode(merged), "a qqq")
     }
 
     // MARK: Errors

@@ -66,7 +66,30 @@ def variants():
                                      "rstrip": False, "normalized": True, "special": False})
     result["gpt2-prefix-space"] = prefixed
 
-    result["sentencepiece-style"] = sentencepiece_style()
+    custom = json.loads(json.dumps(gpt2))
+    custom["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": r"\d+"}, "behavior": "Contiguous", "invert": False},
+        {"type": "Split", "pattern": {"String": ","}, "behavior": "MergedWithPrevious", "invert": False},
+        {"type": "Split", "pattern": {"Regex": r"[.!?]"}, "behavior": "MergedWithNext", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    result["custom-splits-a"] = custom
+
+    inverted = json.loads(json.dumps(gpt2))
+    inverted["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": r"\s+"}, "behavior": "Removed", "invert": False},
+        {"type": "Split", "pattern": {"Regex": r"[a-z]+"}, "behavior": "Isolated", "invert": True},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]}
+    result["custom-splits-b"] = inverted
+
+    spm = sentencepiece_style()
+    metaspace = json.loads(json.dumps(spm))
+    metaspace["normalizer"] = None
+    metaspace["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}
+    metaspace["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+        {"type": "ByteFallback"}, {"type": "Fuse"}]}
+    result["metaspace-style"] = metaspace
+    result["sentencepiece-style"] = spm
     return result
 
 
