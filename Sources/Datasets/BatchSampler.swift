@@ -23,6 +23,13 @@ public struct BatchSampler {
         /// Rows (B) and tokens per row (T).
         public var batchSize: Int
         public var sequenceLength: Int
+
+        public init(inputs: [Int32], targets: [Int32], batchSize: Int, sequenceLength: Int) {
+            self.inputs = inputs
+            self.targets = targets
+            self.batchSize = batchSize
+            self.sequenceLength = sequenceLength
+        }
     }
 
     public let batchSize: Int

@@ -1,0 +1,41 @@
+import Datasets
+import Models
+import Tensors
+
+/// One optimizer step's worth of backward passes over several micro-batches.
+///
+/// The loss of the step is the mean over every target token of every micro-batch (ignored
+/// targets, −100, excluded): each micro-batch contributes its summed cross-entropy divided by
+/// the step's total target count. So k micro-batches of b rows give the same gradients as one
+/// batch of k·b rows — unlike averaging per-micro-batch means, which over-weights the tokens
+/// of short micro-batches (FORMATS §6.1).
+public enum GradientAccumulation {
+    /// Runs forward and backward over `batches`, adding into the parameters' gradients, and
+    /// returns the step's mean loss. `dropout(i)` gives micro-batch i's dropout.
+    public static func accumulate(
+        _ model: LanguageModel, batches: [BatchSampler.Batch], dropout: (Int) -> DropoutSettings? = { _ in nil }
+    ) throws -> Double {
+        let targets = batches.reduce(0) { $0 + $1.targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) } }
+        guard targets > 0 else { return 0 }
+        var loss = 0.0
+        for (index, batch) in batches.enumerated() {
+            let share = try languageModelLoss(model, batch: batch, dropout: dropout(index)).scaled(by: 1 / Float(targets))
+            try share.backward()
+            loss += Double(try share.scalar())
+        }
+        return loss
+    }
+
+    /// The target id that marks a position without a loss.
+    public static let ignoreIndex: Int32 = -100
+}
+
+/// Summed next-token cross-entropy of `model` on a (B, T) batch.
+func languageModelLoss(_ model: LanguageModel, batch: BatchSampler.Batch, dropout: DropoutSettings?) throws -> Tensor {
+    let device = model.parameters.device
+    let rows = batch.inputs.count
+    let ids = try IntTensor(device: device, shape: [rows], values: batch.inputs, label: "input ids")
+    let targets = try IntTensor(device: device, shape: [rows], values: batch.targets, label: "targets")
+    let logits = try model.logits(TokenBatch(ids: ids, batch: batch.batchSize, length: batch.sequenceLength), dropout: dropout)
+    return try Tensor.crossEntropy(logits: logits, targets: targets, ignoreIndex: GradientAccumulation.ignoreIndex, reduction: .sum)
+}
