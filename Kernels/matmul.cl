@@ -14,9 +14,10 @@
 // work-item into plain (auto-vectorised) C, so the kernel is written as one core's loop nest:
 //   1. matmul_pack_a copies α·op(A) into panels of MR rows: packed[i][p][kk][r] = α·op(A)[p·MR + r][kk]
 //      (zero past row m), so the micro-kernel reads A as one contiguous stream whatever transA is.
-//   2. matmul_packed: one work-item (work-group of 1) per strip of up to STRIP columns of C (and
-//      optionally a range of row panels). For each KC-deep slice of k it packs its KC×strip block of
-//      op(B) into __local panels of NR columns (B rows are often a multiple of 4 KiB apart, which
+//   2. matmul_packed: one work-item (work-group of 1) per block of C's columns (and optionally of
+//      its row panels): as many blocks as cores, so that each core gets one and none waits. A block
+//      is taken in strips of up to STRIP columns; for each KC-deep slice of k the work-item packs its
+//      KC×strip block of op(B) into __local panels of NR columns (B rows are often a multiple of 4 KiB apart, which
 //      thrashes the caches when read in place), then runs an MR×NR micro-kernel with MR·NR/VW
 //      vector accumulators and explicit fma, for each A panel over every B panel (the A panel stays
 //      in L1, the B block in L2). The accumulators start from β·C on the first slice (0 when β = 0)
@@ -174,26 +175,26 @@ static inline void micro_step(floatV acc[MR][NV], __global const float *ak, __lo
     }
 }
 
-// One work-item: columns [strip·g0, +strip) of C for row panels [panelsPerItem·g1, +panelsPerItem)
-// of batch item g2 (plus `batchBase`, for products whose items must run one after another).
+// One work-item: columns [columnsPerItem·g0, +columnsPerItem) of C for row panels
+// [panelsPerItem·g1, +panelsPerItem) of batch item g2 (plus `batchBase`, for products whose items
+// must run one after another), taken in strips of at most `strip` columns.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void matmul_packed(
     __global const float *packedA, int packedStride,
     __global const float *b, int strideB, int transB,
     __global float *c, int strideC,
-    int m, int n, int k, float beta, int batchBase, int strip, int panelsPerItem)
+    int m, int n, int k, float beta, int batchBase, int columnsPerItem, int strip, int panelsPerItem)
 {
     __local floatV bpVectors[KC * STRIP / VW];
     __local float *bp = (__local float *)bpVectors;
 
     const int i = batchBase + get_global_id(2);
-    const int j0 = get_global_id(0) * strip;
-    const int width = min(strip, n - j0);
+    const int jBegin = get_global_id(0) * columnsPerItem;
+    const int jEnd = min(n, jBegin + columnsPerItem);
     const int panels = (m + MR - 1) / MR;
     const int pBegin = get_global_id(1) * panelsPerItem;
     const int pEnd = min(panels, pBegin + panelsPerItem);
-    if (width <= 0 || pBegin >= pEnd) return;
-    const int bPanels = (width + NR - 1) / NR;
+    if (jBegin >= jEnd || pBegin >= pEnd) return;
 
     __global const float *ai = packedA + (size_t)i * packedStride;
     __global const float *bi = b + (size_t)i * strideB;
@@ -203,27 +204,31 @@ void matmul_packed(
     // pay for packing and for loading and storing C with little work).
     const int slices = (k + KC - 1) / KC;
     const int depth = (k + slices - 1) / slices;
-    for (int k0 = 0; k0 < k; k0 += depth) {
-        const int kc = min(depth, k - k0);
-        pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
-        for (int p = pBegin; p < pEnd; p++) {
-            __global const float *ap = ai + ((size_t)p * k + k0) * MR;
-            for (int q = 0; q < bPanels; q++) {
-                __local const floatV *bq = bpVectors + q * kc * NV;
-                floatV acc[MR][NV];
-                // The first slice starts from β·C, later ones from the sum so far.
-                load_block(acc, ci, m, n, p * MR, j0 + q * NR, k0 == 0 ? beta : 1.0f);
-                // Four steps per iteration: less loop overhead between the fma.
-                __global const float *ak = ap;
-                int kk = 0;
-                for (; kk + 4 <= kc; kk += 4, ak += 4 * MR, bq += 4 * NV) {
-                    micro_step(acc, ak, bq);
-                    micro_step(acc, ak + MR, bq + NV);
-                    micro_step(acc, ak + 2 * MR, bq + 2 * NV);
-                    micro_step(acc, ak + 3 * MR, bq + 3 * NV);
+    for (int j0 = jBegin; j0 < jEnd; j0 += strip) {
+        const int width = min(strip, jEnd - j0);
+        const int bPanels = (width + NR - 1) / NR;
+        for (int k0 = 0; k0 < k; k0 += depth) {
+            const int kc = min(depth, k - k0);
+            pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
+            for (int p = pBegin; p < pEnd; p++) {
+                __global const float *ap = ai + ((size_t)p * k + k0) * MR;
+                for (int q = 0; q < bPanels; q++) {
+                    __local const floatV *bq = bpVectors + q * kc * NV;
+                    floatV acc[MR][NV];
+                    // The first slice starts from β·C, later ones from the sum so far.
+                    load_block(acc, ci, m, n, p * MR, j0 + q * NR, k0 == 0 ? beta : 1.0f);
+                    // Four steps per iteration: less loop overhead between the fma.
+                    __global const float *ak = ap;
+                    int kk = 0;
+                    for (; kk + 4 <= kc; kk += 4, ak += 4 * MR, bq += 4 * NV) {
+                        micro_step(acc, ak, bq);
+                        micro_step(acc, ak + MR, bq + NV);
+                        micro_step(acc, ak + 2 * MR, bq + 2 * NV);
+                        micro_step(acc, ak + 3 * MR, bq + 3 * NV);
+                    }
+                    for (; kk < kc; kk++, ak += MR, bq += NV) micro_step(acc, ak, bq);
+                    store_block(acc, ci, m, n, p * MR, j0 + q * NR);
                 }
-                for (; kk < kc; kk++, ak += MR, bq += NV) micro_step(acc, ak, bq);
-                store_block(acc, ci, m, n, p * MR, j0 + q * NR);
             }
         }
     }

@@ -3,7 +3,8 @@
 // and OpenBLAS alternately (so that load from other processes hits both alike) and prints the
 // minimum and median GFLOP/s of each. Used to tune the defines of MatmulTuning.swift.
 //
-// Usage: lab [-f kernel.cl] [-s strip] [-p panelsPerItem] [-r repeats] [-t threads] M K N op [DEFINE=value ...]
+// Usage: lab [-f kernel.cl] [-s columnsPerItem] [-p panelsPerItem] [-c cores to plan for] [-r repeats]
+//            [-t OpenBLAS threads] M K N op [DEFINE=value ...]
 //   op: fwd (C = A·B), dX (dY·Wᵀ) or dW (Xᵀ·dY), as in `gputrain bench kernels`.
 #define _POSIX_C_SOURCE 200112L
 #define CL_TARGET_OPENCL_VERSION 120
@@ -62,13 +63,14 @@ static int define(int count, char **defines, const char *name, int fallback) {
 
 int main(int argc, char **argv) {
     const char *file = "../../Kernels/matmul.cl";
-    int strip = 0, panelsPerItem = 0, repeats = 7, threads = 2, opt;
-    while ((opt = getopt(argc, argv, "f:s:p:r:t:")) != -1) {
+    int strip = 0, panelsPerItem = 0, repeats = 7, threads = 2, cores = 2, opt;
+    while ((opt = getopt(argc, argv, "f:s:p:r:t:c:")) != -1) {
         if (opt == 'f') file = optarg;
         else if (opt == 's') strip = atoi(optarg);
         else if (opt == 'p') panelsPerItem = atoi(optarg);
         else if (opt == 'r') repeats = atoi(optarg);
         else if (opt == 't') threads = atoi(optarg);
+        else if (opt == 'c') cores = atoi(optarg);
     }
     if (argc - optind < 4) { fprintf(stderr, "usage: lab [-f file] [-s strip] [-p panels] [-r n] [-t threads] M K N op [D=v ...]\n"); return 2; }
     int M = atoi(argv[optind]), K = atoi(argv[optind + 1]), N = atoi(argv[optind + 2]);
@@ -120,23 +122,19 @@ int main(int argc, char **argv) {
     cl_mem cBuffer = clCreateBuffer(context, CL_MEM_READ_WRITE, cCount * 4, NULL, &status); CHECK(status);
     cl_mem packed = clCreateBuffer(context, CL_MEM_READ_WRITE, (size_t)panels * mr * k * 4, NULL, &status); CHECK(status);
 
-    // The split, as MatmulTuning.packedPlan chooses it, unless given.
-    if (!strip) {
-        long best = -1;
-        int widest = maxStrip < (n + nr - 1) / nr * nr ? maxStrip : (n + nr - 1) / nr * nr;
-        for (int width = widest; width >= nr; width -= nr) {
-            int strips = (n + width - 1) / width;
-            for (int blocks = 1; blocks <= (panels < 32 ? panels : 32); blocks++) {
-                int ppi = (panels + blocks - 1) / blocks, rowBlocks = (panels + ppi - 1) / ppi;
-                long waves = ((long)strips * rowBlocks + 1) / 2;
-                long cost = waves * width * (ppi * mr + 8);
-                if (best < 0 || cost < best) { best = cost; strip = width; panelsPerItem = ppi; }
-            }
-        }
-    }
-    if (!panelsPerItem) panelsPerItem = panels;
+    // The split, as MatmulTuning.packedPlan chooses it for one product on `cores` cores, unless
+    // given: -s sets the columns per work-item, -p the row panels per work-item.
+    int columnPanels = (n + nr - 1) / nr, splits = 1;
+    while (splits % cores != 0 && splits < 4 * cores && splits < panels * columnPanels) splits++;
+    int columnBlocks = 1, rowBlocks = 1;
+    if (columnPanels >= 4 * splits || panels < splits) columnBlocks = splits < columnPanels ? splits : columnPanels;
+    else rowBlocks = splits;
+    int columnsPerItem = strip ? strip : ((n + columnBlocks - 1) / columnBlocks + nr - 1) / nr * nr;
+    if (!panelsPerItem) panelsPerItem = (panels + rowBlocks - 1) / rowBlocks;
+    int stripsPerItem = (columnsPerItem + maxStrip - 1) / maxStrip;
+    strip = ((columnsPerItem + stripsPerItem - 1) / stripsPerItem + nr - 1) / nr * nr;
     size_t packGlobal[3] = {(size_t)(k + 127) / 128 * 16, (size_t)panels, 1}, packLocal[3] = {16, 1, 1};
-    size_t gemmGlobal[3] = {(size_t)(n + strip - 1) / strip, (size_t)(panels + panelsPerItem - 1) / panelsPerItem, 1};
+    size_t gemmGlobal[3] = {(size_t)(n + columnsPerItem - 1) / columnsPerItem, (size_t)(panels + panelsPerItem - 1) / panelsPerItem, 1};
     size_t gemmLocal[3] = {1, 1, 1};
     int zero = 0;
     float alpha = 1, beta = 0;
@@ -160,6 +158,7 @@ int main(int argc, char **argv) {
     CHECK(clSetKernelArg(gemm, arg++, sizeof(int), &k));
     CHECK(clSetKernelArg(gemm, arg++, sizeof(float), &beta));
     CHECK(clSetKernelArg(gemm, arg++, sizeof(int), &zero));
+    CHECK(clSetKernelArg(gemm, arg++, sizeof(int), &columnsPerItem));
     CHECK(clSetKernelArg(gemm, arg++, sizeof(int), &strip));
     CHECK(clSetKernelArg(gemm, arg++, sizeof(int), &panelsPerItem));
 
@@ -205,10 +204,11 @@ int main(int argc, char **argv) {
     qsort(mineCPU, repeats, sizeof(double), compare);
     qsort(blasCPU, repeats, sizeof(double), compare);
     double flops = 2.0 * m * n * k * 1e-9;
-    printf("%s %dx%dx%d strip %d panels/item %d items %zux%zu [%s]: kernel best %.1f median %.1f | openblas best %.1f median %.1f GFLOP/s | ratio best %.2f median %.2f\n",
-           op, M, K, N, strip, panelsPerItem, gemmGlobal[0], gemmGlobal[1], options + 14,
+    printf("%s %dx%dx%d columns/item %d strip %d panels/item %d items %zux%zu [%s]: kernel best %.1f median %.1f | openblas best %.1f median %.1f GFLOP/s | ratio best %.2f median %.2f\n",
+           op, M, K, N, columnsPerItem, strip, panelsPerItem, gemmGlobal[0], gemmGlobal[1], options + 14,
            flops / mine[0], flops / mine[repeats / 2], flops / blas[0], flops / blas[repeats / 2],
            blas[0] / mine[0], blas[repeats / 2] / mine[repeats / 2]);
+    printf("    busy cores while the kernel ran: %.2f (median CPU / median wall)\n", mineCPU[repeats / 2] / mine[repeats / 2]);
     printf("    per CPU-second: kernel best %.1f | openblas best %.1f GFLOP/s | ratio %.2f | packing A %.1f%%\n",
            flops / mineCPU[0], flops / blasCPU[0], blasCPU[0] / mineCPU[0], 100 * packCPU / mineCPU[0]);
     return 0;

@@ -70,37 +70,41 @@ struct MatmulTuning: Equatable {
         return targets.contains { name.contains($0) }
     }
 
-    /// How the packed kernel splits one product over work-items: strips of `strip` columns
-    /// (a multiple of `nr`, at most `self.strip`) times ranges of `panelsPerItem` row panels.
+    /// How the packed kernel splits one product over work-items: blocks of `columnsPerItem`
+    /// columns times blocks of `panelsPerItem` row panels, each taken in strips of `strip` columns.
     struct PackedPlan: Equatable {
-        var strip: Int
+        var columnsPerItem: Int
         var panelsPerItem: Int
-        var strips: Int
+        var strip: Int
+        var columnBlocks: Int
         var rowBlocks: Int
     }
 
-    /// The split that finishes soonest on `cores` cores when each of `items` batch items is
-    /// split alike: the work of the busiest core, counting each work-item's rows plus a fixed
-    /// cost for packing its B block. Ties go to wider strips and fewer row blocks (less packing).
+    /// The split of each of `items` products (the batch) over `cores` cores. PoCL hands the
+    /// work-groups of a launch to its threads in chunks, so the plan makes as many equal work-items
+    /// as there are cores (or a multiple): each core takes its share at once and none is left
+    /// idle by an odd last item. Products are split by columns, where each block keeps at least
+    /// 4 panels (each work-item packs only its own columns of B), else by rows.
     func packedPlan(m: Int, n: Int, items: Int, cores: Int) -> PackedPlan {
-        let packingRows = 8
+        let cores = max(1, cores)
         let panels = panels(rows: m)
-        let widest = min(strip, (n + nr - 1) / nr * nr)
-        var best: (cost: Int, plan: PackedPlan)?
-        for width in stride(from: widest, through: nr, by: -nr) {
-            let strips = (n + width - 1) / width
-            for blocks in 1...min(panels, 32) {
-                let panelsPerItem = (panels + blocks - 1) / blocks
-                let rowBlocks = (panels + panelsPerItem - 1) / panelsPerItem
-                let workItems = strips * rowBlocks * items
-                let waves = (workItems + cores - 1) / max(cores, 1)
-                let cost = waves * width * (panelsPerItem * mr + packingRows)
-                if best == nil || cost < best!.cost {
-                    best = (cost, PackedPlan(strip: width, panelsPerItem: panelsPerItem, strips: strips, rowBlocks: rowBlocks))
-                }
-            }
+        let columnPanels = (n + nr - 1) / nr
+        var splits = 1
+        while (items * splits) % cores != 0, items * splits < 4 * cores, splits < panels * columnPanels { splits += 1 }
+        var (columnBlocks, rowBlocks) = (1, 1)
+        if columnPanels >= 4 * splits || panels < splits {
+            columnBlocks = min(splits, columnPanels)
+        } else {
+            rowBlocks = splits
         }
-        return best!.plan
+        let columnsPerItem = ((n + columnBlocks - 1) / columnBlocks + nr - 1) / nr * nr
+        let panelsPerItem = (panels + rowBlocks - 1) / rowBlocks
+        let stripsPerItem = (columnsPerItem + strip - 1) / strip
+        return PackedPlan(
+            columnsPerItem: columnsPerItem, panelsPerItem: panelsPerItem,
+            strip: ((columnsPerItem + stripsPerItem - 1) / stripsPerItem + nr - 1) / nr * nr,
+            columnBlocks: (n + columnsPerItem - 1) / columnsPerItem,
+            rowBlocks: (panels + panelsPerItem - 1) / panelsPerItem)
     }
 }
 

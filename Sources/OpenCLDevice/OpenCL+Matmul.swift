@@ -55,12 +55,12 @@ extension OpenCLDevice {
         for (first, count) in launches {
             try launch(
                 "matmul", "matmul_packed", defines: defines,
-                global: [plan.strips, plan.rowBlocks, count], local: [1, 1, 1],
+                global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
                 arguments: [.buffer(packed), .int(packedStride),
                             .buffer(b), .int(shape.strideB), .int(shape.transposeB ? 1 : 0),
                             .buffer(c), .int(shape.strideC),
                             .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.beta),
-                            .int(first), .int(plan.strip), .int(plan.panelsPerItem)],
+                            .int(first), .int(plan.columnsPerItem), .int(plan.strip), .int(plan.panelsPerItem)],
                 operation: operation)
         }
     }

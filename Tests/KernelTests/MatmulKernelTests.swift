@@ -69,7 +69,7 @@ final class MatmulKernelTests: XCTestCase {
     func testLargeProductSplitAcrossWorkItems() throws {
         for design in MatmulKernelDesign.allCases {
             for (transposeA, transposeB) in [(false, false), (true, true)] {
-                try check(MatmulShape(m: 70, n: 290, k: 270, transposeA: transposeA, transposeB: transposeB,
+                try check(MatmulShape(m: 40, n: 600, k: 270, transposeA: transposeA, transposeB: transposeB,
                                       alpha: 0.5, beta: 2), design: design, seed: 7)
             }
         }
@@ -197,14 +197,17 @@ final class MatmulKernelTests: XCTestCase {
         XCTAssertEqual(MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512-Intel").nr, 32)
         let small = MatmulTuning.forDevice(type: "cpu", name: "Intel(R) Xeon", localMemoryBytes: 32 * 1024)
         XCTAssertLessThanOrEqual(small.kc * small.strip * 4, 32 * 1024, "the B block fits in local memory")
-        for (m, n, items) in [(512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3), (2048, 8192, 1)] {
+        for (m, n, items) in [(512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3),
+                              (2048, 8192, 1), (7, 23, 1), (1, 1, 1), (3072, 768, 5)] {
             let plan = tuning.packedPlan(m: m, n: n, items: items, cores: 2)
-            let workItems = plan.strips * plan.rowBlocks * items
-            XCTAssertTrue(workItems % 2 == 0 || workItems >= 16, "\(m)×\(n)×\(items): \(plan)")
-            XCTAssertGreaterThanOrEqual(plan.strips * plan.strip, n)
+            let workItems = plan.columnBlocks * plan.rowBlocks * items
+            XCTAssertTrue(workItems % 2 == 0 || workItems >= 8 || m * n == 1, "\(m)×\(n)×\(items): \(plan)")
+            XCTAssertGreaterThanOrEqual(plan.columnBlocks * plan.columnsPerItem, n)
+            XCTAssertLessThan((plan.columnBlocks - 1) * plan.columnsPerItem, n, "no empty column block")
             XCTAssertGreaterThanOrEqual(plan.rowBlocks * plan.panelsPerItem * tuning.mr, m)
             XCTAssertLessThanOrEqual(plan.strip, tuning.strip)
             XCTAssertEqual(plan.strip % tuning.nr, 0)
+            XCTAssertEqual(plan.columnsPerItem % tuning.nr, 0)
         }
     }
 }
