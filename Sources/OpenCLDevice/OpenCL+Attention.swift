@@ -96,19 +96,7 @@ extension OpenCLDevice {
         _ shape: AttentionShape, _ masks: AttentionMasks, _ tuning: AttentionTuning, queries: [DeviceBuffer],
         keys: [DeviceBuffer], logSumExp: DeviceBuffer, _ operation: String
     ) throws {
-        try BufferChecks.requirePositive(
-            ["batch": shape.batch, "queryHeads": shape.queryHeads, "keyValueHeads": shape.keyValueHeads,
-             "queryLength": shape.queryLength, "keyLength": shape.keyLength, "headDim": shape.headDim],
-            in: operation)
-        guard shape.queryHeads % shape.keyValueHeads == 0 else {
-            throw DeviceError.invalidArgument(
-                operation: operation,
-                message: "queryHeads \(shape.queryHeads) is not a multiple of keyValueHeads \(shape.keyValueHeads)")
-        }
-        guard (masks.querySegments == nil) == (masks.keySegments == nil) else {
-            throw DeviceError.invalidArgument(
-                operation: operation, message: "querySegments and keySegments must be given together")
-        }
+        try shape.validate(masks, operation: operation)
         guard tuning.isUsable(headDim: shape.headDim) else {
             throw DeviceError.invalidArgument(
                 operation: operation, message: "unusable tuning \(tuning) for headDim \(shape.headDim)")
@@ -116,14 +104,6 @@ extension OpenCLDevice {
         for buffer in queries { try BufferChecks.require(buffer, holds: shape.queryCount, in: operation) }
         for buffer in keys { try BufferChecks.require(buffer, holds: shape.keyCount, in: operation) }
         try BufferChecks.require(logSumExp, holds: shape.logSumExpCount, in: operation)
-        let keyCount = shape.batch * shape.keyLength
-        if let keyValid = masks.keyValid {
-            try BufferChecks.require(keyValid, holds: keyCount, of: .int32, in: operation)
-        }
-        if let querySegments = masks.querySegments, let keySegments = masks.keySegments {
-            try BufferChecks.require(querySegments, holds: shape.batch * shape.queryLength, of: .int32, in: operation)
-            try BufferChecks.require(keySegments, holds: keyCount, of: .int32, in: operation)
-        }
     }
 
     /// keyValid, querySegments, keySegments; an absent mask passes `placeholder`, which the

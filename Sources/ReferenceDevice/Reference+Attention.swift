@@ -97,19 +97,7 @@ private struct AttentionRows {
     let keySegments: [Int32]?
 
     init(_ shape: AttentionShape, masks: AttentionMasks, device: ReferenceDevice, _ operation: String) throws {
-        try BufferChecks.requirePositive(
-            ["batch": shape.batch, "queryHeads": shape.queryHeads, "keyValueHeads": shape.keyValueHeads,
-             "queryLength": shape.queryLength, "keyLength": shape.keyLength, "headDim": shape.headDim],
-            in: operation)
-        guard shape.queryHeads % shape.keyValueHeads == 0 else {
-            throw DeviceError.invalidArgument(
-                operation: operation,
-                message: "queryHeads \(shape.queryHeads) is not a multiple of keyValueHeads \(shape.keyValueHeads)")
-        }
-        guard (masks.querySegments == nil) == (masks.keySegments == nil) else {
-            throw DeviceError.invalidArgument(
-                operation: operation, message: "querySegments and keySegments must be given together")
-        }
+        try shape.validate(masks, operation: operation)
         self.shape = shape
         let keys = shape.batch * shape.keyLength
         keyValid = try masks.keyValid.map { try device.ints($0, keys, operation) }
