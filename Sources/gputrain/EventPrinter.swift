@@ -39,7 +39,7 @@ struct EventPrinter {
         switch event {
         case let .started(directory, device, parameters, bytes, resumed):
             object = ["event": "started", "run": directory, "device": device, "parameters": parameters,
-                      "device_bytes": bytes, "resumed_at_step": resumed as Any]
+                      "device_bytes": bytes, "resumed_at_step": resumed.map { $0 as Any } ?? NSNull()]
         case let .step(m):
             let data = (try? JSONEncoder().encode(m)) ?? Data()
             var fields = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]

@@ -85,3 +85,31 @@ final class BadInputTests: XCTestCase {
         try expectFailure(["pretrain", "--config", recipe.path, "--out", run.path], mentions: ["--resume", "--overwrite"])
     }
 }
+
+/// `gputrain pretrain --json` prints one parseable JSON object per event.
+final class PretrainCommandTests: XCTestCase {
+    func testJSONEventsParse() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pretrain-json-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let recipe = root.appendingPathComponent("tiny.yaml")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try """
+            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
+            data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
+            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 2\n  eval_every: 2
+            """.write(to: recipe, atomically: true, encoding: .utf8)
+        let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", root.appendingPathComponent("run").path, "--json"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let events = try result.standardOutput.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(events.first { $0["event"] as? String != "note" }?["event"] as? String, "started")
+        XCTAssertEqual(events.filter { $0["event"] as? String == "step" }.count, 2)
+        let step = try XCTUnwrap(events.last { $0["event"] as? String == "step" })
+        for key in ["step", "loss", "lr", "grad_norm", "tokens_per_s", "val_loss"] { XCTAssertNotNil(step[key], key) }
+        XCTAssertEqual(events.last?["event"] as? String, "finished")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run/pretrain_report.json"))) as? [String: Any]
+        XCTAssertNotNil(report?["bigram_validation_loss"])
+        XCTAssertNotNil(report?["knowledge_probe"])
+    }
+}
