@@ -69,10 +69,10 @@ public struct Generator {
             // The last token chosen is never read, hence steps − 1.
             let cache = try KeyValueCache(
                 config: model.config, device: model.parameters.device, batch: rows.count, capacity: width + steps - 1)
-            var keyValid = rows.map { [Int32](repeating: 0, count: width - $0.prompt.count) + [Int32](repeating: 1, count: $0.prompt.count) }
+            var keyValid = rows.map { $0.leftPadded([Int32](repeating: 1, count: $0.prompt.count), to: width) }
             var logits = try lastLogits(
-                ids: rows.flatMap { [Int32](repeating: 0, count: width - $0.prompt.count) + $0.prompt },
-                positions: rows.flatMap { [Int32](repeating: 0, count: width - $0.prompt.count) + (0..<Int32($0.prompt.count)) },
+                ids: rows.flatMap { $0.leftPadded($0.prompt, to: width) },
+                positions: rows.flatMap { $0.leftPadded(Array(0..<Int32($0.prompt.count)), to: width) },
                 keyValid: keyValid, length: width, cache: cache)
             let vocabulary = logits.count / rows.count
             while true {
@@ -153,6 +153,12 @@ private struct GeneratedRow {
     /// Where the last token sits, counting real tokens only (0 for a finished row, whose
     /// position must stay inside GPT-2's position table).
     var nextPosition: Int32 { isFinished ? 0 : Int32(prompt.count + tokens.count - 1) }
+
+    /// Per-prompt-token `values` after zeros up to `width` (padding is token 0 at position 0,
+    /// masked out).
+    func leftPadded(_ values: [Int32], to width: Int) -> [Int32] {
+        [Int32](repeating: 0, count: width - prompt.count) + values
+    }
 
     /// Chooses, records and returns the next token.
     mutating func choose(from logits: ArraySlice<Float>, options: GenerationOptions) -> Int32 {
