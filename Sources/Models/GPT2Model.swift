@@ -18,10 +18,11 @@ public final class GPT2Model: LanguageModel {
 
     private func p(_ name: String) throws -> Tensor { try parameters.tensor(name) }
 
-    public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?) throws -> Tensor {
+    public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor {
         let d = config.hiddenSize, heads = config.headCount, dh = d / heads
+        let start = try cache?.positionOfNext(batch, config: config) ?? 0
         let tokens = try Tensor.embedding(p("transformer.wte.weight"), ids: batch.ids)
-        let positions = try Tensor.embedding(p("transformer.wpe.weight"), ids: batch.resolvedPositions())
+        let positions = try Tensor.embedding(p("transformer.wpe.weight"), ids: batch.resolvedPositions(start: start))
         var x = try (tokens + positions).dropout(dropout, stream: 0)
         for layer in 0..<config.layerCount {
             let prefix = "transformer.h.\(layer)."
@@ -31,7 +32,8 @@ public final class GPT2Model: LanguageModel {
             var scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
             let shape = AttentionShape(batch: batch.batch, queryHeads: heads, queryLength: batch.length, headDim: dh, scale: scale)
-            let attended = try Tensor.attention(query: parts[0], key: parts[1], value: parts[2], shape: shape, masks: batch.masks)
+            let attended = try Tensor.attention(
+                query: parts[0], key: parts[1], value: parts[2], shape: shape, masks: batch.masks, cache: cache, layer: layer)
                 .reshaped([batch.batch * batch.length, d])
             let projected = try Tensor.linear(attended, weight: p(prefix + "attn.c_proj.weight"), bias: p(prefix + "attn.c_proj.bias"), layout: .inputOutput)
             x = try x + projected.dropout(dropout, stream: UInt64(2 * layer + 1))
@@ -40,6 +42,7 @@ public final class GPT2Model: LanguageModel {
             let down = try Tensor.linear(up, weight: p(prefix + "mlp.c_proj.weight"), bias: p(prefix + "mlp.c_proj.bias"), layout: .inputOutput)
             x = try x + down.dropout(dropout, stream: UInt64(2 * layer + 2))
         }
+        cache?.advance(by: batch.length)
         return try x.layerNorm(weight: p("transformer.ln_f.weight"), bias: p("transformer.ln_f.bias"), epsilon: Float(config.normEpsilon))
     }
 

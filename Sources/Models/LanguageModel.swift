@@ -8,7 +8,8 @@ public struct TokenBatch {
     public var ids: IntTensor
     public var batch: Int
     public var length: Int
-    /// Position of each token ([batch·length]); `nil` means 0, 1, … in every row.
+    /// Position of each token ([batch·length]); `nil` means 0, 1, … in every row (continuing
+    /// after the cached positions when a key/value cache is given).
     public var positions: IntTensor?
     public var masks: AttentionMasks
 
@@ -20,10 +21,10 @@ public struct TokenBatch {
         self.masks = masks
     }
 
-    /// The positions to use: the given ones, or 0 … length−1 in every row.
-    func resolvedPositions() throws -> IntTensor {
+    /// The positions to use: the given ones, or start … start+length−1 in every row.
+    func resolvedPositions(start: Int = 0) throws -> IntTensor {
         if let positions { return positions }
-        let row = (0..<length).map(Int32.init)
+        let row = (start..<(start + length)).map(Int32.init)
         return try IntTensor(device: ids.device, shape: [batch * length],
                              values: Array((0..<batch).map { _ in row }.joined()), label: "positions")
     }
@@ -47,13 +48,22 @@ public protocol LanguageModel: AnyObject {
     var config: ModelConfig { get }
     /// Its parameters, named by their checkpoint keys.
     var parameters: ParameterStore { get }
-    /// The final hidden states [batch·length, hidden] (before the LM head).
-    func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?) throws -> Tensor
+    /// The final hidden states [batch·length, hidden] (before the LM head) of `batch`'s tokens.
+    ///
+    /// With a `cache`, the tokens follow the cached positions: they attend to them too, their
+    /// default positions continue from `cache.length`, their keys and values are appended, and
+    /// `batch.masks.keyValid` (if any) covers cached and new keys, [batch, cache.length + length].
+    func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor
     /// The LM head's logits [rows, vocab] for hidden states [rows, hidden].
     func logits(fromHidden hidden: Tensor) throws -> Tensor
 }
 
 extension LanguageModel {
+    /// The final hidden states [batch·length, hidden] of a whole sequence (no cache).
+    public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?) throws -> Tensor {
+        try hiddenStates(batch, dropout: dropout, cache: nil)
+    }
+
     /// Logits [batch·length, vocab] for every position of `batch`.
     public func logits(_ batch: TokenBatch, dropout: DropoutSettings? = nil) throws -> Tensor {
         try logits(fromHidden: hiddenStates(batch, dropout: dropout))

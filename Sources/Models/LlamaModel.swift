@@ -27,10 +27,11 @@ public final class LlamaModel: LanguageModel {
         try Tensor.linear(x, weight: p(name + ".weight"), bias: bias ? p(name + ".bias") : nil, layout: .outputInput)
     }
 
-    public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?) throws -> Tensor {
+    public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor {
         let dh = config.headDimension, heads = config.headCount, kvHeads = config.keyValueHeadCount
         let eps = Float(config.normEpsilon)
-        let positions = try batch.resolvedPositions()
+        let start = try cache?.positionOfNext(batch, config: config) ?? 0
+        let positions = try batch.resolvedPositions(start: start)
         let rows = batch.batch * batch.length
         var x = try Tensor.embedding(p("model.embed_tokens.weight"), ids: batch.ids)
         let shape = AttentionShape(batch: batch.batch, queryHeads: heads, keyValueHeads: kvHeads, queryLength: batch.length, headDim: dh)
@@ -43,7 +44,8 @@ public final class LlamaModel: LanguageModel {
             let k = try projection(h, prefix + "self_attn.k_proj", bias: bias).reshaped([batch.batch, batch.length, kvHeads, dh])
                 .rope(positions: positions, inverseFrequencies: inverseFrequencies)
             let v = try projection(h, prefix + "self_attn.v_proj", bias: bias).reshaped([batch.batch, batch.length, kvHeads, dh])
-            let attended = try Tensor.attention(query: q, key: k, value: v, shape: shape, masks: batch.masks).reshaped([rows, heads * dh])
+            let attended = try Tensor.attention(query: q, key: k, value: v, shape: shape, masks: batch.masks, cache: cache, layer: layer)
+                .reshaped([rows, heads * dh])
             let output = try projection(attended, prefix + "self_attn.o_proj", bias: config.attentionOutputBias)
             x = try x + output.dropout(dropout, stream: UInt64(2 * layer + 1))
             let n = try x.rmsNorm(weight: p(prefix + "post_attention_layernorm.weight"), epsilon: eps)
@@ -52,6 +54,7 @@ public final class LlamaModel: LanguageModel {
             let down = try projection(gate * up, prefix + "mlp.down_proj", bias: config.mlpBias)
             x = try x + down.dropout(dropout, stream: UInt64(2 * layer + 2))
         }
+        cache?.advance(by: batch.length)
         return try x.rmsNorm(weight: p("model.norm.weight"), epsilon: eps)
     }
 

@@ -43,12 +43,10 @@ public enum KnowledgeProbe {
         }
         var answersByRelation: [Relation: Set<String>] = [:]
         for probe in probes { answersByRelation[probe.relation, default: []].insert(probe.answer) }
+        let completions = try complete(probes.map(\.prompt), model: model, tokenizer: tokenizer, maxTokens: maxTokens)
         var correct = 0, correctPretrainOnly = 0, pretrainOnly = 0, chance = 0.0
         var samples: [Sample] = []
-        for probe in probes {
-            let prompt = tokenizer.encode(probe.prompt, addSpecialTokens: false).map(Int32.init)
-            let generated = try GreedyDecoding.continuation(model, prompt: prompt, maxTokens: maxTokens)
-            let completion = tokenizer.decode(generated.map(Int.init))
+        for (probe, completion) in zip(probes, completions) {
             let right = names(completion, probe.answer)
             correct += right ? 1 : 0
             if probe.pretrainOnly {
@@ -63,6 +61,21 @@ public enum KnowledgeProbe {
                       accuracyPretrainOnly: Double(correctPretrainOnly) / Double(max(pretrainOnly, 1)),
                       chance: chance / Double(count), samples: samples)
     }
+
+    /// The greedy completions of `prompts`, a batch of them per generator run.
+    private static func complete(_ prompts: [String], model: LanguageModel, tokenizer: Tokenizer, maxTokens: Int) throws -> [String] {
+        let generator = Generator(model: model)
+        let options = GenerationOptions(maxNewTokens: maxTokens)
+        let encoded = prompts.map { tokenizer.encode($0, addSpecialTokens: false).map(Int32.init) }
+        return try stride(from: 0, to: encoded.count, by: batchSize).flatMap { start in
+            try generator.generate(Array(encoded[start..<min(start + batchSize, encoded.count)]), options: options)
+                .map { tokenizer.decode($0.tokens.map(Int.init)) }
+        }
+    }
+
+    /// Prompts generated together: enough rows to keep a device busy, few enough that padding
+    /// to the longest prompt wastes little.
+    private static let batchSize = 16
 
     /// True when `completion` begins (after spaces) with `answer` as a whole word.
     static func names(_ completion: String, _ answer: String) -> Bool {

@@ -8,6 +8,6 @@ struct GPUTrain: ParsableCommand {
         abstract: "Train language models end to end on any OpenCL device.",
         subcommands: [
             DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PretrainCommand.self,
-            EvalCommand.self, BenchCommand.self,
+            EvalCommand.self, GenerateCommand.self, BenchCommand.self,
         ])
 }
