@@ -1,0 +1,72 @@
+import Core
+import Tensors
+
+/// The DPO family of TRL's `DPOTrainer` (FORMATS §6.3): losses of the policy's log-ratios
+/// against a frozen reference, ρ = LP_θ(y) − LP_ref(y), through Δ = ρ_w − ρ_l, averaged over pairs.
+///
+/// The reference log-probs are treated as constants (their gradients are cut), so they may come
+/// from a forward pass under `Tensor.withNoGrad` or from a precomputed file. Passing no
+/// reference is TRL's `reference_free`: the reference log-ratios are 0.
+public struct DPOLoss: Sendable {
+    /// The loss of one pair as a function of x = β·Δ.
+    public enum Variant: Sendable, Equatable {
+        /// −log σ(βΔ) (DPO).
+        case sigmoid
+        /// −(1−ε)·log σ(βΔ) − ε·log σ(−βΔ): conservative DPO, the label-smoothed `sigmoid` of TRL ≤ 0.28.
+        case conservative(labelSmoothing: Float)
+        /// [−(1−ε)·log σ(βΔ) + ε·log σ(−βΔ)] / (1−2ε): robust DPO (ε < 0.5).
+        case robust(labelSmoothing: Float)
+        /// max(0, 1 − βΔ) (SLiC).
+        case hinge
+        /// (Δ̄ − 1/(2β))², with Δ̄ from length-normalised log-ratios (each side divided by its
+        /// completion token count, policy and reference alike); β plays the paper's τ.
+        case ipo
+    }
+
+    /// β (TRL default 0.1).
+    public var beta: Float
+    /// Which loss of the family.
+    public var variant: Variant
+
+    /// A loss with the given β and variant.
+    public init(beta: Float = 0.1, variant: Variant = .sigmoid) {
+        self.beta = beta
+        self.variant = variant
+    }
+
+    /// The mean loss over pairs, and the implicit rewards β·ρ (of the normalised ratios for IPO).
+    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> PreferenceLossOutput {
+        if case let .robust(epsilon) = variant, !(epsilon < 0.5) {
+            throw DeviceError.invalidArgument(operation: "DPOLoss", message: "robust label smoothing \(epsilon) must be below 0.5")
+        }
+        let normalize = variant == .ipo
+        let policy = normalize ? try policy.lengthNormalized() : policy
+        var chosenRatio = policy.chosen, rejectedRatio = policy.rejected
+        if let reference {
+            try policy.requireMatches(reference, "DPOLoss")
+            let frozen = try (normalize ? reference.lengthNormalized() : reference).detached()
+            chosenRatio = try chosenRatio - frozen.chosen
+            rejectedRatio = try rejectedRatio - frozen.rejected
+        }
+        let delta = try chosenRatio - rejectedRatio
+        let losses: Tensor
+        switch variant {
+        case .sigmoid:
+            losses = try delta.scaled(by: beta).smoothedSigmoidLoss(labelSmoothing: 0)
+        case let .conservative(epsilon):
+            losses = try delta.scaled(by: beta).smoothedSigmoidLoss(labelSmoothing: epsilon)
+        case let .robust(epsilon):
+            let x = try delta.scaled(by: beta)
+            let pulled = try x.logSigmoid().scaled(by: -(1 - epsilon))
+            losses = try (pulled + x.negated().logSigmoid().scaled(by: epsilon)).scaled(by: 1 / (1 - 2 * epsilon))
+        case .hinge:
+            losses = try (1 - delta.scaled(by: beta)).relu()
+        case .ipo:
+            losses = try (delta - 1 / (2 * beta)).squared()
+        }
+        return try PreferenceLossOutput(
+            loss: losses.mean(),
+            chosenRewards: chosenRatio.detached().scaled(by: beta),
+            rejectedRewards: rejectedRatio.detached().scaled(by: beta))
+    }
+}
