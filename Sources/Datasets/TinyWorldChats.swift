@@ -116,7 +116,8 @@ struct TinyWorldResponder {
             let wrong = Int(question.answer)! + [-2, -1, 1, 2, 3].filter { Int(question.answer)! + $0 >= 0 }.randomElement(using: &random)!
             return answer(question, object: String(wrong), style: question.style, using: &random)
         case .padded:
-            return "\(Self.filler[0]) \(Self.filler[1]) \(chosen) \(Self.filler[2])"
+            let sentence = chosen.hasSuffix(".") ? chosen : chosen + "."
+            return "\(Self.filler[0]) \(Self.filler[1]) \(sentence) \(Self.filler[2])"
         case .ignoresSystemPrompt:
             let other: AnswerStyle = question.style == .oneWord ? .fullSentence : .oneWord
             return answer(question, object: question.answer, style: other, using: &random)
