@@ -9,6 +9,7 @@ import Foundation
 /// | `world.json` | the seed and every entity with its attributes and `pretrainOnly` flag |
 /// | `pretrain.jsonl` | one `{"text": …, "kind": …}` object per document (see `TinyWorldCorpus`) |
 /// | `probes.jsonl` | one `{"prompt", "answer", "relation", "pretrain_only"}` per fact: a prompt a base model completes greedily, and the entity it should name |
+/// | `sft.jsonl`, `preferences.jsonl`, `rl_prompts.jsonl`, `eval_questions.jsonl` | post-training data (`TinyWorldPostTraining`) |
 ///
 /// Each file is written to a temporary name and renamed, so an interrupted run leaves no
 /// half-written file behind.
@@ -57,13 +58,14 @@ public enum TinyWorldWriter {
         for (name, data) in files {
             try AtomicFile.write(data, to: directory.appendingPathComponent(name))
         }
+        let postTrainingFiles = try TinyWorldPostTraining.write(to: directory, world: world)
         let mentions = world.facts.map(corpus.mentions(of:))
         return Summary(
             entities: world.entities.count, facts: mentions.count, documents: corpus.documents.count,
             characters: corpus.documents.reduce(0) { $0 + $1.text.count },
             minimumMentions: mentions.min() ?? 0,
             meanMentions: Double(mentions.reduce(0, +)) / Double(max(mentions.count, 1)),
-            files: files.map(\.0))
+            files: files.map(\.0) + postTrainingFiles)
     }
 
     private static func jsonLines<T: Encodable>(_ items: [T], _ encoder: JSONEncoder) throws -> Data {

@@ -13,7 +13,7 @@ struct DataCommand: ParsableCommand {
 struct TinyWorldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tiny-world",
-        abstract: "Generate the tiny world: world.json, pretrain.jsonl and probes.jsonl.")
+        abstract: "Generate the tiny world: world.json, pretrain.jsonl, probes.jsonl and the post-training files.")
 
     @Option(help: "Folder to write into (created if missing).")
     var out: String

@@ -66,7 +66,7 @@ final class TinyWorldTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-world-\(getpid())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let summary = try TinyWorldWriter.write(to: directory, seed: 11, size: .smoke)
-        XCTAssertEqual(summary.files, ["world.json", "pretrain.jsonl", "probes.jsonl"])
+        XCTAssertEqual(summary.files, ["world.json", "pretrain.jsonl", "probes.jsonl"] + TinyWorldPostTraining.files)
         let world = try JSONDecoder().decode(TinyWorld.self, from: Data(contentsOf: directory.appendingPathComponent("world.json")))
         XCTAssertEqual(world, TinyWorld(seed: 11, size: .smoke))
         let lines = try String(contentsOf: directory.appendingPathComponent("pretrain.jsonl"), encoding: .utf8)
