@@ -1,9 +1,10 @@
 #!/bin/bash
 # The matmul comparison of BENCHMARKS.md: `gputrain bench kernels --json --only matmul` (release
-# build) and the OpenBLAS harness back to back, for several rounds. The machine is shared, so each
-# round waits until the CPUs have been idle for a few seconds, and every cell of the table is the
-# median over the rounds. CLBlast (slow through PoCL: a round with it takes minutes) is timed in
-# one extra run. Results are kept in Benchmarks/results/. Usage (from anywhere):
+# build) and the OpenBLAS harness back to back, for several rounds (in turn first). The machine is
+# shared, so each run waits until the CPUs have been idle for a few seconds; the table shows, per
+# shape and op, the best round of each side (its least disturbed median) and the median over the
+# rounds. CLBlast (slow through PoCL: a run with it takes minutes) is timed in one extra run.
+# Results are kept in Benchmarks/results/. Usage (from anywhere):
 #   Benchmarks/run_matmul_comparison.sh [rounds] [repeats]   (defaults 5 and 5)
 set -euo pipefail
 rounds=${1:-5}
@@ -28,12 +29,19 @@ wait_for_idle() {
   until [ "$(idle)" -ge 90 ] || [ $waited -ge 600 ]; do waited=$((waited + 3)); done
 }
 
-for round in $(seq "$rounds"); do
+run_gputrain() {
   wait_for_idle
-  echo "round $round: $(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   .build/release/gputrain bench kernels --json --only matmul --no-clblast --repeat "$repeats" \
-    > "$results/gputrain-$round.jsonl" 2> /dev/null
-  OPENBLAS_NUM_THREADS=2 Benchmarks/openblas/sgemm_bench "$repeats" 2 > "$results/openblas-$round.jsonl"
+    > "$results/gputrain-$1.jsonl" 2> /dev/null
+}
+run_openblas() {
+  wait_for_idle
+  OPENBLAS_NUM_THREADS=2 Benchmarks/openblas/sgemm_bench "$repeats" 2 > "$results/openblas-$1.jsonl"
+}
+for round in $(seq "$rounds"); do
+  echo "round $round: $(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  if [ $((round % 2)) -eq 1 ]; then run_gputrain "$round"; run_openblas "$round"
+  else run_openblas "$round"; run_gputrain "$round"; fi
 done
 wait_for_idle
 echo "CLBlast: $(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
