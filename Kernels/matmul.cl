@@ -13,16 +13,18 @@
 // CPU devices (PoCL), after BLIS/OpenBLAS. PoCL runs one work-group per thread and turns a
 // work-item into plain (auto-vectorised) C, so the kernel is written as one core's loop nest:
 //   1. matmul_pack_a copies α·op(A) into panels of MR rows (zero past row m), k slice by k slice
-//      (see packed_index), so that the micro-kernel reads A as one contiguous stream whatever
+//      (see packed_offset), so that the micro-kernel reads A as one contiguous stream whatever
 //      transA is.
 //   2. matmul_packed: one work-item (work-group of 1) per block of C's columns (and optionally of
 //      its row panels): as many blocks as cores, so that each core gets one and none waits. A block
-//      is taken in strips of up to STRIP columns; for each KC-deep slice of k the work-item packs its
-//      KC×strip block of op(B) into __local panels of NR columns (B rows are often a multiple of 4 KiB apart, which
-//      thrashes the caches when read in place), then runs an MR×NR micro-kernel with MR·NR/VW
-//      vector accumulators and explicit fma, for each A panel over every B panel (the A panel stays
-//      in L1, the B block in L2). The accumulators start from β·C on the first slice (0 when β = 0)
-//      and from C on later ones, and are stored back to C after each slice.
+//      is taken in strips of up to STRIP columns; for each KC-deep slice of k the work-item packs
+//      its KC×strip block of op(B) into __local panels of NR columns (B rows are often a multiple of
+//      4 KiB apart, which thrashes the caches when read in place), then runs an MR×NR micro-kernel
+//      with MR·NR/VW vector accumulators and explicit fma, for each A panel over every B panel (the
+//      A panel stays in L1, the B block in L2). The accumulators start from β·C on the first slice
+//      (0 when β = 0) and from C on later ones, and are stored back to C after each slice.
+//   Work-items share nothing and each sums in a fixed order: results are the same bits every run.
+//
 // GPU devices: matmul_tiled, a classic local-memory tiled kernel. A work-group computes a
 // TILE_M×TILE_N tile of C, loading TILE_K-deep slices of op(A) and op(B) into local memory
 // (transposes are absorbed by the loads, so global reads stay coalesced); each work-item keeps a
@@ -48,7 +50,7 @@
 #define KC 256      // most depth of one packed slice of k, a multiple of 8
 #endif
 #ifndef STRIP
-#define STRIP 256   // most columns one work-item owns, a multiple of NR (local: KC·STRIP floats)
+#define STRIP 256   // most columns of one strip, a multiple of NR (local memory: KC·STRIP floats)
 #endif
 
 #define NV (NR / VW)
@@ -65,17 +67,17 @@ static int slice_depth(int k)
     return ((k + slices - 1) / slices + 7) / 8 * 8;
 }
 
-// Where op(A)[p·MR + r][kk] lives in one packed item: slice after slice, and within a slice panel
-// after panel, so that the panels one k slice needs are one contiguous stream:
-// packed[s][p][kk − s·depth][r] for s = kk / depth.
-static size_t packed_index(int p, int kk, int r, int k, int panels, int depth)
+// Where op(A)[p·MR ..< p·MR + MR][kk] lives in one packed item: slice after slice, and within a
+// slice panel after panel, so that the panels one k slice needs are one contiguous stream:
+// packed[s][p][kk − s·depth][0 ..< MR] for s = kk / depth.
+static size_t packed_offset(int p, int kk, int k, int panels, int depth)
 {
     const int k0 = kk / depth * depth;
     const int kc = min(depth, k - k0);
-    return ((size_t)k0 * panels + (size_t)p * kc + (kk - k0)) * MR + r;
+    return ((size_t)k0 * panels + (size_t)p * kc + (kk - k0)) * MR;
 }
 
-// Packs α·op(A_i) (see packed_index), zero for rows ≥ m. One work-item per (8 values of kk, p, i),
+// Packs α·op(A_i) (see packed_offset), zero for rows ≥ m. One work-item per (8 values of kk, p, i),
 // which reads whole runs of A's rows and writes one contiguous block of a panel.
 __kernel void matmul_pack_a(
     __global const float *a, int strideA, int transA, int m, int k, float alpha, __global float *packed)
@@ -89,7 +91,7 @@ __kernel void matmul_pack_a(
     const int rows = min(MR, m - p * MR);
     __global const float *ai = a + (size_t)i * strideA;
     // The 8 values of kk are in one slice (slices start at multiples of 8), so they are contiguous.
-    __global float *dst = packed + (size_t)i * panels * MR * k + packed_index(p, k0, 0, k, panels, slice_depth(k));
+    __global float *dst = packed + (size_t)i * panels * MR * k + packed_offset(p, k0, k, panels, slice_depth(k));
     if (transA) {
         // A is [k, m]: the panel's rows at one kk are a contiguous run.
         for (int kk = 0; kk < count; kk++) {
@@ -229,7 +231,7 @@ void matmul_packed(
             const int kc = min(depth, k - k0);
             pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
             for (int p = pBegin; p < pEnd; p++) {
-                __global const float *ap = ai + packed_index(p, k0, 0, k, panels, depth);
+                __global const float *ap = ai + packed_offset(p, k0, k, panels, depth);
                 for (int q = 0; q < bPanels; q++) {
                     __local const floatV *bq = bpVectors + q * kc * NV;
                     floatV acc[MR][NV];
