@@ -12,16 +12,19 @@
 //
 // CPU devices (PoCL), after BLIS/OpenBLAS. PoCL runs one work-group per thread and turns a
 // work-item into plain (auto-vectorised) C, so the kernel is written as one core's loop nest:
-//   1. matmul_pack_a copies α·op(A) into panels of MR rows: packed[i][p][kk][r] = α·op(A)[p·MR + r][kk]
-//      (zero past row m), so the micro-kernel reads A as one contiguous stream whatever transA is.
+//   1. matmul_pack_a copies α·op(A) into panels of MR rows (zero past row m), k slice by k slice
+//      (see packed_offset), so that the micro-kernel reads A as one contiguous stream whatever
+//      transA is.
 //   2. matmul_packed: one work-item (work-group of 1) per block of C's columns (and optionally of
 //      its row panels): as many blocks as cores, so that each core gets one and none waits. A block
-//      is taken in strips of up to STRIP columns; for each KC-deep slice of k the work-item packs its
-//      KC×strip block of op(B) into __local panels of NR columns (B rows are often a multiple of 4 KiB apart, which
-//      thrashes the caches when read in place), then runs an MR×NR micro-kernel with MR·NR/VW
-//      vector accumulators and explicit fma, for each A panel over every B panel (the A panel stays
-//      in L1, the B block in L2). The accumulators start from β·C on the first slice (0 when β = 0)
-//      and from C on later ones, and are stored back to C after each slice.
+//      is taken in strips of up to STRIP columns; for each KC-deep slice of k the work-item packs
+//      its KC×strip block of op(B) into __local panels of NR columns (B rows are often a multiple of
+//      4 KiB apart, which thrashes the caches when read in place), then runs an MR×NR micro-kernel
+//      with MR·NR/VW vector accumulators and explicit fma, for each A panel over every B panel (the
+//      A panel stays in L1, the B block in L2). The accumulators start from β·C on the first slice
+//      (0 when β = 0) and from C on later ones, and are stored back to C after each slice.
+//   Work-items share nothing and each sums in a fixed order: results are the same bits every run.
+//
 // GPU devices: matmul_tiled, a classic local-memory tiled kernel. A work-group computes a
 // TILE_M×TILE_N tile of C, loading TILE_K-deep slices of op(A) and op(B) into local memory
 // (transposes are absorbed by the loads, so global reads stay coalesced); each work-item keeps a
@@ -44,10 +47,10 @@
 #define VW 8        // vector width of the accumulators: 8 for AVX2, 16 for AVX-512
 #endif
 #ifndef KC
-#define KC 256      // depth of one packed slice of k
+#define KC 256      // most depth of one packed slice of k, a multiple of 8
 #endif
 #ifndef STRIP
-#define STRIP 256   // most columns one work-item owns, a multiple of NR (local: KC·STRIP floats)
+#define STRIP 256   // most columns of one strip, a multiple of NR (local memory: KC·STRIP floats)
 #endif
 
 #define NV (NR / VW)
@@ -55,8 +58,27 @@
 #define vloadV CAT(vload, VW)
 #define vstoreV CAT(vstore, VW)
 
-// packed[i][p][kk][r] = α·op(A_i)[p·MR + r][kk], zero for rows ≥ m. One work-item per (8 values of
-// kk, p, i), which reads whole runs of A's rows and writes one contiguous block of the panel.
+// The depth of the k slices (the last may be shallower): equal slices of at most KC, rounded up to
+// a multiple of 8 (k = 300 gives 152 + 148 rather than 256 + 44: a thin slice would pay for packing
+// and for loading and storing C with little work). KC is a multiple of 8.
+static int slice_depth(int k)
+{
+    const int slices = (k + KC - 1) / KC;
+    return ((k + slices - 1) / slices + 7) / 8 * 8;
+}
+
+// Where op(A)[p·MR ..< p·MR + MR][kk] lives in one packed item: slice after slice, and within a
+// slice panel after panel, so that the panels one k slice needs are one contiguous stream:
+// packed[s][p][kk − s·depth][0 ..< MR] for s = kk / depth.
+static size_t packed_offset(int p, int kk, int k, int panels, int depth)
+{
+    const int k0 = kk / depth * depth;
+    const int kc = min(depth, k - k0);
+    return ((size_t)k0 * panels + (size_t)p * kc + (kk - k0)) * MR;
+}
+
+// Packs α·op(A_i) (see packed_offset), zero for rows ≥ m. One work-item per (8 values of kk, p, i),
+// which reads whole runs of A's rows and writes one contiguous block of a panel.
 __kernel void matmul_pack_a(
     __global const float *a, int strideA, int transA, int m, int k, float alpha, __global float *packed)
 {
@@ -64,18 +86,19 @@ __kernel void matmul_pack_a(
     const int p = get_global_id(1);
     const int i = get_global_id(2);
     if (k0 >= k) return;
-    const int depth = min(8, k - k0);
+    const int count = min(8, k - k0);
     const int panels = (m + MR - 1) / MR;
     const int rows = min(MR, m - p * MR);
     __global const float *ai = a + (size_t)i * strideA;
-    __global float *dst = packed + (((size_t)i * panels + p) * k + k0) * MR;
+    // The 8 values of kk are in one slice (slices start at multiples of 8), so they are contiguous.
+    __global float *dst = packed + (size_t)i * panels * MR * k + packed_offset(p, k0, k, panels, slice_depth(k));
     if (transA) {
         // A is [k, m]: the panel's rows at one kk are a contiguous run.
-        for (int kk = 0; kk < depth; kk++) {
+        for (int kk = 0; kk < count; kk++) {
             __global const float *src = ai + (size_t)(k0 + kk) * m + p * MR;
             for (int r = 0; r < MR; r++) dst[kk * MR + r] = r < rows ? alpha * src[r] : 0.0f;
         }
-    } else if (depth == 8) {
+    } else if (count == 8) {
         // A is [m, k]: read 8 values of each row, write them transposed.
         float block[8 * MR];
         for (int r = 0; r < MR; r++) {
@@ -86,7 +109,7 @@ __kernel void matmul_pack_a(
         }
         for (int j = 0; j < MR; j++) vstore8(vload8(j, block), j, dst);
     } else {
-        for (int kk = 0; kk < depth; kk++) {
+        for (int kk = 0; kk < count; kk++) {
             for (int r = 0; r < MR; r++) dst[kk * MR + r] = r < rows ? alpha * ai[(size_t)(p * MR + r) * k + k0 + kk] : 0.0f;
         }
     }
@@ -200,10 +223,7 @@ void matmul_packed(
     __global const float *bi = b + (size_t)i * strideB;
     __global float *ci = c + (size_t)i * strideC;
 
-    // Equal slices of at most KC (k = 300 gives 2 × 150 rather than 256 + 44: a thin slice would
-    // pay for packing and for loading and storing C with little work).
-    const int slices = (k + KC - 1) / KC;
-    const int depth = (k + slices - 1) / slices;
+    const int depth = slice_depth(k);
     for (int j0 = jBegin; j0 < jEnd; j0 += strip) {
         const int width = min(strip, jEnd - j0);
         const int bPanels = (width + NR - 1) / NR;
@@ -211,7 +231,7 @@ void matmul_packed(
             const int kc = min(depth, k - k0);
             pack_b(bi, transB, n, k, k0, kc, j0, width, bp);
             for (int p = pBegin; p < pEnd; p++) {
-                __global const float *ap = ai + ((size_t)p * k + k0) * MR;
+                __global const float *ap = ai + packed_offset(p, k0, k, panels, depth);
                 for (int q = 0; q < bPanels; q++) {
                     __local const floatV *bq = bpVectors + q * kc * NV;
                     floatV acc[MR][NV];

@@ -17,7 +17,8 @@ struct MatmulTuning: Equatable {
     var nr: Int
     var vectorWidth: Int
     var kc: Int
-    /// Most columns of C one work-item owns; its B block takes kc·strip floats of local memory.
+    /// Most columns of one strip of a work-item's block of C; its packed B block takes kc·strip
+    /// floats of local memory.
     var strip: Int
     // Tiled (GPU) design.
     var tileM: Int
@@ -45,8 +46,8 @@ struct MatmulTuning: Equatable {
     /// of accumulators), or 8×32 of 16-wide ones where PoCL targets AVX-512; a 256-deep slice of
     /// k and strips of up to 256 columns keep a work-item's B block (256 KiB) within its core's
     /// L2. GPUs: 64×64 tiles, 4×4 per work-item; the packed kernel then gets small blocks so that
-    /// its local array still fits and the program builds.
-    /// Blocks shrink where the device has less local memory than the packed kernel's B block needs
+    /// its local array still fits and the program builds. Blocks shrink where the device has less
+    /// local memory than the packed kernel's B block needs
     /// (PoCL has 512 KiB; other CPU runtimes may have as little as 32 KiB).
     static func forDevice(type: String, name: String, localMemoryBytes: Int = 512 * 1024) -> MatmulTuning {
         var tuning = MatmulTuning(

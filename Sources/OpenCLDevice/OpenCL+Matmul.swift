@@ -22,6 +22,8 @@ extension OpenCLDevice {
     /// C = α·op(A)·op(B) + β·C (see `MatmulShape`), by `Kernels/matmul.cl`.
     public func matmul(_ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {
         try shape.validate(a: a, b: b, c: c)
+        let counts = shape.requiredCounts
+        try requireInt32Indexing([counts.a, counts.b, counts.c], shape.operationName)
         // With a C stride of 0 the items add into one C in turn, so each item is its own launch
         // (the queue runs them in order); otherwise one launch covers the whole batch.
         let launches = shape.batch > 1 && shape.strideC == 0
@@ -42,7 +44,9 @@ extension OpenCLDevice {
         let panels = tuning.panels(rows: shape.m)
         let packedItems = shape.strideA == 0 ? 1 : shape.batch
         let packedStride = shape.strideA == 0 ? 0 : panels * tuning.mr * shape.k
-        let packed = try matmulScratch(count: packedItems * panels * tuning.mr * shape.k, operation: operation)
+        let packedCount = packedItems * panels * tuning.mr * shape.k
+        try requireInt32Indexing([packedCount], operation)
+        let packed = try matmulScratch(count: packedCount, operation: operation)
         // One pack work-item per 8 values of k (see matmul_pack_a).
         let packGroup = 16
         try launch(
@@ -84,6 +88,13 @@ extension OpenCLDevice {
                             .int(first)],
                 operation: shape.operationName)
         }
+    }
+
+    /// The kernels take sizes, strides and offsets as 32-bit `int`s.
+    private func requireInt32Indexing(_ counts: [Int], _ operation: String) throws {
+        guard let largest = counts.max(), largest > Int(Int32.max) else { return }
+        throw DeviceError.invalidArgument(
+            operation: operation, message: "operands of \(largest) elements exceed the kernels' 32-bit indexing")
     }
 
     /// The packing scratch buffer, at least `count` floats: made through `makeBuffer` (so it counts

@@ -75,13 +75,17 @@ public struct KernelBenchmark {
     public var repeats: Int
     /// Kernel names to run (nil: all).
     public var only: Set<String>?
+    /// Whether matmuls are also timed with CLBlast (when it is installed).
+    public var compareWithCLBlast: Bool
     /// Where progress and notes go (stderr in the CLI).
     public var log: (String) -> Void
 
-    public init(device: Device, repeats: Int = 5, only: Set<String>? = nil, log: @escaping (String) -> Void = { _ in }) {
+    public init(device: Device, repeats: Int = 5, only: Set<String>? = nil, compareWithCLBlast: Bool = true,
+                log: @escaping (String) -> Void = { _ in }) {
         self.device = device
         self.repeats = max(1, repeats)
         self.only = only
+        self.compareWithCLBlast = compareWithCLBlast
         self.log = log
     }
 
@@ -137,7 +141,7 @@ public struct KernelBenchmark {
 
     /// Each shape's forward product and its two gradients, against CLBlast when it is available.
     private func matmuls(report: (KernelBenchmarkResult) -> Void) throws {
-        let openCL = device as? OpenCLDevice
+        let openCL = compareWithCLBlast ? device as? OpenCLDevice : nil
         if openCL != nil, let reason = CLBlast.unavailableReason {
             log("CLBlast unavailable, clblast_gflops will be null: \(reason)")
         }

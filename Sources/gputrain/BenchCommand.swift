@@ -24,6 +24,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Timed calls per kernel (the median is reported).")
     var repeats = 5
 
+    @Flag(inversion: .prefixedNo, help: "Also time CLBlast's SGEMM on each matmul, when the library is installed.")
+    var clblast = true
+
     @Option(help: "Comma-separated kernels to run (of \(KernelBenchmark.kernels.joined(separator: ", "))).")
     var only: String?
 
@@ -43,7 +46,8 @@ struct BenchKernelsCommand: ParsableCommand {
         let standardError = FileHandle.standardError
         let log: (String) -> Void = { standardError.write(Data(($0 + "\n").utf8)) }
         log("device: \(target.name)")
-        let benchmark = KernelBenchmark(device: target, repeats: repeats, only: selectedKernels, log: log)
+        let benchmark = KernelBenchmark(
+            device: target, repeats: repeats, only: selectedKernels, compareWithCLBlast: clblast, log: log)
         try benchmark.run { result in
             print(json ? result.jsonLine : result.text)
             fflush(stdout)
