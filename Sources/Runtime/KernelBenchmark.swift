@@ -269,9 +269,14 @@ public struct KernelBenchmark {
         report(result("copy", "fwd", "\(count)", seconds: seconds, bytes: Double(2 * 4 * count)))
     }
 
-    /// The plain copy being timed: `copy2D` with one row.
+    /// The plain copy being timed: the OpenCL device's `copy_floats` kernel (the reference
+    /// device has none, so it times `copy2D` with one row).
     private func copyFloats(from source: DeviceBuffer, to destination: DeviceBuffer, count: Int) throws {
-        try device.copy2D(from: source, sourceOffset: 0, sourceRowStride: count, to: destination, destinationOffset: 0,
-                          destinationRowStride: count, rows: 1, columns: count, accumulate: false)
+        if let openCL = device as? OpenCLDevice {
+            try openCL.copyBandwidthKernel(from: source, to: destination, count: count)
+        } else {
+            try device.copy2D(from: source, sourceOffset: 0, sourceRowStride: count, to: destination, destinationOffset: 0,
+                              destinationRowStride: count, rows: 1, columns: count, accumulate: false)
+        }
     }
 }
