@@ -49,6 +49,7 @@ public final class PretrainStage {
                       deviceBytes: device.memoryInUse, resumedAtStep: startStep > 0 ? startStep : nil))
 
         let schedule = try learningRateSchedule()
+        let trainingStep = TrainingStep(model: model, optimizer: optimizer, gradientClip: Float(o.gradientClip))
         let tokensPerStep = t.batchSize * t.sequenceLength * t.gradientAccumulation
         var secondsPerStep: Double?
         for step in startStep..<t.steps {
@@ -59,22 +60,14 @@ public final class PretrainStage {
             }
             let started = Date()
             let learningRate = schedule.learningRate(base: Float(o.learningRate), atStep: step)
-            try store.zeroGrad()
-            var loss = 0.0
-            for micro in 0..<t.gradientAccumulation {
-                let batch = sampler.next()
-                let dropout = t.dropout > 0
+            let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
+            let outcome = try trainingStep.run(batches: batches, learningRate: learningRate) { micro in
+                t.dropout > 0
                     ? DropoutSettings(probability: Float(t.dropout), seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
                     : nil
-                // Sum over tokens, divided by the step's token count: every token of the step weighs the same.
-                let microLoss = try languageModelLoss(model, batch: batch, dropout: dropout).scaled(by: 1 / Float(tokensPerStep))
-                try microLoss.backward()
-                loss += Double(try microLoss.scalar())
             }
-            let norm = o.gradientClip > 0 ? try store.clipGradientNorm(maxNorm: Float(o.gradientClip)) : try store.gradientNorm()
-            if norm.isFinite {
-                try optimizer.step(learningRate: learningRate)
-            } else {
+            let (loss, norm) = (outcome.loss, outcome.gradientNorm)
+            if !outcome.updated {
                 emit(.note("step \(step + 1): gradient norm \(norm); update skipped"))
             }
             let elapsed = Date().timeIntervalSince(started)
@@ -189,14 +182,4 @@ public final class PretrainStage {
             return total / Double(batches * t.sequenceLength)
         }
     }
-}
-
-/// Summed next-token cross-entropy of `model` on a (B, T) batch.
-func languageModelLoss(_ model: LanguageModel, batch: BatchSampler.Batch, dropout: DropoutSettings?) throws -> Tensor {
-    let device = model.parameters.device
-    let rows = batch.inputs.count
-    let ids = try IntTensor(device: device, shape: [rows], values: batch.inputs, label: "input ids")
-    let targets = try IntTensor(device: device, shape: [rows], values: batch.targets, label: "targets")
-    let logits = try model.logits(TokenBatch(ids: ids, batch: batch.batchSize, length: batch.sequenceLength), dropout: dropout)
-    return try Tensor.crossEntropy(logits: logits, targets: targets, reduction: .sum)
 }
