@@ -37,7 +37,7 @@ let package = Package(
             name: "Training",
             dependencies: ["Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
+        .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "Training"]),
         .executableTarget(
             name: "gputrain",
             dependencies: [

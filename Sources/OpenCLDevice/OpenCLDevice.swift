@@ -10,9 +10,10 @@ public final class OpenCLBuffer: DeviceBuffer {
     public let label: String
     /// Keeps the parent allocation alive while a view of it exists.
     let parent: OpenCLBuffer?
-    private let onRelease: (() -> Void)?
+    /// Takes over the memory when the buffer goes (the device's cache); nil releases it.
+    private let onRelease: ((cl_mem) -> Void)?
 
-    init(memory: cl_mem, count: Int, dtype: DType, label: String, parent: OpenCLBuffer?, onRelease: (() -> Void)?) {
+    init(memory: cl_mem, count: Int, dtype: DType, label: String, parent: OpenCLBuffer?, onRelease: ((cl_mem) -> Void)?) {
         self.memory = memory
         self.count = count
         self.dtype = dtype
@@ -22,8 +23,7 @@ public final class OpenCLBuffer: DeviceBuffer {
     }
 
     deinit {
-        clReleaseMemObject(memory)
-        onRelease?()
+        if let onRelease { onRelease(memory) } else { clReleaseMemObject(memory) }
     }
 }
 
@@ -38,6 +38,8 @@ public final class OpenCLDevice: Device {
     public let viewAlignment: Int
     public private(set) var memoryInUse = 0
     public private(set) var peakMemoryInUse = 0
+    /// Bytes of freed allocations kept for reuse (not part of `memoryInUse`).
+    public var cachedBytes: Int { cache.bytes }
     /// Kernel name → number of launches since the device was made.
     public private(set) var launchCounts: [String: Int] = [:]
     /// Kernel name → total seconds measured by OpenCL events (only when made with `profiling`).
@@ -51,6 +53,7 @@ public final class OpenCLDevice: Device {
     let profiling: Bool
     let maxAllocationBytes: Int
     let programs: ProgramCache
+    private var cache = BufferCache()
 
     /// Opens the device that `selector` names (index or name substring; `nil` = default).
     public convenience init(selector: String? = nil, profiling: Bool = false) throws {
@@ -85,6 +88,7 @@ public final class OpenCLDevice: Device {
 
     deinit {
         clFinish(queue)
+        cache.releaseAll()
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }
@@ -96,31 +100,55 @@ public final class OpenCLDevice: Device {
         guard count >= 0 else {
             throw DeviceError.invalidArgument(operation: "makeBuffer('\(label)')", message: "negative count \(count)")
         }
+        let memory = try allocate(bytes: bytes, label: label)
+        memoryInUse += bytes
+        peakMemoryInUse = max(peakMemoryInUse, memoryInUse)
+        // From here on a failure frees the buffer, which hands the memory back to the cache.
+        let buffer = OpenCLBuffer(memory: memory, count: count, dtype: dtype, label: label, parent: nil, onRelease: { [weak self] memory in
+            guard let self else { clReleaseMemObject(memory); return }
+            memoryInUse -= bytes
+            cache.put(memory, bytes: bytes, limit: peakMemoryInUse)
+        })
+        if dtype == .float32, count > 0, count <= 1 << 30 {
+            // The fill kernel zeroes on every compute unit; PoCL runs clEnqueueFillBuffer on one
+            // thread, about 2.5 times slower on two cores, and a training step zeroes every
+            // activation and gradient it allocates.
+            try fill(buffer, value: 0, offset: 0, count: count)
+        } else {
+            var zero: UInt32 = 0
+            let status = clEnqueueFillBuffer(queue, memory, &zero, 4, 0, bytes, 0, nil, nil)
+            guard status == CL_SUCCESS else {
+                if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES {
+                    throw DeviceError.outOfMemory(label: label, bytes: bytes, inUse: memoryInUse)
+                }
+                throw DeviceError.openCL(call: "clEnqueueFillBuffer", code: status, operation: "allocating '\(label)'")
+            }
+        }
+        return buffer
+    }
+
+    /// An allocation of `bytes`: a cached one of that size, else a new one (after emptying the
+    /// cache when the device would otherwise run out).
+    private func allocate(bytes: Int, label: String) throws -> cl_mem {
+        if let memory = cache.take(bytes: bytes) { return memory }
         guard bytes <= maxAllocationBytes, memoryInUse + bytes <= info.globalMemoryBytes else {
             throw DeviceError.outOfMemory(label: label, bytes: bytes, inUse: memoryInUse)
         }
+        if memoryInUse + cache.bytes + bytes > info.globalMemoryBytes { cache.releaseAll() }
         var status: cl_int = 0
-        guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
-              status == CL_SUCCESS else {
-            if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
-                || status == CL_OUT_OF_HOST_MEMORY || status == CL_INVALID_BUFFER_SIZE {
+        for attempt in 0..<2 {
+            if let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS {
+                return memory
+            }
+            let outOfMemory = status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
+                || status == CL_OUT_OF_HOST_MEMORY || status == CL_INVALID_BUFFER_SIZE
+            guard outOfMemory else { break }
+            guard attempt == 0, cache.bytes > 0 else {
                 throw DeviceError.outOfMemory(label: label, bytes: bytes, inUse: memoryInUse)
             }
-            throw DeviceError.openCL(call: "clCreateBuffer", code: status, operation: "allocating '\(label)'")
+            cache.releaseAll()
         }
-        var zero: UInt32 = 0
-        let fill = clEnqueueFillBuffer(queue, memory, &zero, 4, 0, bytes, 0, nil, nil)
-        guard fill == CL_SUCCESS else {
-            clReleaseMemObject(memory)
-            if fill == CL_MEM_OBJECT_ALLOCATION_FAILURE || fill == CL_OUT_OF_RESOURCES {
-                throw DeviceError.outOfMemory(label: label, bytes: bytes, inUse: memoryInUse)
-            }
-            throw DeviceError.openCL(call: "clEnqueueFillBuffer", code: fill, operation: "allocating '\(label)'")
-        }
-        memoryInUse += bytes
-        peakMemoryInUse = max(peakMemoryInUse, memoryInUse)
-        return OpenCLBuffer(memory: memory, count: count, dtype: dtype, label: label, parent: nil,
-                            onRelease: { [weak self] in self?.memoryInUse -= bytes })
+        throw DeviceError.openCL(call: "clCreateBuffer", code: status, operation: "allocating '\(label)'")
     }
 
     public func makeView(of buffer: DeviceBuffer, offset: Int, count: Int, label: String) throws -> DeviceBuffer {

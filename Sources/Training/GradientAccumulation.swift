@@ -15,15 +15,22 @@ public enum GradientAccumulation {
     public static func accumulate(
         _ model: LanguageModel, batches: [BatchSampler.Batch], dropout: (Int) -> DropoutSettings? = { _ in nil }
     ) throws -> Double {
+        try backward(model, batches: batches, dropout: dropout).reduce(0.0) { $0 + Double(try $1.scalar()) }
+    }
+
+    /// The backward passes of `accumulate`, returning each micro-batch's share of the loss
+    /// unread, so the caller reads them when the device has finished anyway (no wait per
+    /// micro-batch).
+    public static func backward(
+        _ model: LanguageModel, batches: [BatchSampler.Batch], dropout: (Int) -> DropoutSettings? = { _ in nil }
+    ) throws -> [Tensor] {
         let targets = batches.reduce(0) { $0 + $1.targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) } }
-        guard targets > 0 else { return 0 }
-        var loss = 0.0
-        for (index, batch) in batches.enumerated() {
+        guard targets > 0 else { return [] }
+        return try batches.enumerated().map { index, batch in
             let share = try languageModelLoss(model, batch: batch, dropout: dropout(index)).scaled(by: 1 / Float(targets))
             try share.backward()
-            loss += Double(try share.scalar())
+            return share.detached()
         }
-        return loss
     }
 
     /// The target id that marks a position without a loss.

@@ -49,6 +49,7 @@ public final class PretrainStage {
                       deviceBytes: device.memoryInUse, resumedAtStep: startStep > 0 ? startStep : nil))
 
         let schedule = try learningRateSchedule()
+        let trainingStep = TrainingStep(model: model, optimizer: optimizer, gradientClip: Float(o.gradientClip))
         let tokensPerStep = t.batchSize * t.sequenceLength * t.gradientAccumulation
         var secondsPerStep: Double?
         for step in startStep..<t.steps {
@@ -59,17 +60,14 @@ public final class PretrainStage {
             }
             let started = Date()
             let learningRate = schedule.learningRate(base: Float(o.learningRate), atStep: step)
-            try store.zeroGrad()
             let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
-            let loss = try GradientAccumulation.accumulate(model, batches: batches) { micro in
+            let outcome = try trainingStep.run(batches: batches, learningRate: learningRate) { micro in
                 t.dropout > 0
                     ? DropoutSettings(probability: Float(t.dropout), seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
                     : nil
             }
-            let norm = o.gradientClip > 0 ? try store.clipGradientNorm(maxNorm: Float(o.gradientClip)) : try store.gradientNorm()
-            if norm.isFinite {
-                try optimizer.step(learningRate: learningRate)
-            } else {
+            let (loss, norm) = (outcome.loss, outcome.gradientNorm)
+            if !outcome.updated {
                 emit(.note("step \(step + 1): gradient norm \(norm); update skipped"))
             }
             let elapsed = Date().timeIntervalSince(started)
