@@ -3,7 +3,7 @@ import Foundation
 import OpenCLDevice
 
 /// One measured kernel: what `gputrain bench kernels --json` prints as a line.
-public struct KernelBenchmarkResult: Encodable, Equatable {
+public struct KernelBenchmarkResult: JSONLineEncodable, Equatable {
     /// "matmul", "softmax_cross_entropy", "layernorm", "attention", "adamw" or "copy".
     public var kernel: String
     /// "fwd", "dX", "dW", "bwd" or "update".
@@ -37,17 +37,7 @@ public struct KernelBenchmarkResult: Encodable, Equatable {
         try container.encode(device, forKey: .device)
     }
 
-    private func rounded(_ value: Double, _ digits: Int) -> Double {
-        let scale = Foundation.pow(10, Double(digits))
-        return (value * scale).rounded() / scale
-    }
 
-    /// The result as one line of JSON.
-    public var jsonLine: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
 
     /// The result for people, e.g. "matmul fwd 512x768x2304: 101.2 GFLOP/s (CLBlast 20.1)".
     public var text: String {

@@ -3,7 +3,7 @@ import Foundation
 /// What `gputrain bench train` measured. Its JSON form (`jsonLine`) has exactly the keys
 /// `preset`, `ms_per_step`, `tokens_per_s`, `mfu`, `peak_device_bytes`, `peak_rss_bytes` and
 /// `device`; the other fields are for the text report.
-public struct TrainBenchmarkResult: Encodable {
+public struct TrainBenchmarkResult: JSONLineEncodable {
     /// The preset's name, or the recipe's run name.
     public var preset: String
     /// Median milliseconds of a whole step (until the device finished it).
@@ -45,17 +45,7 @@ public struct TrainBenchmarkResult: Encodable {
         try container.encode(device, forKey: .device)
     }
 
-    private func rounded(_ value: Double, _ digits: Int) -> Double {
-        let scale = Foundation.pow(10, Double(digits))
-        return (value * scale).rounded() / scale
-    }
 
-    /// The result as one line of JSON (sorted keys).
-    public var jsonLine: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
 
     /// The result for people, a few lines.
     public var text: String {
