@@ -11,9 +11,7 @@ public final class GPT2Model: LanguageModel {
     public init(config: ModelConfig, parameters: ParameterStore) throws {
         self.config = config
         self.parameters = parameters
-        for spec in ModelParameters.gpt2(config) where parameters[spec.name] == nil {
-            throw DeviceError.invalidArgument(operation: "GPT2Model", message: "parameter store lacks '\(spec.name)'")
-        }
+        try ModelParameters.requireComplete(parameters, for: config, model: "GPT2Model")
     }
 
     private func p(_ name: String) throws -> Tensor { try parameters.tensor(name) }

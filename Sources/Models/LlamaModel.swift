@@ -14,9 +14,7 @@ public final class LlamaModel: LanguageModel {
     public init(config: ModelConfig, parameters: ParameterStore) throws {
         self.config = config
         self.parameters = parameters
-        for spec in ModelParameters.llama(config) where parameters[spec.name] == nil {
-            throw DeviceError.invalidArgument(operation: "LlamaModel", message: "parameter store lacks '\(spec.name)'")
-        }
+        try ModelParameters.requireComplete(parameters, for: config, model: "LlamaModel")
         let frequencies = RotaryFrequencies.inverseFrequencies(config: config)
         inverseFrequencies = try Tensor(device: parameters.device, shape: [frequencies.count], values: frequencies, label: "rope inverse frequencies")
     }

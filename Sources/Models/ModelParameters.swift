@@ -1,3 +1,4 @@
+import Core
 import Formats
 import Tensors
 
@@ -9,6 +10,13 @@ public enum ModelParameters {
         switch config.family {
         case .gpt2: return gpt2(config)
         case .llama: return llama(config)
+        }
+    }
+
+    /// Throws unless `store` holds every parameter of `config`'s model (named in the error).
+    static func requireComplete(_ store: ParameterStore, for config: ModelConfig, model: String) throws {
+        for spec in specs(for: config) where store[spec.name] == nil {
+            throw DeviceError.invalidArgument(operation: model, message: "parameter store lacks '\(spec.name)'")
         }
     }
 
