@@ -18,9 +18,24 @@ public enum ModelFolder {
     public static func load(_ folder: URL, device: Device, trainable: Bool = true) throws
         -> (model: LanguageModel, report: LoadReport)
     {
+        let (config, store, report) = try loadParameters(folder, device: device, trainable: trainable) {
+            ModelParameters.specs(for: $0)
+        }
+        return (try makeLanguageModel(config: config, parameters: store), report)
+    }
+
+    /// Reads `folder`'s config and loads the parameters `specs(config)` names from its
+    /// checkpoint; shapes must match what the config implies.
+    static func loadParameters(_ folder: URL, device: Device, trainable: Bool, specs makeSpecs: (ModelConfig) -> [ParameterSpec])
+        throws -> (ModelConfig, ParameterStore, LoadReport)
+    {
+        guard FileManager.default.fileExists(atPath: folder.path) else {
+            throw FormatError(file: folder.path, "model folder does not exist; give a folder with config.json and model.safetensors "
+                + "(a run's final/ or a Hugging Face download)")
+        }
         let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
-        let specs = ModelParameters.specs(for: config).map {
+        let specs = makeSpecs(config).map {
             ParameterSpec($0.name, shape: $0.shape, decays: $0.decays, trainable: trainable)
         }
         let store = try ParameterStore(device: device, specs: specs, label: folder.lastPathComponent)
@@ -38,19 +53,22 @@ public enum ModelFolder {
             used.insert(key)
         }
         let unused = checkpoint.names.filter { !used.contains($0) && !isIgnorable($0, config: config) }
-        return (try makeLanguageModel(config: config, parameters: store), LoadReport(unusedKeys: unused))
+        return (config, store, LoadReport(unusedKeys: unused))
     }
 
     /// Saves `model` into `folder` as `config.json` and `model.safetensors` (float32, tied
     /// weights written once), each written atomically.
     public static func save(_ model: LanguageModel, to folder: URL) throws {
+        try save(model.parameters, specs: ModelParameters.specs(for: model.config), config: model.config, to: folder)
+    }
+
+    /// Saves the parameters `specs` names from `store`, with `config` as `config.json`.
+    static func save(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let values = try model.parameters.allValues()
-        let tensors = ModelParameters.specs(for: model.config).map { spec in
-            SafetensorsTensor(name: spec.name, shape: spec.shape, floats: values[spec.name]!)
-        }
+        let values = try store.allValues()
+        let tensors = specs.map { spec in SafetensorsTensor(name: spec.name, shape: spec.shape, floats: values[spec.name]!) }
         try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent(SafetensorsCheckpoint.singleFileName))
-        try model.config.write(to: folder.appendingPathComponent("config.json"))
+        try config.write(to: folder.appendingPathComponent("config.json"))
     }
 
     /// The checkpoint key holding parameter `name`: the name itself, or for GPT-2 the name

@@ -5,17 +5,27 @@ import Tensors
 /// The parameters of each model family, with their Hugging Face names and shapes
 /// (FORMATS §3): the names are the checkpoint keys, so real checkpoints load without renaming.
 public enum ModelParameters {
-    /// Every parameter of `config`'s model, in checkpoint order.
+    /// Every parameter of `config`'s causal LM, in checkpoint order: the backbone, then
+    /// `lm_head.weight` unless the head is tied to the embedding.
     public static func specs(for config: ModelConfig) -> [ParameterSpec] {
+        backboneSpecs(for: config)
+            + (config.tieWordEmbeddings ? [] : [ParameterSpec("lm_head.weight", shape: [config.vocabSize, config.hiddenSize])])
+    }
+
+    /// The parameters up to the final norm (what a sequence-classification model shares with
+    /// the causal LM), in checkpoint order.
+    public static func backboneSpecs(for config: ModelConfig) -> [ParameterSpec] {
         switch config.family {
         case .gpt2: return gpt2(config)
         case .llama: return llama(config)
         }
     }
 
-    /// Throws unless `store` holds every parameter of `config`'s model (named in the error).
+    /// Throws unless `store` holds every backbone parameter of `config`'s model (named in the
+    /// error). An untied `lm_head.weight` is looked up when logits are asked for, so a reward
+    /// model, which has `score.weight` instead, builds on the same backbone.
     static func requireComplete(_ store: ParameterStore, for config: ModelConfig, model: String) throws {
-        for spec in specs(for: config) where store[spec.name] == nil {
+        for spec in backboneSpecs(for: config) where store[spec.name] == nil {
             throw DeviceError.invalidArgument(operation: model, message: "parameter store lacks '\(spec.name)'")
         }
     }
@@ -40,7 +50,6 @@ public enum ModelParameters {
             ]
         }
         specs += [ParameterSpec("transformer.ln_f.weight", shape: [d]), ParameterSpec("transformer.ln_f.bias", shape: [d])]
-        if !c.tieWordEmbeddings { specs.append(ParameterSpec("lm_head.weight", shape: [c.vocabSize, d])) }
         return specs
     }
 
@@ -67,7 +76,6 @@ public enum ModelParameters {
             specs.append(ParameterSpec(p + "post_attention_layernorm.weight", shape: [d]))
         }
         specs.append(ParameterSpec("model.norm.weight", shape: [d]))
-        if !c.tieWordEmbeddings { specs.append(ParameterSpec("lm_head.weight", shape: [c.vocabSize, d])) }
         return specs
     }
 }

@@ -4,12 +4,7 @@ import Formats
 /// default, so a file states only what it changes; unknown keys and wrong types are errors.
 public struct PretrainConfig: Configuration, Equatable {
     /// Where the run goes.
-    public struct Run: Codable, Equatable {
-        /// Run name; empty takes the config file's stem.
-        public var name = ""
-        /// Folder that holds run directories.
-        public var out = "runs"
-    }
+    public typealias Run = RunSettings
 
     /// The model: built fresh from these sizes, or loaded from `init_from`.
     public struct Model: Codable, Equatable {
@@ -63,18 +58,7 @@ public struct PretrainConfig: Configuration, Equatable {
     }
 
     /// AdamW and its schedule.
-    public struct Optim: Codable, Equatable {
-        public var learningRate = 1e-3
-        /// "cosine", "linear" or "constant" (each after `warmup_steps` of linear warmup).
-        public var schedule = "cosine"
-        public var warmupSteps = 20
-        public var weightDecay = 0.1
-        public var beta1 = 0.9
-        public var beta2 = 0.95
-        public var epsilon = 1e-8
-        /// Global gradient-norm clipping; 0 turns it off.
-        public var gradientClip = 1.0
-    }
+    public typealias Optim = OptimizerSettings
 
     public var run = Run()
     public var model = Model()

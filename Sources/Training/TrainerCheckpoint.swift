@@ -4,8 +4,10 @@ import Formats
 import Optimizers
 import Tensors
 
-/// A resumable training state in `checkpoints/step-N/`: the weights and AdamW moments as
-/// safetensors (by parameter name) and `state.json` with the step and the data position.
+/// A resumable training state in `checkpoints/step-N/`: the weights and AdamW moments of each
+/// trained model as safetensors (by parameter name) and `state.json` with the step and the
+/// data position. A stage trains one model (`model.safetensors`, `optimizer.safetensors`) or,
+/// like PPO, several (`value.safetensors`, `value.optimizer.safetensors`, …).
 ///
 /// A checkpoint is written into a temporary folder and renamed into place, so a crash while
 /// writing never leaves a half checkpoint that `--resume` would pick up.
@@ -15,35 +17,65 @@ public struct TrainerCheckpoint: Codable, Equatable {
     /// Where the training batches continue.
     public var sampler: BatchSampler.Position
 
-    static let modelFile = "model.safetensors"
-    static let optimizerFile = "optimizer.safetensors"
+    /// One trained model of a stage and its optimizer; `name` names its files.
+    public struct Trainee {
+        public var name: String
+        public var store: ParameterStore
+        public var optimizer: AdamW
+
+        public init(name: String, store: ParameterStore, optimizer: AdamW) {
+            self.name = name
+            self.store = store
+            self.optimizer = optimizer
+        }
+
+        var modelFile: String { name == "model" ? "model.safetensors" : "\(name).safetensors" }
+        var optimizerFile: String { name == "model" ? "optimizer.safetensors" : "\(name).optimizer.safetensors" }
+    }
+
     static let stateFile = "state.json"
+
+    public init(step: Int, sampler: BatchSampler.Position = BatchSampler.Position()) {
+        self.step = step
+        self.sampler = sampler
+    }
 
     /// Writes the checkpoint of `store` and `optimizer` under `checkpoints/step-N` of `runDirectory`.
     @discardableResult
     public func write(store: ParameterStore, optimizer: AdamW, runDirectory: URL) throws -> URL {
+        try write([Trainee(name: "model", store: store, optimizer: optimizer)], runDirectory: runDirectory)
+    }
+
+    /// Writes the checkpoint of every trainee under `checkpoints/step-N` of `runDirectory`.
+    @discardableResult
+    public func write(_ trainees: [Trainee], runDirectory: URL) throws -> URL {
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
         let final = checkpoints.appendingPathComponent("step-\(step)")
         let temporary = checkpoints.appendingPathComponent(".step-\(step).tmp")
         try? FileManager.default.removeItem(at: temporary)
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-        let values = try store.allValues()
-        try SafetensorsWriter.write(
-            store.layout.entries.map { SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!) },
-            to: temporary.appendingPathComponent(Self.modelFile))
-        let state = try optimizer.state()
-        let shapes = Dictionary(uniqueKeysWithValues: store.layout.entries.map { ($0.spec.name, $0.spec.shape) })
-        try SafetensorsWriter.write(
-            state.firstMoments.map { SafetensorsTensor(name: "m." + $0.key, shape: shapes[$0.key]!, floats: $0.value) }
-                + state.secondMoments.map { SafetensorsTensor(name: "v." + $0.key, shape: shapes[$0.key]!, floats: $0.value) },
-            metadata: ["format": "pt", "adam_step": String(state.step)],
-            to: temporary.appendingPathComponent(Self.optimizerFile))
+        for trainee in trainees { try Self.write(trainee, into: temporary) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(encoder.encode(self), to: temporary.appendingPathComponent(Self.stateFile))
         try? FileManager.default.removeItem(at: final)
         try FileManager.default.moveItem(at: temporary, to: final)
         return final
+    }
+
+    private static func write(_ trainee: Trainee, into folder: URL) throws {
+        let (store, optimizer) = (trainee.store, trainee.optimizer)
+        let values = try store.allValues()
+        try SafetensorsWriter.write(
+            store.layout.entries.map { SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!) },
+            to: folder.appendingPathComponent(trainee.modelFile))
+        let state = try optimizer.state()
+        let shapes = Dictionary(uniqueKeysWithValues: store.layout.entries.map { ($0.spec.name, $0.spec.shape) })
+        try SafetensorsWriter.write(
+            state.firstMoments.map { SafetensorsTensor(name: "m." + $0.key, shape: shapes[$0.key]!, floats: $0.value) }
+                + state.secondMoments.map { SafetensorsTensor(name: "v." + $0.key, shape: shapes[$0.key]!, floats: $0.value) },
+            metadata: ["format": "pt", "adam_step": String(state.step)],
+            to: folder.appendingPathComponent(trainee.optimizerFile))
     }
 
     /// The newest complete checkpoint folder of `runDirectory`, if any.
@@ -60,6 +92,11 @@ public struct TrainerCheckpoint: Codable, Equatable {
     /// Loads the checkpoint in `folder` into `store` and `optimizer`; a damaged file is an
     /// error naming it.
     public static func restore(from folder: URL, store: ParameterStore, optimizer: AdamW) throws -> TrainerCheckpoint {
+        try restore(from: folder, [Trainee(name: "model", store: store, optimizer: optimizer)])
+    }
+
+    /// Loads the checkpoint in `folder` into every trainee; a damaged file is an error naming it.
+    public static func restore(from folder: URL, _ trainees: [Trainee]) throws -> TrainerCheckpoint {
         let stateURL = folder.appendingPathComponent(stateFile)
         let checkpoint: TrainerCheckpoint
         do {
@@ -67,20 +104,25 @@ public struct TrainerCheckpoint: Codable, Equatable {
         } catch {
             throw FormatError(file: stateURL.path, "corrupt checkpoint state (\(error)); delete this checkpoint folder to resume from an earlier one")
         }
-        let model = try SafetensorsFile(contentsOf: folder.appendingPathComponent(modelFile))
+        for trainee in trainees { try restore(trainee, from: folder) }
+        return checkpoint
+    }
+
+    private static func restore(_ trainee: Trainee, from folder: URL) throws {
+        let (store, optimizer) = (trainee.store, trainee.optimizer)
+        let model = try SafetensorsFile(contentsOf: folder.appendingPathComponent(trainee.modelFile))
         for entry in store.layout.entries {
             try store.load(entry.spec.name, values: model.floats(entry.spec.name))
         }
-        let moments = try SafetensorsFile(contentsOf: folder.appendingPathComponent(optimizerFile))
+        let moments = try SafetensorsFile(contentsOf: folder.appendingPathComponent(trainee.optimizerFile))
         var first: [String: [Float]] = [:], second: [String: [Float]] = [:]
         for entry in store.layout.entries where entry.spec.trainable {
             first[entry.spec.name] = try moments.floats("m." + entry.spec.name)
             second[entry.spec.name] = try moments.floats("v." + entry.spec.name)
         }
         guard let adamStep = moments.metadata["adam_step"].flatMap(Int.init) else {
-            throw FormatError(file: folder.appendingPathComponent(optimizerFile).path, "has no adam_step in its metadata")
+            throw FormatError(file: folder.appendingPathComponent(trainee.optimizerFile).path, "has no adam_step in its metadata")
         }
         try optimizer.load(AdamWState(step: adamStep, firstMoments: first, secondMoments: second))
-        return checkpoint
     }
 }

@@ -24,6 +24,7 @@ struct EventPrinter {
                               m.step, m.totalSteps, m.loss, m.learningRate, m.gradientNorm, m.tokensPerSecond,
                               Self.duration(m.secondsRemaining))
             if let validation = m.validationLoss { line += String(format: "  val %.4f", validation) }
+            for (key, value) in m.extra.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.4g", key, value) }
             return line
         case let .checkpoint(step, path):
             return "checkpoint at step \(step): \(path)"

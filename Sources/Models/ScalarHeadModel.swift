@@ -1,0 +1,91 @@
+import Core
+import Foundation
+import Formats
+import Tensors
+
+/// A language-model backbone with a scalar head (`score.weight`, [1, hidden], no bias), as
+/// transformers' `*ForSequenceClassification` with `num_labels = 1` lays it out: the reward
+/// model, and PPO's value model. The score of a sequence is the head applied to the final
+/// hidden state of its last non-pad token.
+public final class ScalarHeadModel {
+    /// The head's checkpoint key.
+    public static let headName = "score.weight"
+
+    /// The transformer under the head (its `logits` are unavailable: there is no LM head).
+    public let backbone: LanguageModel
+    public var config: ModelConfig { backbone.config }
+    public var parameters: ParameterStore { backbone.parameters }
+
+    /// A model over `parameters`, which must hold the backbone of `config` and `score.weight`.
+    public init(config: ModelConfig, parameters: ParameterStore) throws {
+        guard parameters[Self.headName] != nil else {
+            throw DeviceError.invalidArgument(operation: "ScalarHeadModel", message: "parameter store lacks '\(Self.headName)'")
+        }
+        backbone = try makeLanguageModel(config: config, parameters: parameters)
+    }
+
+    /// The parameters of a scalar-head model of `config`: backbone, then the head.
+    public static func specs(for config: ModelConfig) -> [ParameterSpec] {
+        ModelParameters.backboneSpecs(for: config) + [ParameterSpec(headName, shape: [1, config.hiddenSize])]
+    }
+
+    /// The head's value at every position of `batch`, [batch·length].
+    public func values(_ batch: TokenBatch, dropout: DropoutSettings? = nil) throws -> Tensor {
+        let hidden = try backbone.hiddenStates(batch, dropout: dropout)
+        return try head(hidden).reshaped([batch.batch * batch.length])
+    }
+
+    /// The head's value at the given rows of `batch` (row = sequence·length + position), one
+    /// per entry of `rows`: the hidden states are gathered first, so the head runs on those rows only.
+    public func values(_ batch: TokenBatch, atRows rows: [Int32], dropout: DropoutSettings? = nil) throws -> Tensor {
+        let hidden = try backbone.hiddenStates(batch, dropout: dropout)
+        let indices = try IntTensor(device: parameters.device, shape: [rows.count], values: rows, label: "score rows")
+        return try head(hidden.gatherRows(indices)).reshaped([rows.count])
+    }
+
+    private func head(_ hidden: Tensor) throws -> Tensor {
+        try Tensor.linear(hidden, weight: parameters.tensor(Self.headName), layout: .outputInput)
+    }
+
+    /// A scalar-head model on `device` with `languageModel`'s backbone weights and a fresh head
+    /// drawn N(0, initializer_range) from `seed` (transformers' initialisation of `score`).
+    public static func initialized(from languageModel: LanguageModel, device: Device, seed: UInt64) throws -> ScalarHeadModel {
+        var config = languageModel.config
+        config.architectures = [config.modelType.sequenceClassificationArchitecture]
+        config.labelCount = 1
+        let store = try ParameterStore(device: device, specs: specs(for: config), label: "scalar-head model")
+        for spec in ModelParameters.backboneSpecs(for: config) {
+            try store.load(spec.name, values: languageModel.parameters.values(of: spec.name))
+        }
+        var random = SeededGenerator(seed: seed)
+        let std = Float(config.initializerRange)
+        try store.load(headName, values: (0..<config.hiddenSize).map { _ in random.nextNormal() * std })
+        return try ScalarHeadModel(config: config, parameters: store)
+    }
+
+    /// Loads a scalar-head model folder (`config.json` + safetensors with `score.weight`).
+    public static func load(_ folder: URL, device: Device, trainable: Bool = true) throws -> ScalarHeadModel {
+        let (config, store, _) = try ModelFolder.loadParameters(folder, device: device, trainable: trainable) { specs(for: $0) }
+        guard config.labelCount ?? 1 == 1 else {
+            throw FormatError(file: folder.path, "config.json has \(config.labelCount!) labels; a reward model has one (num_labels: 1)")
+        }
+        return try ScalarHeadModel(config: config, parameters: store)
+    }
+
+    /// Saves the model in transformers' sequence-classification layout.
+    public func save(to folder: URL) throws {
+        try ModelFolder.save(parameters, specs: Self.specs(for: config), config: config, to: folder)
+    }
+}
+
+extension ModelType {
+    /// The sequence-classification class transformers instantiates for this type.
+    public var sequenceClassificationArchitecture: String {
+        switch self {
+        case .gpt2: return "GPT2ForSequenceClassification"
+        case .llama: return "LlamaForSequenceClassification"
+        case .qwen2: return "Qwen2ForSequenceClassification"
+        case .mistral: return "MistralForSequenceClassification"
+        }
+    }
+}

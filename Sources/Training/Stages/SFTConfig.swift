@@ -1,0 +1,31 @@
+import Datasets
+import Formats
+
+/// The supervised fine-tuning recipe (`gputrain sft --config …`, the `sft:` section of a
+/// pipeline config).
+public struct SFTConfig: Configuration, Equatable {
+    public var run = RunSettings()
+    public var model = InitSettings()
+    public var data = ChatDataSettings()
+    public var train = LoopSettings()
+    public var optim = OptimizerSettings()
+    /// "assistant_only" (the assistant turns and their end-of-turn tokens) or "all_tokens".
+    public var lossOn = ChatLossScope.assistantOnly.rawValue
+    /// The device (`gputrain devices`); empty picks the default.
+    public var device = ""
+
+    public init() {
+        data.path = "data/tiny-world/world/sft.jsonl"
+        optim.learningRate = 3e-4
+        optim.warmupSteps = 10
+        optim.weightDecay = 0
+    }
+
+    /// The loss scope `loss_on` names.
+    public func lossScope() throws -> ChatLossScope {
+        guard let scope = ChatLossScope(rawValue: lossOn) else {
+            throw ConfigError(source: "config", line: nil, message: "'loss_on' must be assistant_only or all_tokens, got '\(lossOn)'")
+        }
+        return scope
+    }
+}

@@ -1,0 +1,97 @@
+import Core
+import Datasets
+import Foundation
+import Formats
+import Models
+import Tensors
+
+/// Stage 2, supervised fine-tuning: next-token cross-entropy on chats, on the assistant turns
+/// only (their end-of-turn tokens included), starting from `model.init_from`.
+///
+/// Batches are padded, not packed: each micro-batch is right-padded to its longest example, and
+/// padding is excluded from the loss by its label (causal attention never lets a real token see
+/// the padding after it). The loss of a step is the mean over all its trained tokens.
+public final class SFTStage {
+    public let config: SFTConfig
+    public let run: RunDirectory
+    public let device: Device
+    private let emit: (TrainingEvent) -> Void
+
+    public init(config: SFTConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
+        self.config = config
+        self.run = run
+        self.device = device
+        self.emit = emit
+    }
+
+    /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
+    @discardableResult
+    public func train() throws -> URL? {
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "SFT"), templateName: config.data.template)
+        var encoder = folder.encoder
+        encoder.scope = try config.lossScope()
+        let examples = try Self.examples(from: URL(fileURLWithPath: config.data.path), encoder: encoder,
+                                         limits: config.data.limits, emit: emit)
+        let (trainSet, heldout) = EpochOrder.split(examples, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        guard !trainSet.isEmpty else {
+            throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no example that fits max_length \(config.data.maxLength)")
+        }
+        let model = try folder.loadModel(device: device)
+        let padID = folder.padID(config: model.config)
+        let optimizer = try config.optim.makeOptimizer(for: model.parameters)
+        let trainee = TrainerCheckpoint.Trainee(name: "model", store: model.parameters, optimizer: optimizer)
+        try run.writeConfig(config)
+        let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
+        let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
+        let t = config.train
+        let finished = try loop(step: { step, learningRate in
+            let batches = (0..<t.gradientAccumulation).map { micro in
+                Self.batch(order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }, padID: padID)
+            }
+            try model.parameters.zeroGrad()
+            let loss = try GradientAccumulation.accumulate(model, batches: batches)
+            let norm = try loop.update(trainee, learningRate: learningRate)
+            return StageLoop.StepResult(loss: loss, gradientNorm: Double(norm), tokens: batches.reduce(0) { $0 + $1.inputs.count })
+        }, evaluate: heldout.isEmpty ? nil : {
+            ["eval/loss": try Self.meanLoss(model, heldout, padID: padID, batchSize: t.batchSize)]
+        })
+        guard finished else { return nil }
+        try ModelFolder.save(model, to: run.finalModelURL)
+        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
+        return run.finalModelURL
+    }
+
+    /// The conversations of `url` encoded with `encoder` and fitted to `limits` (dropped ones
+    /// counted in a note); examples with nothing to train are left out.
+    static func examples(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
+                         emit: (TrainingEvent) -> Void) throws -> [ChatExample] {
+        var filter = ChatLengthFilter(limits: limits)
+        let examples = try SFTDataset.read(url).compactMap { filter.fit(try encoder.encode($0)) }.filter { $0.trainedCount > 0 }
+        emit(.note(filter.report.summary(of: "SFT conversations in \(url.lastPathComponent)", limits: limits)))
+        return examples
+    }
+
+    /// `examples` right-padded into one batch whose targets are the next token's label.
+    static func batch(_ examples: [ChatExample], padID: Int) -> BatchSampler.Batch {
+        let length = examples.map(\.ids.count).max() ?? 1
+        var inputs: [Int32] = [], targets: [Int32] = []
+        for example in examples {
+            let padded = example.padded(to: length, padID: padID)
+            inputs += padded.ids.map(Int32.init)
+            targets += (padded.labels.dropFirst().map(Int32.init) + [GradientAccumulation.ignoreIndex])
+        }
+        return BatchSampler.Batch(inputs: inputs, targets: targets, batchSize: examples.count, sequenceLength: length)
+    }
+
+    /// Mean cross-entropy over every trained token of `examples`.
+    static func meanLoss(_ model: LanguageModel, _ examples: [ChatExample], padID: Int, batchSize: Int) throws -> Double {
+        var total = 0.0, tokens = 0
+        for start in stride(from: 0, to: examples.count, by: batchSize) {
+            let batch = batch(Array(examples[start..<min(start + batchSize, examples.count)]), padID: padID)
+            total += Double(try languageModelLoss(model, batch: batch, dropout: nil).scalar())
+            tokens += batch.targets.filter { $0 != GradientAccumulation.ignoreIndex }.count
+        }
+        return total / Double(max(tokens, 1))
+    }
+}

@@ -1,0 +1,94 @@
+import Datasets
+import Formats
+import Optimizers
+import Tensors
+
+/// Where a run goes (every stage's `run:` section).
+public struct RunSettings: Codable, Equatable, Sendable {
+    /// Run name; empty takes the config file's stem.
+    public var name = ""
+    /// Folder that holds run directories.
+    public var out = "runs"
+}
+
+/// AdamW and its schedule (every stage's `optim:` section).
+public struct OptimizerSettings: Codable, Equatable, Sendable {
+    public var learningRate = 1e-3
+    /// "cosine", "linear" or "constant" (each after `warmup_steps` of linear warmup).
+    public var schedule = "cosine"
+    public var warmupSteps = 20
+    public var weightDecay = 0.1
+    public var beta1 = 0.9
+    public var beta2 = 0.95
+    public var epsilon = 1e-8
+    /// Global gradient-norm clipping; 0 turns it off.
+    public var gradientClip = 1.0
+
+    /// AdamW over the trainable parameters of `store`.
+    public func makeOptimizer(for store: ParameterStore) throws -> AdamW {
+        try AdamW(store: store, learningRate: Float(learningRate), beta1: Float(beta1), beta2: Float(beta2),
+                  epsilon: Float(epsilon), weightDecay: Float(weightDecay))
+    }
+
+    /// The learning-rate schedule over `steps` optimizer steps.
+    public func makeSchedule(steps: Int) throws -> LearningRateSchedule {
+        switch schedule {
+        case "cosine": return .cosine(warmupSteps: warmupSteps, totalSteps: steps)
+        case "linear": return .linear(warmupSteps: warmupSteps, totalSteps: steps)
+        case "constant": return .constantWithWarmup(warmupSteps: warmupSteps)
+        default:
+            throw ConfigError(source: "config", line: nil, message: "'optim.schedule' must be cosine, linear or constant, got '\(schedule)'")
+        }
+    }
+}
+
+/// The model a post-training stage starts from (`model:` section).
+public struct InitSettings: Codable, Equatable, Sendable {
+    /// The model folder to start from (a run's `final/` or a Hugging Face download).
+    public var initFrom = ""
+}
+
+/// The chat data of a post-training stage (`data:` section).
+public struct ChatDataSettings: Codable, Equatable, Sendable {
+    /// The JSONL file (TRL's formats: FORMATS §4, §6).
+    public var path = ""
+    /// Fraction of the examples held out for evaluation (the last ones after a seeded shuffle).
+    public var heldoutFraction = 0.1
+    /// "auto" (the model folder's `tokenizer_config.json` template, ChatML when it has none),
+    /// "chatml" or "llama3".
+    public var template = "auto"
+    /// Most tokens of a whole example; longer ones are dropped and counted.
+    public var maxLength = 256
+    /// Most prompt tokens; longer prompts lose their oldest tokens. 0 for no limit.
+    public var maxPromptLength = 0
+
+    /// The length limits these settings describe.
+    public var limits: ChatLengthLimits {
+        ChatLengthLimits(maxLength: maxLength > 0 ? maxLength : nil, maxPromptLength: maxPromptLength > 0 ? maxPromptLength : nil)
+    }
+}
+
+/// The loop of a post-training stage (`train:` section).
+public struct LoopSettings: Codable, Equatable, Sendable {
+    /// Optimizer steps (PPO and GRPO: rollout iterations).
+    public var steps = 100
+    /// Examples (pairs, prompts) per micro-batch.
+    public var batchSize = 8
+    /// Micro-batches per optimizer step.
+    public var gradientAccumulation = 1
+    /// Evaluate on the held-out examples every this many steps (and at the end); 0 turns it off.
+    public var evalEvery = 50
+    /// Write a checkpoint every this many steps (and at the end).
+    public var checkpointEvery = 50
+    public var seed = 1234
+}
+
+/// A stage's recipe: where its run goes and on which device, plus the stage's own sections.
+public protocol StageConfiguration: Configuration {
+    var run: RunSettings { get }
+    /// The device (`gputrain devices`); empty picks the default.
+    var device: String { get }
+}
+
+extension PretrainConfig: StageConfiguration {}
+extension SFTConfig: StageConfiguration {}
