@@ -6,7 +6,7 @@ import Foundation
 /// `gputrain data …`: making and preparing datasets.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Make and prepare datasets.", subcommands: [TinyWorldCommand.self, PrepareCommand.self])
+        commandName: "data", abstract: "Make and prepare datasets.", subcommands: [TinyWorldCommand.self, PrepareCommand.self, InspectCommand.self])
 }
 
 /// `gputrain data tiny-world`: writes the built-in synthetic world (the pipeline's default data).

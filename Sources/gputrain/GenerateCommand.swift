@@ -1,8 +1,10 @@
 import ArgumentParser
+import Core
 import Foundation
 import Formats
 import Models
 import Runtime
+import Training
 
 /// `gputrain generate`: continues a prompt, printing the text as each token arrives.
 struct GenerateCommand: ParsableCommand {
@@ -15,8 +17,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).")
     var model: String
 
-    @Option(help: "The text to continue (the tokenizer adds its special tokens, e.g. BOS).")
+    @Option(help: "The text to continue (the tokenizer adds its special tokens, e.g. BOS), or with --chat the user's message.")
     var prompt: String
+
+    @Flag(help: "Treat --prompt as a user message in the model's chat template and print the assistant's answer.")
+    var chat = false
+
+    @Option(help: "A system prompt for the chat form (implies --chat).")
+    var system: String?
 
     @Option(help: "New tokens at most.")
     var maxTokens = 64
@@ -55,6 +63,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let chosen = try DeviceFactory.make(device)
+        if chat || system != nil { return try runChat(on: chosen) }
         let tokenizer = try Tokenizer.load(fromPath: model)
         let loaded = try ModelFolder.load(URL(fileURLWithPath: model), device: chosen, trainable: false)
         let ids = tokenizer.encode(prompt).map(Int32.init)
@@ -66,10 +75,25 @@ struct GenerateCommand: ParsableCommand {
         write(prompt)
         let result = try Generator(model: loaded.model).generate(ids, options: options) { write(stream.append($0)) }
         write(stream.finish() + "\n")
+        summarize(tokens: result.tokens.count, since: start, device: chosen, reason: result.stopReason)
+    }
+
+    /// The chat form: one user turn (after the system prompt), the answer streamed.
+    private func runChat(on chosen: Device) throws {
+        let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
+        var session = ChatSession(model: try folder.loadModel(device: chosen, trainable: false), encoder: folder.encoder,
+                                  systemPrompt: system, options: options)
+        let start = Date()
+        let reply = try session.reply(to: prompt) { write($0) }
+        write("\n")
+        summarize(tokens: reply.tokens, since: start, device: chosen, reason: reply.stopReason)
+    }
+
+    private func summarize(tokens: Int, since start: Date, device: Device, reason: StopReason) {
         let seconds = Date().timeIntervalSince(start)
         FileHandle.standardError.write(Data(String(
-            format: "%d tokens in %.2f s (%.1f tokens/s) on %@, stopped at %@\n", result.tokens.count, seconds,
-            Double(result.tokens.count) / max(seconds, 1e-9), chosen.name, Self.describe(result.stopReason)).utf8))
+            format: "%d tokens in %.2f s (%.1f tokens/s) on %@, stopped at %@\n", tokens, seconds,
+            Double(tokens) / max(seconds, 1e-9), device.name, Self.describe(reason)).utf8))
     }
 
     /// Writes `text` to standard output at once (unbuffered, so it streams).
