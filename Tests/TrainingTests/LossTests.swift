@@ -179,6 +179,24 @@ final class LossTests: XCTestCase {
         }
     }
 
+    // MARK: SFT
+
+    /// The SFT loss as the stage takes it (summed cross-entropy over the trained tokens divided
+    /// by their count, `GradientAccumulation`) and as a plain masked mean.
+    func testMaskedSFTCrossEntropyMatchesTorch() throws {
+        typealias F = LossFixtures.SFTCrossEntropy
+        let trained = F.targets.filter { $0 != GradientAccumulation.ignoreIndex }.count
+        let input = Input(shape: [F.rows, F.vocabulary], values: F.logits, expectedGradient: F.logitsGradient)
+        for reduction in [LossReduction.sum, .mean] {
+            try verify("SFT cross-entropy (\(reduction))", [input], loss: F.loss) { inputs in
+                let targets = try IntTensor(device: inputs[0].device, shape: [F.rows], values: F.targets)
+                let loss = try Tensor.crossEntropy(logits: inputs[0], targets: targets, ignoreIndex: GradientAccumulation.ignoreIndex,
+                                                   reduction: reduction)
+                return (reduction == .sum ? try loss.scaled(by: 1 / Float(trained)) : loss, [:])
+            }
+        }
+    }
+
     // MARK: Reward model and preferences
 
     func testBradleyTerryMatchesTorch() throws {
