@@ -63,7 +63,7 @@ public enum ModelFolder {
     }
 
     /// Saves the parameters `specs` names from `store`, with `config` as `config.json`.
-    static func save(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, to folder: URL) throws {
+    public static func save(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let values = try store.allValues()
         let tensors = specs.map { spec in SafetensorsTensor(name: spec.name, shape: spec.shape, floats: values[spec.name]!) }

@@ -90,6 +90,12 @@ public final class PretrainStage {
             let target = run.finalModelURL.appendingPathComponent("tokenizer.json")
             try? FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(at: data.tokenizerURL, to: target)
+            // ChatML for the fine-tuning stages (the base model has not seen it yet, but they start from here).
+            let tokenizer = try Tokenizer(contentsOf: target)
+            if tokenizer.id(of: "<|im_start|>") != nil, tokenizer.id(of: "<|im_end|>") != nil {
+                try TokenizerConfigWriter.write(template: .chatML, tokenizer: tokenizer,
+                                                to: run.finalModelURL.appendingPathComponent("tokenizer_config.json"))
+            }
         }
         try writeReport(model, data: data)
         emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))

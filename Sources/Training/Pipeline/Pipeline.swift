@@ -84,10 +84,7 @@ public final class Pipeline {
         recipe.data.tinyWorldSize = config.data.size
         recipe.data.vocabSize = config.data.vocabSize
         recipe.device = deviceName
-        let final = try PretrainStage(config: recipe, run: stageRun("pretrain"), device: device, emit: emit).train()
-        if let final { try TokenizerConfigWriter.write(template: .chatML, tokenizer: Tokenizer(contentsOf: data.tokenizer),
-                                                       to: final.appendingPathComponent("tokenizer_config.json")) }
-        return final != nil
+        return try PretrainStage(config: recipe, run: stageRun("pretrain"), device: device, emit: emit).train() != nil
     }
 
     /// The model each stage starts from: the SFT model for every stage after SFT.

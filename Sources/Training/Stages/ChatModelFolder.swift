@@ -37,6 +37,16 @@ public struct ChatModelFolder {
         try ModelFolder.load(url, device: device, trainable: trainable).model
     }
 
+    /// Saves `model` into `folder` as a chat model: its config with the template's end-of-turn
+    /// token among the end-of-sequence ids (so generation, here or in transformers, stops where
+    /// fine-tuning taught it to), and the tokenizer files.
+    public func saveChatModel(_ model: LanguageModel, to folder: URL) throws {
+        var config = model.config
+        if !config.eosTokenIDs.contains(encoder.endOfTurnID) { config.eosTokenIDs.append(encoder.endOfTurnID) }
+        try ModelFolder.save(model.parameters, specs: ModelParameters.specs(for: config), config: config, to: folder)
+        try writeTokenizerFiles(to: folder)
+    }
+
     /// Throws unless `other` tokenizes text as this folder does (same vocabulary and merges):
     /// a reward model must read the policy's tokens.
     public func requireSameTokenizer(as other: ChatModelFolder) throws {

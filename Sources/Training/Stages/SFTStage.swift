@@ -56,8 +56,7 @@ public final class SFTStage {
             ["eval/loss": try Self.meanLoss(model, heldout, padID: padID, batchSize: t.batchSize)]
         })
         guard finished else { return nil }
-        try ModelFolder.save(model, to: run.finalModelURL)
-        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        try folder.saveChatModel(model, to: run.finalModelURL)
         emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
         return run.finalModelURL
     }
