@@ -61,6 +61,12 @@ final class PipelineReportTests: XCTestCase {
 
         XCTAssertEqual(try JSONDecoder().decode(PipelineReport.self, from: report.jsonData()), report)
 
+        var diverged = report
+        diverged.models[.ppo] = scorecard(1, kl: .nan, reward: .infinity)
+        let divergedModels = try object(object(JSONSerialization.jsonObject(with: diverged.jsonData()))["models"])
+        let ppoCard = try object(divergedModels["ppo"])
+        XCTAssertTrue(ppoCard["kl_to_sft"] is NSNull && ppoCard["reward"] is NSNull, "non-finite figures are written as null")
+
         var withoutRewardModel = report
         withoutRewardModel.rewardModel = nil
         XCTAssertTrue(try object(JSONSerialization.jsonObject(with: withoutRewardModel.jsonData()))["reward_model"] is NSNull)

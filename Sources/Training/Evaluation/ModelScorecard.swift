@@ -75,17 +75,18 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
         self.klToSFT = klToSFT
     }
 
-    /// Writes every key, `null` for absent figures (the synthesized coder would omit them).
+    /// Writes every key, `null` for absent figures (the synthesized coder would omit them) and
+    /// for non-finite ones (a diverged model's NaN must not make the whole report unwritable).
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(answerRate, forKey: .answerRate)
-        try container.encode(accuracy, forKey: .accuracy)
-        try container.encodeOrNull(accuracyPretrainOnly, forKey: .accuracyPretrainOnly)
-        try container.encode(judgeScore, forKey: .judgeScore)
+        let figures: [(Double?, CodingKeys)] = [
+            (answerRate, .answerRate), (accuracy, .accuracy), (accuracyPretrainOnly, .accuracyPretrainOnly),
+            (judgeScore, .judgeScore), (reward, .reward), (meanLength, .meanLength), (klToSFT, .klToSFT),
+        ]
+        for (value, key) in figures {
+            try container.encodeOrNull(value.flatMap { $0.isFinite ? $0 : nil }, forKey: key)
+        }
         try container.encode(judge, forKey: .judge)
-        try container.encodeOrNull(reward, forKey: .reward)
-        try container.encode(meanLength, forKey: .meanLength)
-        try container.encodeOrNull(klToSFT, forKey: .klToSFT)
     }
 }
 

@@ -59,9 +59,12 @@ public enum MetricsPlot {
             #"<text x="8" y="20" font-size="14" font-weight="bold">\#(escaped(title))</text>"#,
         ]
         if series.isEmpty { parts.append(#"<text x="8" y="\#(format(headerHeight + 20))">no numeric metrics</text>"#) }
+        // One step axis for all charts, so that a key logged on some steps only (val_loss) lines up with the rest.
+        let steps = series.flatMap { $0.points.map(\.step) }
+        let stepRange = (steps.min() ?? 0, steps.max() ?? 0)
         for (index, one) in series.enumerated() {
             let x = Double(index % columns) * chartWidth, y = headerHeight + Double(index / columns) * chartHeight
-            parts.append(chart(one, x: x, y: y))
+            parts.append(chart(one, steps: stepRange, x: x, y: y))
         }
         parts.append("</svg>")
         return parts.joined(separator: "\n") + "\n"
@@ -89,10 +92,10 @@ public enum MetricsPlot {
     private static let axisColor = "#555555", lineColor = "#1f77b4"
     private static let plotLeft = 64.0, plotRight = 344.0, plotTop = 26.0, plotBottom = 170.0
 
-    /// One chart in a group at (x, y).
-    private static func chart(_ series: Series, x: Double, y: Double) -> String {
-        let steps = series.points.map(\.step), values = series.points.map(\.value)
-        let (stepLow, stepHigh) = (steps.min() ?? 0, steps.max() ?? 0)
+    /// One chart in a group at (x, y), its step axis spanning `steps`.
+    private static func chart(_ series: Series, steps: (low: Double, high: Double), x: Double, y: Double) -> String {
+        let values = series.points.map(\.value)
+        let (stepLow, stepHigh) = steps
         let (valueLow, valueHigh) = (values.min() ?? 0, values.max() ?? 0)
         let coordinates = series.points.map { point in
             (scale(point.step, stepLow, stepHigh, plotLeft, plotRight), scale(point.value, valueLow, valueHigh, plotBottom, plotTop))
