@@ -1,4 +1,5 @@
 import Core
+import Datasets
 import Models
 import Tensors
 
@@ -7,12 +8,8 @@ extension LanguageModel {
     /// `result[i][t] = log π(completions[i][t] | prompts[i] + completions[i][..<t])`, without
     /// recording gradients (evaluation, PPO's rollout log-probs, KL to a reference).
     ///
-    /// Each chunk of `batchSize` sequences is right-padded into one `TokenBatch`: padding comes
-    /// after every real token, so causal attention never lets a real token see it and the
-    /// default positions 0, 1, … are right, and no mask is needed. Only the hidden states that
-    /// predict a completion token (position `prompt.count + t − 1`) go through the LM head,
-    /// picked with `gatherRows`, so the logits hold one row per completion token instead of
-    /// one per position.
+    /// Each chunk of `batchSize` sequences is one right-padded `CompletionBatch`, so only the
+    /// hidden states that predict a completion token go through the LM head.
     ///
     /// - Parameters:
     ///   - completions: token ids, one list per prompt; an empty completion gets `[]`.
@@ -38,28 +35,16 @@ extension LanguageModel {
         }
     }
 
-    /// The log-probs of one right-padded batch.
+    /// The log-probs of one right-padded batch (a `CompletionBatch` of prompt + completion).
     private func chunkLogProbs(prompts: [[Int32]], completions: [[Int32]]) throws -> [[Float]] {
-        let sequences = zip(prompts, completions).map { $0 + $1 }
         guard completions.contains(where: { !$0.isEmpty }) else { return completions.map { _ in [] } }
-        let device = parameters.device
-        let width = sequences.map(\.count).max()!
-        let ids = sequences.flatMap { $0 + [Int32](repeating: 0, count: width - $0.count) }
-        // Row r·width + p of the hidden states predicts the token at position p + 1 of sequence r.
-        var rows: [Int32] = []
-        for (row, (prompt, completion)) in zip(prompts, completions).enumerated() {
-            rows += (0..<completion.count).map { Int32(row * width + prompt.count - 1 + $0) }
+        let examples = zip(prompts, completions).map { prompt, completion in
+            ChatExample(ids: (prompt + completion).map(Int.init),
+                        labels: prompt.map { _ in ChatExample.ignoredLabel } + completion.map(Int.init), promptLength: prompt.count)
         }
-        let batch = TokenBatch(ids: try IntTensor(device: device, shape: [ids.count], values: ids, label: "completion ids"),
-                               batch: sequences.count, length: width)
-        let hidden = try hiddenStates(batch, dropout: nil)
-            .gatherRows(try IntTensor(device: device, shape: [rows.count], values: rows, label: "completion rows"))
-        let targets = try IntTensor(device: device, shape: [rows.count], values: completions.flatMap { $0 }, label: "completion targets")
-        let flat = try Tensor.tokenLogProbs(logits: logits(fromHidden: hidden), targets: targets).values()
-        var offset = 0
-        return completions.map { completion in
-            defer { offset += completion.count }
-            return Array(flat[offset..<(offset + completion.count)])
-        }
+        let batch = try CompletionBatch(examples, padID: 0)
+        let tokens = try batch.logProbs(self).tokens.values()
+        let width = batch.mask.length
+        return completions.enumerated().map { row, completion in Array(tokens[(row * width)..<(row * width + completion.count)]) }
     }
 }

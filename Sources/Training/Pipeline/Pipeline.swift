@@ -14,8 +14,8 @@ public final class Pipeline {
     public let root: URL
     public let device: Device
     private let resume: Bool
-    private let emit: (TrainingEvent) -> Void
-    private var state: PipelineState
+    let emit: (TrainingEvent) -> Void
+    private(set) var state: PipelineState
 
     /// A pipeline writing into `root` (the caller has made it, refusing or clearing an old one
     /// unless resuming).
@@ -103,9 +103,5 @@ public final class Pipeline {
         default:
             throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
         }
-    }
-
-    private func runEvaluation() throws -> Bool {
-        true
     }
 }

@@ -1,0 +1,94 @@
+import Datasets
+import Foundation
+import Formats
+import Models
+
+extension Pipeline {
+    /// The evaluation step: every model the run made answers the held-out questions (greedy),
+    /// judged by the tiny world's judge and scored by the reward model; KL to the SFT model on
+    /// sampled answers; then `report.json`, `report.md`, the answers of each model in
+    /// `eval/<model>.jsonl` and a plot of each stage's training curves in `plots/`.
+    func runEvaluation() throws -> Bool {
+        let started = Date()
+        let sftFolder = try ChatModelFolder(url: finalModel("sft"), field: "the SFT model")
+        let world = data.world
+        let questions = try ChatEvaluation.readQuestions(world.appendingPathComponent("eval_questions.jsonl"))
+        let judge = TinyWorldJudge(world: TinyWorld(seed: UInt64(config.data.seed), size: try config.worldSize()))
+        let settings = ChatEvaluation.Settings(maxNewTokens: config.eval.maxNewTokens, batchSize: config.eval.batchSize,
+                                               klSeed: UInt64(config.eval.seed))
+        let evaluation = try ChatEvaluation(encoder: sftFolder.encoder, questions: questions, judge: judge, settings: settings)
+        let reward = try rewardFunction(policy: sftFolder)
+        let sft = try sftFolder.loadModel(device: device, trainable: false)
+        let folders: [(PipelineModel, URL)] = [(.base, finalModel("pretrain")), (.sft, finalModel("sft"))]
+            + [PipelineModel.dpo, .ppo].filter { config.stages.contains($0.rawValue) }.map { ($0, finalModel($0.rawValue)) }
+        var report = PipelineReport()
+        var samples: [PipelineModel: [ChatAnswer]] = [:]
+        let answersFolder = root.appendingPathComponent("eval")
+        try FileManager.default.createDirectory(at: answersFolder, withIntermediateDirectories: true)
+        for (name, folder) in folders {
+            let model = name == .sft ? sft : try ModelFolder.load(folder, device: device, trainable: false).model
+            let result = try evaluation.evaluate(model, reward: reward, klReference: name == .base ? nil : sft)
+            report.models[name] = result.scorecard
+            samples[name] = PipelineReport.sampleAnswers(result.answers)
+            try writeAnswers(result.answers, to: answersFolder.appendingPathComponent("\(name.rawValue).jsonl"))
+            let card = result.scorecard
+            emit(.note(String(format: "%@: answer rate %.2f, accuracy %.2f (pretraining-only %@), judge %.3f, reward %@, length %.1f",
+                              name.rawValue, card.answerRate, card.accuracy, card.accuracyPretrainOnly.map { String(format: "%.2f", $0) } ?? "–",
+                              card.judgeScore, card.reward.map { String(format: "%.3f", $0) } ?? "–", card.meanLength)))
+        }
+        report.rewardModel = try rewardModelAccuracy()
+        // This step's own time so far counts too (the report is its last act).
+        var seconds = state.seconds
+        seconds["eval", default: 0] += Date().timeIntervalSince(started)
+        report.seconds = PipelineReport.StageSeconds(Dictionary(uniqueKeysWithValues: seconds.compactMap { key, value in
+            PipelineStage(rawValue: key).map { ($0, value) }
+        }))
+        try report.write(to: root, samples: samples, plots: try writePlots())
+        return true
+    }
+
+    /// The reward model's score of an answer, when the run trained one.
+    private func rewardFunction(policy: ChatModelFolder) throws -> ChatEvaluation.Reward? {
+        nil
+    }
+
+    /// The reward model's held-out accuracy, from its stage's `reward_report.json`.
+    private func rewardModelAccuracy() throws -> PipelineReport.RewardModelAccuracy? {
+        let url = stageFolder("reward").appendingPathComponent("reward_report.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        struct Figures: Decodable {
+            let heldout_accuracy: Double
+            let heldout_accuracy_by_kind: [String: Double]
+        }
+        do {
+            let figures = try JSONDecoder().decode(Figures.self, from: data)
+            return PipelineReport.RewardModelAccuracy(heldoutAccuracy: figures.heldout_accuracy,
+                                                      heldoutAccuracyByKind: figures.heldout_accuracy_by_kind)
+        } catch {
+            throw FormatError(file: url.path, "lacks the held-out accuracy figures (\(error))")
+        }
+    }
+
+    /// One SVG of training curves per stage that kept metrics; returns the stages plotted.
+    private func writePlots() throws -> [String] {
+        let plots = root.appendingPathComponent("plots")
+        try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
+        return try (["pretrain"] + config.stages).filter { stage in
+            let metrics = stageFolder(stage).appendingPathComponent("metrics.jsonl")
+            guard FileManager.default.fileExists(atPath: metrics.path) else { return false }
+            try MetricsPlot.write(metrics: metrics, to: plots.appendingPathComponent("\(stage).svg"), title: stage)
+            return true
+        }
+    }
+
+    private func writeAnswers(_ answers: [ChatAnswer], to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for answer in answers {
+            data.append(try encoder.encode(answer))
+            data.append(0x0A)
+        }
+        try AtomicFile.write(data, to: url)
+    }
+}
