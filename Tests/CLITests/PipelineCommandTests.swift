@@ -1,0 +1,77 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `gputrain pipeline --config configs/smoke.yaml`: the README's main command at toy sizes,
+/// every stage, so the main job cannot break silently.
+final class PipelineCommandTests: XCTestCase {
+    private var out: URL!
+
+    override func setUp() {
+        out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-pipeline-\(getpid())")
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: out)
+    }
+
+    private static var smokeConfig: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/smoke.yaml").path
+    }
+
+    private func pipeline(_ extra: [String] = []) throws -> CommandRunner.Result {
+        try CommandRunner.run(["pipeline", "--config", Self.smokeConfig, "--out", out.path] + extra)
+    }
+
+    func testSmokePipelineRunsEveryStageAndReports() throws {
+        let result = try pipeline()
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("report: \(out.path)/report.md"), result.standardOutput)
+
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any])
+        XCTAssertEqual(Set(report.keys), ["models", "reward_model", "seconds"])
+        let models = try XCTUnwrap(report["models"] as? [String: [String: Any]])
+        XCTAssertEqual(Set(models.keys), ["base", "sft", "dpo", "ppo"])
+        let figures: Set = ["answer_rate", "accuracy", "accuracy_pretrain_only", "judge_score", "judge", "reward", "mean_length", "kl_to_sft"]
+        for (name, card) in models {
+            XCTAssertEqual(Set(card.keys), figures, name)
+            for key in ["answer_rate", "accuracy", "judge_score"] {
+                let value = try XCTUnwrap(card[key] as? Double, "\(name).\(key)")
+                XCTAssertTrue((0...1).contains(value), "\(name).\(key) = \(value)")
+            }
+            XCTAssertNotNil(card["reward"] as? Double, "\(name) is scored by the reward model")
+        }
+        XCTAssertTrue(models["base"]!["kl_to_sft"] is NSNull)
+        XCTAssertEqual(models["sft"]!["kl_to_sft"] as? Double, 0)
+        let rewardModel = try XCTUnwrap(report["reward_model"] as? [String: Any])
+        XCTAssertNotNil(rewardModel["heldout_accuracy"] as? Double)
+        XCTAssertFalse(try XCTUnwrap(rewardModel["heldout_accuracy_by_kind"] as? [String: Double]).isEmpty)
+        let seconds = try XCTUnwrap(report["seconds"] as? [String: Any])
+        for stage in ["data", "tokenizer", "pretrain", "sft", "reward", "dpo", "ppo", "eval"] {
+            XCTAssertNotNil(seconds[stage] as? Double, "seconds.\(stage)")
+        }
+        let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("plots/sft.svg"), markdown)
+        for stage in ["pretrain", "sft", "reward", "dpo", "ppo"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("plots/\(stage).svg").path), stage)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(stage)/final/config.json").path), stage)
+        }
+
+        // Run again: an existing run is refused without a flag, and --resume skips what finished.
+        let refused = try pipeline()
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.standardError.contains("--resume"), refused.standardError)
+        let resumed = try pipeline(["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        for stage in ["pretrain", "sft", "reward", "dpo", "ppo", "eval"] {
+            XCTAssertTrue(resumed.standardError.contains("\(stage): finished earlier, skipped"), resumed.standardError)
+        }
+    }
+
+    func testUnknownStageIsAClearError() throws {
+        let result = try pipeline(["--set", "stages=[sft, rlhf]"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.standardError.contains("'stages' lists 'rlhf'"), result.standardError)
+    }
+}
