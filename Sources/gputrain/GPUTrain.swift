@@ -9,5 +9,6 @@ struct GPUTrain: ParsableCommand {
         subcommands: [
             DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PretrainCommand.self, SFTCommand.self, PipelineCommand.self, ChatCommand.self,
             EvalCommand.self, GenerateCommand.self, BenchCommand.self,
+            RewardCommand.self, ScoreCommand.self,
         ])
 }

@@ -1,0 +1,39 @@
+import Datasets
+import Formats
+
+/// The reward-model recipe (`gputrain reward --config …`, the `reward:` section of a pipeline
+/// config): a scalar head on the `model.init_from` backbone trained on preference pairs with
+/// the Bradley–Terry loss (TRL's `RewardTrainer`).
+public struct RewardConfig: Configuration, Equatable {
+    public var run = RunSettings()
+    public var model = InitSettings()
+    public var data = ChatDataSettings()
+    public var train = LoopSettings()
+    public var optim = OptimizerSettings()
+    /// c in + c·mean((r_c + r_r)²), which keeps the rewards centred on zero (TRL
+    /// `center_rewards_coefficient`; 0 turns it off, 0.01 is TRL's suggestion).
+    public var centerRewardsCoefficient = 0.0
+    /// The device (`gputrain devices`); empty picks the default.
+    public var device = ""
+
+    public init() {
+        data.path = "data/tiny-world/world/preferences.jsonl"
+        data.heldoutFraction = 0.2
+        optim.learningRate = 1e-4
+        optim.warmupSteps = 10
+        optim.weightDecay = 0
+    }
+
+    /// Throws unless the reward-specific settings make sense.
+    func validate() throws {
+        guard centerRewardsCoefficient >= 0, centerRewardsCoefficient.isFinite else {
+            throw ConfigError(source: "config", line: nil,
+                              message: "'center_rewards_coefficient' must be 0 (off) or positive, got \(centerRewardsCoefficient)")
+        }
+        guard train.batchSize > 0, train.gradientAccumulation > 0 else {
+            throw ConfigError(source: "config", line: nil, message: "'train.batch_size' and 'train.gradient_accumulation' must be positive")
+        }
+    }
+}
+
+extension RewardConfig: StageConfiguration {}
