@@ -17,7 +17,8 @@ extension Pipeline {
         let settings = ChatEvaluation.Settings(maxNewTokens: config.eval.maxNewTokens, batchSize: config.eval.batchSize,
                                                klSeed: UInt64(config.eval.seed))
         let evaluation = try ChatEvaluation(encoder: sftFolder.encoder, questions: questions, judge: judge, settings: settings)
-        let reward = try rewardFunction(policy: sftFolder)
+        let rewardModel = config.stages.contains("reward")
+            ? try RewardScorer(folder: finalModel("reward"), device: device, field: "the reward model") : nil
         let sft = try sftFolder.loadModel(device: device, trainable: false)
         let folders: [(PipelineModel, URL)] = [(.base, finalModel("pretrain")), (.sft, finalModel("sft"))]
             + [PipelineModel.dpo, .ppo].filter { config.stages.contains($0.rawValue) }.map { ($0, finalModel($0.rawValue)) }
@@ -27,7 +28,13 @@ extension Pipeline {
         try FileManager.default.createDirectory(at: answersFolder, withIntermediateDirectories: true)
         for (name, folder) in folders {
             let model = name == .sft ? sft : try ModelFolder.load(folder, device: device, trainable: false).model
-            let result = try evaluation.evaluate(model, reward: reward, klReference: name == .base ? nil : sft)
+            var result = try evaluation.evaluate(model, klReference: name == .base ? nil : sft)
+            if let rewardModel {
+                // Scored in batches afterwards rather than answer by answer during generation.
+                let scores = try rewardModel.scores(prompts: result.answers.map(\.question.prompt), answers: result.answers.map(\.text))
+                for index in result.answers.indices { result.answers[index].reward = scores[index] }
+                result.scorecard = ModelScorecard(answers: result.answers, klToSFT: result.scorecard.klToSFT)
+            }
             report.models[name] = result.scorecard
             samples[name] = PipelineReport.sampleAnswers(result.answers)
             try writeAnswers(result.answers, to: answersFolder.appendingPathComponent("\(name.rawValue).jsonl"))
@@ -45,11 +52,6 @@ extension Pipeline {
         }))
         try report.write(to: root, samples: samples, plots: try writePlots())
         return true
-    }
-
-    /// The reward model's score of an answer, when the run trained one.
-    private func rewardFunction(policy: ChatModelFolder) throws -> ChatEvaluation.Reward? {
-        nil
     }
 
     /// The reward model's held-out accuracy, from its stage's `reward_report.json`.

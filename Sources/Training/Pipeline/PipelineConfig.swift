@@ -33,6 +33,7 @@ public struct PipelineConfig: StageConfiguration, Equatable {
     public var stages = ["sft", "reward", "dpo", "ppo"]
     public var pretrain = PretrainConfig()
     public var sft = SFTConfig()
+    public var reward = RewardConfig()
     public var eval = Eval()
 
     public init() {
