@@ -7,8 +7,8 @@ struct GPUTrain: ParsableCommand {
         commandName: "gputrain",
         abstract: "Train language models end to end on any OpenCL device.",
         subcommands: [
-            DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PretrainCommand.self, SFTCommand.self, PipelineCommand.self, ChatCommand.self,
-            EvalCommand.self, GenerateCommand.self, BenchCommand.self,
-            RewardCommand.self, ScoreCommand.self,
+            DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PipelineCommand.self,
+            PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self,
+            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, BenchCommand.self,
         ])
 }

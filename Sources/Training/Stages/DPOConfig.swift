@@ -1,0 +1,116 @@
+import Datasets
+import Formats
+
+/// The preference-optimization recipe (`gputrain dpo --config …`, the `dpo:` section of a
+/// pipeline config): DPO and its variants against a frozen reference, or reference-free SimPO.
+public struct DPOConfig: Configuration, Equatable {
+    public var run = RunSettings()
+    /// The policy starts from `init_from` (the SFT model), which is also the reference.
+    public var model = InitSettings()
+    /// Preference pairs (FORMATS §6.3); `batch_size` below counts pairs.
+    public var data = ChatDataSettings()
+    public var train = LoopSettings()
+    public var optim = OptimizerSettings()
+    public var loss = PreferenceLossSettings()
+    public var reference = ReferenceSettings()
+    /// The device (`gputrain devices`); empty picks the default.
+    public var device = ""
+
+    public init() {
+        data.path = "data/tiny-world/world/preferences.jsonl"
+        optim.learningRate = 1e-4
+        optim.warmupSteps = 10
+        optim.weightDecay = 0
+    }
+}
+
+extension DPOConfig: StageConfiguration {}
+
+/// Which preference loss, with its constants (`loss:` section), named as TRL names them.
+public struct PreferenceLossSettings: Codable, Equatable, Sendable {
+    /// sigmoid (DPO), conservative, robust, ipo, hinge or simpo.
+    public var type = "sigmoid"
+    /// β: the strength of the pull towards the reference (IPO's τ; SimPO's reward scale).
+    public var beta = 0.1
+    /// ε: the assumed fraction of flipped labels (sigmoid, conservative, robust, simpo).
+    public var labelSmoothing = 0.0
+    /// SimPO's target reward margin γ.
+    public var simpoGamma = 0.5
+
+    /// The loss types `type` may name.
+    public static let types = ["sigmoid", "conservative", "robust", "ipo", "hinge", "simpo"]
+
+    /// The loss these settings describe; `referenceFree` drops the reference (TRL's
+    /// `reference_free`), which SimPO never has.
+    public func objective(referenceFree: Bool) throws -> PreferenceObjective {
+        guard beta > 0 else { throw Self.error("'loss.beta' must be positive, got \(beta)") }
+        let epsilon = Float(labelSmoothing)
+        guard (0..<0.5).contains(labelSmoothing) else {
+            throw Self.error("'loss.label_smoothing' must be at least 0 and below 0.5, got \(labelSmoothing)")
+        }
+        let variant: DPOLoss.Variant
+        switch type {
+        case "sigmoid": variant = epsilon > 0 ? .conservative(labelSmoothing: epsilon) : .sigmoid
+        case "conservative":
+            guard epsilon > 0 else {
+                throw Self.error("'loss.type' conservative needs 'loss.label_smoothing' above 0 (e.g. 0.1); with 0 it is plain sigmoid")
+            }
+            variant = .conservative(labelSmoothing: epsilon)
+        case "robust": variant = .robust(labelSmoothing: epsilon)
+        case "ipo": variant = .ipo
+        case "hinge": variant = .hinge
+        case "simpo": return .simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon))
+        default:
+            throw Self.error("'loss.type' must be one of \(Self.types.joined(separator: ", ")), got '\(type)'")
+        }
+        return .dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree)
+    }
+
+    private static func error(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
+}
+
+/// Where the reference log-probs come from (`reference:` section).
+public struct ReferenceSettings: Codable, Equatable, Sendable {
+    /// "cached": computed once before training from `model.init_from` and kept beside the data
+    /// for later runs; "model": a frozen copy of `init_from` run at every step (twice the
+    /// forward work, no file); "none": no reference (reference-free DPO).
+    public var mode = ReferenceMode.cached.rawValue
+
+    /// The mode `mode` names.
+    public func parsed() throws -> ReferenceMode {
+        guard let parsed = ReferenceMode(rawValue: mode) else {
+            throw ConfigError(source: "config", line: nil, message: "'reference.mode' must be one of "
+                + ReferenceMode.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(mode)'")
+        }
+        return parsed
+    }
+}
+
+/// How the frozen reference is evaluated.
+public enum ReferenceMode: String, CaseIterable, Sendable {
+    case cached
+    case model
+    case none
+}
+
+/// A preference loss as the stage applies it.
+public enum PreferenceObjective {
+    /// A DPO-family loss, against the reference unless `referenceFree`.
+    case dpo(DPOLoss, referenceFree: Bool)
+    /// SimPO (never uses a reference).
+    case simpo(SimPOLoss)
+
+    /// Whether the loss reads reference log-probs.
+    public var needsReference: Bool {
+        if case let .dpo(_, referenceFree) = self { return !referenceFree }
+        return false
+    }
+
+    /// The loss of `policy` against `reference` (ignored when the loss takes none).
+    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> PreferenceLossOutput {
+        switch self {
+        case let .dpo(loss, referenceFree): return try loss(policy: policy, reference: referenceFree ? nil : reference)
+        case let .simpo(loss): return try loss(policy: policy)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Core
+import Datasets
+import Foundation
+import Formats
+import Models
+import Tensors
+
+/// Stage 3, preference optimization: DPO and its variants (TRL's `DPOTrainer`) or SimPO, on
+/// preference pairs, starting from `model.init_from` (the SFT model), which is also the frozen
+/// reference.
+///
+/// Each micro-batch puts the chosen and the rejected completions of its pairs into one
+/// `CompletionBatch` (the chosen rows, then the rejected rows), so one forward pass gives both
+/// sides' summed log-probs. The reference's come from the cache (`ReferenceLogProbCache`,
+/// computed once before the first step), from a frozen second copy of the model, or not at all
+/// (reference-free DPO, SimPO). The loss is a mean over pairs; with gradient accumulation each
+/// micro-batch's mean is weighed by its share of the step's pairs, so every pair counts the same.
+public final class DPOStage {
+    public let config: DPOConfig
+    public let run: RunDirectory
+    public let device: Device
+    private let emit: (TrainingEvent) -> Void
+
+    public init(config: DPOConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
+        self.config = config
+        self.run = run
+        self.device = device
+        self.emit = emit
+    }
+
+    /// A preference pair encoded for the model, with its position in the dataset (the index of
+    /// its cached reference log-probs).
+    struct EncodedPair {
+        let index: Int
+        let chosen: ChatExample
+        let rejected: ChatExample
+    }
+
+    /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
+    @discardableResult
+    public func train() throws -> URL? {
+        let mode = try config.reference.parsed()
+        let objective = try config.loss.objective(referenceFree: mode == .none)
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "DPO"), templateName: config.data.template)
+        let dataURL = URL(fileURLWithPath: config.data.path)
+        let pairs = try Self.pairs(from: dataURL, encoder: folder.encoder, limits: config.data.limits, emit: emit)
+        let (trainSet, heldout) = EpochOrder.split(pairs, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        guard !trainSet.isEmpty else {
+            throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no preference pair that fits max_length \(config.data.maxLength)")
+        }
+        let policy = try folder.loadModel(device: device)
+        try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
+        let padID = folder.padID(config: policy.config)
+        // Before any step (and before a resumed run restores its checkpoint), the policy is
+        // the reference: the cache is computed from it.
+        let reference = try referenceSource(mode: objective.needsReference ? mode : .none, folder: folder, policy: policy,
+                                            pairs: pairs, dataURL: dataURL, padID: padID)
+        let optimizer = try config.optim.makeOptimizer(for: policy.parameters)
+        let trainee = TrainerCheckpoint.Trainee(name: "model", store: policy.parameters, optimizer: optimizer)
+        try run.writeConfig(config)
+        let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
+        let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
+        let t = config.train
+        let score = { (pairs: [EncodedPair]) in
+            try Self.preferenceLoss(objective, policy: policy, reference: reference, pairs: pairs, padID: padID)
+        }
+        let finished = try loop(step: { step, learningRate in
+            let microBatches = (0..<t.gradientAccumulation).map { micro in
+                order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
+            }
+            let stepPairs = microBatches.reduce(0) { $0 + $1.count }
+            try policy.parameters.zeroGrad()
+            var summary = PreferenceSummary(), tokens = 0
+            for pairs in microBatches {
+                let (output, batch) = try score(pairs)
+                try output.loss.scaled(by: Float(pairs.count) / Float(stepPairs)).backward()
+                try summary.add(output, pairs: pairs.count)
+                tokens += batch.ids.count
+            }
+            let norm = try loop.update(trainee, learningRate: learningRate)
+            return StageLoop.StepResult(loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
+        }, evaluate: heldout.isEmpty ? nil : {
+            var summary = PreferenceSummary()
+            for start in stride(from: 0, to: heldout.count, by: t.batchSize) {
+                let pairs = Array(heldout[start..<min(start + t.batchSize, heldout.count)])
+                try summary.add(score(pairs).output, pairs: pairs.count)
+            }
+            return summary.metrics(prefix: "eval/").merging(["eval/loss": summary.loss]) { $1 }
+        })
+        guard finished else { return nil }
+        try ModelFolder.save(policy, to: run.finalModelURL)
+        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
+        return run.finalModelURL
+    }
+
+    /// The pairs of `url` encoded with `encoder` and fitted to `limits` (dropped ones counted in
+    /// a note), indexed in file order.
+    static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, emit: (TrainingEvent) -> Void) throws -> [EncodedPair] {
+        var filter = ChatLengthFilter(limits: limits)
+        let fitted = try PreferenceDataset.read(url).compactMap { filter.fit(try encoder.encode($0)) }
+            .filter { $0.chosen.trainedCount > 0 && $0.rejected.trainedCount > 0 }
+        emit(.note(filter.report.summary(of: "preference pairs in \(url.lastPathComponent)", limits: limits)))
+        return fitted.enumerated().map { EncodedPair(index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected) }
+    }
+
+    /// Throws unless every sequence fits the model's context (the length limit is what keeps them in).
+    static func requireFits(_ pairs: [EncodedPair], positions: Int, maxLength: Int) throws {
+        let longest = pairs.map { max($0.chosen.ids.count, $0.rejected.ids.count) }.max() ?? 0
+        guard longest <= positions else {
+            throw ConfigError(source: "config", line: nil, message: "'data.max_length' is \(maxLength > 0 ? "\(maxLength)" : "0 (no limit)"), which lets through a "
+                + "\(longest)-token sequence, but the model has \(positions) positions; set data.max_length to \(positions) or less")
+        }
+    }
+
+    /// The chosen and rejected completions of `pairs` in one batch: the chosen rows, then the
+    /// rejected rows.
+    static func batch(_ pairs: [EncodedPair], padID: Int) throws -> CompletionBatch {
+        try CompletionBatch(pairs.map(\.chosen) + pairs.map(\.rejected), padID: padID)
+    }
+
+    /// `model`'s summed completion log-probs of the pairs in `batch` (made by `batch(_:padID:)`).
+    static func pairLogProbs(_ model: LanguageModel, _ batch: CompletionBatch) throws -> PairLogProbs {
+        let sums = try batch.logProbs(model).sums
+        let pairs = batch.sequences / 2
+        let counts = batch.mask.counts
+        return try PairLogProbs(chosen: sums.slice(axis: 0, 0..<pairs), rejected: sums.slice(axis: 0, pairs..<2 * pairs),
+                                chosenTokenCounts: Array(counts[..<pairs]), rejectedTokenCounts: Array(counts[pairs...]))
+    }
+
+    /// The preference loss of `pairs` under `policy` (differentiable) against `reference`.
+    static func preferenceLoss(_ objective: PreferenceObjective, policy: LanguageModel, reference: ReferenceSource,
+                               pairs: [EncodedPair], padID: Int) throws -> (output: PreferenceLossOutput, batch: CompletionBatch) {
+        let batch = try batch(pairs, padID: padID)
+        let policyLogProbs = try pairLogProbs(policy, batch)
+        let referenceLogProbs = try reference.logProbs(of: pairs, batch: batch, matching: policyLogProbs)
+        return (try objective(policy: policyLogProbs, reference: referenceLogProbs), batch)
+    }
+
+    /// The reference the loss compares with, per `mode`.
+    private func referenceSource(mode: ReferenceMode, folder: ChatModelFolder, policy: LanguageModel, pairs: [EncodedPair],
+                                 dataURL: URL, padID: Int) throws -> ReferenceSource {
+        switch mode {
+        case .none:
+            emit(.note("\(config.loss.type): no reference model"))
+            return .none
+        case .model:
+            return .model(try folder.loadModel(device: device, trainable: false))
+        case .cached:
+            let key = try ReferenceLogProbCache.key(
+                modelFolder: folder.url, data: dataURL, template: config.data.template, limits: config.data.limits,
+                pairs: pairs.map { ($0.chosen, $0.rejected) })
+            let places = [ReferenceLogProbCache.url(besideData: dataURL, key: key), run.url.appendingPathComponent("reference-logprobs.json")]
+            if let (url, cache) = places.lazy.compactMap({ url in ReferenceLogProbCache.load(from: url, key: key, count: pairs.count).map { (url, $0) } }).first {
+                emit(.note("reference log-probs: reused \(url.path)"))
+                return .cached(cache)
+            }
+            let started = Date()
+            let cache = try Tensor.withNoGrad { try Self.referenceCache(policy, pairs: pairs, key: key, padID: padID, batchSize: config.train.batchSize) }
+            let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
+            do {
+                try cache.write(to: places[0])
+                emit(.note("reference log-probs: computed for \(pairs.count) pairs in \(seconds) s, cached in \(places[0].path)"))
+            } catch {
+                try cache.write(to: places[1])
+                emit(.note("reference log-probs: computed for \(pairs.count) pairs in \(seconds) s; cannot write beside the data "
+                    + "(\(error)), cached in \(places[1].path) for this run only"))
+            }
+            return .cached(cache)
+        }
+    }
+
+    /// The cache of `model`'s log-probs of every pair, `batchSize` pairs per forward pass.
+    static func referenceCache(_ model: LanguageModel, pairs: [EncodedPair], key: String, padID: Int, batchSize: Int) throws
+        -> ReferenceLogProbCache
+    {
+        var cache = ReferenceLogProbCache(key: key, chosen: [], rejected: [])
+        for start in stride(from: 0, to: pairs.count, by: max(batchSize, 1)) {
+            let logProbs = try pairLogProbs(model, batch(Array(pairs[start..<min(start + batchSize, pairs.count)]), padID: padID))
+            cache.chosen += try logProbs.chosen.values().map(Double.init)
+            cache.rejected += try logProbs.rejected.values().map(Double.init)
+        }
+        return cache
+    }
+}
+
+/// Where the frozen reference's log-probs come from.
+enum ReferenceSource {
+    /// No reference (SimPO, reference-free DPO).
+    case none
+    /// Precomputed, by pair index.
+    case cached(ReferenceLogProbCache)
+    /// A frozen model run on each batch.
+    case model(LanguageModel)
+
+    /// The reference log-probs of `pairs`, laid out as `batch` and `policy` (whose token counts
+    /// they share).
+    func logProbs(of pairs: [DPOStage.EncodedPair], batch: CompletionBatch, matching policy: PairLogProbs) throws -> PairLogProbs? {
+        switch self {
+        case .none:
+            return nil
+        case let .model(model):
+            return try Tensor.withNoGrad { try DPOStage.pairLogProbs(model, batch) }
+        case let .cached(cache):
+            let device = policy.chosen.device
+            func tensor(_ values: [Double], _ label: String) throws -> Tensor {
+                try Tensor(device: device, shape: [pairs.count], values: pairs.map { Float(values[$0.index]) }, label: label)
+            }
+            return try PairLogProbs(chosen: tensor(cache.chosen, "reference chosen log-probs"),
+                                    rejected: tensor(cache.rejected, "reference rejected log-probs"),
+                                    chosenTokenCounts: policy.chosenTokenCounts, rejectedTokenCounts: policy.rejectedTokenCounts)
+        }
+    }
+}
+
+/// A preference loss and its metrics over several batches, each weighed by its pairs: the
+/// loss and TRL's reward figures as means over every pair seen.
+struct PreferenceSummary {
+    private var pairs = 0
+    private var lossSum = 0.0
+    private var metricSums: [String: Double] = [:]
+
+    /// Adds one batch's output (`pairs` pairs).
+    mutating func add(_ output: PreferenceLossOutput, pairs count: Int) throws {
+        pairs += count
+        lossSum += Double(try output.loss.scalar()) * Double(count)
+        for (name, value) in output.metrics { metricSums[name, default: 0] += value * Double(count) }
+    }
+
+    /// The mean loss over the pairs.
+    var loss: Double { lossSum / Double(max(pairs, 1)) }
+
+    /// The mean of each metric, named with `prefix`.
+    func metrics(prefix: String) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: metricSums.map { (prefix + $0.key, $0.value / Double(max(pairs, 1))) })
+    }
+}
