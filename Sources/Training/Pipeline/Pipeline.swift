@@ -105,6 +105,11 @@ public final class Pipeline {
             recipe.model.initFrom = initialModel(for: stage).path
             recipe.data.path = world.appendingPathComponent("preferences.jsonl").path
             return try RewardStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+        case "dpo":
+            var recipe = config.dpo
+            recipe.model.initFrom = initialModel(for: stage).path
+            recipe.data.path = world.appendingPathComponent("preferences.jsonl").path
+            return try DPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
         default:
             throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
         }

@@ -34,6 +34,7 @@ public struct PipelineConfig: StageConfiguration, Equatable {
     public var pretrain = PretrainConfig()
     public var sft = SFTConfig()
     public var reward = RewardConfig()
+    public var dpo = DPOConfig()
     public var eval = Eval()
 
     public init() {
