@@ -136,13 +136,18 @@ public enum Rollouts {
     public static func generate(
         _ model: LanguageModel, encoder: ChatEncoder, prompts: [[Int]], settings: RolloutSettings, seed: UInt64, maxLength: Int = 0
     ) throws -> Rollout {
-        let stops = stopTokens(encoder: encoder, config: model.config)
-        let separator = try turnSeparator(encoder: encoder)
-        let limit = min(maxLength > 0 ? maxLength : .max, model.config.maxPositions)
         let started = Date()
         let generations = try Generator(model: model).generate(
-            prompts.map { $0.map(Int32.init) }, options: settings.generationOptions(seed: seed, stopTokens: stops))
-        let seconds = Date().timeIntervalSince(started)
+            prompts.map { $0.map(Int32.init) },
+            options: settings.generationOptions(seed: seed, stopTokens: stopTokens(encoder: encoder, config: model.config)))
+        return try assemble(prompts: prompts, generations: generations, encoder: encoder,
+                            limit: min(maxLength > 0 ? maxLength : .max, model.config.maxPositions), seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The rollout of `generations` (one per prompt), each response cut to fit `limit` tokens
+    /// with its prompt.
+    static func assemble(prompts: [[Int]], generations: [Generation], encoder: ChatEncoder, limit: Int, seconds: Double) throws -> Rollout {
+        let separator = try turnSeparator(encoder: encoder)
         var rollout = Rollout(promptIDs: prompts, responseIDs: [], endedWithStop: [], texts: [], examples: [],
                               generatedTokens: generations.reduce(0) { $0 + $1.tokens.count }, seconds: seconds)
         for (prompt, generation) in zip(prompts, generations) {
