@@ -201,6 +201,16 @@ final class PPOStageTests: XCTestCase {
         config.klEstimator = "k2"
         expectError(config, mentions: ["'kl_estimator' must be k1 or k3"])
     }
+
+    func testShippedRecipeLoadsAndValidates() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("configs/tiny-world-ppo.yaml")
+        let config = try ConfigLoader.load(PPOConfig.self, from: url)
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(config.rewardModel, "runs/tiny-world-reward/final")
+        XCTAssertEqual(config.rowsPerUpdate, 8)
+        XCTAssertEqual(config.rollout.logProbTemperature, 0.7)
+    }
 }
 
 /// Tiny chat models for the PPO tests (the shared `TinyChatModel` helper lives on another
