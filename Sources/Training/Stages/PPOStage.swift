@@ -127,6 +127,7 @@ public final class PPOStage {
             }
         }
         let extra = sums.mapValues { $0 / Double(updates) }
+        // tokens/s counts the rollout's sequences (prompt and response), the step's data.
         return StageLoop.StepResult(loss: extra["loss/policy_avg"] ?? 0, gradientNorm: policyNorms / Double(updates),
                                     tokens: experience.batch.sequenceLengths.reduce(0, +), extra: extra)
     }
