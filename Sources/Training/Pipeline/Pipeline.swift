@@ -110,6 +110,15 @@ public final class Pipeline {
             recipe.model.initFrom = initialModel(for: stage).path
             recipe.data.path = world.appendingPathComponent("preferences.jsonl").path
             return try DPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+        case "ppo":
+            guard config.stages.contains("reward") else {
+                throw ConfigError(source: "config", line: nil, message: "'stages' lists ppo without reward; PPO trains against the reward model")
+            }
+            var recipe = config.ppo
+            recipe.model.initFrom = initialModel(for: stage).path
+            recipe.rewardModel = finalModel("reward").path
+            recipe.data.path = world.appendingPathComponent("rl_prompts.jsonl").path
+            return try PPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
         default:
             throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
         }

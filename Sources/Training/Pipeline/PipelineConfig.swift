@@ -35,6 +35,7 @@ public struct PipelineConfig: StageConfiguration, Equatable {
     public var sft = SFTConfig()
     public var reward = RewardConfig()
     public var dpo = DPOConfig()
+    public var ppo = PPOConfig()
     public var eval = Eval()
 
     public init() {
