@@ -161,6 +161,16 @@ final class RewardStageTests: XCTestCase {
         }
     }
 
+    func testTinyWorldRecipeReads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/tiny-world-reward.yaml")
+        let config = try ConfigLoader.load(RewardConfig.self, from: url)
+        XCTAssertEqual(config.model.initFrom, "runs/tiny-world-sft/final")
+        XCTAssertEqual(config.data.path, "data/tiny-world/world/preferences.jsonl")
+        XCTAssertEqual(config.centerRewardsCoefficient, 0.01)
+        XCTAssertNoThrow(try config.validate())
+    }
+
     func testRewardModelMustShareThePolicyTokenizer() throws {
         let policy = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("policy"), vocabularySize: 320))
         let same = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("same"), seed: 2, vocabularySize: 320))

@@ -14,6 +14,7 @@ public struct EncodedPreferencePair: Equatable, Sendable {
     /// How much better the chosen completion is (the data's `margin`), when given.
     public var margin: Float?
 
+    /// A pair of tokenized completions of one prompt, the first preferred.
     public init(chosen: ChatExample, rejected: ChatExample, kind: String? = nil, margin: Float? = nil) {
         self.chosen = chosen
         self.rejected = rejected

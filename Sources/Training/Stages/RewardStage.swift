@@ -21,6 +21,7 @@ public final class RewardStage {
     public let device: Device
     private let emit: (TrainingEvent) -> Void
 
+    /// A stage that trains by `config` into `run` on `device`, reporting through `emit`.
     public init(config: RewardConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
         self.config = config
         self.run = run
