@@ -56,18 +56,10 @@ extension Pipeline {
 
     /// The reward model's held-out accuracy, from its stage's `reward_report.json`.
     private func rewardModelAccuracy() throws -> PipelineReport.RewardModelAccuracy? {
-        let url = stageFolder("reward").appendingPathComponent("reward_report.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        struct Figures: Decodable {
-            let heldout_accuracy: Double
-            let heldout_accuracy_by_kind: [String: Double]
-        }
-        do {
-            let figures = try JSONDecoder().decode(Figures.self, from: data)
-            return PipelineReport.RewardModelAccuracy(heldoutAccuracy: figures.heldout_accuracy,
-                                                      heldoutAccuracyByKind: figures.heldout_accuracy_by_kind)
-        } catch {
-            throw FormatError(file: url.path, "lacks the held-out accuracy figures (\(error))")
+        guard config.stages.contains("reward") else { return nil }
+        let figures = try RewardReport.read(from: stageFolder("reward"))
+        return figures.heldoutAccuracy.map {
+            PipelineReport.RewardModelAccuracy(heldoutAccuracy: $0, heldoutAccuracyByKind: figures.heldoutAccuracyByKind)
         }
     }
 
