@@ -1,0 +1,187 @@
+import Core
+import Datasets
+import Formats
+import Foundation
+import Models
+import TestSupport
+@testable import Training
+import XCTest
+
+/// GRPO end to end on a tiny chat model made here: the figures are finite, an easy reward
+/// rises, an interrupted run resumes to the same bits, and bad input is a clear error.
+final class GRPOStageTests: XCTestCase {
+    private var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-\(getpid())-\(name.hashValue)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        InterruptFlag.reset()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// Eight arithmetic prompts, half asking for one word.
+    private func writePrompts() throws -> URL {
+        let url = root.appendingPathComponent("rl_prompts.jsonl")
+        let lines = (0..<8).map { index -> String in
+            let system = index % 2 == 0 ? #"{"role": "system", "content": "Answer in one word."}, "# : ""
+            return #"{"prompt": [\#(system){"role": "user", "content": "What is \#(index) + 2?"}], "answer": "\#(index + 2)"}"#
+        }
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    private func config(model: URL, prompts: URL, rewards: [RewardSpec]) -> GRPOConfig {
+        var config = GRPOConfig()
+        config.model.initFrom = model.path
+        config.data.path = prompts.path
+        config.data.heldoutFraction = 0
+        config.data.maxLength = 48
+        config.rollout.maxNewTokens = 8
+        config.numGenerations = 4
+        config.rewards = rewards
+        config.lengthLimit = 6
+        config.train.batchSize = 2
+        config.train.steps = 4
+        config.train.evalEvery = 0
+        config.train.checkpointEvery = 2
+        config.train.seed = 3
+        config.optim.learningRate = 3e-3
+        return config
+    }
+
+    private func train(_ config: GRPOConfig, run name: String, existing: RunDirectory.Existing = .refuse,
+                       onStep: (StepMetrics) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
+        var steps: [StepMetrics] = []
+        let run = try RunDirectory(url: root.appendingPathComponent(name), existing: existing)
+        let final = try GRPOStage(config: config, run: run, device: TestDevices.openCL.get()) { event in
+            if case let .step(metrics) = event {
+                steps.append(metrics)
+                onStep(metrics)
+            }
+        }.train()
+        return (final, steps)
+    }
+
+    func testShorterAnswersAreLearnedAndFiguresAreFinite() throws {
+        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
+        var config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "length")])
+        config.train.steps = 8
+        config.train.batchSize = 4
+        let (final, steps) = try train(config, run: "length")
+        XCTAssertEqual(steps.count, 8)
+        for metrics in steps {
+            for key in ["reward", "reward_std", "rewards/length/mean", "clip_ratio", "completion_length", "frac_reward_zero_std"] {
+                XCTAssertTrue(metrics.extra[key]?.isFinite ?? false, "\(key) at step \(metrics.step): \(metrics.extra)")
+            }
+            XCTAssertTrue(metrics.loss.isFinite && metrics.gradientNorm.isFinite)
+            XCTAssertNil(metrics.extra["kl"], "no reference without beta")
+        }
+        let rewards = steps.map { $0.extra["reward"]! }
+        let early = rewards.prefix(2).reduce(0, +) / 2, late = rewards.suffix(2).reduce(0, +) / 2
+        XCTAssertGreaterThan(late, early + 0.1, "the length reward rises: \(rewards)")
+        let folder = try XCTUnwrap(final)
+        XCTAssertNoThrow(try ChatModelFolder(url: folder).loadModel(device: TestDevices.reference()), "final/ is a usable model folder")
+    }
+
+    func testInterruptedRunResumesToIdenticalWeights() throws {
+        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
+        var config = config(model: model, prompts: try writePrompts(),
+                            rewards: [RewardSpec(name: "exact_match"), RewardSpec(name: "format", weight: 0.5), RewardSpec(name: "length", weight: 0.2)])
+        config.numIterations = 2
+        config.beta = 0.04
+        config.lossType = "grpo"
+        config.train.gradientAccumulation = 2
+        let (_, straight) = try train(config, run: "straight")
+        XCTAssertTrue(straight.allSatisfy { $0.extra["kl"]?.isFinite ?? false }, "kl is logged with a reference")
+        XCTAssertTrue(straight.allSatisfy { ($0.extra["rewards/format/mean"] ?? -1) >= 0 })
+
+        let (stopped, _) = try train(config, run: "interrupted") { if $0.step == 3 { InterruptFlag.raise() } }
+        XCTAssertNil(stopped)
+        InterruptFlag.reset()
+        let (resumedFinal, resumed) = try train(config, run: "interrupted", existing: .resume)
+        XCTAssertEqual(resumed.map(\.step), [4])
+        XCTAssertEqual(resumed.last?.extra["reward"], straight.last?.extra["reward"], "the resumed step samples what the straight one did")
+        let weights = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/final/model.safetensors")) }
+        XCTAssertNotNil(resumedFinal)
+        XCTAssertEqual(try weights("interrupted"), try weights("straight"), "bit-identical final weights")
+    }
+
+    func testUnknownRewardNameIsAClearError() throws {
+        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.reference())
+        let config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "correctness")])
+        XCTAssertThrowsError(try train(config, run: "unknown")) { error in
+            XCTAssertTrue("\(error)".contains("unknown reward 'correctness'"), "\(error)")
+            XCTAssertTrue("\(error)".contains("exact_match, format, length, reward_model"), "\(error)")
+        }
+    }
+
+    func testBadPromptLineNamesFileAndLine() throws {
+        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.reference())
+        let prompts = root.appendingPathComponent("bad.jsonl")
+        try #"{"prompt": "What is 1 + 1?", "answer": "2"}"#.appending("\n{\"prompt\": [{\"role\": \"user\"}]}\n")
+            .write(to: prompts, atomically: true, encoding: .utf8)
+        let config = config(model: model, prompts: prompts, rewards: [RewardSpec(name: "exact_match")])
+        XCTAssertThrowsError(try train(config, run: "bad")) { error in
+            XCTAssertTrue("\(error)".contains("\(prompts.path):2:") && "\(error)".contains("content"), "\(error)")
+        }
+    }
+
+    func testSettingsAreChecked() throws {
+        var config = GRPOConfig()
+        config.numGenerations = 1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("num_generations"), "\($0)") }
+        config = GRPOConfig()
+        config.lossType = "ppo"
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("loss_type"), "\($0)") }
+        config = GRPOConfig()
+        config.rollout.temperature = 0
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("rollout.temperature"), "\($0)") }
+        XCTAssertNoThrow(try GRPOConfig().validate())
+    }
+
+    func testRewardFiguresFollowTRL() {
+        let metrics = GRPOPolicy.rewardMetrics(([1, 1, 0, 2], ["a": [1, 1, 0, 2]]), groupSize: 2)
+        XCTAssertEqual(metrics["reward"], 1)
+        XCTAssertEqual(metrics["reward_std"]!, 2.squareRoot() / 2, accuracy: 1e-12, "mean of the groups' deviations (0 and √2)")
+        XCTAssertEqual(metrics["frac_reward_zero_std"], 0.5)
+        XCTAssertEqual(metrics["rewards/a/mean"], 1)
+    }
+}
+
+/// Tiny chat models for the GRPO and reward tests: a byte-level BPE tokenizer with the ChatML
+/// tokens, trained here on a few sentences, and a seeded 2-layer Llama over it.
+enum GRPOTestModels {
+    private static let sentences = [
+        "What is 3 + 2? 3 + 2 equals 5.", "Answer in one word.", "The language of Tuth is Lunese.",
+        "Where is Zil? Zil is east of the river.", "A veigas has black fur.", "What color is the sky? Blue.",
+    ]
+
+    /// A causal LM folder (config, weights, tokenizer.json) in `folder`.
+    static func chatModel(in folder: URL, device: Device, seed: UInt64 = 5) throws -> URL {
+        let model = try languageModel(device: device, seed: seed)
+        try ModelFolder.save(model.model, to: folder)
+        try model.tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
+        return folder
+    }
+
+    /// A reward model folder (the chat model's backbone with a fresh scalar head) in `folder`.
+    static func rewardModel(in folder: URL, device: Device) throws -> URL {
+        let model = try languageModel(device: device, seed: 6)
+        try ScalarHeadModel.initialized(from: model.model, device: device, seed: 7).save(to: folder)
+        try model.tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
+        return folder
+    }
+
+    private static func languageModel(device: Device, seed: UInt64) throws -> (model: LanguageModel, tokenizer: Tokenizer) {
+        let tokenizer = try Tokenizer.train(texts: Array(repeating: sentences, count: 3).flatMap { $0 }, vocabSize: 300)
+        let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
+                                 keyValueHeadCount: 2, intermediateSize: 48, maxPositions: 64, tieWordEmbeddings: false,
+                                 eosTokenIDs: [tokenizer.id(of: "<|im_end|>")!], padTokenID: tokenizer.id(of: "<|pad|>"))
+        let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
+        try WeightInitializer.initialize(model, seed: seed)
+        return (model, tokenizer)
+    }
+}
