@@ -3,6 +3,7 @@ import Datasets
 import Formats
 import Foundation
 import Models
+import Tensors
 import TestSupport
 @testable import Training
 import XCTest
@@ -53,7 +54,7 @@ final class GRPOStageTests: XCTestCase {
     }
 
     private func train(_ config: GRPOConfig, run name: String, existing: RunDirectory.Existing = .refuse,
-                       onStep: (StepMetrics) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
+                       onStep: @escaping (StepMetrics) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
         var steps: [StepMetrics] = []
         let run = try RunDirectory(url: root.appendingPathComponent(name), existing: existing)
         let final = try GRPOStage(config: config, run: run, device: TestDevices.openCL.get()) { event in
@@ -68,10 +69,11 @@ final class GRPOStageTests: XCTestCase {
     func testShorterAnswersAreLearnedAndFiguresAreFinite() throws {
         let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
         var config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "length")])
-        config.train.steps = 8
+        config.train.steps = 12
         config.train.batchSize = 4
+        config.optim.learningRate = 5e-2  // a fresh model's near-uniform choices need big steps to move
         let (final, steps) = try train(config, run: "length")
-        XCTAssertEqual(steps.count, 8)
+        XCTAssertEqual(steps.count, 12)
         for metrics in steps {
             for key in ["reward", "reward_std", "rewards/length/mean", "clip_ratio", "completion_length", "frac_reward_zero_std"] {
                 XCTAssertTrue(metrics.extra[key]?.isFinite ?? false, "\(key) at step \(metrics.step): \(metrics.extra)")
@@ -80,8 +82,8 @@ final class GRPOStageTests: XCTestCase {
             XCTAssertNil(metrics.extra["kl"], "no reference without beta")
         }
         let rewards = steps.map { $0.extra["reward"]! }
-        let early = rewards.prefix(2).reduce(0, +) / 2, late = rewards.suffix(2).reduce(0, +) / 2
-        XCTAssertGreaterThan(late, early + 0.1, "the length reward rises: \(rewards)")
+        let early = rewards.prefix(3).reduce(0, +) / 3, late = rewards.suffix(3).reduce(0, +) / 3
+        XCTAssertGreaterThan(late, early + 0.2, "the length reward rises: \(rewards)")
         let folder = try XCTUnwrap(final)
         XCTAssertNoThrow(try ChatModelFolder(url: folder).loadModel(device: TestDevices.reference()), "final/ is a usable model folder")
     }
@@ -152,12 +154,14 @@ final class GRPOStageTests: XCTestCase {
 }
 
 /// Tiny chat models for the GRPO and reward tests: a byte-level BPE tokenizer with the ChatML
-/// tokens, trained here on a few sentences, and a seeded 2-layer Llama over it.
+/// tokens and a seeded 2-layer Llama over it. The tokenizer is trained on two-letter words, so
+/// nearly half its tokens begin a word: a fresh model writes answers of varied word counts,
+/// which gives a length reward something to learn.
 enum GRPOTestModels {
-    private static let sentences = [
-        "What is 3 + 2? 3 + 2 equals 5.", "Answer in one word.", "The language of Tuth is Lunese.",
-        "Where is Zil? Zil is east of the river.", "A veigas has black fur.", "What color is the sky? Blue.",
-    ]
+    private static let text: String = {
+        let letters = "abcdefghijklmnop".map(String.init)
+        return letters.flatMap { first in letters.map { " " + first + $0 } }.joined()
+    }()
 
     /// A causal LM folder (config, weights, tokenizer.json) in `folder`.
     static func chatModel(in folder: URL, device: Device, seed: UInt64 = 5) throws -> URL {
@@ -176,7 +180,7 @@ enum GRPOTestModels {
     }
 
     private static func languageModel(device: Device, seed: UInt64) throws -> (model: LanguageModel, tokenizer: Tokenizer) {
-        let tokenizer = try Tokenizer.train(texts: Array(repeating: sentences, count: 3).flatMap { $0 }, vocabSize: 300)
+        let tokenizer = try Tokenizer.train(texts: [text, text], vocabSize: 480)
         let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
                                  keyValueHeadCount: 2, intermediateSize: 48, maxPositions: 64, tieWordEmbeddings: false,
                                  eosTokenIDs: [tokenizer.id(of: "<|im_end|>")!], padTokenID: tokenizer.id(of: "<|pad|>"))
