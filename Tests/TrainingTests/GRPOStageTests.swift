@@ -12,6 +12,7 @@ import XCTest
 /// rises, an interrupted run resumes to the same bits, and bad input is a clear error.
 final class GRPOStageTests: XCTestCase {
     private var root: URL!
+    private var notes: [String] = []
 
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-\(getpid())-\(name.hashValue)")
@@ -58,9 +59,12 @@ final class GRPOStageTests: XCTestCase {
         var steps: [StepMetrics] = []
         let run = try RunDirectory(url: root.appendingPathComponent(name), existing: existing)
         let final = try GRPOStage(config: config, run: run, device: TestDevices.openCL.get()) { event in
-            if case let .step(metrics) = event {
+            switch event {
+            case let .step(metrics):
                 steps.append(metrics)
                 onStep(metrics)
+            case let .note(note): self.notes.append(note)
+            default: break
             }
         }.train()
         return (final, steps)
@@ -96,7 +100,15 @@ final class GRPOStageTests: XCTestCase {
         config.beta = 0.04
         config.lossType = "grpo"
         config.train.gradientAccumulation = 2
+        config.data.heldoutFraction = 0.25
+        config.train.evalEvery = 2
         let (_, straight) = try train(config, run: "straight")
+        XCTAssertTrue(notes.contains { $0.hasPrefix("held-out rewards before training: sampled reward") }, "\(notes)")
+        for metrics in straight where metrics.step % 2 == 0 {
+            for key in ["eval/reward", "eval/rewards/exact_match/mean", "eval/greedy/reward", "eval/greedy/rewards/length/mean"] {
+                XCTAssertTrue(metrics.extra[key]?.isFinite ?? false, "\(key) at step \(metrics.step): \(metrics.extra)")
+            }
+        }
         XCTAssertTrue(straight.allSatisfy { $0.extra["kl"]?.isFinite ?? false }, "kl is logged with a reference")
         XCTAssertTrue(straight.allSatisfy { ($0.extra["rewards/format/mean"] ?? -1) >= 0 })
 
@@ -105,6 +117,7 @@ final class GRPOStageTests: XCTestCase {
         InterruptFlag.reset()
         let (resumedFinal, resumed) = try train(config, run: "interrupted", existing: .resume)
         XCTAssertEqual(resumed.map(\.step), [4])
+        XCTAssertEqual(resumed.last?.extra["eval/reward"], straight.last?.extra["eval/reward"])
         XCTAssertEqual(resumed.last?.extra["reward"], straight.last?.extra["reward"], "the resumed step samples what the straight one did")
         let weights = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/final/model.safetensors")) }
         XCTAssertNotNil(resumedFinal)
@@ -142,6 +155,15 @@ final class GRPOStageTests: XCTestCase {
         config.rollout.temperature = 0
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("rollout.temperature"), "\($0)") }
         XCTAssertNoThrow(try GRPOConfig().validate())
+    }
+
+    func testTinyWorldRecipeReads() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("configs/tiny-world-grpo.yaml")
+        let config = try ConfigLoader.load(GRPOConfig.self, from: file)
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(config.rewards.map(\.name), ["exact_match", "format"])
+        XCTAssertNoThrow(try RewardSet(specs: config.rewards, options: .init(), device: TestDevices.reference()))
     }
 
     func testRewardFiguresFollowTRL() {

@@ -14,7 +14,7 @@ public struct GRPOConfig: Configuration, Equatable {
     /// How completions are sampled (`max_new_tokens` is TRL's `max_completion_length`).
     public var rollout = RolloutSettings()
     /// Completions sampled per prompt: the group whose rewards set each other's baseline.
-    public var numGenerations = 4
+    public var numGenerations = 8
     /// Optimizer steps on each rollout (TRL's μ); above 1 the ratio is taken against the
     /// log-probs of the sampling policy, computed once.
     public var numIterations = 1
@@ -42,9 +42,9 @@ public struct GRPOConfig: Configuration, Equatable {
         data.maxLength = 128
         train.steps = 40
         train.batchSize = 8
-        train.evalEvery = 10
+        train.evalEvery = 20
         train.checkpointEvery = 10
-        optim.learningRate = 1e-5
+        optim.learningRate = 1e-4
         optim.schedule = "constant"
         optim.warmupSteps = 0
         optim.weightDecay = 0

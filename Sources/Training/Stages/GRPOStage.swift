@@ -14,8 +14,9 @@ import Tensors
 ///
 /// A step's prompts follow from the step index (`EpochOrder`) and its sampling seed from the
 /// step index and the run's seed, so a resumed run samples exactly what an uninterrupted one
-/// would. Held-out prompts are answered greedily every `eval_every` steps and their mean reward
-/// logged as `eval/reward`.
+/// would. Every `eval_every` steps (and once before training) the held-out prompts are answered,
+/// sampled as in training and greedily, and their mean rewards logged (`eval/reward`,
+/// `eval/greedy/reward`).
 public final class GRPOStage {
     public let config: GRPOConfig
     public let run: RunDirectory
@@ -50,6 +51,9 @@ public final class GRPOStage {
         try run.writeConfig(config)
         let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
         let order = EpochOrder(count: trainSet.count, seed: UInt64(seed))
+        if !heldout.isEmpty, config.train.evalEvery > 0, TrainerCheckpoint.latest(in: run.url) == nil {
+            emit(.note("held-out rewards before training: " + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))
+        }
         let finished = try loop(step: { step, learningRate in
             let batch = order.batch(step, size: self.config.train.batchSize).map { trainSet[$0] }
             return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) { try loop.update(trainee, learningRate: learningRate) }
@@ -119,21 +123,42 @@ struct GRPOPolicy {
                                     tokens: rollout.examples.reduce(0) { $0 + $1.ids.count } * config.numIterations, extra: extra)
     }
 
-    /// Greedy answers to `prompts` and their mean rewards (`eval/reward`, `eval/rewards/<name>/mean`).
+    /// The mean rewards of answers to the held-out `prompts`: sampled as in training
+    /// (`num_generations` per prompt, from a fixed seed, so evaluations differ only by the
+    /// weights), TRL's `eval/reward` and `eval/rewards/<name>/mean`; and greedy, what a user of
+    /// the model sees, under `eval/greedy/…`.
     func evaluate(_ prompts: [EncodedPrompt]) throws -> [String: Double] {
+        let rows = prompts.flatMap { Array(repeating: $0, count: config.numGenerations) }
         var greedy = config.rollout
         greedy.temperature = 0
-        var texts: [String] = []
+        return try rewardFigures(of: rows, settings: config.rollout, prefix: "eval/")
+            .merging(rewardFigures(of: prompts, settings: greedy, prefix: "eval/greedy/")) { $1 }
+    }
+
+    /// `prefix` + "reward" and `prefix` + "rewards/<name>/mean" of answers to `prompts` sampled
+    /// with `settings`, in batches of a training step's size, from seeds no training step uses.
+    private func rewardFigures(of prompts: [EncodedPrompt], settings: RolloutSettings, prefix: String) throws -> [String: Double] {
         let chunk = config.train.batchSize * config.numGenerations
+        var texts: [String] = []
         for start in stride(from: 0, to: prompts.count, by: chunk) {
             let part = prompts[start..<min(start + chunk, prompts.count)]
-            texts += try Rollouts.generate(model, encoder: encoder, prompts: part.map(\.ids), settings: greedy, seed: 0,
-                                           maxLength: config.data.maxLength).texts
+            texts += try Rollouts.generate(model, encoder: encoder, prompts: part.map(\.ids), settings: settings,
+                                           seed: Rollouts.seed(base: config.train.seed, step: config.train.steps + start), maxLength: config.data.maxLength).texts
         }
         let scored = try rewards.score(prompts: prompts.map(\.prompt), completions: texts)
-        var metrics = ["eval/reward": Self.mean(scored.total)]
-        for (name, values) in scored.byName { metrics["eval/rewards/\(name)/mean"] = Self.mean(values) }
+        var metrics = [prefix + "reward": Self.mean(scored.total)]
+        for (name, values) in scored.byName { metrics[prefix + "rewards/\(name)/mean"] = Self.mean(values) }
         return metrics
+    }
+
+    /// Evaluation figures as one line: "sampled reward 0.61 (exact_match 0.21, format 0.80); greedy …".
+    static func describe(_ evaluation: [String: Double]) -> String {
+        [("eval/", "sampled"), ("eval/greedy/", "greedy")].map { prefix, title in
+            let parts = evaluation.keys.filter { $0.hasPrefix(prefix + "rewards/") }.sorted().map { key in
+                "\(key.dropFirst((prefix + "rewards/").count).dropLast("/mean".count)) \(String(format: "%.3f", evaluation[key]!))"
+            }
+            return "\(title) reward \(String(format: "%.3f", evaluation[prefix + "reward"] ?? 0)) (\(parts.joined(separator: ", ")))"
+        }.joined(separator: "; ")
     }
 
     /// The rollout's sequences split into `gradient_accumulation` micro-batches, each with its
