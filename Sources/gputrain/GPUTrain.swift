@@ -7,7 +7,7 @@ struct GPUTrain: ParsableCommand {
         commandName: "gputrain",
         abstract: "Train language models end to end on any OpenCL device.",
         subcommands: [
-            DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PretrainCommand.self, SFTCommand.self, GRPOCommand.self,
+            DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PretrainCommand.self, SFTCommand.self, PPOCommand.self, GRPOCommand.self,
             EvalCommand.self, GenerateCommand.self, BenchCommand.self,
         ])
 }

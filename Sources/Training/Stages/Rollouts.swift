@@ -60,7 +60,10 @@ public struct Rollout: Sendable {
     /// Each response decoded, without its final stop token.
     public var texts: [String]
     /// Prompt + response per row, labelled on the response tokens (stop token included): the
-    /// input of `CompletionBatch`.
+    /// input of `CompletionBatch`. A response that ended its turn is followed, unlabelled, by
+    /// what the chat template writes after an end-of-turn token (ChatML's newline), so the
+    /// sequence ends as the chats a reward model was trained on do and its score, read at the
+    /// last token, is read where it learned to give it.
     public var examples: [ChatExample]
     /// Tokens generated in all rows.
     public var generatedTokens: Int
@@ -117,6 +120,14 @@ public enum Rollouts {
         Set(([encoder.endOfTurnID] + config.eosTokenIDs).map(Int32.init))
     }
 
+    /// The tokens a chat template writes after an end-of-turn token, before the next turn
+    /// (ChatML: a newline; Llama 3: none).
+    public static func turnSeparator(encoder: ChatEncoder) throws -> [Int] {
+        let probe = try encoder.encode([ChatMessage(.user, "Hi"), ChatMessage(.assistant, "Hello")])
+        guard let end = probe.ids.lastIndex(of: encoder.endOfTurnID) else { return [] }
+        return Array(probe.ids[(end + 1)...])
+    }
+
     /// Samples one response per prompt from `model` in one batch (KV cache, left padding).
     ///
     /// Responses stop at a stop token (kept, and labelled, so the policy learns to end its turn),
@@ -125,25 +136,35 @@ public enum Rollouts {
     public static func generate(
         _ model: LanguageModel, encoder: ChatEncoder, prompts: [[Int]], settings: RolloutSettings, seed: UInt64, maxLength: Int = 0
     ) throws -> Rollout {
-        let stops = stopTokens(encoder: encoder, config: model.config)
         let started = Date()
         let generations = try Generator(model: model).generate(
-            prompts.map { $0.map(Int32.init) }, options: settings.generationOptions(seed: seed, stopTokens: stops))
-        let seconds = Date().timeIntervalSince(started)
+            prompts.map { $0.map(Int32.init) },
+            options: settings.generationOptions(seed: seed, stopTokens: stopTokens(encoder: encoder, config: model.config)))
+        return try assemble(prompts: prompts, generations: generations, encoder: encoder,
+                            limit: min(maxLength > 0 ? maxLength : .max, model.config.maxPositions), seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The rollout of `generations` (one per prompt), each response cut to fit `limit` tokens
+    /// with its prompt.
+    static func assemble(prompts: [[Int]], generations: [Generation], encoder: ChatEncoder, limit: Int, seconds: Double) throws -> Rollout {
+        let separator = try turnSeparator(encoder: encoder)
         var rollout = Rollout(promptIDs: prompts, responseIDs: [], endedWithStop: [], texts: [], examples: [],
                               generatedTokens: generations.reduce(0) { $0 + $1.tokens.count }, seconds: seconds)
         for (prompt, generation) in zip(prompts, generations) {
             var response = generation.tokens.map(Int.init)
             var stopped = generation.stopReason == .endOfSequence
-            if maxLength > 0, prompt.count + response.count > maxLength {
-                response = Array(response.prefix(max(maxLength - prompt.count, 0)))
+            if prompt.count + response.count > limit {
+                response = Array(response.prefix(max(limit - prompt.count, 0)))
                 stopped = false
             }
             rollout.responseIDs.append(response)
             rollout.endedWithStop.append(stopped)
             rollout.texts.append(encoder.tokenizer.decode(stopped ? Array(response.dropLast()) : response))
+            let closing = stopped && response.last == encoder.endOfTurnID
+                && prompt.count + response.count + separator.count <= limit ? separator : []
+            let ignored = { (count: Int) in [Int](repeating: ChatExample.ignoredLabel, count: count) }
             rollout.examples.append(ChatExample(
-                ids: prompt + response, labels: prompt.map { _ in ChatExample.ignoredLabel } + response, promptLength: prompt.count))
+                ids: prompt + response + closing, labels: ignored(prompt.count) + response + ignored(closing.count), promptLength: prompt.count))
         }
         return rollout
     }

@@ -1,0 +1,103 @@
+import Datasets
+import Foundation
+import Formats
+
+/// The PPO recipe (`gputrain ppo --config …`, the `ppo:` section of a pipeline config): TRL's
+/// `PPOConfig` names and defaults (FORMATS §6.7) where the tiny world does not need others.
+///
+/// One training step is one PPO iteration: `train.batch_size` prompts are rolled out, then
+/// `ppo_epochs` passes over them in mini-batches of `mini_batch_size` update the policy and the
+/// value model.
+public struct PPOConfig: Configuration, Equatable {
+    public var run = RunSettings()
+    /// The policy to train (an SFT model); the frozen reference is the same folder.
+    public var model = InitSettings()
+    /// The reward model folder (`gputrain reward`'s `final/`): a scalar-head model with the
+    /// policy's tokenizer. The value model starts as a trainable copy of it.
+    public var rewardModel = ""
+    /// The prompts (`{"prompt": …}` lines) and their length limits.
+    public var data = ChatDataSettings()
+    /// How responses are sampled.
+    public var rollout = RolloutSettings()
+    public var train = LoopSettings()
+    public var optim = OptimizerSettings()
+    /// Passes over each rollout (TRL `num_ppo_epochs`).
+    public var ppoEpochs = 4
+    /// Rollout rows per policy/value update; 0 takes the whole rollout (TRL `num_mini_batches` 1).
+    public var miniBatchSize = 0
+    /// Weight of the per-token KL penalty in the rewards (TRL `kl_coef`).
+    public var klCoef = 0.05
+    /// "k1" or "k3" (TRL `kl_estimator`).
+    public var klEstimator = KLEstimator.k1.rawValue
+    /// Discount γ.
+    public var gamma = 1.0
+    /// GAE λ (TRL `lam`).
+    public var lam = 0.95
+    /// Policy ratio clip ε (TRL `cliprange`).
+    public var cliprange = 0.2
+    /// Value clip ε_v (TRL `cliprange_value`).
+    public var cliprangeValue = 0.2
+    /// Weight of the value loss (TRL `vf_coef`).
+    public var vfCoef = 0.1
+    /// Subtracted from the score of a response that did not end its turn; 0 for none
+    /// (TRL `missing_eos_penalty`).
+    public var missingEosPenalty = 0.0
+    /// Save the trained value model as `value/` in the run folder at the end (it is in the
+    /// checkpoints either way).
+    public var saveValueModel = true
+    /// The device (`gputrain devices`); empty picks the default.
+    public var device = ""
+
+    public init() {
+        data.path = "data/tiny-world/world/rl_prompts.jsonl"
+        data.maxLength = 128
+        rollout.temperature = 0.7
+        rollout.maxNewTokens = 53
+        optim.learningRate = 3e-6
+        optim.schedule = "linear"
+        optim.warmupSteps = 0
+        optim.weightDecay = 0
+        train.evalEvery = 10
+        train.checkpointEvery = 10
+    }
+
+    /// The KL estimator `kl_estimator` names.
+    public func estimator() throws -> KLEstimator {
+        guard let estimator = KLEstimator(rawValue: klEstimator) else {
+            throw ConfigError(source: "config", line: nil, message: "'kl_estimator' must be k1 or k3, got '\(klEstimator)'")
+        }
+        return estimator
+    }
+
+    /// Rollout rows per update.
+    public var rowsPerUpdate: Int { miniBatchSize > 0 ? min(miniBatchSize, train.batchSize) : train.batchSize }
+
+    /// Throws unless the settings are usable, naming the field and what to give.
+    public func validate() throws {
+        func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
+        try rollout.validate()
+        _ = try estimator()
+        guard train.batchSize >= 1 else { throw fail("'train.batch_size' (prompts per PPO iteration) must be at least 1, got \(train.batchSize)") }
+        guard train.gradientAccumulation == 1 else {
+            throw fail("'train.gradient_accumulation' must be 1 for PPO; choose the rows per update with 'mini_batch_size'")
+        }
+        guard ppoEpochs >= 1 else { throw fail("'ppo_epochs' must be at least 1, got \(ppoEpochs)") }
+        guard miniBatchSize >= 0 else { throw fail("'mini_batch_size' must be 0 (the whole rollout) or positive, got \(miniBatchSize)") }
+        guard cliprange > 0, cliprangeValue > 0 else { throw fail("'cliprange' and 'cliprange_value' must be positive") }
+        guard (0...1).contains(gamma), (0...1).contains(lam) else { throw fail("'gamma' and 'lam' must lie in [0, 1]") }
+        guard klCoef >= 0, vfCoef >= 0, missingEosPenalty >= 0 else {
+            throw fail("'kl_coef', 'vf_coef' and 'missing_eos_penalty' must not be negative")
+        }
+    }
+
+    /// The reward model folder; an empty setting is an error saying what to give.
+    func rewardModelFolder() throws -> URL {
+        guard !rewardModel.isEmpty else {
+            throw ConfigError(source: "config", line: nil, message: "'reward_model' is empty; PPO scores its responses with a reward model "
+                + "folder (`gputrain reward`'s final/): set it in the config or with --set reward_model=DIR")
+        }
+        return URL(fileURLWithPath: rewardModel)
+    }
+}
+
+extension PPOConfig: StageConfiguration {}

@@ -1,0 +1,164 @@
+import Core
+import Datasets
+import Foundation
+import Formats
+import Models
+import Optimizers
+import Tensors
+
+/// Stage 4a, PPO as TRL's `PPOTrainer` does it (FORMATS §6.7): the policy (from `model.init_from`,
+/// an SFT model) samples responses to prompts; a frozen reward model scores them; a per-token KL
+/// penalty against the frozen reference (the same SFT model) shapes the rewards; GAE over the
+/// value model's estimates gives advantages; then `ppo_epochs` passes of clipped policy and
+/// value losses over mini-batches update the policy and the value model (which starts as a
+/// copy of the reward model).
+///
+/// Each loop step is one iteration: rollout, experience, updates. Everything an iteration
+/// draws (its prompts, its sampling seed, its mini-batch order) follows from the step index and
+/// the seed, so a resumed run repeats an uninterrupted one bit for bit.
+///
+/// The score is placed on the last response token (`ScorePlacement.lastToken`) rather than
+/// TRL's one-past-the-end slot: a completion batch has no value for the padding after a
+/// response, and the two differ only in which token's advantage first sees the score.
+public final class PPOStage {
+    public let config: PPOConfig
+    public let run: RunDirectory
+    public let device: Device
+    private let emit: (TrainingEvent) -> Void
+
+    public init(config: PPOConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
+        self.config = config
+        self.run = run
+        self.device = device
+        self.emit = emit
+    }
+
+    /// The value model's folder in the run directory.
+    public var valueModelURL: URL { run.url.appendingPathComponent("value") }
+
+    /// Trains and returns the final policy folder, or nil when interrupted (after checkpointing).
+    @discardableResult
+    public func train() throws -> URL? {
+        try config.validate()
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "PPO"), templateName: config.data.template)
+        let rewardURL = try config.rewardModelFolder()
+        let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template, field: "reward_model")
+        try folder.requireSameTokenizer(as: rewardFolder)
+        try Self.requireScalarHead(rewardURL)
+        let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
+                                        field: "data.path", emit: emit)
+        let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        let policy = try folder.loadModel(device: device)
+        let models = PPOModels(
+            policy: policy, reference: try folder.loadModel(device: device, trainable: false),
+            reward: try ScalarHeadModel.load(rewardURL, device: device, trainable: false),
+            value: try ScalarHeadModel.load(rewardURL, device: device), encoder: folder.encoder, padID: folder.padID(config: policy.config))
+        let policyTrainee = TrainerCheckpoint.Trainee(name: "model", store: policy.parameters,
+                                                      optimizer: try config.optim.makeOptimizer(for: policy.parameters))
+        let valueTrainee = TrainerCheckpoint.Trainee(name: "value", store: models.value.parameters,
+                                                     optimizer: try config.optim.makeOptimizer(for: models.value.parameters))
+        try run.writeConfig(config)
+        if !heldout.isEmpty, TrainerCheckpoint.latest(in: run.url) == nil {
+            let before = try Tensor.withNoGrad { try evaluate(models, heldout) }
+            emit(.note("held-out prompts before PPO: mean score \(Self.format(before["eval/scores"]!)), "
+                + "mean response length \(Self.format(before["eval/response_length"]!))"))
+        }
+        let loop = try StageLoop(run: run, trainees: [policyTrainee, valueTrainee], settings: config.train, optim: config.optim, emit: emit)
+        let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
+        let finished = try loop(step: { step, learningRate in
+            let rollout = try Rollouts.generate(
+                policy, encoder: models.encoder, prompts: order.batch(step, size: config.train.batchSize).map { trainSet[$0].ids },
+                settings: config.rollout, seed: Rollouts.seed(base: config.train.seed, step: step), maxLength: config.data.maxLength)
+            let experience = try PPOExperience(rollout, models: models, config: config)
+            var result = try optimize(experience, models: models, step: step) {
+                let norm = try loop.update(policyTrainee, learningRate: learningRate)
+                try loop.update(valueTrainee, learningRate: learningRate)
+                return norm
+            }
+            experience.metrics.forEach { result.extra[$0.key] = $0.value }
+            return result
+        }, evaluate: heldout.isEmpty ? nil : { [self] in try evaluate(models, heldout) })
+        guard finished else { return nil }
+        try ModelFolder.save(policy, to: run.finalModelURL)
+        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        if config.saveValueModel {
+            try models.value.save(to: valueModelURL)
+            try rewardFolder.writeTokenizerFiles(to: valueModelURL)
+        }
+        emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
+        return run.finalModelURL
+    }
+
+    /// The `ppo_epochs` passes over `experience`: each a seeded permutation of its rows cut into
+    /// mini-batches, each mini-batch one clipped-loss backward and one `update` of both models
+    /// (which returns the policy's gradient norm). Returns the step's figures averaged over the
+    /// updates.
+    private func optimize(_ experience: PPOExperience, models: PPOModels, step: Int, update: () throws -> Float) throws -> StageLoop.StepResult {
+        let loss = PPOLoss(clipRange: Float(config.cliprange), valueClipRange: Float(config.cliprangeValue), valueCoefficient: Float(config.vfCoef))
+        let rows = experience.batch.sequences
+        var random = SeededGenerator(seed: Rollouts.seed(base: config.train.seed, step: step) ^ 0x0BB0_E9C4_5EED)
+        var sums: [String: Double] = [:], updates = 0, policyNorms = 0.0
+        for _ in 0..<config.ppoEpochs {
+            let permutation = Array(0..<rows).shuffled(using: &random)
+            for start in stride(from: 0, to: rows, by: config.rowsPerUpdate) {
+                let indices = Array(permutation[start..<min(start + config.rowsPerUpdate, rows)])
+                let batch = try CompletionBatch(indices.map { experience.rollout.examples[$0] }, padID: models.padID)
+                let width = batch.mask.length
+                func constant(_ values: [Float], _ label: String) throws -> Tensor {
+                    try Tensor(device: device, shape: batch.mask.shape, values: values, label: label)
+                }
+                try models.policy.parameters.zeroGrad()
+                try models.value.parameters.zeroGrad()
+                let output = try loss(
+                    logProbs: batch.logProbs(models.policy, temperature: config.rollout.logProbTemperature).tokens,
+                    oldLogProbs: constant(experience.gather(experience.logProbs, rows: indices, width: width), "old log-probs"),
+                    advantages: constant(experience.gather(experience.estimate.advantages, rows: indices, width: width), "advantages"),
+                    values: batch.values(models.value),
+                    oldValues: constant(experience.gather(experience.values, rows: indices, width: width), "old values"),
+                    returns: constant(experience.gather(experience.estimate.returns, rows: indices, width: width), "returns"),
+                    mask: batch.mask)
+                try output.loss.backward()
+                policyNorms += Double(try update())
+                let figures = ["loss/policy_avg": Double(try output.policyLoss.scalar()), "loss/value_avg": Double(try output.valueLoss.scalar()),
+                               "policy/clipfrac_avg": output.policyClipFraction, "val/clipfrac_avg": output.valueClipFraction,
+                               "policy/approxkl_avg": output.approximateKL]
+                figures.forEach { sums[$0.key, default: 0] += $0.value }
+                updates += 1
+            }
+        }
+        let extra = sums.mapValues { $0 / Double(updates) }
+        // tokens/s counts the rollout's sequences (prompt and response), the step's data.
+        return StageLoop.StepResult(loss: extra["loss/policy_avg"] ?? 0, gradientNorm: policyNorms / Double(updates),
+                                    tokens: experience.batch.sequenceLengths.reduce(0, +), extra: extra)
+    }
+
+    /// Greedy responses to the held-out prompts scored by the reward model (missing-EOS penalty
+    /// included): "eval/scores", "eval/response_length", "eval/eos_fraction".
+    private func evaluate(_ models: PPOModels, _ prompts: [EncodedPrompt]) throws -> [String: Double] {
+        var greedy = config.rollout
+        greedy.temperature = 0
+        var scores = 0.0, lengths = 0.0, ended = 0
+        for start in stride(from: 0, to: prompts.count, by: max(config.train.batchSize, 1)) {
+            let rollout = try Rollouts.generate(
+                models.policy, encoder: models.encoder, prompts: prompts[start..<min(start + config.train.batchSize, prompts.count)].map(\.ids),
+                settings: greedy, seed: 0, maxLength: config.data.maxLength)
+            let raw = try CompletionBatch(rollout.examples, padID: models.padID).scores(models.reward).values()
+            scores += zip(raw, rollout.endedWithStop).reduce(0) { $0 + Double($1.0) - ($1.1 ? 0 : config.missingEosPenalty) }
+            lengths += Double(rollout.generatedTokens)
+            ended += rollout.endedWithStop.filter { $0 }.count
+        }
+        let count = Double(prompts.count)
+        return ["eval/scores": scores / count, "eval/response_length": lengths / count, "eval/eos_fraction": Double(ended) / count]
+    }
+
+    /// Throws unless the folder `url` holds a scalar head: a language model given as the reward
+    /// model would otherwise fail deep in loading.
+    static func requireScalarHead(_ url: URL) throws {
+        guard try SafetensorsCheckpoint(folder: url).contains(ScalarHeadModel.headName) else {
+            throw ConfigError(source: "config", line: nil, message: "'reward_model' (\(url.path)) has no \(ScalarHeadModel.headName): "
+                + "it is a language model, not a reward model; train one with `gputrain reward` and give its final/ folder")
+        }
+    }
+
+    private static func format(_ value: Double) -> String { String(format: "%.4f", value) }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+import Training
+
+/// `gputrain ppo`: stage 4a, PPO against a reward model (policy and value model trained together).
+struct PPOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ppo", abstract: "Train a chat model with PPO against a reward model (see configs/tiny-world-ppo.yaml).")
+
+    @OptionGroup var options: StageOptions
+
+    func run() throws {
+        try options.run(PPOConfig.self) { try PPOStage(config: $0, run: $1, device: $2, emit: $3).train() }
+    }
+}

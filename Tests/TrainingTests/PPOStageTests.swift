@@ -1,0 +1,260 @@
+import Core
+import Datasets
+import Formats
+import Foundation
+import Models
+import ReferenceDevice
+import Tensors
+import TestSupport
+@testable import Training
+import XCTest
+
+/// PPO end to end on tiny models made here: a run reports finite TRL metrics with no KL at the
+/// first rollout; an interrupted and resumed run ends with the same policy and value bits;
+/// rollouts follow from their seed; the missing-EOS penalty lands on the right rows; a reward
+/// model that is missing, not a reward model, or reads other tokens is a clear error.
+final class PPOStageTests: XCTestCase {
+    private var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("ppo-\(getpid())-\(name.hashValue)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        InterruptFlag.reset()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// A policy, a reward model with the same tokenizer, and prompts, in `root`.
+    private func makeWorld() throws -> PPOConfig {
+        let policy = try PPOTinyModels.languageModel(at: root.appendingPathComponent("policy"))
+        let reward = try PPOTinyModels.rewardModel(at: root.appendingPathComponent("reward"), from: policy)
+        var config = PPOConfig()
+        config.model.initFrom = policy.path
+        config.rewardModel = reward.path
+        config.data.path = try PPOTinyModels.writePrompts(to: root).path
+        config.data.maxLength = 48
+        config.data.heldoutFraction = 0.25
+        config.rollout.maxNewTokens = 6
+        config.rollout.temperature = 1
+        config.train.steps = 4
+        config.train.batchSize = 4
+        config.train.evalEvery = 2
+        config.train.checkpointEvery = 2
+        config.train.seed = 11
+        config.ppoEpochs = 2
+        config.miniBatchSize = 2
+        config.missingEosPenalty = 0.5
+        config.optim.learningRate = 1e-3
+        return config
+    }
+
+    @discardableResult
+    private func train(_ config: PPOConfig, _ run: URL, existing: RunDirectory.Existing = .refuse,
+                       onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> URL? {
+        try PPOStage(config: config, run: RunDirectory(url: run, existing: existing), device: TestDevices.openCL.get(), emit: onEvent).train()
+    }
+
+    func testRunReportsFiniteMetricsAndResumesToIdenticalPolicyAndValue() throws {
+        let config = try makeWorld()
+        let straight = root.appendingPathComponent("straight")
+        var steps: [StepMetrics] = []
+        let final = try train(config, straight) { if case let .step(metrics) = $0 { steps.append(metrics) } }
+        XCTAssertEqual(final, straight.appendingPathComponent("final"))
+        XCTAssertEqual(steps.map(\.step), [1, 2, 3, 4])
+        for name in ["objective/scores", "objective/kl", "objective/entropy", "policy/clipfrac_avg", "loss/value_avg", "loss/policy_avg",
+                     "val/clipfrac_avg", "policy/approxkl_avg", "response_length", "rollout/tokens_per_s"] {
+            for metrics in steps {
+                guard let value = metrics.extra[name] else { return XCTFail("step \(metrics.step) lacks \(name)") }
+                XCTAssertTrue(value.isFinite, "\(name) at step \(metrics.step) is \(value)")
+            }
+        }
+        XCTAssertTrue(steps.allSatisfy { $0.loss.isFinite && $0.gradientNorm.isFinite })
+        XCTAssertEqual(steps[0].extra["objective/kl"]!, 0, accuracy: 1e-6, "the first rollout's policy is the reference")
+        XCTAssertNotNil(steps[1].extra["eval/scores"], "held-out evaluation every 2 steps")
+        for file in ["final/model.safetensors", "final/tokenizer.json", "value/model.safetensors", "value/config.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent(file).path), file)
+        }
+        XCTAssertNotEqual(try weights(straight, "final"), try Data(contentsOf: URL(fileURLWithPath: config.model.initFrom)
+            .appendingPathComponent("model.safetensors")), "the policy moved")
+
+        // Stopped after step 3 (between the checkpoints at 2 and 4), then resumed.
+        let interrupted = root.appendingPathComponent("interrupted")
+        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { InterruptFlag.raise() } })
+        InterruptFlag.reset()
+        var resumedAt: Int?
+        try train(config, interrupted, existing: .resume) { if case let .started(_, _, _, _, step) = $0 { resumedAt = step } }
+        XCTAssertEqual(resumedAt, 3)
+        XCTAssertEqual(try weights(interrupted, "final"), try weights(straight, "final"), "bit-identical policy")
+        XCTAssertEqual(try weights(interrupted, "value"), try weights(straight, "value"), "bit-identical value model")
+    }
+
+    private func weights(_ run: URL, _ folder: String) throws -> Data {
+        try Data(contentsOf: run.appendingPathComponent(folder).appendingPathComponent("model.safetensors"))
+    }
+
+    /// The tiny policy of `config`, its folder and the first three encoded prompts.
+    private func policyAndPrompts(_ config: PPOConfig) throws -> (LanguageModel, ChatModelFolder, [[Int]]) {
+        let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
+        let (prompts, report) = Rollouts.encode(try RLPromptDataset.read(URL(fileURLWithPath: config.data.path)), encoder: folder.encoder,
+                                                limits: config.data.limits)
+        XCTAssertEqual(report.kept, prompts.count)
+        return (try folder.loadModel(device: TestDevices.openCL.get()), folder, prompts.prefix(3).map(\.ids))
+    }
+
+    func testRolloutsFollowFromTheirSeedAndLabelTheResponses() throws {
+        let (model, folder, prompts) = try policyAndPrompts(try makeWorld())
+        var settings = RolloutSettings()
+        settings.maxNewTokens = 5
+        let first = try Rollouts.generate(model, encoder: folder.encoder, prompts: prompts, settings: settings, seed: 5)
+        let again = try Rollouts.generate(model, encoder: folder.encoder, prompts: prompts, settings: settings, seed: 5)
+        let other = try Rollouts.generate(model, encoder: folder.encoder, prompts: prompts, settings: settings, seed: 6)
+        XCTAssertEqual(first.responseIDs, again.responseIDs)
+        XCTAssertNotEqual(first.responseIDs, other.responseIDs)
+        XCTAssertEqual(first.promptIDs, prompts)
+        XCTAssertEqual(first.generatedTokens, first.responseIDs.reduce(0) { $0 + $1.count })
+        for row in prompts.indices {
+            let (prompt, response, example) = (prompts[row], first.responseIDs[row], first.examples[row])
+            XCTAssertTrue((1...5).contains(response.count))
+            XCTAssertEqual(first.endedWithStop[row], response.last == folder.encoder.endOfTurnID)
+            XCTAssertEqual(Array(example.ids.prefix(prompt.count + response.count)), prompt + response)
+            XCTAssertEqual(example.labels.filter { $0 != ChatExample.ignoredLabel }, response, "labels on the response only")
+            XCTAssertEqual(example.promptLength, prompt.count)
+            XCTAssertEqual(first.texts[row], folder.tokenizer.decode(first.endedWithStop[row] ? Array(response.dropLast()) : response))
+        }
+        XCTAssertNotEqual(Rollouts.seed(base: 11, step: 0), Rollouts.seed(base: 11, step: 1))
+    }
+
+    func testResponsesAreCutToTheLimitAndEndedTurnsClosedUnlabelled() throws {
+        let (_, folder, prompts) = try policyAndPrompts(try makeWorld())
+        let encoder = folder.encoder
+        let newline = folder.tokenizer.encode("\n", addSpecialTokens: false)
+        XCTAssertEqual(try Rollouts.turnSeparator(encoder: encoder), newline)
+        let words = folder.tokenizer.encode(" blue sky", addSpecialTokens: false).map(Int32.init)
+        let end = Int32(encoder.endOfTurnID)
+        let limit = prompts[2].count + 2
+        let rollout = try Rollouts.assemble(
+            prompts: prompts, generations: [Generation(tokens: words + [end], stopReason: .endOfSequence),
+                                            Generation(tokens: words, stopReason: .maxTokens),
+                                            Generation(tokens: words + [end], stopReason: .endOfSequence)],
+            encoder: encoder, limit: 1000, seconds: 0.5)
+        let response = words.map(Int.init) + [encoder.endOfTurnID]
+        XCTAssertEqual(rollout.endedWithStop[0], true)
+        XCTAssertEqual(rollout.examples[0].ids, prompts[0] + response + newline, "an ended turn is closed as the template writes it")
+        XCTAssertEqual(rollout.examples[0].labels, prompts[0].map { _ in ChatExample.ignoredLabel } + response
+                       + newline.map { _ in ChatExample.ignoredLabel })
+        XCTAssertEqual(rollout.texts[0], " blue sky")
+        XCTAssertEqual(rollout.endedWithStop[1], false)
+        XCTAssertEqual(rollout.examples[1].ids, prompts[1] + words.map(Int.init), "an unfinished response is not closed")
+        XCTAssertEqual(rollout.generatedTokens, 3 * words.count + 2)
+        XCTAssertEqual(rollout.tokensPerSecond, Double(rollout.generatedTokens) / 0.5)
+
+        let cut = try Rollouts.assemble(prompts: [prompts[2]], generations: [Generation(tokens: words + [end], stopReason: .endOfSequence)],
+                                        encoder: encoder, limit: limit, seconds: 1)
+        XCTAssertEqual(cut.responseIDs[0], Array(words.prefix(2).map(Int.init)), "cut to the limit")
+        XCTAssertEqual(cut.endedWithStop, [false], "a response cut short did not end its turn")
+        XCTAssertEqual(cut.examples[0].ids.count, limit)
+    }
+
+    func testMissingEOSPenaltyLowersOnlyUnfinishedResponses() throws {
+        let config = try makeWorld()
+        let device = try TestDevices.openCL.get()
+        let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
+        let policy = try folder.loadModel(device: device)
+        let reward = URL(fileURLWithPath: config.rewardModel)
+        let models = PPOModels(policy: policy, reference: try folder.loadModel(device: device, trainable: false),
+                               reward: try ScalarHeadModel.load(reward, device: device, trainable: false),
+                               value: try ScalarHeadModel.load(reward, device: device), encoder: folder.encoder, padID: folder.padID(config: policy.config))
+        let (_, _, prompts) = try policyAndPrompts(config)
+        var rollout = try Rollouts.generate(policy, encoder: folder.encoder, prompts: prompts, settings: config.rollout, seed: 3)
+        rollout.endedWithStop = [true, false, true]
+        let raw = try Tensor.withNoGrad { try CompletionBatch(rollout.examples, padID: models.padID).scores(models.reward).values() }
+        let experience = try PPOExperience(rollout, models: models, config: config)
+        XCTAssertEqual(experience.scores, [raw[0], raw[1] - 0.5, raw[2]])
+        XCTAssertEqual(experience.metrics["val/num_eos_tokens"], 2)
+        XCTAssertEqual(experience.metrics["objective/scores"]!, Double(raw.reduce(0, +) - 0.5) / 3, accuracy: 1e-5)
+    }
+
+    private func expectError(_ config: PPOConfig, mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try train(config, root.appendingPathComponent("run-\(UUID().uuidString)")), file: file, line: line) { error in
+            for fragment in fragments {
+                XCTAssertTrue("\(error)".contains(fragment), "'\(fragment)' not in: \(error)", file: file, line: line)
+            }
+        }
+    }
+
+    func testRewardModelProblemsAreClearErrors() throws {
+        var config = try makeWorld()
+        let reward = config.rewardModel
+        config.rewardModel = ""
+        expectError(config, mentions: ["'reward_model' is empty", "gputrain reward"])
+        config.rewardModel = root.appendingPathComponent("nowhere").path
+        expectError(config, mentions: ["'reward_model'", "nowhere", "not a model folder"])
+        config.rewardModel = config.model.initFrom
+        expectError(config, mentions: ["'reward_model'", "not a reward model"])
+        let policy = URL(fileURLWithPath: config.model.initFrom)
+        let stranger = try PPOTinyModels.languageModel(at: root.appendingPathComponent("stranger"), vocabularySize: 300)
+        config.rewardModel = try PPOTinyModels.rewardModel(at: root.appendingPathComponent("stranger-reward"), from: stranger).path
+        expectError(config, mentions: ["stranger-reward/tokenizer.json", "differs from the policy's tokenizer", policy.path])
+        config.rewardModel = reward
+        config.klEstimator = "k2"
+        expectError(config, mentions: ["'kl_estimator' must be k1 or k3"])
+    }
+
+    func testShippedRecipeLoadsAndValidates() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("configs/tiny-world-ppo.yaml")
+        let config = try ConfigLoader.load(PPOConfig.self, from: url)
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(config.rewardModel, "runs/tiny-world-reward/final")
+        XCTAssertEqual(config.rowsPerUpdate, 8)
+        XCTAssertEqual(config.rollout.logProbTemperature, 0.7)
+    }
+}
+
+/// Tiny chat models for the PPO tests (the shared `TinyChatModel` helper lives on another
+/// branch): a byte-level BPE tokenizer trained on a few sentences, a seeded two-layer llama of
+/// hidden size 32, and a reward model made from it with a fresh scalar head.
+enum PPOTinyModels {
+    static let corpus = [
+        "What is the colour of the sky? The sky is blue.", "Where does the fox live? The fox lives in the forest.",
+        "Tell me about the river, the hill, the cat and the owl.", "The answer is good. The answer is bad.", "user assistant system",
+    ]
+
+    /// Writes a seeded tiny language model with its tokenizer into `folder`.
+    static func languageModel(at folder: URL, vocabularySize: Int = 320, seed: UInt64 = 1) throws -> URL {
+        let tokenizer = try Tokenizer.train(texts: Array(repeating: corpus, count: 3).flatMap { $0 }, vocabSize: vocabularySize)
+        let endOfText = tokenizer.id(of: "<|endoftext|>")
+        let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
+                                 keyValueHeadCount: 2, intermediateSize: 64, maxPositions: 64, tieWordEmbeddings: true,
+                                 bosTokenID: endOfText, eosTokenIDs: endOfText.map { [$0] } ?? [])
+        let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: ReferenceDevice(), specs: ModelParameters.specs(for: config)))
+        try WeightInitializer.initialize(model, seed: seed)
+        try ModelFolder.save(model, to: folder)
+        try tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
+        return folder
+    }
+
+    /// Writes a reward model made from the language model in `languageModel` (its backbone and
+    /// tokenizer, a seeded head) into `folder`.
+    static func rewardModel(at folder: URL, from languageModel: URL) throws -> URL {
+        let device = ReferenceDevice()
+        let model = try ScalarHeadModel.initialized(from: ModelFolder.load(languageModel, device: device).model, device: device, seed: 2)
+        try model.save(to: folder)
+        try FileManager.default.copyItem(at: languageModel.appendingPathComponent("tokenizer.json"), to: folder.appendingPathComponent("tokenizer.json"))
+        return folder
+    }
+
+    /// Writes a prompts file in TRL's format into `folder`.
+    static func writePrompts(to folder: URL) throws -> URL {
+        let subjects = ["sky", "fox", "river", "hill", "cat", "owl"]
+        let lines = subjects.flatMap { subject in
+            [#"{"prompt": "What is the \#(subject)?", "answer": "good"}"#,
+             #"{"prompt": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Tell me about the \#(subject)."}]}"#]
+        }
+        let url = folder.appendingPathComponent("prompts.jsonl")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)
+        return url
+    }
+}
