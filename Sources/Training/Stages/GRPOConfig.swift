@@ -1,0 +1,100 @@
+import Datasets
+import Formats
+
+/// The GRPO recipe (`gputrain grpo --config …`, the `grpo:` section of a pipeline config):
+/// TRL's `GRPOConfig` names where they exist.
+public struct GRPOConfig: Configuration, Equatable {
+    public var run = RunSettings()
+    public var model = InitSettings()
+    /// The RL prompts (`rl_prompts.jsonl`); `max_length` bounds prompt + completion.
+    public var data = ChatDataSettings()
+    /// `steps` are rollout iterations; `batch_size` counts prompts per step.
+    public var train = LoopSettings()
+    public var optim = OptimizerSettings()
+    /// How completions are sampled (`max_new_tokens` is TRL's `max_completion_length`).
+    public var rollout = RolloutSettings()
+    /// Completions sampled per prompt: the group whose rewards set each other's baseline.
+    public var numGenerations = 8
+    /// Optimizer steps on each rollout (TRL's μ); above 1 the ratio is taken against the
+    /// log-probs of the sampling policy, computed once.
+    public var numIterations = 1
+    /// ε_low of the ratio clip.
+    public var epsilon = 0.2
+    /// ε_high of the ratio clip; 0 takes `epsilon`.
+    public var epsilonHigh = 0.0
+    /// Weight of the k3 KL penalty against the frozen starting model; 0 loads no reference.
+    public var beta = 0.0
+    /// How per-token losses are aggregated: "grpo", "bnpo", "dapo" or "dr_grpo".
+    public var lossType = "dapo"
+    /// How rewards are scaled into advantages: "group", "batch" or "none".
+    public var scaleRewards = "group"
+    /// The reward functions by name with their weights (`RewardSet.choices`).
+    public var rewards = [RewardSpec(name: "exact_match", weight: 1), RewardSpec(name: "format", weight: 0.5)]
+    /// The reward model folder the `reward_model` reward reads.
+    public var rewardModel = ""
+    /// Words at which the `length` reward reaches 0.
+    public var lengthLimit = 32
+    /// The device (`gputrain devices`); empty picks the default.
+    public var device = ""
+
+    public init() {
+        data.path = "data/tiny-world/world/rl_prompts.jsonl"
+        data.maxLength = 128
+        train.steps = 40
+        train.batchSize = 8
+        train.evalEvery = 20
+        train.checkpointEvery = 10
+        optim.learningRate = 1e-4
+        optim.schedule = "constant"
+        optim.warmupSteps = 0
+        optim.weightDecay = 0
+        rollout.maxNewTokens = 24
+    }
+
+    /// The loss `epsilon`, `epsilon_high`, `beta` and `loss_type` describe.
+    public func loss() throws -> GRPOLoss {
+        let aggregation: GRPOLoss.Aggregation
+        switch lossType {
+        case "grpo": aggregation = .grpo
+        case "bnpo": aggregation = .bnpo
+        case "dapo": aggregation = .dapo(tokenCount: 0)
+        case "dr_grpo": aggregation = .drGRPO(maxCompletionLength: rollout.maxNewTokens)
+        default: throw Self.fail("'loss_type' must be grpo, bnpo, dapo or dr_grpo, got '\(lossType)'")
+        }
+        return GRPOLoss(epsilonLow: Float(epsilon), epsilonHigh: epsilonHigh > 0 ? Float(epsilonHigh) : nil,
+                        beta: Float(beta), aggregation: aggregation)
+    }
+
+    /// The advantage scaling `scale_rewards` names.
+    public func scaling() throws -> GRPOAdvantages.Scaling {
+        guard let scaling = GRPOAdvantages.Scaling(rawValue: scaleRewards) else {
+            throw Self.fail("'scale_rewards' must be group, batch or none, got '\(scaleRewards)'")
+        }
+        return scaling
+    }
+
+    /// Throws unless the settings are in range, naming the field and what it takes.
+    public func validate() throws {
+        try rollout.validate()
+        guard rollout.temperature > 0 else {
+            throw Self.fail("'rollout.temperature' must be positive for GRPO: greedy completions of a prompt are all alike, so no group has a signal")
+        }
+        guard numGenerations >= 2 else {
+            throw Self.fail("'num_generations' must be at least 2 (a group's rewards are compared with each other), got \(numGenerations)")
+        }
+        guard numIterations >= 1 else { throw Self.fail("'num_iterations' must be at least 1, got \(numIterations)") }
+        guard train.batchSize >= 1 else { throw Self.fail("'train.batch_size' (prompts per step) must be at least 1, got \(train.batchSize)") }
+        guard (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation) else {
+            throw Self.fail("'train.gradient_accumulation' must be between 1 and batch_size × num_generations "
+                + "(\(train.batchSize * numGenerations)), got \(train.gradientAccumulation)")
+        }
+        guard epsilon > 0, epsilonHigh >= 0 else { throw Self.fail("'epsilon' must be positive and 'epsilon_high' 0 or positive") }
+        guard beta >= 0 else { throw Self.fail("'beta' must be 0 or positive, got \(beta)") }
+        _ = try loss()
+        _ = try scaling()
+    }
+
+    private static func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
+}
+
+extension GRPOConfig: StageConfiguration {}
