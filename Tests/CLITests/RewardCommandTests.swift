@@ -82,7 +82,7 @@ final class RewardCommandTests: XCTestCase {
         let result = try score(data, json: true)
         XCTAssertEqual(result.status, 0, result.standardError)
         let lines = result.standardOutput.split(separator: "\n")
-        XCTAssertEqual(lines.count, 3)
+        guard lines.count == 3 else { return XCTFail("expected 3 lines, got \(result.standardOutput)") }
         let objects = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         XCTAssertEqual(objects[0]["id"] as? Int, 7)
         XCTAssertEqual(objects[0]["completion"] as? String, "5")
@@ -92,7 +92,7 @@ final class RewardCommandTests: XCTestCase {
         let text = try score(data)
         XCTAssertEqual(text.status, 0, text.standardError)
         let plain = text.standardOutput.split(separator: "\n")
-        XCTAssertEqual(plain.count, 3)
+        guard plain.count == 3 else { return XCTFail("expected 3 lines, got \(text.standardOutput)") }
         XCTAssertTrue(plain[0].hasSuffix("\t5"), String(plain[0]))
         XCTAssertEqual(Double(plain[0].split(separator: "\t")[0])!, objects[0]["score"] as! Double, accuracy: 1e-5)
     }
