@@ -1,0 +1,128 @@
+import Core
+import Datasets
+import Foundation
+import Formats
+import Models
+import Tensors
+import TestSupport
+@testable import Training
+import XCTest
+
+/// The SFT stage on a tiny chat model: the assistant-only loss falls on a small set of chats,
+/// the saved model stops at the end-of-turn token, a resumed run ends bit-identical, and bad
+/// input is named.
+final class SFTStageTests: XCTestCase {
+    private var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-\(getpid())-\(name.hashValue)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        InterruptFlag.reset()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// Conversations with and without a system prompt, in both SFT formats.
+    private static func chatLines() -> [String] {
+        TinyChatModel.subjects.flatMap { subject in [
+            #"{"messages": [{"role": "user", "content": "What is the \#(subject)?"}, {"role": "assistant", "content": "The \#(subject) is good."}]}"#,
+            #"{"messages": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "What is the \#(subject)?"}, {"role": "assistant", "content": "Good."}]}"#,
+            #"{"prompt": "Tell me about the \#(subject).", "completion": "The \#(subject) is good."}"#,
+        ] }
+    }
+
+    private func config(steps: Int) throws -> SFTConfig {
+        var config = SFTConfig()
+        config.model.initFrom = try TinyChatModel.make(at: root.appendingPathComponent("base")).path
+        config.data.path = try TinyChatModel.write(Self.chatLines(), to: root, name: "sft.jsonl").path
+        config.data.heldoutFraction = 0.2
+        config.data.maxLength = 64
+        config.train = LoopSettings(steps: steps, batchSize: 4, gradientAccumulation: 2, evalEvery: 5, checkpointEvery: 4, seed: 3)
+        config.optim.learningRate = 1e-2
+        config.optim.warmupSteps = 2
+        return config
+    }
+
+    private func train(_ config: SFTConfig, _ name: String, existing: RunDirectory.Existing = .refuse,
+                       onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
+        var steps: [StepMetrics] = []
+        let url = try SFTStage(config: config, run: RunDirectory(url: root.appendingPathComponent(name), existing: existing),
+                               device: TestDevices.openCL.get()) { event in
+            if case let .step(metrics) = event { steps.append(metrics) }
+            onEvent(event)
+        }.train()
+        return (url, steps)
+    }
+
+    func testAssistantLossFallsAndTheModelLearnsToEndItsTurn() throws {
+        let (final, steps) = try train(config(steps: 80), "run")
+        let url = try XCTUnwrap(final)
+        let validation = steps.compactMap(\.validationLoss)
+        XCTAssertEqual(validation.count, 16)
+        XCTAssertLessThan(validation.last!, validation.first! * 0.6, "held-out loss falls: \(validation)")
+        XCTAssertLessThan(steps.last!.loss, steps.first!.loss * 0.5)
+
+        // The saved chat model lists the end-of-turn token among its eos ids and stops there.
+        let folder = try ChatModelFolder(url: url)
+        let model = try folder.loadModel(device: TestDevices.openCL.get(), trainable: false)
+        XCTAssertTrue(model.config.eosTokenIDs.contains(folder.encoder.endOfTurnID))
+        var session = ChatSession(model: model, encoder: folder.encoder, options: GenerationOptions(maxNewTokens: 12))
+        let reply = try session.reply(to: "What is the owl?")
+        XCTAssertEqual(reply.stopReason, .endOfSequence, "answered '\(reply.text)' without ending its turn")
+        XCTAssertEqual(reply.text, "The owl is good.")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: url.appendingPathComponent("tokenizer_config.json").path))
+    }
+
+    func testTheLossCoversOnlyAssistantTokens() throws {
+        let folder = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("base")))
+        let url = try TinyChatModel.write(Self.chatLines(), to: root, name: "sft.jsonl")
+        let examples = try SFTStage.examples(from: url, encoder: folder.encoder, limits: ChatLengthLimits(), emit: { _ in })
+        let batch = SFTStage.batch(Array(examples.prefix(3)), padID: 0)
+        for (row, example) in examples.prefix(3).enumerated() {
+            let targets = batch.targets[(row * batch.sequenceLength)..<(row * batch.sequenceLength + example.ids.count)]
+            let trained = targets.filter { $0 != GradientAccumulation.ignoreIndex }.map(Int.init)
+            let answer = folder.tokenizer.decode(trained)
+            XCTAssertTrue(answer.hasSuffix("<|im_end|>"), "the end-of-turn token is trained: \(answer)")
+            XCTAssertFalse(answer.contains("user"), "no prompt token is trained: \(answer)")
+        }
+    }
+
+    func testInterruptedRunResumesToIdenticalWeights() throws {
+        let config = try config(steps: 10)
+        _ = try train(config, "straight")
+        let (stopped, _) = try train(config, "interrupted") { event in
+            if case let .step(metrics) = event, metrics.step == 6 { InterruptFlag.raise() }
+        }
+        XCTAssertNil(stopped, "an interrupted run returns no model")
+        XCTAssertNotNil(TrainerCheckpoint.latest(in: root.appendingPathComponent("interrupted")))
+        InterruptFlag.reset()
+        let (resumed, steps) = try train(config, "interrupted", existing: .resume)
+        XCTAssertNotNil(resumed)
+        XCTAssertEqual(steps.first?.step, 7, "resumes after the checkpoint written at the interruption")
+        let weights = { (name: String) in try Data(contentsOf: self.root.appendingPathComponent("\(name)/final/model.safetensors")) }
+        XCTAssertEqual(try weights("interrupted"), try weights("straight"), "bit-identical final weights")
+    }
+
+    func testBadInputIsNamed() throws {
+        var config = try config(steps: 2)
+        config.data.path = try TinyChatModel.write([Self.chatLines()[0], #"{"messages": [{"role": "user", "content": "Hi"}]}"#],
+                                                   to: root, name: "bad.jsonl").path
+        XCTAssertThrowsError(try train(config, "no-assistant")) { error in
+            XCTAssertTrue("\(error)".contains("bad.jsonl:2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("no assistant turn"), "\(error)")
+        }
+        config = try self.config(steps: 2)
+        config.model.initFrom = root.appendingPathComponent("missing").path
+        XCTAssertThrowsError(try train(config, "missing-model")) { error in
+            XCTAssertTrue("\(error)".contains("model.init_from"), "\(error)")
+            XCTAssertTrue("\(error)".contains("not a model folder"), "\(error)")
+        }
+        config = try self.config(steps: 2)
+        config.lossOn = "prompt"
+        XCTAssertThrowsError(try train(config, "bad-scope")) { error in
+            XCTAssertTrue("\(error)".contains("'loss_on' must be assistant_only or all_tokens"), "\(error)")
+        }
+    }
+}
