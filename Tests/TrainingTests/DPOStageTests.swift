@@ -177,6 +177,29 @@ final class DPOStageTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("pairs.jsonl.ref-logprobs-") }.count, 2)
     }
 
+    /// A micro-batch of one pair and one of three give the gradients and loss of one batch of
+    /// four: each micro-batch's mean is weighed by its share of the pairs.
+    func testAccumulationWeighsEveryPairEqually() throws {
+        let folder = try ChatModelFolder(url: makeModel())
+        let policy = try folder.loadModel(device: TestDevices.openCL.get())
+        var pairs = Array(try DPOStage.pairs(from: writePairs(), encoder: folder.encoder, limits: ChatLengthLimits(), emit: { _ in })[0..<4])
+        // The lone pair is turned around, so its gradient opposes the others' and any mis-weighing shows.
+        pairs[0] = DPOStage.EncodedPair(index: 0, chosen: pairs[0].rejected, rejected: pairs[0].chosen)
+        let padID = folder.padID(config: policy.config)
+        let objective = PreferenceObjective.dpo(DPOLoss(beta: 0.5), referenceFree: true)
+        func gradients(_ microBatches: [[DPOStage.EncodedPair]]) throws -> (Double, [Float]) {
+            try policy.parameters.zeroGrad()
+            let (summary, _) = try DPOStage.accumulate(microBatches) {
+                try DPOStage.preferenceLoss(objective, policy: policy, reference: .none, pairs: $0, padID: padID)
+            }
+            return (summary.loss, try policy.parameters.device.readFloats(policy.parameters.gradients))
+        }
+        let (wholeLoss, whole) = try gradients([pairs])
+        let (splitLoss, split) = try gradients([[pairs[0]], Array(pairs[1...])])
+        XCTAssertEqual(splitLoss, wholeLoss, accuracy: 1e-6)
+        XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-4).firstMismatch(split, whole))
+    }
+
     /// Interrupted after step 3 (between checkpoints) and resumed: the same final bits.
     func testInterruptedRunResumesToIdenticalWeights() throws {
         let config = config(model: try makeModel(), data: try writePairs(), steps: 4)
@@ -217,6 +240,11 @@ final class DPOStageTests: XCTestCase {
         XCTAssertTrue(mode.contains("'reference.mode'") && mode.contains("cached, model, none"), mode)
         let conservative = error { $0.loss.type = "conservative" }
         XCTAssertTrue(conservative.contains("'loss.label_smoothing'"), conservative)
+        let long = try writePairs(Self.subjects + [String(repeating: "very ", count: 40) + "long thing"], name: "long.jsonl")
+        let tooLong = error { $0.data.path = long.path; $0.data.maxLength = 0 }
+        XCTAssertTrue(tooLong.contains("'data.max_length' is 0 (no limit)") && tooLong.contains("the model has 64 positions"), tooLong)
+        let tooShort = error { $0.data.path = long.path; $0.data.maxLength = 5 }
+        XCTAssertTrue(tooShort.contains("no preference pair that fits max_length 5"), tooShort)
         let empty = error { $0.model.initFrom = "" }
         XCTAssertTrue(empty.contains("'model.init_from' is empty"), empty)
         let absent = error { $0.model.initFrom = self.root.appendingPathComponent("nowhere").path }
