@@ -104,20 +104,26 @@ final class DPOStageTests: XCTestCase {
     /// for IPO).
     func testEveryLossVariantTrains() throws {
         let model = try makeModel(), data = try writePairs()
-        let cases: [(type: String, mode: String, smoothing: Double, firstLoss: Double?)] = [
-            ("sigmoid", "cached", 0, log(2)), ("conservative", "cached", 0.1, log(2)), ("robust", "model", 0.2, log(2)),
-            ("hinge", "cached", 0, 1), ("ipo", "cached", 0, 1), ("simpo", "cached", 0, nil), ("sigmoid", "none", 0, nil),
+        let cases: [(type: String, mode: String, smoothing: Double, rpoAlpha: Double, firstLoss: Double?)] = [
+            ("sigmoid", "cached", 0, 0, log(2)), ("conservative", "cached", 0.1, 0, log(2)), ("robust", "model", 0.2, 0, log(2)),
+            ("hinge", "cached", 0, 0, 1), ("ipo", "cached", 0, 0, 1), ("simpo", "cached", 0, 0, nil), ("sigmoid", "none", 0, 0, nil),
+            ("sigmoid", "cached", 0, 0.5, log(2)),
         ]
         for item in cases {
             var config = config(model: model, data: data)
             config.loss.type = item.type
             config.loss.labelSmoothing = item.smoothing
+            config.loss.rpoAlpha = item.rpoAlpha
             config.reference.mode = item.mode
-            let outcome = try train(config, run: "\(item.type)-\(item.mode)")
-            let label = "\(item.type) with reference \(item.mode)"
+            let label = "\(item.type) with reference \(item.mode), rpo_alpha \(item.rpoAlpha)"
+            let outcome = try train(config, run: label.filter { $0.isLetter || $0.isNumber })
             XCTAssertEqual(outcome.steps.map(\.step), [1, 2], label)
             XCTAssertTrue(outcome.steps.allSatisfy { $0.loss.isFinite && $0.gradientNorm > 0 }, label)
-            if let expected = item.firstLoss { XCTAssertEqual(outcome.steps[0].loss, expected, accuracy: 1e-4, label) }
+            let nll = outcome.steps[0].extra["nll_loss"]
+            XCTAssertEqual(nll != nil, item.rpoAlpha > 0, "\(label): nll_loss is reported when it is trained")
+            if let expected = item.firstLoss {
+                XCTAssertEqual(outcome.steps[0].loss, expected + item.rpoAlpha * (nll ?? 0), accuracy: 1e-4, label)
+            }
             let last = try XCTUnwrap(outcome.steps.last)
             XCTAssertNotNil(last.validationLoss, label)
             for key in ["rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "eval/rewards/accuracies", "eval/rewards/margins"] {
@@ -186,7 +192,7 @@ final class DPOStageTests: XCTestCase {
         // The lone pair is turned around, so its gradient opposes the others' and any mis-weighing shows.
         pairs[0] = DPOStage.EncodedPair(index: 0, chosen: pairs[0].rejected, rejected: pairs[0].chosen)
         let padID = folder.padID(config: policy.config)
-        let objective = PreferenceObjective.dpo(DPOLoss(beta: 0.5), referenceFree: true)
+        let objective = PreferenceObjective(.dpo(DPOLoss(beta: 0.5), referenceFree: true), chosenNLLWeight: 0.5)
         func gradients(_ microBatches: [[DPOStage.EncodedPair]]) throws -> (Double, [Float]) {
             try policy.parameters.zeroGrad()
             let (summary, _) = try DPOStage.accumulate(microBatches) {

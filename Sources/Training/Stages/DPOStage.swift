@@ -37,7 +37,7 @@ public final class DPOStage {
     }
 
     /// The loss of some pairs, and the batch they made.
-    typealias Scorer = ([EncodedPair]) throws -> (output: PreferenceLossOutput, batch: CompletionBatch)
+    typealias Scorer = ([EncodedPair]) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch)
 
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
@@ -91,9 +91,9 @@ public final class DPOStage {
         let total = microBatches.reduce(0) { $0 + $1.count }
         var summary = PreferenceSummary(), tokens = 0
         for pairs in microBatches where !pairs.isEmpty {
-            let (output, batch) = try score(pairs)
-            try output.loss.scaled(by: Float(pairs.count) / Float(total)).backward()
-            try summary.add(output, pairs: pairs.count)
+            let (scored, batch) = try score(pairs)
+            try scored.loss.scaled(by: Float(pairs.count) / Float(total)).backward()
+            try summary.add(scored, pairs: pairs.count)
             tokens += batch.ids.count
         }
         return (summary, tokens)
@@ -104,7 +104,7 @@ public final class DPOStage {
         var summary = PreferenceSummary()
         for start in stride(from: 0, to: pairs.count, by: max(batchSize, 1)) {
             let batch = Array(pairs[start..<min(start + batchSize, pairs.count)])
-            try summary.add(score(batch).output, pairs: batch.count)
+            try summary.add(score(batch).scored, pairs: batch.count)
         }
         return summary.metrics(prefix: "eval/").merging(["eval/loss": summary.loss]) { $1 }
     }
@@ -148,7 +148,7 @@ public final class DPOStage {
 
     /// The preference loss of `pairs` under `policy` (differentiable) against `reference`.
     static func preferenceLoss(_ objective: PreferenceObjective, policy: LanguageModel, reference: ReferenceSource,
-                               pairs: [EncodedPair], padID: Int) throws -> (output: PreferenceLossOutput, batch: CompletionBatch) {
+                               pairs: [EncodedPair], padID: Int) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch) {
         let batch = try batch(pairs, padID: padID)
         let policyLogProbs = try pairLogProbs(policy, batch)
         let referenceLogProbs = try reference.logProbs(of: pairs, batch: batch, matching: policyLogProbs)
@@ -251,11 +251,13 @@ struct PreferenceSummary {
     private var lossSum = 0.0
     private var metricSums: [String: Double] = [:]
 
-    /// Adds one batch's output (`pairs` pairs).
-    mutating func add(_ output: PreferenceLossOutput, pairs count: Int) throws {
+    /// Adds one batch's figures (`pairs` pairs).
+    mutating func add(_ scored: PreferenceObjective.Scored, pairs count: Int) throws {
         pairs += count
-        lossSum += Double(try output.loss.scalar()) * Double(count)
-        for (name, value) in output.metrics { metricSums[name, default: 0] += value * Double(count) }
+        lossSum += Double(try scored.loss.scalar()) * Double(count)
+        var metrics = scored.preference.metrics
+        if let nll = scored.chosenNLL { metrics["nll_loss"] = Double(try nll.scalar()) }
+        for (name, value) in metrics { metricSums[name, default: 0] += value * Double(count) }
     }
 
     /// The mean loss over the pairs.
