@@ -222,6 +222,16 @@ final class DPOStageTests: XCTestCase {
         XCTAssertEqual(try weights(resumed.final), try weights(straight.final), "bit-identical final weights")
     }
 
+    /// The shipped recipe reads, and names a valid loss and reference.
+    func testRecipeReads() throws {
+        let recipe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/tiny-world-dpo.yaml")
+        let config = try ConfigLoader.load(DPOConfig.self, from: recipe)
+        XCTAssertEqual(try config.reference.parsed(), .cached)
+        XCTAssertTrue(try config.loss.objective(referenceFree: false).needsReference)
+        XCTAssertEqual(config.data.path, "data/tiny-world/world/preferences.jsonl")
+    }
+
     /// Bad data and settings are errors that say where and what to do.
     func testBadInputIsNamed() throws {
         let model = try makeModel()
