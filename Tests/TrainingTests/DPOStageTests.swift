@@ -104,20 +104,26 @@ final class DPOStageTests: XCTestCase {
     /// for IPO).
     func testEveryLossVariantTrains() throws {
         let model = try makeModel(), data = try writePairs()
-        let cases: [(type: String, mode: String, smoothing: Double, firstLoss: Double?)] = [
-            ("sigmoid", "cached", 0, log(2)), ("conservative", "cached", 0.1, log(2)), ("robust", "model", 0.2, log(2)),
-            ("hinge", "cached", 0, 1), ("ipo", "cached", 0, 1), ("simpo", "cached", 0, nil), ("sigmoid", "none", 0, nil),
+        let cases: [(type: String, mode: String, smoothing: Double, rpoAlpha: Double, firstLoss: Double?)] = [
+            ("sigmoid", "cached", 0, 0, log(2)), ("conservative", "cached", 0.1, 0, log(2)), ("robust", "model", 0.2, 0, log(2)),
+            ("hinge", "cached", 0, 0, 1), ("ipo", "cached", 0, 0, 1), ("simpo", "cached", 0, 0, nil), ("sigmoid", "none", 0, 0, nil),
+            ("sigmoid", "cached", 0, 0.5, log(2)),
         ]
         for item in cases {
             var config = config(model: model, data: data)
             config.loss.type = item.type
             config.loss.labelSmoothing = item.smoothing
+            config.loss.rpoAlpha = item.rpoAlpha
             config.reference.mode = item.mode
-            let outcome = try train(config, run: "\(item.type)-\(item.mode)")
-            let label = "\(item.type) with reference \(item.mode)"
+            let label = "\(item.type) with reference \(item.mode), rpo_alpha \(item.rpoAlpha)"
+            let outcome = try train(config, run: label.filter { $0.isLetter || $0.isNumber })
             XCTAssertEqual(outcome.steps.map(\.step), [1, 2], label)
             XCTAssertTrue(outcome.steps.allSatisfy { $0.loss.isFinite && $0.gradientNorm > 0 }, label)
-            if let expected = item.firstLoss { XCTAssertEqual(outcome.steps[0].loss, expected, accuracy: 1e-4, label) }
+            let nll = outcome.steps[0].extra["nll_loss"]
+            XCTAssertEqual(nll != nil, item.rpoAlpha > 0, "\(label): nll_loss is reported when it is trained")
+            if let expected = item.firstLoss {
+                XCTAssertEqual(outcome.steps[0].loss, expected + item.rpoAlpha * (nll ?? 0), accuracy: 1e-4, label)
+            }
             let last = try XCTUnwrap(outcome.steps.last)
             XCTAssertNotNil(last.validationLoss, label)
             for key in ["rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "eval/rewards/accuracies", "eval/rewards/margins"] {
@@ -177,6 +183,29 @@ final class DPOStageTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("pairs.jsonl.ref-logprobs-") }.count, 2)
     }
 
+    /// A micro-batch of one pair and one of three give the gradients and loss of one batch of
+    /// four: each micro-batch's mean is weighed by its share of the pairs.
+    func testAccumulationWeighsEveryPairEqually() throws {
+        let folder = try ChatModelFolder(url: makeModel())
+        let policy = try folder.loadModel(device: TestDevices.openCL.get())
+        var pairs = Array(try DPOStage.pairs(from: writePairs(), encoder: folder.encoder, limits: ChatLengthLimits(), emit: { _ in })[0..<4])
+        // The lone pair is turned around, so its gradient opposes the others' and any mis-weighing shows.
+        pairs[0] = DPOStage.EncodedPair(index: 0, chosen: pairs[0].rejected, rejected: pairs[0].chosen)
+        let padID = folder.padID(config: policy.config)
+        let objective = PreferenceObjective(.dpo(DPOLoss(beta: 0.5), referenceFree: true), chosenNLLWeight: 0.5)
+        func gradients(_ microBatches: [[DPOStage.EncodedPair]]) throws -> (Double, [Float]) {
+            try policy.parameters.zeroGrad()
+            let (summary, _) = try DPOStage.accumulate(microBatches) {
+                try DPOStage.preferenceLoss(objective, policy: policy, reference: .none, pairs: $0, padID: padID)
+            }
+            return (summary.loss, try policy.parameters.device.readFloats(policy.parameters.gradients))
+        }
+        let (wholeLoss, whole) = try gradients([pairs])
+        let (splitLoss, split) = try gradients([[pairs[0]], Array(pairs[1...])])
+        XCTAssertEqual(splitLoss, wholeLoss, accuracy: 1e-6)
+        XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-4).firstMismatch(split, whole))
+    }
+
     /// Interrupted after step 3 (between checkpoints) and resumed: the same final bits.
     func testInterruptedRunResumesToIdenticalWeights() throws {
         let config = config(model: try makeModel(), data: try writePairs(), steps: 4)
@@ -191,6 +220,16 @@ final class DPOStageTests: XCTestCase {
         XCTAssertEqual(resumedAt, 3)
         XCTAssertTrue(resumed.notes.contains { $0.contains("reused") }, "the resumed run reads the cache")
         XCTAssertEqual(try weights(resumed.final), try weights(straight.final), "bit-identical final weights")
+    }
+
+    /// The shipped recipe reads, and names a valid loss and reference.
+    func testRecipeReads() throws {
+        let recipe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/tiny-world-dpo.yaml")
+        let config = try ConfigLoader.load(DPOConfig.self, from: recipe)
+        XCTAssertEqual(try config.reference.parsed(), .cached)
+        XCTAssertTrue(try config.loss.objective(referenceFree: false).needsReference)
+        XCTAssertEqual(config.data.path, "data/tiny-world/world/preferences.jsonl")
     }
 
     /// Bad data and settings are errors that say where and what to do.
@@ -217,6 +256,11 @@ final class DPOStageTests: XCTestCase {
         XCTAssertTrue(mode.contains("'reference.mode'") && mode.contains("cached, model, none"), mode)
         let conservative = error { $0.loss.type = "conservative" }
         XCTAssertTrue(conservative.contains("'loss.label_smoothing'"), conservative)
+        let long = try writePairs(Self.subjects + [String(repeating: "very ", count: 40) + "long thing"], name: "long.jsonl")
+        let tooLong = error { $0.data.path = long.path; $0.data.maxLength = 0 }
+        XCTAssertTrue(tooLong.contains("'data.max_length' is 0 (no limit)") && tooLong.contains("the model has 64 positions"), tooLong)
+        let tooShort = error { $0.data.path = long.path; $0.data.maxLength = 5 }
+        XCTAssertTrue(tooShort.contains("no preference pair that fits max_length 5"), tooShort)
         let empty = error { $0.model.initFrom = "" }
         XCTAssertTrue(empty.contains("'model.init_from' is empty"), empty)
         let absent = error { $0.model.initFrom = self.root.appendingPathComponent("nowhere").path }

@@ -1,5 +1,6 @@
 import Datasets
 import Formats
+import Tensors
 
 /// The preference-optimization recipe (`gputrain dpo --config …`, the `dpo:` section of a
 /// pipeline config): DPO and its variants against a frozen reference, or reference-free SimPO.
@@ -36,6 +37,12 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
     public var labelSmoothing = 0.0
     /// SimPO's target reward margin γ.
     public var simpoGamma = 0.5
+    /// α: the weight of the chosen completions' negative log-likelihood added to the loss —
+    /// TRL's `rpo_alpha` (RPO) for the DPO family, `cpo_alpha` for SimPO. It keeps the chosen
+    /// answers likely while the rejected ones are pushed down; 0 turns it off. The NLL is each
+    /// chosen completion's per-token mean, averaged over pairs (TRL averages over the batch's
+    /// tokens), so that like the rest of the loss it does not depend on how pairs are batched.
+    public var rpoAlpha = 0.0
 
     /// The loss types `type` may name.
     public static let types = ["sigmoid", "conservative", "robust", "ipo", "hinge", "simpo"]
@@ -44,6 +51,7 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
     /// `reference_free`), which SimPO never has.
     public func objective(referenceFree: Bool) throws -> PreferenceObjective {
         guard beta > 0 else { throw Self.error("'loss.beta' must be positive, got \(beta)") }
+        guard rpoAlpha >= 0 else { throw Self.error("'loss.rpo_alpha' must be 0 (off) or positive, got \(rpoAlpha)") }
         let epsilon = Float(labelSmoothing)
         guard (0..<0.5).contains(labelSmoothing) else {
             throw Self.error("'loss.label_smoothing' must be at least 0 and below 0.5, got \(labelSmoothing)")
@@ -59,11 +67,14 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
         case "robust": variant = .robust(labelSmoothing: epsilon)
         case "ipo": variant = .ipo
         case "hinge": variant = .hinge
-        case "simpo": return .simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon))
+        case "simpo":
+            return PreferenceObjective(.simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon)),
+                                       chosenNLLWeight: Float(rpoAlpha))
         default:
             throw Self.error("'loss.type' must be one of \(Self.types.joined(separator: ", ")), got '\(type)'")
         }
-        return .dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree)
+        return PreferenceObjective(.dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree),
+                                   chosenNLLWeight: Float(rpoAlpha))
     }
 
     private static func error(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
@@ -93,24 +104,51 @@ public enum ReferenceMode: String, CaseIterable, Sendable {
     case none
 }
 
-/// A preference loss as the stage applies it.
-public enum PreferenceObjective {
-    /// A DPO-family loss, against the reference unless `referenceFree`.
-    case dpo(DPOLoss, referenceFree: Bool)
-    /// SimPO (never uses a reference).
-    case simpo(SimPOLoss)
+/// A preference loss as the stage applies it: a loss of the DPO family or SimPO, plus
+/// optionally the chosen completions' negative log-likelihood.
+public struct PreferenceObjective {
+    /// The pairwise loss.
+    public enum Pairwise {
+        /// A DPO-family loss, against the reference unless `referenceFree`.
+        case dpo(DPOLoss, referenceFree: Bool)
+        /// SimPO (never uses a reference).
+        case simpo(SimPOLoss)
+    }
+
+    /// What one batch of pairs scored.
+    public struct Scored {
+        /// The loss to minimise: the pairwise loss plus α·NLL.
+        public var loss: Tensor
+        /// The pairwise loss and its reward metrics.
+        public var preference: PreferenceLossOutput
+        /// The chosen completions' NLL, when it is part of the loss.
+        public var chosenNLL: Tensor?
+    }
+
+    public var pairwise: Pairwise
+    /// α of `rpo_alpha`; 0 leaves the NLL out.
+    public var chosenNLLWeight: Float
+
+    public init(_ pairwise: Pairwise, chosenNLLWeight: Float = 0) {
+        self.pairwise = pairwise
+        self.chosenNLLWeight = chosenNLLWeight
+    }
 
     /// Whether the loss reads reference log-probs.
     public var needsReference: Bool {
-        if case let .dpo(_, referenceFree) = self { return !referenceFree }
+        if case let .dpo(_, referenceFree) = pairwise { return !referenceFree }
         return false
     }
 
     /// The loss of `policy` against `reference` (ignored when the loss takes none).
-    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> PreferenceLossOutput {
-        switch self {
-        case let .dpo(loss, referenceFree): return try loss(policy: policy, reference: referenceFree ? nil : reference)
-        case let .simpo(loss): return try loss(policy: policy)
+    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> Scored {
+        let preference: PreferenceLossOutput
+        switch pairwise {
+        case let .dpo(loss, referenceFree): preference = try loss(policy: policy, reference: referenceFree ? nil : reference)
+        case let .simpo(loss): preference = try loss(policy: policy)
         }
+        guard chosenNLLWeight > 0 else { return Scored(loss: preference.loss, preference: preference, chosenNLL: nil) }
+        let nll = try policy.lengthNormalized().chosen.mean().negated()
+        return Scored(loss: try preference.loss + nll.scaled(by: chosenNLLWeight), preference: preference, chosenNLL: nll)
     }
 }

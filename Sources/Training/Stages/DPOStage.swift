@@ -36,6 +36,9 @@ public final class DPOStage {
         let rejected: ChatExample
     }
 
+    /// The loss of some pairs, and the batch they made.
+    typealias Scorer = ([EncodedPair]) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch)
+
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
@@ -46,7 +49,8 @@ public final class DPOStage {
         let pairs = try Self.pairs(from: dataURL, encoder: folder.encoder, limits: config.data.limits, emit: emit)
         let (trainSet, heldout) = EpochOrder.split(pairs, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
         guard !trainSet.isEmpty else {
-            throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no preference pair that fits max_length \(config.data.maxLength)")
+            throw ConfigError(source: "config", line: nil,
+                              message: "'data.path' (\(config.data.path)) has no preference pair that fits max_length \(config.data.maxLength)")
         }
         let policy = try folder.loadModel(device: device)
         try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
@@ -61,32 +65,18 @@ public final class DPOStage {
         let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
-        let score = { (pairs: [EncodedPair]) in
+        let score: Scorer = { pairs in
             try Self.preferenceLoss(objective, policy: policy, reference: reference, pairs: pairs, padID: padID)
         }
         let finished = try loop(step: { step, learningRate in
             let microBatches = (0..<t.gradientAccumulation).map { micro in
                 order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
             }
-            let stepPairs = microBatches.reduce(0) { $0 + $1.count }
             try policy.parameters.zeroGrad()
-            var summary = PreferenceSummary(), tokens = 0
-            for pairs in microBatches {
-                let (output, batch) = try score(pairs)
-                try output.loss.scaled(by: Float(pairs.count) / Float(stepPairs)).backward()
-                try summary.add(output, pairs: pairs.count)
-                tokens += batch.ids.count
-            }
+            let (summary, tokens) = try Self.accumulate(microBatches, score: score)
             let norm = try loop.update(trainee, learningRate: learningRate)
             return StageLoop.StepResult(loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
-        }, evaluate: heldout.isEmpty ? nil : {
-            var summary = PreferenceSummary()
-            for start in stride(from: 0, to: heldout.count, by: t.batchSize) {
-                let pairs = Array(heldout[start..<min(start + t.batchSize, heldout.count)])
-                try summary.add(score(pairs).output, pairs: pairs.count)
-            }
-            return summary.metrics(prefix: "eval/").merging(["eval/loss": summary.loss]) { $1 }
-        })
+        }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })
         guard finished else { return nil }
         try ModelFolder.save(policy, to: run.finalModelURL)
         try folder.writeTokenizerFiles(to: run.finalModelURL)
@@ -94,9 +84,36 @@ public final class DPOStage {
         return run.finalModelURL
     }
 
+    /// Runs forward and backward over `microBatches`, adding into the gradients, with each
+    /// micro-batch's mean loss weighed by its share of the pairs: the gradients of one batch of
+    /// all of them. Returns the loss and metrics over all the pairs, and the tokens processed.
+    static func accumulate(_ microBatches: [[EncodedPair]], score: Scorer) throws -> (summary: PreferenceSummary, tokens: Int) {
+        let total = microBatches.reduce(0) { $0 + $1.count }
+        var summary = PreferenceSummary(), tokens = 0
+        for pairs in microBatches where !pairs.isEmpty {
+            let (scored, batch) = try score(pairs)
+            try scored.loss.scaled(by: Float(pairs.count) / Float(total)).backward()
+            try summary.add(scored, pairs: pairs.count)
+            tokens += batch.ids.count
+        }
+        return (summary, tokens)
+    }
+
+    /// The loss ("eval/loss") and reward metrics ("eval/rewards/…") over `pairs`, `batchSize` at a time.
+    static func evaluate(_ pairs: [EncodedPair], batchSize: Int, score: Scorer) throws -> [String: Double] {
+        var summary = PreferenceSummary()
+        for start in stride(from: 0, to: pairs.count, by: max(batchSize, 1)) {
+            let batch = Array(pairs[start..<min(start + batchSize, pairs.count)])
+            try summary.add(score(batch).scored, pairs: batch.count)
+        }
+        return summary.metrics(prefix: "eval/").merging(["eval/loss": summary.loss]) { $1 }
+    }
+
     /// The pairs of `url` encoded with `encoder` and fitted to `limits` (dropped ones counted in
     /// a note), indexed in file order.
-    static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, emit: (TrainingEvent) -> Void) throws -> [EncodedPair] {
+    static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, emit: (TrainingEvent) -> Void) throws
+        -> [EncodedPair]
+    {
         var filter = ChatLengthFilter(limits: limits)
         let fitted = try PreferenceDataset.read(url).compactMap { filter.fit(try encoder.encode($0)) }
             .filter { $0.chosen.trainedCount > 0 && $0.rejected.trainedCount > 0 }
@@ -108,7 +125,8 @@ public final class DPOStage {
     static func requireFits(_ pairs: [EncodedPair], positions: Int, maxLength: Int) throws {
         let longest = pairs.map { max($0.chosen.ids.count, $0.rejected.ids.count) }.max() ?? 0
         guard longest <= positions else {
-            throw ConfigError(source: "config", line: nil, message: "'data.max_length' is \(maxLength > 0 ? "\(maxLength)" : "0 (no limit)"), which lets through a "
+            let limit = maxLength > 0 ? "\(maxLength)" : "0 (no limit)"
+            throw ConfigError(source: "config", line: nil, message: "'data.max_length' is \(limit), which lets through a "
                 + "\(longest)-token sequence, but the model has \(positions) positions; set data.max_length to \(positions) or less")
         }
     }
@@ -130,7 +148,7 @@ public final class DPOStage {
 
     /// The preference loss of `pairs` under `policy` (differentiable) against `reference`.
     static func preferenceLoss(_ objective: PreferenceObjective, policy: LanguageModel, reference: ReferenceSource,
-                               pairs: [EncodedPair], padID: Int) throws -> (output: PreferenceLossOutput, batch: CompletionBatch) {
+                               pairs: [EncodedPair], padID: Int) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch) {
         let batch = try batch(pairs, padID: padID)
         let policyLogProbs = try pairLogProbs(policy, batch)
         let referenceLogProbs = try reference.logProbs(of: pairs, batch: batch, matching: policyLogProbs)
@@ -145,29 +163,42 @@ public final class DPOStage {
             emit(.note("\(config.loss.type): no reference model"))
             return .none
         case .model:
+            emit(.note("reference: a frozen copy of \(folder.url.path)"))
             return .model(try folder.loadModel(device: device, trainable: false))
         case .cached:
-            let key = try ReferenceLogProbCache.key(
-                modelFolder: folder.url, data: dataURL, template: config.data.template, limits: config.data.limits,
-                pairs: pairs.map { ($0.chosen, $0.rejected) })
-            let places = [ReferenceLogProbCache.url(besideData: dataURL, key: key), run.url.appendingPathComponent("reference-logprobs.json")]
-            if let (url, cache) = places.lazy.compactMap({ url in ReferenceLogProbCache.load(from: url, key: key, count: pairs.count).map { (url, $0) } }).first {
-                emit(.note("reference log-probs: reused \(url.path)"))
-                return .cached(cache)
-            }
-            let started = Date()
-            let cache = try Tensor.withNoGrad { try Self.referenceCache(policy, pairs: pairs, key: key, padID: padID, batchSize: config.train.batchSize) }
-            let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
-            do {
-                try cache.write(to: places[0])
-                emit(.note("reference log-probs: computed for \(pairs.count) pairs in \(seconds) s, cached in \(places[0].path)"))
-            } catch {
-                try cache.write(to: places[1])
-                emit(.note("reference log-probs: computed for \(pairs.count) pairs in \(seconds) s; cannot write beside the data "
-                    + "(\(error)), cached in \(places[1].path) for this run only"))
-            }
-            return .cached(cache)
+            return .cached(try cachedReference(folder: folder, model: policy, pairs: pairs, dataURL: dataURL, padID: padID))
         }
+    }
+
+    /// The reference log-probs of `pairs` under `model` (the untrained policy) from their cache
+    /// file, or computed and cached beside the data (in the run directory when the data's folder
+    /// is read-only).
+    private func cachedReference(folder: ChatModelFolder, model: LanguageModel, pairs: [EncodedPair], dataURL: URL,
+                                 padID: Int) throws -> ReferenceLogProbCache {
+        let key = try ReferenceLogProbCache.key(
+            modelFolder: folder.url, data: dataURL, template: config.data.template, limits: config.data.limits,
+            pairs: pairs.map { ($0.chosen, $0.rejected) })
+        let beside = ReferenceLogProbCache.url(besideData: dataURL, key: key)
+        let inRun = run.url.appendingPathComponent("reference-logprobs.json")
+        for url in [beside, inRun] {
+            if let cache = ReferenceLogProbCache.load(from: url, key: key, count: pairs.count) {
+                emit(.note("reference log-probs: reused \(url.path)"))
+                return cache
+            }
+        }
+        let started = Date()
+        let cache = try Tensor.withNoGrad {
+            try Self.referenceCache(model, pairs: pairs, key: key, padID: padID, batchSize: config.train.batchSize)
+        }
+        let computed = "reference log-probs: computed for \(pairs.count) pairs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+        do {
+            try cache.write(to: beside)
+            emit(.note("\(computed), cached in \(beside.path)"))
+        } catch {
+            try cache.write(to: inRun)
+            emit(.note("\(computed); cannot write beside the data (\(error)), so cached in \(inRun.path) for this run only"))
+        }
+        return cache
     }
 
     /// The cache of `model`'s log-probs of every pair, `batchSize` pairs per forward pass.
@@ -220,11 +251,13 @@ struct PreferenceSummary {
     private var lossSum = 0.0
     private var metricSums: [String: Double] = [:]
 
-    /// Adds one batch's output (`pairs` pairs).
-    mutating func add(_ output: PreferenceLossOutput, pairs count: Int) throws {
+    /// Adds one batch's figures (`pairs` pairs).
+    mutating func add(_ scored: PreferenceObjective.Scored, pairs count: Int) throws {
         pairs += count
-        lossSum += Double(try output.loss.scalar()) * Double(count)
-        for (name, value) in output.metrics { metricSums[name, default: 0] += value * Double(count) }
+        lossSum += Double(try scored.loss.scalar()) * Double(count)
+        var metrics = scored.preference.metrics
+        if let nll = scored.chosenNLL { metrics["nll_loss"] = Double(try nll.scalar()) }
+        for (name, value) in metrics { metricSums[name, default: 0] += value * Double(count) }
     }
 
     /// The mean loss over the pairs.
