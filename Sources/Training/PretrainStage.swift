@@ -9,20 +9,7 @@ import Tensors
 /// Stage 1, pretraining: next-token cross-entropy on token shards, with AdamW, warmup and a
 /// decaying schedule, clipping, gradient accumulation, periodic validation and checkpoints,
 /// exact resume, and a final model folder in Hugging Face layout.
-public final class PretrainStage {
-    public let config: PretrainConfig
-    public let run: RunDirectory
-    public let device: Device
-    private let emit: (TrainingEvent) -> Void
-
-    /// Prepares a run of `config` in `run` on `device`; `emit` receives progress events.
-    public init(config: PretrainConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
-        self.config = config
-        self.run = run
-        self.device = device
-        self.emit = emit
-    }
-
+public final class PretrainStage: TrainingStage<PretrainConfig> {
     /// Trains to `config.train.steps` (continuing from the latest checkpoint when there is one)
     /// and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult

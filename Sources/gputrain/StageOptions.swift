@@ -4,19 +4,16 @@ import Runtime
 import Core
 import Training
 
-/// The options every training stage takes: the recipe, overrides, the run directory and what
-/// to do when it exists, the device, and the output form.
-struct StageOptions: ParsableArguments {
-    @Option(help: "The YAML recipe.")
-    var config: String
-
+/// The options of everything that writes a run directory: overrides, where the run goes and
+/// what to do when it exists, the device, and the output form.
+struct RunOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override a config key: --set train.steps=100 (repeatable).")
     var overrides: [String] = []
 
     @Option(help: "Run directory (default: <run.out>/<run.name or the config file's stem>).")
     var out: String?
 
-    @Flag(help: "Continue the run in the run directory from its latest checkpoint.")
+    @Flag(help: "Continue the run in the run directory from its latest checkpoint (pipeline: skip finished stages).")
     var resume = false
 
     @Flag(help: "Delete an existing run directory and start again.")
@@ -28,19 +25,38 @@ struct StageOptions: ParsableArguments {
     @Flag(help: "Print events as JSON lines on standard output.")
     var json = false
 
+    /// Opens the run directory `out`, or `fallback` when no `--out` is given.
+    func runDirectory(fallback: String) throws -> RunDirectory {
+        try RunDirectory(url: URL(fileURLWithPath: out ?? fallback), existing: resume ? .resume : overwrite ? .overwrite : .refuse)
+    }
+
+    /// The device `--device` names, else the recipe's, else the default.
+    func makeDevice(recipe: String) throws -> Device {
+        try DeviceFactory.make(device ?? (recipe.isEmpty ? nil : recipe))
+    }
+
+    /// Where events go.
+    var printer: EventPrinter { EventPrinter(json: json) }
+}
+
+/// The options every training stage takes: the recipe and the run options.
+struct StageOptions: ParsableArguments {
+    @Option(help: "The YAML recipe.")
+    var config: String
+
+    @OptionGroup var run: RunOptions
+
     /// Loads the recipe, opens the run directory and the device, installs the Ctrl-C handler,
     /// and runs `stage`; a stage that returns nil was interrupted (exit status 130).
     func run<Config: StageConfiguration>(
         _: Config.Type, _ stage: (Config, RunDirectory, Device, @escaping (TrainingEvent) -> Void) throws -> URL?
     ) throws {
         let url = URL(fileURLWithPath: config)
-        let recipe = try ConfigLoader.load(Config.self, from: url, overrides: overrides)
+        let recipe = try ConfigLoader.load(Config.self, from: url, overrides: run.overrides)
         let name = recipe.run.name.isEmpty ? url.deletingPathExtension().lastPathComponent : recipe.run.name
-        let directory = try RunDirectory(
-            url: URL(fileURLWithPath: out ?? "\(recipe.run.out)/\(name)"),
-            existing: resume ? .resume : overwrite ? .overwrite : .refuse)
-        let chosen = try DeviceFactory.make(device ?? (recipe.device.isEmpty ? nil : recipe.device))
+        let directory = try run.runDirectory(fallback: "\(recipe.run.out)/\(name)")
+        let chosen = try run.makeDevice(recipe: recipe.device)
         InterruptFlag.install()
-        if try stage(recipe, directory, chosen, EventPrinter(json: json).callAsFunction) == nil { throw ExitCode(130) }
+        if try stage(recipe, directory, chosen, run.printer.callAsFunction) == nil { throw ExitCode(130) }
     }
 }

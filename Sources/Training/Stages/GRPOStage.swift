@@ -17,19 +17,7 @@ import Tensors
 /// would. Every `eval_every` steps (and once before training) the held-out prompts are answered,
 /// sampled as in training and greedily, and their mean rewards logged (`eval/reward`,
 /// `eval/greedy/reward`).
-public final class GRPOStage {
-    public let config: GRPOConfig
-    public let run: RunDirectory
-    public let device: Device
-    private let emit: (TrainingEvent) -> Void
-
-    public init(config: GRPOConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
-        self.config = config
-        self.run = run
-        self.device = device
-        self.emit = emit
-    }
-
+public final class GRPOStage: TrainingStage<GRPOConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {

@@ -20,19 +20,7 @@ import Tensors
 /// The score is placed on the last response token (`ScorePlacement.lastToken`) rather than
 /// TRL's one-past-the-end slot: a completion batch has no value for the padding after a
 /// response, and the two differ only in which token's advantage first sees the score.
-public final class PPOStage {
-    public let config: PPOConfig
-    public let run: RunDirectory
-    public let device: Device
-    private let emit: (TrainingEvent) -> Void
-
-    public init(config: PPOConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
-        self.config = config
-        self.run = run
-        self.device = device
-        self.emit = emit
-    }
-
+public final class PPOStage: TrainingStage<PPOConfig> {
     /// The value model's folder in the run directory.
     public var valueModelURL: URL { run.url.appendingPathComponent("value") }
 

@@ -15,20 +15,7 @@ import Tensors
 /// inside the sigmoid. A held-out share of the pairs measures accuracy overall and per
 /// `rejected_kind`; the end writes `final/` (transformers' `*ForSequenceClassification`, one
 /// label) and `reward_report.json`.
-public final class RewardStage {
-    public let config: RewardConfig
-    public let run: RunDirectory
-    public let device: Device
-    private let emit: (TrainingEvent) -> Void
-
-    /// A stage that trains by `config` into `run` on `device`, reporting through `emit`.
-    public init(config: RewardConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
-        self.config = config
-        self.run = run
-        self.device = device
-        self.emit = emit
-    }
-
+public final class RewardStage: TrainingStage<RewardConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {

@@ -11,19 +11,7 @@ import Tensors
 /// Batches are padded, not packed: each micro-batch is right-padded to its longest example, and
 /// padding is excluded from the loss by its label (causal attention never lets a real token see
 /// the padding after it). The loss of a step is the mean over all its trained tokens.
-public final class SFTStage {
-    public let config: SFTConfig
-    public let run: RunDirectory
-    public let device: Device
-    private let emit: (TrainingEvent) -> Void
-
-    public init(config: SFTConfig, run: RunDirectory, device: Device, emit: @escaping (TrainingEvent) -> Void) {
-        self.config = config
-        self.run = run
-        self.device = device
-        self.emit = emit
-    }
-
+public final class SFTStage: TrainingStage<SFTConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
