@@ -46,17 +46,8 @@ final class DPOStageTests: XCTestCase {
     /// A tiny chat model folder: a BPE tokenizer trained on the pairs' text (ChatML tokens
     /// included), and a freshly initialised two-layer llama.
     private func makeModel() throws -> URL {
-        let folder = root.appendingPathComponent("model")
         let texts = Self.subjects.flatMap { ["How is the \($0)?", "The \($0) is good.", "The \($0) is bad.", "user assistant"] }
-        let tokenizer = try Tokenizer.train(texts: texts, vocabSize: 320, minimumFrequency: 1)
-        let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
-                                 keyValueHeadCount: 2, intermediateSize: 64, maxPositions: 64, tieWordEmbeddings: true)
-        let model = try makeLanguageModel(config: config, parameters: ParameterStore(
-            device: TestDevices.openCL.get(), specs: ModelParameters.specs(for: config)))
-        try WeightInitializer.initialize(model, seed: 3)
-        try ModelFolder.save(model, to: folder)
-        try tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
-        return folder
+        return try TinyChatModel.make(at: root.appendingPathComponent("model"), seed: 3, texts: texts, minimumFrequency: 1, maxPositions: 64)
     }
 
     private func config(model: URL, data: URL, steps: Int = 2) -> DPOConfig {

@@ -213,9 +213,8 @@ final class PPOStageTests: XCTestCase {
     }
 }
 
-/// Tiny chat models for the PPO tests (the shared `TinyChatModel` helper lives on another
-/// branch): a byte-level BPE tokenizer trained on a few sentences, a seeded two-layer llama of
-/// hidden size 32, and a reward model made from it with a fresh scalar head.
+/// Tiny chat models for the PPO tests (`TinyChatModel` on PPO's own sentences, 64 positions),
+/// and a reward model made from one with a fresh scalar head.
 enum PPOTinyModels {
     static let corpus = [
         "What is the colour of the sky? The sky is blue.", "Where does the fox live? The fox lives in the forest.",
@@ -224,26 +223,12 @@ enum PPOTinyModels {
 
     /// Writes a seeded tiny language model with its tokenizer into `folder`.
     static func languageModel(at folder: URL, vocabularySize: Int = 320, seed: UInt64 = 1) throws -> URL {
-        let tokenizer = try Tokenizer.train(texts: Array(repeating: corpus, count: 3).flatMap { $0 }, vocabSize: vocabularySize)
-        let endOfText = tokenizer.id(of: "<|endoftext|>")
-        let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
-                                 keyValueHeadCount: 2, intermediateSize: 64, maxPositions: 64, tieWordEmbeddings: true,
-                                 bosTokenID: endOfText, eosTokenIDs: endOfText.map { [$0] } ?? [])
-        let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: ReferenceDevice(), specs: ModelParameters.specs(for: config)))
-        try WeightInitializer.initialize(model, seed: seed)
-        try ModelFolder.save(model, to: folder)
-        try tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
-        return folder
+        try TinyChatModel.make(at: folder, seed: seed, vocabularySize: vocabularySize, texts: corpus, maxPositions: 64)
     }
 
-    /// Writes a reward model made from the language model in `languageModel` (its backbone and
-    /// tokenizer, a seeded head) into `folder`.
+    /// Writes a reward model made from the language model in `languageModel` into `folder`.
     static func rewardModel(at folder: URL, from languageModel: URL) throws -> URL {
-        let device = ReferenceDevice()
-        let model = try ScalarHeadModel.initialized(from: ModelFolder.load(languageModel, device: device).model, device: device, seed: 2)
-        try model.save(to: folder)
-        try FileManager.default.copyItem(at: languageModel.appendingPathComponent("tokenizer.json"), to: folder.appendingPathComponent("tokenizer.json"))
-        return folder
+        try TinyChatModel.rewardModel(at: folder, from: languageModel)
     }
 
     /// Writes a prompts file in TRL's format into `folder`.

@@ -18,10 +18,10 @@ enum TinyChatModel {
         "user assistant system", "Tell me about the river, the hill, the cat and the owl.",
     ]
 
-    /// The tokenizer trained on `corpus` with `vocabularySize` entries (different sizes give
+    /// The tokenizer trained on `texts` with `vocabularySize` entries (different sizes give
     /// different tokenizers).
-    static func tokenizer(vocabularySize: Int = 320) throws -> Tokenizer {
-        try Tokenizer.train(texts: Array(repeating: corpus, count: 3).flatMap { $0 }, vocabSize: vocabularySize)
+    static func tokenizer(vocabularySize: Int = 320, texts: [String] = corpus, minimumFrequency: Int = 2) throws -> Tokenizer {
+        try Tokenizer.train(texts: Array(repeating: texts, count: 3).flatMap { $0 }, vocabSize: vocabularySize, minimumFrequency: minimumFrequency)
     }
 
     /// The configuration of the tiny model for `tokenizer`.
@@ -32,16 +32,29 @@ enum TinyChatModel {
                            bosTokenID: endOfText, eosTokenIDs: endOfText.map { [$0] } ?? [])
     }
 
-    /// Writes a seeded tiny model with its tokenizer into `folder` and returns `folder`.
+    /// Writes a seeded tiny model with its tokenizer (trained on `texts`) into `folder` and
+    /// returns `folder`.
     @discardableResult
-    static func make(at folder: URL, seed: UInt64 = 1, vocabularySize: Int = 320) throws -> URL {
-        let tokenizer = try tokenizer(vocabularySize: vocabularySize)
-        let config = config(for: tokenizer)
+    static func make(at folder: URL, seed: UInt64 = 1, vocabularySize: Int = 320, texts: [String] = corpus,
+                     minimumFrequency: Int = 2, maxPositions: Int = 96) throws -> URL {
+        let tokenizer = try tokenizer(vocabularySize: vocabularySize, texts: texts, minimumFrequency: minimumFrequency)
+        let config = config(for: tokenizer, maxPositions: maxPositions)
         let device = ReferenceDevice()
         let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
         try WeightInitializer.initialize(model, seed: seed)
         try ModelFolder.save(model, to: folder)
         try tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
+        return folder
+    }
+
+    /// Writes a reward model made from the language model in `languageModel` (its backbone and
+    /// tokenizer, a head seeded by `seed`) into `folder`.
+    @discardableResult
+    static func rewardModel(at folder: URL, from languageModel: URL, seed: UInt64 = 2) throws -> URL {
+        let device = ReferenceDevice()
+        let model = try ScalarHeadModel.initialized(from: ModelFolder.load(languageModel, device: device).model, device: device, seed: seed)
+        try model.save(to: folder)
+        try FileManager.default.copyItem(at: languageModel.appendingPathComponent("tokenizer.json"), to: folder.appendingPathComponent("tokenizer.json"))
         return folder
     }
 
