@@ -21,7 +21,7 @@ extension Pipeline {
             ? try RewardScorer(folder: finalModel("reward"), device: device, field: "the reward model") : nil
         let sft = try sftFolder.loadModel(device: device, trainable: false)
         let folders: [(PipelineModel, URL)] = [(.base, finalModel("pretrain")), (.sft, finalModel("sft"))]
-            + [PipelineModel.dpo, .ppo].filter { config.stages.contains($0.rawValue) }.map { ($0, finalModel($0.rawValue)) }
+            + [PipelineModel.dpo, .ppo, .grpo].filter { config.stages.contains($0.rawValue) }.map { ($0, finalModel($0.rawValue)) }
         var report = PipelineReport()
         var samples: [PipelineModel: [ChatAnswer]] = [:]
         let answersFolder = root.appendingPathComponent("eval")

@@ -119,6 +119,12 @@ public final class Pipeline {
             recipe.rewardModel = finalModel("reward").path
             recipe.data.path = world.appendingPathComponent("rl_prompts.jsonl").path
             return try PPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+        case "grpo":
+            var recipe = config.grpo
+            recipe.model.initFrom = initialModel(for: stage).path
+            if config.stages.contains("reward") { recipe.rewardModel = finalModel("reward").path }
+            recipe.data.path = world.appendingPathComponent("rl_prompts.jsonl").path
+            return try GRPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
         default:
             throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
         }

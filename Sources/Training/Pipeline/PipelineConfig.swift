@@ -36,6 +36,7 @@ public struct PipelineConfig: StageConfiguration, Equatable {
     public var reward = RewardConfig()
     public var dpo = DPOConfig()
     public var ppo = PPOConfig()
+    public var grpo = GRPOConfig()
     public var eval = Eval()
 
     public init() {

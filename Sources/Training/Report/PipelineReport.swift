@@ -2,14 +2,19 @@ import Datasets
 import Foundation
 import Formats
 
-/// A model the pipeline trains and evaluates, in pipeline order.
+/// A model the pipeline trains and evaluates, in pipeline order (GRPO only when the recipe's
+/// `stages` asks for it).
 public enum PipelineModel: String, Codable, CodingKeyRepresentable, CaseIterable, Sendable {
-    case base, sft, dpo, ppo
+    case base, sft, dpo, ppo, grpo
 }
 
 /// A stage of the pipeline whose wall time the report lists, in pipeline order.
 public enum PipelineStage: String, Codable, CodingKeyRepresentable, CaseIterable, Sendable {
-    case data, tokenizer, pretrain, sft, reward, dpo, ppo, eval
+    case data, tokenizer, pretrain, sft, reward, dpo, ppo, grpo, eval
+
+    /// Whether `seconds` always has its key (`null` when it did not run): every stage but the
+    /// optional GRPO, whose key appears only when it ran.
+    var isAlwaysReported: Bool { self != .grpo }
 }
 
 /// What `gputrain pipeline` found, written as `report.json` (this type, exactly) and as a
@@ -65,7 +70,7 @@ public struct PipelineReport: Codable, Equatable, Sendable {
         /// Every stage's key, `null` when it did not run.
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: StageKey.self)
-            for stage in PipelineStage.allCases {
+            for stage in PipelineStage.allCases where stage.isAlwaysReported || seconds[stage] != nil {
                 try container.encodeOrNull(seconds[stage], forKey: StageKey(stage))
             }
         }
