@@ -58,6 +58,8 @@ final class PipelineCommandTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(stage)/final/config.json").path), stage)
         }
 
+        try checkChatCommands(model: out.appendingPathComponent("sft/final"), data: out.appendingPathComponent("data/world"))
+
         // Run again: an existing run is refused without a flag, and --resume skips what finished.
         let refused = try pipeline()
         XCTAssertNotEqual(refused.status, 0)
@@ -67,6 +69,30 @@ final class PipelineCommandTests: XCTestCase {
         for stage in ["pretrain", "sft", "reward", "dpo", "ppo", "eval"] {
             XCTAssertTrue(resumed.standardError.contains("\(stage): finished earlier, skipped"), resumed.standardError)
         }
+    }
+
+    /// `data inspect`, `generate --system` and `chat` on the pipeline's SFT model.
+    private func checkChatCommands(model: URL, data: URL) throws {
+        let inspect = try CommandRunner.run(["data", "inspect", "--model", model.path, "--data", data.appendingPathComponent("sft.jsonl").path,
+                                             "--n", "2"])
+        XCTAssertEqual(inspect.status, 0, inspect.standardError)
+        XCTAssertEqual(inspect.standardOutput.components(separatedBy: "── conversation").count - 1, 2, inspect.standardOutput)
+        XCTAssertTrue(inspect.standardOutput.contains("<|im_end|>]]"), "the end-of-turn token is trained: \(inspect.standardOutput)")
+        XCTAssertFalse(inspect.standardOutput.contains("[[<|im_start|>"), inspect.standardOutput)
+        let pairs = try CommandRunner.run(["data", "inspect", "--model", model.path, "--data",
+                                           data.appendingPathComponent("preferences.jsonl").path, "--n", "1"])
+        XCTAssertTrue(pairs.standardOutput.contains("pair 1 chosen") && pairs.standardOutput.contains("pair 1 rejected"), pairs.standardOutput)
+
+        let generate = try CommandRunner.run(["generate", "--model", model.path, "--prompt", "What is 2 + 3?", "--system",
+                                              "Answer in one word.", "--max-tokens", "6", "--temperature", "0"])
+        XCTAssertEqual(generate.status, 0, generate.standardError)
+        XCTAssertFalse(generate.standardOutput.contains("<|im_start|>"), "only the answer is printed: \(generate.standardOutput)")
+
+        let chat = try CommandRunner.run(["chat", "--model", model.path, "--system", "Answer in one word.", "--max-tokens", "6"],
+                                         input: "What is 2 + 3?\n/reset\nWhere does the fox live?\n/quit\n")
+        XCTAssertEqual(chat.status, 0, chat.standardError)
+        XCTAssertFalse(chat.standardOutput.isEmpty)
+        XCTAssertFalse(chat.standardOutput.contains("<|im_start|>"), chat.standardOutput)
     }
 
     func testUnknownStageIsAClearError() throws {
