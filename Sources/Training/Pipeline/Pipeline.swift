@@ -92,41 +92,39 @@ public final class Pipeline {
         stage == "sft" ? finalModel("pretrain") : finalModel("sft")
     }
 
+    /// `recipe` linked into the run: it starts from the model `stage` follows and reads the
+    /// world's `file`.
+    private func linked<Config: PostTrainingConfiguration>(_ recipe: Config, _ stage: String, data file: String) -> Config {
+        var recipe = recipe
+        recipe.model.initFrom = initialModel(for: stage).path
+        recipe.data.path = data.world.appendingPathComponent(file).path
+        return recipe
+    }
+
     private func runStage(_ stage: String) throws -> Bool {
-        let world = data.world
+        let run = try stageRun(stage)
+        let final: URL?
         switch stage {
         case "sft":
-            var recipe = config.sft
-            recipe.model.initFrom = initialModel(for: stage).path
-            recipe.data.path = world.appendingPathComponent("sft.jsonl").path
-            return try SFTStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+            final = try SFTStage(config: linked(config.sft, stage, data: "sft.jsonl"), run: run, device: device, emit: emit).train()
         case "reward":
-            var recipe = config.reward
-            recipe.model.initFrom = initialModel(for: stage).path
-            recipe.data.path = world.appendingPathComponent("preferences.jsonl").path
-            return try RewardStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+            final = try RewardStage(config: linked(config.reward, stage, data: "preferences.jsonl"), run: run, device: device, emit: emit).train()
         case "dpo":
-            var recipe = config.dpo
-            recipe.model.initFrom = initialModel(for: stage).path
-            recipe.data.path = world.appendingPathComponent("preferences.jsonl").path
-            return try DPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+            final = try DPOStage(config: linked(config.dpo, stage, data: "preferences.jsonl"), run: run, device: device, emit: emit).train()
         case "ppo":
             guard config.stages.contains("reward") else {
                 throw ConfigError(source: "config", line: nil, message: "'stages' lists ppo without reward; PPO trains against the reward model")
             }
-            var recipe = config.ppo
-            recipe.model.initFrom = initialModel(for: stage).path
+            var recipe = linked(config.ppo, stage, data: "rl_prompts.jsonl")
             recipe.rewardModel = finalModel("reward").path
-            recipe.data.path = world.appendingPathComponent("rl_prompts.jsonl").path
-            return try PPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+            final = try PPOStage(config: recipe, run: run, device: device, emit: emit).train()
         case "grpo":
-            var recipe = config.grpo
-            recipe.model.initFrom = initialModel(for: stage).path
+            var recipe = linked(config.grpo, stage, data: "rl_prompts.jsonl")
             if config.stages.contains("reward") { recipe.rewardModel = finalModel("reward").path }
-            recipe.data.path = world.appendingPathComponent("rl_prompts.jsonl").path
-            return try GRPOStage(config: recipe, run: stageRun(stage), device: device, emit: emit).train() != nil
+            final = try GRPOStage(config: recipe, run: run, device: device, emit: emit).train()
         default:
             throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
         }
+        return final != nil
     }
 }

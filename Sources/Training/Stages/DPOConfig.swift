@@ -25,7 +25,7 @@ public struct DPOConfig: Configuration, Equatable {
     }
 }
 
-extension DPOConfig: StageConfiguration {}
+extension DPOConfig: PostTrainingConfiguration {}
 
 /// Which preference loss, with its constants (`loss:` section), named as TRL names them.
 public struct PreferenceLossSettings: Codable, Equatable, Sendable {

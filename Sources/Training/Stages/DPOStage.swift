@@ -47,10 +47,8 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         // the reference: the cache is computed from it.
         let reference = try referenceSource(mode: objective.needsReference ? mode : .none, folder: folder, policy: policy,
                                             pairs: pairs, dataURL: dataURL, padID: padID)
-        let optimizer = try config.optim.makeOptimizer(for: policy.parameters)
-        let trainee = TrainerCheckpoint.Trainee(name: "model", store: policy.parameters, optimizer: optimizer)
-        try run.writeConfig(config)
-        let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
+        let loop = try makeLoop(training: [("model", policy.parameters)])
+        let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
         let score: Scorer = { pairs in

@@ -97,4 +97,4 @@ public struct GRPOConfig: Configuration, Equatable {
     private static func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
 }
 
-extension GRPOConfig: StageConfiguration {}
+extension GRPOConfig: PostTrainingConfiguration {}

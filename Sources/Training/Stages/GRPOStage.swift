@@ -34,10 +34,8 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
         let policy = GRPOPolicy(
             model: model, reference: config.beta > 0 ? try folder.loadModel(device: device, trainable: false) : nil,
             encoder: folder.encoder, padID: folder.padID(config: model.config), rewards: rewards, config: config)
-        let optimizer = try config.optim.makeOptimizer(for: model.parameters)
-        let trainee = TrainerCheckpoint.Trainee(name: "model", store: model.parameters, optimizer: optimizer)
-        try run.writeConfig(config)
-        let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
+        let loop = try makeLoop(training: [("model", model.parameters)])
+        let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(seed))
         if !heldout.isEmpty, config.train.evalEvery > 0, TrainerCheckpoint.latest(in: run.url) == nil {
             emit(.note("held-out rewards before training: " + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))

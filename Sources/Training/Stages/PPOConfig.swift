@@ -100,4 +100,4 @@ public struct PPOConfig: Configuration, Equatable {
     }
 }
 
-extension PPOConfig: StageConfiguration {}
+extension PPOConfig: PostTrainingConfiguration {}

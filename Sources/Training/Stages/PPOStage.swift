@@ -41,17 +41,13 @@ public final class PPOStage: TrainingStage<PPOConfig> {
             policy: policy, reference: try folder.loadModel(device: device, trainable: false),
             reward: try ScalarHeadModel.load(rewardURL, device: device, trainable: false),
             value: try ScalarHeadModel.load(rewardURL, device: device), encoder: folder.encoder, padID: folder.padID(config: policy.config))
-        let policyTrainee = TrainerCheckpoint.Trainee(name: "model", store: policy.parameters,
-                                                      optimizer: try config.optim.makeOptimizer(for: policy.parameters))
-        let valueTrainee = TrainerCheckpoint.Trainee(name: "value", store: models.value.parameters,
-                                                     optimizer: try config.optim.makeOptimizer(for: models.value.parameters))
-        try run.writeConfig(config)
+        let loop = try makeLoop(training: [("model", policy.parameters), ("value", models.value.parameters)])
+        let (policyTrainee, valueTrainee) = (loop.trainees[0], loop.trainees[1])
         if !heldout.isEmpty, TrainerCheckpoint.latest(in: run.url) == nil {
             let before = try Tensor.withNoGrad { try evaluate(models, heldout) }
             emit(.note("held-out prompts before PPO: mean score \(Self.format(before["eval/scores"]!)), "
                 + "mean response length \(Self.format(before["eval/response_length"]!))"))
         }
-        let loop = try StageLoop(run: run, trainees: [policyTrainee, valueTrainee], settings: config.train, optim: config.optim, emit: emit)
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let finished = try loop(step: { step, learningRate in
             let rollout = try Rollouts.generate(

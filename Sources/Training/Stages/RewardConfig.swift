@@ -36,4 +36,4 @@ public struct RewardConfig: Configuration, Equatable {
     }
 }
 
-extension RewardConfig: StageConfiguration {}
+extension RewardConfig: PostTrainingConfiguration {}

@@ -32,10 +32,8 @@ public final class RewardStage: TrainingStage<RewardConfig> {
                                                     seed: UInt64(config.train.seed))
         let padID = folder.padID(config: model.config)
         let scorer = RewardScorer(model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize)
-        let optimizer = try config.optim.makeOptimizer(for: model.parameters)
-        let trainee = TrainerCheckpoint.Trainee(name: "model", store: model.parameters, optimizer: optimizer)
-        try run.writeConfig(config)
-        let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
+        let loop = try makeLoop(training: [("model", model.parameters)])
+        let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
         let loss = BradleyTerryLoss(centeringCoefficient: Float(config.centerRewardsCoefficient))

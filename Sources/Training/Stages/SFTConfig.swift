@@ -29,3 +29,4 @@ public struct SFTConfig: Configuration, Equatable {
         return scope
     }
 }
+extension SFTConfig: PostTrainingConfiguration {}

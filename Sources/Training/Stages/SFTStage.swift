@@ -26,10 +26,8 @@ public final class SFTStage: TrainingStage<SFTConfig> {
         }
         let model = try folder.loadModel(device: device)
         let padID = folder.padID(config: model.config)
-        let optimizer = try config.optim.makeOptimizer(for: model.parameters)
-        let trainee = TrainerCheckpoint.Trainee(name: "model", store: model.parameters, optimizer: optimizer)
-        try run.writeConfig(config)
-        let loop = try StageLoop(run: run, trainees: [trainee], settings: config.train, optim: config.optim, emit: emit)
+        let loop = try makeLoop(training: [("model", model.parameters)])
+        let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
         let finished = try loop(step: { step, learningRate in

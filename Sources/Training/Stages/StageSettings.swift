@@ -91,4 +91,3 @@ public protocol StageConfiguration: Configuration {
 }
 
 extension PretrainConfig: StageConfiguration {}
-extension SFTConfig: StageConfiguration {}

@@ -1,4 +1,5 @@
 import Core
+import Tensors
 
 /// What every training stage holds: its recipe, its run directory, the device it trains on and
 /// where its progress events go. Each stage subclasses it and adds `train() -> URL?` (the final
@@ -15,5 +16,25 @@ public class TrainingStage<Config: StageConfiguration> {
         self.run = run
         self.device = device
         self.emit = emit
+    }
+}
+
+/// A post-training recipe: the model it starts from, its chat data, its loop and its optimizer.
+public protocol PostTrainingConfiguration: StageConfiguration {
+    var model: InitSettings { get set }
+    var data: ChatDataSettings { get set }
+    var train: LoopSettings { get }
+    var optim: OptimizerSettings { get }
+}
+
+extension TrainingStage where Config: PostTrainingConfiguration {
+    /// The loop that trains `models` (checkpoint name, parameters), each with its own AdamW
+    /// from the recipe's `optim`; the resolved recipe is kept as the run's `config.yaml`.
+    func makeLoop(training models: [(name: String, store: ParameterStore)]) throws -> StageLoop {
+        let trainees = try models.map {
+            TrainerCheckpoint.Trainee(name: $0.name, store: $0.store, optimizer: try config.optim.makeOptimizer(for: $0.store))
+        }
+        try run.writeConfig(config)
+        return try StageLoop(run: run, trainees: trainees, settings: config.train, optim: config.optim, emit: emit)
     }
 }
