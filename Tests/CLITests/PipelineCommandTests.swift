@@ -95,9 +95,60 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertFalse(chat.standardOutput.contains("<|im_start|>"), chat.standardOutput)
     }
 
+    /// Ctrl-C during a stage writes a checkpoint and exits with 130; `--resume` skips the
+    /// finished stages and continues that one from its checkpoint to the end.
+    func testCtrlCCheckpointsAndResumeContinues() throws {
+        let steps = ["--set", "sft.train.steps=400", "--set", "sft.train.checkpoint_every=1000"]
+        let process = Process()
+        process.executableURL = CommandRunner.executable
+        process.arguments = ["pipeline", "--config", Self.smokeConfig, "--out", out.path] + steps
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        let printed = PrintedText()
+        errors.fileHandleForReading.readabilityHandler = { printed.append($0.availableData) }
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        func seen(_ text: String) -> Bool { printed.text.contains(text) }
+        while !seen("step 5/400"), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertTrue(seen("step 5/400"), "SFT started")
+        process.interrupt()
+        process.waitUntilExit()
+        errors.fileHandleForReading.readabilityHandler = nil
+        XCTAssertEqual(process.terminationStatus, 130, printed.text)
+        XCTAssertTrue(seen("resume with --resume"), printed.text)
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("sft/checkpoints").path)
+        XCTAssertEqual(checkpoints.filter { $0.hasPrefix("step-") }.count, 1, "the interruption wrote a checkpoint: \(checkpoints)")
+
+        let resumed = try pipeline(["--resume"] + steps)
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("pretrain: finished earlier, skipped"), resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("resuming at step"), resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("step 400/400"), resumed.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
+    }
+
     func testUnknownStageIsAClearError() throws {
         let result = try pipeline(["--set", "stages=[sft, rlhf]"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.standardError.contains("'stages' lists 'rlhf'"), result.standardError)
+    }
+}
+
+/// What a running child has printed so far, appended from the pipe's reading thread.
+private final class PrintedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected = ""
+
+    func append(_ data: Data) {
+        lock.lock()
+        collected += String(decoding: data, as: UTF8.self)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
     }
 }
