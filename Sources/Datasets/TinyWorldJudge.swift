@@ -50,20 +50,21 @@ public struct TinyWorldJudge: Sendable {
         let words = answer.split(whereSeparator: \.isWhitespace)
         let correct: Bool
         if let fact = facts[question] {
-            let named = Self.words(answer)
+            let named = WordMatching.words(answer)
             let others = values[fact.relation, default: []].subtracting([fact.object])
-            correct = Self.contains(named, Self.words(fact.object)) && !others.contains { Self.contains(named, Self.words($0)) }
+            func names(_ value: String) -> Bool { WordMatching.contains(named, phrase: WordMatching.words(value)) }
+            correct = names(fact.object) && !others.contains(where: names)
         } else if question.hasPrefix("What is "), question.hasSuffix("?"),
                   let problem = ArithmeticProblem(text: String(question.dropFirst("What is ".count).dropLast()))
         {
-            correct = Self.words(answer).last { Int($0) != nil }.flatMap { Int($0) } == problem.result
+            correct = WordMatching.words(answer).last { Int($0) != nil }.flatMap { Int($0) } == problem.result
         } else {
             return nil
         }
         let follows: Bool
         switch style {
         case .unspecified: follows = true
-        case .oneWord: follows = words.count == 1 && !Self.words(answer).isEmpty
+        case .oneWord: follows = words.count == 1 && !WordMatching.words(answer).isEmpty
         case .fullSentence:
             let trimmed = answer.trimmedWhitespace()
             follows = words.count >= 3 && (trimmed.first.map { $0.isUppercase || $0.isNumber } ?? false)
@@ -71,16 +72,6 @@ public struct TinyWorldJudge: Sendable {
         }
         let concise = words.count <= Self.conciseWords && Self.sentenceCount(answer) <= 1
         return Verdict(correct: correct ? 1 : 0, followsSystemPrompt: follows ? 1 : 0, concise: concise ? 1 : 0)
-    }
-
-    /// Lowercased runs of letters and digits.
-    private static func words(_ text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
-    }
-
-    private static func contains(_ words: [String], _ phrase: [String]) -> Bool {
-        guard !phrase.isEmpty, words.count >= phrase.count else { return false }
-        return (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
     }
 
     /// Sentence ends: . ! or ? followed by whitespace or the end.

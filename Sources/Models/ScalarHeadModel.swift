@@ -29,22 +29,13 @@ public final class ScalarHeadModel {
         ModelParameters.backboneSpecs(for: config) + [ParameterSpec(headName, shape: [1, config.hiddenSize])]
     }
 
-    /// The head's value at every position of `batch`, [batch·length].
-    public func values(_ batch: TokenBatch, dropout: DropoutSettings? = nil) throws -> Tensor {
-        let hidden = try backbone.hiddenStates(batch, dropout: dropout)
-        return try head(hidden).reshaped([batch.batch * batch.length])
-    }
-
     /// The head's value at the given rows of `batch` (row = sequence·length + position), one
     /// per entry of `rows`: the hidden states are gathered first, so the head runs on those rows only.
     public func values(_ batch: TokenBatch, atRows rows: [Int32], dropout: DropoutSettings? = nil) throws -> Tensor {
         let hidden = try backbone.hiddenStates(batch, dropout: dropout)
         let indices = try IntTensor(device: parameters.device, shape: [rows.count], values: rows, label: "score rows")
-        return try head(hidden.gatherRows(indices)).reshaped([rows.count])
-    }
-
-    private func head(_ hidden: Tensor) throws -> Tensor {
-        try Tensor.linear(hidden, weight: parameters.tensor(Self.headName), layout: .outputInput)
+        return try Tensor.linear(hidden.gatherRows(indices), weight: parameters.tensor(Self.headName), layout: .outputInput)
+            .reshaped([rows.count])
     }
 
     /// A scalar-head model on `device` with `languageModel`'s backbone weights and a fresh head
@@ -61,6 +52,16 @@ public final class ScalarHeadModel {
         let std = Float(config.initializerRange)
         try store.load(headName, values: (0..<config.hiddenSize).map { _ in random.nextNormal() * std })
         return try ScalarHeadModel(config: config, parameters: store)
+    }
+
+    /// Throws unless the model folder `url` holds a scalar head, naming `field` (where the
+    /// folder came from: "--model", "'reward_model'") so a language model given as a reward
+    /// model is a clear error rather than a missing tensor deep in loading.
+    public static func requireHead(in url: URL, field: String) throws {
+        guard try SafetensorsCheckpoint(folder: url).contains(headName) else {
+            throw FormatError(file: url.path, "not a reward model: \(field) has no \(headName) (it looks like a language model; "
+                + "train a reward model from it with `gputrain reward` and give its final/ folder)")
+        }
     }
 
     /// Loads a scalar-head model folder (`config.json` + safetensors with `score.weight`).

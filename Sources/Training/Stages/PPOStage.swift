@@ -32,7 +32,7 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         let rewardURL = try config.rewardModelFolder()
         let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template, field: "reward_model")
         try folder.requireSameTokenizer(as: rewardFolder)
-        try Self.requireScalarHead(rewardURL)
+        try ScalarHeadModel.requireHead(in: rewardURL, field: "'reward_model'")
         let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
                                         field: "data.path", emit: emit)
         let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
@@ -133,15 +133,6 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         }
         let count = Double(prompts.count)
         return ["eval/scores": scores / count, "eval/response_length": lengths / count, "eval/eos_fraction": Double(ended) / count]
-    }
-
-    /// Throws unless the folder `url` holds a scalar head: a language model given as the reward
-    /// model would otherwise fail deep in loading.
-    static func requireScalarHead(_ url: URL) throws {
-        guard try SafetensorsCheckpoint(folder: url).contains(ScalarHeadModel.headName) else {
-            throw ConfigError(source: "config", line: nil, message: "'reward_model' (\(url.path)) has no \(ScalarHeadModel.headName): "
-                + "it is a language model, not a reward model; train one with `gputrain reward` and give its final/ folder")
-        }
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.4f", value) }

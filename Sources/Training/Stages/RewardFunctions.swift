@@ -41,7 +41,7 @@ public struct ExactMatchReward: RewardFunction {
         if let number = Double(reference) {
             return RewardText.numbers(in: completion).last == number ? 1 : 0
         }
-        return RewardText.contains(RewardText.words(completion), phrase: RewardText.words(reference)) ? 1 : 0
+        return WordMatching.contains(WordMatching.words(completion), phrase: WordMatching.words(reference)) ? 1 : 0
     }
 
     /// The `answer` field as text (a JSON number is accepted too).
@@ -69,7 +69,7 @@ public struct FormatReward: RewardFunction {
         case .unspecified:
             return 1
         case .oneWord:
-            return words.count == 1 && !RewardText.words(completion).isEmpty ? 1 : 0
+            return words.count == 1 && !WordMatching.words(completion).isEmpty ? 1 : 0
         case .fullSentence:
             let text = completion.trimmingCharacters(in: .whitespacesAndNewlines)
             let opens = text.first.map { $0.isUppercase || $0.isNumber } ?? false
@@ -111,21 +111,15 @@ public struct LengthReward: RewardFunction {
 
 /// The score of a trained reward model (a `ScalarHeadModel` folder, e.g. `gputrain reward`'s
 /// `final/`): the prompt and completion are rendered with the reward model's own tokenizer and
-/// chat template, and the head reads the last token, as TRL's reward models are applied.
+/// chat template, and the head reads the last token, as TRL's reward models are applied
+/// (`RewardScorer` does the scoring).
 public final class RewardModelReward: RewardFunction {
     public let name = "reward_model"
-    public let model: ScalarHeadModel
-    public let folder: ChatModelFolder
-    /// Sequences scored per forward pass.
-    public let batchSize: Int
-    private let padID: Int
+    public let scorer: RewardScorer
 
-    /// The reward model in `url` on `device` (frozen).
+    /// The reward model in `url` on `device` (frozen), scoring `batchSize` sequences per pass.
     public init(folder url: URL, device: Device, batchSize: Int = 16) throws {
-        folder = try ChatModelFolder(url: url, field: "reward_model")
-        model = try ScalarHeadModel.load(url, device: device, trainable: false)
-        padID = folder.padID(config: model.config)
-        self.batchSize = max(batchSize, 1)
+        scorer = try RewardScorer(folder: url, device: device, field: "'reward_model'", batchSize: batchSize)
     }
 
     public func reward(prompt: RLPrompt, completion: String) throws -> Double {
@@ -133,38 +127,12 @@ public final class RewardModelReward: RewardFunction {
     }
 
     public func rewards(prompts: [RLPrompt], completions: [String]) throws -> [Double] {
-        let examples = try zip(prompts, completions).map { prompt, completion in
-            try fitted(folder.encoder.encode(prompt.messages + [.assistant(completion)], trainedFrom: prompt.messages.count))
-        }
-        return try Tensor.withNoGrad {
-            try stride(from: 0, to: examples.count, by: batchSize).flatMap { start in
-                let chunk = Array(examples[start..<min(start + batchSize, examples.count)])
-                return try CompletionBatch(chunk, padID: padID).scores(model).values().map(Double.init)
-            }
-        }
-    }
-
-    /// `example` without its oldest tokens when it would not fit the model's context (the
-    /// score reads the end).
-    private func fitted(_ example: ChatExample) -> ChatExample {
-        let excess = example.ids.count - model.config.maxPositions
-        return excess > 0 ? example.droppingPrompt(excess) : example
+        try scorer.scores(prompts: prompts.map(\.messages), answers: completions)
     }
 }
 
-/// Word and number scanning shared by the text rewards.
+/// Number scanning for the text rewards (words: `WordMatching`).
 enum RewardText {
-    /// Lowercased runs of letters and digits.
-    static func words(_ text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
-    }
-
-    /// Whether `phrase` occurs in `words` as consecutive words.
-    static func contains(_ words: [String], phrase: [String]) -> Bool {
-        guard !phrase.isEmpty, words.count >= phrase.count else { return false }
-        return (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
-    }
-
     /// The numbers written in `text`, in order: digits with an optional decimal part, negative
     /// when a minus sign is attached ("-3", not "19 - 3").
     static func numbers(in text: String) -> [Double] {

@@ -92,18 +92,9 @@ public final class RewardScorer {
     public convenience init(folder url: URL, device: Device, templateName: String = "auto", field: String = "--model",
                             batchSize: Int = 16) throws {
         let folder = try ChatModelFolder(url: url, templateName: templateName, field: field)
-        try Self.requireRewardModel(url)
+        try ScalarHeadModel.requireHead(in: url, field: field)
         let model = try ScalarHeadModel.load(url, device: device, trainable: false)
         self.init(model: model, encoder: folder.encoder, padID: folder.padID(config: model.config), batchSize: batchSize)
-    }
-
-    /// Throws unless the model folder `url` holds a scalar head (`score.weight`).
-    public static func requireRewardModel(_ url: URL) throws {
-        let checkpoint = try SafetensorsCheckpoint(folder: url)
-        guard checkpoint.contains(ScalarHeadModel.headName) else {
-            throw FormatError(file: url.path, "not a reward model: \(url.path) has no \(ScalarHeadModel.headName) "
-                + "(it looks like a language model; train a reward model from it with `gputrain reward`)")
-        }
     }
 
     /// The score of each example, read at its last token.
