@@ -27,6 +27,12 @@ public struct ChatEncoder {
     /// The id of the template's end-of-turn token (the stop token for generation).
     public var endOfTurnID: Int { tokenizer.id(of: template.endOfTurn)! }
 
+    /// Where a chat model's answer ends: the end-of-turn token, or any of the model's
+    /// end-of-sequence ids (`config`'s `eos_token_id`).
+    public func stopTokens(for config: ModelConfig) -> Set<Int32> {
+        Set(([endOfTurnID] + config.eosTokenIDs).map(Int32.init))
+    }
+
     /// `messages` tokenized; assistant turns at index `trainedFrom` or later are trained (with
     /// `.allTokens`, everything is).
     public func encode(_ messages: [ChatMessage], trainedFrom: Int = 0) throws -> ChatExample {

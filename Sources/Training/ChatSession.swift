@@ -17,7 +17,7 @@ public struct ChatSession {
         self.model = model
         self.encoder = encoder
         self.options = options
-        self.options.stopTokens.formUnion([Int32(encoder.endOfTurnID)] + model.config.eosTokenIDs.map(Int32.init))
+        self.options.stopTokens.formUnion(encoder.stopTokens(for: model.config))
         messages = systemPrompt.map { [.system($0)] } ?? []
     }
 

@@ -112,7 +112,7 @@ public struct ChatEvaluation {
     /// Generation settings: stop at the end of the turn or the model's end of sequence.
     private func generationOptions(_ model: LanguageModel, sampling: SamplingOptions) -> GenerationOptions {
         GenerationOptions(maxNewTokens: settings.maxNewTokens,
-                          stopTokens: Set(([encoder.endOfTurnID] + model.config.eosTokenIDs).map(Int32.init)),
+                          stopTokens: encoder.stopTokens(for: model.config),
                           sampling: sampling)
     }
 

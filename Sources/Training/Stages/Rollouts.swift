@@ -115,11 +115,6 @@ public enum Rollouts {
         return random.next()
     }
 
-    /// The stop tokens of a chat policy: the template's end-of-turn token and the model's EOS ids.
-    public static func stopTokens(encoder: ChatEncoder, config: ModelConfig) -> Set<Int32> {
-        Set(([encoder.endOfTurnID] + config.eosTokenIDs).map(Int32.init))
-    }
-
     /// The tokens a chat template writes after an end-of-turn token, before the next turn
     /// (ChatML: a newline; Llama 3: none).
     public static func turnSeparator(encoder: ChatEncoder) throws -> [Int] {
@@ -139,7 +134,7 @@ public enum Rollouts {
         let started = Date()
         let generations = try Generator(model: model).generate(
             prompts.map { $0.map(Int32.init) },
-            options: settings.generationOptions(seed: seed, stopTokens: stopTokens(encoder: encoder, config: model.config)))
+            options: settings.generationOptions(seed: seed, stopTokens: encoder.stopTokens(for: model.config)))
         return try assemble(prompts: prompts, generations: generations, encoder: encoder,
                             limit: min(maxLength > 0 ? maxLength : .max, model.config.maxPositions), seconds: Date().timeIntervalSince(started))
     }
