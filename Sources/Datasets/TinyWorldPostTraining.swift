@@ -18,25 +18,14 @@ public enum TinyWorldPostTraining {
     public static func write(to directory: URL, world: TinyWorld) throws -> [String] {
         struct Conversation: Encodable { let messages: [ChatMessage] }
         let chats = TinyWorldChats(world: world)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let contents = [
-            try jsonLines(chats.sft.map(Conversation.init), encoder), try jsonLines(chats.preferences, encoder),
-            try jsonLines(chats.rlPrompts, encoder), try jsonLines(chats.evaluation, encoder),
+            try JSONLines.data(chats.sft.map(Conversation.init)), try JSONLines.data(chats.preferences),
+            try JSONLines.data(chats.rlPrompts), try JSONLines.data(chats.evaluation),
         ]
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (name, data) in zip(files, contents) {
             try AtomicFile.write(data, to: directory.appendingPathComponent(name))
         }
         return files
-    }
-
-    private static func jsonLines<T: Encodable>(_ items: [T], _ encoder: JSONEncoder) throws -> Data {
-        var data = Data()
-        for item in items {
-            data.append(try encoder.encode(item))
-            data.append(0x0A)
-        }
-        return data
     }
 }

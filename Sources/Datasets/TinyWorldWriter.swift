@@ -52,8 +52,8 @@ public enum TinyWorldWriter {
         }
         let files: [(String, Data)] = [
             ("world.json", try encoder.encode(world)),
-            ("pretrain.jsonl", try jsonLines(corpus.documents, encoder)),
-            ("probes.jsonl", try jsonLines(probes, encoder)),
+            ("pretrain.jsonl", try JSONLines.data(corpus.documents)),
+            ("probes.jsonl", try JSONLines.data(probes)),
         ]
         for (name, data) in files {
             try AtomicFile.write(data, to: directory.appendingPathComponent(name))
@@ -66,14 +66,5 @@ public enum TinyWorldWriter {
             minimumMentions: mentions.min() ?? 0,
             meanMentions: Double(mentions.reduce(0, +)) / Double(max(mentions.count, 1)),
             files: files.map(\.0) + postTrainingFiles)
-    }
-
-    private static func jsonLines<T: Encodable>(_ items: [T], _ encoder: JSONEncoder) throws -> Data {
-        var data = Data()
-        for item in items {
-            data.append(try encoder.encode(item))
-            data.append(0x0A)
-        }
-        return data
     }
 }

@@ -37,7 +37,7 @@ extension Pipeline {
             }
             report.models[name] = result.scorecard
             samples[name] = PipelineReport.sampleAnswers(result.answers)
-            try writeAnswers(result.answers, to: answersFolder.appendingPathComponent("\(name.rawValue).jsonl"))
+            try JSONLines.write(result.answers, to: answersFolder.appendingPathComponent("\(name.rawValue).jsonl"))
             let card = result.scorecard
             emit(.note(String(format: "%@: answer rate %.2f, accuracy %.2f (pretraining-only %@), judge %.3f, reward %@, length %.1f",
                               name.rawValue, card.answerRate, card.accuracy, card.accuracyPretrainOnly.map { String(format: "%.2f", $0) } ?? "–",
@@ -73,16 +73,5 @@ extension Pipeline {
             try MetricsPlot.write(metrics: metrics, to: plots.appendingPathComponent("\(stage).svg"), title: stage)
             return true
         }
-    }
-
-    private func writeAnswers(_ answers: [ChatAnswer], to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = Data()
-        for answer in answers {
-            data.append(try encoder.encode(answer))
-            data.append(0x0A)
-        }
-        try AtomicFile.write(data, to: url)
     }
 }
