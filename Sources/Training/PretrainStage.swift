@@ -18,9 +18,8 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         let model = try makeModel(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
         let store = model.parameters
         let o = config.optim, t = config.train
-        let optimizer = try AdamW(store: store, learningRate: Float(o.learningRate), beta1: Float(o.beta1), beta2: Float(o.beta2),
-                                  epsilon: Float(o.epsilon), weightDecay: Float(o.weightDecay))
-        try ConfigLoader.yaml(of: config).write(to: run.url.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        let optimizer = try o.makeOptimizer(for: store)
+        try run.writeConfig(config)
 
         var startStep = 0
         var position = BatchSampler.Position()
@@ -35,7 +34,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         emit(.started(runDirectory: run.url.path, device: device.name, parameters: store.layout.parameterCounts.trainable,
                       deviceBytes: device.memoryInUse, resumedAtStep: startStep > 0 ? startStep : nil))
 
-        let schedule = try learningRateSchedule()
+        let schedule = try o.makeSchedule(steps: t.steps)
         let trainingStep = TrainingStep(model: model, optimizer: optimizer, gradientClip: Float(o.gradientClip))
         let tokensPerStep = t.batchSize * t.sequenceLength * t.gradientAccumulation
         var secondsPerStep: Double?
@@ -148,17 +147,6 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         let model = try makeLanguageModel(config: modelConfig, parameters: store)
         try WeightInitializer.initialize(model, seed: UInt64(config.train.seed))
         return model
-    }
-
-    private func learningRateSchedule() throws -> LearningRateSchedule {
-        let o = config.optim, steps = config.train.steps
-        switch o.schedule {
-        case "cosine": return .cosine(warmupSteps: o.warmupSteps, totalSteps: steps)
-        case "linear": return .linear(warmupSteps: o.warmupSteps, totalSteps: steps)
-        case "constant": return .constantWithWarmup(warmupSteps: o.warmupSteps)
-        default:
-            throw ConfigError(source: "config", line: nil, message: "'optim.schedule' must be cosine, linear or constant, got '\(o.schedule)'")
-        }
     }
 
     /// Mean loss over the first `eval_batches` validation batches (always the same ones).

@@ -23,7 +23,7 @@ struct PipelineCommand: ParsableCommand {
         let directory = try options.runDirectory(fallback: "\(recipe.run.out)/\(recipe.run.name)")
         let chosen = try options.makeDevice(recipe: recipe.device)
         InterruptFlag.install()
-        let pipeline = try Pipeline(config: recipe, root: directory.url, device: chosen, resume: options.resume,
+        let pipeline = try Pipeline(config: recipe, directory: directory, device: chosen, resume: options.resume,
                                     emit: options.printer.callAsFunction)
         let started = Date()
         guard let report = try pipeline.run() else { throw ExitCode(130) }

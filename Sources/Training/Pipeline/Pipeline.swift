@@ -11,21 +11,23 @@ import Formats
 /// interrupted one continues from its latest checkpoint.
 public final class Pipeline {
     public let config: PipelineConfig
-    public let root: URL
+    /// The run's folder.
+    public let directory: RunDirectory
+    public var root: URL { directory.url }
     public let device: Device
     private let resume: Bool
     let emit: (TrainingEvent) -> Void
     private(set) var state: PipelineState
 
-    /// A pipeline writing into `root` (the caller has made it, refusing or clearing an old one
+    /// A pipeline writing into `directory` (opened by the caller, refusing or clearing an old one
     /// unless resuming).
-    public init(config: PipelineConfig, root: URL, device: Device, resume: Bool, emit: @escaping (TrainingEvent) -> Void) throws {
+    public init(config: PipelineConfig, directory: RunDirectory, device: Device, resume: Bool, emit: @escaping (TrainingEvent) -> Void) throws {
         self.config = config
-        self.root = root
+        self.directory = directory
         self.device = device
         self.resume = resume
         self.emit = emit
-        state = resume ? try PipelineState.load(from: root.appendingPathComponent("pipeline.json")) : PipelineState()
+        state = resume ? try PipelineState.load(from: directory.url.appendingPathComponent("pipeline.json")) : PipelineState()
     }
 
     /// The folders of the run.
@@ -42,7 +44,7 @@ public final class Pipeline {
             throw ConfigError(source: "config", line: nil, message: "'stages' lists '\(unknown)'; the stages are \(known.joined(separator: ", "))")
         }
         let size = try config.worldSize()
-        try ConfigLoader.yaml(of: config).write(to: root.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        try directory.writeConfig(config)
         // (step, the report's time bucket, work): the world and its shards both count as "data".
         let steps: [(String, String, () throws -> Bool)] = [
             ("world", "data", { try self.note(TinyWorldData.ensureWorld(self.data, size: size, seed: UInt64(self.config.data.seed))) }),
