@@ -74,12 +74,6 @@ public struct CompletionBatch {
     public func logProbs(_ model: LanguageModel, dropout: DropoutSettings? = nil, temperature: Float? = nil) throws -> SequenceLogProbs {
         let device = model.parameters.device
         let hidden = try model.hiddenStates(tokenBatch(on: device), dropout: dropout)
-        return try logProbs(fromHidden: hidden, model: model, temperature: temperature)
-    }
-
-    /// The completion log-probs from `model`'s final hidden states of this batch.
-    func logProbs(fromHidden hidden: Tensor, model: LanguageModel, temperature: Float? = nil) throws -> SequenceLogProbs {
-        let device = model.parameters.device
         let rows = try IntTensor(device: device, shape: [predictingRows.count], values: predictingRows, label: "predicting rows")
         let logits = try model.logits(fromHidden: hidden.gatherRows(rows))
         let targets = try IntTensor(device: device, shape: [completionTokens.count], values: completionTokens, label: "completion tokens")
