@@ -50,3 +50,19 @@ public enum SafetensorsDType: String, CaseIterable, Comparable, Sendable {
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.order < rhs.order }
 }
+
+extension SafetensorsDType {
+    /// The float types a model can be saved in, by the names `--dtype` and `torch_dtype` use.
+    static let floatNames: [(SafetensorsDType, short: String, torch: String)] = [
+        (.f32, "f32", "float32"), (.f16, "f16", "float16"), (.bf16, "bf16", "bfloat16"),
+    ]
+
+    /// PyTorch's name for this type (`config.json`'s `torch_dtype`), for the float types.
+    public var torchName: String? { Self.floatNames.first { $0.0 == self }?.torch }
+
+    /// The float type called `name` ("f32", "float16", "bf16", "bfloat16", …), or nil.
+    public init?(floatName name: String) {
+        guard let match = Self.floatNames.first(where: { $0.short == name.lowercased() || $0.torch == name.lowercased() }) else { return nil }
+        self = match.0
+    }
+}

@@ -48,6 +48,8 @@ public protocol LanguageModel: AnyObject {
     var config: ModelConfig { get }
     /// Its parameters, named by their checkpoint keys.
     var parameters: ParameterStore { get }
+    /// Its LoRA adapters (their weights are in `parameters`), if it is being fine-tuned with LoRA.
+    var adapters: LoRAAdapters? { get }
     /// The final hidden states [batch·length, hidden] (before the LM head) of `batch`'s tokens.
     ///
     /// With a `cache`, the tokens follow the cached positions: they attend to them too, their
@@ -69,17 +71,26 @@ extension LanguageModel {
         try logits(fromHidden: hiddenStates(batch, dropout: dropout))
     }
 
+    /// Projection `module` of a block applied to rows `x`: its weight (stored as `layout`
+    /// says), its bias when `bias`, plus its LoRA adapter's contribution when it has one.
+    func project(_ x: Tensor, module: String, bias: Bool, layout: WeightLayout) throws -> Tensor {
+        let base = try Tensor.linear(x, weight: parameters.tensor(module + ".weight"),
+                                     bias: bias ? parameters.tensor(module + ".bias") : nil, layout: layout)
+        guard let delta = try adapters?.delta(x, module: module, parameters: parameters) else { return base }
+        return try base + delta
+    }
+
     /// The weight of the LM head: `lm_head.weight`, or the token embedding when tied.
     func headWeight(embeddingName: String) throws -> Tensor {
         try parameters.tensor(config.tieWordEmbeddings ? embeddingName : "lm_head.weight")
     }
 }
 
-/// Builds the model of `config`'s family over `parameters`.
-public func makeLanguageModel(config: ModelConfig, parameters: ParameterStore) throws -> LanguageModel {
+/// Builds the model of `config`'s family over `parameters` (which hold `adapters`' weights too, if given).
+public func makeLanguageModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws -> LanguageModel {
     switch config.family {
-    case .gpt2: return try GPT2Model(config: config, parameters: parameters)
-    case .llama: return try LlamaModel(config: config, parameters: parameters)
+    case .gpt2: return try GPT2Model(config: config, parameters: parameters, adapters: adapters)
+    case .llama: return try LlamaModel(config: config, parameters: parameters, adapters: adapters)
     }
 }
 

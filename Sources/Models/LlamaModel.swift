@@ -8,12 +8,14 @@ import Tensors
 public final class LlamaModel: LanguageModel {
     public let config: ModelConfig
     public let parameters: ParameterStore
+    public let adapters: LoRAAdapters?
     /// The rotary inverse frequencies [headDim/2], computed once.
     private let inverseFrequencies: Tensor
 
-    public init(config: ModelConfig, parameters: ParameterStore) throws {
+    public init(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws {
         self.config = config
         self.parameters = parameters
+        self.adapters = adapters
         try ModelParameters.requireComplete(parameters, for: config, model: "LlamaModel")
         let frequencies = RotaryFrequencies.inverseFrequencies(config: config)
         inverseFrequencies = try Tensor(device: parameters.device, shape: [frequencies.count], values: frequencies, label: "rope inverse frequencies")
@@ -22,7 +24,7 @@ public final class LlamaModel: LanguageModel {
     private func p(_ name: String) throws -> Tensor { try parameters.tensor(name) }
 
     private func projection(_ x: Tensor, _ name: String, bias: Bool) throws -> Tensor {
-        try Tensor.linear(x, weight: p(name + ".weight"), bias: bias ? p(name + ".bias") : nil, layout: .outputInput)
+        try project(x, module: name, bias: bias, layout: .outputInput)
     }
 
     public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor {

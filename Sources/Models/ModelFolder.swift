@@ -14,46 +14,113 @@ public enum ModelFolder {
     }
 
     /// Loads the model in `folder` onto `device`. Trainable parameters get gradients; pass
-    /// `trainable: false` for frozen models (references, reward models during RL).
-    public static func load(_ folder: URL, device: Device, trainable: Bool = true) throws
-        -> (model: LanguageModel, report: LoadReport)
+    /// `trainable: false` for frozen models (references, reward models during RL). `folder` may
+    /// be a PEFT adapter folder: the adapter is merged into its base model's weights as they
+    /// load, or with `mergeAdapter: false` kept apart and applied in every forward pass (base +
+    /// adapter, as PEFT runs it). With `lora` (rank > 0) the weights are frozen and fresh
+    /// adapters are trained instead.
+    public static func load(_ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
+                            mergeAdapter: Bool = true) throws -> (model: LanguageModel, report: LoadReport)
     {
-        let (config, store, report) = try loadParameters(folder, device: device, trainable: trainable) {
+        let loaded = try loadParameters(folder, device: device, trainable: trainable, lora: lora, mergeAdapter: mergeAdapter) {
             ModelParameters.specs(for: $0)
         }
-        return (try makeLanguageModel(config: config, parameters: store), report)
+        return (try makeLanguageModel(config: loaded.config, parameters: loaded.store, adapters: loaded.adapters), loaded.report)
     }
 
-    /// Reads `folder`'s config and loads the parameters `specs(config)` names from its
-    /// checkpoint; shapes must match what the config implies.
-    static func loadParameters(_ folder: URL, device: Device, trainable: Bool, specs makeSpecs: (ModelConfig) -> [ParameterSpec])
-        throws -> (ModelConfig, ParameterStore, LoadReport)
-    {
+    /// The folder holding the tokenizer of the model in `folder`: the folder itself, or for an
+    /// adapter folder without tokenizer files, its base model's folder.
+    public static func tokenizerFolder(of folder: URL) throws -> URL {
+        let hasTokenizer = FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path)
+        guard !hasTokenizer, PEFTAdapter.isAdapter(folder) else { return folder }
+        return try PEFTAdapter(folder: folder).baseFolder()
+    }
+
+    /// What `loadParameters` made.
+    struct LoadedParameters {
+        var config: ModelConfig
+        var store: ParameterStore
+        /// The fresh LoRA adapters (their weights are in `store`), when LoRA was asked for.
+        var adapters: LoRAAdapters?
+        var report: LoadReport
+    }
+
+    /// Reads `folder`'s config and loads the parameters `specs(config)` names from its checkpoint
+    /// (an adapter folder's base, with the adapter merged); shapes must match what the config
+    /// implies. Names in `fresh` may be missing from the checkpoint: they keep the values
+    /// `initialize` gives them. With LoRA, every parameter but those in `fullyTrained` is frozen.
+    static func loadParameters(
+        _ folder: URL, device: Device, trainable: Bool, lora: LoRASettings = LoRASettings(), mergeAdapter: Bool = true,
+        fullyTrained: Set<String> = [],
+        fresh: [String: (ModelConfig) -> [Float]] = [:], specs makeSpecs: (ModelConfig) -> [ParameterSpec]
+    ) throws -> LoadedParameters {
         guard FileManager.default.fileExists(atPath: folder.path) else {
             throw FormatError(file: folder.path, "model folder does not exist; give a folder with config.json and model.safetensors "
                 + "(a run's final/ or a Hugging Face download)")
         }
-        let config = try ModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
-        let checkpoint = try SafetensorsCheckpoint(folder: folder)
-        let specs = makeSpecs(config).map {
-            ParameterSpec($0.name, shape: $0.shape, decays: $0.decays, trainable: trainable)
+        let adapter = PEFTAdapter.isAdapter(folder) ? try PEFTAdapter(folder: folder) : nil
+        let baseFolder = try adapter?.baseFolder() ?? folder
+        let config = try ModelConfig(contentsOf: baseFolder.appendingPathComponent("config.json"))
+        let checkpoint = try SafetensorsCheckpoint(folder: baseFolder)
+        // An adapter kept apart becomes the model's adapters, its weights read from the file.
+        let kept = mergeAdapter || lora.isEnabled ? nil : adapter
+        let merging = kept == nil ? adapter : nil
+        let settings = kept.map { $0.config.lora } ?? lora
+        let adapters = settings.isEnabled ? try LoRAAdapters(settings: settings, config: config) : nil
+        let baseSpecs = makeSpecs(config).map {
+            ParameterSpec($0.name, shape: $0.shape, decays: $0.decays,
+                          trainable: trainable && (adapters == nil || fullyTrained.contains($0.name)))
         }
-        let store = try ParameterStore(device: device, specs: specs, label: folder.lastPathComponent)
+        let adapterSpecs = (adapters?.specs ?? []).map { ParameterSpec($0.name, shape: $0.shape, decays: $0.decays, trainable: trainable) }
+        let store = try ParameterStore(device: device, specs: baseSpecs + adapterSpecs, label: folder.lastPathComponent)
+        let layouts = Dictionary(uniqueKeysWithValues: ModelParameters.linearModules(for: config).map { ($0.path + ".weight", $0.layout) })
         var used = Set<String>()
-        for spec in specs {
+        for spec in baseSpecs {
+            if let saved = try adapter?.savedTensor(spec.name) {
+                guard saved.shape == spec.shape else {
+                    throw FormatError(file: adapter!.weights.fileName, "tensor '\(spec.name)' has shape \(saved.shape), but the base model implies \(spec.shape)")
+                }
+                try store.load(spec.name, values: saved.values)
+                continue
+            }
             guard let key = checkpointKey(for: spec.name, in: checkpoint) else {
-                throw FormatError(file: folder.path, "checkpoint has no tensor '\(spec.name)' (needed by \(config.modelType.rawValue) "
+                if let initial = fresh[spec.name] {
+                    try store.load(spec.name, values: initial(config))
+                    continue
+                }
+                throw FormatError(file: baseFolder.path, "checkpoint has no tensor '\(spec.name)' (needed by \(config.modelType.rawValue) "
                     + "with \(config.layerCount) layers\(config.tieWordEmbeddings ? ", tied embeddings" : ", untied head"))")
             }
             let info = try checkpoint.info(key)
             guard info.shape == spec.shape else {
-                throw FormatError(file: folder.path, "tensor '\(key)' has shape \(info.shape), but config.json implies \(spec.shape)")
+                throw FormatError(file: baseFolder.path, "tensor '\(key)' has shape \(info.shape), but config.json implies \(spec.shape)")
             }
-            try store.load(spec.name, values: checkpoint.floats(key))
+            var values = try checkpoint.floats(key)
+            if let merging, let layout = layouts[spec.name] {
+                values = try merging.merged(values, module: String(spec.name.dropLast(".weight".count)), layout: layout)
+            }
+            try store.load(spec.name, values: values)
             used.insert(key)
         }
+        if let adapter {
+            let known = Set(ModelParameters.linearModules(for: config).map(\.path))
+            if let stray = adapter.adaptedModules.first(where: { !known.contains($0) }) {
+                throw FormatError(file: adapter.weights.fileName, "adapts '\(stray)', which this \(config.modelType.rawValue) model does not have; "
+                    + "the adapter was made for another base model than \(baseFolder.path)")
+            }
+        }
+        if let kept {
+            for spec in adapterSpecs {
+                guard let saved = try kept.savedTensor(spec.name), saved.shape == spec.shape else {
+                    throw FormatError(file: kept.weights.fileName, "has no tensor '\(PEFTAdapter.keyPrefix + spec.name)' of shape \(spec.shape)")
+                }
+                try store.load(spec.name, values: saved.values)
+            }
+        } else {
+            try adapters?.initialize(in: store)
+        }
         let unused = checkpoint.names.filter { !used.contains($0) && !isIgnorable($0, config: config) }
-        return (config, store, LoadReport(unusedKeys: unused))
+        return LoadedParameters(config: config, store: store, adapters: adapters, report: LoadReport(unusedKeys: unused))
     }
 
     /// Saves `model` into `folder` as `config.json` and `model.safetensors` (float32, tied
@@ -62,12 +129,17 @@ public enum ModelFolder {
         try save(model.parameters, specs: ModelParameters.specs(for: model.config), config: model.config, to: folder)
     }
 
-    /// Saves the parameters `specs` names from `store`, with `config` as `config.json`.
-    public static func save(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, to folder: URL) throws {
+    /// Saves the parameters `specs` names from `store` as `dtype` (F32, F16 or BF16), with
+    /// `config` as `config.json` (its `torch_dtype` set to match).
+    public static func save(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, dtype: SafetensorsDType = .f32,
+                            to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let values = try store.allValues()
-        let tensors = specs.map { spec in SafetensorsTensor(name: spec.name, shape: spec.shape, floats: values[spec.name]!) }
+        let tensors = try specs.map { spec in
+            SafetensorsTensor(name: spec.name, shape: spec.shape, floats: try store.values(of: spec.name), dtype: dtype)
+        }
         try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent(SafetensorsCheckpoint.singleFileName))
+        var config = config
+        config.dtype = dtype.torchName
         try config.write(to: folder.appendingPathComponent("config.json"))
     }
 

@@ -79,3 +79,27 @@ public enum ModelParameters {
         return specs
     }
 }
+
+/// One projection of a transformer block (what LoRA can adapt), in `nn.Linear` terms.
+public struct LinearModule: Sendable, Equatable {
+    /// The module path, e.g. "model.layers.0.self_attn.q_proj" (its weight is `path + ".weight"`).
+    public var path: String
+    public var inputs: Int
+    public var outputs: Int
+    /// How the weight is stored: [out, in] (`nn.Linear`) or [in, out] (GPT-2's `Conv1D`).
+    public var layout: WeightLayout
+}
+
+extension ModelParameters {
+    /// Every projection inside the transformer blocks of `config`'s model, in checkpoint order:
+    /// the rank-2 weights of the blocks (embeddings and the output head are not among them).
+    public static func linearModules(for config: ModelConfig) -> [LinearModule] {
+        let blockPrefix = config.family == .gpt2 ? "transformer.h." : "model.layers."
+        let layout: WeightLayout = config.family == .gpt2 ? .inputOutput : .outputInput
+        return backboneSpecs(for: config).compactMap { spec in
+            guard spec.name.hasPrefix(blockPrefix), spec.name.hasSuffix(".weight"), spec.shape.count == 2 else { return nil }
+            let (inputs, outputs) = layout == .inputOutput ? (spec.shape[0], spec.shape[1]) : (spec.shape[1], spec.shape[0])
+            return LinearModule(path: String(spec.name.dropLast(".weight".count)), inputs: inputs, outputs: outputs, layout: layout)
+        }
+    }
+}

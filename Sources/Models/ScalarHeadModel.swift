@@ -16,12 +16,13 @@ public final class ScalarHeadModel {
     public var config: ModelConfig { backbone.config }
     public var parameters: ParameterStore { backbone.parameters }
 
-    /// A model over `parameters`, which must hold the backbone of `config` and `score.weight`.
-    public init(config: ModelConfig, parameters: ParameterStore) throws {
+    /// A model over `parameters`, which must hold the backbone of `config` and `score.weight`
+    /// (and `adapters`' weights, if given).
+    public init(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws {
         guard parameters[Self.headName] != nil else {
             throw DeviceError.invalidArgument(operation: "ScalarHeadModel", message: "parameter store lacks '\(Self.headName)'")
         }
-        backbone = try makeLanguageModel(config: config, parameters: parameters)
+        backbone = try makeLanguageModel(config: config, parameters: parameters, adapters: adapters)
     }
 
     /// The parameters of a scalar-head model of `config`: backbone, then the head.
@@ -54,23 +55,45 @@ public final class ScalarHeadModel {
         return try ScalarHeadModel(config: config, parameters: store)
     }
 
+    /// Whether the model folder `url` (a full model or a PEFT adapter) holds a scalar head.
+    public static func hasHead(in url: URL) throws -> Bool {
+        PEFTAdapter.isAdapter(url) ? try PEFTAdapter(folder: url).savedTensor(headName) != nil
+            : try SafetensorsCheckpoint(folder: url).contains(headName)
+    }
+
     /// Throws unless the model folder `url` holds a scalar head, naming `field` (where the
     /// folder came from: "--model", "'reward_model'") so a language model given as a reward
     /// model is a clear error rather than a missing tensor deep in loading.
     public static func requireHead(in url: URL, field: String) throws {
-        guard try SafetensorsCheckpoint(folder: url).contains(headName) else {
+        guard try hasHead(in: url) else {
             throw FormatError(file: url.path, "not a reward model: \(field) has no \(headName) (it looks like a language model; "
                 + "train a reward model from it with `gputrain reward` and give its final/ folder)")
         }
     }
 
-    /// Loads a scalar-head model folder (`config.json` + safetensors with `score.weight`).
-    public static func load(_ folder: URL, device: Device, trainable: Bool = true) throws -> ScalarHeadModel {
-        let (config, store, _) = try ModelFolder.loadParameters(folder, device: device, trainable: trainable) { specs(for: $0) }
+    /// Loads a scalar-head model folder (`config.json` + safetensors with `score.weight`, or a
+    /// PEFT adapter that saved `score`). With `headSeed`, the folder may be a language model
+    /// instead: the head is then fresh, drawn N(0, initializer_range) from the seed (as
+    /// transformers initialises `score`). With `lora`, the backbone is frozen under fresh
+    /// adapters and the head is trained in full (PEFT's `modules_to_save`).
+    public static func load(_ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
+                            headSeed: UInt64? = nil) throws -> ScalarHeadModel {
+        var fresh: [String: (ModelConfig) -> [Float]] = [:]
+        if let headSeed {
+            fresh[headName] = { config in
+                var random = SeededGenerator(seed: headSeed)
+                return (0..<config.hiddenSize).map { _ in random.nextNormal() * Float(config.initializerRange) }
+            }
+        }
+        let loaded = try ModelFolder.loadParameters(folder, device: device, trainable: trainable, lora: lora,
+                                                    fullyTrained: [headName], fresh: fresh) { specs(for: $0) }
+        var config = loaded.config
         guard config.labelCount ?? 1 == 1 else {
             throw FormatError(file: folder.path, "config.json has \(config.labelCount!) labels; a reward model has one (num_labels: 1)")
         }
-        return try ScalarHeadModel(config: config, parameters: store)
+        config.architectures = [config.modelType.sequenceClassificationArchitecture]
+        config.labelCount = 1
+        return try ScalarHeadModel(config: config, parameters: loaded.store, adapters: loaded.adapters)
     }
 
     /// Saves the model in transformers' sequence-classification layout.

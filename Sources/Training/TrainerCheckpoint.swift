@@ -65,9 +65,10 @@ public struct TrainerCheckpoint: Codable, Equatable {
 
     private static func write(_ trainee: Trainee, into folder: URL) throws {
         let (store, optimizer) = (trainee.store, trainee.optimizer)
+        // Frozen parameters (LoRA's base weights) come back from the model the run started from.
         let values = try store.allValues()
         try SafetensorsWriter.write(
-            store.layout.entries.map { SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!) },
+            store.layout.entries.filter(\.spec.trainable).map { SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!) },
             to: folder.appendingPathComponent(trainee.modelFile))
         let state = try optimizer.state()
         let shapes = Dictionary(uniqueKeysWithValues: store.layout.entries.map { ($0.spec.name, $0.spec.shape) })
@@ -111,7 +112,7 @@ public struct TrainerCheckpoint: Codable, Equatable {
     private static func restore(_ trainee: Trainee, from folder: URL) throws {
         let (store, optimizer) = (trainee.store, trainee.optimizer)
         let model = try SafetensorsFile(contentsOf: folder.appendingPathComponent(trainee.modelFile))
-        for entry in store.layout.entries {
+        for entry in store.layout.entries where entry.spec.trainable {
             try store.load(entry.spec.name, values: model.floats(entry.spec.name))
         }
         let moments = try SafetensorsFile(contentsOf: folder.appendingPathComponent(trainee.optimizerFile))

@@ -25,7 +25,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let chosen = try DeviceFactory.make(device)
-        let tokenizer = try Tokenizer.load(fromPath: model)
+        let tokenizer = try Tokenizer.load(fromPath: ModelFolder.tokenizerFolder(of: URL(fileURLWithPath: model)).path)
         let loaded = try ModelFolder.load(URL(fileURLWithPath: model), device: chosen, trainable: false)
         let documents = try TextDocuments.read(URL(fileURLWithPath: data)).map { tokenizer.encode($0).map(Int32.init) }
         let result = try Evaluation.evaluate(loaded.model, documents: documents)

@@ -9,6 +9,6 @@ struct GPUTrain: ParsableCommand {
         subcommands: [
             DevicesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self, PipelineCommand.self,
             PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, PPOCommand.self, GRPOCommand.self,
-            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, BenchCommand.self,
+            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self, BenchCommand.self,
         ])
 }

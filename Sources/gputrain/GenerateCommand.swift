@@ -64,7 +64,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let chosen = try DeviceFactory.make(device)
         if chat || system != nil { return try runChat(on: chosen) }
-        let tokenizer = try Tokenizer.load(fromPath: model)
+        let tokenizer = try Tokenizer.load(fromPath: ModelFolder.tokenizerFolder(of: URL(fileURLWithPath: model)).path)
         let loaded = try ModelFolder.load(URL(fileURLWithPath: model), device: chosen, trainable: false)
         let ids = tokenizer.encode(prompt).map(Int32.init)
         guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }

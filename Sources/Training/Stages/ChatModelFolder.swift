@@ -3,11 +3,14 @@ import Datasets
 import Foundation
 import Formats
 import Models
+import Tensors
 
 /// A model folder a post-training stage starts from, with what talking to it takes: its
 /// tokenizer, its chat template and the encoder that renders chats into trained tokens.
 public struct ChatModelFolder {
     public let url: URL
+    /// Where the tokenizer files are: `url`, or an adapter's base folder when the adapter has none.
+    public let tokenizerURL: URL
     public let tokenizer: Tokenizer
     public let template: ChatTemplate
     public let encoder: ChatEncoder
@@ -21,8 +24,9 @@ public struct ChatModelFolder {
                 + "give a folder with config.json, model.safetensors and tokenizer.json (a run's final/)")
         }
         self.url = url
-        tokenizer = try Tokenizer.load(fromPath: url.path)
-        template = templateName == "auto" ? try ChatTemplate.load(fromFolder: url) ?? .chatML : try ChatTemplate.named(templateName)
+        tokenizerURL = try ModelFolder.tokenizerFolder(of: url)
+        tokenizer = try Tokenizer.load(fromPath: tokenizerURL.path)
+        template = templateName == "auto" ? try ChatTemplate.load(fromFolder: tokenizerURL) ?? .chatML : try ChatTemplate.named(templateName)
         encoder = try ChatEncoder(tokenizer: tokenizer, template: template)
     }
 
@@ -32,30 +36,61 @@ public struct ChatModelFolder {
         config.padTokenID ?? tokenizer.id(of: "<|pad|>") ?? encoder.endOfTurnID
     }
 
-    /// The causal LM in the folder on `device`.
-    public func loadModel(device: Device, trainable: Bool = true) throws -> LanguageModel {
-        try ModelFolder.load(url, device: device, trainable: trainable).model
+    /// The causal LM in the folder on `device` (with fresh LoRA adapters on frozen weights when
+    /// `lora` has a rank).
+    public func loadModel(device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings()) throws -> LanguageModel {
+        try ModelFolder.load(url, device: device, trainable: trainable, lora: lora).model
+    }
+
+    /// The frozen reference for `policy`, which starts from this folder: with LoRA, the policy's
+    /// own weights with the adapters off (no second copy); otherwise a frozen copy of the folder.
+    public func referenceModel(for policy: LanguageModel, device: Device) throws -> LanguageModel {
+        policy.adapters != nil ? try AdapterFreeModel(policy) : try loadModel(device: device, trainable: false)
     }
 
     /// Saves `model` into `folder` as a chat model: its config with the template's end-of-turn
     /// token among the end-of-sequence ids (so generation, here or in transformers, stops where
-    /// fine-tuning taught it to), and the tokenizer files.
+    /// fine-tuning taught it to), and the tokenizer files. A LoRA model saves its adapter.
     public func saveChatModel(_ model: LanguageModel, to folder: URL) throws {
         var config = model.config
         if !config.eosTokenIDs.contains(encoder.endOfTurnID) { config.eosTokenIDs.append(encoder.endOfTurnID) }
-        try ModelFolder.save(model.parameters, specs: ModelParameters.specs(for: config), config: config, to: folder)
+        try saveTrained(model.parameters, specs: ModelParameters.specs(for: config), config: config, adapters: model.adapters,
+                        taskType: "CAUSAL_LM", to: folder)
+    }
+
+    /// Saves a model trained from this folder into `folder`, with the tokenizer files: in full
+    /// (`config.json` + `model.safetensors`), or as a PEFT adapter when it has LoRA `adapters`
+    /// (with `savedParameters` trained in full, like a reward model's `score.weight`). An
+    /// adapter names this folder as its base; when this folder is itself an adapter, the merged
+    /// model the run started from is written once to `base-model/` beside `folder` and named instead.
+    public func saveTrained(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, adapters: LoRAAdapters?,
+                            taskType: String, savedParameters: [String] = [], to folder: URL) throws {
+        if let adapters {
+            var base = url
+            if PEFTAdapter.isAdapter(url) {
+                base = folder.deletingLastPathComponent().appendingPathComponent("base-model")
+                if !FileManager.default.fileExists(atPath: base.appendingPathComponent("config.json").path) {
+                    try ModelFolder.save(store, specs: specs, config: config, to: base)
+                    try writeTokenizerFiles(to: base)
+                }
+            }
+            try PEFTAdapter.write(adapters, store: store, config: config, baseModel: base, taskType: taskType,
+                                  savedParameters: savedParameters, to: folder)
+        } else {
+            try ModelFolder.save(store, specs: specs, config: config, to: folder)
+        }
         try writeTokenizerFiles(to: folder)
     }
 
     /// Throws unless `other` tokenizes text as this folder does (same vocabulary and merges):
     /// a reward model must read the policy's tokens.
     public func requireSameTokenizer(as other: ChatModelFolder) throws {
-        let mine = try Data(contentsOf: url.appendingPathComponent("tokenizer.json"))
-        let theirs = try Data(contentsOf: other.url.appendingPathComponent("tokenizer.json"))
+        let mine = try Data(contentsOf: tokenizerURL.appendingPathComponent("tokenizer.json"))
+        let theirs = try Data(contentsOf: other.tokenizerURL.appendingPathComponent("tokenizer.json"))
         guard mine == theirs || (tokenizer.vocabularySize == other.tokenizer.vocabularySize
             && tokenizer.encode(Self.probeText) == other.tokenizer.encode(Self.probeText)) else {
-            throw FormatError(file: other.url.appendingPathComponent("tokenizer.json").path,
-                              "differs from the policy's tokenizer (\(url.appendingPathComponent("tokenizer.json").path)); "
+            throw FormatError(file: other.tokenizerURL.appendingPathComponent("tokenizer.json").path,
+                              "differs from the policy's tokenizer (\(tokenizerURL.appendingPathComponent("tokenizer.json").path)); "
                                   + "the reward model must be trained from the same base model as the policy")
         }
     }
@@ -68,7 +103,7 @@ public struct ChatModelFolder {
     public func writeTokenizerFiles(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"] {
-            let source = url.appendingPathComponent(name), target = folder.appendingPathComponent(name)
+            let source = tokenizerURL.appendingPathComponent(name), target = folder.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: source.path), source.standardizedFileURL != target.standardizedFileURL else { continue }
             try? FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(at: source, to: target)

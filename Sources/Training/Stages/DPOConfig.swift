@@ -12,6 +12,8 @@ public struct DPOConfig: Configuration, Equatable {
     public var data = ChatDataSettings()
     public var train = LoopSettings()
     public var optim = OptimizerSettings()
+    /// LoRA (rank > 0): train adapters on frozen weights instead of every weight.
+    public var lora = LoRASettings()
     public var loss = PreferenceLossSettings()
     public var reference = ReferenceSettings()
     /// The device (`gputrain devices`); empty picks the default.

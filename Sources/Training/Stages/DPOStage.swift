@@ -30,6 +30,7 @@ public final class DPOStage: TrainingStage<DPOConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
+        try validateLoRA()
         let mode = try config.reference.parsed()
         let objective = try config.loss.objective(referenceFree: mode == .none)
         let folder = try ChatModelFolder(url: config.model.folder(stage: "DPO"), templateName: config.data.template)
@@ -40,14 +41,14 @@ public final class DPOStage: TrainingStage<DPOConfig> {
             throw ConfigError(source: "config", line: nil,
                               message: "'data.path' (\(config.data.path)) has no preference pair that fits max_length \(config.data.maxLength)")
         }
-        let policy = try folder.loadModel(device: device)
+        let policy = try folder.loadModel(device: device, lora: config.lora)
         try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
         let padID = folder.padID(config: policy.config)
         // Before any step (and before a resumed run restores its checkpoint), the policy is
         // the reference: the cache is computed from it.
         let reference = try referenceSource(mode: objective.needsReference ? mode : .none, folder: folder, policy: policy,
                                             pairs: pairs, dataURL: dataURL, padID: padID)
-        let loop = try makeLoop(training: [("model", policy.parameters)])
+        let loop = try makeLoop(training: [("model", policy.parameters)], adapters: [policy.adapters])
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
@@ -64,8 +65,7 @@ public final class DPOStage: TrainingStage<DPOConfig> {
             return StageLoop.StepResult(loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
         }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })
         guard finished else { return nil }
-        try ModelFolder.save(policy, to: run.finalModelURL)
-        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        try folder.saveChatModel(policy, to: run.finalModelURL)
         emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
         return run.finalModelURL
     }
@@ -149,8 +149,9 @@ public final class DPOStage: TrainingStage<DPOConfig> {
             emit(.note("\(config.loss.type): no reference model"))
             return .none
         case .model:
-            emit(.note("reference: a frozen copy of \(folder.url.path)"))
-            return .model(try folder.loadModel(device: device, trainable: false))
+            emit(.note(policy.adapters != nil ? "reference: \(folder.url.path) with the LoRA adapters off"
+                : "reference: a frozen copy of \(folder.url.path)"))
+            return .model(try folder.referenceModel(for: policy, device: device))
         case .cached:
             return .cached(try cachedReference(folder: folder, model: policy, pairs: pairs, dataURL: dataURL, padID: padID))
         }

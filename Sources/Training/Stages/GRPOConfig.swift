@@ -11,6 +11,8 @@ public struct GRPOConfig: Configuration, Equatable {
     /// `steps` are rollout iterations; `batch_size` counts prompts per step.
     public var train = LoopSettings()
     public var optim = OptimizerSettings()
+    /// LoRA (rank > 0): train adapters on frozen weights instead of every weight.
+    public var lora = LoRASettings()
     /// How completions are sampled (`max_new_tokens` is TRL's `max_completion_length`).
     public var rollout = RolloutSettings()
     /// Completions sampled per prompt: the group whose rewards set each other's baseline.

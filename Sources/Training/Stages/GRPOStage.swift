@@ -30,11 +30,11 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
         let prompts = try Rollouts.read(url, encoder: folder.encoder, limits: config.data.limits, field: "data.path", emit: emit)
         let seed = config.train.seed
         let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(seed))
-        let model = try folder.loadModel(device: device)
+        let model = try folder.loadModel(device: device, lora: config.lora)
         let policy = GRPOPolicy(
-            model: model, reference: config.beta > 0 ? try folder.loadModel(device: device, trainable: false) : nil,
+            model: model, reference: config.beta > 0 ? try folder.referenceModel(for: model, device: device) : nil,
             encoder: folder.encoder, padID: folder.padID(config: model.config), rewards: rewards, config: config)
-        let loop = try makeLoop(training: [("model", model.parameters)])
+        let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.adapters])
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(seed))
         if !heldout.isEmpty, config.train.evalEvery > 0, TrainerCheckpoint.latest(in: run.url) == nil {
@@ -45,8 +45,7 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
             return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) { try loop.update(trainee, learningRate: learningRate) }
         }, evaluate: heldout.isEmpty ? nil : { try policy.evaluate(heldout) })
         guard finished else { return nil }
-        try ModelFolder.save(model, to: run.finalModelURL)
-        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        try folder.saveChatModel(model, to: run.finalModelURL)
         emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
         return run.finalModelURL
     }

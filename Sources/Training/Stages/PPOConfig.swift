@@ -21,6 +21,8 @@ public struct PPOConfig: Configuration, Equatable {
     public var rollout = RolloutSettings()
     public var train = LoopSettings()
     public var optim = OptimizerSettings()
+    /// LoRA (rank > 0): train adapters on frozen weights instead of every weight.
+    public var lora = LoRASettings()
     /// Passes over each rollout (TRL `num_ppo_epochs`).
     public var ppoEpochs = 4
     /// Rollout rows per policy/value update; 0 takes the whole rollout (TRL `num_mini_batches` 1).

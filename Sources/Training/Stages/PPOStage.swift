@@ -28,6 +28,7 @@ public final class PPOStage: TrainingStage<PPOConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
+        try validateLoRA()
         let folder = try ChatModelFolder(url: config.model.folder(stage: "PPO"), templateName: config.data.template)
         let rewardURL = try config.rewardModelFolder()
         let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template, field: "reward_model")
@@ -36,12 +37,14 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
                                         field: "data.path", emit: emit)
         let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
-        let policy = try folder.loadModel(device: device)
+        let policy = try folder.loadModel(device: device, lora: config.lora)
         let models = PPOModels(
-            policy: policy, reference: try folder.loadModel(device: device, trainable: false),
+            policy: policy, reference: try folder.referenceModel(for: policy, device: device),
             reward: try ScalarHeadModel.load(rewardURL, device: device, trainable: false),
-            value: try ScalarHeadModel.load(rewardURL, device: device), encoder: folder.encoder, padID: folder.padID(config: policy.config))
-        let loop = try makeLoop(training: [("model", policy.parameters), ("value", models.value.parameters)])
+            value: try ScalarHeadModel.load(rewardURL, device: device, lora: config.lora), encoder: folder.encoder,
+            padID: folder.padID(config: policy.config))
+        let loop = try makeLoop(training: [("model", policy.parameters), ("value", models.value.parameters)],
+                                adapters: [policy.adapters, models.value.backbone.adapters])
         let (policyTrainee, valueTrainee) = (loop.trainees[0], loop.trainees[1])
         if !heldout.isEmpty, TrainerCheckpoint.latest(in: run.url) == nil {
             let before = try Tensor.withNoGrad { try evaluate(models, heldout) }
@@ -63,11 +66,9 @@ public final class PPOStage: TrainingStage<PPOConfig> {
             return result
         }, evaluate: heldout.isEmpty ? nil : { [self] in try evaluate(models, heldout) })
         guard finished else { return nil }
-        try ModelFolder.save(policy, to: run.finalModelURL)
-        try folder.writeTokenizerFiles(to: run.finalModelURL)
+        try folder.saveChatModel(policy, to: run.finalModelURL)
         if config.saveValueModel {
-            try models.value.save(to: valueModelURL)
-            try rewardFolder.writeTokenizerFiles(to: valueModelURL)
+            try RewardStage.save(models.value, to: valueModelURL, tokenizerFrom: rewardFolder, padID: models.padID)
         }
         emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
         return run.finalModelURL

@@ -10,6 +10,8 @@ public struct RewardConfig: Configuration, Equatable {
     public var data = ChatDataSettings()
     public var train = LoopSettings()
     public var optim = OptimizerSettings()
+    /// LoRA (rank > 0): train adapters on frozen weights instead of every weight.
+    public var lora = LoRASettings()
     /// c in + c·mean((r_c + r_r)²), which keeps the rewards centred on zero (TRL
     /// `center_rewards_coefficient`; 0 turns it off, 0.01 is TRL's suggestion).
     public var centerRewardsCoefficient = 0.0

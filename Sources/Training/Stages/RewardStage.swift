@@ -20,6 +20,7 @@ public final class RewardStage: TrainingStage<RewardConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
+        try validateLoRA()
         let folder = try ChatModelFolder(url: config.model.folder(stage: "Reward modelling"), templateName: config.data.template)
         let pairs = try Self.pairs(from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
                                    limits: config.data.limits, emit: emit)
@@ -28,11 +29,10 @@ public final class RewardStage: TrainingStage<RewardConfig> {
             throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no preference pair "
                 + "that fits max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
         }
-        let model = try ScalarHeadModel.initialized(from: folder.loadModel(device: device, trainable: false), device: device,
-                                                    seed: UInt64(config.train.seed))
+        let model = try ScalarHeadModel.load(folder.url, device: device, lora: config.lora, headSeed: UInt64(config.train.seed))
         let padID = folder.padID(config: model.config)
         let scorer = RewardScorer(model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize)
-        let loop = try makeLoop(training: [("model", model.parameters)])
+        let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.backbone.adapters])
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
@@ -110,13 +110,10 @@ public final class RewardStage: TrainingStage<RewardConfig> {
     /// with the pad id in `config.json` (transformers needs one to find the last token of padded
     /// rows), and `folder`'s tokenizer files.
     static func save(_ model: ScalarHeadModel, to url: URL, tokenizerFrom folder: ChatModelFolder, padID: Int) throws {
-        try model.save(to: url)
-        if model.config.padTokenID == nil {
-            var config = try ModelConfig(contentsOf: url.appendingPathComponent("config.json"))
-            config.padTokenID = padID
-            try config.write(to: url.appendingPathComponent("config.json"))
-        }
-        try folder.writeTokenizerFiles(to: url)
+        var config = model.config
+        if config.padTokenID == nil { config.padTokenID = padID }
+        try folder.saveTrained(model.parameters, specs: ScalarHeadModel.specs(for: config), config: config,
+                               adapters: model.backbone.adapters, taskType: "SEQ_CLS", savedParameters: [ScalarHeadModel.headName], to: url)
     }
 }
 

@@ -9,6 +9,8 @@ public struct SFTConfig: Configuration, Equatable {
     public var data = ChatDataSettings()
     public var train = LoopSettings()
     public var optim = OptimizerSettings()
+    /// LoRA (rank > 0): train adapters on frozen weights instead of every weight.
+    public var lora = LoRASettings()
     /// "assistant_only" (the assistant turns and their end-of-turn tokens) or "all_tokens".
     public var lossOn = ChatLossScope.assistantOnly.rawValue
     /// The device (`gputrain devices`); empty picks the default.

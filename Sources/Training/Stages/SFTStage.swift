@@ -15,6 +15,7 @@ public final class SFTStage: TrainingStage<SFTConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
+        try validateLoRA()
         let folder = try ChatModelFolder(url: config.model.folder(stage: "SFT"), templateName: config.data.template)
         var encoder = folder.encoder
         encoder.scope = try config.lossScope()
@@ -24,9 +25,9 @@ public final class SFTStage: TrainingStage<SFTConfig> {
         guard !trainSet.isEmpty else {
             throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no example that fits max_length \(config.data.maxLength)")
         }
-        let model = try folder.loadModel(device: device)
+        let model = try folder.loadModel(device: device, lora: config.lora)
         let padID = folder.padID(config: model.config)
-        let loop = try makeLoop(training: [("model", model.parameters)])
+        let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.adapters])
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train

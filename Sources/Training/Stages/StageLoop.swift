@@ -1,3 +1,4 @@
+import Models
 import Core
 import Foundation
 import Optimizers
@@ -34,6 +35,9 @@ public final class StageLoop {
     public let run: RunDirectory
     public let trainees: [TrainerCheckpoint.Trainee]
     public let settings: LoopSettings
+    /// The LoRA adapters being trained: their dropout is on during steps (seeded by the step)
+    /// and off during evaluation.
+    public var adapters: [LoRAAdapters] = []
     private let schedule: LearningRateSchedule
     private let baseLearningRate: Float
     private let gradientClip: Float
@@ -78,7 +82,9 @@ public final class StageLoop {
             }
             let started = Date()
             let learningRate = schedule.learningRate(base: baseLearningRate, atStep: index)
+            adapters.forEach { $0.dropoutSeed = UInt64(settings.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) }
             let result = try step(index, learningRate)
+            adapters.forEach { $0.dropoutSeed = nil }
             let done = index + 1
             var extra = result.extra
             if let evaluate, settings.evalEvery > 0, done % settings.evalEvery == 0 || done == settings.steps {

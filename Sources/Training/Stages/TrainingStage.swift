@@ -1,4 +1,6 @@
 import Core
+import Formats
+import Models
 import Tensors
 
 /// What every training stage holds: its recipe, its run directory, the device it trains on and
@@ -25,16 +27,24 @@ public protocol PostTrainingConfiguration: StageConfiguration {
     var data: ChatDataSettings { get set }
     var train: LoopSettings { get }
     var optim: OptimizerSettings { get }
+    var lora: LoRASettings { get }
 }
 
 extension TrainingStage where Config: PostTrainingConfiguration {
+    /// Throws a config error when the `lora:` section is invalid.
+    func validateLoRA() throws {
+        if let problem = config.lora.problem { throw ConfigError(source: "config", line: nil, message: problem) }
+    }
+
     /// The loop that trains `models` (checkpoint name, parameters), each with its own AdamW
     /// from the recipe's `optim`; the resolved recipe is kept as the run's `config.yaml`.
-    func makeLoop(training models: [(name: String, store: ParameterStore)]) throws -> StageLoop {
+    func makeLoop(training models: [(name: String, store: ParameterStore)], adapters: [LoRAAdapters?] = []) throws -> StageLoop {
         let trainees = try models.map {
             TrainerCheckpoint.Trainee(name: $0.name, store: $0.store, optimizer: try config.optim.makeOptimizer(for: $0.store))
         }
         try run.writeConfig(config)
-        return try StageLoop(run: run, trainees: trainees, settings: config.train, optim: config.optim, emit: emit)
+        let loop = try StageLoop(run: run, trainees: trainees, settings: config.train, optim: config.optim, emit: emit)
+        loop.adapters = adapters.compactMap { $0 }
+        return loop
     }
 }

@@ -1,0 +1,72 @@
+import Core
+import Foundation
+import Formats
+import Models
+import Tensors
+
+/// `gputrain export`: a model folder (a run's `final/`, a Hugging Face download, or a LoRA
+/// adapter merged into its base) written out as a self-contained model for other tools.
+public enum ModelExport {
+    /// What an export wrote.
+    public struct Summary: Sendable {
+        public var parameters: Int
+        public var dtype: String
+        public var output: URL
+        public var mergedAdapter: Bool
+    }
+
+    /// Writes the model in `folder` to `output` in Hugging Face layout (`config.json`,
+    /// `model.safetensors` with `{"format": "pt"}`, tied weights once, tokenizer files), as
+    /// `dtype` or, when nil, the type the base checkpoint declares (float32 for models trained
+    /// here). A LoRA adapter folder needs `mergeLoRA`: its adapter is merged into the base weights.
+    /// The weights pass through `device` (the reference device keeps them in host memory).
+    public static func huggingFace(from folder: URL, to output: URL, dtype: SafetensorsDType?, mergeLoRA: Bool,
+                                   device: Device) throws -> Summary {
+        let isAdapter = try requireMergeChoice(folder, mergeLoRA: mergeLoRA)
+        guard output.standardizedFileURL != folder.standardizedFileURL else {
+            throw FormatError(file: output.path, "is the model being exported; choose another --out folder")
+        }
+        let (store, specs, config) = try load(folder, device: device)
+        let chosen = dtype ?? config.dtype.flatMap(SafetensorsDType.init(floatName:)) ?? .f32
+        let staging = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).partial")
+        try? FileManager.default.removeItem(at: staging)
+        try ModelFolder.save(store, specs: specs, config: config, dtype: chosen, to: staging)
+        try copyTokenizerFiles(from: ModelFolder.tokenizerFolder(of: folder), to: staging)
+        try? FileManager.default.removeItem(at: output)
+        try FileManager.default.moveItem(at: staging, to: output)
+        return Summary(parameters: specs.reduce(0) { $0 + $1.count }, dtype: chosen.torchName ?? chosen.rawValue, output: output,
+                       mergedAdapter: isAdapter)
+    }
+
+    /// Throws unless an adapter folder comes with `--merge-lora`; returns whether it is one.
+    static func requireMergeChoice(_ folder: URL, mergeLoRA: Bool) throws -> Bool {
+        let isAdapter = PEFTAdapter.isAdapter(folder)
+        if isAdapter && !mergeLoRA {
+            throw FormatError(file: folder.path, "is a LoRA adapter (adapter_config.json); add --merge-lora to write the base model "
+                + "with the adapter merged in, or load the folder as it is with PEFT")
+        }
+        return isAdapter
+    }
+
+    /// The model in `folder` (a language model, or a scalar-head model when it has
+    /// `score.weight`) loaded frozen onto `device`, with the parameters to write and its config.
+    static func load(_ folder: URL, device: Device) throws -> (ParameterStore, [ParameterSpec], ModelConfig) {
+        if try ScalarHeadModel.hasHead(in: folder) {
+            let model = try ScalarHeadModel.load(folder, device: device, trainable: false)
+            return (model.parameters, ScalarHeadModel.specs(for: model.config), model.config)
+        }
+        let model = try ModelFolder.load(folder, device: device, trainable: false).model
+        return (model.parameters, ModelParameters.specs(for: model.config), model.config)
+    }
+
+    /// The tokenizer and generation files a model folder carries besides its weights.
+    static let companionFiles = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json",
+                                 "generation_config.json"]
+
+    /// Copies the companion files `source` has into `target`.
+    static func copyTokenizerFiles(from source: URL, to target: URL) throws {
+        for name in companionFiles where FileManager.default.fileExists(atPath: source.appendingPathComponent(name).path) {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: target.appendingPathComponent(name))
+        }
+    }
+}

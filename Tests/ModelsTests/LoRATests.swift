@@ -1,0 +1,96 @@
+import Core
+import Foundation
+import Formats
+import Models
+import Tensors
+import TestSupport
+import XCTest
+
+/// LoRA against PEFT: adapters PEFT made load here with PEFT's loss, adapters made here load in
+/// PEFT with ours (figures PEFT computed once, in the fixtures' reference.json), merged and
+/// unmerged adapters agree, fresh adapters leave the model unchanged, and bad targets are named.
+final class LoRATests: XCTestCase {
+    private func exportsFixture(_ name: String) -> URL { HuggingFaceFixtures.folder("exports/\(name)") }
+
+    private func references(_ name: String) throws -> [HuggingFaceFixtures.Case] {
+        try HuggingFaceFixtures.cases("exports/\(name)")
+    }
+
+    /// Checks that `folder`'s adapter, applied unmerged and merged, gives the losses PEFT computed.
+    private func checkAdapter(_ name: String, on device: Device) throws {
+        let folder = exportsFixture(name)
+        let unmerged = try ModelFolder.load(folder, device: device, trainable: false, mergeAdapter: false).model
+        let merged = try ModelFolder.load(folder, device: device, trainable: false).model
+        XCTAssertNotNil(unmerged.adapters, "kept apart, the adapter runs in the forward pass")
+        XCTAssertNil(merged.adapters)
+        for reference in try references(name) {
+            XCTAssertEqual(Double(try meanLoss(of: unmerged, ids: reference.ids)), reference.loss, accuracy: 1e-4 * reference.loss,
+                           "\(name) base + adapter on \(device.name)")
+            XCTAssertEqual(Double(try meanLoss(of: merged, ids: reference.ids)), reference.loss, accuracy: 1e-4 * reference.loss,
+                           "\(name) merged on \(device.name)")
+        }
+    }
+
+    func testAnAdapterPEFTMadeOnGPT2GivesPEFTsLoss() throws {
+        try checkAdapter("gpt2-tiny-lora", on: TestDevices.openCL.get())
+    }
+
+    func testAnAdapterMadeHereGivesTheLossPEFTComputesForIt() throws {
+        try checkAdapter("trained-llama-lora", on: TestDevices.openCL.get())
+        try checkAdapter("trained-llama-lora", on: TestDevices.reference())
+    }
+
+    func testTheAdapterWrittenHereHasPEFTsLayout() throws {
+        let adapter = try PEFTAdapter(folder: exportsFixture("trained-llama-lora"))
+        XCTAssertEqual(adapter.config.taskType, "CAUSAL_LM")
+        XCTAssertEqual(adapter.config.lora.targetModules, .allLinear)
+        XCTAssertTrue(adapter.weights.names.allSatisfy { $0.hasPrefix("base_model.model.model.layers.") }, "\(adapter.weights.names)")
+        XCTAssertTrue(adapter.weights.contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"))
+        XCTAssertEqual(try adapter.weights.info("base_model.model.model.layers.0.mlp.down_proj.lora_B.weight").shape, [32, 4])
+        XCTAssertEqual(adapter.weights.metadata["format"], "pt")
+    }
+
+    func testFreshAdaptersLeaveTheModelUnchanged() throws {
+        let device = TestDevices.reference()
+        let folder = HuggingFaceFixtures.folder("llama-tiny")
+        let base = try ModelFolder.load(folder, device: device, trainable: false).model
+        let adapted = try ModelFolder.load(folder, device: device, lora: LoRASettings(r: 4, targetModules: .allLinear)).model
+        let adapters = try XCTUnwrap(adapted.adapters)
+        XCTAssertEqual(adapters.modules.count, 2 * 7)
+        let ids = try HuggingFaceFixtures.cases("llama-tiny")[0].ids
+        XCTAssertEqual(try meanLoss(of: adapted, ids: ids), try meanLoss(of: base, ids: ids))
+        let counts = adapted.parameters.layout.parameterCounts
+        XCTAssertEqual(counts.trainable, adapters.modules.reduce(0) { $0 + 4 * ($1.inputs + $1.outputs) })
+        XCTAssertEqual(counts.frozen, base.parameters.layout.parameterCounts.frozen + base.parameters.layout.parameterCounts.trainable)
+    }
+
+    func testTurningAdaptersOffGivesTheBaseModel() throws {
+        let device = TestDevices.reference()
+        let unmerged = try ModelFolder.load(exportsFixture("trained-llama-lora"), device: device, trainable: false, mergeAdapter: false).model
+        let base = try ModelFolder.load(exportsFixture("trained-llama"), device: device, trainable: false).model
+        let ids = try references("trained-llama-lora")[0].ids
+        let reference = try AdapterFreeModel(unmerged)
+        XCTAssertEqual(try meanLoss(of: reference, ids: ids), try meanLoss(of: base, ids: ids))
+        XCTAssertNotEqual(try meanLoss(of: unmerged, ids: ids), try meanLoss(of: base, ids: ids))
+        XCTAssertTrue(unmerged.adapters!.isEnabled, "the adapters are back on afterwards")
+    }
+
+    func testTargetsFollowPEFTsMatchingRules() throws {
+        let config = try ModelConfig(contentsOf: HuggingFaceFixtures.folder("gpt2-tiny").appendingPathComponent("config.json"))
+        let paths = { (targets: LoRATargets) in try LoRAAdapters(settings: LoRASettings(r: 2, targetModules: targets), config: config).modules.map(\.path) }
+        XCTAssertEqual(try paths(.familyDefault), ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"])
+        XCTAssertEqual(try paths(.names(["c_proj"])).count, 4, "attn.c_proj and mlp.c_proj in both layers")
+        XCTAssertEqual(try paths(.pattern(#".*\.1\.mlp\..*"#)), ["transformer.h.1.mlp.c_fc", "transformer.h.1.mlp.c_proj"])
+        XCTAssertEqual(try paths(.allLinear).count, 8)
+    }
+
+    func testATargetThatMatchesNoModuleIsNamed() throws {
+        let config = try ModelConfig(contentsOf: HuggingFaceFixtures.folder("llama-tiny").appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try LoRAAdapters(settings: LoRASettings(r: 2, targetModules: .names(["q_proj", "query"])), config: config)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("lora.target_modules") && message.contains("[\"query\"]") && message.contains("q_proj"), message)
+        }
+        XCTAssertThrowsError(try LoRAAdapters(settings: LoRASettings(r: 2, targetModules: .pattern("nothing")), config: config))
+        XCTAssertEqual(LoRASettings(r: 2, dropout: 1).problem, "'lora.dropout' must be in [0, 1), got 1.0")
+    }
+}
