@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Formats
 import Models
+import Optimizers
 import Tensors
 import TestSupport
 import XCTest
@@ -62,6 +63,34 @@ final class LoRATests: XCTestCase {
         let counts = adapted.parameters.layout.parameterCounts
         XCTAssertEqual(counts.trainable, adapters.modules.reduce(0) { $0 + 4 * ($1.inputs + $1.outputs) })
         XCTAssertEqual(counts.frozen, base.parameters.layout.parameterCounts.frozen + base.parameters.layout.parameterCounts.trainable)
+    }
+
+    /// A training step with LoRA moves the adapters only: the frozen base is bit-identical
+    /// afterwards and AdamW keeps moments for the adapters alone.
+    func testATrainingStepMovesOnlyTheAdapters() throws {
+        let device = try TestDevices.openCL.get()
+        let model = try ModelFolder.load(HuggingFaceFixtures.folder("llama-tiny"), device: device,
+                                         lora: LoRASettings(r: 4, alpha: 8, targetModules: .allLinear, seed: 3)).model
+        let store = model.parameters
+        let optimizer = try AdamW(store: store, learningRate: 1e-2)
+        let frozenBefore = try device.readFloats(store.frozenParameters)
+        let adaptersBefore = try device.readFloats(store.parameters)
+        let ids = try HuggingFaceFixtures.cases("llama-tiny")[0].ids
+        var losses: [Float] = []
+        for _ in 0..<3 {
+            try store.zeroGrad()
+            let input = try IntTensor(device: device, shape: [ids.count], values: ids, label: "ids")
+            let targets = try IntTensor(device: device, shape: [ids.count], values: Array(ids.dropFirst()) + [-100], label: "targets")
+            let loss = try Tensor.crossEntropy(logits: model.logits(TokenBatch(ids: input, batch: 1, length: ids.count)), targets: targets)
+            losses.append(try loss.scalar())
+            try loss.backward()
+            try optimizer.step()
+        }
+        XCTAssertEqual(try device.readFloats(store.frozenParameters), frozenBefore, "base weights bit-identical")
+        XCTAssertNotEqual(try device.readFloats(store.parameters), adaptersBefore, "adapters moved")
+        XCTAssertLessThan(losses[2], losses[0], "the adapters lower the loss: \(losses)")
+        XCTAssertEqual(Set(try optimizer.state().firstMoments.keys), Set(model.adapters!.specs.map(\.name)),
+                       "optimizer state for the adapters only")
     }
 
     func testTurningAdaptersOffGivesTheBaseModel() throws {

@@ -127,6 +127,19 @@ final class DPOStageTests: XCTestCase {
         }
     }
 
+    /// DPO with LoRA: the reference is the policy with its adapters off (no second model), so the
+    /// first step starts at log 2; the run saves a PEFT adapter.
+    func testLoRAReferenceIsThePolicyWithAdaptersOff() throws {
+        var config = config(model: try makeModel(), data: try writePairs(), steps: 4)
+        config.reference.mode = "model"
+        config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
+        let outcome = try train(config, run: "lora")
+        XCTAssertTrue(outcome.notes.contains { $0.contains("LoRA adapters off") }, "\(outcome.notes)")
+        XCTAssertEqual(outcome.steps[0].loss, log(2), accuracy: 1e-5)
+        XCTAssertGreaterThan(outcome.steps.last!.extra["rewards/margins"]!, 0, "the adapters move the policy away from the reference")
+        XCTAssertTrue(PEFTAdapter.isAdapter(try XCTUnwrap(outcome.final)))
+    }
+
     /// Sigmoid DPO learns that "good" beats "bad", on held-out subjects too.
     func testSigmoidDPORaisesRewardAccuracy() throws {
         var config = config(model: try makeModel(), data: try writePairs(), steps: 12)

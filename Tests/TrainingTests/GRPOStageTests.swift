@@ -92,6 +92,22 @@ final class GRPOStageTests: XCTestCase {
         XCTAssertNoThrow(try ChatModelFolder(url: folder).loadModel(device: TestDevices.reference()), "final/ is a usable model folder")
     }
 
+    /// GRPO with LoRA and a KL term: the reference is the policy with its adapters off, so the
+    /// first step's KL is zero; the run saves a PEFT adapter that loads on its base.
+    func testLoRAKeepsTheKLToTheAdaptersOffModel() throws {
+        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
+        var config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "length")])
+        config.beta = 0.04
+        config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
+        config.optim.learningRate = 5e-2
+        let (final, steps) = try train(config, run: "lora")
+        XCTAssertEqual(try XCTUnwrap(steps.first?.extra["kl"]), 0, accuracy: 1e-6)
+        XCTAssertGreaterThan(try XCTUnwrap(steps.last?.extra["kl"]), 0)
+        let folder = try XCTUnwrap(final)
+        XCTAssertTrue(PEFTAdapter.isAdapter(folder))
+        XCTAssertNoThrow(try ChatModelFolder(url: folder).loadModel(device: TestDevices.reference()))
+    }
+
     func testInterruptedRunResumesToIdenticalWeights() throws {
         let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
         var config = config(model: model, prompts: try writePrompts(),

@@ -103,6 +103,24 @@ final class PPOStageTests: XCTestCase {
         return (try folder.loadModel(device: TestDevices.openCL.get()), folder, prompts.prefix(3).map(\.ids))
     }
 
+    /// PPO with LoRA: the policy and the value model train adapters (the value head in full); the
+    /// reference is the policy with its adapters off (KL 0 at the first step); both save adapters.
+    func testLoRATrainsPolicyAndValueAdapters() throws {
+        var config = try makeWorld()
+        config.train.steps = 2
+        config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
+        var steps: [StepMetrics] = []
+        let final = try XCTUnwrap(train(config, root.appendingPathComponent("lora")) { event in
+            if case let .step(metrics) = event { steps.append(metrics) }
+        })
+        XCTAssertEqual(try XCTUnwrap(steps.first?.extra["objective/kl"]), 0, accuracy: 1e-5)
+        XCTAssertTrue(steps.allSatisfy { $0.loss.isFinite })
+        XCTAssertEqual(try PEFTAdapter(folder: final).config.taskType, "CAUSAL_LM")
+        let value = try PEFTAdapter(folder: root.appendingPathComponent("lora/value"))
+        XCTAssertEqual(value.config.taskType, "SEQ_CLS")
+        XCTAssertTrue(value.weights.contains("base_model.model.score.weight"))
+    }
+
     func testRolloutsFollowFromTheirSeedAndLabelTheResponses() throws {
         let (model, folder, prompts) = try policyAndPrompts(try makeWorld())
         var settings = RolloutSettings()

@@ -87,6 +87,26 @@ final class RewardStageTests: XCTestCase {
         XCTAssertGreaterThan(good[0], bad[0])
     }
 
+    /// A LoRA reward model: adapters on the frozen backbone plus a fully trained head, saved as a
+    /// PEFT SEQ_CLS adapter with `score` among `modules_to_save`; it loads and scores as trained.
+    func testLoRARewardModelSavesAdaptersAndTheHead() throws {
+        var config = try config(steps: 30)
+        config.lora = LoRASettings(r: 8, alpha: 16, targetModules: .allLinear)
+        config.optim.learningRate = 1e-2
+        let (final, _) = try train(config, "lora")
+        let folder = try XCTUnwrap(final)
+        let adapter = try PEFTAdapter(folder: folder)
+        XCTAssertEqual(adapter.config.taskType, "SEQ_CLS")
+        XCTAssertEqual(adapter.config.modulesToSave, ["score"])
+        XCTAssertTrue(adapter.weights.contains("base_model.model.score.weight"))
+        let report = try RewardReport.read(from: root.appendingPathComponent("lora"))
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(report.heldoutAccuracy), 0.75)
+        let scorer = try RewardScorer(folder: folder, device: TestDevices.openCL.get())
+        let pairs = try PreferenceDataset.read(URL(fileURLWithPath: config.data.path))
+        let (_, heldout) = EpochOrder.split(pairs, heldoutFraction: 0.25, seed: 5)
+        XCTAssertEqual(try scorer.evaluate(heldout).accuracy, report.heldoutAccuracy, "the saved adapter scores as trained")
+    }
+
     func testInterruptedRunResumesToIdenticalWeights() throws {
         let config = try config(steps: 6, margins: true)
         var straight = config

@@ -105,6 +105,46 @@ final class SFTStageTests: XCTestCase {
         XCTAssertEqual(try weights("interrupted"), try weights("straight"), "bit-identical final weights")
     }
 
+    /// SFT with LoRA: the held-out loss falls; checkpoints and `final/` hold the adapters alone
+    /// (PEFT layout, base named); the merged export gives the adapter's loss; resuming is bit-identical.
+    func testLoRATrainsOnlyTheAdapters() throws {
+        var config = try config(steps: 10)
+        config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
+        let (final, steps) = try train(config, "lora")
+        let url = try XCTUnwrap(final)
+        let validation = steps.compactMap(\.validationLoss)
+        XCTAssertLessThan(validation.last!, validation.first!, "held-out loss falls: \(validation)")
+        let adapter = try PEFTAdapter(folder: url)
+        XCTAssertEqual(URL(fileURLWithPath: adapter.config.baseModel).standardizedFileURL.path,
+                       URL(fileURLWithPath: config.model.initFrom).standardizedFileURL.path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url.appendingPathComponent("model.safetensors").path))
+        let checkpoint = try XCTUnwrap(TrainerCheckpoint.latest(in: root.appendingPathComponent("lora")))
+        let saved = try SafetensorsFile(contentsOf: checkpoint.appendingPathComponent("model.safetensors")).names
+        XCTAssertTrue(!saved.isEmpty && saved.allSatisfy(LoRAAdapters.isAdapterParameter), "checkpoints hold the adapters: \(saved)")
+
+        // The merged export scores the held-out chats as base + adapter does.
+        let device = try TestDevices.openCL.get()
+        let merged = root.appendingPathComponent("merged")
+        _ = try ModelExport.huggingFace(from: url, to: merged, dtype: nil, mergeLoRA: true, device: device)
+        let folder = try ChatModelFolder(url: url)
+        let examples = try SFTStage.examples(from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
+                                             limits: config.data.limits, emit: { _ in })
+        let padID = folder.padID(config: try ModelConfig(contentsOf: merged.appendingPathComponent("config.json")))
+        let loss = { (model: LanguageModel) in try Tensor.withNoGrad { try SFTStage.meanLoss(model, examples, padID: padID, batchSize: 8) } }
+        let adapted = try ModelFolder.load(url, device: device, trainable: false, mergeAdapter: false).model
+        XCTAssertNotNil(adapted.adapters)
+        XCTAssertEqual(try loss(ModelFolder.load(merged, device: device, trainable: false).model), try loss(adapted), accuracy: 1e-4)
+
+        let (stopped, _) = try train(config, "lora-interrupted") { event in
+            if case let .step(metrics) = event, metrics.step == 5 { InterruptFlag.raise() }
+        }
+        XCTAssertNil(stopped)
+        InterruptFlag.reset()
+        let (resumed, _) = try train(config, "lora-interrupted", existing: .resume)
+        let adapterBytes = { (folder: URL?) in try Data(contentsOf: XCTUnwrap(folder).appendingPathComponent(PEFTAdapter.weightsFileName)) }
+        XCTAssertEqual(try adapterBytes(resumed), try adapterBytes(url), "bit-identical adapters after resuming")
+    }
+
     func testBadInputIsNamed() throws {
         var config = try config(steps: 2)
         config.data.path = try TinyChatModel.write([Self.chatLines()[0], #"{"messages": [{"role": "user", "content": "Hi"}]}"#],
