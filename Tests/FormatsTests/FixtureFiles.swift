@@ -1,11 +1,12 @@
 import Formats
 import Foundation
+import TestSupport
 import XCTest
 
 /// The Hugging Face reference fixtures copied into this test target's `Fixtures` folder.
 enum FixtureFiles {
     /// The tiny models, one folder each.
-    static let models = ["gpt2-tiny", "llama-tiny"]
+    static let models = HuggingFaceFixtures.models
 
     /// The URL of `path` inside `Fixtures`.
     static func url(_ path: String) -> URL {

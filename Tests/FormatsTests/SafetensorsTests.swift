@@ -3,7 +3,7 @@ import Formats
 import XCTest
 
 final class SafetensorsTests: XCTestCase {
-    /// The tensor names and shapes transformers saves for a GPT-2 or Llama config (FORMATS §3.1–3.2).
+    /// The tensor names and shapes transformers saves for a GPT-2 or Llama-family config (FORMATS §3.1–3.3).
     private func expectedShapes(_ config: ModelConfig) -> [String: [Int]] {
         let d = config.hiddenSize, v = config.vocabSize, inner = config.intermediateSize
         var shapes: [String: [Int]] = [:]
@@ -37,30 +37,40 @@ final class SafetensorsTests: XCTestCase {
                 let p = "model.layers.\(layer)."
                 shapes[p + "input_layernorm.weight"] = [d]
                 shapes[p + "post_attention_layernorm.weight"] = [d]
-                shapes[p + "self_attn.q_proj.weight"] = [q, d]
-                shapes[p + "self_attn.k_proj.weight"] = [kv, d]
-                shapes[p + "self_attn.v_proj.weight"] = [kv, d]
-                shapes[p + "self_attn.o_proj.weight"] = [d, q]
-                shapes[p + "mlp.gate_proj.weight"] = [inner, d]
-                shapes[p + "mlp.up_proj.weight"] = [inner, d]
-                shapes[p + "mlp.down_proj.weight"] = [d, inner]
+                let projections = [
+                    ("self_attn.q_proj", [q, d], config.queryKeyValueBias), ("self_attn.k_proj", [kv, d], config.queryKeyValueBias),
+                    ("self_attn.v_proj", [kv, d], config.queryKeyValueBias), ("self_attn.o_proj", [d, q], config.attentionOutputBias),
+                    ("mlp.gate_proj", [inner, d], config.mlpBias), ("mlp.up_proj", [inner, d], config.mlpBias),
+                    ("mlp.down_proj", [d, inner], config.mlpBias),
+                ]
+                for (name, shape, bias) in projections {
+                    shapes[p + name + ".weight"] = shape
+                    if bias { shapes[p + name + ".bias"] = [shape[0]] }
+                }
             }
         }
         return shapes
     }
 
+    /// The safetensors dtype of a config's `dtype` / `torch_dtype`.
+    private func storedType(_ config: ModelConfig) -> SafetensorsDType? {
+        ["float32": .f32, "bfloat16": .bf16, "float16": .f16][config.dtype ?? "float32"]
+    }
+
     func testFixturesHoldTheTensorsTheirConfigDescribes() throws {
         for model in FixtureFiles.models {
             let config = try ModelConfig(contentsOf: FixtureFiles.url("\(model)/config.json"))
-            let file = try SafetensorsFile(contentsOf: FixtureFiles.url("\(model)/model.safetensors"))
-            XCTAssertEqual(file.metadata, ["format": "pt"], model)
+            let checkpoint = try SafetensorsCheckpoint(folder: FixtureFiles.url(model))
             var actual: [String: [Int]] = [:]
-            for tensor in file.tensors {
-                XCTAssertEqual(tensor.dtype, .f32, tensor.name)
-                actual[tensor.name] = tensor.shape
+            for file in checkpoint.files {
+                XCTAssertEqual(file.metadata, ["format": "pt"], model)
+                for tensor in file.tensors {
+                    XCTAssertEqual(tensor.dtype, storedType(config), "\(model): \(tensor.name)")
+                    actual[tensor.name] = tensor.shape
+                }
             }
             XCTAssertEqual(actual, expectedShapes(config), model)
-            let embedding = try file.floats(config.family == .gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight")
+            let embedding = try checkpoint.floats(config.family == .gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight")
             XCTAssertEqual(embedding.count, config.vocabSize * config.hiddenSize)
             XCTAssertTrue(embedding.allSatisfy(\.isFinite))
             XCTAssertGreaterThan(embedding.map(abs).max()!, 0)
@@ -68,14 +78,17 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testRewritingTheFixturesReproducesTheReferenceWritersBytes() throws {
+        var files = 0
         for model in FixtureFiles.models {
-            let url = FixtureFiles.url("\(model)/model.safetensors")
-            let file = try SafetensorsFile(contentsOf: url)
-            let tensors = try file.tensors.reversed().map {
-                SafetensorsTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: try file.rawData($0.name))
+            for file in try SafetensorsCheckpoint(folder: FixtureFiles.url(model)).files {
+                let tensors = try file.tensors.reversed().map {
+                    SafetensorsTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: try file.rawData($0.name))
+                }
+                XCTAssertEqual(try SafetensorsWriter.fileData(tensors), try Data(contentsOf: URL(fileURLWithPath: file.fileName)), file.fileName)
+                files += 1
             }
-            XCTAssertEqual(try SafetensorsWriter.fileData(tensors), try Data(contentsOf: url), model)
         }
+        XCTAssertGreaterThan(files, FixtureFiles.models.count, "sharded fixtures add files")
     }
 
     func testWrittenFileReadsBackIdenticallyAndIsWrittenAtomically() throws {

@@ -5,7 +5,7 @@ import TestSupport
 import XCTest
 
 /// The models against transformers: the loss of each fixture text equals what transformers
-/// computed, on the reference device and on OpenCL.
+/// computed, on the reference device and on OpenCL, for every fixture configuration.
 final class HuggingFaceParityTests: XCTestCase {
     private func loss(of model: LanguageModel, ids: [Int32]) throws -> Float {
         let device = model.parameters.device
@@ -17,29 +17,25 @@ final class HuggingFaceParityTests: XCTestCase {
         }
     }
 
-    private func checkFixture(_ name: String, on device: Device) throws {
-        let (model, report) = try ModelFolder.load(HuggingFaceFixtures.folder(name), device: device, trainable: false)
-        XCTAssertEqual(report.unusedKeys, [], "every checkpoint tensor is used")
-        for reference in try HuggingFaceFixtures.cases(name) {
-            let loss = try loss(of: model, ids: reference.ids)
-            XCTAssertEqual(Double(loss), reference.loss, accuracy: 1e-4 * reference.loss,
-                           "\(name) on \(device.name): '\(reference.text)'")
+    private func checkFixtures(on device: Device) throws {
+        for name in HuggingFaceFixtures.models {
+            let (model, report) = try ModelFolder.load(HuggingFaceFixtures.folder(name), device: device, trainable: false)
+            XCTAssertEqual(report.unusedKeys, [], "\(name): every checkpoint tensor is used")
+            let cases = try HuggingFaceFixtures.cases(name)
+            XCTAssertFalse(cases.isEmpty, name)
+            for reference in cases {
+                let loss = try loss(of: model, ids: reference.ids)
+                XCTAssertEqual(Double(loss), reference.loss, accuracy: 1e-4 * reference.loss,
+                               "\(name) on \(device.name): '\(reference.text.prefix(40))'")
+            }
         }
     }
 
-    func testGPT2MatchesTransformersOnReferenceDevice() throws {
-        try checkFixture("gpt2-tiny", on: TestDevices.reference())
+    func testEveryFixtureMatchesTransformersOnReferenceDevice() throws {
+        try checkFixtures(on: TestDevices.reference())
     }
 
-    func testLlamaMatchesTransformersOnReferenceDevice() throws {
-        try checkFixture("llama-tiny", on: TestDevices.reference())
-    }
-
-    func testGPT2MatchesTransformersOnOpenCL() throws {
-        try checkFixture("gpt2-tiny", on: TestDevices.openCL.get())
-    }
-
-    func testLlamaMatchesTransformersOnOpenCL() throws {
-        try checkFixture("llama-tiny", on: TestDevices.openCL.get())
+    func testEveryFixtureMatchesTransformersOnOpenCL() throws {
+        try checkFixtures(on: TestDevices.openCL.get())
     }
 }
