@@ -13,10 +13,12 @@ enum FixtureFiles {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(path)
     }
 
-    /// One text with the ids Hugging Face `tokenizers` gives it (from `reference.json`).
+    /// One text with the ids Hugging Face `tokenizers` gives it (from `reference.json`), and its
+    /// decoding of them without special tokens when that is not the text.
     struct ReferenceCase: Decodable {
         let text: String
         let ids: [Int]
+        let decoded: String?
     }
 
     /// The reference cases of `model`.
