@@ -20,6 +20,23 @@ public enum ModelType: String, CaseIterable, Sendable {
         case .mistral: return "MistralForCausalLM"
         }
     }
+
+    /// The sequence-classification class transformers instantiates for this type (reward and
+    /// value models, FORMATS §3.7).
+    public var sequenceClassificationArchitecture: String {
+        switch self {
+        case .gpt2: return "GPT2ForSequenceClassification"
+        case .llama: return "LlamaForSequenceClassification"
+        case .qwen2: return "Qwen2ForSequenceClassification"
+        case .mistral: return "MistralForSequenceClassification"
+        }
+    }
+
+    /// Every `architectures` entry gputrain can build: the causal LM and the sequence classifier of
+    /// each supported type.
+    public static var supportedArchitectures: [String] {
+        allCases.map(\.causalLMArchitecture) + allCases.map(\.sequenceClassificationArchitecture)
+    }
 }
 
 /// The two transformer layouts (see `ModelType.family`).

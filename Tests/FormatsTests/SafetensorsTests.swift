@@ -311,6 +311,72 @@ final class SafetensorsTests: XCTestCase {
         assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: ["'ghost'", "no shard contains it"])
     }
 
+    func testShardedCheckpointNamesAShardTheIndexListsButTheFolderLacks() throws {
+        let folder = try temporaryFolder(self)
+        let first = "model-00001-of-00002.safetensors", second = "model-00002-of-00002.safetensors"
+        try writeShards(folder, index: .object(["weight_map": .object(["a": .string(first), "b": .string(second), "c": .string(second)])]),
+                        shards: [first: ["a"]])
+        assertFormatError(try SafetensorsCheckpoint(folder: folder),
+                          mentions: [SafetensorsCheckpoint.indexFileName, second, "2 tensors (first 'b')", "does not exist"])
+    }
+
+    func testShardedCheckpointNamesAShardMissingFromTheIndex() throws {
+        let folder = try temporaryFolder(self)
+        let names = (1...3).map { "model-0000\($0)-of-00003.safetensors" }
+        try writeShards(folder, index: .object(["weight_map": .object(["a": .string(names[0]), "c": .string(names[2])])]),
+                        shards: [names[0]: ["a"], names[1]: ["b"], names[2]: ["c"]])
+        assertFormatError(try SafetensorsCheckpoint(folder: folder),
+                          mentions: [SafetensorsCheckpoint.indexFileName, names[1], "shard 2 of 3", "which is in the folder", "incomplete"])
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(names[1]))
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: [names[1], "not in the folder either"])
+    }
+
+    func testShardedCheckpointRejectsShardPathsOutsideTheFolder() throws {
+        let folder = try temporaryFolder(self)
+        try writeShards(folder, index: .object(["weight_map": .object(["a": .string("../model.safetensors")])]), shards: [:])
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: ["weight_map.a", "'../model.safetensors'", "file names"])
+    }
+
+    func testFolderWithoutWeightsSaysWhatIsMissing() throws {
+        let folder = try temporaryFolder(self)
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: [SafetensorsCheckpoint.singleFileName, SafetensorsCheckpoint.indexFileName])
+        try Data([0x80]).write(to: folder.appendingPathComponent("pytorch_model.bin"))
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: ["pytorch_model.bin", "safe_serialization"])
+    }
+
+    /// Opening maps the file instead of reading it: a 256 MiB tensor (a sparse file, so no disk
+    /// is used) adds far less than its size to the process's anonymous memory, and a tensor's raw
+    /// data is a slice of the mapping.
+    func testFilesAreMemoryMappedNotRead() throws {
+        #if os(Linux)
+        let url = try temporaryFolder(self).appendingPathComponent("big.safetensors")
+        let count = 256 << 20
+        let text = #"{"big":{"dtype":"U8","shape":[\#(count)],"data_offsets":[0,\#(count)]}}"#
+        var prefix = Data()
+        withUnsafeBytes(of: UInt64(text.utf8.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix.append(contentsOf: Array(text.utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: prefix))
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(prefix.count + count))
+        try handle.close()
+
+        let before = try anonymousMemory()
+        let file = try SafetensorsFile(contentsOf: url)
+        let raw = try file.rawData("big")
+        XCTAssertEqual(raw.count, count)
+        XCTAssertLessThan(try anonymousMemory() - before, count / 8, "the file must be mapped, not copied into memory")
+        #else
+        throw XCTSkip("reads /proc/self/status")
+        #endif
+    }
+
+    /// RssAnon of this process in bytes (Linux).
+    private func anonymousMemory() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") })
+        return try XCTUnwrap(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])) * 1024
+    }
+
     func testUnshardedCheckpointOpensTheSingleFile() throws {
         let checkpoint = try SafetensorsCheckpoint(folder: FixtureFiles.url("llama-tiny"))
         XCTAssertTrue(checkpoint.contains("lm_head.weight"))
