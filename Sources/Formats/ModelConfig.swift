@@ -109,6 +109,11 @@ public struct ModelConfig: Equatable, Sendable {
     /// The layout family.
     public var family: ModelFamily { modelType.family }
 
+    /// The longest sequence gputrain computes exactly as transformers does: `maxPositions`, or
+    /// the sliding window when it is shorter (full causal attention over at most `slidingWindow`
+    /// tokens equals sliding-window attention; gputrain has no windowed attention beyond that).
+    public var contextLength: Int { min(maxPositions, slidingWindow ?? maxPositions) }
+
     /// The id generation should stop on first (the first of `eosTokenIDs`).
     public var eosTokenID: Int? { eosTokenIDs.first }
 

@@ -31,6 +31,26 @@ final class HuggingFaceParityTests: XCTestCase {
         }
     }
 
+    /// Full causal attention equals Mistral's sliding-window attention only up to the window, so
+    /// longer sequences are refused rather than silently computed differently.
+    func testSlidingWindowBoundsTheSequenceLength() throws {
+        let device = TestDevices.reference()
+        let mistral = try ModelFolder.load(HuggingFaceFixtures.folder("mistral-tiny"), device: device, trainable: false).model
+        var config = mistral.config
+        config.slidingWindow = 8
+        let windowed = try LlamaModel(config: config, parameters: mistral.parameters)
+        XCTAssertEqual(config.contextLength, 8)
+        let ids = try HuggingFaceFixtures.cases("mistral-tiny")[0].ids
+        func logits(_ model: LanguageModel, _ count: Int) throws -> [Float] {
+            let input = try IntTensor(device: device, shape: [count], values: Array(ids.prefix(count)), label: "ids")
+            return try Tensor.withNoGrad { try model.logits(TokenBatch(ids: input, batch: 1, length: count)).values() }
+        }
+        XCTAssertEqual(try logits(windowed, 8), try logits(mistral, 8))
+        XCTAssertThrowsError(try logits(windowed, 9)) { error in
+            XCTAssertTrue("\(error)".contains("sliding window of 8 tokens"), "\(error)")
+        }
+    }
+
     func testEveryFixtureMatchesTransformersOnReferenceDevice() throws {
         try checkFixtures(on: TestDevices.reference())
     }
