@@ -105,6 +105,21 @@ final class BadModelFolderTests: XCTestCase {
         try expectEvalFailure(folder, mentions: ["config.json", "architectures", "'LlamaForQuestionAnswering'", "LlamaForCausalLM"])
     }
 
+    /// A config that implies about a terabyte of weights is refused before any weight is read.
+    func testModelTooLargeForTheDeviceIsRefusedBeforeLoading() throws {
+        let folder = try copy("llama-gqa-tied")
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("model.safetensors"))
+        try editJSON(folder, "config.json") { config in
+            config["hidden_size"] = 65536
+            config["head_dim"] = 128
+            config["num_attention_heads"] = 512
+            config["num_key_value_heads"] = 512
+            config["intermediate_size"] = 262_144
+            config["num_hidden_layers"] = 16
+        }
+        try expectEvalFailure(folder, mentions: ["does not fit on reference", "parameters", "of memory", "needs about"])
+    }
+
     func testUnsupportedTokenizerType() throws {
         let folder = try copy("tinyllama-spm")
         try editJSON(folder, "tokenizer.json") { tokenizer in
