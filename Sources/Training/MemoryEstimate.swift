@@ -19,10 +19,13 @@ public struct MemoryEstimate: Equatable, Sendable {
     public var parameters: Int
     /// Parameters that get gradients and optimizer state.
     public var trainableParameters: Int
+    /// Every parameter's weights.
     public var weightBytes: Int
+    /// The trainable parameters' gradients.
     public var gradientBytes: Int
-    /// AdamW's first and second moments.
+    /// AdamW's first and second moments of the trainable parameters.
     public var optimizerBytes: Int
+    /// What one batch's forward (and backward, when training) pass keeps at its peak, roughly.
     public var activationBytes: Int
 
     /// The whole estimate.
@@ -115,8 +118,11 @@ public struct MemoryEstimate: Equatable, Sendable {
 
     /// A run that would not fit on its device.
     public struct InsufficientMemory: Error, CustomStringConvertible, Equatable {
+        /// What the run needs.
         public var estimate: MemoryEstimate
+        /// The device's memory in bytes.
         public var capacity: Int
+        /// The device's name as people see it.
         public var deviceName: String
 
         public var description: String {
