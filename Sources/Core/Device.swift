@@ -17,6 +17,10 @@ public protocol Device: AnyObject {
     /// Bytes allocated now, and the most ever allocated at once.
     var memoryInUse: Int { get }
     var peakMemoryInUse: Int { get }
+    /// Bytes of memory the device has in all (OpenCL's `CL_DEVICE_GLOBAL_MEM_SIZE`; the host's
+    /// physical memory for the reference device), or `nil` when unknown. Runs are checked against
+    /// it before they allocate (see `MemoryEstimate`).
+    var memoryCapacity: Int? { get }
 
     // MARK: Memory
 

@@ -23,6 +23,12 @@ extension ModelConfig {
                 return name
             }
         } ?? config.architectures
+        // Compared ignoring case: early Llama conversions wrote "LLaMAForCausalLM".
+        let supported = Set(ModelType.supportedArchitectures.map { $0.lowercased() })
+        if let unsupported = config.architectures.first(where: { !supported.contains($0.lowercased()) }) {
+            throw fields.error("architectures", "lists '\(unsupported)', which gputrain cannot build (supported: "
+                + ModelType.supportedArchitectures.joined(separator: ", ") + ")")
+        }
         config.vocabSize = try fields.positive("vocab_size") ?? config.vocabSize
         config.tieWordEmbeddings = try fields.bool("tie_word_embeddings") ?? config.tieWordEmbeddings
         config.initializerRange = try fields.double("initializer_range") ?? config.initializerRange

@@ -20,6 +20,23 @@ public enum ModelType: String, CaseIterable, Sendable {
         case .mistral: return "MistralForCausalLM"
         }
     }
+
+    /// The sequence-classification class transformers instantiates for this type (reward and
+    /// value models, FORMATS §3.7).
+    public var sequenceClassificationArchitecture: String {
+        switch self {
+        case .gpt2: return "GPT2ForSequenceClassification"
+        case .llama: return "LlamaForSequenceClassification"
+        case .qwen2: return "Qwen2ForSequenceClassification"
+        case .mistral: return "MistralForSequenceClassification"
+        }
+    }
+
+    /// Every `architectures` entry gputrain can build: the causal LM and the sequence classifier of
+    /// each supported type.
+    public static var supportedArchitectures: [String] {
+        allCases.map(\.causalLMArchitecture) + allCases.map(\.sequenceClassificationArchitecture)
+    }
 }
 
 /// The two transformer layouts (see `ModelType.family`).
@@ -91,6 +108,11 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// The layout family.
     public var family: ModelFamily { modelType.family }
+
+    /// The longest sequence gputrain computes exactly as transformers does: `maxPositions`, or
+    /// the sliding window when it is shorter (full causal attention over at most `slidingWindow`
+    /// tokens equals sliding-window attention; gputrain has no windowed attention beyond that).
+    public var contextLength: Int { min(maxPositions, slidingWindow ?? maxPositions) }
 
     /// The id generation should stop on first (the first of `eosTokenIDs`).
     public var eosTokenID: Int? { eosTokenIDs.first }

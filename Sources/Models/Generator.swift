@@ -59,7 +59,7 @@ public struct Generator {
         try validate(prompts, options)
         var seeds = SeededGenerator(seed: options.sampling.seed)
         var rows = prompts.map { prompt in
-            GeneratedRow(prompt: prompt, limit: min(options.maxNewTokens, model.config.maxPositions - prompt.count),
+            GeneratedRow(prompt: prompt, limit: min(options.maxNewTokens, model.config.contextLength - prompt.count),
                          sampler: TokenSampler(options: options.sampling, seed: seeds.next(), context: prompt))
         }
         let width = prompts.map(\.count).max() ?? 0
@@ -105,8 +105,8 @@ public struct Generator {
         guard !prompts.isEmpty else { throw fail("no prompts") }
         for (row, prompt) in prompts.enumerated() {
             guard !prompt.isEmpty else { throw fail("prompt \(row) is empty") }
-            guard prompt.count <= config.maxPositions else {
-                throw fail("prompt \(row) has \(prompt.count) tokens; the context holds \(config.maxPositions)")
+            guard prompt.count <= config.contextLength else {
+                throw fail("prompt \(row) has \(prompt.count) tokens; the context holds \(config.contextLength)")
             }
             if let bad = prompt.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
                 throw fail("prompt \(row) has token \(bad) outside the vocabulary of \(config.vocabSize)")

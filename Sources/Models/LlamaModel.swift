@@ -31,6 +31,11 @@ public final class LlamaModel: LanguageModel {
         let dh = config.headDimension, heads = config.headCount, kvHeads = config.keyValueHeadCount
         let eps = Float(config.normEpsilon)
         let start = try cache?.positionOfNext(batch, config: config) ?? 0
+        if let window = config.slidingWindow, start + batch.length > window {
+            throw DeviceError.invalidArgument(operation: "LlamaModel", message: "\(start + batch.length) positions exceed the "
+                + "\(config.modelType.rawValue) sliding window of \(window) tokens; gputrain attends over whole sequences only, "
+                + "so use sequences of at most \(window) tokens")
+        }
         let positions = try batch.resolvedPositions(start: start)
         let rows = batch.batch * batch.length
         var x = try Tensor.embedding(p("model.embed_tokens.weight"), ids: batch.ids)

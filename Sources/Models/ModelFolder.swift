@@ -36,6 +36,12 @@ public enum ModelFolder {
         return try PEFTAdapter(folder: folder).baseFolder()
     }
 
+    /// The `config.json` of the model in `folder` (for an adapter folder, its base model's).
+    public static func config(of folder: URL) throws -> ModelConfig {
+        let base = PEFTAdapter.isAdapter(folder) ? try PEFTAdapter(folder: folder).baseFolder() : folder
+        return try ModelConfig(contentsOf: base.appendingPathComponent("config.json"))
+    }
+
     /// What `loadParameters` made.
     struct LoadedParameters {
         var config: ModelConfig

@@ -101,15 +101,3 @@ public final class ScalarHeadModel {
         try ModelFolder.save(parameters, specs: Self.specs(for: config), config: config, to: folder)
     }
 }
-
-extension ModelType {
-    /// The sequence-classification class transformers instantiates for this type.
-    public var sequenceClassificationArchitecture: String {
-        switch self {
-        case .gpt2: return "GPT2ForSequenceClassification"
-        case .llama: return "LlamaForSequenceClassification"
-        case .qwen2: return "Qwen2ForSequenceClassification"
-        case .mistral: return "MistralForSequenceClassification"
-        }
-    }
-}

@@ -38,6 +38,8 @@ public final class OpenCLDevice: Device {
     public let viewAlignment: Int
     public private(set) var memoryInUse = 0
     public private(set) var peakMemoryInUse = 0
+    /// `CL_DEVICE_GLOBAL_MEM_SIZE`.
+    public var memoryCapacity: Int? { info.globalMemoryBytes }
     /// Bytes of freed allocations kept for reuse (not part of `memoryInUse`).
     public var cachedBytes: Int { cache.bytes }
     /// Kernel name → number of launches since the device was made.

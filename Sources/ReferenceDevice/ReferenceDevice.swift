@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// Memory of the reference device: a Swift array, shared by the views made of it.
 final class ReferenceStorage {
@@ -37,6 +38,8 @@ public final class ReferenceDevice: Device {
     public let viewAlignment = 1
     public private(set) var memoryInUse = 0
     public private(set) var peakMemoryInUse = 0
+    /// Buffers are host arrays, so the host's memory bounds them.
+    public var memoryCapacity: Int? { Int(clamping: ProcessInfo.processInfo.physicalMemory) }
 
     public init() {}
 

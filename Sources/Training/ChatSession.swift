@@ -33,7 +33,8 @@ public struct ChatSession {
         messages.append(.user(text))
         var prompt = encoder.encodePrompt(messages).map(Int32.init)
         // Keep the newest turns when the history outgrows the context, leaving room to answer.
-        let room = model.config.maxPositions - min(options.maxNewTokens, model.config.maxPositions / 2)
+        let context = model.config.contextLength
+        let room = context - min(options.maxNewTokens, context / 2)
         if prompt.count > room { prompt = Array(prompt.suffix(room)) }
         var stream = StreamingDecoder(tokenizer: encoder.tokenizer, context: prompt)
         let stops = options.stopTokens

@@ -22,13 +22,14 @@ public enum Evaluation {
         }.filter { $0.count >= 2 }
     }
 
-    /// Evaluates `model` on `documents` (token ids), without recording gradients.
+    /// Evaluates `model` on `documents` (token ids), without recording gradients; documents longer
+    /// than the model's context (`ModelConfig.contextLength`) are split into chunks.
     public static func evaluate(_ model: LanguageModel, documents: [[Int32]]) throws -> Result {
         let device = model.parameters.device
         var total = 0.0
         var tokens = 0
         try Tensor.withNoGrad {
-            for chunk in chunks(documents, context: model.config.maxPositions) {
+            for chunk in chunks(documents, context: model.config.contextLength) {
                 let ids = try IntTensor(device: device, shape: [chunk.count], values: chunk, label: "eval ids")
                 let targets = try IntTensor(device: device, shape: [chunk.count], values: Array(chunk.dropFirst()) + [-100],
                                             label: "eval targets")

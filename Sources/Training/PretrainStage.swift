@@ -15,9 +15,13 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
     @discardableResult
     public func train() throws -> URL? {
         let data = try PreparedDataset(folder: try prepareData())
-        let model = try makeModel(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
-        let store = model.parameters
         let o = config.optim, t = config.train
+        let modelConfig = try plannedModelConfig(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
+        let estimate = MemoryEstimate(languageModel: modelConfig, batchSize: t.batchSize, sequenceLength: t.sequenceLength, training: true)
+        emit(.note(estimate.summary))
+        try estimate.requireFits(on: device)
+        let model = try makeModel(modelConfig)
+        let store = model.parameters
         let optimizer = try o.makeOptimizer(for: store)
         try run.writeConfig(config)
 
@@ -137,12 +141,19 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         emit(.checkpoint(step: step, path: url.path))
     }
 
-    /// A fresh model of the configured shape (HF initialisation from the seed), or `init_from`.
-    private func makeModel(vocabSize: Int, endOfText: Int) throws -> LanguageModel {
+    /// The configuration of the model to train: `init_from`'s config.json, or the configured shape.
+    private func plannedModelConfig(vocabSize: Int, endOfText: Int) throws -> ModelConfig {
+        if !config.model.initFrom.isEmpty {
+            return try ModelConfig(contentsOf: URL(fileURLWithPath: config.model.initFrom).appendingPathComponent("config.json"))
+        }
+        return try config.modelConfig(vocabSize: vocabSize, endOfText: endOfText)
+    }
+
+    /// `init_from`'s model, or a fresh one of `modelConfig` (HF initialisation from the seed).
+    private func makeModel(_ modelConfig: ModelConfig) throws -> LanguageModel {
         if !config.model.initFrom.isEmpty {
             return try ModelFolder.load(URL(fileURLWithPath: config.model.initFrom), device: device).model
         }
-        let modelConfig = try config.modelConfig(vocabSize: vocabSize, endOfText: endOfText)
         let store = try ParameterStore(device: device, specs: ModelParameters.specs(for: modelConfig), label: "model")
         let model = try makeLanguageModel(config: modelConfig, parameters: store)
         try WeightInitializer.initialize(model, seed: UInt64(config.train.seed))

@@ -25,9 +25,16 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let chosen = try DeviceFactory.make(device)
-        let tokenizer = try Tokenizer.load(fromPath: ModelFolder.tokenizerFolder(of: URL(fileURLWithPath: model)).path)
-        let loaded = try ModelFolder.load(URL(fileURLWithPath: model), device: chosen, trainable: false)
+        let folder = URL(fileURLWithPath: model)
+        let tokenizer = try Tokenizer.load(fromPath: ModelFolder.tokenizerFolder(of: folder).path)
         let documents = try TextDocuments.read(URL(fileURLWithPath: data)).map { tokenizer.encode($0).map(Int32.init) }
+        // Checked before loading, so a model too large for the device is refused without trying.
+        let config = try ModelFolder.config(of: folder)
+        let longest = min(documents.map(\.count).max() ?? 1, config.contextLength)
+        let estimate = MemoryEstimate(languageModel: config, batchSize: 1, sequenceLength: longest, training: false)
+        FileHandle.standardError.write(Data((estimate.summary + "\n").utf8))
+        try estimate.requireFits(on: chosen)
+        let loaded = try ModelFolder.load(folder, device: chosen, trainable: false)
         let result = try Evaluation.evaluate(loaded.model, documents: documents)
         if json {
             let line = try JSONSerialization.data(

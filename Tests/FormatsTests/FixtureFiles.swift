@@ -1,21 +1,24 @@
 import Formats
 import Foundation
+import TestSupport
 import XCTest
 
 /// The Hugging Face reference fixtures copied into this test target's `Fixtures` folder.
 enum FixtureFiles {
     /// The tiny models, one folder each.
-    static let models = ["gpt2-tiny", "llama-tiny"]
+    static let models = HuggingFaceFixtures.models
 
     /// The URL of `path` inside `Fixtures`.
     static func url(_ path: String) -> URL {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(path)
     }
 
-    /// One text with the ids Hugging Face `tokenizers` gives it (from `reference.json`).
+    /// One text with the ids Hugging Face `tokenizers` gives it (from `reference.json`), and its
+    /// decoding of them without special tokens when that is not the text.
     struct ReferenceCase: Decodable {
         let text: String
         let ids: [Int]
+        let decoded: String?
     }
 
     /// The reference cases of `model`.

@@ -213,6 +213,11 @@ final class ModelConfigTests: XCTestCase {
     func testErrorsNameTheProblem() {
         assertFormatError(try parse(#"{"model_type": "bert"}"#), mentions: ["config.json", "'bert'", "gpt2, llama, qwen2, mistral"])
         assertFormatError(try parse(#"{"vocab_size": 5}"#), mentions: ["model_type", "missing"])
+        assertFormatError(try parse(#"{"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}"#),
+                          mentions: ["model_type", "'mixtral'", "supported: gpt2, llama, qwen2, mistral"])
+        assertFormatError(try parse(#"{"model_type": "llama", "architectures": ["LlamaForTokenClassification"]}"#),
+                          mentions: ["architectures", "'LlamaForTokenClassification'", "LlamaForCausalLM", "Qwen2ForSequenceClassification"])
+        XCTAssertEqual(try parse(#"{"model_type": "llama", "architectures": ["LLaMAForCausalLM"]}"#).architectures, ["LLaMAForCausalLM"])
         assertFormatError(try parse(#"{"model_type": "gpt2", "n_embd": "wide"}"#), mentions: ["'n_embd'", "integer", "a string"])
         assertFormatError(try parse(#"{"model_type": "gpt2", "n_embd": 10, "n_head": 3}"#), mentions: ["n_embd", "divisible"])
         assertFormatError(try parse(#"{"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5}"#),

@@ -3,7 +3,7 @@ import Formats
 import XCTest
 
 final class SafetensorsTests: XCTestCase {
-    /// The tensor names and shapes transformers saves for a GPT-2 or Llama config (FORMATS §3.1–3.2).
+    /// The tensor names and shapes transformers saves for a GPT-2 or Llama-family config (FORMATS §3.1–3.3).
     private func expectedShapes(_ config: ModelConfig) -> [String: [Int]] {
         let d = config.hiddenSize, v = config.vocabSize, inner = config.intermediateSize
         var shapes: [String: [Int]] = [:]
@@ -37,30 +37,40 @@ final class SafetensorsTests: XCTestCase {
                 let p = "model.layers.\(layer)."
                 shapes[p + "input_layernorm.weight"] = [d]
                 shapes[p + "post_attention_layernorm.weight"] = [d]
-                shapes[p + "self_attn.q_proj.weight"] = [q, d]
-                shapes[p + "self_attn.k_proj.weight"] = [kv, d]
-                shapes[p + "self_attn.v_proj.weight"] = [kv, d]
-                shapes[p + "self_attn.o_proj.weight"] = [d, q]
-                shapes[p + "mlp.gate_proj.weight"] = [inner, d]
-                shapes[p + "mlp.up_proj.weight"] = [inner, d]
-                shapes[p + "mlp.down_proj.weight"] = [d, inner]
+                let projections = [
+                    ("self_attn.q_proj", [q, d], config.queryKeyValueBias), ("self_attn.k_proj", [kv, d], config.queryKeyValueBias),
+                    ("self_attn.v_proj", [kv, d], config.queryKeyValueBias), ("self_attn.o_proj", [d, q], config.attentionOutputBias),
+                    ("mlp.gate_proj", [inner, d], config.mlpBias), ("mlp.up_proj", [inner, d], config.mlpBias),
+                    ("mlp.down_proj", [d, inner], config.mlpBias),
+                ]
+                for (name, shape, bias) in projections {
+                    shapes[p + name + ".weight"] = shape
+                    if bias { shapes[p + name + ".bias"] = [shape[0]] }
+                }
             }
         }
         return shapes
     }
 
+    /// The safetensors dtype of a config's `dtype` / `torch_dtype`.
+    private func storedType(_ config: ModelConfig) -> SafetensorsDType? {
+        ["float32": .f32, "bfloat16": .bf16, "float16": .f16][config.dtype ?? "float32"]
+    }
+
     func testFixturesHoldTheTensorsTheirConfigDescribes() throws {
         for model in FixtureFiles.models {
             let config = try ModelConfig(contentsOf: FixtureFiles.url("\(model)/config.json"))
-            let file = try SafetensorsFile(contentsOf: FixtureFiles.url("\(model)/model.safetensors"))
-            XCTAssertEqual(file.metadata, ["format": "pt"], model)
+            let checkpoint = try SafetensorsCheckpoint(folder: FixtureFiles.url(model))
             var actual: [String: [Int]] = [:]
-            for tensor in file.tensors {
-                XCTAssertEqual(tensor.dtype, .f32, tensor.name)
-                actual[tensor.name] = tensor.shape
+            for file in checkpoint.files {
+                XCTAssertEqual(file.metadata, ["format": "pt"], model)
+                for tensor in file.tensors {
+                    XCTAssertEqual(tensor.dtype, storedType(config), "\(model): \(tensor.name)")
+                    actual[tensor.name] = tensor.shape
+                }
             }
             XCTAssertEqual(actual, expectedShapes(config), model)
-            let embedding = try file.floats(config.family == .gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight")
+            let embedding = try checkpoint.floats(config.family == .gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight")
             XCTAssertEqual(embedding.count, config.vocabSize * config.hiddenSize)
             XCTAssertTrue(embedding.allSatisfy(\.isFinite))
             XCTAssertGreaterThan(embedding.map(abs).max()!, 0)
@@ -68,14 +78,17 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testRewritingTheFixturesReproducesTheReferenceWritersBytes() throws {
+        var files = 0
         for model in FixtureFiles.models {
-            let url = FixtureFiles.url("\(model)/model.safetensors")
-            let file = try SafetensorsFile(contentsOf: url)
-            let tensors = try file.tensors.reversed().map {
-                SafetensorsTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: try file.rawData($0.name))
+            for file in try SafetensorsCheckpoint(folder: FixtureFiles.url(model)).files {
+                let tensors = try file.tensors.reversed().map {
+                    SafetensorsTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: try file.rawData($0.name))
+                }
+                XCTAssertEqual(try SafetensorsWriter.fileData(tensors), try Data(contentsOf: URL(fileURLWithPath: file.fileName)), file.fileName)
+                files += 1
             }
-            XCTAssertEqual(try SafetensorsWriter.fileData(tensors), try Data(contentsOf: url), model)
         }
+        XCTAssertGreaterThan(files, FixtureFiles.models.count, "sharded fixtures add files")
     }
 
     func testWrittenFileReadsBackIdenticallyAndIsWrittenAtomically() throws {
@@ -296,6 +309,72 @@ final class SafetensorsTests: XCTestCase {
         try writeShards(folder, index: .object(["weight_map": .object(["a": .string(only), "ghost": .string(only)])]),
                         shards: [only: ["a"]])
         assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: ["'ghost'", "no shard contains it"])
+    }
+
+    func testShardedCheckpointNamesAShardTheIndexListsButTheFolderLacks() throws {
+        let folder = try temporaryFolder(self)
+        let first = "model-00001-of-00002.safetensors", second = "model-00002-of-00002.safetensors"
+        try writeShards(folder, index: .object(["weight_map": .object(["a": .string(first), "b": .string(second), "c": .string(second)])]),
+                        shards: [first: ["a"]])
+        assertFormatError(try SafetensorsCheckpoint(folder: folder),
+                          mentions: [SafetensorsCheckpoint.indexFileName, second, "2 tensors (first 'b')", "does not exist"])
+    }
+
+    func testShardedCheckpointNamesAShardMissingFromTheIndex() throws {
+        let folder = try temporaryFolder(self)
+        let names = (1...3).map { "model-0000\($0)-of-00003.safetensors" }
+        try writeShards(folder, index: .object(["weight_map": .object(["a": .string(names[0]), "c": .string(names[2])])]),
+                        shards: [names[0]: ["a"], names[1]: ["b"], names[2]: ["c"]])
+        assertFormatError(try SafetensorsCheckpoint(folder: folder),
+                          mentions: [SafetensorsCheckpoint.indexFileName, names[1], "shard 2 of 3", "which is in the folder", "incomplete"])
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(names[1]))
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: [names[1], "not in the folder either"])
+    }
+
+    func testShardedCheckpointRejectsShardPathsOutsideTheFolder() throws {
+        let folder = try temporaryFolder(self)
+        try writeShards(folder, index: .object(["weight_map": .object(["a": .string("../model.safetensors")])]), shards: [:])
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: ["weight_map.a", "'../model.safetensors'", "file names"])
+    }
+
+    func testFolderWithoutWeightsSaysWhatIsMissing() throws {
+        let folder = try temporaryFolder(self)
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: [SafetensorsCheckpoint.singleFileName, SafetensorsCheckpoint.indexFileName])
+        try Data([0x80]).write(to: folder.appendingPathComponent("pytorch_model.bin"))
+        assertFormatError(try SafetensorsCheckpoint(folder: folder), mentions: ["pytorch_model.bin", "safe_serialization"])
+    }
+
+    /// Opening maps the file instead of reading it: a 256 MiB tensor (a sparse file, so no disk
+    /// is used) adds far less than its size to the process's anonymous memory, and a tensor's raw
+    /// data is a slice of the mapping.
+    func testFilesAreMemoryMappedNotRead() throws {
+        #if os(Linux)
+        let url = try temporaryFolder(self).appendingPathComponent("big.safetensors")
+        let count = 256 << 20
+        let text = #"{"big":{"dtype":"U8","shape":[\#(count)],"data_offsets":[0,\#(count)]}}"#
+        var prefix = Data()
+        withUnsafeBytes(of: UInt64(text.utf8.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix.append(contentsOf: Array(text.utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: prefix))
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(prefix.count + count))
+        try handle.close()
+
+        let before = try anonymousMemory()
+        let file = try SafetensorsFile(contentsOf: url)
+        let raw = try file.rawData("big")
+        XCTAssertEqual(raw.count, count)
+        XCTAssertLessThan(try anonymousMemory() - before, count / 8, "the file must be mapped, not copied into memory")
+        #else
+        throw XCTSkip("reads /proc/self/status")
+        #endif
+    }
+
+    /// RssAnon of this process in bytes (Linux).
+    private func anonymousMemory() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") })
+        return try XCTUnwrap(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])) * 1024
     }
 
     func testUnshardedCheckpointOpensTheSingleFile() throws {

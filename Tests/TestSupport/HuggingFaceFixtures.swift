@@ -3,7 +3,15 @@ import Foundation
 /// The Hugging Face reference fixtures (tiny models written by transformers, with the token
 /// ids and losses it computed), kept in the repository so tests need nothing outside it.
 public enum HuggingFaceFixtures {
-    /// The folder of fixture `name` ("gpt2-tiny", "llama-tiny").
+    /// Every model fixture: the two copied from ../shared/fixtures/hf, then those `make_hf_models.py`
+    /// writes (GQA and tied heads, Qwen2 biases, llama3 rope scaling in both spellings, Mistral,
+    /// BF16/F16 weights, sharded checkpoints, SentencePiece-style tokenizers).
+    public static let models = [
+        "gpt2-tiny", "llama-tiny", "llama-gqa-tied", "qwen2-tiny", "llama3-rope-v4", "llama3-rope-v5",
+        "mistral-tiny", "llama-bf16", "llama-sharded", "tinyllama-spm", "gpt2-f16-sharded",
+    ]
+
+    /// The folder of fixture `name` (one of `models`).
     public static func folder(_ name: String) -> URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("FormatsTests/Fixtures").appendingPathComponent(name)

@@ -72,7 +72,9 @@ final class PretrainResumeTests: XCTestCase {
         try PretrainStage(config: config, run: RunDirectory(url: interrupted, existing: .resume), device: device) {
             resumedEvents.append($0)
         }.train()
-        guard case let .started(_, _, _, _, resumedAt) = resumedEvents.first else { return XCTFail("no start event") }
+        guard case let .started(_, _, _, _, resumedAt) = resumedEvents.first(where: { if case .started = $0 { true } else { false } }) else {
+            return XCTFail("no start event")
+        }
         XCTAssertEqual(resumedAt, 5)
         XCTAssertEqual(try finalWeights(interrupted), try finalWeights(straight), "bit-identical final weights")
         let lines = try String(contentsOf: interrupted.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
