@@ -41,6 +41,9 @@ public final class DPOStage: TrainingStage<DPOConfig> {
             throw ConfigError(source: "config", line: nil,
                               message: "'data.path' (\(config.data.path)) has no preference pair that fits max_length \(config.data.maxLength)")
         }
+        let pairRows = 2 * config.train.batchSize
+        try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
+            + (mode == .model && !config.lora.isEnabled ? [PlannedModel(folder: folder.url, trained: false, sequencesPerBatch: pairRows)] : []))
         let policy = try folder.loadModel(device: device, lora: config.lora)
         try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
         let padID = folder.padID(config: policy.config)

@@ -37,6 +37,12 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
                                         field: "data.path", emit: emit)
         let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        let rows = config.train.batchSize
+        try requireMemory(for: [
+            PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
+            PlannedModel(folder: rewardURL, trained: false, scalarHead: true, sequencesPerBatch: rows),
+            PlannedModel(folder: rewardURL, trained: true, scalarHead: true, sequencesPerBatch: rows),
+        ] + (config.lora.isEnabled ? [] : [PlannedModel(folder: folder.url, trained: false, sequencesPerBatch: rows)]))
         let policy = try folder.loadModel(device: device, lora: config.lora)
         let models = PPOModels(
             policy: policy, reference: try folder.referenceModel(for: policy, device: device),

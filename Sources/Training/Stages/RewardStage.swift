@@ -29,6 +29,7 @@ public final class RewardStage: TrainingStage<RewardConfig> {
             throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no preference pair "
                 + "that fits max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
         }
+        try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, scalarHead: true, sequencesPerBatch: 2 * config.train.batchSize)])
         let model = try ScalarHeadModel.load(folder.url, device: device, lora: config.lora, headSeed: UInt64(config.train.seed))
         let padID = folder.padID(config: model.config)
         let scorer = RewardScorer(model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize)

@@ -25,6 +25,7 @@ public final class SFTStage: TrainingStage<SFTConfig> {
         guard !trainSet.isEmpty else {
             throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no example that fits max_length \(config.data.maxLength)")
         }
+        try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: config.train.batchSize)])
         let model = try folder.loadModel(device: device, lora: config.lora)
         let padID = folder.padID(config: model.config)
         let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.adapters])
