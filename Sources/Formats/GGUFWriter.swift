@@ -151,8 +151,8 @@ public struct GGUFWriter {
         }
     }
 
-    /// Keys: non-empty ASCII, dot-separated segments, under 64 KiB; arrays: every element of the
-    /// declared type.
+    /// Keys: non-empty ASCII, dot-separated segments, under 64 KiB; arrays: not nested, every
+    /// element of the declared type.
     static func validate(key: String, value: GGUFValue, fileName: String) throws {
         guard !key.isEmpty, key.utf8.count < GGUFLayout.maximumKeyBytes, key.unicodeScalars.allSatisfy(\.isASCII),
               !key.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
@@ -164,11 +164,14 @@ public struct GGUFWriter {
 
     private static func validate(_ value: GGUFValue, at key: String, fileName: String) throws {
         guard case let .array(elementType, elements) = value else { return }
+        guard elementType != .array else {
+            // The format allows it, but ggml's reader refuses nested arrays, so llama.cpp could not load the file.
+            throw FormatError(file: fileName, "cannot write metadata '\(key)': arrays of arrays cannot be read by ggml")
+        }
         for (index, element) in elements.enumerated() {
             guard element.type == elementType else {
                 throw FormatError(file: fileName, "cannot write metadata '\(key)': element \(index) is \(element.type) but the array holds \(elementType)")
             }
-            try validate(element, at: "\(key)[\(index)]", fileName: fileName)
         }
     }
 }
