@@ -34,7 +34,15 @@ public struct GGUFVocabulary {
             throw FormatError(file: fileName, "cannot export the tokenizer: llama.cpp reads byte-level BPE (ByteLevel pre-tokenizer) or "
                 + "SentencePiece-style BPE (byte_fallback true), and this tokenizer is neither")
         }
-        let (tokens, types) = try Self.tokens(of: tokenizer, size: size, sentencePiece: sentencePiece, fileName: fileName)
+        let (tokens, types, shadowing) = Self.tokens(of: tokenizer, size: size, sentencePiece: sentencePiece)
+        if let shadowing { warnings.append(shadowing) }
+        var firstID: [String: Int] = [:]
+        for (id, token) in tokens.enumerated() {
+            // llama.cpp maps text back to ids and asserts that no two tokens are the same.
+            if let other = firstID.updateValue(id, forKey: token) {
+                throw FormatError(file: fileName, "cannot export the tokenizer: ids \(other) and \(id) are both '\(token)'; llama.cpp requires distinct tokens")
+            }
+        }
         if sentencePiece {
             metadata["tokenizer.ggml.model"] = .string("llama")
             metadata["tokenizer.ggml.pre"] = .string("default")
@@ -68,12 +76,14 @@ public struct GGUFVocabulary {
 
     // MARK: Tokens
 
-    /// Token strings in id order and their llama.cpp types.
-    private static func tokens(of tokenizer: Tokenizer, size: Int, sentencePiece: Bool, fileName: String) throws -> ([String], [TokenType]) {
+    /// Token strings in id order and their llama.cpp types, plus a warning when an added token
+    /// shadows a model token of another id.
+    private static func tokens(of tokenizer: Tokenizer, size: Int, sentencePiece: Bool) -> ([String], [TokenType], String?) {
         let added = Dictionary(tokenizer.addedTokens.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        let addedContents = Set(added.values.map(\.content))
         var tokens: [String] = []
         var types: [TokenType] = []
-        var firstID: [String: Int] = [:]
+        var shadowed: [Int] = []
         tokens.reserveCapacity(size)
         types.reserveCapacity(size)
         for id in 0..<size {
@@ -82,20 +92,20 @@ public struct GGUFVocabulary {
                 (token, type) = (text, .unknown)
             } else if let addedToken = added[id] {
                 (token, type) = (addedToken.content, addedToken.special || looksSpecial(addedToken.content) ? .control : .userDefined)
-            } else if let text = tokenizer.model.token(of: id) {
+            } else if let text = tokenizer.model.token(of: id), !addedContents.contains(text) {
                 (token, type) = (text, sentencePiece && isByteToken(text) ? .byte : .normal)
             } else {
+                // No token, or one an added token of another id shadows: llama.cpp needs distinct
+                // token texts, and Hugging Face's vocabulary maps the text to the added id too.
+                if tokenizer.model.token(of: id) != nil { shadowed.append(id) }
                 (token, type) = ("[PAD\(id)]", .unused)
-            }
-            // llama.cpp maps text back to ids and asserts that every token is distinct.
-            if let other = firstID.updateValue(id, forKey: token) {
-                throw FormatError(file: fileName, "cannot export the tokenizer: ids \(other) and \(id) are both '\(token)'; "
-                    + "llama.cpp requires distinct tokens")
             }
             tokens.append(token)
             types.append(type)
         }
-        return (tokens, types)
+        let warning = shadowed.isEmpty ? nil : "model token ids \(shadowed) have the same text as added tokens with other ids; "
+            + "they are exported as unused [PAD<id>] tokens (as llama.cpp's converter does)"
+        return (tokens, types, warning)
     }
 
     /// Added tokens that models mark as ordinary but that act as control tokens (the reference
