@@ -7,6 +7,13 @@ import XCTest
 
 /// The models the GGUF export is checked on, and the llama.cpp losses committed for their
 /// exports (`Tests/FormatsTests/Fixtures/gguf`, made by `make_llama_cpp_losses.py` there).
+///
+/// The models are the Hugging Face fixtures *sharpened*: query and key weights ×8 and the final
+/// norm ×16 (powers of two, so exact). The fixtures' tiny random weights make attention almost
+/// uniform and the logits almost flat, so there a writer that forgets llama.cpp's q/k row
+/// permutation changes the loss by only 1e-5 relative and one that leaves GPT-2's square
+/// `attn.c_proj` untransposed by 6e-4, both inside the 1e-3 tolerance; sharpened, those mistakes
+/// (and permuting k with the query head count) move the loss by 0.6–2%.
 enum GGUFExportFixtures {
     /// One exported model: a Hugging Face fixture, optionally with its head tied to the embedding.
     struct Model {
@@ -61,12 +68,38 @@ enum GGUFExportFixtures {
         return copy
     }
 
-    /// `model` loaded on the reference device, with its tokenizer and folder.
+    /// `model` loaded on the reference device and sharpened, with its tokenizer and folder.
     static func load(_ model: Model, in testCase: XCTestCase) throws -> (LanguageModel, Tokenizer, URL) {
         let folder = try folder(for: model, in: testCase)
         let (loaded, _) = try ModelFolder.load(folder, device: TestDevices.reference(), trainable: false)
         XCTAssertEqual(loaded.config.tieWordEmbeddings, model.tied || model.fixture == "gpt2-tiny")
+        try sharpen(loaded)
         return (loaded, try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json")), folder)
+    }
+
+    /// Scales query and key projections by 8 and the final norm by 16 (see the type's comment).
+    static func sharpen(_ model: LanguageModel) throws {
+        let parameters = model.parameters, config = model.config
+        func scale(_ name: String, by factor: Float, where selected: (Int) -> Bool = { _ in true }) throws {
+            let values = try parameters.values(of: name)
+            try parameters.load(name, values: values.indices.map { selected($0) ? values[$0] * factor : values[$0] })
+        }
+        switch config.family {
+        case .llama:
+            for layer in 0..<config.layerCount {
+                for projection in ["q_proj", "k_proj"] { try scale("model.layers.\(layer).self_attn.\(projection).weight", by: 8) }
+            }
+            try scale("model.norm.weight", by: 16)
+        case .gpt2:
+            // c_attn is [d, 3d] with columns [q | k | v]: scale the first 2d columns and bias entries.
+            let width = 3 * config.hiddenSize, queryKey = 2 * config.hiddenSize
+            for layer in 0..<config.layerCount {
+                try scale("transformer.h.\(layer).attn.c_attn.weight", by: 8) { $0 % width < queryKey }
+                try scale("transformer.h.\(layer).attn.c_attn.bias", by: 8) { $0 < queryKey }
+            }
+            try scale("transformer.ln_f.weight", by: 16)
+            try scale("transformer.ln_f.bias", by: 16)
+        }
     }
 
     /// Exports `model` as `dtype` into a fresh temporary folder and returns the file.

@@ -16,6 +16,9 @@ Two modes:
       Prints (last line, JSON) llama.cpp's loss for each id list in IDS_JSON on the GGUF FILE;
       used by the live Swift test.
 
+The exported models are the Hugging Face fixtures with attention and logits sharpened (query/key
+weights x8, final norm x16; see Tests/ModelsTests/GGUFExportFixtures.swift), so that a wrong q/k
+permutation or Conv1D layout moves the loss well beyond the 1e-3 tolerance.
 The ids are evaluated directly (no tokenization), so no BOS is added: the loss is over exactly
 the ids transformers and gputrain see.
 """
