@@ -64,6 +64,7 @@ public struct GGUFVocabulary {
             let spaced = { (part: String) in part.replacingOccurrences(of: " ", with: "\u{0120}") }
             metadata["tokenizer.ggml.merges"] = .strings(tokenizer.model.merges.map { spaced($0.left) + " " + spaced($0.right) })
         }
+        warnings += Self.divergences(of: tokenizer, sentencePiece: sentencePiece)
         addSpecialTokens(tokenizer: tokenizer, config: config, tokenizerConfig: tokenizerConfig, size: size)
         if sentencePiece {
             metadata["tokenizer.ggml.add_space_prefix"] = .bool(Self.prependsSpace(tokenizer))
@@ -168,6 +169,28 @@ public struct GGUFVocabulary {
         case (.qwen2, false): return "qwen2"
         default: return nil
         }
+    }
+
+    /// Tokenizer settings llama.cpp's tokenizers cannot express: text they affect tokenizes
+    /// differently there (the ids of training data, which gputrain tokenized, are unaffected).
+    private static func divergences(of tokenizer: Tokenizer, sentencePiece: Bool) -> [String] {
+        var warnings: [String] = []
+        let consequence = "so llama.cpp may tokenize some text differently from gputrain"
+        if !sentencePiece, tokenizer.normalizer != nil {
+            warnings.append("llama.cpp's BPE tokenizer does not run the tokenizer's normalizer (e.g. Qwen2's NFC) on text, \(consequence)")
+        }
+        if tokenizer.preTokenizer.steps.contains(where: { if case .prefixSpace = $0 { return true } else { return false } }) {
+            warnings.append("llama.cpp's BPE tokenizer has no add_prefix_space, \(consequence)")
+        }
+        let prependsFirstOnly = tokenizer.preTokenizer.steps.contains { step in
+            if case .metaspace(_, .first, _) = step { return true }
+            return false
+        }
+        if sentencePiece, prependsFirstOnly {
+            warnings.append("llama.cpp puts the SentencePiece space prefix before every text after a special token as well, not only at "
+                + "the start (Metaspace prepend_scheme \"first\"), \(consequence)")
+        }
+        return warnings
     }
 
     /// Whether SentencePiece-style encoding puts `▁` before the text (legacy `Prepend` normalizer

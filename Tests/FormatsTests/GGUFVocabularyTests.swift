@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import TestSupport
 import XCTest
 
 /// The `tokenizer.*` GGUF metadata (FORMATS §5.5) for each tokenizer style of the fixtures:
@@ -26,12 +27,16 @@ final class GGUFVocabularyTests: XCTestCase {
     }
 
     func testByteLevelPreTokenizersGetLlamaCppNames() throws {
-        let expected = ["gpt2-prefix-space": "gpt-2", "llama3-style": "llama-bpe", "qwen2-style": "qwen2", "smollm-style": "smollm"]
-        for (name, pre) in expected {
+        let expected = [
+            "gpt2-prefix-space": ("gpt-2", "add_prefix_space"), "llama3-style": ("llama-bpe", nil),
+            "qwen2-style": ("qwen2", "normalizer"), "smollm-style": ("smollm", nil),
+        ]
+        for (name, (pre, warning)) in expected {
             let vocabulary = try vocabulary(tokenizer(name))
             XCTAssertEqual(vocabulary.metadata["tokenizer.ggml.model"], .string("gpt2"), name)
             XCTAssertEqual(vocabulary.metadata["tokenizer.ggml.pre"], .string(pre), name)
-            XCTAssertEqual(vocabulary.warnings, [], name)
+            XCTAssertEqual(vocabulary.warnings.count, warning == nil ? 0 : 1, "\(name): \(vocabulary.warnings)")
+            if let warning { XCTAssertTrue(vocabulary.warnings[0].contains(warning), vocabulary.warnings[0]) }
             XCTAssertNil(vocabulary.metadata["tokenizer.ggml.scores"], name)
         }
         for name in ["custom-splits-a", "custom-splits-b"] {
@@ -111,6 +116,7 @@ final class GGUFVocabularyTests: XCTestCase {
             XCTAssertEqual(metadata["tokenizer.ggml.bos_token_id"], .uint32(1), "from the post-processor's <s> $A")
             XCTAssertEqual(metadata["tokenizer.ggml.add_bos_token"], .bool(true))
             XCTAssertEqual(metadata["tokenizer.ggml.add_space_prefix"], .bool(true), "\(name) puts ▁ before the text")
+            XCTAssertEqual(vocabulary.warnings.count, name == "metaspace-style" ? 1 : 0, "only Metaspace's prepend_scheme first differs")
         }
     }
 
@@ -157,5 +163,74 @@ final class GGUFVocabularyTests: XCTestCase {
         XCTAssertEqual(try TokenizerConfigFile.load(fromFolder: folder.appendingPathComponent("missing")), TokenizerConfigFile())
         try AtomicFile.write(Data(#"{"chat_template": 3}"#.utf8), to: folder.appendingPathComponent("tokenizer_config.json"))
         assertFormatError(try TokenizerConfigFile.load(fromFolder: folder), mentions: ["tokenizer_config.json", "chat_template", "a string or a list"])
+    }
+}
+
+/// llama.cpp itself (through llama-cpp-python) reads exported vocabularies and, wherever the
+/// export gives no warning, tokenizes every case of `tokenizer-cases.json` exactly as Hugging Face
+/// does. Skipped without llama-cpp-python.
+final class GGUFVocabularyLlamaCppTests: XCTestCase {
+    func testLlamaCppTokenizesLikeHuggingFaceUnlessTheExportWarned() throws {
+        let python: String
+        switch PythonRunner.find(importing: ["llama_cpp"]) {
+        case let .success(found): python = found
+        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
+        }
+        struct Cases: Decodable {
+            struct Case: Codable {
+                let tokenizer: String
+                let text: String
+                let ids: [Int]
+            }
+            let tokenizers: [String: String]
+            let cases: [Case]
+        }
+        let all = try JSONDecoder().decode(Cases.self, from: Data(contentsOf: FixtureFiles.url("tokenizer-cases.json")))
+        let folder = try temporaryFolder(self)
+        var files: [String: String] = [:]
+        var warned: Set<String> = []
+        for (name, path) in all.tokenizers {
+            let tokenizer = try Tokenizer(contentsOf: FixtureFiles.url(path))
+            let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 8, layerCount: 1, headCount: 1,
+                                     maxPositions: 64)
+            let vocabulary = try GGUFVocabulary(tokenizer: tokenizer, config: config, tokenizerConfig: TokenizerConfigFile(), fileName: name)
+            if !vocabulary.warnings.isEmpty { warned.insert(name) }
+            var metadata = GGUFMetadata()
+            metadata["general.architecture"] = .string("llama")
+            for (key, value) in [("context_length", 64), ("embedding_length", 8), ("block_count", 1), ("feed_forward_length", 8),
+                                 ("attention.head_count", 1), ("attention.head_count_kv", 1), ("rope.dimension_count", 8)] {
+                metadata["llama.\(key)"] = .uint32(UInt32(value))
+            }
+            metadata["llama.attention.layer_norm_rms_epsilon"] = .float32(1e-5)
+            metadata.merge(vocabulary.metadata)
+            let url = folder.appendingPathComponent("\(name).gguf")
+            try GGUFWriter(metadata: metadata, tensors: []).write(to: url)
+            files[name] = url.path
+        }
+        let casesURL = folder.appendingPathComponent("cases.json")
+        try AtomicFile.write(try JSONEncoder().encode(all.cases.filter { files[$0.tokenizer] != nil }), to: casesURL)
+        let filesURL = folder.appendingPathComponent("files.json")
+        try AtomicFile.write(try JSONEncoder().encode(files), to: filesURL)
+        let (status, output) = try PythonRunner.run(python, ["-c", """
+            import json, sys
+            from llama_cpp import Llama
+            files = json.load(open(sys.argv[1]))
+            models = {name: Llama(model_path=path, vocab_only=True, verbose=False) for name, path in files.items()}
+            mismatches = []
+            for case in json.load(open(sys.argv[2], encoding="utf-8")):
+                ids = models[case["tokenizer"]].tokenize(case["text"].encode("utf-8"), add_bos=False, special=True)
+                if ids != case["ids"]:
+                    mismatches.append({"tokenizer": case["tokenizer"], "text": case["text"], "llama.cpp": ids, "hf": case["ids"]})
+            print(json.dumps(mismatches))
+            """, filesURL.path, casesURL.path])
+        XCTAssertEqual(status, 0, output)
+        guard status == 0, let line = output.split(separator: "\n").last else { return }
+        let mismatches = try XCTUnwrap(try JSONValue.parse(Data(line.utf8), file: "llama.cpp output").arrayValue)
+        let tokenizers = mismatches.compactMap { $0.objectValue?["tokenizer"]?.stringValue }
+        for mismatch in mismatches where !warned.contains(mismatch.objectValue?["tokenizer"]?.stringValue ?? "") {
+            XCTFail("llama.cpp tokenizes differently without a warning: \(mismatch.serialized(.compact))")
+        }
+        XCTAssertEqual(warned, ["custom-splits-a", "custom-splits-b", "gpt2-prefix-space", "metaspace-style", "qwen2-style"])
+        XCTAssertEqual(Set(tokenizers).subtracting(warned), [], "gpt2-tiny, llama-tiny, llama3-style, smollm-style and sentencepiece-style agree on every case")
     }
 }
