@@ -2,6 +2,7 @@ import Core
 import Formats
 import Foundation
 import Models
+import Tensors
 import TestSupport
 import XCTest
 
@@ -187,30 +188,83 @@ final class GGUFExportTests: XCTestCase {
     /// llama.cpp (through llama-cpp-python) loads fresh F32 and F16 exports and computes gputrain's
     /// loss. The F16 file is compared with gputrain running on the same half-rounded weights.
     func testLlamaCppComputesTheSameLossOnFreshExports() throws {
-        let python: String
-        switch PythonRunner.find(importing: ["llama_cpp", "numpy"]) {
-        case let .success(found): python = found
-        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
-        }
-        let script = Fixtures.folder.appendingPathComponent("make_llama_cpp_losses.py").path
+        let python = try llamaCppPython()
         for model in Fixtures.models {
-            let cases = try cases(model)
             for dtype in GGUFExport.DType.allCases {
                 let (url, loaded) = try Fixtures.export(model, dtype: dtype, in: self)
                 if dtype == .f16 { try roundMatricesToHalf(loaded) }
-                let idsURL = url.deletingLastPathComponent().appendingPathComponent("ids.json")
-                try AtomicFile.write(try JSONEncoder().encode(cases.map(\.ids)), to: idsURL)
-                let (status, output) = try PythonRunner.run(python, [script, "loss", url.path, idsURL.path])
-                XCTAssertEqual(status, 0, output)
-                guard status == 0, let line = output.split(separator: "\n").last else { continue }
-                let losses = try JSONDecoder().decode([Double].self, from: Data(line.utf8))
-                XCTAssertEqual(losses.count, cases.count)
-                for (reference, llamaCpp) in zip(cases, losses) {
-                    let ours = Double(try meanNextTokenLoss(of: loaded, ids: reference.ids))
-                    print("\(model.name) \(dtype.rawValue): gputrain \(ours), llama.cpp \(llamaCpp) for '\(reference.text)'")
-                    XCTAssertEqual(ours, llamaCpp, accuracy: Self.lossTolerance * llamaCpp, "\(model.name) \(dtype.rawValue): '\(reference.text)'")
-                }
+                try checkLlamaCpp(python: python, file: url, model: loaded, cases: try cases(model), label: "\(model.name) \(dtype.rawValue)")
             }
+        }
+    }
+
+    /// The code paths the fixtures do not reach, on random sharpened models with the Llama
+    /// fixture's tokenizer: Qwen2 (`qwen2`, q/k/v biases, no row permutation); Llama with biases
+    /// everywhere (permuted q/k biases), head_dim ≠ hidden/heads (`key_length`) and Llama 3 RoPE
+    /// scaling (`rope_freqs.weight`); tied Llama with linear RoPE scaling.
+    func testLlamaCppRunsQwen2BiasesHeadDimensionAndRopeScaling() throws {
+        let python = try llamaCppPython()
+        let (_, tokenizer, _) = try Fixtures.load(model("llama-tiny"), in: self)
+        func config(_ type: ModelType, headDimension: Int? = nil, tied: Bool = false, _ change: (inout ModelConfig) -> Void = { _ in }) -> ModelConfig {
+            var config = ModelConfig(modelType: type, vocabSize: 400, hiddenSize: 64, layerCount: 2, headCount: 4, keyValueHeadCount: 2,
+                                     headDimension: headDimension, intermediateSize: 128, maxPositions: 128, tieWordEmbeddings: tied,
+                                     bosTokenID: 0, eosTokenIDs: [1])
+            change(&config)
+            return config
+        }
+        let variants: [(String, ModelConfig)] = [
+            ("qwen2", config(.qwen2) { $0.ropeTheta = 1_000_000 }),
+            ("llama-biases-head-dim-llama3-rope", config(.llama, headDimension: 32) {
+                $0.queryKeyValueBias = true
+                $0.attentionOutputBias = true
+                $0.mlpBias = true
+                $0.ropeScaling = .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 16)
+            }),
+            ("llama-tied-linear-rope", config(.llama, tied: true) { $0.ropeScaling = .linear(factor: 4) }),
+        ]
+        let cases = try cases(model("llama-tiny"))
+        for (index, (name, config)) in variants.enumerated() {
+            let model = try makeLanguageModel(config: config, parameters: ParameterStore(
+                device: TestDevices.reference(), specs: ModelParameters.specs(for: config)))
+            try WeightInitializer.initialize(model, seed: UInt64(index + 1))
+            var random = TestRandom(seed: UInt64(index + 10))
+            for spec in ModelParameters.specs(for: config) where spec.name.hasSuffix(".bias") {
+                try model.parameters.load(spec.name, values: random.floats(spec.count, in: -0.5...0.5))
+            }
+            try Fixtures.sharpen(model)
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-\(name)-\(UUID().uuidString).gguf")
+            addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+            let report = try GGUFExport.write(model: model, tokenizer: tokenizer, tokenizerConfig: nil, dtype: .f32, to: url)
+            let file = try GGUFFile(contentsOf: url)
+            XCTAssertEqual(report.architecture, config.modelType == .qwen2 ? "qwen2" : "llama")
+            XCTAssertEqual(file["\(report.architecture).attention.key_length"], config.headDimension == 32 ? .uint32(32) : nil, name)
+            XCTAssertEqual(file.names.contains("rope_freqs.weight"), name.contains("llama3"), name)
+            try checkLlamaCpp(python: python, file: url, model: model, cases: cases, label: name)
+        }
+    }
+
+    private func llamaCppPython() throws -> String {
+        switch PythonRunner.find(importing: ["llama_cpp", "numpy"]) {
+        case let .success(found): return found
+        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
+        }
+    }
+
+    /// Runs llama.cpp on `file` for every case and asserts that its losses equal gputrain's on `model`.
+    private func checkLlamaCpp(python: String, file: URL, model: LanguageModel, cases: [HuggingFaceFixtures.Case], label: String) throws {
+        let script = Fixtures.folder.appendingPathComponent("make_llama_cpp_losses.py").path
+        let idsURL = file.deletingLastPathComponent().appendingPathComponent("\(file.lastPathComponent).ids.json")
+        addTeardownBlock { try? FileManager.default.removeItem(at: idsURL) }
+        try AtomicFile.write(try JSONEncoder().encode(cases.map(\.ids)), to: idsURL)
+        let (status, output) = try PythonRunner.run(python, [script, "loss", file.path, idsURL.path])
+        XCTAssertEqual(status, 0, "\(label): \(output)")
+        guard status == 0, let line = output.split(separator: "\n").last else { return }
+        let losses = try JSONDecoder().decode([Double].self, from: Data(line.utf8))
+        XCTAssertEqual(losses.count, cases.count)
+        for (reference, llamaCpp) in zip(cases, losses) {
+            let ours = Double(try meanNextTokenLoss(of: model, ids: reference.ids))
+            print("\(label): gputrain \(ours), llama.cpp \(llamaCpp) for \(reference.text.debugDescription)")
+            XCTAssertEqual(ours, llamaCpp, accuracy: Self.lossTolerance * llamaCpp, "\(label): '\(reference.text)'")
         }
     }
 
