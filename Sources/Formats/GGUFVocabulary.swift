@@ -36,29 +36,21 @@ public struct GGUFVocabulary {
         }
         let (tokens, types, shadowing) = Self.tokens(of: tokenizer, size: size, sentencePiece: sentencePiece)
         if let shadowing { warnings.append(shadowing) }
-        var firstID: [String: Int] = [:]
-        for (id, token) in tokens.enumerated() {
-            // llama.cpp maps text back to ids and asserts that no two tokens are the same.
-            if let other = firstID.updateValue(id, forKey: token) {
-                throw FormatError(file: fileName, "cannot export the tokenizer: ids \(other) and \(id) are both '\(token)'; llama.cpp requires distinct tokens")
-            }
-        }
+        try Self.requireDistinct(tokens, fileName: fileName)
+
+        metadata["tokenizer.ggml.model"] = .string(sentencePiece ? "llama" : "gpt2")
         if sentencePiece {
-            metadata["tokenizer.ggml.model"] = .string("llama")
             metadata["tokenizer.ggml.pre"] = .string("default")
-            metadata["tokenizer.ggml.tokens"] = .strings(tokens)
-            metadata["tokenizer.ggml.scores"] = .float32s(Self.scores(of: tokenizer, tokens: tokens))
-            metadata["tokenizer.ggml.token_type"] = .int32s(types.map(\.rawValue))
+        } else if let name = Self.preTokenizerName(tokenizer.preTokenizer) {
+            metadata["tokenizer.ggml.pre"] = .string(name)
         } else {
-            metadata["tokenizer.ggml.model"] = .string("gpt2")
-            if let name = Self.preTokenizerName(tokenizer.preTokenizer) {
-                metadata["tokenizer.ggml.pre"] = .string(name)
-            } else {
-                warnings.append("the pre-tokenizer matches none llama.cpp implements (GPT-2, Llama 3, Qwen2, SmolLM); llama.cpp will "
-                    + "split text with its default regex, so its token ids may differ from gputrain's")
-            }
-            metadata["tokenizer.ggml.tokens"] = .strings(tokens)
-            metadata["tokenizer.ggml.token_type"] = .int32s(types.map(\.rawValue))
+            warnings.append("the pre-tokenizer matches none llama.cpp implements (GPT-2, Llama 3, Qwen2, SmolLM); llama.cpp will "
+                + "split text with its default regex, so its token ids may differ from gputrain's")
+        }
+        metadata["tokenizer.ggml.tokens"] = .strings(tokens)
+        if sentencePiece { metadata["tokenizer.ggml.scores"] = .float32s(Self.scores(of: tokenizer, tokens: tokens)) }
+        metadata["tokenizer.ggml.token_type"] = .int32s(types.map(\.rawValue))
+        if !sentencePiece {
             // llama.cpp splits a merge at its first space, so spaces inside a token are written as
             // U+0120, as the reference converter does.
             let spaced = { (part: String) in part.replacingOccurrences(of: " ", with: "\u{0120}") }
@@ -107,6 +99,17 @@ public struct GGUFVocabulary {
         let warning = shadowed.isEmpty ? nil : "model token ids \(shadowed) have the same text as added tokens with other ids; "
             + "they are exported as unused [PAD<id>] tokens (as llama.cpp's converter does)"
         return (tokens, types, warning)
+    }
+
+    /// Throws unless every token text is distinct: llama.cpp maps text back to ids and asserts it.
+    private static func requireDistinct(_ tokens: [String], fileName: String) throws {
+        var firstID: [String: Int] = [:]
+        for (id, token) in tokens.enumerated() {
+            if let other = firstID.updateValue(id, forKey: token) {
+                throw FormatError(file: fileName, "cannot export the tokenizer: ids \(other) and \(id) are both '\(token)'; "
+                    + "llama.cpp requires distinct tokens")
+            }
+        }
     }
 
     /// Added tokens that models mark as ordinary but that act as control tokens (the reference

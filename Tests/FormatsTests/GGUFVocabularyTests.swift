@@ -67,6 +67,14 @@ final class GGUFVocabularyTests: XCTestCase {
         }
     }
 
+    func testTokenizerLlamaCppCannotReadIsRefused() throws {
+        var document = try XCTUnwrap(try JSONValue.read(contentsOf: FixtureFiles.url("gpt2-tiny/tokenizer.json")).objectValue)
+        document["pre_tokenizer"] = .object(["type": .string("Split"), "pattern": .object(["String": .string(" ")]),
+                                             "behavior": .string("Isolated"), "invert": .bool(false)])
+        let tokenizer = try Tokenizer(json: .object(document))
+        assertFormatError(try vocabulary(tokenizer), mentions: ["out.gguf", "byte-level BPE", "SentencePiece-style", "neither"])
+    }
+
     func testSpecialTokensComeFromTheTokenizerConfigThenTheModelConfigThenThePostProcessor() throws {
         let llama3 = try tokenizer("llama3-style")
         let fromTemplate = try vocabulary(llama3)
