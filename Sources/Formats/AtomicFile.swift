@@ -29,6 +29,14 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes whatever `produce` emits, in order, to `url` atomically; the pieces are written as
+    /// they come, so a file larger than memory can be streamed.
+    public static func write(to url: URL, streaming produce: (_ emit: (Data) throws -> Void) throws -> Void) throws {
+        try write(to: url) { handle in
+            try produce { piece in try piece.withUnsafeBytes { try writeAll($0, to: handle, url: url) } }
+        }
+    }
+
     private static func write(to url: URL, body: (Int32) throws -> Void) throws {
         let folder = url.deletingLastPathComponent()
         do {

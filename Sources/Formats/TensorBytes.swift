@@ -48,6 +48,10 @@ public enum TensorBytes {
     /// rounds to nearest even.
     public static func bytes(of values: [Float], as dtype: SafetensorsDType) -> Data {
         precondition(dtype.convertsToFloat, "\(dtype.rawValue) is not a float type")
+        #if _endian(little)
+        // The host layout is the file's: one copy, no per-element work.
+        if dtype == .f32 { return values.withUnsafeBytes { Data($0) } }
+        #endif
         var data = Data(capacity: values.count * dtype.bitsPerElement / 8)
         switch dtype {
         case .f32: for value in values { append(value.bitPattern, to: &data) }

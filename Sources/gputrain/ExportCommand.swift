@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Formats
+import Models
 import Runtime
 import Training
 
@@ -30,14 +31,24 @@ struct ExportCommand: ParsableCommand {
         if let dtype, SafetensorsDType(floatName: dtype) == nil {
             throw ValidationError("--dtype must be f32, f16 or bf16, got '\(dtype)'")
         }
+        if format == "gguf", let dtype, GGUFExport.DType(rawValue: dtype) == nil {
+            throw ValidationError("--dtype for gguf must be f32 or f16, got '\(dtype)'")
+        }
     }
 
     func run() throws {
-        guard format == "hf" else { throw ValidationError("--format gguf is being merged; use --format hf") }
         let device = try DeviceFactory.make("reference")
         let source = URL(fileURLWithPath: model), target = URL(fileURLWithPath: out)
-        let summary = try ModelExport.huggingFace(from: source, to: target, dtype: dtype.flatMap(SafetensorsDType.init(floatName:)),
+        let summary: ModelExport.Summary
+        if format == "gguf" {
+            let result = try ModelExport.gguf(from: source, to: target, dtype: dtype.flatMap(GGUFExport.DType.init(rawValue:)) ?? .f16,
+                                              mergeLoRA: mergeLoRA, device: device)
+            result.warnings.forEach { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+            summary = result.summary
+        } else {
+            summary = try ModelExport.huggingFace(from: source, to: target, dtype: dtype.flatMap(SafetensorsDType.init(floatName:)),
                                                   mergeLoRA: mergeLoRA, device: device)
+        }
         print("wrote \(summary.output.path): \(summary.parameters) parameters as \(summary.dtype)"
             + (summary.mergedAdapter ? " (LoRA adapter merged)" : ""))
     }

@@ -51,4 +51,18 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertNotEqual(badFormat.status, 0)
         XCTAssertTrue(badFormat.standardError.contains("hf or gguf"), badFormat.standardError)
     }
+
+    func testGGUFExportWritesAFileForLlamaCpp() throws {
+        let out = scratch.appendingPathComponent("model.gguf")
+        let adapter = HuggingFaceFixtures.folder("exports/trained-llama-lora")
+        let result = try CommandRunner.run(["export", "--model", adapter.path, "--merge-lora", "--format", "gguf", "--out", out.path])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("as f16 (LoRA adapter merged)"), result.standardOutput)
+        let header = try Data(contentsOf: out).prefix(8)
+        XCTAssertEqual(Array(header), [0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0], "GGUF magic, version 3")
+        let badType = try CommandRunner.run(["export", "--model", adapter.path, "--merge-lora", "--format", "gguf", "--dtype", "bf16",
+                                             "--out", out.path])
+        XCTAssertNotEqual(badType.status, 0)
+        XCTAssertTrue(badType.standardError.contains("f32 or f16"), badType.standardError)
+    }
 }

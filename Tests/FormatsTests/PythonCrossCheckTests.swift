@@ -1,5 +1,6 @@
 import Core
 import Formats
+import TestSupport
 import XCTest
 
 /// Checks files gputrain writes against the Hugging Face Python libraries themselves. Skipped (with
@@ -8,30 +9,14 @@ import XCTest
 /// needs Python; these tests only widen the evidence when it is there.
 final class PythonCrossCheckTests: XCTestCase {
     private func python() throws -> String {
-        let candidate = ProcessInfo.processInfo.environment["GPUTRAIN_PYTHON"] ?? "python3"
-        let (status, output) = try run(candidate, ["-c", "import tokenizers, safetensors, numpy"])
-        guard status == 0 else {
-            let reason = output.split(separator: "\n").last.map(String.init) ?? "exit status \(status)"
-            throw XCTSkip("needs a Python with tokenizers, safetensors and numpy (set GPUTRAIN_PYTHON); \(candidate): \(reason)")
+        switch PythonRunner.find(importing: ["tokenizers", "safetensors", "numpy"]) {
+        case let .success(python): return python
+        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
         }
-        return candidate
-    }
-
-    private func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
     private func runScript(_ script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let (status, output) = try run(try python(), ["-c", script] + arguments)
+        let (status, output) = try PythonRunner.run(try python(), ["-c", script] + arguments)
         XCTAssertEqual(status, 0, output, file: file, line: line)
     }
 

@@ -38,6 +38,24 @@ public enum ModelExport {
                        mergedAdapter: isAdapter)
     }
 
+    /// Writes the language model in `folder` to the GGUF file `output` for llama.cpp (FORMATS §5),
+    /// with its tokenizer and chat template; a LoRA adapter folder needs `mergeLoRA`. Returns
+    /// what was written and the tokenizer features llama.cpp cannot reproduce (warnings).
+    public static func gguf(from folder: URL, to output: URL, dtype: GGUFExport.DType, mergeLoRA: Bool,
+                            device: Device) throws -> (summary: Summary, warnings: [String]) {
+        let isAdapter = try requireMergeChoice(folder, mergeLoRA: mergeLoRA)
+        if try ScalarHeadModel.hasHead(in: folder) {
+            throw FormatError(file: folder.path, "is a reward model (score.weight); GGUF export is for language models")
+        }
+        let model = try ModelFolder.load(folder, device: device, trainable: false).model
+        let tokenizerFolder = try ModelFolder.tokenizerFolder(of: folder)
+        let tokenizer = try Tokenizer.load(fromPath: tokenizerFolder.path)
+        let report = try GGUFExport.write(model: model, tokenizer: tokenizer, tokenizerConfig: tokenizerFolder, dtype: dtype, to: output)
+        let summary = Summary(parameters: ModelParameters.specs(for: model.config).reduce(0) { $0 + $1.count }, dtype: dtype.rawValue,
+                              output: output, mergedAdapter: isAdapter)
+        return (summary, report.warnings)
+    }
+
     /// Throws unless an adapter folder comes with `--merge-lora`; returns whether it is one.
     static func requireMergeChoice(_ folder: URL, mergeLoRA: Bool) throws -> Bool {
         let isAdapter = PEFTAdapter.isAdapter(folder)

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Little-endian GGUF encoding of header fields and metadata values (FORMATS §5.1).
+struct GGUFEncoder {
+    private(set) var data = Data()
+
+    mutating func append<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    /// A `gguf_string`: u64 byte length, then the UTF-8 bytes.
+    mutating func append(string: String) {
+        let bytes = Array(string.utf8)
+        append(UInt64(bytes.count))
+        data.append(contentsOf: bytes)
+    }
+
+    /// The value's bytes without its type code (the caller writes that).
+    mutating func append(value: GGUFValue) {
+        switch value {
+        case let .uint8(value): append(value)
+        case let .int8(value): append(value)
+        case let .uint16(value): append(value)
+        case let .int16(value): append(value)
+        case let .uint32(value): append(value)
+        case let .int32(value): append(value)
+        case let .float32(value): append(value.bitPattern)
+        case let .bool(value): append(UInt8(value ? 1 : 0))
+        case let .string(value): append(string: value)
+        case let .array(elementType, elements):
+            append(elementType.rawValue)
+            append(UInt64(elements.count))
+            // Nested arrays are written as their element type, count and elements, like any array.
+            for element in elements { append(value: element) }
+        case let .uint64(value): append(value)
+        case let .int64(value): append(value)
+        case let .float64(value): append(value.bitPattern)
+        }
+    }
+
+    /// Zero bytes up to the next multiple of `alignment` (counted from the start of `data`).
+    mutating func pad(to alignment: Int) {
+        data.append(contentsOf: repeatElement(0, count: GGUFLayout.padding(data.count, alignment)))
+    }
+}
+
+/// Alignment arithmetic shared by the writer and the reader.
+enum GGUFLayout {
+    /// The default and recommended alignment of tensor data.
+    static let defaultAlignment = 32
+    /// `GGML_MAX_NAME`: tensor names must be shorter.
+    static let maximumTensorNameBytes = 64
+    /// `GGML_MAX_DIMS`.
+    static let maximumDimensions = 4
+    /// Keys must be shorter (FORMATS §5.1).
+    static let maximumKeyBytes = 65536
+
+    /// Bytes of zero padding after `offset` to reach a multiple of `alignment`.
+    static func padding(_ offset: Int, _ alignment: Int) -> Int { (alignment - offset % alignment) % alignment }
+
+    /// `offset` rounded up to a multiple of `alignment`.
+    static func aligned(_ offset: Int, _ alignment: Int) -> Int { offset + padding(offset, alignment) }
+}
