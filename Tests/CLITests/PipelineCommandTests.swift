@@ -97,6 +97,31 @@ final class PipelineCommandTests: XCTestCase {
 
     /// Ctrl-C during a stage writes a checkpoint and exits with 130; `--resume` skips the
     /// finished stages and continues that one from its checkpoint to the end.
+    /// LoRA in every post-training stage of the pipeline: each stage saves a PEFT adapter whose
+    /// base is the model it started from (merged into `<final>-base/` when that is an adapter too),
+    /// and the evaluation loads them all.
+    func testSmokePipelineWithLoRAInEveryStage() throws {
+        let lora = ["sft", "reward", "dpo", "ppo"].flatMap { ["--set", "\($0).lora.r=4", "--set", "\($0).lora.target_modules=all-linear"] }
+        let result = try pipeline(lora)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        for stage in ["sft", "reward", "dpo", "ppo", "ppo/value"] {
+            let folder = out.appendingPathComponent(stage == "ppo/value" ? stage : "\(stage)/final")
+            let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json")))
+                as? [String: Any], stage)
+            let base = try XCTUnwrap(config["base_model_name_or_path"] as? String)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: base + "/config.json"), "\(stage): base \(base)")
+            XCTAssertEqual(config["task_type"] as? String, stage == "reward" || stage == "ppo/value" ? "SEQ_CLS" : "CAUSAL_LM")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
+    }
+
+    func testALoRATargetThatMatchesNoModuleIsAClearError() throws {
+        let result = try pipeline(["--set", "sft.lora.r=4", "--set", "sft.lora.target_modules=[q_proj, qkv]"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.standardError.contains("'lora.target_modules' entry [\"qkv\"] matches no module"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("q_proj"), "names the projections there are: \(result.standardError)")
+    }
+
     func testCtrlCCheckpointsAndResumeContinues() throws {
         let steps = ["--set", "sft.train.steps=400", "--set", "sft.train.checkpoint_every=1000"]
         let process = Process()

@@ -62,13 +62,13 @@ public struct ChatModelFolder {
     /// (`config.json` + `model.safetensors`), or as a PEFT adapter when it has LoRA `adapters`
     /// (with `savedParameters` trained in full, like a reward model's `score.weight`). An
     /// adapter names this folder as its base; when this folder is itself an adapter, the merged
-    /// model the run started from is written once to `base-model/` beside `folder` and named instead.
+    /// model the run started from is written once beside `folder` (as `<folder>-base/`) and named instead.
     public func saveTrained(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, adapters: LoRAAdapters?,
                             taskType: String, savedParameters: [String] = [], to folder: URL) throws {
         if let adapters {
             var base = url
             if PEFTAdapter.isAdapter(url) {
-                base = folder.deletingLastPathComponent().appendingPathComponent("base-model")
+                base = folder.deletingLastPathComponent().appendingPathComponent(folder.lastPathComponent + "-base")
                 if !FileManager.default.fileExists(atPath: base.appendingPathComponent("config.json").path) {
                     try ModelFolder.save(store, specs: specs, config: config, to: base)
                     try writeTokenizerFiles(to: base)
