@@ -21,3 +21,15 @@ extension URL {
     /// The name used in error messages: the path, which is what a user can act on.
     var displayName: String { isFileURL ? path : absoluteString }
 }
+
+extension Data {
+    /// The file at `url`, memory-mapped (pages are read when touched, so a model file is never
+    /// copied whole into memory); an unreadable file is an error naming it.
+    init(mappingFile url: URL) throws {
+        do {
+            try self.init(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw FormatError(file: url.displayName, "cannot be read: \(error.localizedDescription)")
+        }
+    }
+}

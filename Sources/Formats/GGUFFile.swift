@@ -46,13 +46,7 @@ public struct GGUFFile: @unchecked Sendable {
 
     /// Opens and validates the file at `url`, memory-mapping it.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw FormatError(file: url.displayName, "cannot be read: \(error.localizedDescription)")
-        }
-        try self.init(data: data, fileName: url.displayName)
+        try self.init(data: Data(mappingFile: url), fileName: url.displayName)
     }
 
     /// Validates `data` as a complete GGUF file; `fileName` names it in errors.

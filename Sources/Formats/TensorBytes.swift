@@ -52,15 +52,19 @@ public enum TensorBytes {
         // The host layout is the file's: one copy, no per-element work.
         if dtype == .f32 { return values.withUnsafeBytes { Data($0) } }
         #endif
-        var data = Data(capacity: values.count * dtype.bitsPerElement / 8)
         switch dtype {
-        case .f32: for value in values { append(value.bitPattern, to: &data) }
-        case .f64: for value in values { append(Double(value).bitPattern, to: &data) }
-        case .bf16: for value in values { append(HalfPrecision.bfloat16(from: value), to: &data) }
-        case .f16: for value in values { append(HalfPrecision.float16(from: value), to: &data) }
-        default: break
+        case .f32: return littleEndianBytes(values.map(\.bitPattern))
+        case .f64: return littleEndianBytes(values.map { Double($0).bitPattern })
+        case .bf16: return littleEndianBytes(values.map(HalfPrecision.bfloat16(from:)))
+        case .f16: return littleEndianBytes(values.map(HalfPrecision.float16(from:)))
+        default: return Data()
         }
-        return data
+    }
+
+    /// The elements of `words` as little-endian bytes, converted as a whole array (appending
+    /// element by element to `Data` costs more than the narrowing itself).
+    private static func littleEndianBytes<T: FixedWidthInteger>(_ words: [T]) -> Data {
+        words.map(\.littleEndian).withUnsafeBytes { Data($0) }
     }
 
     /// `values` as little-endian bytes of an integer `dtype` (values are truncated to its width).

@@ -207,7 +207,7 @@ final class RewardStageTests: XCTestCase {
     /// that has torch and transformers (set GPUTRAIN_PYTHON).
     func testTransformersLoadsTheRewardModelWithTheSameScores() throws {
         let python = ProcessInfo.processInfo.environment["GPUTRAIN_PYTHON"] ?? "python3"
-        guard try Self.run(python, ["-c", "import torch, transformers"]).status == 0 else {
+        guard try PythonRunner.run(python, ["-c", "import torch, transformers"]).status == 0 else {
             throw XCTSkip("needs a Python with torch and transformers (set GPUTRAIN_PYTHON); \(python) lacks them")
         }
         let device = TestDevices.reference()
@@ -225,7 +225,7 @@ final class RewardStageTests: XCTestCase {
             .object(["ids": .array(example.ids.map { .int($0) }), "score": .double(score)])
         })
         try AtomicFile.write(cases.serializedData(), to: root.appendingPathComponent("cases.json"))
-        let result = try Self.run(python, ["-c", """
+        let result = try PythonRunner.run(python, ["-c", """
             import json, sys, torch
             from transformers import AutoModelForSequenceClassification
             folder, cases = sys.argv[1], json.load(open(sys.argv[2]))
@@ -240,18 +240,5 @@ final class RewardStageTests: XCTestCase {
             print("ok", single)
             """, folder.path, root.appendingPathComponent("cases.json").path])
         XCTAssertEqual(result.status, 0, result.output)
-    }
-
-    private static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }

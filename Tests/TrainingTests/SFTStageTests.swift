@@ -145,6 +145,18 @@ final class SFTStageTests: XCTestCase {
         XCTAssertEqual(try adapterBytes(resumed), try adapterBytes(url), "bit-identical adapters after resuming")
     }
 
+    /// The shipped LoRA recipe reads, with LoRA on every projection.
+    func testLoRARecipeReads() throws {
+        let recipe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs/tiny-world-sft-lora.yaml")
+        let config = try ConfigLoader.load(SFTConfig.self, from: recipe)
+        XCTAssertEqual(config.lora, LoRASettings(r: 16, alpha: 32, dropout: 0.05, targetModules: .allLinear))
+        XCTAssertNil(config.lora.problem)
+        XCTAssertThrowsError(try ConfigLoader.load(SFTConfig.self, from: recipe, overrides: ["lora.rank=4"])) { error in
+            XCTAssertTrue("\(error)".contains("unknown key 'lora.rank'"), "\(error)")
+        }
+    }
+
     func testBadInputIsNamed() throws {
         var config = try config(steps: 2)
         config.data.path = try TinyChatModel.write([Self.chatLines()[0], #"{"messages": [{"role": "user", "content": "Hi"}]}"#],

@@ -103,6 +103,9 @@ public final class StageLoop {
                 try checkpoint(step: done)
             }
         }
+        if device.peakMemoryInUse > 0 {
+            emit(.note(String(format: "peak device memory %.1f MiB", Double(device.peakMemoryInUse) / 1_048_576)))
+        }
         return true
     }
 
