@@ -145,6 +145,43 @@ final class SFTStageTests: XCTestCase {
         XCTAssertEqual(try adapterBytes(resumed), try adapterBytes(url), "bit-identical adapters after resuming")
     }
 
+    /// Live check against PEFT and transformers on an adapter trained in the test: PEFT loads
+    /// `final/` onto the base and gives the loss gputrain gives for base + adapter, and
+    /// transformers gives the same for the merged export. Skipped without a Python that has
+    /// torch, transformers and peft (set GPUTRAIN_PYTHON).
+    func testPEFTLoadsTheAdapterWithTheSameLoss() throws {
+        let python: String
+        switch PythonRunner.find(importing: ["torch", "transformers", "peft"]) {
+        case .success(let found): python = found
+        case .failure(let unavailable): throw XCTSkip(unavailable.reason)
+        }
+        var config = try config(steps: 6)
+        config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj", "down_proj"]))
+        let adapter = try XCTUnwrap(try train(config, "lora-live").0)
+        let merged = root.appendingPathComponent("merged")
+        let device = TestDevices.reference()
+        _ = try ModelExport.huggingFace(from: adapter, to: merged, dtype: nil, mergeLoRA: true, device: device)
+        let ids = try ChatModelFolder(url: adapter).encoder.encode([.user("What is the owl?"), .assistant("The owl is good.")]).ids.map(Int32.init)
+        let loss = try meanLoss(of: ModelFolder.load(adapter, device: device, trainable: false, mergeAdapter: false).model, ids: ids)
+        let result = try PythonRunner.run(python, ["-c", """
+            import sys, torch
+            from transformers import AutoModelForCausalLM
+            from peft import PeftModel
+            base, adapter, merged, ids = sys.argv[1], sys.argv[2], sys.argv[3], [int(i) for i in sys.argv[4].split(",")]
+            x = torch.tensor([ids])
+            with torch.no_grad():
+                peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32), adapter).eval()
+                full = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
+                print(peft(input_ids=x, labels=x).loss.item(), full(input_ids=x, labels=x).loss.item())
+            """, config.model.initFrom, adapter.path, merged.path, ids.map(String.init).joined(separator: ",")])
+        XCTAssertEqual(result.status, 0, result.output)
+        let losses = try XCTUnwrap(result.output.split(separator: "\n").last).split(separator: " ").compactMap { Double($0) }
+        XCTAssertEqual(losses.count, 2, result.output)
+        for (name, value) in zip(["PEFT base + adapter", "transformers on the merged export"], losses) {
+            XCTAssertEqual(value, Double(loss), accuracy: 1e-4 * Double(loss), name)
+        }
+    }
+
     /// The shipped LoRA recipe reads, with LoRA on every projection.
     func testLoRARecipeReads() throws {
         let recipe = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
