@@ -10,12 +10,14 @@ public struct PEFTAdapterConfig: Equatable, Sendable {
     public var baseModel: String
     /// "CAUSAL_LM" (a language model) or "SEQ_CLS" (a reward or value model).
     public var taskType: String
+    /// Rank, scale, dropout and targets.
     public var lora: LoRASettings
     /// Modules trained in full and saved with the adapter (the `score` head of a reward model).
     public var modulesToSave: [String]
     /// Whether the adapted weights are stored [in, out] (GPT-2's `Conv1D`; PEFT insists on true there).
     public var fanInFanOut: Bool
 
+    /// A config for an adapter on `baseModel` (a folder path).
     public init(baseModel: String, taskType: String, lora: LoRASettings, modulesToSave: [String] = [], fanInFanOut: Bool = false) {
         self.baseModel = baseModel
         self.taskType = taskType

@@ -9,6 +9,7 @@ import Tensors
 /// Turning the adapters off gives the base model back without a second copy of its weights:
 /// the reference model of DPO, PPO and GRPO with LoRA (FORMATS §7.5).
 public final class LoRAAdapters {
+    /// The recipe: rank, scale, dropout and targets.
     public let settings: LoRASettings
     /// The adapted projections, in checkpoint order.
     public let modules: [LinearModule]

@@ -13,8 +13,11 @@ public struct PEFTAdapter {
     /// The prefix PEFT's wrapper puts before every transformers key.
     static let keyPrefix = "base_model.model."
 
+    /// The adapter folder.
     public let folder: URL
+    /// Its `adapter_config.json`.
     public let config: PEFTAdapterConfig
+    /// Its `adapter_model.safetensors` (memory-mapped).
     public let weights: SafetensorsFile
 
     /// Whether `folder` holds an adapter rather than a full model.

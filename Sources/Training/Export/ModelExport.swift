@@ -9,9 +9,13 @@ import Tensors
 public enum ModelExport {
     /// What an export wrote.
     public struct Summary: Sendable {
+        /// Parameters written.
         public var parameters: Int
+        /// The weights' type as written ("float32", "bfloat16", "f16", …).
         public var dtype: String
+        /// The folder or file written.
         public var output: URL
+        /// Whether a LoRA adapter was merged into its base.
         public var mergedAdapter: Bool
     }
 
