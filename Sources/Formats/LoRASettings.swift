@@ -66,7 +66,7 @@ public struct LoRASettings: Codable, Equatable, Sendable {
     /// Seed of A's initialisation.
     public var seed = 0
 
-    /// A recipe; the defaults are LoRA off, PEFT's alpha convention aside (alpha 16), no dropout.
+    /// A recipe; by default LoRA is off (rank 0), with alpha 16, no dropout and PEFT's default targets.
     public init(r: Int = 0, alpha: Double = 16, dropout: Double = 0, targetModules: LoRATargets = .familyDefault,
                 useRslora: Bool = false, seed: Int = 0) {
         self.r = r
