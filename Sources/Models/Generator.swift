@@ -65,6 +65,10 @@ public struct Generator {
         let width = prompts.map(\.count).max() ?? 0
         let steps = rows.map(\.limit).max() ?? 0
         guard steps > 0 else { return rows.map { $0.result(options) } }
+        // Sampling never uses dropout, also inside a training step (PPO's and GRPO's rollouts).
+        let adapterDropout = model.adapters?.dropoutSeed
+        model.adapters?.dropoutSeed = nil
+        defer { model.adapters?.dropoutSeed = adapterDropout }
         return try Tensor.withNoGrad {
             // The last token chosen is never read, hence steps − 1.
             let cache = try KeyValueCache(

@@ -93,6 +93,34 @@ final class LoRATests: XCTestCase {
                        "optimizer state for the adapters only")
     }
 
+    /// Adapter dropout is on only while a step's seed is set, gives the same masks for the same
+    /// seed, and never applies to generation.
+    func testAdapterDropoutFollowsTheStepSeedAndSparesGeneration() throws {
+        let device = TestDevices.reference()
+        let model = try ModelFolder.load(exportsFixture("trained-llama-lora"), device: device, trainable: false, mergeAdapter: false).model
+        let adapters = try XCTUnwrap(model.adapters)
+        // The base with the adapters made 200 times stronger (so that dropping inputs shows in
+        // every output), trained with dropout 0.5.
+        let dropped = try ModelFolder.load(exportsFixture("trained-llama"), device: device, lora: LoRASettings(
+            r: adapters.settings.r, alpha: adapters.settings.alpha, dropout: 0.5, targetModules: adapters.settings.targetModules)).model
+        for spec in adapters.specs {
+            let values = try model.parameters.values(of: spec.name)
+            try dropped.parameters.load(spec.name, values: spec.name.hasSuffix("lora_B.weight") ? values.map { $0 * 200 } : values)
+        }
+        let ids = try references("trained-llama-lora")[0].ids
+        let plain = try meanLoss(of: dropped, ids: ids)
+        dropped.adapters!.dropoutSeed = 7
+        let first = try meanLoss(of: dropped, ids: ids)
+        XCTAssertNotEqual(first, plain, "dropout while a step's seed is set")
+        XCTAssertEqual(try meanLoss(of: dropped, ids: ids), first, "the same seed, the same masks")
+        let options = GenerationOptions(maxNewTokens: 12, sampling: SamplingOptions(temperature: 1, seed: 3))
+        let during = try Generator(model: dropped).generate(Array(ids.prefix(8)), options: options)
+        XCTAssertEqual(dropped.adapters!.dropoutSeed, 7, "restored after generating")
+        dropped.adapters!.dropoutSeed = nil
+        XCTAssertEqual(try meanLoss(of: dropped, ids: ids), plain, "no seed, no dropout")
+        XCTAssertEqual(during.tokens, try Generator(model: dropped).generate(Array(ids.prefix(8)), options: options).tokens)
+    }
+
     func testTurningAdaptersOffGivesTheBaseModel() throws {
         let device = TestDevices.reference()
         let unmerged = try ModelFolder.load(exportsFixture("trained-llama-lora"), device: device, trainable: false, mergeAdapter: false).model
