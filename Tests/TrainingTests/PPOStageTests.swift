@@ -104,10 +104,10 @@ final class PPOStageTests: XCTestCase {
     }
 
     /// PPO with LoRA: the policy and the value model train adapters (the value head in full); the
-    /// reference is the policy with its adapters off (KL 0 at the first step); both save adapters.
+    /// reference is the policy with its adapters off (KL 0 at the first step); both save adapters,
+    /// and an interrupted run resumes to the same adapters.
     func testLoRATrainsPolicyAndValueAdapters() throws {
         var config = try makeWorld()
-        config.train.steps = 2
         config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
         var steps: [StepMetrics] = []
         let final = try XCTUnwrap(train(config, root.appendingPathComponent("lora")) { event in
@@ -119,6 +119,16 @@ final class PPOStageTests: XCTestCase {
         let value = try PEFTAdapter(folder: root.appendingPathComponent("lora/value"))
         XCTAssertEqual(value.config.taskType, "SEQ_CLS")
         XCTAssertTrue(value.weights.contains("base_model.model.score.weight"))
+
+        // Interrupted after step 3 and resumed: the same adapters, policy's and value model's.
+        let interrupted = root.appendingPathComponent("lora-interrupted")
+        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { InterruptFlag.raise() } })
+        InterruptFlag.reset()
+        try train(config, interrupted, existing: .resume)
+        for folder in ["final", "value"] {
+            let bytes = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/\(folder)/\(PEFTAdapter.weightsFileName)")) }
+            XCTAssertEqual(try bytes("lora-interrupted"), try bytes("lora"), "bit-identical \(folder) adapter after resuming")
+        }
     }
 
     func testRolloutsFollowFromTheirSeedAndLabelTheResponses() throws {
