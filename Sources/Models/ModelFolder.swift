@@ -38,8 +38,14 @@ public enum ModelFolder {
 
     /// The `config.json` of the model in `folder` (for an adapter folder, its base model's).
     public static func config(of folder: URL) throws -> ModelConfig {
-        let base = PEFTAdapter.isAdapter(folder) ? try PEFTAdapter(folder: folder).baseFolder() : folder
-        return try ModelConfig(contentsOf: base.appendingPathComponent("config.json"))
+        try ModelConfig(contentsOf: source(of: folder).base.appendingPathComponent("config.json"))
+    }
+
+    /// Where the model in `folder` comes from: the folder itself, or an adapter and its base folder.
+    static func source(of folder: URL) throws -> (adapter: PEFTAdapter?, base: URL) {
+        guard PEFTAdapter.isAdapter(folder) else { return (nil, folder) }
+        let adapter = try PEFTAdapter(folder: folder)
+        return (adapter, try adapter.baseFolder())
     }
 
     /// What `loadParameters` made.
@@ -53,8 +59,8 @@ public enum ModelFolder {
 
     /// Reads `folder`'s config and loads the parameters `specs(config)` names from its checkpoint
     /// (an adapter folder's base, with the adapter merged); shapes must match what the config
-    /// implies. Names in `fresh` may be missing from the checkpoint: they keep the values
-    /// `initialize` gives them. With LoRA, every parameter but those in `fullyTrained` is frozen.
+    /// implies. Names in `fresh` may be missing from the checkpoint: they then take the values
+    /// `fresh` makes for them. With LoRA, every parameter but those in `fullyTrained` is frozen.
     static func loadParameters(
         _ folder: URL, device: Device, trainable: Bool, lora: LoRASettings = LoRASettings(), mergeAdapter: Bool = true,
         fullyTrained: Set<String> = [],
@@ -64,8 +70,7 @@ public enum ModelFolder {
             throw FormatError(file: folder.path, "model folder does not exist; give a folder with config.json and model.safetensors "
                 + "(a run's final/ or a Hugging Face download)")
         }
-        let adapter = PEFTAdapter.isAdapter(folder) ? try PEFTAdapter(folder: folder) : nil
-        let baseFolder = try adapter?.baseFolder() ?? folder
+        let (adapter, baseFolder) = try source(of: folder)
         let config = try ModelConfig(contentsOf: baseFolder.appendingPathComponent("config.json"))
         let checkpoint = try SafetensorsCheckpoint(folder: baseFolder)
         // An adapter kept apart becomes the model's adapters, its weights read from the file.
@@ -73,13 +78,11 @@ public enum ModelFolder {
         let merging = kept == nil ? adapter : nil
         let settings = kept.map { $0.config.lora } ?? lora
         let adapters = settings.isEnabled ? try LoRAAdapters(settings: settings, config: config) : nil
-        let baseSpecs = makeSpecs(config).map {
-            ParameterSpec($0.name, shape: $0.shape, decays: $0.decays,
-                          trainable: trainable && (adapters == nil || fullyTrained.contains($0.name)))
-        }
-        let adapterSpecs = (adapters?.specs ?? []).map { ParameterSpec($0.name, shape: $0.shape, decays: $0.decays, trainable: trainable) }
+        let (baseSpecs, adapterSpecs) = ModelParameters.specs(makeSpecs(config), trainable: trainable, adapters: adapters,
+                                                              fullyTrained: fullyTrained)
         let store = try ParameterStore(device: device, specs: baseSpecs + adapterSpecs, label: folder.lastPathComponent)
-        let layouts = Dictionary(uniqueKeysWithValues: ModelParameters.linearModules(for: config).map { ($0.path + ".weight", $0.layout) })
+        let modules = ModelParameters.linearModules(for: config)
+        let layouts = Dictionary(uniqueKeysWithValues: modules.map { ($0.path + ".weight", $0.layout) })
         var used = Set<String>()
         for spec in baseSpecs {
             if let saved = try adapter?.savedTensor(spec.name) {
@@ -109,7 +112,7 @@ public enum ModelFolder {
             used.insert(key)
         }
         if let adapter {
-            let known = Set(ModelParameters.linearModules(for: config).map(\.path))
+            let known = Set(modules.map(\.path))
             if let stray = adapter.adaptedModules.first(where: { !known.contains($0) }) {
                 throw FormatError(file: adapter.weights.fileName, "adapts '\(stray)', which this \(config.modelType.rawValue) model does not have; "
                     + "the adapter was made for another base model than \(baseFolder.path)")

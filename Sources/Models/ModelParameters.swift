@@ -21,6 +21,16 @@ public enum ModelParameters {
         }
     }
 
+    /// What a run holds of a model with parameters `specs`: without `adapters`, every parameter,
+    /// trained when `trainable`; with LoRA `adapters`, the base frozen except the `fullyTrained`
+    /// ones (a reward model's head), and the adapters' parameters, trained when `trainable`.
+    public static func specs(_ specs: [ParameterSpec], trainable: Bool, adapters: LoRAAdapters?, fullyTrained: Set<String> = [])
+        -> (base: [ParameterSpec], adapters: [ParameterSpec])
+    {
+        let base = specs.map { $0.with(trainable: trainable && (adapters == nil || fullyTrained.contains($0.name))) }
+        return (base, (adapters?.specs ?? []).map { $0.with(trainable: trainable) })
+    }
+
     /// Throws unless `store` holds every backbone parameter of `config`'s model (named in the
     /// error). An untied `lm_head.weight` is looked up when logits are asked for, so a reward
     /// model, which has `score.weight` instead, builds on the same backbone.

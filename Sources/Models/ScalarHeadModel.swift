@@ -42,17 +42,28 @@ public final class ScalarHeadModel {
     /// A scalar-head model on `device` with `languageModel`'s backbone weights and a fresh head
     /// drawn N(0, initializer_range) from `seed` (transformers' initialisation of `score`).
     public static func initialized(from languageModel: LanguageModel, device: Device, seed: UInt64) throws -> ScalarHeadModel {
-        var config = languageModel.config
-        config.architectures = [config.modelType.sequenceClassificationArchitecture]
-        config.labelCount = 1
+        let config = classifierConfig(languageModel.config)
         let store = try ParameterStore(device: device, specs: specs(for: config), label: "scalar-head model")
         for spec in ModelParameters.backboneSpecs(for: config) {
             try store.load(spec.name, values: languageModel.parameters.values(of: spec.name))
         }
-        var random = SeededGenerator(seed: seed)
-        let std = Float(config.initializerRange)
-        try store.load(headName, values: (0..<config.hiddenSize).map { _ in random.nextNormal() * std })
+        try store.load(headName, values: freshHead(config: config, seed: seed))
         return try ScalarHeadModel(config: config, parameters: store)
+    }
+
+    /// A new head for `config`'s width, drawn N(0, initializer_range) from `seed` (how
+    /// transformers initialises `score`).
+    static func freshHead(config: ModelConfig, seed: UInt64) -> [Float] {
+        var random = SeededGenerator(seed: seed)
+        return (0..<config.hiddenSize).map { _ in random.nextNormal() * Float(config.initializerRange) }
+    }
+
+    /// `config` as transformers' one-label sequence-classification model.
+    static func classifierConfig(_ config: ModelConfig) -> ModelConfig {
+        var config = config
+        config.architectures = [config.modelType.sequenceClassificationArchitecture]
+        config.labelCount = 1
+        return config
     }
 
     /// Whether the model folder `url` (a full model or a PEFT adapter) holds a scalar head.
@@ -78,22 +89,13 @@ public final class ScalarHeadModel {
     /// adapters and the head is trained in full (PEFT's `modules_to_save`).
     public static func load(_ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
                             headSeed: UInt64? = nil) throws -> ScalarHeadModel {
-        var fresh: [String: (ModelConfig) -> [Float]] = [:]
-        if let headSeed {
-            fresh[headName] = { config in
-                var random = SeededGenerator(seed: headSeed)
-                return (0..<config.hiddenSize).map { _ in random.nextNormal() * Float(config.initializerRange) }
-            }
-        }
+        let fresh = headSeed.map { seed in [headName: { (config: ModelConfig) in freshHead(config: config, seed: seed) }] } ?? [:]
         let loaded = try ModelFolder.loadParameters(folder, device: device, trainable: trainable, lora: lora,
                                                     fullyTrained: [headName], fresh: fresh) { specs(for: $0) }
-        var config = loaded.config
-        guard config.labelCount ?? 1 == 1 else {
-            throw FormatError(file: folder.path, "config.json has \(config.labelCount!) labels; a reward model has one (num_labels: 1)")
+        guard loaded.config.labelCount ?? 1 == 1 else {
+            throw FormatError(file: folder.path, "config.json has \(loaded.config.labelCount!) labels; a reward model has one (num_labels: 1)")
         }
-        config.architectures = [config.modelType.sequenceClassificationArchitecture]
-        config.labelCount = 1
-        return try ScalarHeadModel(config: config, parameters: loaded.store, adapters: loaded.adapters)
+        return try ScalarHeadModel(config: classifierConfig(loaded.config), parameters: loaded.store, adapters: loaded.adapters)
     }
 
     /// Saves the model in transformers' sequence-classification layout.

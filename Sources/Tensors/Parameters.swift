@@ -23,6 +23,13 @@ public struct ParameterSpec: Sendable, Equatable {
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
+
+    /// The same parameter, trained or frozen as `trainable` says.
+    public func with(trainable: Bool) -> ParameterSpec {
+        var spec = self
+        spec.trainable = trainable
+        return spec
+    }
 }
 
 /// Where every parameter lives in the flat buffers (as llm.c lays out GPT-2's parameters).

@@ -56,7 +56,7 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// The estimate for `config`'s causal LM with every parameter trainable when `training` (a
     /// full fine-tune or pretraining), frozen otherwise (evaluation).
     public init(languageModel config: ModelConfig, batchSize: Int, sequenceLength: Int, training: Bool) {
-        let specs = ModelParameters.specs(for: config).map { ParameterSpec($0.name, shape: $0.shape, decays: $0.decays, trainable: training) }
+        let specs = ModelParameters.specs(for: config).map { $0.with(trainable: training) }
         self.init(config: config, specs: specs, batchSize: batchSize, sequenceLength: sequenceLength, training: training)
     }
 

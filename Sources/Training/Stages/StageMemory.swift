@@ -23,11 +23,9 @@ extension TrainingStage where Config: PostTrainingConfiguration {
         let estimates = try models.map { planned -> MemoryEstimate in
             let config = try ModelFolder.config(of: planned.folder)
             let lora = planned.trained && self.config.lora.isEnabled ? try LoRAAdapters(settings: self.config.lora, config: config) : nil
-            let base = (planned.scalarHead ? ScalarHeadModel.specs(for: config) : ModelParameters.specs(for: config)).map {
-                ParameterSpec($0.name, shape: $0.shape, decays: $0.decays,
-                              trainable: planned.trained && (lora == nil || $0.name == ScalarHeadModel.headName))
-            }
-            return MemoryEstimate(config: config, specs: base + (lora?.specs ?? []), batchSize: planned.sequencesPerBatch,
+            let specs = ModelParameters.specs(planned.scalarHead ? ScalarHeadModel.specs(for: config) : ModelParameters.specs(for: config),
+                                              trainable: planned.trained, adapters: lora, fullyTrained: [ScalarHeadModel.headName])
+            return MemoryEstimate(config: config, specs: specs.base + specs.adapters, batchSize: planned.sequencesPerBatch,
                                   sequenceLength: self.config.data.maxLength, training: planned.trained)
         }
         guard var total = estimates.first else { return }
