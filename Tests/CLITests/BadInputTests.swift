@@ -7,17 +7,10 @@ final class BadInputTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("bad-input-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("bad-input")
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: root) }
-
-    private func write(_ text: String, _ name: String) throws -> URL {
-        let url = root.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
+    private func write(_ text: String, _ name: String) throws -> URL { try writeFile(text, named: name, in: root) }
 
     private func expectFailure(_ arguments: [String], mentions fragments: [String]) throws {
         let result = try CommandRunner.run(arguments)

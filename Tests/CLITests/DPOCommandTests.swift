@@ -9,17 +9,10 @@ final class DPOCommandTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("dpo-cli-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("dpo-cli")
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: root) }
-
-    private func write(_ text: String, _ name: String) throws -> URL {
-        let url = root.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
+    private func write(_ text: String, _ name: String) throws -> URL { try writeFile(text, named: name, in: root) }
 
     /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
     private func pretrainedModel() throws -> URL {

@@ -8,19 +8,13 @@ final class ExportCommandTests: XCTestCase {
     private var scratch: URL!
 
     override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("export-cli-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(at: scratch)
+        scratch = try makeScratchFolder("export-cli")
     }
 
     /// Checks that `gputrain eval --model folder` gives each case's PEFT loss.
     private func checkEval(_ folder: URL, cases fixture: String) throws {
         for (index, reference) in try HuggingFaceFixtures.cases(fixture).enumerated() {
-            let file = scratch.appendingPathComponent("case-\(index).txt")
-            try reference.text.write(to: file, atomically: true, encoding: .utf8)
+            let file = try writeFile(reference.text, named: "case-\(index).txt", in: scratch)
             let eval = try CommandRunner.run(["eval", "--model", folder.path, "--data", file.path, "--json"])
             XCTAssertEqual(eval.status, 0, eval.standardError)
             let last = try XCTUnwrap(eval.standardOutput.split(separator: "\n").last)

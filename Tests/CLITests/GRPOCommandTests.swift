@@ -8,11 +8,8 @@ final class GRPOCommandTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-cli-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("grpo-cli")
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: root) }
 
     /// A recipe for two GRPO steps of two prompts with four completions each.
     private func recipe(rewards: String) throws -> URL {

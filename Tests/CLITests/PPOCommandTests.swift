@@ -9,11 +9,8 @@ final class PPOCommandTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("ppo-cli-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("ppo-cli")
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: root) }
 
     private var policy: URL { HuggingFaceFixtures.folder("llama-tiny") }
 

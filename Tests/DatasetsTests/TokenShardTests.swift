@@ -1,16 +1,14 @@
 import Datasets
 import Foundation
+import TestSupport
 import XCTest
 
 final class TokenShardTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("shards-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeScratchFolder("shards")
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
 
     func testRoundTripPicksTheNarrowestWidth() throws {
         for (tokens, width) in [([0, 7, 65_535] as [Int32], 2), ([1, 65_536, 128_255], 4)] {

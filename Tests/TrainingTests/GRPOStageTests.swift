@@ -15,13 +15,11 @@ final class GRPOStageTests: XCTestCase {
     private var notes: [String] = []
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("grpo")
     }
 
     override func tearDown() {
         InterruptFlag.reset()
-        try? FileManager.default.removeItem(at: root)
     }
 
     /// Eight arithmetic prompts, half asking for one word.

@@ -17,13 +17,11 @@ final class PPOStageTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("ppo-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("ppo")
     }
 
     override func tearDown() {
         InterruptFlag.reset()
-        try? FileManager.default.removeItem(at: root)
     }
 
     /// A policy, a reward model with the same tokenizer, and prompts, in `root`.

@@ -12,13 +12,11 @@ final class PretrainResumeTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("pretrain-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("pretrain")
     }
 
     override func tearDown() {
         InterruptFlag.reset()
-        try? FileManager.default.removeItem(at: root)
     }
 
     /// A dataset of seeded random tokens over a vocabulary of 50.

@@ -15,13 +15,11 @@ final class RewardStageTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("reward-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("reward")
     }
 
     override func tearDown() {
         InterruptFlag.reset()
-        try? FileManager.default.removeItem(at: root)
     }
 
     private func config(steps: Int, pairs: Int = 48, margins: Bool = false) throws -> RewardConfig {

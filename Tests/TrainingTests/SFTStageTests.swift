@@ -15,13 +15,11 @@ final class SFTStageTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-\(getpid())-\(name.hashValue)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeScratchFolder("sft")
     }
 
     override func tearDown() {
         InterruptFlag.reset()
-        try? FileManager.default.removeItem(at: root)
     }
 
     /// Conversations with and without a system prompt, in both SFT formats.
