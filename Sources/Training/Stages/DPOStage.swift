@@ -43,7 +43,7 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         }
         let pairRows = 2 * config.train.batchSize
         try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
-            + (mode == .model && !config.lora.isEnabled ? [PlannedModel(folder: folder.url, trained: false, sequencesPerBatch: pairRows)] : []))
+            + (mode == .model ? plannedReference(folder.url, sequencesPerBatch: pairRows) : []))
         let policy = try folder.loadModel(device: device, lora: config.lora)
         try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
         let padID = folder.padID(config: policy.config)

@@ -32,7 +32,7 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
         let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(seed))
         let rows = config.train.batchSize * config.numGenerations
         try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows)]
-            + (config.beta > 0 && !config.lora.isEnabled ? [PlannedModel(folder: folder.url, trained: false, sequencesPerBatch: rows)] : []))
+            + (config.beta > 0 ? plannedReference(folder.url, sequencesPerBatch: rows) : []))
         let model = try folder.loadModel(device: device, lora: config.lora)
         let policy = GRPOPolicy(
             model: model, reference: config.beta > 0 ? try folder.referenceModel(for: model, device: device) : nil,

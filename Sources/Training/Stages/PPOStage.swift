@@ -42,7 +42,7 @@ public final class PPOStage: TrainingStage<PPOConfig> {
             PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
             PlannedModel(folder: rewardURL, trained: false, scalarHead: true, sequencesPerBatch: rows),
             PlannedModel(folder: rewardURL, trained: true, scalarHead: true, sequencesPerBatch: rows),
-        ] + (config.lora.isEnabled ? [] : [PlannedModel(folder: folder.url, trained: false, sequencesPerBatch: rows)]))
+        ] + plannedReference(folder.url, sequencesPerBatch: rows))
         let policy = try folder.loadModel(device: device, lora: config.lora)
         let models = PPOModels(
             policy: policy, reference: try folder.referenceModel(for: policy, device: device),

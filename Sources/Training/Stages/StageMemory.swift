@@ -16,6 +16,12 @@ struct PlannedModel {
 }
 
 extension TrainingStage where Config: PostTrainingConfiguration {
+    /// The frozen reference copy of `folder` a stage holds besides its policy: none with LoRA,
+    /// whose reference is the policy with its adapters off (`ChatModelFolder.referenceModel`).
+    func plannedReference(_ folder: URL, sequencesPerBatch: Int) -> [PlannedModel] {
+        config.lora.isEnabled ? [] : [PlannedModel(folder: folder, trained: false, sequencesPerBatch: sequencesPerBatch)]
+    }
+
     /// Reports the parameters and the device memory `models` need (with the stage's LoRA
     /// settings and `data.max_length`), and refuses before anything loads when the device
     /// cannot hold them.
