@@ -28,9 +28,11 @@ public struct TinyWorldPreference: Codable, Equatable, Sendable {
 
 /// The post-training data of a tiny world, deterministic from its seed: SFT conversations,
 /// preference pairs and RL prompts about the entities fine-tuning may see, and held-out evaluation
-/// questions (a fifth of those facts, plus every pretraining-only fact, flagged).
+/// questions (a fifth of those facts, plus every pretraining-only fact, flagged), each asked in
+/// every style.
 public struct TinyWorldChats: Sendable {
-    /// SFT conversations: each trainable fact asked in every style, plus arithmetic.
+    /// SFT conversations: each trainable fact asked in every style, plus arithmetic (see
+    /// `terseDemonstrationEvery` for the demonstrations that do not follow the system prompt).
     public let sft: [[ChatMessage]]
     public let preferences: [TinyWorldPreference]
     public let rlPrompts: [TinyWorldQuestion]
@@ -38,6 +40,12 @@ public struct TinyWorldChats: Sendable {
 
     /// One in this many trainable facts is held out of training for evaluation.
     static let heldOutEvery = 5
+
+    /// One in this many SFT demonstrations asked for a full sentence answers in one word instead.
+    /// Demonstrators are terse and follow instructions unreliably (human ones do), so the SFT model
+    /// answers in one word too often; the preference pairs, whose chosen answers always follow the
+    /// system prompt, are what teach it. This is the gap DPO and PPO are there to close.
+    public static let terseDemonstrationEvery = 2
 
     public init(world: TinyWorld) {
         var random = SeededGenerator(seed: world.seed ^ 0x5F7_C4A7)
@@ -52,8 +60,11 @@ public struct TinyWorldChats: Sendable {
 
         var sftQuestions = training.flatMap { fact in AnswerStyle.allCases.map { TinyWorldQuestion(fact: fact, style: $0) } }
         sftQuestions += arithmetic(training.count, &random).map { TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random)) }
-        sft = sftQuestions.shuffled(using: &random).map { question in
-            question.prompt + [.assistant(responder.chosen(question, using: &random))]
+        sft = sftQuestions.shuffled(using: &random).enumerated().map { index, question in
+            let chosen = responder.chosen(question, using: &random)
+            let slips = question.style == .fullSentence && index % Self.terseDemonstrationEvery == 0
+            let answer = slips ? responder.rejected(question, .ignoresSystemPrompt, chosen: chosen, using: &random) : chosen
+            return question.prompt + [.assistant(answer)]
         }
 
         var pairQuestions = training.map { TinyWorldQuestion(fact: $0, style: randomStyle(&random)) }
@@ -72,8 +83,12 @@ public struct TinyWorldChats: Sendable {
             .shuffled(using: &random)
 
         let pretrainOnly = world.facts.filter(\.pretrainOnly)
-        evaluation = (heldOut + pretrainOnly).map { TinyWorldQuestion(fact: $0, style: randomStyle(&random)) }
-            + arithmetic(max(heldOut.count / 2, 1), &random).map { TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random)) }
+        // Every style of every question, so that a change in how a model follows the system prompt
+        // is measured on the same facts, and a one-question change is a smaller fraction.
+        evaluation = (heldOut + pretrainOnly).flatMap { fact in AnswerStyle.allCases.map { TinyWorldQuestion(fact: fact, style: $0) } }
+            + arithmetic(max(heldOut.count / 2, 1), &random).flatMap { problem in
+                AnswerStyle.allCases.map { TinyWorldQuestion(arithmetic: problem, style: $0) }
+            }
     }
 }
 

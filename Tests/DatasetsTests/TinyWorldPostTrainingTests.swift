@@ -27,15 +27,28 @@ final class TinyWorldPostTrainingTests: XCTestCase {
         XCTAssertEqual(Set(a.sft.compactMap { $0.first { $0.role == .system }?.content }), ["Answer in one word.", "Answer in a full sentence."])
         XCTAssertTrue(a.sft.contains { $0.first?.role == .user }, "some conversations have no system prompt")
         XCTAssertEqual(Set(a.preferences.map(\.rejectedKind)), Set(RejectionKind.allCases))
+        let styles = Dictionary(grouping: a.evaluation) { $0.prompt.last!.content }.mapValues { Set($0.map(\.style)) }
+        XCTAssertEqual(Set(styles.values), [Set(AnswerStyle.allCases)], "each evaluation question is asked in every style")
     }
 
-    func testJudgeScoresChosenAnswersOneAndEachRejectedKindLowerOnItsComponent() throws {
+    func testJudgeScoresDemonstrationsAndChosenAnswersOneExceptTerseOnesAndEachRejectedKindLowerOnItsComponent() throws {
         let chats = TinyWorldChats(world: world)
         let judge = TinyWorldJudge(world: world)
+        var terse = 0
         for conversation in chats.sft {
             let verdict = try XCTUnwrap(judge.judge(prompt: Array(conversation.dropLast()), answer: conversation.last!.content))
-            XCTAssertEqual(verdict.score, 1, "\(conversation)")
+            if verdict.followsSystemPrompt == 0 {
+                // The terse demonstrations: right and concise, one word where a sentence was asked for.
+                XCTAssertEqual(conversation.first?.content, AnswerStyle.fullSentence.systemPrompt, "\(conversation)")
+                XCTAssertEqual(conversation.last!.content.split(separator: " ").count, 1, "\(conversation)")
+                XCTAssertEqual([verdict.correct, verdict.concise], [1, 1], "\(conversation)")
+                terse += 1
+            } else {
+                XCTAssertEqual(verdict.score, 1, "\(conversation)")
+            }
         }
+        let askedForSentences = chats.sft.filter { $0.first?.content == AnswerStyle.fullSentence.systemPrompt }.count
+        XCTAssertEqual(Double(terse) / Double(askedForSentences), 1 / Double(TinyWorldChats.terseDemonstrationEvery), accuracy: 0.15)
         for pair in chats.preferences {
             let chosen = try XCTUnwrap(judge.judge(prompt: pair.prompt, answer: pair.chosen[0].content))
             XCTAssertEqual(chosen.score, 1, "\(pair.prompt) → \(pair.chosen[0].content)")
