@@ -56,6 +56,21 @@ final class ChatEvaluationTests: XCTestCase {
         XCTAssertEqual(card.klToSFT, 0.25)
     }
 
+    func testScorecardSplitsTheJudgeBySystemPrompt() throws {
+        var answers = try handMadeAnswers()
+        let fact = try XCTUnwrap(Self.world.facts.first)
+        answers[0] = ChatAnswer(question: TinyWorldQuestion(fact: fact, style: .fullSentence), text: "It is Tolbek.", tokenCount: 4,
+                                endedTurn: true, verdict: try verdict(1, 0, 1))
+        let card = ModelScorecard(answers: answers)
+        XCTAssertEqual(Set(card.judgeBySystemPrompt.keys), ["full_sentence", "one_word"])
+        XCTAssertEqual(card.judgeBySystemPrompt["full_sentence"], .init(correct: 1, followsSystemPrompt: 0, concise: 1))
+        // Answers 1–4 (one word; answer 3 unjudged, so all zeros).
+        let oneWord = try XCTUnwrap(card.judgeBySystemPrompt["one_word"])
+        XCTAssertEqual(oneWord.correct, 2.0 / 4, accuracy: 1e-12)
+        XCTAssertEqual(oneWord.followsSystemPrompt, 2.0 / 4, accuracy: 1e-12)
+        XCTAssertEqual(oneWord.concise, 1.0 / 4, accuracy: 1e-12)
+    }
+
     func testScorecardLeavesOutWhatDoesNotApply() throws {
         var answers = try handMadeAnswers()
         answers[3].reward = nil

@@ -85,9 +85,16 @@ final class PipelineReportTests: XCTestCase {
         XCTAssertEqual(Set(samples.map(\.question.style)).count, min(3, Set(answers.map(\.question.style)).count),
                        "one of each style when there are")
 
-        let report = report()
+        var report = report()
+        report.models[.dpo]!.judgeBySystemPrompt = [
+            "none": .init(correct: 0.5, followsSystemPrompt: 1, concise: 1),
+            "full_sentence": .init(correct: 0.25, followsSystemPrompt: 0.75, concise: 1),
+        ]
         try report.write(to: directory, samples: [.sft: samples], plots: ["pretrain", "sft"])
-        XCTAssertEqual(try PipelineReport.read(directory.appendingPathComponent("report.json")), report)
+        var readBack = report
+        readBack.models[.dpo]!.judgeBySystemPrompt = [:]
+        XCTAssertEqual(try PipelineReport.read(directory.appendingPathComponent("report.json")), readBack,
+                       "report.json holds everything but the by-system-prompt means")
         let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
 
         XCTAssertTrue(markdown.contains("| figure | base | sft | dpo |"), markdown)
@@ -96,6 +103,10 @@ final class PipelineReportTests: XCTestCase {
             XCTAssertTrue(markdown.contains("| \(label) |"), label)
         }
         XCTAssertTrue(markdown.contains("| KL to SFT | — | 0.000 | 1.500 |"), markdown)
+        XCTAssertTrue(markdown.contains("| system prompt | dpo |"), markdown)
+        XCTAssertTrue(markdown.contains("| (none) | 0.500 / 1.000 / 1.000 |"), markdown)
+        XCTAssertTrue(markdown.contains("| Answer in a full sentence. | 0.250 / 0.750 / 1.000 |"), markdown)
+        XCTAssertFalse(markdown.contains("| Answer in one word. |"), "styles no model was asked in are left out")
         XCTAssertTrue(markdown.contains("Held-out accuracy (chosen scored above rejected): 0.750"))
         XCTAssertTrue(markdown.contains("| padded | 0.500 |"))
         XCTAssertTrue(markdown.contains("| pretrain | 300.5 |"))

@@ -19,6 +19,13 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
             self.followsSystemPrompt = followsSystemPrompt
             self.concise = concise
         }
+
+        /// The means over `answers` (0 over none; an unjudged answer counts as all zeros).
+        init(answers: [ChatAnswer]) {
+            let judged = answers.map(\.judged)
+            self.init(correct: mean(judged.map(\.correct)), followsSystemPrompt: mean(judged.map(\.followsSystemPrompt)),
+                      concise: mean(judged.map(\.concise)))
+        }
     }
 
     /// Fraction of answers in chat form (`ChatAnswer.isChatAnswer`).
@@ -37,6 +44,10 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
     /// Mean over prompts of Σ_t log π(y_t) − log π_sft(y_t) on the model's own samples: 0 for
     /// the SFT model itself, `nil` for the base model (or when not measured).
     public var klToSFT: Double?
+    /// The judge's means per system prompt (`AnswerStyle` raw value → means), for `report.md`
+    /// only: they show where a change in following the system prompt happened. Not in
+    /// `report.json`, whose keys are fixed.
+    public var judgeBySystemPrompt: [String: JudgeMeans] = [:]
 
     enum CodingKeys: String, CodingKey {
         case accuracy, judge, reward
@@ -60,12 +71,11 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
     /// (wrong, not following the system prompt, not concise); the reward is the mean when every
     /// answer has one, else `nil`. Means over no answers are 0.
     public init(answers: [ChatAnswer], klToSFT: Double? = nil) {
-        func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
         let judged = answers.map(\.judged)
         let pretrainOnly = answers.filter(\.question.pretrainOnly)
         let rewards = answers.compactMap(\.reward)
-        judge = JudgeMeans(correct: mean(judged.map(\.correct)), followsSystemPrompt: mean(judged.map(\.followsSystemPrompt)),
-                           concise: mean(judged.map(\.concise)))
+        judge = JudgeMeans(answers: answers)
+        judgeBySystemPrompt = Dictionary(grouping: answers) { $0.question.style.rawValue }.mapValues(JudgeMeans.init(answers:))
         answerRate = mean(answers.map { $0.isChatAnswer ? 1 : 0 })
         accuracy = judge.correct
         accuracyPretrainOnly = pretrainOnly.isEmpty ? nil : mean(pretrainOnly.map(\.judged.correct))
@@ -89,6 +99,9 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
         try container.encode(judge, forKey: .judge)
     }
 }
+
+/// The mean of `values`; 0 when there are none.
+private func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
 
 extension KeyedEncodingContainer {
     /// Encodes `value`, or JSON `null` when it is `nil` (never omits the key).

@@ -7,7 +7,9 @@ extension PipelineReport {
     /// accuracy, the stages' wall times, sample conversations per model (`samples`) and links
     /// to the training curves of the stages in `plots` (`plots/<stage>.svg`).
     public func markdown(samples: [PipelineModel: [ChatAnswer]] = [:], plots: [String] = []) -> String {
-        var sections = ["# Pipeline report", modelsSection(), rewardModelSection(), timesSection()]
+        var sections = ["# Pipeline report", modelsSection()]
+        if let bySystemPrompt = judgeBySystemPromptSection() { sections.append(bySystemPrompt) }
+        sections += [rewardModelSection(), timesSection()]
         if !samples.isEmpty { sections.append(samplesSection(samples)) }
         if !plots.isEmpty { sections.append(plotsSection(plots)) }
         return sections.joined(separator: "\n\n") + "\n"
@@ -34,6 +36,23 @@ extension PipelineReport {
         return "## Models\n\nEach model answered the held-out questions (greedy decoding); the judge checks each answer "
             + "against the world's facts and the system prompt. A dash: not applicable.\n\n"
             + Self.table(header: ["figure"] + present.map(\.rawValue), rows: rows, numericFrom: 1)
+    }
+
+    /// The judge's parts per system prompt and model; nil when no model has them (a report read
+    /// back from `report.json`).
+    private func judgeBySystemPromptSection() -> String? {
+        let present = PipelineModel.allCases.filter { !(models[$0]?.judgeBySystemPrompt.isEmpty ?? true) }
+        guard !present.isEmpty else { return nil }
+        let styles = AnswerStyle.allCases.filter { style in present.contains { models[$0]!.judgeBySystemPrompt[style.rawValue] != nil } }
+        let rows = styles.map { style in
+            [style.systemPrompt ?? "(none)"] + present.map { model in
+                models[model]!.judgeBySystemPrompt[style.rawValue].map {
+                    [$0.correct, $0.followsSystemPrompt, $0.concise].map { Self.number($0) }.joined(separator: " / ")
+                } ?? "—"
+            }
+        }
+        return "## Judge by system prompt\n\nThe judge's parts, correct / follows system prompt / concise, on the questions "
+            + "asked with each system prompt.\n\n" + Self.table(header: ["system prompt"] + present.map(\.rawValue), rows: rows, numericFrom: 1)
     }
 
     private func rewardModelSection() -> String {
