@@ -88,6 +88,40 @@ final class PPOStageTests: XCTestCase {
         XCTAssertEqual(try weights(interrupted, "value"), try weights(straight, "value"), "bit-identical value model")
     }
 
+    /// PPO-ptx: each update also trains the policy on chats (`ptx_coef` × their mean
+    /// cross-entropy). The chats' loss falls further than without it, the figure is reported,
+    /// and an interrupted run resumes bit for bit (the chats' order follows from the step).
+    func testPTXLossPullsThePolicyTowardItsChatsAndResumes() throws {
+        var config = try makeWorld()
+        let chats = try writeFile(["sky", "fox", "river", "hill"].map {
+            #"{"messages": [{"role": "user", "content": "What is the \#($0)?"}, {"role": "assistant", "content": "The \#($0) is good."}]}"#
+        }.joined(separator: "\n") + "\n", named: "chats.jsonl", in: root)
+        config.ptxCoef = 1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'ptx_data' is empty"), "\($0)") }
+        config.ptxData = chats.path
+
+        let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
+        let examples = try SFTStage.examples(from: chats, encoder: folder.encoder, limits: config.data.limits) { _ in }
+        func chatLoss(_ run: URL) throws -> Double {
+            let model = try ChatModelFolder(url: run.appendingPathComponent("final")).loadModel(device: TestDevices.openCL.get())
+            return try SFTStage.meanLoss(model, examples, padID: folder.padID(config: model.config), batchSize: 4)
+        }
+        var ptxFigures: [Double] = []
+        try train(config, root.appendingPathComponent("ptx")) { if case let .step(metrics) = $0 { ptxFigures += [metrics.extra["loss/ptx_avg"]].compactMap { $0 } } }
+        XCTAssertEqual(ptxFigures.count, config.train.steps)
+        XCTAssertTrue(ptxFigures.allSatisfy { $0.isFinite && $0 > 0 })
+        var without = config
+        without.ptxCoef = 0
+        try train(without, root.appendingPathComponent("no-ptx"))
+        XCTAssertLessThan(try chatLoss(root.appendingPathComponent("ptx")), try chatLoss(root.appendingPathComponent("no-ptx")))
+
+        let interrupted = root.appendingPathComponent("ptx-interrupted")
+        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { InterruptFlag.raise() } })
+        InterruptFlag.reset()
+        try train(config, interrupted, existing: .resume)
+        XCTAssertEqual(try weights(interrupted, "final"), try weights(root.appendingPathComponent("ptx"), "final"), "bit-identical policy")
+    }
+
     private func weights(_ run: URL, _ folder: String) throws -> Data {
         try Data(contentsOf: run.appendingPathComponent(folder).appendingPathComponent("model.safetensors"))
     }

@@ -119,6 +119,7 @@ public final class Pipeline {
             }
             var recipe = linked(config.ppo, stage, data: "rl_prompts.jsonl")
             recipe.rewardModel = finalModel("reward").path
+            if recipe.ptxCoef > 0 && recipe.ptxData.isEmpty { recipe.ptxData = data.world.appendingPathComponent("sft.jsonl").path }
             final = try PPOStage(config: recipe, run: run, device: device, emit: emit).train()
         case "grpo":
             var recipe = linked(config.grpo, stage, data: "rl_prompts.jsonl")

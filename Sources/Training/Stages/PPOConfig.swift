@@ -44,6 +44,13 @@ public struct PPOConfig: Configuration, Equatable {
     /// Subtracted from the score of a response that did not end its turn; 0 for none
     /// (TRL `missing_eos_penalty`).
     public var missingEosPenalty = 0.0
+    /// Weight of the language-model loss on `ptx_data` added to every policy update (InstructGPT's
+    /// PPO-ptx, OpenRLHF's `ptx_coef`); 0 for none. It holds the policy to what it learned before
+    /// where the reward model cannot judge, as DPO's `rpo_alpha` does.
+    public var ptxCoef = 0.0
+    /// Chats for that loss (SFT's format: `{"messages": …}` or `{"prompt", "completion"}` lines),
+    /// trained on their assistant tokens; the pipeline gives the world's `sft.jsonl`.
+    public var ptxData = ""
     /// Save the trained value model as `value/` in the run folder at the end (it is in the
     /// checkpoints either way).
     public var saveValueModel = true
@@ -87,8 +94,11 @@ public struct PPOConfig: Configuration, Equatable {
         guard miniBatchSize >= 0 else { throw fail("'mini_batch_size' must be 0 (the whole rollout) or positive, got \(miniBatchSize)") }
         guard cliprange > 0, cliprangeValue > 0 else { throw fail("'cliprange' and 'cliprange_value' must be positive") }
         guard (0...1).contains(gamma), (0...1).contains(lam) else { throw fail("'gamma' and 'lam' must lie in [0, 1]") }
-        guard klCoef >= 0, vfCoef >= 0, missingEosPenalty >= 0 else {
-            throw fail("'kl_coef', 'vf_coef' and 'missing_eos_penalty' must not be negative")
+        guard klCoef >= 0, vfCoef >= 0, missingEosPenalty >= 0, ptxCoef >= 0 else {
+            throw fail("'kl_coef', 'vf_coef', 'missing_eos_penalty' and 'ptx_coef' must not be negative")
+        }
+        guard ptxCoef == 0 || !ptxData.isEmpty else {
+            throw fail("'ptx_coef' is \(ptxCoef) but 'ptx_data' is empty; give the chats to train on (an SFT JSONL file) or set ptx_coef to 0")
         }
     }
 

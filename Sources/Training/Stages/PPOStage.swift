@@ -37,6 +37,11 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
                                         field: "data.path", emit: emit)
         let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        let ptx = config.ptxCoef > 0
+            ? try SFTStage.examples(from: URL(fileURLWithPath: config.ptxData), encoder: folder.encoder, limits: config.data.limits, emit: emit) : []
+        if config.ptxCoef > 0, ptx.isEmpty {
+            throw ConfigError(source: "config", line: nil, message: "'ptx_data' (\(config.ptxData)) has no chat that fits max_length \(config.data.maxLength)")
+        }
         let rows = config.train.batchSize
         try requireMemory(for: [
             PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
@@ -63,7 +68,7 @@ public final class PPOStage: TrainingStage<PPOConfig> {
                 policy, encoder: models.encoder, prompts: order.batch(step, size: config.train.batchSize).map { trainSet[$0].ids },
                 settings: config.rollout, seed: Rollouts.seed(base: config.train.seed, step: step), maxLength: config.data.maxLength)
             let experience = try PPOExperience(rollout, models: models, config: config)
-            var result = try optimize(experience, models: models, step: step) {
+            var result = try optimize(experience, models: models, step: step, ptx: ptx) {
                 let norm = try loop.update(policyTrainee, learningRate: learningRate)
                 try loop.update(valueTrainee, learningRate: learningRate)
                 return norm
@@ -82,13 +87,17 @@ public final class PPOStage: TrainingStage<PPOConfig> {
 
     /// The `ppo_epochs` passes over `experience`: each a seeded permutation of its rows cut into
     /// mini-batches, each mini-batch one clipped-loss backward and one `update` of both models
-    /// (which returns the policy's gradient norm). Returns the step's figures averaged over the
-    /// updates.
-    private func optimize(_ experience: PPOExperience, models: PPOModels, step: Int, update: () throws -> Float) throws -> StageLoop.StepResult {
+    /// (which returns the policy's gradient norm). With `ptx_coef`, each update also backs the
+    /// language-model loss of a mini-batch of `ptx` chats (drawn in a seeded order that runs on
+    /// across iterations). Returns the step's figures averaged over the updates.
+    private func optimize(_ experience: PPOExperience, models: PPOModels, step: Int, ptx: [ChatExample],
+                          update: () throws -> Float) throws -> StageLoop.StepResult {
         let loss = PPOLoss(clipRange: Float(config.cliprange), valueClipRange: Float(config.cliprangeValue), valueCoefficient: Float(config.vfCoef))
         let rows = experience.batch.sequences
         var random = SeededGenerator(seed: Rollouts.seed(base: config.train.seed, step: step) ^ 0x0BB0_E9C4_5EED)
         var sums: [String: Double] = [:], updates = 0, policyNorms = 0.0
+        let updatesPerStep = config.ppoEpochs * ((rows + config.rowsPerUpdate - 1) / config.rowsPerUpdate)
+        let ptxOrder = EpochOrder(count: max(ptx.count, 1), seed: UInt64(config.train.seed) ^ 0x97C0_5EED)
         for _ in 0..<config.ppoEpochs {
             let permutation = Array(0..<rows).shuffled(using: &random)
             for start in stride(from: 0, to: rows, by: config.rowsPerUpdate) {
@@ -109,6 +118,10 @@ public final class PPOStage: TrainingStage<PPOConfig> {
                     returns: constant(experience.gather(experience.estimate.returns, rows: indices, width: width), "returns"),
                     mask: batch.mask)
                 try output.loss.backward()
+                if !ptx.isEmpty {
+                    let chats = ptxOrder.batch(step * updatesPerStep + updates, size: config.rowsPerUpdate).map { ptx[$0] }
+                    sums["loss/ptx_avg", default: 0] += try backPTX(SFTStage.batch(chats, padID: models.padID), policy: models.policy)
+                }
                 policyNorms += Double(try update())
                 let figures = ["loss/policy_avg": Double(try output.policyLoss.scalar()), "loss/value_avg": Double(try output.valueLoss.scalar()),
                                "policy/clipfrac_avg": output.policyClipFraction, "val/clipfrac_avg": output.valueClipFraction,
@@ -121,6 +134,15 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         // tokens/s counts the rollout's sequences (prompt and response), the step's data.
         return StageLoop.StepResult(loss: extra["loss/policy_avg"] ?? 0, gradientNorm: policyNorms / Double(updates),
                                     tokens: experience.batch.sequenceLengths.reduce(0, +), extra: extra)
+    }
+
+    /// Backs `ptx_coef` times the mean cross-entropy of `batch`'s trained tokens into the policy's
+    /// gradients and returns that mean.
+    private func backPTX(_ batch: BatchSampler.Batch, policy: LanguageModel) throws -> Double {
+        let tokens = batch.targets.filter { $0 != GradientAccumulation.ignoreIndex }.count
+        let mean = try languageModelLoss(policy, batch: batch, dropout: nil).scaled(by: 1 / Float(max(tokens, 1)))
+        try mean.scaled(by: Float(config.ptxCoef)).backward()
+        return Double(try mean.scalar())
     }
 
     /// Greedy responses to the held-out prompts scored by the reward model (missing-EOS penalty
