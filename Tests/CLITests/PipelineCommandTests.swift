@@ -95,15 +95,15 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertFalse(chat.standardOutput.contains("<|im_start|>"), chat.standardOutput)
     }
 
-    /// Ctrl-C during a stage writes a checkpoint and exits with 130; `--resume` skips the
-    /// finished stages and continues that one from its checkpoint to the end.
     /// LoRA in every post-training stage of the pipeline: each stage saves a PEFT adapter whose
     /// base is the model it started from (merged into `<final>-base/` when that is an adapter too),
-    /// and the evaluation loads them all.
+    /// and the evaluation loads them all. PPO also runs with ptx, on the world's SFT chats.
     func testSmokePipelineWithLoRAInEveryStage() throws {
         let lora = ["sft", "reward", "dpo", "ppo"].flatMap { ["--set", "\($0).lora.r=4", "--set", "\($0).lora.target_modules=all-linear"] }
-        let result = try pipeline(lora)
+        let result = try pipeline(lora + ["--set", "ppo.ptx_coef=0.5"])
         XCTAssertEqual(result.status, 0, result.standardError)
+        let ppoMetrics = try String(contentsOf: out.appendingPathComponent("ppo/metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(ppoMetrics.contains("ptx_avg"), "PPO-ptx found the world's sft.jsonl")
         for stage in ["sft", "reward", "dpo", "ppo", "ppo/value"] {
             let folder = out.appendingPathComponent(stage == "ppo/value" ? stage : "\(stage)/final")
             let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json")))
@@ -122,6 +122,8 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertTrue(result.standardError.contains("q_proj"), "names the projections there are: \(result.standardError)")
     }
 
+    /// Ctrl-C during a stage writes a checkpoint and exits with 130; `--resume` skips the
+    /// finished stages and continues that one from its checkpoint to the end.
     func testCtrlCCheckpointsAndResumeContinues() throws {
         let steps = ["--set", "sft.train.steps=400", "--set", "sft.train.checkpoint_every=1000"]
         let process = Process()
