@@ -10,25 +10,26 @@ import Tensors
 /// batch of k·b rows — unlike averaging per-micro-batch means, which over-weights the tokens
 /// of short micro-batches (FORMATS §6.1).
 public enum GradientAccumulation {
-    /// Runs forward and backward over `batches`, adding into the parameters' gradients, and
-    /// returns the step's mean loss. `dropout(i)` gives micro-batch i's dropout.
+    /// Runs forward and backward over `batches`, adding `weight` times the gradients of the
+    /// step's mean loss into the parameters' gradients, and returns that mean loss.
+    /// `dropout(i)` gives micro-batch i's dropout.
     public static func accumulate(
-        _ model: LanguageModel, batches: [BatchSampler.Batch], dropout: (Int) -> DropoutSettings? = { _ in nil }
+        _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1, dropout: (Int) -> DropoutSettings? = { _ in nil }
     ) throws -> Double {
-        try backward(model, batches: batches, dropout: dropout).reduce(0.0) { $0 + Double(try $1.scalar()) }
+        try backward(model, batches: batches, weight: weight, dropout: dropout).reduce(0.0) { $0 + Double(try $1.scalar()) }
     }
 
     /// The backward passes of `accumulate`, returning each micro-batch's share of the loss
     /// unread, so the caller reads them when the device has finished anyway (no wait per
-    /// micro-batch).
+    /// micro-batch). `weight` scales the gradients (PPO-ptx's coefficient), not the shares.
     public static func backward(
-        _ model: LanguageModel, batches: [BatchSampler.Batch], dropout: (Int) -> DropoutSettings? = { _ in nil }
+        _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1, dropout: (Int) -> DropoutSettings? = { _ in nil }
     ) throws -> [Tensor] {
         let targets = batches.reduce(0) { $0 + $1.targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) } }
         guard targets > 0 else { return [] }
         return try batches.enumerated().map { index, batch in
             let share = try languageModelLoss(model, batch: batch, dropout: dropout(index)).scaled(by: 1 / Float(targets))
-            try share.backward()
+            try (weight == 1 ? share : share.scaled(by: weight)).backward()
             return share.detached()
         }
     }

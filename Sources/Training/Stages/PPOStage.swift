@@ -120,7 +120,8 @@ public final class PPOStage: TrainingStage<PPOConfig> {
                 try output.loss.backward()
                 if !ptx.isEmpty {
                     let chats = ptxOrder.batch(step * updatesPerStep + updates, size: config.rowsPerUpdate).map { ptx[$0] }
-                    sums["loss/ptx_avg", default: 0] += try backPTX(SFTStage.batch(chats, padID: models.padID), policy: models.policy)
+                    sums["loss/ptx_avg", default: 0] += try GradientAccumulation.accumulate(
+                        models.policy, batches: [SFTStage.batch(chats, padID: models.padID)], weight: Float(config.ptxCoef))
                 }
                 policyNorms += Double(try update())
                 let figures = ["loss/policy_avg": Double(try output.policyLoss.scalar()), "loss/value_avg": Double(try output.valueLoss.scalar()),
@@ -134,15 +135,6 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         // tokens/s counts the rollout's sequences (prompt and response), the step's data.
         return StageLoop.StepResult(loss: extra["loss/policy_avg"] ?? 0, gradientNorm: policyNorms / Double(updates),
                                     tokens: experience.batch.sequenceLengths.reduce(0, +), extra: extra)
-    }
-
-    /// Backs `ptx_coef` times the mean cross-entropy of `batch`'s trained tokens into the policy's
-    /// gradients and returns that mean.
-    private func backPTX(_ batch: BatchSampler.Batch, policy: LanguageModel) throws -> Double {
-        let tokens = batch.targets.filter { $0 != GradientAccumulation.ignoreIndex }.count
-        let mean = try languageModelLoss(policy, batch: batch, dropout: nil).scaled(by: 1 / Float(max(tokens, 1)))
-        try mean.scaled(by: Float(config.ptxCoef)).backward()
-        return Double(try mean.scalar())
     }
 
     /// Greedy responses to the held-out prompts scored by the reward model (missing-EOS penalty
