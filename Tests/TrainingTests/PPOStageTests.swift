@@ -269,7 +269,9 @@ final class PPOStageTests: XCTestCase {
         XCTAssertNoThrow(try config.validate())
         XCTAssertEqual(config.rewardModel, "runs/tiny-world-reward/final")
         XCTAssertEqual(config.rowsPerUpdate, 8)
-        XCTAssertEqual(config.rollout.logProbTemperature, 0.7)
+        XCTAssertEqual(config.rollout.logProbTemperature, 1.0)
+        XCTAssertEqual(config.ptxCoef, 3)
+        XCTAssertEqual(config.ptxData, "data/tiny-world/world/sft.jsonl")
     }
 }
 
