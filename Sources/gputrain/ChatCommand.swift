@@ -15,24 +15,14 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "A system prompt, e.g. \"Answer in one word.\"")
     var system: String?
 
-    @Option(help: "New tokens per answer at most.")
-    var maxTokens = 128
-
-    @Option(help: "Sampling temperature; 0 always picks the most likely token (greedy).")
-    var temperature: Float = 0
-
-    @Option(help: "Sample among the most likely tokens that hold probability P (1: all).")
-    var topP: Float = 1
-
-    @Option(help: "Seed of the sampling.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingArguments
 
     @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
     var device: String?
 
     func run() throws {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
-        let options = GenerationOptions(maxNewTokens: maxTokens, sampling: SamplingOptions(temperature: temperature, topP: topP, seed: seed))
+        let options = sampling.options(defaultMaxTokens: 128, defaultTemperature: 0)
         var session = ChatSession(model: try folder.loadModel(device: DeviceFactory.make(device), trainable: false),
                                   encoder: folder.encoder, systemPrompt: system, options: options)
         let interactive = isatty(fileno(stdin)) != 0

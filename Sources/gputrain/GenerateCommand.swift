@@ -26,40 +26,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A system prompt for the chat form (implies --chat).")
     var system: String?
 
-    @Option(help: "New tokens at most.")
-    var maxTokens = 64
-
-    @Option(help: "Sampling temperature; 0 always picks the most likely token (greedy).")
-    var temperature: Float = 1
-
-    @Option(help: "Sample among the K most likely tokens only.")
-    var topK: Int?
-
-    @Option(help: "Sample among the most likely tokens that hold probability P (nucleus sampling; 1: all).")
-    var topP: Float = 1
-
-    @Option(help: "Penalty on tokens already in the text (transformers' repetition_penalty; 1: off).")
-    var repetitionPenalty: Float = 1
-
-    @Option(help: "Seed of the sampling: the same seed gives the same text.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingArguments
 
     @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
     var device: String?
 
-    private var options: GenerationOptions {
-        GenerationOptions(maxNewTokens: maxTokens, sampling: SamplingOptions(
-            temperature: temperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty, seed: seed))
-    }
-
-    func validate() throws {
-        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must not be negative") }
-        do {
-            try options.sampling.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
-    }
+    private var options: GenerationOptions { sampling.options(defaultMaxTokens: 64, defaultTemperature: 1) }
 
     func run() throws {
         let chosen = try DeviceFactory.make(device)

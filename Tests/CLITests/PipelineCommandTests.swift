@@ -93,6 +93,13 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(chat.status, 0, chat.standardError)
         XCTAssertFalse(chat.standardOutput.isEmpty)
         XCTAssertFalse(chat.standardOutput.contains("<|im_start|>"), chat.standardOutput)
+        // chat takes generate's sampling options, checked the same way.
+        let sampled = try CommandRunner.run(["chat", "--model", model.path, "--temperature", "0.8", "--top-k", "5",
+                                             "--repetition-penalty", "1.2", "--seed", "3", "--max-tokens", "6"], input: "What is 2 + 3?\n")
+        XCTAssertEqual(sampled.status, 0, sampled.standardError)
+        let bad = try CommandRunner.run(["chat", "--model", model.path, "--top-k", "0"], input: "")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.standardError.contains("top-k 0 must be at least 1"), bad.standardError)
     }
 
     /// LoRA in every post-training stage of the pipeline: each stage saves a PEFT adapter whose
