@@ -2,10 +2,11 @@ import ArgumentParser
 import Models
 
 /// How `generate` and `chat` pick each new token, and how many they make: the same options,
-/// checked the same way, for both. Only the default temperature differs, so it is given by the
-/// command (`generate` samples like transformers' `generate`, `chat` answers greedily).
+/// checked the same way, for both. Only the defaults of the temperature and the token limit
+/// differ, so the command gives them (`generate` samples like transformers' `generate`, `chat`
+/// answers greedily).
 struct SamplingArguments: ParsableArguments {
-    @Option(help: "New tokens at most (per answer in a chat).")
+    @Option(help: "New tokens at most (per answer in a chat). Default: 64 for generate, 128 for chat.")
     var maxTokens: Int?
 
     @Option(help: "Sampling temperature; 0 always picks the most likely token (greedy). Default: 1 for generate, 0 for chat.")
