@@ -46,13 +46,13 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Core", "Tensors", "Models", "ReferenceDevice", "OpenCLDevice", "Runtime"], path: "Tests/TestSupport"),
-        .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"]),
+        .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_adamw_fixture.py"]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
-        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_generation_fixture.py"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"], exclude: ["make_loss_fixtures.py"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict

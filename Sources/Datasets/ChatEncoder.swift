@@ -4,7 +4,7 @@ import Formats
 /// text once without post-processor (the template has its own BOS), and maps the template's
 /// assistant spans to tokens through the tokenizer's byte offsets. A token is trained when its
 /// text overlaps a trained span (as transformers' `assistant_masks` does), so pieces are never
-/// tokenized separately and BPE boundaries are those of the full text (FORMATS §4.5).
+/// tokenized separately and BPE boundaries are those of the full text (docs/formats.md §4.5).
 public struct ChatEncoder {
     public let tokenizer: Tokenizer
     public let template: ChatTemplate

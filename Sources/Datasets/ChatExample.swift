@@ -1,14 +1,14 @@
 import Formats
 
 /// Which tokens of a chat the loss trains.
-public enum ChatLossScope: String, Codable, Sendable, CaseIterable {
-    /// Only the trained assistant turns: content plus end-of-turn token (FORMATS §4.5).
+public enum ChatLossScope: String, Sendable, CaseIterable {
+    /// Only the trained assistant turns: content plus end-of-turn token (docs/formats.md §4.5).
     case assistantOnly = "assistant_only"
     /// Every token (plain language modelling on the rendered chat).
     case allTokens = "all_tokens"
 }
 
-/// A tokenized chat with its labels (FORMATS §6.1): `labels[t]` is `ids[t]` where the loss trains
+/// A tokenized chat with its labels (docs/formats.md §6.1): `labels[t]` is `ids[t]` where the loss trains
 /// and `ignoredLabel` elsewhere. Labels are not shifted; the loss makes position t predict
 /// `labels[t + 1]`.
 public struct ChatExample: Equatable, Sendable {

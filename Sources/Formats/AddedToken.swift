@@ -1,4 +1,4 @@
-/// A token matched in the raw text before the model runs, such as `<|endoftext|>` (FORMATS §2.6).
+/// A token matched in the raw text before the model runs, such as `<|endoftext|>` (docs/formats.md §2.6).
 public struct AddedToken: Equatable, Sendable {
     public var id: Int
     public var content: String

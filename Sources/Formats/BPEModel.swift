@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `BPE` model of `tokenizer.json` (FORMATS §2.2, §2.5, §2.9): a vocabulary, ranked merges,
+/// The `BPE` model of `tokenizer.json` (docs/formats.md §2.2, §2.5, §2.9): a vocabulary, ranked merges,
 /// and the merge algorithm that turns one pre-tokenized piece into ids.
 struct BPEModel {
     /// One merge: the two tokens, in rank order.

@@ -1,5 +1,5 @@
 /// GPT-2's reversible map from the 256 byte values to 256 printable Unicode characters, used by
-/// every byte-level BPE (FORMATS §2.3): vocab and merge strings are written in this alphabet.
+/// every byte-level BPE (docs/formats.md §2.3): vocab and merge strings are written in this alphabet.
 public enum ByteLevelAlphabet {
     /// `scalars[b]` is the character byte `b` maps to.
     public static let scalars: [Unicode.Scalar] = {

@@ -1,4 +1,4 @@
-/// A chat template gputrain renders natively (FORMATS §4): ChatML, the default for models trained
+/// A chat template gputrain renders natively (docs/formats.md §4): ChatML, the default for models trained
 /// here, and Llama 3. There is no general Jinja interpreter; `ChatTemplate(recognizing:)` maps a
 /// shipped Jinja template onto one of these when it is one of them.
 ///

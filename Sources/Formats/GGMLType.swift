@@ -1,4 +1,4 @@
-/// A ggml tensor element type (FORMATS §5.2), with its block layout: quantized types pack
+/// A ggml tensor element type (docs/formats.md §5.2), with its block layout: quantized types pack
 /// `blockSize` elements into `typeSize` bytes; plain types have a block of one element.
 public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     /// The type id stored in tensor infos.

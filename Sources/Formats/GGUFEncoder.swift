@@ -1,6 +1,6 @@
 import Foundation
 
-/// Little-endian GGUF encoding of header fields and metadata values (FORMATS §5.1).
+/// Little-endian GGUF encoding of header fields and metadata values (docs/formats.md §5.1).
 struct GGUFEncoder {
     private(set) var data = Data()
 
@@ -52,7 +52,7 @@ enum GGUFLayout {
     static let maximumTensorNameBytes = 64
     /// `GGML_MAX_DIMS`.
     static let maximumDimensions = 4
-    /// Keys must be shorter (FORMATS §5.1).
+    /// Keys must be shorter (docs/formats.md §5.1).
     static let maximumKeyBytes = 65536
 
     /// Bytes of zero padding after `offset` to reach a multiple of `alignment`.

@@ -19,7 +19,7 @@ public struct GGUFTensorInfo: Equatable, Sendable {
     public var byteCount: Int { type.byteCount(elements: elementCount) }
 }
 
-/// A GGUF file (FORMATS §5), memory-mapped and validated when opened against every structural
+/// A GGUF file (docs/formats.md §5), memory-mapped and validated when opened against every structural
 /// rule ggml's reader enforces: magic and version, counts that fit the file, UTF-8 strings, known
 /// value types, 0/1 bools, unique keys, `general.alignment` a u32 power of two, unique tensor names
 /// under 64 bytes, 1–4 dimensions, known ggml types with whole blocks per row, and tensor data

@@ -1,5 +1,5 @@
 /// The key–value metadata of a GGUF file, in file order, with unique keys (ggml rejects
-/// duplicates, FORMATS §5.3).
+/// duplicates, docs/formats.md §5.3).
 public struct GGUFMetadata: Equatable, Sendable, Sequence {
     /// One key and its value.
     public struct Entry: Equatable, Sendable {

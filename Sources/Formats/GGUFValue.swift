@@ -1,4 +1,4 @@
-/// The value types of GGUF metadata (FORMATS §5.1), with their on-disk codes.
+/// The value types of GGUF metadata (docs/formats.md §5.1), with their on-disk codes.
 public enum GGUFValueType: UInt32, CaseIterable, Sendable {
     case uint8 = 0
     case int8 = 1
@@ -30,7 +30,7 @@ public enum GGUFValueType: UInt32, CaseIterable, Sendable {
 }
 
 /// One GGUF metadata value. llama.cpp reads hyperparameters with strict types, so the case chosen
-/// is part of the format (u32 for counts, f32 for epsilons; FORMATS §5.3, §8.2).
+/// is part of the format (u32 for counts, f32 for epsilons; docs/formats.md §5.3, §8.2).
 public indirect enum GGUFValue: Equatable, Sendable {
     case uint8(UInt8)
     case int8(Int8)
@@ -79,7 +79,7 @@ public indirect enum GGUFValue: Equatable, Sendable {
         return nil
     }
 
-    /// The value of any integer case as `Int` (readers accept either width, FORMATS §8.2);
+    /// The value of any integer case as `Int` (readers accept either width, docs/formats.md §8.2);
     /// `nil` for other cases or a u64 beyond `Int.max`.
     public var integerValue: Int? {
         switch self {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `tokenizer.*` metadata of a GGUF file for a `Tokenizer` (FORMATS §5.5), built the way
+/// The `tokenizer.*` metadata of a GGUF file for a `Tokenizer` (docs/formats.md §5.5), built the way
 /// llama.cpp's `convert_hf_to_gguf.py` builds it so that llama.cpp loads the vocabulary and
 /// tokenizes like Hugging Face:
 /// - byte-level BPE (GPT-2, Llama 3, Qwen2, SmolLM) becomes `tokenizer.ggml.model = "gpt2"` with

@@ -6,7 +6,7 @@ public struct GGUFTensor {
     /// The tensor name (`blk.0.attn_q.weight`); under 64 bytes.
     public var name: String
     /// The shape in ggml order, fastest-varying dimension first (a PyTorch `[out, in]` weight is
-    /// `[in, out]`; FORMATS §5.2).
+    /// `[in, out]`; docs/formats.md §5.2).
     public var dimensions: [Int]
     public var type: GGMLType
     /// Produces the little-endian element bytes, exactly `byteCount` of them.
@@ -42,7 +42,7 @@ public struct GGUFTensor {
     public var byteCount: Int { type.byteCount(elements: elementCount) }
 }
 
-/// Writes GGUF version 3 files (FORMATS §5.1–5.3): header, metadata in the given order, tensor
+/// Writes GGUF version 3 files (docs/formats.md §5.1–5.3): header, metadata in the given order, tensor
 /// infos in the given order with offsets packed at the file's alignment, then the data, each tensor
 /// padded with zeros to the alignment. Everything ggml's reader checks is checked before the first
 /// byte is written.

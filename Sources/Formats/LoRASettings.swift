@@ -1,7 +1,7 @@
 import Core
 import Formats
 
-/// Which modules LoRA adapts (`target_modules`, PEFT's rule, FORMATS §7.2): a list of names,
+/// Which modules LoRA adapts (`target_modules`, PEFT's rule, docs/formats.md §7.2): a list of names,
 /// each matching a module whose path is the name or ends with "." + name; one regular
 /// expression that must match the whole module path; "all-linear" (every projection of the
 /// transformer blocks, never the output head); or "default", PEFT's choice for the family.
@@ -50,7 +50,7 @@ public enum LoRATargets: Codable, Equatable, Sendable {
 }
 
 /// A LoRA recipe (the `lora:` section of every post-training stage; PEFT's `LoraConfig`,
-/// FORMATS §7.1): each adapted projection W₀ gains W₀x + s·B·A·dropout(x), with A [r, in]
+/// docs/formats.md §7.1): each adapted projection W₀ gains W₀x + s·B·A·dropout(x), with A [r, in]
 /// and B [out, r] trained and W₀ frozen. A rank `r` of 0 (the default) trains every weight instead.
 public struct LoRASettings: Codable, Equatable, Sendable {
     /// The rank of each adapter; 0 turns LoRA off.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `model_type` values gputrain can build, and the layout family each belongs to (FORMATS §3).
+/// The `model_type` values gputrain can build, and the layout family each belongs to (docs/formats.md §3).
 public enum ModelType: String, CaseIterable, Sendable {
     case gpt2
     case llama
@@ -22,7 +22,7 @@ public enum ModelType: String, CaseIterable, Sendable {
     }
 
     /// The sequence-classification class transformers instantiates for this type (reward and
-    /// value models, FORMATS §3.7).
+    /// value models, docs/formats.md §3.7).
     public var sequenceClassificationArchitecture: String {
         switch self {
         case .gpt2: return "GPT2ForSequenceClassification"
@@ -46,7 +46,7 @@ public enum ModelFamily: String, Sendable {
 }
 
 /// A Hugging Face `config.json` for a GPT-2 or Llama-family causal LM, with every default filled
-/// in as the matching transformers config class would (FORMATS §3.1–3.3).
+/// in as the matching transformers config class would (docs/formats.md §3.1–3.3).
 public struct ModelConfig: Equatable, Sendable {
     public var modelType: ModelType
     /// `architectures`, e.g. `["LlamaForCausalLM"]`.
@@ -73,7 +73,7 @@ public struct ModelConfig: Equatable, Sendable {
     public var ropeTheta: Double
     /// RoPE frequency scaling, `nil` for plain RoPE.
     public var ropeScaling: RopeScaling?
-    /// Whether the LM head shares the token embedding (FORMATS §3.5).
+    /// Whether the LM head shares the token embedding (docs/formats.md §3.5).
     public var tieWordEmbeddings: Bool
     /// Biases on the query/key/value projections (GPT-2 and Qwen2 always; Llama if `attention_bias`).
     public var queryKeyValueBias: Bool
@@ -103,7 +103,7 @@ public struct ModelConfig: Equatable, Sendable {
     /// The stored weight type (`torch_dtype` / `dtype`), e.g. `float32` or `bfloat16`.
     public var dtype: String?
     /// Outputs of a sequence-classification head (`num_labels`, or the size of `id2label`); 1 for
-    /// reward and value models (FORMATS §3.7), `nil` when the config does not say.
+    /// reward and value models (docs/formats.md §3.7), `nil` when the config does not say.
     public var labelCount: Int?
 
     /// The layout family.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A `tokenizer.json` normalizer: rewrites text before pre-tokenization (FORMATS §2.1, §2.9).
+/// A `tokenizer.json` normalizer: rewrites text before pre-tokenization (docs/formats.md §2.1, §2.9).
 indirect enum Normalizer {
     case nfc, nfd, nfkc, nfkd
     case lowercase

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `adapter_config.json` of a PEFT LoRA adapter (FORMATS §7.3): what the adapter adapts, how it
+/// `adapter_config.json` of a PEFT LoRA adapter (docs/formats.md §7.3): what the adapter adapts, how it
 /// scales, and which base model it goes on.
 public struct PEFTAdapterConfig: Equatable, Sendable {
     /// The file's name inside an adapter folder.
@@ -55,7 +55,7 @@ public struct PEFTAdapterConfig: Equatable, Sendable {
         }
     }
 
-    /// The JSON PEFT writes (the keys of FORMATS §7.3).
+    /// The JSON PEFT writes (the keys of docs/formats.md §7.3).
     public var json: JSONValue {
         let targets: JSONValue
         switch lora.targetModules {

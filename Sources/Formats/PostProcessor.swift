@@ -1,4 +1,4 @@
-/// The `post_processor` of `tokenizer.json` for single sequences (FORMATS §2.7): the ids it puts
+/// The `post_processor` of `tokenizer.json` for single sequences (docs/formats.md §2.7): the ids it puts
 /// around the encoded text when special tokens are requested (e.g. Llama 3's BOS).
 struct PostProcessor {
     /// One element of the single-sequence template.

@@ -14,7 +14,7 @@ enum SplitBehavior: String {
     case contiguous = "Contiguous"
 }
 
-/// One pre-tokenizer component of `tokenizer.json` (FORMATS §2.4).
+/// One pre-tokenizer component of `tokenizer.json` (docs/formats.md §2.4).
 enum PreTokenizerStep {
     case split(SplitPattern, SplitBehavior, invert: Bool)
     /// Digits split off (each alone when `individual`, else in runs).

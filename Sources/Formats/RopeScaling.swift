@@ -1,6 +1,6 @@
 import Foundation
 
-/// How RoPE frequencies are rescaled for longer contexts (FORMATS §3.4). Plain RoPE is `nil`.
+/// How RoPE frequencies are rescaled for longer contexts (docs/formats.md §3.4). Plain RoPE is `nil`.
 public enum RopeScaling: Equatable, Sendable {
     /// Positions divided by `factor`.
     case linear(factor: Double)

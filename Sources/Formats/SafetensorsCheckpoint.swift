@@ -1,6 +1,6 @@
 import Foundation
 
-/// The weights of a Hugging Face model folder (FORMATS §1.5): `model.safetensors`, or the shards
+/// The weights of a Hugging Face model folder (docs/formats.md §1.5): `model.safetensors`, or the shards
 /// listed in `model.safetensors.index.json`, seen as one set of named tensors.
 public struct SafetensorsCheckpoint: Sendable {
     /// The index file name transformers writes for sharded checkpoints.

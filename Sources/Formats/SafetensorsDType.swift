@@ -1,4 +1,4 @@
-/// An element type of a safetensors tensor (FORMATS §1.2), spelled as in the file header.
+/// An element type of a safetensors tensor (docs/formats.md §1.2), spelled as in the file header.
 ///
 /// The cases are declared in the order of the reference implementation's `Dtype` enum (roughly
 /// increasing alignment); the writer sorts tensors by this order, descending, like the reference.

@@ -13,7 +13,7 @@ public struct SafetensorsTensorInfo: Equatable, Sendable {
     public var elementCount: Int { shape.reduce(1, *) }
 }
 
-/// A safetensors file (FORMATS §1), memory-mapped and fully validated when opened: reading a
+/// A safetensors file (docs/formats.md §1), memory-mapped and fully validated when opened: reading a
 /// tensor afterwards cannot fail on the file's layout.
 public struct SafetensorsFile: @unchecked Sendable {
     /// Headers larger than this are rejected, as by the reference implementation.
@@ -35,7 +35,7 @@ public struct SafetensorsFile: @unchecked Sendable {
         try self.init(data: Data(mappingFile: url), fileName: url.displayName)
     }
 
-    /// Validates `data` as a complete safetensors file (FORMATS §1.4); `fileName` names it in errors.
+    /// Validates `data` as a complete safetensors file (docs/formats.md §1.4); `fileName` names it in errors.
     public init(data: Data, fileName: String) throws {
         let header = try SafetensorsHeader(file: data, fileName: fileName)
         self.fileName = fileName

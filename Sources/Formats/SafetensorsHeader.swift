@@ -1,6 +1,6 @@
 import Foundation
 
-/// The parsed and validated header of a safetensors file: every rule of FORMATS §1.4, with errors
+/// The parsed and validated header of a safetensors file: every rule of docs/formats.md §1.4, with errors
 /// that name the file, the tensor, what was found and what was expected. The reference
 /// implementation's error names are given in parentheses so messages can be matched to its docs.
 struct SafetensorsHeader {

@@ -21,7 +21,7 @@ public struct SafetensorsTensor: Sendable {
     }
 }
 
-/// Writes safetensors files exactly as the reference writer lays them out (FORMATS §1.3).
+/// Writes safetensors files exactly as the reference writer lays them out (docs/formats.md §1.3).
 public enum SafetensorsWriter {
     /// The metadata PyTorch/transformers writers put in every file; older transformers refuse files
     /// without it.

@@ -1,4 +1,4 @@
-/// The character classes the pre-tokenizer regexes distinguish (FORMATS §2.4), one per scalar:
+/// The character classes the pre-tokenizer regexes distinguish (docs/formats.md §2.4), one per scalar:
 /// `\p{L}`, `\p{N}`, `\s` (with the literal space and `\r`/`\n` singled out) and everything else.
 enum ScalarClass: UInt8 {
     case letter

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A pre-tokenizer split pattern (FORMATS §2.4). The three regexes byte-level tokenizers use are
+/// A pre-tokenizer split pattern (docs/formats.md §2.4). The three regexes byte-level tokenizers use are
 /// matched by hand-written scanners (fast, and with Oniguruma's `\s`, which is what Hugging Face
 /// `tokenizers` runs); any other regex falls back to `NSRegularExpression` (ICU), and a literal
 /// string pattern is matched exactly.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `decoder` of `tokenizer.json` (FORMATS §2.8–2.9): turns token strings back into text. Each
+/// The `decoder` of `tokenizer.json` (docs/formats.md §2.8–2.9): turns token strings back into text. Each
 /// step maps a list of strings to a list of strings, as in HF's `decode_chain`; the results are
 /// concatenated at the end.
 struct TokenDecoder {

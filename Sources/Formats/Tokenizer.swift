@@ -1,6 +1,6 @@
 import Foundation
 
-/// A Hugging Face `tokenizer.json` BPE tokenizer (FORMATS §2): byte-level (GPT-2, Llama 3, Qwen2,
+/// A Hugging Face `tokenizer.json` BPE tokenizer (docs/formats.md §2): byte-level (GPT-2, Llama 3, Qwen2,
 /// SmolLM) or SentencePiece-style with byte fallback (Llama 2, TinyLlama, Mistral).
 ///
 /// Encoding runs HF's pipeline: added tokens are cut out of the raw text, the rest is normalized,

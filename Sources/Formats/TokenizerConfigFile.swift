@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a model folder's `tokenizer_config.json` (and `chat_template.jinja`) say about special
-/// tokens and chat templates (FORMATS §2.10, §4.1), as written: token strings, not ids, and the
+/// tokens and chat templates (docs/formats.md §2.10, §4.1), as written: token strings, not ids, and the
 /// templates' Jinja source, not a rendering of them.
 public struct TokenizerConfigFile: Equatable, Sendable {
     /// A chat template's Jinja source and its name (`default` for the main one).
@@ -24,7 +24,7 @@ public struct TokenizerConfigFile: Equatable, Sendable {
     public var chatTemplate: String? { chatTemplates.first?.source }
 
     /// Reads `folder`'s files; a folder without them gives an empty configuration. The
-    /// `chat_template.jinja` sidecar wins over the config's `chat_template` (FORMATS §8.9), which may
+    /// `chat_template.jinja` sidecar wins over the config's `chat_template` (docs/formats.md §8.9), which may
     /// be a string or a list of `{name, template}` objects.
     public static func load(fromFolder folder: URL) throws -> TokenizerConfigFile {
         var result = TokenizerConfigFile()

@@ -1,7 +1,7 @@
 import Foundation
 import Formats
 
-/// How a model of one `ModelConfig` maps onto a llama.cpp architecture (FORMATS §5.4, §5.6): the
+/// How a model of one `ModelConfig` maps onto a llama.cpp architecture (docs/formats.md §5.4, §5.6): the
 /// architecture name, its hyperparameter metadata and its tensors.
 ///
 /// Llama, Mistral and the Llama-shaped SmolLM/TinyLlama are `llama` (RoPE on adjacent pairs, so
@@ -158,7 +158,7 @@ struct GGUFArchitecture {
         return plans
     }
 
-    /// Llama 3 RoPE scaling as per-frequency divisors (FORMATS §5.6), `nil` for other scalings.
+    /// Llama 3 RoPE scaling as per-frequency divisors (docs/formats.md §5.6), `nil` for other scalings.
     /// `rope.freq_base` stays the unscaled θ.
     private var ropeFrequencyFactors: [Float]? {
         guard case let .llama3(factor, low, high, original)? = config.ropeScaling else { return nil }

@@ -2,7 +2,7 @@ import Foundation
 import Formats
 
 /// Exports a causal LM and its tokenizer to a GGUF file that llama.cpp loads and runs with the
-/// same numbers as gputrain (FORMATS §5): Llama-family models as `llama` (Qwen2 as `qwen2`),
+/// same numbers as gputrain (docs/formats.md §5): Llama-family models as `llama` (Qwen2 as `qwen2`),
 /// GPT-2 as `gpt2`, with the tokenizer's vocabulary, merges, special tokens and chat template.
 public enum GGUFExport {
     /// The element type of the weight matrices. 1-D tensors (norms, biases), norms and learned

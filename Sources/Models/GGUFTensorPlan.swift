@@ -2,7 +2,7 @@ import Formats
 import Tensors
 
 /// One tensor of a GGUF export: its llama.cpp name, where its values come from, and how they are
-/// rearranged on the way (FORMATS §5.6).
+/// rearranged on the way (docs/formats.md §5.6).
 struct GGUFTensorPlan {
     /// Where the values come from.
     enum Source {
@@ -16,7 +16,7 @@ struct GGUFTensorPlan {
     enum Transform {
         case none
         /// Hugging Face's half-split RoPE rows back to the adjacent-pair order of llama.cpp's
-        /// `llama` architecture (FORMATS §3.4): within each of `heads` heads, view the rows as
+        /// `llama` architecture (docs/formats.md §3.4): within each of `heads` heads, view the rows as
         /// [2, d_h/2] and swap the two axes.
         case adjacentRotaryPairs(heads: Int)
         /// A GPT-2 Conv1D weight [in, out] to the [out, in] of a linear layer.

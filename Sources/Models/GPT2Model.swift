@@ -2,7 +2,7 @@ import Core
 import Formats
 import Tensors
 
-/// GPT-2 (FORMATS §3.1): learned positions, pre-LayerNorm blocks, GELU (tanh form), Conv1D
+/// GPT-2 (docs/formats.md §3.1): learned positions, pre-LayerNorm blocks, GELU (tanh form), Conv1D
 /// weights stored [in, out], biases everywhere, the LM head tied to the token embedding.
 public final class GPT2Model: LanguageModel {
     public let config: ModelConfig

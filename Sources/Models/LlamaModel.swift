@@ -2,7 +2,7 @@ import Core
 import Formats
 import Tensors
 
-/// The Llama family (FORMATS §3.2–3.4; also Qwen2 and Mistral): RMSNorm, rotary positions
+/// The Llama family (docs/formats.md §3.2–3.4; also Qwen2 and Mistral): RMSNorm, rotary positions
 /// (with `rope_theta` and rope scaling), SwiGLU, grouped-query attention, optional q/k/v
 /// bias (Qwen2), tied or untied head.
 public final class LlamaModel: LanguageModel {

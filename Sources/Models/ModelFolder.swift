@@ -163,7 +163,7 @@ public enum ModelFolder {
         return nil
     }
 
-    /// Keys that are buffers, not parameters (FORMATS §1.6, §3.2), or a stray head of a tied model (§3.5).
+    /// Keys that are buffers, not parameters (docs/formats.md §1.6, §3.2), or a stray head of a tied model (§3.5).
     static func isIgnorable(_ key: String, config: ModelConfig) -> Bool {
         key.hasSuffix(".attn.bias") || key.hasSuffix(".attn.masked_bias") || key.hasSuffix("rotary_emb.inv_freq")
             || (config.tieWordEmbeddings && key == "lm_head.weight")

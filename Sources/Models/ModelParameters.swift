@@ -3,7 +3,7 @@ import Formats
 import Tensors
 
 /// The parameters of each model family, with their Hugging Face names and shapes
-/// (FORMATS §3): the names are the checkpoint keys, so real checkpoints load without renaming.
+/// (docs/formats.md §3): the names are the checkpoint keys, so real checkpoints load without renaming.
 public enum ModelParameters {
     /// Every parameter of `config`'s causal LM, in checkpoint order: the backbone, then
     /// `lm_head.weight` unless the head is tied to the embedding.

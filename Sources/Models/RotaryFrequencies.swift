@@ -1,7 +1,7 @@
 import Foundation
 import Formats
 
-/// The inverse frequencies of rotary position embeddings (FORMATS §3.4), with rope scaling.
+/// The inverse frequencies of rotary position embeddings (docs/formats.md §3.4), with rope scaling.
 public enum RotaryFrequencies {
     /// inv_freq[i] = 1/θ^(2i/d) for i < d/2, computed in Float32 as transformers does, then
     /// rescaled for `linear` (÷ factor) or `llama3` (piecewise by wavelength). `dynamic`

@@ -2,7 +2,7 @@ import Core
 import Formats
 import Tensors
 
-/// Fresh weights as Hugging Face's `_init_weights` draws them (FORMATS §3.6): matrices and
+/// Fresh weights as Hugging Face's `_init_weights` draws them (docs/formats.md §3.6): matrices and
 /// embeddings N(0, initializer_range), biases 0, norm weights 1, and GPT-2's residual output
 /// projections N(0, initializer_range/√(2·layers)). Seeded, so a run is reproducible.
 public enum WeightInitializer {

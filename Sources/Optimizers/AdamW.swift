@@ -1,7 +1,7 @@
 import Core
 import Tensors
 
-/// AdamW over a `ParameterStore` (FORMATS §6.9, `torch.optim.AdamW`): one fused device launch
+/// AdamW over a `ParameterStore` (docs/formats.md §6.9, `torch.optim.AdamW`): one fused device launch
 /// per step updates every trainable parameter, with weight decay on the store's decayed
 /// parameters only (they come first in the flat buffer, see `ParameterLayout`).
 ///

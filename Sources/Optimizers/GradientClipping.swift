@@ -10,7 +10,7 @@ extension ParameterStore {
         return try device.readFloats(sum)[0].squareRoot()
     }
 
-    /// PyTorch's `clip_grad_norm_` (FORMATS §6.9): computes the global norm N and, when
+    /// PyTorch's `clip_grad_norm_` (docs/formats.md §6.9): computes the global norm N and, when
     /// maxNorm/(N + 1e-6) < 1, scales every gradient by that factor. Returns N (before
     /// clipping). A non-finite N (an overflow or NaN in some gradient) is returned without
     /// touching the gradients: the caller should skip the step (and zero the gradients).

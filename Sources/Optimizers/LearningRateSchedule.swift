@@ -1,7 +1,7 @@
 import Foundation
 
 /// The learning-rate multiplier per optimizer step, as the Hugging Face schedulers compute
-/// it (FORMATS §6.9, `transformers.get_*_schedule_with_warmup`).
+/// it (docs/formats.md §6.9, `transformers.get_*_schedule_with_warmup`).
 ///
 /// `step` counts optimizer steps already taken: the first update uses step 0, as a PyTorch
 /// `LambdaLR` stepped once after each `optimizer.step()` does. So with warmup the first update

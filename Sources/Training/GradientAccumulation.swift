@@ -8,7 +8,7 @@ import Tensors
 /// targets, −100, excluded): each micro-batch contributes its summed cross-entropy divided by
 /// the step's total target count. So k micro-batches of b rows give the same gradients as one
 /// batch of k·b rows — unlike averaging per-micro-batch means, which over-weights the tokens
-/// of short micro-batches (FORMATS §6.1).
+/// of short micro-batches (docs/formats.md §6.1).
 public enum GradientAccumulation {
     /// Runs forward and backward over `batches`, adding `weight` times the gradients of the
     /// step's mean loss into the parameters' gradients, and returns that mean loss.

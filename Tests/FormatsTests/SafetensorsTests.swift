@@ -3,7 +3,7 @@ import Formats
 import XCTest
 
 final class SafetensorsTests: XCTestCase {
-    /// The tensor names and shapes transformers saves for a GPT-2 or Llama-family config (FORMATS §3.1–3.3).
+    /// The tensor names and shapes transformers saves for a GPT-2 or Llama-family config (docs/formats.md §3.1–3.3).
     private func expectedShapes(_ config: ModelConfig) -> [String: [Int]] {
         let d = config.hiddenSize, v = config.vocabSize, inner = config.intermediateSize
         var shapes: [String: [Int]] = [:]
@@ -168,7 +168,7 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertTrue(HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: .nan)).isNaN)
     }
 
-    // MARK: Validation (FORMATS §1.4), one crafted file per rule
+    // MARK: Validation (docs/formats.md §1.4), one crafted file per rule
 
     /// A file with `header` as its JSON header, `dataBytes` zero bytes of data, and optionally a
     /// different declared header length.

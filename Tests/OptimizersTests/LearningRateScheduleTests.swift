@@ -2,7 +2,7 @@ import Foundation
 import Optimizers
 import XCTest
 
-/// The schedules against the transformers formulas (FORMATS §6.9), step 0 being the first update.
+/// The schedules against the transformers formulas (docs/formats.md §6.9), step 0 being the first update.
 final class LearningRateScheduleTests: XCTestCase {
     func testCosineWithWarmup() {
         let schedule = LearningRateSchedule.cosine(warmupSteps: 10, totalSteps: 110)

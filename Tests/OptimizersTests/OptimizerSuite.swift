@@ -6,7 +6,7 @@ import TestSupport
 import XCTest
 
 /// AdamW over a parameter store against a plain per-element transcription of
-/// `torch.optim.AdamW` (FORMATS §6.9), and gradient clipping against a hand computation.
+/// `torch.optim.AdamW` (docs/formats.md §6.9), and gradient clipping against a hand computation.
 /// Written once, run on each device by `ReferenceOptimizerTests` and `OpenCLOptimizerTests`
 /// (XCTest on Linux does not discover inherited test methods).
 protocol OptimizerSuite {

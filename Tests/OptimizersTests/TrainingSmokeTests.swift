@@ -40,7 +40,7 @@ final class TrainingSmokeTests: XCTestCase {
                 let hidden = try Tensor.linear(Tensor.embedding(wte, ids: ids), weight: store.tensor("fc.weight"),
                                                bias: store.tensor("fc.bias"), layout: .inputOutput).gelu()
                 let logits = try Tensor.linear(hidden, weight: wte, layout: .outputInput)
-                // Sum per micro-batch, divided by the tokens of the whole step (FORMATS §6.1).
+                // Sum per micro-batch, divided by the tokens of the whole step (docs/formats.md §6.1).
                 let loss = try Tensor.crossEntropy(logits: logits, targets: targets, reduction: .sum).scaled(by: 1 / 12)
                 stepLoss += try loss.scalar()
                 try loss.backward()

@@ -178,7 +178,7 @@ extension OperationGradientSuite {
 
     func checkDPOLikeLoss() throws {
         // −log σ(β·((Σ logp_θ(chosen) − ref_c) − (Σ logp_θ(rejected) − ref_r))), mean over pairs,
-        // with prompt tokens ignored (-100): the DPO sigmoid loss (FORMATS §6.3).
+        // with prompt tokens ignored (-100): the DPO sigmoid loss (docs/formats.md §6.3).
         var make = InputMaker(seed: 9)
         let device = try device
         let (pairs, length, vocabulary) = (2, 4, 5)

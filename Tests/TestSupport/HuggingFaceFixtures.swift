@@ -3,9 +3,11 @@ import Foundation
 /// The Hugging Face reference fixtures (tiny models written by transformers, with the token
 /// ids and losses it computed), kept in the repository so tests need nothing outside it.
 public enum HuggingFaceFixtures {
-    /// Every model fixture: the two copied from ../shared/fixtures/hf, then those `make_hf_models.py`
-    /// writes (GQA and tied heads, Qwen2 biases, llama3 rope scaling in both spellings, Mistral,
-    /// BF16/F16 weights, sharded checkpoints, SentencePiece-style tokenizers).
+    /// Every model fixture: first the two original tiny models, a GPT-2 and a Llama with random
+    /// weights written by transformers 5.23 and tokenizers trained with Hugging Face `tokenizers`
+    /// (see `Tests/FormatsTests/Fixtures/README.md`), then those `make_hf_models.py` writes (GQA
+    /// and tied heads, Qwen2 biases, llama3 rope scaling in both spellings, Mistral, BF16/F16
+    /// weights, sharded checkpoints, SentencePiece-style tokenizers).
     public static let models = [
         "gpt2-tiny", "llama-tiny", "llama-gqa-tied", "qwen2-tiny", "llama3-rope-v4", "llama3-rope-v5",
         "mistral-tiny", "llama-bf16", "llama-sharded", "tinyllama-spm", "gpt2-f16-sharded",

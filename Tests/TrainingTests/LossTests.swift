@@ -63,7 +63,7 @@ struct GRPOCase {
 }
 
 /// The post-training losses (Sources/Training/Losses) against PyTorch on fixed inputs
-/// (Benchmarks/fixtures/make_loss_fixtures.py): values to 1e-5 relative, gradients to 1e-4, on the
+/// (Tests/TrainingTests/make_loss_fixtures.py): values to 1e-5 relative, gradients to 1e-4, on the
 /// reference and the OpenCL device, plus a finite-difference check of every gradient.
 final class LossTests: XCTestCase {
     private let valueTolerance = Tolerance(absolute: 1e-6, relative: 1e-5)

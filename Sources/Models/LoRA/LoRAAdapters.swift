@@ -7,7 +7,7 @@ import Tensors
 /// frozen base weights, as `<module>.lora_A.weight` [r, in] and `<module>.lora_B.weight` [out, r].
 ///
 /// Turning the adapters off gives the base model back without a second copy of its weights:
-/// the reference model of DPO, PPO and GRPO with LoRA (FORMATS §7.5).
+/// the reference model of DPO, PPO and GRPO with LoRA (docs/formats.md §7.5).
 public final class LoRAAdapters {
     /// The recipe: rank, scale, dropout and targets.
     public let settings: LoRASettings

@@ -3,7 +3,7 @@ import Foundation
 import Formats
 import Tensors
 
-/// A LoRA adapter folder in PEFT's format (FORMATS §7.3–7.4): `adapter_config.json`, which names
+/// A LoRA adapter folder in PEFT's format (docs/formats.md §7.3–7.4): `adapter_config.json`, which names
 /// the base model's folder, and `adapter_model.safetensors`, whose keys are the module paths
 /// under `base_model.model.` (`…q_proj.lora_A.weight`), plus fully trained modules such as a
 /// reward model's `score.weight`.
@@ -54,7 +54,7 @@ public struct PEFTAdapter {
     }
 
     /// `weight` of module `path` ([out, in], or [in, out] when `layout` says so) with this
-    /// adapter merged in: W₀ + s·B·A (FORMATS §7.5), computed in float32. Unadapted modules come back unchanged.
+    /// adapter merged in: W₀ + s·B·A (docs/formats.md §7.5), computed in float32. Unadapted modules come back unchanged.
     func merged(_ weight: [Float], module path: String, layout: WeightLayout) throws -> [Float] {
         let aKey = Self.keyPrefix + LoRAAdapters.aName(path), bKey = Self.keyPrefix + LoRAAdapters.bName(path)
         guard weights.contains(aKey) else { return weight }

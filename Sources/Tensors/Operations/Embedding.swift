@@ -29,7 +29,7 @@ extension Tensor {
         return try Tensor.embedding(reshaped([rows, columns]), ids: indices)
     }
 
-    /// Rotary position embedding (Hugging Face "rotate_half" convention, FORMATS §3.4) of a
+    /// Rotary position embedding (Hugging Face "rotate_half" convention, docs/formats.md §3.4) of a
     /// tensor [..., heads, headDim]: for each token (all leading axes together), pair i < d/2
     /// rotates by positions[token]·inverseFrequencies[i]. The backward pass rotates back.
     public func rope(positions: IntTensor, inverseFrequencies: Tensor) throws -> Tensor {

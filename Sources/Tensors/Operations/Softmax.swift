@@ -5,7 +5,7 @@ public enum LossReduction: Sendable {
     /// One loss per row (0 for ignored rows), shaped like the targets.
     case none
     /// The sum over rows (ignored rows add 0): for a mean over the tokens of a whole
-    /// accumulation step, divide this by that step's target count (FORMATS §6.1).
+    /// accumulation step, divide this by that step's target count (docs/formats.md §6.1).
     case sum
     /// The sum divided by the number of rows not ignored (PyTorch's default). When every row is
     /// ignored the result is 0 with zero gradient (PyTorch returns NaN), so a micro-batch of
@@ -37,7 +37,7 @@ extension Tensor {
     /// Cross-entropy of `logits` [..., V] against int32 `targets` (one per row, shaped like the
     /// logits without their last axis): per row logsumexp(z) − z[target], 0 where the target is
     /// `ignoreIndex`. Reduced as `reduction` says. Targets are not shifted here: pass the
-    /// labels of the next position (FORMATS §6.1).
+    /// labels of the next position (docs/formats.md §6.1).
     public static func crossEntropy(
         logits: Tensor, targets: IntTensor, ignoreIndex: Int32 = -100, reduction: LossReduction = .mean
     ) throws -> Tensor {

@@ -42,7 +42,7 @@ public enum ModelExport {
                        mergedAdapter: isAdapter)
     }
 
-    /// Writes the language model in `folder` to the GGUF file `output` for llama.cpp (FORMATS §5),
+    /// Writes the language model in `folder` to the GGUF file `output` for llama.cpp (docs/formats.md §5),
     /// with its tokenizer and chat template; a LoRA adapter folder needs `mergeLoRA`. Returns
     /// what was written and the tokenizer features llama.cpp cannot reproduce (warnings).
     public static func gguf(from folder: URL, to output: URL, dtype: GGUFExport.DType, mergeLoRA: Bool,

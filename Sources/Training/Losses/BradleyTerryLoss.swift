@@ -1,7 +1,7 @@
 import Core
 import Tensors
 
-/// The reward-model loss of TRL's `RewardTrainer` (FORMATS §6.2), Bradley–Terry:
+/// The reward-model loss of TRL's `RewardTrainer` (docs/formats.md §6.2), Bradley–Terry:
 /// L = −mean(log σ(r_c − r_r − margin)) + c·mean((r_c + r_r)²), where the margin term is used
 /// only when the data gives one per pair and the centering term only when c > 0.
 public struct BradleyTerryLoss: Sendable {

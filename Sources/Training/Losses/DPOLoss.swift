@@ -1,7 +1,7 @@
 import Core
 import Tensors
 
-/// The DPO family of TRL's `DPOTrainer` (FORMATS §6.3): losses of the policy's log-ratios
+/// The DPO family of TRL's `DPOTrainer` (docs/formats.md §6.3): losses of the policy's log-ratios
 /// against a frozen reference, ρ = LP_θ(y) − LP_ref(y), through Δ = ρ_w − ρ_l, averaged over pairs.
 ///
 /// The reference log-probs are treated as constants (their gradients are cut), so they may come

@@ -1,6 +1,6 @@
 import Core
 
-/// GRPO's group-relative advantages (TRL `GRPOTrainer`, FORMATS §6.8): each completion's
+/// GRPO's group-relative advantages (TRL `GRPOTrainer`, docs/formats.md §6.8): each completion's
 /// reward minus the mean reward of its group (the completions of the same prompt), divided by
 /// a standard deviation (unbiased) + 1e-4 unless scaling is off. One advantage per completion,
 /// shared by all its tokens.

@@ -1,7 +1,7 @@
 import Core
 import Tensors
 
-/// GRPO's clipped objective (TRL `GRPOTrainer`, FORMATS §6.8). Per token, with
+/// GRPO's clipped objective (TRL `GRPOTrainer`, docs/formats.md §6.8). Per token, with
 /// ratio = exp(logp_θ − logp_old) and the completion's advantage A:
 /// ℓ_t = −min(ratio·A, clip(ratio, 1−ε_low, 1+ε_high)·A) + β·k3_t, where k3 is the KL
 /// estimate against the reference model (only when β > 0); then aggregated as `aggregation` says.

@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 /// Per-token estimators of KL(π_θ ‖ π_ref) from the log-probs of sampled tokens (Schulman's
-/// k1 and k3; FORMATS §6.7–6.8). With logr = logp_ref − logp:
+/// k1 and k3; docs/formats.md §6.7–6.8). With logr = logp_ref − logp:
 /// k1 = −logr (unbiased, may be negative); k3 = (e^logr − 1) − logr (unbiased, never negative).
 public enum KLEstimator: String, Sendable, CaseIterable {
     /// logp − logp_ref.

@@ -1,7 +1,7 @@
 import Core
 import Foundation
 
-/// The rollout half of PPO (FORMATS §6.7 steps 4–7): KL-shaped per-token rewards, generalised
+/// The rollout half of PPO (docs/formats.md §6.7 steps 4–7): KL-shaped per-token rewards, generalised
 /// advantage estimation and advantage whitening. It is a pure function of host arrays:
 /// advantages and returns are constants of the optimisation that follows, so they are computed
 /// once per rollout, in Double.

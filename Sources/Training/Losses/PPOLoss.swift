@@ -1,7 +1,7 @@
 import Core
 import Tensors
 
-/// The optimisation half of PPO (TRL `PPOTrainer`, FORMATS §6.7): the clipped policy loss and
+/// The optimisation half of PPO (TRL `PPOTrainer`, docs/formats.md §6.7): the clipped policy loss and
 /// the clipped value loss on one minibatch of a rollout.
 ///
 /// Per token, with ratio = exp(logp′ − logp_old):

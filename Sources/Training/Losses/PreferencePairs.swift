@@ -2,7 +2,7 @@ import Core
 import Tensors
 
 /// The completion log-probs of the chosen and rejected completion of each preference pair, as
-/// the DPO family and SimPO take them (FORMATS §6.3–6.4).
+/// the DPO family and SimPO take them (docs/formats.md §6.3–6.4).
 public struct PairLogProbs {
     /// LP(y_w) per pair, [pairs]: summed log-probs of the chosen completions.
     public let chosen: Tensor

@@ -1,7 +1,7 @@
 import Core
 import Tensors
 
-/// The completion log-probs of a batch of sequences (FORMATS §6): per token
+/// The completion log-probs of a batch of sequences (docs/formats.md §6): per token
 /// ℓp_t = log_softmax(z_t)[x_{t+1}], their masked sum LP = Σ_t m_t·ℓp_t and mean ALP = LP / Σ_t m_t.
 ///
 /// DPO and the reward-free losses read `sums`, IPO and SimPO the length-normalised `means`,

@@ -1,6 +1,6 @@
 import Tensors
 
-/// SimPO (TRL `CPOTrainer` with `loss_type="simpo"`, FORMATS §6.4): reference-free and
+/// SimPO (TRL `CPOTrainer` with `loss_type="simpo"`, docs/formats.md §6.4): reference-free and
 /// length-normalised. With s = ALP_θ(y), the loss per pair is −log σ(β·((s_w − s_l) − γ/β)),
 /// i.e. −log σ(β(s_w − s_l) − γ), label-smoothed like conservative DPO when ε > 0; mean over pairs.
 ///

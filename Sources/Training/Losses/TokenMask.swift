@@ -2,7 +2,7 @@ import Core
 import Tensors
 
 /// Which tokens of a [sequences, length] batch take part in a loss: the completion mask m_t of
-/// FORMATS §6 (completion tokens, not prompt, not padding).
+/// docs/formats.md §6 (completion tokens, not prompt, not padding).
 ///
 /// The mask lives on the host, because every loss also needs host facts about it (the token
 /// count of each sequence, the denominator of a masked mean); `tensor(on:)` uploads it as a

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Zeroes the scalar head (`score.weight`) of a reward model folder in place, so that it scores
-every answer 0: the control for PPO-ptx (BENCHMARKS.md, session 6). PPO against it keeps
+every answer 0: the control for PPO-ptx (BENCHMARKS.md, issue 5). PPO against it keeps
 everything else (rollouts, KL penalty, missing-EOS penalty, the ptx updates) and loses only the
 reward model's judgement; its value model, a copy of the reward model, starts at 0 too.
 
-    cp -r RUN P && python3 Benchmarks/tiny-world/session6/zero_reward_head.py P/reward/final
+    cp -r RUN P && python3 Benchmarks/tiny-world/zero_reward_head.py P/reward/final
     Benchmarks/tiny-world/rerun_stages.sh P C "ppo" [--set ppo.train.seed=S]
 """
 import json
