@@ -2,8 +2,22 @@
 # Installs what gputrain needs on Debian/Ubuntu: the OpenCL ICD loader and headers, PoCL (the
 # CPU OpenCL device used when there is no GPU), clinfo, and the optional CLBlast/OpenBLAS
 # libraries that `gputrain bench kernels` compares against. Swift 6.1+ must already be installed.
+#
+# With --tests it also makes the project's Python environment .venv/ (reused when it is there)
+# with the real clients the interop tests use: tokenizers, safetensors, gguf, numpy, torch,
+# transformers, peft and llama-cpp-python (scripts/interop-requirements.txt). The first time
+# this downloads a few GB of wheels and builds llama.cpp (about 15 minutes on two cores).
 set -euo pipefail
+cd "$(dirname "$0")/.."
+tests=false
+for argument in "$@"; do
+    case "$argument" in
+        --tests) tests=true ;;
+        *) echo "setup.sh: unknown option '$argument' (the only option is --tests)" >&2; exit 2 ;;
+    esac
+done
 packages=(pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo libclblast-dev libopenblas-dev)
+if $tests; then packages+=(python3 python3-venv cmake build-essential); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -15,3 +29,13 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 command -v swift >/dev/null || { echo "swift not found: install Swift 6.1 or newer (swift.org/install)" >&2; exit 1; }
+if $tests; then
+    requirements=scripts/interop-requirements.txt
+    stamp=.venv/requirements.txt
+    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+        python3 -m venv .venv
+        .venv/bin/pip install -q --upgrade pip
+        .venv/bin/pip install -q -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+fi

@@ -70,13 +70,13 @@ public struct TrainBenchmarkShape: Equatable {
         var (vocabulary, batchSize, sequenceLength) = (8192, 8, 256)
         switch name {
         case "small":
-            recipe.model.type = "gpt2"
+            recipe.model.type = .gpt2
         case "llama-small":
-            recipe.model.type = "llama"
+            recipe.model.type = .llama
             recipe.model.intermediateSize = 1024
             recipe.model.tieEmbeddings = false
         case "gpt2-124M":
-            recipe.model.type = "gpt2"
+            recipe.model.type = .gpt2
             recipe.model.layers = 12
             recipe.model.heads = 12
             recipe.model.hiddenSize = 768
@@ -85,7 +85,7 @@ public struct TrainBenchmarkShape: Equatable {
         default:
             return nil
         }
-        guard let model = try? recipe.modelConfig(vocabSize: vocabulary, endOfText: 0) else { return nil }
+        let model = recipe.modelConfig(vocabSize: vocabulary, endOfText: 0)
         return try? TrainBenchmarkShape(name: name, model: model, batchSize: batchSize, sequenceLength: sequenceLength)
     }
 

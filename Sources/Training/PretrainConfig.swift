@@ -1,3 +1,4 @@
+import Datasets
 import Formats
 
 /// The pretraining recipe (`configs/*-pretrain.yaml`): one section per concern. Every key has a
@@ -10,8 +11,8 @@ public struct PretrainConfig: Configuration, Equatable {
     public struct Model: Codable, Equatable {
         /// A Hugging Face model folder to start from; empty trains from scratch.
         public var initFrom = ""
-        /// "gpt2" or "llama".
-        public var type = "gpt2"
+        /// The family of a fresh model.
+        public var type = FreshModelType.gpt2
         public var hiddenSize = 128
         public var layers = 4
         public var heads = 4
@@ -33,8 +34,8 @@ public struct PretrainConfig: Configuration, Equatable {
         /// When set, the tiny world, its tokenizer and `shards` are generated under this folder
         /// if missing (`shards` and `probes` then point inside it).
         public var tinyWorld = ""
-        /// Size preset of a generated tiny world: smoke, standard or large.
-        public var tinyWorldSize = "standard"
+        /// Size preset of a generated tiny world.
+        public var tinyWorldSize = TinyWorldSizeName.standard
         /// Vocabulary of the tokenizer trained for a generated tiny world.
         public var vocabSize = 1024
     }
@@ -71,10 +72,8 @@ public struct PretrainConfig: Configuration, Equatable {
     public init() {}
 
     /// The Hugging Face configuration of a fresh model with `vocabSize` rows.
-    public func modelConfig(vocabSize: Int, endOfText: Int) throws -> ModelConfig {
-        guard let type = ModelType(rawValue: model.type) else {
-            throw ConfigError(source: "config", line: nil, message: "'model.type' must be gpt2 or llama, got '\(model.type)'")
-        }
+    public func modelConfig(vocabSize: Int, endOfText: Int) -> ModelConfig {
+        let type = model.type.modelType
         let intermediate = model.intermediateSize > 0 ? model.intermediateSize
             : type == .gpt2 ? 4 * model.hiddenSize : (8 * model.hiddenSize / 3 + 31) / 32 * 32
         var config = ModelConfig(
@@ -84,5 +83,28 @@ public struct PretrainConfig: Configuration, Equatable {
             bosTokenID: endOfText, eosTokenIDs: [endOfText])
         config.ropeTheta = model.ropeTheta
         return config
+    }
+}
+
+/// The families pretraining builds from scratch (`model.type`); Qwen2 and Mistral models are
+/// Llama layouts that come from a Hugging Face folder (`init_from`).
+public enum FreshModelType: String, ConfigChoice {
+    case gpt2, llama
+
+    /// The `config.json` model type of a model of this family.
+    public var modelType: ModelType { self == .gpt2 ? .gpt2 : .llama }
+}
+
+/// The tiny world's size presets (`data.tiny_world_size`, the pipeline's `data.size`).
+public enum TinyWorldSizeName: String, ConfigChoice {
+    case smoke, standard, large
+
+    /// The preset's counts.
+    public var size: TinyWorldSize {
+        switch self {
+        case .smoke: return .smoke
+        case .standard: return .standard
+        case .large: return .large
+        }
     }
 }

@@ -95,9 +95,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
     /// The shards folder, generating the tiny world first when the recipe asks for it.
     private func prepareData() throws -> URL {
         guard !config.data.tinyWorld.isEmpty else { return URL(fileURLWithPath: config.data.shards) }
-        guard let size = TinyWorldSize.named(config.data.tinyWorldSize) else {
-            throw ConfigError(source: "config", line: nil, message: "'data.tiny_world_size' must be smoke, standard or large, got '\(config.data.tinyWorldSize)'")
-        }
+        let size = config.data.tinyWorldSize.size
         let (layout, notes) = try TinyWorldData.ensure(
             root: URL(fileURLWithPath: config.data.tinyWorld), size: size, seed: UInt64(config.train.seed),
             vocabularySize: config.data.vocabSize)
@@ -146,7 +144,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         if !config.model.initFrom.isEmpty {
             return try ModelConfig(contentsOf: URL(fileURLWithPath: config.model.initFrom).appendingPathComponent("config.json"))
         }
-        return try config.modelConfig(vocabSize: vocabSize, endOfText: endOfText)
+        return config.modelConfig(vocabSize: vocabSize, endOfText: endOfText)
     }
 
     /// `init_from`'s model, or a fresh one of `modelConfig` (HF initialisation from the seed).

@@ -165,7 +165,8 @@ final class PipelineCommandTests: XCTestCase {
     func testUnknownStageIsAClearError() throws {
         let result = try pipeline(["--set", "stages=[sft, rlhf]"])
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.standardError.contains("'stages' lists 'rlhf'"), result.standardError)
+        XCTAssertTrue(result.standardError.contains("'stages[1]' must be one of sft, reward, dpo, ppo, grpo, got 'rlhf'"),
+                      result.standardError)
     }
 }
 

@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 /// Builds GGUF bytes field by field, independently of `GGUFWriter`, so that tests can state the
-/// expected layout of FORMATS §5.1 directly and make the broken files the writer refuses to make.
+/// expected layout of docs/formats.md §5.1 directly and make the broken files the writer refuses to make.
 struct RawGGUF {
     private(set) var bytes = Data()
 
@@ -66,7 +66,7 @@ struct RawGGUF {
     }
 }
 
-/// The GGUF writer and reader (FORMATS §5.1–5.3): round trips of metadata and tensors, the exact
+/// The GGUF writer and reader (docs/formats.md §5.1–5.3): round trips of metadata and tensors, the exact
 /// byte layout, and the reader's refusal of every structural fault ggml refuses, each with an
 /// error that says what is wrong.
 final class GGUFTests: XCTestCase {
@@ -322,11 +322,7 @@ final class GGUFTests: XCTestCase {
     /// gguf-py, llama.cpp's reference reader, reads what the writer wrote: metadata types and
     /// values, tensor shapes, types and data.
     func testGGUFPyReadsTheWrittenFile() throws {
-        let python: String
-        switch PythonRunner.find(importing: ["gguf", "numpy"]) {
-        case let .success(found): python = found
-        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
-        }
+        let python = try PythonRunner.require(["gguf", "numpy"])
         let folder = try temporaryFolder(self)
         let url = folder.appendingPathComponent("check.gguf")
         try GGUFWriter(metadata: Self.everyType, tensors: [

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The `tokenizer.*` GGUF metadata (FORMATS §5.5) for each tokenizer style of the fixtures:
+/// The `tokenizer.*` GGUF metadata (docs/formats.md §5.5) for each tokenizer style of the fixtures:
 /// llama.cpp's tokenizer model and pre-tokenizer name, token list and types, merges or scores, and
 /// the special tokens.
 final class GGUFVocabularyTests: XCTestCase {
@@ -164,7 +164,7 @@ final class GGUFVocabularyTests: XCTestCase {
 
         try AtomicFile.write(Data("SIDECAR".utf8), to: folder.appendingPathComponent("chat_template.jinja"))
         settings = try TokenizerConfigFile.load(fromFolder: folder)
-        XCTAssertEqual(settings.chatTemplate, "SIDECAR", "chat_template.jinja wins (FORMATS §8.9)")
+        XCTAssertEqual(settings.chatTemplate, "SIDECAR", "chat_template.jinja wins (docs/formats.md §8.9)")
         metadata = try vocabulary(tokenizer("llama3-style"), settings: settings).metadata
         XCTAssertEqual(metadata["tokenizer.chat_template"], .string("SIDECAR"))
 
@@ -179,11 +179,7 @@ final class GGUFVocabularyTests: XCTestCase {
 /// does. Skipped without llama-cpp-python.
 final class GGUFVocabularyLlamaCppTests: XCTestCase {
     func testLlamaCppTokenizesLikeHuggingFaceUnlessTheExportWarned() throws {
-        let python: String
-        switch PythonRunner.find(importing: ["llama_cpp"]) {
-        case let .success(found): python = found
-        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
-        }
+        let python = try PythonRunner.require(["llama_cpp"])
         struct Cases: Decodable {
             struct Case: Codable {
                 let tokenizer: String

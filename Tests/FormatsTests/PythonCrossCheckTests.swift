@@ -9,10 +9,7 @@ import XCTest
 /// needs Python; these tests only widen the evidence when it is there.
 final class PythonCrossCheckTests: XCTestCase {
     private func python() throws -> String {
-        switch PythonRunner.find(importing: ["tokenizers", "safetensors", "numpy"]) {
-        case let .success(python): return python
-        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
-        }
+        try PythonRunner.require(["tokenizers", "safetensors", "numpy"])
     }
 
     private func runScript(_ script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {

@@ -7,7 +7,7 @@ import TestSupport
 import XCTest
 
 /// GGUF export of Llama (GQA; untied and tied) and GPT-2: the files pass the reader's structural
-/// checks and hold what llama.cpp expects (FORMATS §5.4–5.6), and llama.cpp computes the loss
+/// checks and hold what llama.cpp expects (docs/formats.md §5.4–5.6), and llama.cpp computes the loss
 /// gputrain computes. Without Python the llama.cpp figures come from the committed fixture, pinned
 /// to the exact bytes of the export by its SHA-256; with llama-cpp-python installed they are also
 /// computed live on fresh exports, F32 and F16.
@@ -64,7 +64,7 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertEqual(try file.floats("token_embd.weight"), try parameters.values(of: "model.embed_tokens.weight"))
         XCTAssertEqual(try file.floats("output.weight"), try parameters.values(of: "lm_head.weight"))
         XCTAssertEqual(try file.floats("blk.1.attn_v.weight"), try parameters.values(of: "model.layers.1.self_attn.v_proj.weight"))
-        // FORMATS §3.4: Meta/GGUF row 2i + k of each head is Hugging Face row k·d_h/2 + i.
+        // docs/formats.md §3.4: Meta/GGUF row 2i + k of each head is Hugging Face row k·d_h/2 + i.
         for (target, source, heads) in [("attn_q", "q_proj", 4), ("attn_k", "k_proj", 2)] {
             let hf = try parameters.values(of: "model.layers.0.self_attn.\(source).weight")
             let gguf = try file.floats("blk.0.\(target).weight")
@@ -244,10 +244,7 @@ final class GGUFExportTests: XCTestCase {
     }
 
     private func llamaCppPython() throws -> String {
-        switch PythonRunner.find(importing: ["llama_cpp", "numpy"]) {
-        case let .success(found): return found
-        case let .failure(unavailable): throw XCTSkip(unavailable.reason)
-        }
+        try PythonRunner.require(["llama_cpp", "numpy"])
     }
 
     /// Runs llama.cpp on `file` for every case and asserts that its losses equal gputrain's on `model`.

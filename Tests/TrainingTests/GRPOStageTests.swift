@@ -112,7 +112,7 @@ final class GRPOStageTests: XCTestCase {
                             rewards: [RewardSpec(name: "exact_match"), RewardSpec(name: "format", weight: 0.5), RewardSpec(name: "length", weight: 0.2)])
         config.numIterations = 2
         config.beta = 0.04
-        config.lossType = "grpo"
+        config.lossType = .grpo
         config.train.gradientAccumulation = 2
         config.data.heldoutFraction = 0.25
         config.train.evalEvery = 2
@@ -162,9 +162,6 @@ final class GRPOStageTests: XCTestCase {
         var config = GRPOConfig()
         config.numGenerations = 1
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("num_generations"), "\($0)") }
-        config = GRPOConfig()
-        config.lossType = "ppo"
-        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("loss_type"), "\($0)") }
         config = GRPOConfig()
         config.rollout.temperature = 0
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("rollout.temperature"), "\($0)") }

@@ -36,7 +36,7 @@ final class PretrainResumeTests: XCTestCase {
     private func config(data: URL) -> PretrainConfig {
         var config = PretrainConfig()
         config.data.shards = data.path
-        config.model = .init(type: "llama", hiddenSize: 32, layers: 2, heads: 4, keyValueHeads: 2, intermediateSize: 48,
+        config.model = .init(type: .llama, hiddenSize: 32, layers: 2, heads: 4, keyValueHeads: 2, intermediateSize: 48,
                              maxPositions: 32, tieEmbeddings: false)
         config.train = .init(batchSize: 2, sequenceLength: 16, gradientAccumulation: 2, steps: 6, evalEvery: 3, evalBatches: 1,
                              checkpointEvery: 4, seed: 7, dropout: 0.1)

@@ -201,13 +201,9 @@ final class RewardStageTests: XCTestCase {
     }
 
     /// transformers' `AutoModelForSequenceClassification` loads the saved folder and gives the
-    /// same scores, one sequence at a time and in a right-padded batch. Skipped without a Python
-    /// that has torch and transformers (set GPUTRAIN_PYTHON).
+    /// same scores, one sequence at a time and in a right-padded batch.
     func testTransformersLoadsTheRewardModelWithTheSameScores() throws {
-        let python = ProcessInfo.processInfo.environment["GPUTRAIN_PYTHON"] ?? "python3"
-        guard try PythonRunner.run(python, ["-c", "import torch, transformers"]).status == 0 else {
-            throw XCTSkip("needs a Python with torch and transformers (set GPUTRAIN_PYTHON); \(python) lacks them")
-        }
+        let python = try PythonRunner.require(["torch", "transformers"])
         let device = TestDevices.reference()
         let base = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("base")))
         let model = try ScalarHeadModel.initialized(from: base.loadModel(device: device), device: device, seed: 11)

@@ -6,6 +6,15 @@ import Yams
 public protocol Configuration: Codable {
     /// The configuration with every default.
     init()
+
+    /// Throws a `ConfigError` naming the key when a value is out of range or the values
+    /// contradict each other. `ConfigLoader` calls it as the recipe loads, before any file the
+    /// recipe names is opened.
+    func validate() throws
+}
+
+extension Configuration {
+    public func validate() throws {}
 }
 
 /// Reads typed YAML configurations with errors that name the file, the line, the key and the
@@ -49,11 +58,20 @@ public enum ConfigLoader {
             for key in path.reversed() { node = .mapping(Node.Mapping([(Node(key), node)])) }
             tree = try merge(node, into: tree, path: [], source: "--set \(override)")
         }
+        let source = url?.path ?? "config"
+        let config: T
         do {
-            return try YAMLDecoder().decode(T.self, from: renamingKeys(tree, with: camelCased))
+            config = try YAMLDecoder().decode(T.self, from: renamingKeys(tree, with: camelCased))
         } catch let error as DecodingError {
-            throw describe(error, tree: tree, source: url?.path ?? "config")
+            throw describe(error, tree: tree, source: source)
         }
+        do {
+            try config.validate()
+        } catch var error as ConfigError where error.source == "config" {
+            error.source = source
+            throw error
+        }
+        return config
     }
 
     /// `config` as YAML with snake_case keys (the resolved config a run directory keeps).
@@ -151,16 +169,26 @@ public enum ConfigLoader {
             case let .typeMismatch(type, context): return (context, typeName(type))
             case let .valueNotFound(type, context): return (context, typeName(type))
             case let .keyNotFound(key, context): return (context, "a value for '\(key.stringValue)'")
-            case let .dataCorrupted(context): return (context, "a valid value")
+            case let .dataCorrupted(context):
+                // A `ConfigChoice` puts the list of valid names in the description.
+                return (context, context.debugDescription.hasPrefix("one of ") ? context.debugDescription : "a valid value")
             @unknown default: return (DecodingError.Context(codingPath: [], debugDescription: "\(error)"), "a valid value")
             }
         }()
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? snakeCased($0.stringValue) }
         var node: Node? = tree
-        for key in keys { node = node?.mapping?[key] }
+        var name = ""
+        for key in context.codingPath {
+            if let index = key.intValue {
+                node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
+                name += "[\(index)]"
+            } else {
+                let key = snakeCased(key.stringValue)
+                node = node?.mapping?[key]
+                name += (name.isEmpty ? "" : ".") + key
+            }
+        }
         let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"
-        return ConfigError(source: source, line: node?.mark?.line,
-                           message: "'\(keys.joined(separator: "."))' must be \(expected), got \(found)")
+        return ConfigError(source: source, line: node?.mark?.line, message: "'\(name)' must be \(expected), got \(found)")
     }
 
     private static func typeName(_ type: Any.Type) -> String {

@@ -13,15 +13,16 @@ extension Pipeline {
         let sftFolder = try ChatModelFolder(url: finalModel("sft"), field: "the SFT model")
         let world = data.world
         let questions = try ChatEvaluation.readQuestions(world.appendingPathComponent("eval_questions.jsonl"))
-        let judge = TinyWorldJudge(world: TinyWorld(seed: UInt64(config.data.seed), size: try config.worldSize()))
+        let judge = TinyWorldJudge(world: TinyWorld(seed: UInt64(config.data.seed), size: config.data.size.size))
         let settings = ChatEvaluation.Settings(maxNewTokens: config.eval.maxNewTokens, batchSize: config.eval.batchSize,
                                                klSeed: UInt64(config.eval.seed))
         let evaluation = try ChatEvaluation(encoder: sftFolder.encoder, questions: questions, judge: judge, settings: settings)
-        let rewardModel = config.stages.contains("reward")
+        let rewardModel = config.stages.contains(.reward)
             ? try RewardScorer(folder: finalModel("reward"), device: device, field: "the reward model") : nil
         let sft = try sftFolder.loadModel(device: device, trainable: false)
         let folders: [(PipelineModel, URL)] = [(.base, finalModel("pretrain")), (.sft, finalModel("sft"))]
-            + [PipelineModel.dpo, .ppo, .grpo].filter { config.stages.contains($0.rawValue) }.map { ($0, finalModel($0.rawValue)) }
+            + [PipelineModel.dpo, .ppo, .grpo].filter { model in config.stages.map(\.rawValue).contains(model.rawValue) }
+            .map { ($0, finalModel($0.rawValue)) }
         var report = PipelineReport()
         var samples: [PipelineModel: [ChatAnswer]] = [:]
         let answersFolder = root.appendingPathComponent("eval")
@@ -56,7 +57,7 @@ extension Pipeline {
 
     /// The reward model's held-out accuracy, from its stage's `reward_report.json`.
     private func rewardModelAccuracy() throws -> PipelineReport.RewardModelAccuracy? {
-        guard config.stages.contains("reward") else { return nil }
+        guard config.stages.contains(.reward) else { return nil }
         let figures = try RewardReport.read(from: stageFolder("reward"))
         return figures.heldoutAccuracy.map {
             PipelineReport.RewardModelAccuracy(heldoutAccuracy: $0, heldoutAccuracyByKind: figures.heldoutAccuracyByKind)
@@ -67,7 +68,7 @@ extension Pipeline {
     private func writePlots() throws -> [String] {
         let plots = root.appendingPathComponent("plots")
         try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
-        return try (["pretrain"] + config.stages).filter { stage in
+        return try (["pretrain"] + config.stages.map(\.rawValue)).filter { stage in
             let metrics = stageFolder(stage).appendingPathComponent("metrics.jsonl")
             guard FileManager.default.fileExists(atPath: metrics.path) else { return false }
             try MetricsPlot.write(metrics: metrics, to: plots.appendingPathComponent("\(stage).svg"), title: stage)

@@ -39,11 +39,8 @@ public final class Pipeline {
     /// Runs every stage not yet finished; returns the report's path, or nil when interrupted.
     @discardableResult
     public func run() throws -> URL? {
-        let known = ["sft", "reward", "dpo", "ppo", "grpo"]
-        if let unknown = config.stages.first(where: { !known.contains($0) }) {
-            throw ConfigError(source: "config", line: nil, message: "'stages' lists '\(unknown)'; the stages are \(known.joined(separator: ", "))")
-        }
-        let size = try config.worldSize()
+        try config.validate()
+        let size = config.data.size.size
         try directory.writeConfig(config)
         // (step, the report's time bucket, work): the world and its shards both count as "data".
         let steps: [(String, String, () throws -> Bool)] = [
@@ -51,7 +48,7 @@ public final class Pipeline {
             ("tokenizer", "tokenizer", { try self.note(TinyWorldData.ensureTokenizer(self.data, vocabularySize: self.config.data.vocabSize)) }),
             ("tokens", "data", { try self.note(TinyWorldData.ensureTokens(self.data)) }),
             ("pretrain", "pretrain", runPretrain),
-        ] + config.stages.map { stage in (stage, stage, { try self.runStage(stage) }) } + [("eval", "eval", runEvaluation)]
+        ] + config.stages.map { stage in (stage.rawValue, stage.rawValue, { try self.runStage(stage) }) } + [("eval", "eval", runEvaluation)]
         for (step, bucket, work) in steps {
             if state.completed.contains(step) {
                 emit(.note("\(step): finished earlier, skipped"))
@@ -90,43 +87,38 @@ public final class Pipeline {
     }
 
     /// The model each stage starts from: the SFT model for every stage after SFT.
-    private func initialModel(for stage: String) -> URL {
-        stage == "sft" ? finalModel("pretrain") : finalModel("sft")
+    private func initialModel(for stage: PipelineConfig.Stage) -> URL {
+        stage == .sft ? finalModel("pretrain") : finalModel("sft")
     }
 
     /// `recipe` linked into the run: it starts from the model `stage` follows and reads the
     /// world's `file`.
-    private func linked<Config: PostTrainingConfiguration>(_ recipe: Config, _ stage: String, data file: String) -> Config {
+    private func linked<Config: PostTrainingConfiguration>(_ recipe: Config, _ stage: PipelineConfig.Stage, data file: String) -> Config {
         var recipe = recipe
         recipe.model.initFrom = initialModel(for: stage).path
         recipe.data.path = data.world.appendingPathComponent(file).path
         return recipe
     }
 
-    private func runStage(_ stage: String) throws -> Bool {
-        let run = try stageRun(stage)
+    private func runStage(_ stage: PipelineConfig.Stage) throws -> Bool {
+        let run = try stageRun(stage.rawValue)
         let final: URL?
         switch stage {
-        case "sft":
+        case .sft:
             final = try SFTStage(config: linked(config.sft, stage, data: "sft.jsonl"), run: run, device: device, emit: emit).train()
-        case "reward":
+        case .reward:
             final = try RewardStage(config: linked(config.reward, stage, data: "preferences.jsonl"), run: run, device: device, emit: emit).train()
-        case "dpo":
+        case .dpo:
             final = try DPOStage(config: linked(config.dpo, stage, data: "preferences.jsonl"), run: run, device: device, emit: emit).train()
-        case "ppo":
-            guard config.stages.contains("reward") else {
-                throw ConfigError(source: "config", line: nil, message: "'stages' lists ppo without reward; PPO trains against the reward model")
-            }
+        case .ppo:
             var recipe = linked(config.ppo, stage, data: "rl_prompts.jsonl")
             recipe.rewardModel = finalModel("reward").path
             if recipe.ptxCoef > 0 && recipe.ptxData.isEmpty { recipe.ptxData = data.world.appendingPathComponent("sft.jsonl").path }
             final = try PPOStage(config: recipe, run: run, device: device, emit: emit).train()
-        case "grpo":
+        case .grpo:
             var recipe = linked(config.grpo, stage, data: "rl_prompts.jsonl")
-            if config.stages.contains("reward") { recipe.rewardModel = finalModel("reward").path }
+            if config.stages.contains(.reward) { recipe.rewardModel = finalModel("reward").path }
             final = try GRPOStage(config: recipe, run: run, device: device, emit: emit).train()
-        default:
-            throw ConfigError(source: "config", line: nil, message: "stage '\(stage)' is not available in this build")
         }
         return final != nil
     }

@@ -8,8 +8,8 @@ import Formats
 public struct PipelineConfig: StageConfiguration, Equatable {
     /// The built-in data the pipeline makes in `<run>/data`.
     public struct Data: Codable, Equatable, Sendable {
-        /// Size preset of the tiny world: smoke, standard or large.
-        public var size = "standard"
+        /// Size preset of the tiny world.
+        public var size = TinyWorldSizeName.standard
         /// Vocabulary of the BPE tokenizer trained on it.
         public var vocabSize = 1024
         /// Seed of the world (and of every stage that does not set its own).
@@ -30,7 +30,7 @@ public struct PipelineConfig: StageConfiguration, Equatable {
     public var device = ""
     public var data = Data()
     /// The stages after pretraining to run, in order (pretrain and eval always run).
-    public var stages = ["sft", "reward", "dpo", "ppo"]
+    public var stages: [Stage] = [.sft, .reward, .dpo, .ppo]
     public var pretrain = PretrainConfig()
     public var sft = SFTConfig()
     public var reward = RewardConfig()
@@ -45,11 +45,38 @@ public struct PipelineConfig: StageConfiguration, Equatable {
 }
 
 extension PipelineConfig {
-    /// The tiny-world size preset, or a config error naming the choices.
-    func worldSize() throws -> TinyWorldSize {
-        guard let size = TinyWorldSize.named(data.size) else {
-            throw ConfigError(source: "config", line: nil, message: "'data.size' must be smoke, standard or large, got '\(data.size)'")
+    /// Validates the pretraining recipe and the recipe of every stage in `stages`; an error
+    /// names the section it comes from.
+    public func validate() throws {
+        func check(_ section: String, _ recipe: Configuration) throws {
+            do {
+                try recipe.validate()
+            } catch var error as ConfigError {
+                error.message = "in section '\(section)': " + error.message
+                throw error
+            }
         }
-        return size
+        try check("pretrain", pretrain)
+        for stage in stages {
+            switch stage {
+            case .sft: try check("sft", sft)
+            case .reward: try check("reward", reward)
+            case .dpo: try check("dpo", dpo)
+            case .ppo:
+                // The pipeline passes the world's sft.jsonl as ptx_data when ptx_coef is set.
+                var recipe = ppo
+                if recipe.ptxCoef > 0, recipe.ptxData.isEmpty { recipe.ptxData = "sft.jsonl" }
+                try check("ppo", recipe)
+            case .grpo: try check("grpo", grpo)
+            }
+        }
+        if stages.contains(.ppo), !stages.contains(.reward) {
+            throw ConfigError(source: "config", line: nil, message: "'stages' lists ppo without reward; PPO trains against the reward model")
+        }
+    }
+
+    /// The post-training stages a pipeline can run (`stages`).
+    public enum Stage: String, ConfigChoice {
+        case sft, reward, dpo, ppo, grpo
     }
 }

@@ -8,7 +8,7 @@ public struct DPOConfig: Configuration, Equatable {
     public var run = RunSettings()
     /// The policy starts from `init_from` (the SFT model), which is also the reference.
     public var model = InitSettings()
-    /// Preference pairs (FORMATS §6.3); `batch_size` below counts pairs.
+    /// Preference pairs (docs/formats.md §6.3); `batch_size` below counts pairs.
     public var data = ChatDataSettings()
     public var train = LoopSettings()
     public var optim = OptimizerSettings()
@@ -27,12 +27,17 @@ public struct DPOConfig: Configuration, Equatable {
     }
 }
 
-extension DPOConfig: PostTrainingConfiguration {}
+extension DPOConfig: PostTrainingConfiguration {
+    public func validate() throws {
+        try validatePostTraining()
+        _ = try loss.objective(referenceFree: reference.mode == .none)
+    }
+}
 
 /// Which preference loss, with its constants (`loss:` section), named as TRL names them.
 public struct PreferenceLossSettings: Codable, Equatable, Sendable {
-    /// sigmoid (DPO), conservative, robust, ipo, hinge or simpo.
-    public var type = "sigmoid"
+    /// Which loss of the DPO family, or SimPO.
+    public var type = LossType.sigmoid
     /// β: the strength of the pull towards the reference (IPO's τ; SimPO's reward scale).
     public var beta = 0.1
     /// ε: the assumed fraction of flipped labels (sigmoid, conservative, robust, simpo).
@@ -46,8 +51,12 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
     /// tokens), so that like the rest of the loss it does not depend on how pairs are batched.
     public var rpoAlpha = 0.0
 
-    /// The loss types `type` may name.
-    public static let types = ["sigmoid", "conservative", "robust", "ipo", "hinge", "simpo"]
+    /// The losses `type` may name (TRL's `loss_type`).
+    public enum LossType: String, ConfigChoice {
+        /// DPO; with label smoothing, conservative DPO.
+        case sigmoid
+        case conservative, robust, ipo, hinge, simpo
+    }
 
     /// The loss these settings describe; `referenceFree` drops the reference (TRL's
     /// `reference_free`), which SimPO never has.
@@ -60,20 +69,18 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
         }
         let variant: DPOLoss.Variant
         switch type {
-        case "sigmoid": variant = epsilon > 0 ? .conservative(labelSmoothing: epsilon) : .sigmoid
-        case "conservative":
+        case .sigmoid: variant = epsilon > 0 ? .conservative(labelSmoothing: epsilon) : .sigmoid
+        case .conservative:
             guard epsilon > 0 else {
                 throw Self.error("'loss.type' conservative needs 'loss.label_smoothing' above 0 (e.g. 0.1); with 0 it is plain sigmoid")
             }
             variant = .conservative(labelSmoothing: epsilon)
-        case "robust": variant = .robust(labelSmoothing: epsilon)
-        case "ipo": variant = .ipo
-        case "hinge": variant = .hinge
-        case "simpo":
+        case .robust: variant = .robust(labelSmoothing: epsilon)
+        case .ipo: variant = .ipo
+        case .hinge: variant = .hinge
+        case .simpo:
             return PreferenceObjective(.simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon)),
                                        chosenNLLWeight: Float(rpoAlpha))
-        default:
-            throw Self.error("'loss.type' must be one of \(Self.types.joined(separator: ", ")), got '\(type)'")
         }
         return PreferenceObjective(.dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree),
                                    chosenNLLWeight: Float(rpoAlpha))
@@ -84,25 +91,16 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
 
 /// Where the reference log-probs come from (`reference:` section).
 public struct ReferenceSettings: Codable, Equatable, Sendable {
-    /// "cached": computed once before training from `model.init_from` and kept beside the data
-    /// for later runs; "model": a frozen copy of `init_from` run at every step (twice the
-    /// forward work, no file); "none": no reference (reference-free DPO).
-    public var mode = ReferenceMode.cached.rawValue
-
-    /// The mode `mode` names.
-    public func parsed() throws -> ReferenceMode {
-        guard let parsed = ReferenceMode(rawValue: mode) else {
-            throw ConfigError(source: "config", line: nil, message: "'reference.mode' must be one of "
-                + ReferenceMode.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(mode)'")
-        }
-        return parsed
-    }
+    public var mode = ReferenceMode.cached
 }
 
 /// How the frozen reference is evaluated.
-public enum ReferenceMode: String, CaseIterable, Sendable {
+public enum ReferenceMode: String, ConfigChoice {
+    /// Computed once before training from `model.init_from` and kept beside the data for later runs.
     case cached
+    /// A frozen copy of `init_from` run at every step (twice the forward work, no file).
     case model
+    /// No reference (reference-free DPO).
     case none
 }
 

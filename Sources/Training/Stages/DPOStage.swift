@@ -30,10 +30,10 @@ public final class DPOStage: TrainingStage<DPOConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
-        try validateLoRA()
-        let mode = try config.reference.parsed()
+        try config.validate()
+        let mode = config.reference.mode
         let objective = try config.loss.objective(referenceFree: mode == .none)
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "DPO"), templateName: config.data.template)
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "DPO"), templateName: config.data.template.rawValue)
         let dataURL = URL(fileURLWithPath: config.data.path)
         let pairs = try Self.pairs(from: dataURL, encoder: folder.encoder, limits: config.data.limits, emit: emit)
         let (trainSet, heldout) = EpochOrder.split(pairs, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
@@ -166,7 +166,7 @@ public final class DPOStage: TrainingStage<DPOConfig> {
     private func cachedReference(folder: ChatModelFolder, model: LanguageModel, pairs: [EncodedPair], dataURL: URL,
                                  padID: Int) throws -> ReferenceLogProbCache {
         let key = try ReferenceLogProbCache.key(
-            modelFolder: folder.url, data: dataURL, template: config.data.template, limits: config.data.limits,
+            modelFolder: folder.url, data: dataURL, template: config.data.template.rawValue, limits: config.data.limits,
             pairs: pairs.map { ($0.chosen, $0.rejected) })
         let beside = ReferenceLogProbCache.url(besideData: dataURL, key: key)
         let inRun = run.url.appendingPathComponent("reference-logprobs.json")

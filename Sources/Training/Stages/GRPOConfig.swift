@@ -26,10 +26,10 @@ public struct GRPOConfig: Configuration, Equatable {
     public var epsilonHigh = 0.0
     /// Weight of the k3 KL penalty against the frozen starting model; 0 loads no reference.
     public var beta = 0.0
-    /// How per-token losses are aggregated: "grpo", "bnpo", "dapo" or "dr_grpo".
-    public var lossType = "dapo"
-    /// How rewards are scaled into advantages: "group", "batch" or "none".
-    public var scaleRewards = "group"
+    /// How per-token losses are aggregated.
+    public var lossType = LossType.dapo
+    /// How rewards are scaled into advantages.
+    public var scaleRewards = GRPOAdvantages.Scaling.group
     /// The reward functions by name with their weights (`RewardSet.choices`).
     public var rewards = [RewardSpec(name: "exact_match", weight: 1), RewardSpec(name: "format", weight: 0.5)]
     /// The reward model folder the `reward_model` reward reads.
@@ -47,36 +47,28 @@ public struct GRPOConfig: Configuration, Equatable {
         train.evalEvery = 20
         train.checkpointEvery = 10
         optim.learningRate = 1e-4
-        optim.schedule = "constant"
+        optim.schedule = .constant
         optim.warmupSteps = 0
         optim.weightDecay = 0
         rollout.maxNewTokens = 24
     }
 
     /// The loss `epsilon`, `epsilon_high`, `beta` and `loss_type` describe.
-    public func loss() throws -> GRPOLoss {
+    public func loss() -> GRPOLoss {
         let aggregation: GRPOLoss.Aggregation
         switch lossType {
-        case "grpo": aggregation = .grpo
-        case "bnpo": aggregation = .bnpo
-        case "dapo": aggregation = .dapo(tokenCount: 0)
-        case "dr_grpo": aggregation = .drGRPO(maxCompletionLength: rollout.maxNewTokens)
-        default: throw Self.fail("'loss_type' must be grpo, bnpo, dapo or dr_grpo, got '\(lossType)'")
+        case .grpo: aggregation = .grpo
+        case .bnpo: aggregation = .bnpo
+        case .dapo: aggregation = .dapo(tokenCount: 0)
+        case .drGRPO: aggregation = .drGRPO(maxCompletionLength: rollout.maxNewTokens)
         }
         return GRPOLoss(epsilonLow: Float(epsilon), epsilonHigh: epsilonHigh > 0 ? Float(epsilonHigh) : nil,
                         beta: Float(beta), aggregation: aggregation)
     }
 
-    /// The advantage scaling `scale_rewards` names.
-    public func scaling() throws -> GRPOAdvantages.Scaling {
-        guard let scaling = GRPOAdvantages.Scaling(rawValue: scaleRewards) else {
-            throw Self.fail("'scale_rewards' must be group, batch or none, got '\(scaleRewards)'")
-        }
-        return scaling
-    }
-
     /// Throws unless the settings are in range, naming the field and what it takes.
     public func validate() throws {
+        try validatePostTraining()
         try rollout.validate()
         guard rollout.temperature > 0 else {
             throw Self.fail("'rollout.temperature' must be positive for GRPO: greedy completions of a prompt are all alike, so no group has a signal")
@@ -92,11 +84,16 @@ public struct GRPOConfig: Configuration, Equatable {
         }
         guard epsilon > 0, epsilonHigh >= 0 else { throw Self.fail("'epsilon' must be positive and 'epsilon_high' 0 or positive") }
         guard beta >= 0 else { throw Self.fail("'beta' must be 0 or positive, got \(beta)") }
-        _ = try loss()
-        _ = try scaling()
+    }
+
+    /// The per-token loss aggregations TRL names (`loss_type`).
+    public enum LossType: String, ConfigChoice {
+        case grpo, bnpo, dapo
+        case drGRPO = "dr_grpo"
     }
 
     private static func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
 }
 
 extension GRPOConfig: PostTrainingConfiguration {}
+extension GRPOAdvantages.Scaling: ConfigChoice {}

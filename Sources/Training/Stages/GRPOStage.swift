@@ -22,7 +22,7 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "GRPO"), templateName: config.data.template)
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "GRPO"), templateName: config.data.template.rawValue)
         let rewards = try RewardSet(specs: config.rewards, options: .init(rewardModel: config.rewardModel, lengthLimit: config.lengthLimit),
                                     device: device)
         let url = URL(fileURLWithPath: config.data.path)
@@ -73,10 +73,10 @@ struct GRPOPolicy {
         let rollout = try Rollouts.generate(model, encoder: encoder, prompts: rows.map(\.ids), settings: config.rollout, seed: seed,
                                             maxLength: config.data.maxLength)
         let scored = try rewards.score(prompts: rows.map(\.prompt), completions: rollout.texts)
-        let advantages = try GRPOAdvantages.compute(rewards: scored.total.map(Float.init), groupSize: groupSize, scaling: config.scaling())
+        let advantages = try GRPOAdvantages.compute(rewards: scored.total.map(Float.init), groupSize: groupSize, scaling: config.scaleRewards)
         let microBatches = try self.microBatches(rollout.examples, advantages: advantages)
         let totalTokens = microBatches.reduce(0) { $0 + $1.batch.completionTokenCount }
-        let loss = try config.loss().countingTokens(totalTokens)
+        let loss = config.loss().countingTokens(totalTokens)
         let temperature = config.rollout.logProbTemperature
 
         // The sampling policy's and the reference's log-probs do not change over the iterations.

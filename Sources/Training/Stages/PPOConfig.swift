@@ -3,7 +3,7 @@ import Foundation
 import Formats
 
 /// The PPO recipe (`gputrain ppo --config …`, the `ppo:` section of a pipeline config): TRL's
-/// `PPOConfig` names and defaults (FORMATS §6.7) where the tiny world does not need others.
+/// `PPOConfig` names and defaults (docs/formats.md §6.7) where the tiny world does not need others.
 ///
 /// One training step is one PPO iteration: `train.batch_size` prompts are rolled out, then
 /// `ppo_epochs` passes over them in mini-batches of `mini_batch_size` update the policy and the
@@ -29,8 +29,8 @@ public struct PPOConfig: Configuration, Equatable {
     public var miniBatchSize = 0
     /// Weight of the per-token KL penalty in the rewards (TRL `kl_coef`).
     public var klCoef = 0.05
-    /// "k1" or "k3" (TRL `kl_estimator`).
-    public var klEstimator = KLEstimator.k1.rawValue
+    /// TRL's `kl_estimator`.
+    public var klEstimator = KLEstimator.k1
     /// Discount γ.
     public var gamma = 1.0
     /// GAE λ (TRL `lam`).
@@ -63,19 +63,11 @@ public struct PPOConfig: Configuration, Equatable {
         rollout.temperature = 0.7
         rollout.maxNewTokens = 53
         optim.learningRate = 3e-6
-        optim.schedule = "linear"
+        optim.schedule = .linear
         optim.warmupSteps = 0
         optim.weightDecay = 0
         train.evalEvery = 10
         train.checkpointEvery = 10
-    }
-
-    /// The KL estimator `kl_estimator` names.
-    public func estimator() throws -> KLEstimator {
-        guard let estimator = KLEstimator(rawValue: klEstimator) else {
-            throw ConfigError(source: "config", line: nil, message: "'kl_estimator' must be k1 or k3, got '\(klEstimator)'")
-        }
-        return estimator
     }
 
     /// Rollout rows per update.
@@ -83,9 +75,9 @@ public struct PPOConfig: Configuration, Equatable {
 
     /// Throws unless the settings are usable, naming the field and what to give.
     public func validate() throws {
+        try validatePostTraining()
         func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
         try rollout.validate()
-        _ = try estimator()
         guard train.batchSize >= 1 else { throw fail("'train.batch_size' (prompts per PPO iteration) must be at least 1, got \(train.batchSize)") }
         guard train.gradientAccumulation == 1 else {
             throw fail("'train.gradient_accumulation' must be 1 for PPO; choose the rows per update with 'mini_batch_size'")
@@ -113,3 +105,4 @@ public struct PPOConfig: Configuration, Equatable {
 }
 
 extension PPOConfig: PostTrainingConfiguration {}
+extension KLEstimator: ConfigChoice {}

@@ -14,7 +14,7 @@ struct PPOModels {
     let padID: Int
 }
 
-/// What PPO learns from one rollout (FORMATS §6.7 steps 1–7), all computed without gradients
+/// What PPO learns from one rollout (docs/formats.md §6.7 steps 1–7), all computed without gradients
 /// before the policy moves: the sampling policy's and the reference's log-probs, the values,
 /// the scores, and from them the advantages and returns.
 struct PPOExperience {
@@ -46,7 +46,7 @@ struct PPOExperience {
         self.scores = zip(scores, rollout.endedWithStop).map { $1 ? $0 : $0 - Float(config.missingEosPenalty) }
         self.entropy = entropy
         estimate = try PPOAdvantageEstimator(
-            klCoefficient: config.klCoef, klEstimator: config.estimator(), gamma: config.gamma, lambda: config.lam
+            klCoefficient: config.klCoef, klEstimator: config.klEstimator, gamma: config.gamma, lambda: config.lam
         ).estimate(logProbs: logProbs, referenceLogProbs: references, values: values, scores: self.scores, mask: batch.mask)
     }
 

@@ -6,7 +6,7 @@ import Models
 import Optimizers
 import Tensors
 
-/// Stage 4a, PPO as TRL's `PPOTrainer` does it (FORMATS §6.7): the policy (from `model.init_from`,
+/// Stage 4a, PPO as TRL's `PPOTrainer` does it (docs/formats.md §6.7): the policy (from `model.init_from`,
 /// an SFT model) samples responses to prompts; a frozen reward model scores them; a per-token KL
 /// penalty against the frozen reference (the same SFT model) shapes the rewards; GAE over the
 /// value model's estimates gives advantages; then `ppo_epochs` passes of clipped policy and
@@ -28,10 +28,9 @@ public final class PPOStage: TrainingStage<PPOConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
-        try validateLoRA()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "PPO"), templateName: config.data.template)
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "PPO"), templateName: config.data.template.rawValue)
         let rewardURL = try config.rewardModelFolder()
-        let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template, field: "reward_model")
+        let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template.rawValue, field: "reward_model")
         try folder.requireSameTokenizer(as: rewardFolder)
         try ScalarHeadModel.requireHead(in: rewardURL, field: "'reward_model'")
         let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,

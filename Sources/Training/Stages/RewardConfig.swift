@@ -27,7 +27,8 @@ public struct RewardConfig: Configuration, Equatable {
     }
 
     /// Throws unless the reward-specific settings make sense.
-    func validate() throws {
+    public func validate() throws {
+        try validatePostTraining()
         guard centerRewardsCoefficient >= 0, centerRewardsCoefficient.isFinite else {
             throw ConfigError(source: "config", line: nil,
                               message: "'center_rewards_coefficient' must be 0 (off) or positive, got \(centerRewardsCoefficient)")

@@ -20,8 +20,7 @@ public final class RewardStage: TrainingStage<RewardConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
-        try validateLoRA()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "Reward modelling"), templateName: config.data.template)
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "Reward modelling"), templateName: config.data.template.rawValue)
         let pairs = try Self.pairs(from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
                                    limits: config.data.limits, emit: emit)
         let (trainSet, heldout) = EpochOrder.split(pairs, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))

@@ -11,8 +11,8 @@ public struct SFTConfig: Configuration, Equatable {
     public var optim = OptimizerSettings()
     /// LoRA (rank > 0): train adapters on frozen weights instead of every weight.
     public var lora = LoRASettings()
-    /// "assistant_only" (the assistant turns and their end-of-turn tokens) or "all_tokens".
-    public var lossOn = ChatLossScope.assistantOnly.rawValue
+    /// The assistant turns and their end-of-turn tokens, or every token.
+    public var lossOn = ChatLossScope.assistantOnly
     /// The device (`gputrain devices`); empty picks the default.
     public var device = ""
 
@@ -22,13 +22,8 @@ public struct SFTConfig: Configuration, Equatable {
         optim.warmupSteps = 10
         optim.weightDecay = 0
     }
-
-    /// The loss scope `loss_on` names.
-    public func lossScope() throws -> ChatLossScope {
-        guard let scope = ChatLossScope(rawValue: lossOn) else {
-            throw ConfigError(source: "config", line: nil, message: "'loss_on' must be assistant_only or all_tokens, got '\(lossOn)'")
-        }
-        return scope
-    }
 }
-extension SFTConfig: PostTrainingConfiguration {}
+extension SFTConfig: PostTrainingConfiguration {
+    public func validate() throws { try validatePostTraining() }
+}
+extension ChatLossScope: ConfigChoice {}

@@ -15,10 +15,10 @@ public final class SFTStage: TrainingStage<SFTConfig> {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
-        try validateLoRA()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "SFT"), templateName: config.data.template)
+        try config.validate()
+        let folder = try ChatModelFolder(url: config.model.folder(stage: "SFT"), templateName: config.data.template.rawValue)
         var encoder = folder.encoder
-        encoder.scope = try config.lossScope()
+        encoder.scope = config.lossOn
         let examples = try Self.examples(from: URL(fileURLWithPath: config.data.path), encoder: encoder,
                                          limits: config.data.limits, emit: emit)
         let (trainSet, heldout) = EpochOrder.split(examples, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))

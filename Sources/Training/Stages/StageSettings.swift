@@ -14,8 +14,8 @@ public struct RunSettings: Codable, Equatable, Sendable {
 /// AdamW and its schedule (every stage's `optim:` section).
 public struct OptimizerSettings: Codable, Equatable, Sendable {
     public var learningRate = 1e-3
-    /// "cosine", "linear" or "constant" (each after `warmup_steps` of linear warmup).
-    public var schedule = "cosine"
+    /// The decay after `warmup_steps` of linear warmup.
+    public var schedule = ScheduleKind.cosine
     public var warmupSteps = 20
     public var weightDecay = 0.1
     public var beta1 = 0.9
@@ -31,14 +31,17 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
     }
 
     /// The learning-rate schedule over `steps` optimizer steps.
-    public func makeSchedule(steps: Int) throws -> LearningRateSchedule {
+    public func makeSchedule(steps: Int) -> LearningRateSchedule {
         switch schedule {
-        case "cosine": return .cosine(warmupSteps: warmupSteps, totalSteps: steps)
-        case "linear": return .linear(warmupSteps: warmupSteps, totalSteps: steps)
-        case "constant": return .constantWithWarmup(warmupSteps: warmupSteps)
-        default:
-            throw ConfigError(source: "config", line: nil, message: "'optim.schedule' must be cosine, linear or constant, got '\(schedule)'")
+        case .cosine: return .cosine(warmupSteps: warmupSteps, totalSteps: steps)
+        case .linear: return .linear(warmupSteps: warmupSteps, totalSteps: steps)
+        case .constant: return .constantWithWarmup(warmupSteps: warmupSteps)
         }
+    }
+
+    /// The learning-rate decays a recipe can name (`optim.schedule`).
+    public enum ScheduleKind: String, ConfigChoice {
+        case cosine, linear, constant
     }
 }
 
@@ -50,13 +53,12 @@ public struct InitSettings: Codable, Equatable, Sendable {
 
 /// The chat data of a post-training stage (`data:` section).
 public struct ChatDataSettings: Codable, Equatable, Sendable {
-    /// The JSONL file (TRL's formats: FORMATS §4, §6).
+    /// The JSONL file (TRL's formats: docs/formats.md §4, §6).
     public var path = ""
     /// Fraction of the examples held out for evaluation (the last ones after a seeded shuffle).
     public var heldoutFraction = 0.1
-    /// "auto" (the model folder's `tokenizer_config.json` template, ChatML when it has none),
-    /// "chatml" or "llama3".
-    public var template = "auto"
+    /// The chat template: the model folder's (ChatML when it names none), or a named one.
+    public var template = ChatTemplateChoice.auto
     /// Most tokens of a whole example; longer ones are dropped and counted.
     public var maxLength = 256
     /// Most prompt tokens; longer prompts lose their oldest tokens. 0 for no limit.
@@ -66,6 +68,16 @@ public struct ChatDataSettings: Codable, Equatable, Sendable {
     public var limits: ChatLengthLimits {
         ChatLengthLimits(maxLength: maxLength > 0 ? maxLength : nil, maxPromptLength: maxPromptLength > 0 ? maxPromptLength : nil)
     }
+}
+
+/// The chat template a recipe names (`data.template`).
+public enum ChatTemplateChoice: String, ConfigChoice {
+    /// The model folder's `tokenizer_config.json` template, ChatML when it has none.
+    case auto
+    case chatml
+    case llama3
+    /// Llama 3.1/3.2's template (with the knowledge-cutoff system lines).
+    case llama3_1 = "llama3.1"
 }
 
 /// The loop of a post-training stage (`train:` section).

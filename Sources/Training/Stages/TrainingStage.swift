@@ -30,12 +30,15 @@ public protocol PostTrainingConfiguration: StageConfiguration {
     var lora: LoRASettings { get }
 }
 
-extension TrainingStage where Config: PostTrainingConfiguration {
-    /// Throws a config error when the `lora:` section is invalid.
-    func validateLoRA() throws {
-        if let problem = config.lora.problem { throw ConfigError(source: "config", line: nil, message: problem) }
+extension PostTrainingConfiguration {
+    /// The checks every post-training recipe shares (its `lora:` section); each recipe's
+    /// `validate()` calls it before its own.
+    func validatePostTraining() throws {
+        if let problem = lora.problem { throw ConfigError(source: "config", line: nil, message: problem) }
     }
+}
 
+extension TrainingStage where Config: PostTrainingConfiguration {
     /// The loop that trains `models` (checkpoint name, parameters), each with its own AdamW
     /// from the recipe's `optim`; the resolved recipe is kept as the run's `config.yaml`.
     func makeLoop(training models: [(name: String, store: ParameterStore)], adapters: [LoRAAdapters?] = []) throws -> StageLoop {
