@@ -8,6 +8,13 @@ let kernelFiles = [
     "normalization.cl", "embedding.cl", "attention.cl", "optimizer.cl",
 ]
 
+/// The shipped recipes, embedded in the binary as its built-in defaults.
+let recipeFiles = [
+    "tiny-world.yaml", "tiny-world-pretrain.yaml", "tiny-world-sft.yaml", "tiny-world-sft-lora.yaml",
+    "tiny-world-reward.yaml", "tiny-world-dpo.yaml", "tiny-world-ppo.yaml", "tiny-world-grpo.yaml",
+    "smoke.yaml", "gpt2-small.yaml", "llama-small.yaml",
+]
+
 let package = Package(
     name: "gputrain",
     platforms: [.macOS(.v13)],
@@ -25,6 +32,7 @@ let package = Package(
             path: "Kernels",
             resources: kernelFiles.map { .embedInCode($0) }
         ),
+        .target(name: "BuiltInRecipes", path: "configs", resources: recipeFiles.map { .embedInCode($0) }),
         .target(name: "Core"),
         .target(name: "ReferenceDevice", dependencies: ["Core"]),
         .target(name: "OpenCLDevice", dependencies: ["Core", "COpenCL", "KernelSources"]),
@@ -35,7 +43,10 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Core", "Formats"]),
         .target(
             name: "Training",
-            dependencies: ["Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "BuiltInRecipes",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "Training"]),
         .executableTarget(

@@ -14,8 +14,19 @@ public struct AdamWStep: Sendable, Equatable {
     public var weightDecay: Float
     public var step: Int
 
-    public init(learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                weightDecay: Float = 0.01, step: Int) {
+    /// The project's one set of AdamW defaults, which the optimizer and every recipe's `optim:`
+    /// section take: the language-model pretraining values of GPT-3, nanoGPT and llm.c
+    /// (β₂ 0.95, weight decay 0.1) rather than PyTorch's general-purpose 0.999 and 0.01.
+    /// Post-training recipes set their own weight decay (0, as TRL's trainers do).
+    public enum Defaults {
+        public static let beta1 = 0.9
+        public static let beta2 = 0.95
+        public static let epsilon = 1e-8
+        public static let weightDecay = 0.1
+    }
+
+    public init(learningRate: Float, beta1: Float = Float(Defaults.beta1), beta2: Float = Float(Defaults.beta2),
+                epsilon: Float = Float(Defaults.epsilon), weightDecay: Float = Float(Defaults.weightDecay), step: Int) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2

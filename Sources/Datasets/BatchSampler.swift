@@ -3,8 +3,8 @@ import Core
 /// Cuts a token stream into (B, T) training batches: windows of T + 1 tokens starting at
 /// multiples of T, visited in a seeded random order, epoch after epoch.
 ///
-/// Its whole state is `position`, so a checkpoint that stores it lets a resumed run read
-/// exactly the batches the uninterrupted run would have read.
+/// Its whole state is `position`, which follows from the number of batches read (`seek`), so a
+/// resumed run reads exactly the batches the uninterrupted run would have read.
 public struct BatchSampler {
     /// Where the sampler is: which epoch, and how many windows of it were handed out.
     public struct Position: Codable, Equatable, Sendable {
@@ -67,6 +67,18 @@ public struct BatchSampler {
         guard shuffle else { return Array(0..<windowCount) }
         var random = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
         return Array(0..<windowCount).shuffled(using: &random)
+    }
+
+    /// How many batches were handed out so far.
+    public var batchIndex: Int { (position.epoch * windowCount + position.window) / batchSize }
+
+    /// Moves to where the sampler is after handing out `batches` batches from the start: a
+    /// step's batches follow from its index alone, so a resumed run needs no saved position.
+    public mutating func seek(toBatch batches: Int) {
+        guard batches != batchIndex else { return }
+        let windows = batches * batchSize
+        position = Position(epoch: windows / windowCount, window: windows % windowCount)
+        order = makeOrder(epoch: position.epoch)
     }
 
     /// The next batch, moving to a new epoch (and a new order) when one runs out.

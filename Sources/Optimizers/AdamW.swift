@@ -26,10 +26,10 @@ public final class AdamW {
     private let firstMoment: DeviceBuffer
     private let secondMoment: DeviceBuffer
 
-    /// Zeroed moments for `store`. Defaults are PyTorch's (the Hugging Face Trainer uses
-    /// weightDecay 0 and its own learning rate).
-    public init(store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0.01) throws {
+    /// Zeroed moments for `store`, with the project's defaults (`AdamWStep.Defaults`).
+    public init(store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = Float(AdamWStep.Defaults.beta1),
+                beta2: Float = Float(AdamWStep.Defaults.beta2), epsilon: Float = Float(AdamWStep.Defaults.epsilon),
+                weightDecay: Float = Float(AdamWStep.Defaults.weightDecay)) throws {
         self.store = store
         self.learningRate = learningRate
         self.beta1 = beta1

@@ -43,9 +43,9 @@ struct BenchTrainCommand: ParsableCommand {
     func run() throws {
         let shape: TrainBenchmarkShape
         if let config {
-            let url = URL(fileURLWithPath: config)
-            let recipe = try ConfigLoader.load(PretrainConfig.self, from: url)
-            let name = recipe.run.name.isEmpty ? url.deletingPathExtension().lastPathComponent : recipe.run.name
+            let source = try RecipeSource.named(config)
+            let recipe = try ConfigLoader.load(PretrainConfig.self, from: source)
+            let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
             shape = try TrainBenchmarkShape(name: name, recipe: recipe)
         } else {
             shape = TrainBenchmarkShape.preset(preset ?? "")!

@@ -10,6 +10,6 @@ struct DPOCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        try options.run(DPOConfig.self) { try DPOStage(config: $0, run: $1, device: $2, emit: $3).train() }
+        try options.run(DPOStage.self)
     }
 }

@@ -10,6 +10,6 @@ struct GRPOCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        try options.run(GRPOConfig.self) { try GRPOStage(config: $0, run: $1, device: $2, emit: $3).train() }
+        try options.run(GRPOStage.self)
     }
 }

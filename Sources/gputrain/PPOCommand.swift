@@ -9,6 +9,6 @@ struct PPOCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        try options.run(PPOConfig.self) { try PPOStage(config: $0, run: $1, device: $2, emit: $3).train() }
+        try options.run(PPOStage.self)
     }
 }

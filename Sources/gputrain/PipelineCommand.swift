@@ -10,21 +10,17 @@ struct PipelineCommand: ParsableCommand {
         abstract: "Run data → tokenizer → pretrain → SFT → reward model → DPO and PPO → evaluation → report.",
         discussion: "Each stage writes its own folder in the run directory; report.md and report.json compare the models.")
 
-    static let defaultConfig = "configs/tiny-world.yaml"
-
-    @Option(help: "The YAML recipe (default: \(defaultConfig) when it exists, else the built-in defaults).")
-    var config: String?
+    @Option(help: "The YAML recipe: a file, or a built-in recipe's name (default: the built-in tiny-world).")
+    var config = "tiny-world"
 
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let file = config ?? (FileManager.default.fileExists(atPath: Self.defaultConfig) ? Self.defaultConfig : nil)
-        let recipe = try ConfigLoader.load(PipelineConfig.self, from: file.map { URL(fileURLWithPath: $0) }, overrides: options.overrides)
+        let recipe = try ConfigLoader.load(PipelineConfig.self, from: RecipeSource.named(config), overrides: options.overrides)
         let directory = try options.runDirectory(fallback: "\(recipe.run.out)/\(recipe.run.name)")
         let chosen = try options.makeDevice(recipe: recipe.device)
-        InterruptFlag.install()
         let pipeline = try Pipeline(config: recipe, directory: directory, device: chosen, resume: options.resume,
-                                    emit: options.printer.callAsFunction)
+                                    interruption: .controlC(), emit: options.printer.callAsFunction)
         let started = Date()
         guard let report = try pipeline.run() else { throw ExitCode(130) }
         let minutes = Date().timeIntervalSince(started) / 60

@@ -9,6 +9,6 @@ struct PretrainCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        try options.run(PretrainConfig.self) { try PretrainStage(config: $0, run: $1, device: $2, emit: $3).train() }
+        try options.run(PretrainStage.self)
     }
 }

@@ -12,6 +12,6 @@ struct RewardCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        try options.run(RewardConfig.self) { try RewardStage(config: $0, run: $1, device: $2, emit: $3).train() }
+        try options.run(RewardStage.self)
     }
 }

@@ -9,6 +9,6 @@ struct SFTCommand: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        try options.run(SFTConfig.self) { try SFTStage(config: $0, run: $1, device: $2, emit: $3).train() }
+        try options.run(SFTStage.self)
     }
 }

@@ -41,22 +41,20 @@ struct RunOptions: ParsableArguments {
 
 /// The options every training stage takes: the recipe and the run options.
 struct StageOptions: ParsableArguments {
-    @Option(help: "The YAML recipe.")
+    @Option(help: "The YAML recipe: a file, or a built-in recipe's name (gputrain recipes).")
     var config: String
 
     @OptionGroup var run: RunOptions
 
-    /// Loads the recipe, opens the run directory and the device, installs the Ctrl-C handler,
-    /// and runs `stage`; a stage that returns nil was interrupted (exit status 130).
-    func run<Config: StageConfiguration>(
-        _: Config.Type, _ stage: (Config, RunDirectory, Device, @escaping (TrainingEvent) -> Void) throws -> URL?
-    ) throws {
-        let url = URL(fileURLWithPath: config)
-        let recipe = try ConfigLoader.load(Config.self, from: url, overrides: run.overrides)
-        let name = recipe.run.name.isEmpty ? url.deletingPathExtension().lastPathComponent : recipe.run.name
+    /// Loads the recipe, opens the run directory and the device, connects Ctrl-C to the run's
+    /// interruption, and trains a `Stage`; an interrupted stage exits with status 130.
+    func run<Stage: RunnableStage>(_: Stage.Type) throws {
+        let source = try RecipeSource.named(config)
+        let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides)
+        let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
         let directory = try run.runDirectory(fallback: "\(recipe.run.out)/\(name)")
-        let chosen = try run.makeDevice(recipe: recipe.device)
-        InterruptFlag.install()
-        if try stage(recipe, directory, chosen, run.printer.callAsFunction) == nil { throw ExitCode(130) }
+        let stage = Stage(config: recipe, run: directory, device: try run.makeDevice(recipe: recipe.device),
+                          interruption: .controlC(), emit: run.printer.callAsFunction)
+        if try stage.train() == nil { throw ExitCode(130) }
     }
 }

@@ -2,8 +2,9 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `gputrain pipeline --config configs/smoke.yaml`: the README's main command at toy sizes,
-/// every stage, so the main job cannot break silently.
+/// `gputrain pipeline --config smoke`: the README's main command at toy sizes, every stage, so
+/// the main job cannot break silently. It runs in a folder outside the repository with the
+/// built-in recipe, as a user with the binary on their PATH would.
 final class PipelineCommandTests: XCTestCase {
     private var out: URL!
 
@@ -15,13 +16,9 @@ final class PipelineCommandTests: XCTestCase {
         try? FileManager.default.removeItem(at: out)
     }
 
-    private static var smokeConfig: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("configs/smoke.yaml").path
-    }
-
     private func pipeline(_ extra: [String] = []) throws -> CommandRunner.Result {
-        try CommandRunner.run(["pipeline", "--config", Self.smokeConfig, "--out", out.path] + extra)
+        try CommandRunner.run(["pipeline", "--config", "smoke", "--out", out.path] + extra,
+                              in: FileManager.default.temporaryDirectory)
     }
 
     func testSmokePipelineRunsEveryStageAndReports() throws {
@@ -135,7 +132,7 @@ final class PipelineCommandTests: XCTestCase {
         let steps = ["--set", "sft.train.steps=400", "--set", "sft.train.checkpoint_every=1000"]
         let process = Process()
         process.executableURL = CommandRunner.executable
-        process.arguments = ["pipeline", "--config", Self.smokeConfig, "--out", out.path] + steps
+        process.arguments = ["pipeline", "--config", "smoke", "--out", out.path] + steps
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

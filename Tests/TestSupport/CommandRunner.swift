@@ -21,11 +21,14 @@ public struct CommandRunner {
         return directory.appendingPathComponent("gputrain")
     }
 
-    /// Runs `gputrain arguments…` with `environment` added to this process's environment and
-    /// `input`, when given, as its standard input.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Result {
+    /// Runs `gputrain arguments…` with `environment` added to this process's environment,
+    /// `input`, when given, as its standard input, and `directory`, when given, as its working
+    /// directory.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
+                           in directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe()

@@ -33,7 +33,7 @@ final class ConfigLoaderTests: XCTestCase {
         expected.model.width = 128
         expected.optim.learningRate = 0.002
         XCTAssertEqual(config, expected)
-        XCTAssertEqual(try ConfigLoader.load(ExampleConfig.self, from: nil), ExampleConfig())
+        XCTAssertEqual(try ConfigLoader.load(ExampleConfig.self, from: nil as URL?), ExampleConfig())
     }
 
     func testKeysAreSnakeCaseInYAML() throws {
@@ -53,7 +53,7 @@ final class ConfigLoaderTests: XCTestCase {
             XCTAssertTrue(text.contains("unknown key 'model.widht'"), text)
             XCTAssertTrue(text.contains("did you mean 'width'?"), text)
         }
-        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: nil, overrides: ["optim.lr=1"])) { error in
+        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: nil as URL?, overrides: ["optim.lr=1"])) { error in
             XCTAssertTrue("\(error)".contains("--set optim.lr=1"), "\(error)")
         }
     }

@@ -12,6 +12,8 @@ import XCTest
 /// variant trains, DPO learns the preference, the cached and the live reference agree, the cache
 /// is reused, an interrupted run resumes to the same bits, and bad input is named.
 final class DPOStageTests: XCTestCase {
+    /// What the runs of a test answer; a test requests it to interrupt a run at a chosen step.
+    private var interruption = Interruption()
     private var root: URL!
 
     override func setUpWithError() throws {
@@ -19,7 +21,7 @@ final class DPOStageTests: XCTestCase {
     }
 
     override func tearDown() {
-        InterruptFlag.reset()
+        interruption = Interruption()
     }
 
     // MARK: - Fixtures
@@ -74,9 +76,9 @@ final class DPOStageTests: XCTestCase {
                        interruptAfter step: Int? = nil) throws -> Outcome {
         var outcome = Outcome()
         let stage = DPOStage(config: config, run: try RunDirectory(url: root.appendingPathComponent(run), existing: existing),
-                             device: try TestDevices.openCL.get()) { event in
+                             device: try TestDevices.openCL.get(), interruption: interruption) { event in
             outcome.events.append(event)
-            if case let .step(m) = event, m.step == step { InterruptFlag.raise() }
+            if case let .step(m) = event, m.step == step { self.interruption.request() }
         }
         outcome.final = try stage.train()
         return outcome
@@ -214,7 +216,7 @@ final class DPOStageTests: XCTestCase {
         let straight = try train(config, run: "straight")
         let stopped = try train(config, run: "interrupted", interruptAfter: 3)
         XCTAssertNil(stopped.final)
-        InterruptFlag.reset()
+        interruption = Interruption()
         let resumed = try train(config, run: "interrupted", existing: .resume)
         guard case let .started(_, _, _, _, resumedAt) = resumed.events.first(where: { if case .started = $0 { true } else { false } }) else {
             return XCTFail("no start event")

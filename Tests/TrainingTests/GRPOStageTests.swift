@@ -11,6 +11,8 @@ import XCTest
 /// GRPO end to end on a tiny chat model made here: the figures are finite, an easy reward
 /// rises, an interrupted run resumes to the same bits, and bad input is a clear error.
 final class GRPOStageTests: XCTestCase {
+    /// What the runs of a test answer; a test requests it to interrupt a run at a chosen step.
+    private var interruption = Interruption()
     private var root: URL!
     private var notes: [String] = []
 
@@ -19,7 +21,7 @@ final class GRPOStageTests: XCTestCase {
     }
 
     override func tearDown() {
-        InterruptFlag.reset()
+        interruption = Interruption()
     }
 
     /// Eight arithmetic prompts, half asking for one word.
@@ -56,7 +58,7 @@ final class GRPOStageTests: XCTestCase {
                        onStep: @escaping (StepMetrics) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
         var steps: [StepMetrics] = []
         let run = try RunDirectory(url: root.appendingPathComponent(name), existing: existing)
-        let final = try GRPOStage(config: config, run: run, device: TestDevices.openCL.get()) { event in
+        let final = try GRPOStage(config: config, run: run, device: TestDevices.openCL.get(), interruption: interruption) { event in
             switch event {
             case let .step(metrics):
                 steps.append(metrics)
@@ -126,9 +128,9 @@ final class GRPOStageTests: XCTestCase {
         XCTAssertTrue(straight.allSatisfy { $0.extra["kl"]?.isFinite ?? false }, "kl is logged with a reference")
         XCTAssertTrue(straight.allSatisfy { ($0.extra["rewards/format/mean"] ?? -1) >= 0 })
 
-        let (stopped, _) = try train(config, run: "interrupted") { if $0.step == 3 { InterruptFlag.raise() } }
+        let (stopped, _) = try train(config, run: "interrupted") { if $0.step == 3 { self.interruption.request() } }
         XCTAssertNil(stopped)
-        InterruptFlag.reset()
+        interruption = Interruption()
         let (resumedFinal, resumed) = try train(config, run: "interrupted", existing: .resume)
         XCTAssertEqual(resumed.map(\.step), [4])
         XCTAssertEqual(resumed.last?.extra["eval/reward"], straight.last?.extra["eval/reward"])

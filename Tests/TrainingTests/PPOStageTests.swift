@@ -14,6 +14,8 @@ import XCTest
 /// rollouts follow from their seed; the missing-EOS penalty lands on the right rows; a reward
 /// model that is missing, not a reward model, or reads other tokens is a clear error.
 final class PPOStageTests: XCTestCase {
+    /// What the runs of a test answer; a test requests it to interrupt a run at a chosen step.
+    private var interruption = Interruption()
     private var root: URL!
 
     override func setUpWithError() throws {
@@ -21,7 +23,7 @@ final class PPOStageTests: XCTestCase {
     }
 
     override func tearDown() {
-        InterruptFlag.reset()
+        interruption = Interruption()
     }
 
     /// A policy, a reward model with the same tokenizer, and prompts, in `root`.
@@ -51,7 +53,7 @@ final class PPOStageTests: XCTestCase {
     @discardableResult
     private func train(_ config: PPOConfig, _ run: URL, existing: RunDirectory.Existing = .refuse,
                        onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> URL? {
-        try PPOStage(config: config, run: RunDirectory(url: run, existing: existing), device: TestDevices.openCL.get(), emit: onEvent).train()
+        try PPOStage(config: config, run: RunDirectory(url: run, existing: existing), device: TestDevices.openCL.get(), interruption: interruption, emit: onEvent).train()
     }
 
     func testRunReportsFiniteMetricsAndResumesToIdenticalPolicyAndValue() throws {
@@ -79,8 +81,8 @@ final class PPOStageTests: XCTestCase {
 
         // Stopped after step 3 (between the checkpoints at 2 and 4), then resumed.
         let interrupted = root.appendingPathComponent("interrupted")
-        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { InterruptFlag.raise() } })
-        InterruptFlag.reset()
+        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { self.interruption.request() } })
+        interruption = Interruption()
         var resumedAt: Int?
         try train(config, interrupted, existing: .resume) { if case let .started(_, _, _, _, step) = $0 { resumedAt = step } }
         XCTAssertEqual(resumedAt, 3)
@@ -116,8 +118,8 @@ final class PPOStageTests: XCTestCase {
         XCTAssertLessThan(try chatLoss(root.appendingPathComponent("ptx")), try chatLoss(root.appendingPathComponent("no-ptx")))
 
         let interrupted = root.appendingPathComponent("ptx-interrupted")
-        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { InterruptFlag.raise() } })
-        InterruptFlag.reset()
+        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { self.interruption.request() } })
+        interruption = Interruption()
         try train(config, interrupted, existing: .resume)
         XCTAssertEqual(try weights(interrupted, "final"), try weights(root.appendingPathComponent("ptx"), "final"), "bit-identical policy")
     }
@@ -154,8 +156,8 @@ final class PPOStageTests: XCTestCase {
 
         // Interrupted after step 3 and resumed: the same adapters, policy's and value model's.
         let interrupted = root.appendingPathComponent("lora-interrupted")
-        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { InterruptFlag.raise() } })
-        InterruptFlag.reset()
+        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { self.interruption.request() } })
+        interruption = Interruption()
         try train(config, interrupted, existing: .resume)
         for folder in ["final", "value"] {
             let bytes = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/\(folder)/\(PEFTAdapter.weightsFileName)")) }

@@ -9,6 +9,8 @@ import XCTest
 /// Pretraining end to end on a small prepared dataset: an interrupted and resumed run ends
 /// with the same bits as an uninterrupted one.
 final class PretrainResumeTests: XCTestCase {
+    /// What the runs of a test answer; a test requests it to interrupt a run at a chosen step.
+    private var interruption = Interruption()
     private var root: URL!
 
     override func setUpWithError() throws {
@@ -16,7 +18,7 @@ final class PretrainResumeTests: XCTestCase {
     }
 
     override func tearDown() {
-        InterruptFlag.reset()
+        interruption = Interruption()
     }
 
     /// A dataset of seeded random tokens over a vocabulary of 50.
@@ -53,21 +55,21 @@ final class PretrainResumeTests: XCTestCase {
         let config = config(data: try makeDataset())
         let straight = root.appendingPathComponent("straight")
         var events: [TrainingEvent] = []
-        try PretrainStage(config: config, run: RunDirectory(url: straight, existing: .refuse), device: device) { events.append($0) }.train()
+        try PretrainStage(config: config, run: RunDirectory(url: straight, existing: .refuse), device: device, interruption: interruption) { events.append($0) }.train()
         let steps = events.compactMap { if case let .step(m) = $0 { return m } else { return nil } }
         XCTAssertEqual(steps.map(\.step), Array(1...6))
         XCTAssertEqual(steps.compactMap(\.validationLoss).count, 2, "validation at steps 3 and 6")
 
         // Interrupt between the checkpoints at 4 and 6: after step 5 the run checkpoints and stops.
         let interrupted = root.appendingPathComponent("interrupted")
-        let stopped = try PretrainStage(config: config, run: RunDirectory(url: interrupted, existing: .refuse), device: device) { event in
-            if case let .step(m) = event, m.step == 5 { InterruptFlag.raise() }
+        let stopped = try PretrainStage(config: config, run: RunDirectory(url: interrupted, existing: .refuse), device: device, interruption: interruption) { event in
+            if case let .step(m) = event, m.step == 5 { self.interruption.request() }
         }.train()
         XCTAssertNil(stopped)
-        InterruptFlag.reset()
+        interruption = Interruption()
         XCTAssertThrowsError(try RunDirectory(url: interrupted, existing: .refuse), "an existing run needs --resume")
         var resumedEvents: [TrainingEvent] = []
-        try PretrainStage(config: config, run: RunDirectory(url: interrupted, existing: .resume), device: device) {
+        try PretrainStage(config: config, run: RunDirectory(url: interrupted, existing: .resume), device: device, interruption: interruption) {
             resumedEvents.append($0)
         }.train()
         guard case let .started(_, _, _, _, resumedAt) = resumedEvents.first(where: { if case .started = $0 { true } else { false } }) else {

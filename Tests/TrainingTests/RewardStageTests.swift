@@ -12,6 +12,8 @@ import XCTest
 /// Bradley–Terry objective separates the pairs, a resumed run ends bit-identical, the final
 /// folder is a sequence-classification model, and bad input is named.
 final class RewardStageTests: XCTestCase {
+    /// What the runs of a test answer; a test requests it to interrupt a run at a chosen step.
+    private var interruption = Interruption()
     private var root: URL!
 
     override func setUpWithError() throws {
@@ -19,7 +21,7 @@ final class RewardStageTests: XCTestCase {
     }
 
     override func tearDown() {
-        InterruptFlag.reset()
+        interruption = Interruption()
     }
 
     private func config(steps: Int, pairs: Int = 48, margins: Bool = false) throws -> RewardConfig {
@@ -40,7 +42,7 @@ final class RewardStageTests: XCTestCase {
                        device: Device? = nil, onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
         var steps: [StepMetrics] = []
         let url = try RewardStage(config: config, run: RunDirectory(url: root.appendingPathComponent(name), existing: existing),
-                                  device: device ?? TestDevices.openCL.get()) { event in
+                                  device: device ?? TestDevices.openCL.get(), interruption: interruption) { event in
             if case let .step(metrics) = event { steps.append(metrics) }
             onEvent(event)
         }.train()
@@ -112,10 +114,10 @@ final class RewardStageTests: XCTestCase {
         _ = try train(straight, "straight")
 
         let (stopped, _) = try train(straight, "interrupted") { event in
-            if case let .step(metrics) = event, metrics.step == 5 { InterruptFlag.raise() }
+            if case let .step(metrics) = event, metrics.step == 5 { self.interruption.request() }
         }
         XCTAssertNil(stopped)
-        InterruptFlag.reset()
+        interruption = Interruption()
         var resumedAt: Int?
         _ = try train(straight, "interrupted", existing: .resume) { event in
             if case let .started(_, _, _, _, step) = event { resumedAt = step }

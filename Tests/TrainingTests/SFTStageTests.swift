@@ -12,6 +12,8 @@ import XCTest
 /// the saved model stops at the end-of-turn token, a resumed run ends bit-identical, and bad
 /// input is named.
 final class SFTStageTests: XCTestCase {
+    /// What the runs of a test answer; a test requests it to interrupt a run at a chosen step.
+    private var interruption = Interruption()
     private var root: URL!
 
     override func setUpWithError() throws {
@@ -19,7 +21,7 @@ final class SFTStageTests: XCTestCase {
     }
 
     override func tearDown() {
-        InterruptFlag.reset()
+        interruption = Interruption()
     }
 
     /// Conversations with and without a system prompt, in both SFT formats.
@@ -47,7 +49,7 @@ final class SFTStageTests: XCTestCase {
                        onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
         var steps: [StepMetrics] = []
         let url = try SFTStage(config: config, run: RunDirectory(url: root.appendingPathComponent(name), existing: existing),
-                               device: TestDevices.openCL.get()) { event in
+                               device: TestDevices.openCL.get(), interruption: interruption) { event in
             if case let .step(metrics) = event { steps.append(metrics) }
             onEvent(event)
         }.train()
@@ -91,11 +93,11 @@ final class SFTStageTests: XCTestCase {
         let config = try config(steps: 10)
         _ = try train(config, "straight")
         let (stopped, _) = try train(config, "interrupted") { event in
-            if case let .step(metrics) = event, metrics.step == 6 { InterruptFlag.raise() }
+            if case let .step(metrics) = event, metrics.step == 6 { self.interruption.request() }
         }
         XCTAssertNil(stopped, "an interrupted run returns no model")
         XCTAssertNotNil(TrainerCheckpoint.latest(in: root.appendingPathComponent("interrupted")))
-        InterruptFlag.reset()
+        interruption = Interruption()
         let (resumed, steps) = try train(config, "interrupted", existing: .resume)
         XCTAssertNotNil(resumed)
         XCTAssertEqual(steps.first?.step, 7, "resumes after the checkpoint written at the interruption")
@@ -134,10 +136,10 @@ final class SFTStageTests: XCTestCase {
         XCTAssertEqual(try loss(ModelFolder.load(merged, device: device, trainable: false).model), try loss(adapted), accuracy: 1e-4)
 
         let (stopped, _) = try train(config, "lora-interrupted") { event in
-            if case let .step(metrics) = event, metrics.step == 5 { InterruptFlag.raise() }
+            if case let .step(metrics) = event, metrics.step == 5 { self.interruption.request() }
         }
         XCTAssertNil(stopped)
-        InterruptFlag.reset()
+        interruption = Interruption()
         let (resumed, _) = try train(config, "lora-interrupted", existing: .resume)
         let adapterBytes = { (folder: URL?) in try Data(contentsOf: XCTUnwrap(folder).appendingPathComponent(PEFTAdapter.weightsFileName)) }
         XCTAssertEqual(try adapterBytes(resumed), try adapterBytes(url), "bit-identical adapters after resuming")

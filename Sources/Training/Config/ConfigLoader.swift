@@ -29,23 +29,14 @@ extension Configuration {
 public enum ConfigLoader {
     /// Reads `url`, applies `overrides` (`key.path=value`, in order) and decodes `T`.
     public static func load<T: Configuration>(_: T.Type, from url: URL?, overrides: [String] = []) throws -> T {
+        try load(T.self, from: url.map { try RecipeSource.file($0) }, overrides: overrides)
+    }
+
+    /// Reads `recipe` (nil: the defaults alone), applies `overrides` and decodes `T`.
+    public static func load<T: Configuration>(_: T.Type, from recipe: RecipeSource?, overrides: [String] = []) throws -> T {
         var tree = try defaultsTree(T.self)
-        if let url {
-            let text: String
-            do {
-                text = try String(contentsOf: url, encoding: .utf8)
-            } catch {
-                throw ConfigError(source: url.path, line: nil, message: "cannot read the config file (\(error.localizedDescription))")
-            }
-            let node: Node?
-            do {
-                node = try Yams.compose(yaml: text)
-            } catch {
-                throw ConfigError(source: url.path, line: nil, message: "is not valid YAML: \(error)")
-            }
-            if let node {
-                tree = try merge(node, into: tree, path: [], source: url.path)
-            }
+        if let recipe {
+            tree = try merge(recipe, into: tree, path: [])
         }
         for override in overrides {
             guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
@@ -58,12 +49,12 @@ public enum ConfigLoader {
             for key in path.reversed() { node = .mapping(Node.Mapping([(Node(key), node)])) }
             tree = try merge(node, into: tree, path: [], source: "--set \(override)")
         }
-        let source = url?.path ?? "config"
+        let source = recipe?.name ?? "config"
         let config: T
         do {
             config = try YAMLDecoder().decode(T.self, from: renamingKeys(tree, with: camelCased))
         } catch let error as DecodingError {
-            throw describe(error, tree: tree, source: source)
+            throw describe(error, tree: tree, source: source, overrides: overrides)
         }
         do {
             try config.validate()
@@ -114,8 +105,21 @@ public enum ConfigLoader {
             .joined()
     }
 
-    /// Lays `user` over `base`: mappings merge key by key, anything else replaces.
-    static func merge(_ user: Node, into base: Node, path: [String], source: String) throws -> Node {
+    /// Lays the tree of `recipe` over `base`.
+    static func merge(_ recipe: RecipeSource, into base: Node, path: [String]) throws -> Node {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: recipe.text)
+        } catch {
+            throw ConfigError(source: recipe.name, line: nil, message: "is not valid YAML: \(error)")
+        }
+        guard let node else { return base }
+        return try merge(node, into: base, path: path, source: recipe.name, folder: recipe.folder)
+    }
+
+    /// Lays `user` over `base`: mappings merge key by key, anything else replaces. A mapping's
+    /// `recipe: NAME` (where the schema has no such key) lays that recipe over `base` first.
+    static func merge(_ user: Node, into base: Node, path: [String], source: String, folder: URL? = nil) throws -> Node {
         guard case let .mapping(baseMapping) = base else { return user }
         guard case let .mapping(userMapping) = user else {
             if case .scalar = user, user.null != nil { return base }  // an empty section keeps the defaults
@@ -125,7 +129,21 @@ public enum ConfigLoader {
                     + baseMapping.keys.compactMap(\.string).joined(separator: ", "))
         }
         var merged = baseMapping
-        for (keyNode, value) in userMapping {
+        if baseMapping["recipe"] == nil, let include = userMapping["recipe"] {
+            guard let name = include.string else {
+                throw ConfigError(source: source, line: include.mark?.line, message: "'recipe' must name a recipe file or a built-in recipe")
+            }
+            let recipe: RecipeSource
+            do {
+                recipe = try RecipeSource.named(name, relativeTo: folder)
+            } catch var error as ConfigError {
+                (error.source, error.line) = (source, include.mark?.line)
+                error.message = "'\((path + ["recipe"]).joined(separator: "."))' names '\(name)': " + error.message
+                throw error
+            }
+            if case let .mapping(included) = try merge(recipe, into: base, path: path) { merged = included }
+        }
+        for (keyNode, value) in userMapping where keyNode.string != "recipe" || baseMapping["recipe"] != nil {
             guard let key = keyNode.string else {
                 throw ConfigError(source: source, line: keyNode.mark?.line, message: "keys must be strings")
             }
@@ -137,7 +155,7 @@ public enum ConfigLoader {
                 message += " Valid keys here: \(valid.joined(separator: ", "))"
                 throw ConfigError(source: source, line: keyNode.mark?.line, message: message)
             }
-            merged[key] = try merge(value, into: existing, path: path + [key], source: source)
+            merged[key] = try merge(value, into: merged[key] ?? existing, path: path + [key], source: source, folder: folder)
         }
         return .mapping(merged)
     }
@@ -163,7 +181,8 @@ public enum ConfigLoader {
     }
 
     /// Turns a decoding failure into an error naming the key, its line and the expected type.
-    static func describe(_ error: DecodingError, tree: Node, source: String) -> ConfigError {
+    /// A value that came from an override is named by its `--set`, not by a line of the file.
+    static func describe(_ error: DecodingError, tree: Node, source: String, overrides: [String] = []) -> ConfigError {
         let (context, expected): (DecodingError.Context, String) = {
             switch error {
             case let .typeMismatch(type, context): return (context, typeName(type))
@@ -188,7 +207,13 @@ public enum ConfigLoader {
             }
         }
         let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"
-        return ConfigError(source: source, line: node?.mark?.line, message: "'\(name)' must be \(expected), got \(found)")
+        let message = "'\(name)' must be \(expected), got \(found)"
+        let override = overrides.last { override in
+            let key = override.prefix { $0 != "=" }
+            return name == key || name.hasPrefix(key + ".") || name.hasPrefix(key + "[")
+        }
+        if let override { return ConfigError(source: "--set \(override)", line: nil, message: message) }
+        return ConfigError(source: source, line: node?.mark?.line, message: message)
     }
 
     private static func typeName(_ type: Any.Type) -> String {

@@ -16,16 +16,20 @@ public final class Pipeline {
     public var root: URL { directory.url }
     public let device: Device
     private let resume: Bool
+    /// Requested to stop the running stage cleanly (the CLI connects it to Ctrl-C).
+    public let interruption: Interruption
     let emit: (TrainingEvent) -> Void
     private(set) var state: PipelineState
 
     /// A pipeline writing into `directory` (opened by the caller, refusing or clearing an old one
     /// unless resuming).
-    public init(config: PipelineConfig, directory: RunDirectory, device: Device, resume: Bool, emit: @escaping (TrainingEvent) -> Void) throws {
+    public init(config: PipelineConfig, directory: RunDirectory, device: Device, resume: Bool,
+                interruption: Interruption = Interruption(), emit: @escaping (TrainingEvent) -> Void) throws {
         self.config = config
         self.directory = directory
         self.device = device
         self.resume = resume
+        self.interruption = interruption
         self.emit = emit
         state = resume ? try PipelineState.load(from: directory.url.appendingPathComponent("pipeline.json")) : PipelineState()
     }
@@ -83,7 +87,13 @@ public final class Pipeline {
         recipe.data.tinyWorldSize = config.data.size
         recipe.data.vocabSize = config.data.vocabSize
         recipe.device = deviceName
-        return try PretrainStage(config: recipe, run: stageRun("pretrain"), device: device, emit: emit).train() != nil
+        return try train(PretrainStage.self, recipe, folder: "pretrain")
+    }
+
+    /// Trains `Stage` on `recipe` in the run's folder `folder`; false when interrupted.
+    private func train<Stage: RunnableStage>(_: Stage.Type, _ recipe: Stage.Config, folder: String) throws -> Bool {
+        let stage = Stage(config: recipe, run: try stageRun(folder), device: device, interruption: interruption, emit: emit)
+        return try stage.train() != nil
     }
 
     /// The model each stage starts from: the SFT model for every stage after SFT.
@@ -101,25 +111,20 @@ public final class Pipeline {
     }
 
     private func runStage(_ stage: PipelineConfig.Stage) throws -> Bool {
-        let run = try stageRun(stage.rawValue)
-        let final: URL?
+        let folder = stage.rawValue
         switch stage {
-        case .sft:
-            final = try SFTStage(config: linked(config.sft, stage, data: "sft.jsonl"), run: run, device: device, emit: emit).train()
-        case .reward:
-            final = try RewardStage(config: linked(config.reward, stage, data: "preferences.jsonl"), run: run, device: device, emit: emit).train()
-        case .dpo:
-            final = try DPOStage(config: linked(config.dpo, stage, data: "preferences.jsonl"), run: run, device: device, emit: emit).train()
+        case .sft: return try train(SFTStage.self, linked(config.sft, stage, data: "sft.jsonl"), folder: folder)
+        case .reward: return try train(RewardStage.self, linked(config.reward, stage, data: "preferences.jsonl"), folder: folder)
+        case .dpo: return try train(DPOStage.self, linked(config.dpo, stage, data: "preferences.jsonl"), folder: folder)
         case .ppo:
             var recipe = linked(config.ppo, stage, data: "rl_prompts.jsonl")
             recipe.rewardModel = finalModel("reward").path
-            if recipe.ptxCoef > 0 && recipe.ptxData.isEmpty { recipe.ptxData = data.world.appendingPathComponent("sft.jsonl").path }
-            final = try PPOStage(config: recipe, run: run, device: device, emit: emit).train()
+            if recipe.ptxCoef > 0 { recipe.ptxData = data.world.appendingPathComponent("sft.jsonl").path }
+            return try train(PPOStage.self, recipe, folder: folder)
         case .grpo:
             var recipe = linked(config.grpo, stage, data: "rl_prompts.jsonl")
             if config.stages.contains(.reward) { recipe.rewardModel = finalModel("reward").path }
-            final = try GRPOStage(config: recipe, run: run, device: device, emit: emit).train()
+            return try train(GRPOStage.self, recipe, folder: folder)
         }
-        return final != nil
     }
 }

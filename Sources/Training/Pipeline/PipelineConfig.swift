@@ -3,8 +3,9 @@ import Formats
 
 /// The whole story in one recipe (`gputrain pipeline --config configs/tiny-world.yaml`): the
 /// tiny world's size, then one section per stage holding that stage's own recipe. The pipeline
-/// fills in what links the stages (each stage's `model.init_from`, data files and run
-/// directory), so those keys are ignored in the stage sections.
+/// fills in what links the stages (each stage's `model.init_from`, data files, PPO's reward
+/// model and `ptx_data`, and run directory), so those keys are ignored in the stage sections.
+/// A section may start from a stage's own recipe (`sft: {recipe: tiny-world-sft}`).
 public struct PipelineConfig: StageConfiguration, Equatable {
     /// The built-in data the pipeline makes in `<run>/data`.
     public struct Data: Codable, Equatable, Sendable {
@@ -65,7 +66,7 @@ extension PipelineConfig {
             case .ppo:
                 // The pipeline passes the world's sft.jsonl as ptx_data when ptx_coef is set.
                 var recipe = ppo
-                if recipe.ptxCoef > 0, recipe.ptxData.isEmpty { recipe.ptxData = "sft.jsonl" }
+                if recipe.ptxCoef > 0 { recipe.ptxData = "sft.jsonl" }
                 try check("ppo", recipe)
             case .grpo: try check("grpo", grpo)
             }

@@ -1,3 +1,4 @@
+import Core
 import Datasets
 import Formats
 import Optimizers
@@ -17,10 +18,11 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
     /// The decay after `warmup_steps` of linear warmup.
     public var schedule = ScheduleKind.cosine
     public var warmupSteps = 20
-    public var weightDecay = 0.1
-    public var beta1 = 0.9
-    public var beta2 = 0.95
-    public var epsilon = 1e-8
+    /// AdamW's constants; the defaults are the project's one set (`AdamWStep.Defaults`).
+    public var weightDecay = AdamWStep.Defaults.weightDecay
+    public var beta1 = AdamWStep.Defaults.beta1
+    public var beta2 = AdamWStep.Defaults.beta2
+    public var epsilon = AdamWStep.Defaults.epsilon
     /// Global gradient-norm clipping; 0 turns it off.
     public var gradientClip = 1.0
 
@@ -102,4 +104,6 @@ public protocol StageConfiguration: Configuration {
     var device: String { get }
 }
 
-extension PretrainConfig: StageConfiguration {}
+extension PretrainConfig: TrainingConfiguration {}
+extension PretrainConfig.Train: LoopSchedule {}
+extension LoopSettings: LoopSchedule {}

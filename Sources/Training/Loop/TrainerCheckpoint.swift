@@ -1,49 +1,24 @@
-import Datasets
 import Foundation
 import Formats
 import Optimizers
 import Tensors
 
 /// A resumable training state in `checkpoints/step-N/`: the weights and AdamW moments of each
-/// trained model as safetensors (by parameter name) and `state.json` with the step and the
-/// data position. A stage trains one model (`model.safetensors`, `optimizer.safetensors`) or,
-/// like PPO, several (`value.safetensors`, `value.optimizer.safetensors`, …).
+/// trainee as safetensors (by parameter name) and `state.json` with the step. A stage trains one
+/// model (`model.safetensors`, `optimizer.safetensors`) or, like PPO, several
+/// (`value.safetensors`, `value.optimizer.safetensors`, …). Every stage's data follows from the
+/// step and the seed, so the step is all the state the data needs.
 ///
 /// A checkpoint is written into a temporary folder and renamed into place, so a crash while
 /// writing never leaves a half checkpoint that `--resume` would pick up.
 public struct TrainerCheckpoint: Codable, Equatable {
     /// Optimizer steps taken.
     public var step: Int
-    /// Where the training batches continue.
-    public var sampler: BatchSampler.Position
-
-    /// One trained model of a stage and its optimizer; `name` names its files.
-    public struct Trainee {
-        public var name: String
-        public var store: ParameterStore
-        public var optimizer: AdamW
-
-        public init(name: String, store: ParameterStore, optimizer: AdamW) {
-            self.name = name
-            self.store = store
-            self.optimizer = optimizer
-        }
-
-        var modelFile: String { name == "model" ? "model.safetensors" : "\(name).safetensors" }
-        var optimizerFile: String { name == "model" ? "optimizer.safetensors" : "\(name).optimizer.safetensors" }
-    }
 
     static let stateFile = "state.json"
 
-    public init(step: Int, sampler: BatchSampler.Position = BatchSampler.Position()) {
+    public init(step: Int) {
         self.step = step
-        self.sampler = sampler
-    }
-
-    /// Writes the checkpoint of `store` and `optimizer` under `checkpoints/step-N` of `runDirectory`.
-    @discardableResult
-    public func write(store: ParameterStore, optimizer: AdamW, runDirectory: URL) throws -> URL {
-        try write([Trainee(name: "model", store: store, optimizer: optimizer)], runDirectory: runDirectory)
     }
 
     /// Writes the checkpoint of every trainee under `checkpoints/step-N` of `runDirectory`.
@@ -88,12 +63,6 @@ public struct TrainerCheckpoint: Codable, Equatable {
             let url = checkpoints.appendingPathComponent(name)
             return FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) ? (step, url) : nil
         }.max { $0.0 < $1.0 }?.1
-    }
-
-    /// Loads the checkpoint in `folder` into `store` and `optimizer`; a damaged file is an
-    /// error naming it.
-    public static func restore(from folder: URL, store: ParameterStore, optimizer: AdamW) throws -> TrainerCheckpoint {
-        try restore(from: folder, [Trainee(name: "model", store: store, optimizer: optimizer)])
     }
 
     /// Loads the checkpoint in `folder` into every trainee; a damaged file is an error naming it.

@@ -16,7 +16,12 @@ public enum GradientAccumulation {
     public static func accumulate(
         _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1, dropout: (Int) -> DropoutSettings? = { _ in nil }
     ) throws -> Double {
-        try backward(model, batches: batches, weight: weight, dropout: dropout).reduce(0.0) { $0 + Double(try $1.scalar()) }
+        try sum(backward(model, batches: batches, weight: weight, dropout: dropout))
+    }
+
+    /// The step's mean loss from the shares `backward` returned (reading them waits for the device).
+    public static func sum(_ shares: [Tensor]) throws -> Double {
+        try shares.reduce(0.0) { $0 + Double(try $1.scalar()) }
     }
 
     /// The backward passes of `accumulate`, returning each micro-batch's share of the loss

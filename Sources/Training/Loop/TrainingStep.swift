@@ -4,11 +4,11 @@ import Models
 import Optimizers
 import Tensors
 
-/// One optimizer step of next-token training, as pretraining takes it (and as `gputrain bench
-/// train` times it): zero the gradients; per micro-batch, the forward pass, the summed
-/// cross-entropy divided by the step's target-token count, and the backward pass (see
-/// `GradientAccumulation`); the global gradient
-/// norm with clipping; the AdamW update unless the norm is not finite.
+/// One optimizer step of next-token training outside a run, as `gputrain bench train` times it:
+/// zero the gradients; per micro-batch, the forward pass, the summed cross-entropy divided by the
+/// step's target-token count, and the backward pass (`GradientAccumulation`); then the one
+/// update path (`Trainee.update`: norm, clipping, AdamW unless the norm is not finite).
+/// Pretraining takes the same step inside `StageLoop`.
 ///
 /// The host waits for the device once per step, to read the gradient norm (clipping and the
 /// skip decision need it); the losses are read in the same transfer-free moment, and the
@@ -26,14 +26,15 @@ public struct TrainingStep {
 
     /// The model trained; its parameter store is what the optimizer updates.
     public let model: LanguageModel
-    public let optimizer: AdamW
+    /// The model's parameters with their optimizer.
+    public let trainee: Trainee
     /// Clip the global gradient norm to this; 0 turns clipping off (the norm is still computed).
     public var gradientClip: Float
 
     /// A step of `model` updated by `optimizer`, clipping gradients to `gradientClip`.
     public init(model: LanguageModel, optimizer: AdamW, gradientClip: Float) {
         self.model = model
-        self.optimizer = optimizer
+        trainee = Trainee(name: "model", store: model.parameters, optimizer: optimizer)
         self.gradientClip = gradientClip
     }
 
@@ -41,14 +42,12 @@ public struct TrainingStep {
     /// `learningRate`; `dropout` gives micro-batch i's dropout, nil for none.
     public func run(batches: [BatchSampler.Batch], learningRate: Float,
                     dropout: (Int) -> DropoutSettings? = { _ in nil }) throws -> Outcome {
-        let store = model.parameters
-        try store.zeroGrad()
-        let losses = try GradientAccumulation.backward(model, batches: batches, dropout: dropout)
-        let norm = gradientClip > 0 ? try store.clipGradientNorm(maxNorm: gradientClip) : try store.gradientNorm()
-        // The norm's read drained the queue, so the losses are ready: reading them now costs no wait.
-        let loss = try losses.reduce(0.0) { $0 + Double(try $1.scalar()) }
-        guard norm.isFinite else { return Outcome(loss: loss, gradientNorm: norm, updated: false) }
-        try optimizer.step(learningRate: learningRate)
-        return Outcome(loss: loss, gradientNorm: norm, updated: true)
+        try model.parameters.zeroGrad()
+        let shares = try GradientAccumulation.backward(model, batches: batches, dropout: dropout)
+        var loss = 0.0
+        let (norm, updated) = try trainee.update(learningRate: learningRate, gradientClip: gradientClip) {
+            loss = try GradientAccumulation.sum(shares)
+        }
+        return Outcome(loss: loss, gradientNorm: norm, updated: updated)
     }
 }

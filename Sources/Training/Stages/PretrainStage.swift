@@ -3,7 +3,6 @@ import Datasets
 import Foundation
 import Formats
 import Models
-import Optimizers
 import Tensors
 
 /// Stage 1, pretraining: next-token cross-entropy on token shards, with AdamW, warmup and a
@@ -14,67 +13,32 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
     /// and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
+        try config.validate()
         let data = try PreparedDataset(folder: try prepareData())
-        let o = config.optim, t = config.train
+        let t = config.train
         let modelConfig = try plannedModelConfig(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
         let estimate = MemoryEstimate(languageModel: modelConfig, batchSize: t.batchSize, sequenceLength: t.sequenceLength, training: true)
         emit(.note(estimate.summary))
         try estimate.requireFits(on: device)
         let model = try makeModel(modelConfig)
-        let store = model.parameters
-        let optimizer = try o.makeOptimizer(for: store)
-        try run.writeConfig(config)
-
-        var startStep = 0
-        var position = BatchSampler.Position()
-        if let latest = TrainerCheckpoint.latest(in: run.url) {
-            let checkpoint = try TrainerCheckpoint.restore(from: latest, store: store, optimizer: optimizer)
-            startStep = checkpoint.step
-            position = checkpoint.sampler
-            try run.truncateMetrics(after: startStep)
-        }
+        let loop = try makeLoop(training: [("model", model.parameters)])
+        let trainee = loop.trainees[0]
         var sampler = try BatchSampler(count: data.train.count, token: { data.train[$0] }, batchSize: t.batchSize,
-                                       sequenceLength: t.sequenceLength, seed: UInt64(t.seed), position: position)
-        emit(.started(runDirectory: run.url.path, device: device.name, parameters: store.layout.parameterCounts.trainable,
-                      deviceBytes: device.memoryInUse, resumedAtStep: startStep > 0 ? startStep : nil))
-
-        let schedule = try o.makeSchedule(steps: t.steps)
-        let trainingStep = TrainingStep(model: model, optimizer: optimizer, gradientClip: Float(o.gradientClip))
-        let tokensPerStep = t.batchSize * t.sequenceLength * t.gradientAccumulation
-        var secondsPerStep: Double?
-        for step in startStep..<t.steps {
-            if InterruptFlag.isRaised {
-                try checkpoint(step: step, sampler: sampler, store: store, optimizer: optimizer)
-                emit(.note("interrupted at step \(step); resume with --resume"))
-                return nil
-            }
-            let started = Date()
-            let learningRate = schedule.learningRate(base: Float(o.learningRate), atStep: step)
+                                       sequenceLength: t.sequenceLength, seed: UInt64(t.seed))
+        let finished = try loop(step: { step, learningRate in
+            sampler.seek(toBatch: step * t.gradientAccumulation)
             let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
-            let outcome = try trainingStep.run(batches: batches, learningRate: learningRate) { micro in
+            try model.parameters.zeroGrad()
+            let shares = try GradientAccumulation.backward(model, batches: batches) { micro in
                 t.dropout > 0
                     ? DropoutSettings(probability: Float(t.dropout), seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
                     : nil
             }
-            let (loss, norm) = (outcome.loss, outcome.gradientNorm)
-            if !outcome.updated {
-                emit(.note("step \(step + 1): gradient norm \(norm); update skipped"))
-            }
-            let elapsed = Date().timeIntervalSince(started)
-            secondsPerStep = secondsPerStep.map { 0.9 * $0 + 0.1 * elapsed } ?? elapsed
-            let done = step + 1
-            let evaluate = t.evalEvery > 0 && (done % t.evalEvery == 0 || done == t.steps)
-            let metrics = StepMetrics(
-                step: done, totalSteps: t.steps, loss: loss, learningRate: Double(learningRate), gradientNorm: Double(norm),
-                tokensPerSecond: Double(tokensPerStep) / elapsed,
-                validationLoss: evaluate ? try validationLoss(model, data: data) : nil,
-                secondsRemaining: Double(t.steps - done) * (secondsPerStep ?? elapsed))
-            try run.appendMetrics(metrics)
-            emit(.step(metrics))
-            if done % max(t.checkpointEvery, 1) == 0 || done == t.steps {
-                try checkpoint(step: done, sampler: sampler, store: store, optimizer: optimizer)
-            }
-        }
+            var loss = 0.0
+            let norm = try loop.update(trainee, learningRate: learningRate) { loss = try GradientAccumulation.sum(shares) }
+            return StageLoop.StepResult(loss: loss, gradientNorm: Double(norm), tokens: t.batchSize * t.sequenceLength * t.gradientAccumulation)
+        }, evaluate: t.evalEvery > 0 ? { ["eval/loss": try self.validationLoss(model, data: data)] } : nil)
+        guard finished else { return nil }
         try ModelFolder.save(model, to: run.finalModelURL)
         if FileManager.default.fileExists(atPath: data.tokenizerURL.path) {
             let target = run.finalModelURL.appendingPathComponent("tokenizer.json")
@@ -132,11 +96,6 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         }
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
         try AtomicFile.write(json, to: run.url.appendingPathComponent("pretrain_report.json"))
-    }
-
-    private func checkpoint(step: Int, sampler: BatchSampler, store: ParameterStore, optimizer: AdamW) throws {
-        let url = try TrainerCheckpoint(step: step, sampler: sampler.position).write(store: store, optimizer: optimizer, runDirectory: run.url)
-        emit(.checkpoint(step: step, path: url.path))
     }
 
     /// The configuration of the model to train: `init_from`'s config.json, or the configured shape.

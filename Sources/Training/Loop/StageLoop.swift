@@ -1,17 +1,20 @@
-import Models
 import Core
 import Foundation
+import Models
 import Optimizers
 import Tensors
 
-/// The loop every post-training stage shares, so each stage writes only what one step does:
-/// resume from the latest checkpoint, run the steps with their learning rates, append each
-/// step's figures to `metrics.jsonl` and emit them (with tokens/s and an ETA), evaluate every
-/// `eval_every` steps, checkpoint every `checkpoint_every` steps and at the end, and on Ctrl-C
-/// checkpoint and stop.
+/// The one training loop, which every stage runs (pretraining included), so each stage writes
+/// only what one step does: resume from the latest checkpoint, run the steps with their
+/// learning rates, append each step's figures to `metrics.jsonl` and emit them (the same
+/// definitions for every stage, see `StepMetrics`), evaluate every `eval_every` steps,
+/// checkpoint every `checkpoint_every` steps and at the end, and when an interruption is
+/// requested, checkpoint and stop.
 ///
-/// A step's data must follow from its index and the seed alone (see `EpochOrder`), which is
-/// what makes the resumed run take the same steps as an uninterrupted one.
+/// A step's data must follow from its index and the seed alone (`EpochOrder`, or the token
+/// windows a step index reaches in pretraining), which is what makes the resumed run take the
+/// same steps as an uninterrupted one: a checkpoint holds only the step and each trainee's
+/// weights and AdamW moments.
 public final class StageLoop {
     /// What one step reports.
     public struct StepResult {
@@ -33,35 +36,39 @@ public final class StageLoop {
     }
 
     public let run: RunDirectory
-    public let trainees: [TrainerCheckpoint.Trainee]
-    public let settings: LoopSettings
+    public let trainees: [Trainee]
     /// The LoRA adapters being trained: their dropout is on during steps (seeded by the step)
     /// and off during evaluation.
     public var adapters: [LoRAAdapters] = []
+    private let settings: LoopSchedule
     private let schedule: LearningRateSchedule
     private let baseLearningRate: Float
     private let gradientClip: Float
     private let device: Device
+    private let interruption: Interruption
     private let emit: (TrainingEvent) -> Void
 
     /// A loop over `settings.steps` steps training `trainees` (the first is the one whose
-    /// learning rate and gradient norm are reported) with `optim`'s schedule.
-    public init(run: RunDirectory, trainees: [TrainerCheckpoint.Trainee], settings: LoopSettings, optim: OptimizerSettings,
-                emit: @escaping (TrainingEvent) -> Void) throws {
+    /// learning rate and gradient norm are reported) with `optim`'s schedule and clipping,
+    /// stopping cleanly when `interruption` is requested.
+    public init(run: RunDirectory, trainees: [Trainee], settings: LoopSchedule, optim: OptimizerSettings,
+                interruption: Interruption, emit: @escaping (TrainingEvent) -> Void) {
         precondition(!trainees.isEmpty, "a stage trains at least one model")
         self.run = run
         self.trainees = trainees
         self.settings = settings
-        schedule = try optim.makeSchedule(steps: settings.steps)
+        schedule = optim.makeSchedule(steps: settings.steps)
         baseLearningRate = Float(optim.learningRate)
         gradientClip = Float(optim.gradientClip)
         device = trainees[0].store.device
+        self.interruption = interruption
         self.emit = emit
     }
 
     /// Runs the remaining steps: `step(index, learningRate)` does one step's forward, backward
-    /// and updates (through `update`); `evaluate()` returns held-out figures. Returns false when
-    /// interrupted (after checkpointing), true when every step is done.
+    /// and updates (through `update`); `evaluate()` returns held-out figures (`eval/loss` is
+    /// reported as `val_loss`). Returns false when interrupted (after checkpointing), true when
+    /// every step is done.
     public func callAsFunction(
         step: (_ index: Int, _ learningRate: Float) throws -> StepResult, evaluate: (() throws -> [String: Double])? = nil
     ) throws -> Bool {
@@ -75,7 +82,7 @@ public final class StageLoop {
                       deviceBytes: device.memoryInUse, resumedAtStep: start > 0 ? start : nil))
         var secondsPerStep: Double?
         for index in start..<settings.steps {
-            if InterruptFlag.isRaised {
+            if interruption.isRequested {
                 try checkpoint(step: index)
                 emit(.note("interrupted at step \(index); resume with --resume"))
                 return false
@@ -85,18 +92,19 @@ public final class StageLoop {
             adapters.forEach { $0.dropoutSeed = UInt64(settings.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) }
             let result = try step(index, learningRate)
             adapters.forEach { $0.dropoutSeed = nil }
+            let trainingSeconds = Date().timeIntervalSince(started)
             let done = index + 1
             var extra = result.extra
             if let evaluate, settings.evalEvery > 0, done % settings.evalEvery == 0 || done == settings.steps {
                 try Tensor.withNoGrad { try evaluate() }.forEach { extra[$0.key] = $0.value }
             }
-            let elapsed = Date().timeIntervalSince(started)
-            secondsPerStep = secondsPerStep.map { 0.9 * $0 + 0.1 * elapsed } ?? elapsed
+            let stepSeconds = Date().timeIntervalSince(started)
+            secondsPerStep = secondsPerStep.map { 0.9 * $0 + 0.1 * stepSeconds } ?? stepSeconds
             let metrics = StepMetrics(
                 step: done, totalSteps: settings.steps, loss: result.loss, learningRate: Double(learningRate),
-                gradientNorm: result.gradientNorm, tokensPerSecond: Double(result.tokens) / max(elapsed, 1e-9),
+                gradientNorm: result.gradientNorm, tokensPerSecond: Double(result.tokens) / max(trainingSeconds, 1e-9),
                 validationLoss: extra.removeValue(forKey: "eval/loss"),
-                secondsRemaining: Double(settings.steps - done) * (secondsPerStep ?? elapsed), extra: extra)
+                secondsRemaining: Double(settings.steps - done) * (secondsPerStep ?? stepSeconds), extra: extra)
             try run.appendMetrics(metrics)
             emit(.step(metrics))
             if done % max(settings.checkpointEvery, 1) == 0 || done == settings.steps {
@@ -109,17 +117,13 @@ public final class StageLoop {
         return true
     }
 
-    /// Clips `trainee`'s gradients and takes its AdamW step at `learningRate`; a step whose
-    /// gradient norm is not finite is skipped (and said). Returns the norm before clipping.
+    /// Updates `trainee` (`Trainee.update`, with the recipe's clipping) at `learningRate`; a
+    /// step whose gradient norm is not finite is skipped and said. Returns the norm before
+    /// clipping.
     @discardableResult
-    public func update(_ trainee: TrainerCheckpoint.Trainee, learningRate: Float) throws -> Float {
-        let store = trainee.store
-        let norm = gradientClip > 0 ? try store.clipGradientNorm(maxNorm: gradientClip) : try store.gradientNorm()
-        guard norm.isFinite else {
-            emit(.note("\(trainee.name): gradient norm \(norm); update skipped"))
-            return norm
-        }
-        try trainee.optimizer.step(learningRate: learningRate)
+    public func update(_ trainee: Trainee, learningRate: Float, whileIdle: () throws -> Void = {}) throws -> Float {
+        let (norm, updated) = try trainee.update(learningRate: learningRate, gradientClip: gradientClip, whileIdle: whileIdle)
+        if !updated { emit(.note("\(trainee.name): gradient norm \(norm); update skipped")) }
         return norm
     }
 
@@ -127,4 +131,16 @@ public final class StageLoop {
         let url = try TrainerCheckpoint(step: step).write(trainees, runDirectory: run.url)
         emit(.checkpoint(step: step, path: url.path))
     }
+}
+
+/// What the loop needs of a recipe's `train:` section.
+public protocol LoopSchedule {
+    /// Optimizer steps (PPO and GRPO: rollout iterations).
+    var steps: Int { get }
+    /// Evaluate every this many steps (and at the end); 0 turns it off.
+    var evalEvery: Int { get }
+    /// Write a checkpoint every this many steps (and at the end).
+    var checkpointEvery: Int { get }
+    /// The run's seed (LoRA dropout is seeded from it and the step).
+    var seed: Int { get }
 }
