@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
-        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_generation_fixture.py"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_generation_fixture.py", "make_whole_model_fixture.py", "Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"], exclude: ["make_loss_fixtures.py"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
