@@ -37,22 +37,30 @@ let package = Package(
         .target(name: "ReferenceDevice", dependencies: ["Core"]),
         .target(name: "OpenCLDevice", dependencies: ["Core", "COpenCL", "KernelSources"]),
         .target(name: "Tensors", dependencies: ["Core"]),
+        .target(name: "Formats", dependencies: ["Core"]),
         .target(name: "Models", dependencies: ["Core", "Tensors", "Formats"]),
         .target(name: "Optimizers", dependencies: ["Core", "Tensors"]),
-        .target(name: "Formats", dependencies: ["Core"]),
         .target(name: "Datasets", dependencies: ["Core", "Formats"]),
+        .target(name: "TinyWorld", dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors"]),
+        .target(name: "Inference", dependencies: ["Core", "Tensors", "Models", "Formats", "Datasets"]),
         .target(
             name: "Training",
             dependencies: [
-                "Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "BuiltInRecipes",
+                "Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "TinyWorld", "Inference", "BuiltInRecipes",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "Training"]),
+        .target(name: "Pipeline", dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training"]),
+        .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
+        .target(
+            name: "Benchmarking",
+            dependencies: ["Core", "OpenCLDevice", "Tensors", "Models", "Optimizers", "Datasets", "Training"]
+        ),
         .executableTarget(
             name: "gputrain",
             dependencies: [
-                "Runtime", "Core", "Tensors", "Datasets", "Training", "Models", "Formats",
+                "Runtime", "Benchmarking", "Core", "Tensors", "Datasets", "TinyWorld", "Inference", "Training", "Pipeline",
+                "Models", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,10 +69,10 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "TinyWorld"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_generation_fixture.py", "make_whole_model_fixture.py", "Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"], exclude: ["make_loss_fixtures.py"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "TinyWorld", "Inference", "Pipeline", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"], exclude: ["make_loss_fixtures.py"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict
     // concurrency checking would add annotations without catching real races here.

@@ -6,14 +6,15 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(operation: String, lhs: [Int], rhs: [Int])
     /// An argument is outside what the operation supports.
     case invalidArgument(operation: String, message: String)
-    /// An OpenCL call failed while running `operation`.
-    case openCL(call: String, code: Int32, operation: String)
+    /// A call into the device's API (OpenCL's, for the OpenCL device) failed with `status`
+    /// while running `operation`.
+    case backendCall(call: String, status: String, operation: String)
     /// The device has no memory left for a buffer.
     case outOfMemory(label: String, bytes: Int, inUse: Int)
     /// A kernel file did not compile; `log` is the compiler's build log.
     case kernelBuildFailed(file: String, options: String, log: String)
-    /// No OpenCL platform is installed.
-    case noOpenCLPlatform
+    /// The backend found no platform to run on; `advice` says what to install.
+    case noPlatform(advice: String)
     /// `--device` matched no device.
     case deviceNotFound(selector: String, available: [String])
     /// A buffer made by one device was passed to another.
@@ -25,19 +26,15 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
             return "\(operation): shapes \(lhs) and \(rhs) do not match"
         case let .invalidArgument(operation, message):
             return "\(operation): \(message)"
-        case let .openCL(call, code, operation):
-            return "\(call) failed with \(OpenCLErrorName.name(of: code)) (\(code)) during \(operation)"
+        case let .backendCall(call, status, operation):
+            return "\(call) failed with \(status) during \(operation)"
         case let .outOfMemory(label, bytes, inUse):
             return "out of device memory allocating '\(label)' (\(ByteCount(bytes))); "
                 + "\(ByteCount(inUse)) already in use. Use a smaller batch or model, or another device (--device)."
         case let .kernelBuildFailed(file, options, log):
             return "kernel \(file) failed to build with options '\(options)':\n\(log)"
-        case .noOpenCLPlatform:
-            return """
-                no OpenCL platform found. Install one, e.g. on Debian/Ubuntu:
-                    sudo apt-get install -y pocl-opencl-icd ocl-icd-opencl-dev
-                (PoCL runs the kernels on the CPU), or run slowly without OpenCL with --device reference.
-                """
+        case let .noPlatform(advice):
+            return advice
         case let .deviceNotFound(selector, available):
             return "no device matches '\(selector)'. Available: "
                 + (available.isEmpty ? "none" : available.joined(separator: "; "))

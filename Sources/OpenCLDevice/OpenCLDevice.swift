@@ -4,7 +4,7 @@ import Foundation
 
 /// A buffer in OpenCL device memory: a whole allocation, or a sub-buffer view of one.
 public final class OpenCLBuffer: DeviceBuffer {
-    let memory: cl_mem
+    public let memory: cl_mem
     public let count: Int
     public let dtype: DType
     public let label: String
@@ -51,7 +51,7 @@ public final class OpenCLDevice: Device {
 
     let device: cl_device_id
     let context: cl_context
-    let queue: cl_command_queue
+    public let queue: cl_command_queue
     let profiling: Bool
     let maxAllocationBytes: Int
     let programs: ProgramCache
@@ -228,7 +228,7 @@ public final class OpenCLDevice: Device {
     }
 
     /// The buffer as this device's own, or `foreignBuffer`.
-    func own(_ buffer: DeviceBuffer, _ operation: String) throws -> OpenCLBuffer {
+    public func own(_ buffer: DeviceBuffer, _ operation: String) throws -> OpenCLBuffer {
         guard let b = buffer as? OpenCLBuffer else {
             throw DeviceError.foreignBuffer(operation: operation, label: buffer.label)
         }

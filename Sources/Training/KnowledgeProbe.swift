@@ -1,7 +1,8 @@
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
+import TinyWorld
 
 /// Asks a base model to complete fact prompts ("The capital of Varn is") greedily and counts
 /// the completions that name the right entity.

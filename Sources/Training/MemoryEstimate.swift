@@ -1,7 +1,8 @@
-import Foundation
 import Core
 import Formats
+import Foundation
 import Models
+import Optimizers
 import Tensors
 
 /// The device memory a run will need, estimated from the model's configuration and parameter list

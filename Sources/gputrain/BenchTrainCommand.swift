@@ -1,4 +1,6 @@
 import ArgumentParser
+import Benchmarking
+import Core
 import Foundation
 import Runtime
 import Training

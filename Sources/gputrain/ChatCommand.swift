@@ -1,5 +1,7 @@
 import ArgumentParser
+import Core
 import Foundation
+import Inference
 import Models
 import Runtime
 import Training

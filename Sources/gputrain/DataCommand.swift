@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Formats
 import Foundation
+import TinyWorld
 
 /// `gputrain data …`: making and preparing datasets.
 struct DataCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
-import Foundation
+import Core
 import Formats
+import Foundation
+import Inference
 import Models
 import Runtime
 import Training

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Core
-import Foundation
 import Formats
+import Foundation
+import Inference
 import Models
 import Runtime
 import Training

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Inference
 import Training
 
 /// `gputrain data inspect`: shows chat data as a model will be trained on it.

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
+import Inference
 import Runtime
 import Training
 

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Datasets
-import Foundation
 import Formats
+import Foundation
+import TinyWorld
 
 /// `gputrain tokenize`: prints the ids Hugging Face `tokenizer.encode(text).ids` gives.
 struct TokenizeCommand: ParsableCommand {

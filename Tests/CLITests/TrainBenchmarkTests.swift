@@ -4,6 +4,7 @@ import OpenCLDevice
 import Runtime
 import TestSupport
 import XCTest
+import Benchmarking
 
 /// `gputrain bench train`: the library on tiny shapes (the presets are too slow for a debug
 /// build), the FLOPs formula by hand, and the command's JSON contract.

@@ -2,6 +2,7 @@ import Datasets
 import Formats
 import Foundation
 import XCTest
+import TinyWorld
 
 final class TinyWorldPostTrainingTests: XCTestCase {
     private let world = TinyWorld(seed: 11, size: .smoke)

@@ -2,6 +2,7 @@ import Core
 @testable import Datasets
 import Foundation
 import XCTest
+@testable import TinyWorld
 
 final class TinyWorldTests: XCTestCase {
     func testSameSeedSameWorldAndCorpus() {

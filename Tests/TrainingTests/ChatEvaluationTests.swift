@@ -7,6 +7,8 @@ import Tensors
 import TestSupport
 import Training
 import XCTest
+import TinyWorld
+import Pipeline
 
 /// The chat evaluation: scorecard arithmetic, real generation on a fixture model, and the
 /// completion log-probs and KL it measures.

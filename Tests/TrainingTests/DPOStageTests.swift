@@ -7,6 +7,7 @@ import Tensors
 import TestSupport
 @testable import Training
 import XCTest
+@testable import Inference
 
 /// The DPO stage end to end on a tiny chat model and a synthetic preference set: every loss
 /// variant trains, DPO learns the preference, the cached and the live reference agree, the cache

@@ -7,6 +7,7 @@ import Tensors
 import TestSupport
 @testable import Training
 import XCTest
+@testable import Inference
 
 /// GRPO end to end on a tiny chat model made here: the figures are finite, an easy reward
 /// rises, an interrupted run resumes to the same bits, and bad input is a clear error.

@@ -5,6 +5,7 @@ import Models
 import TestSupport
 import Training
 import XCTest
+import TinyWorld
 
 /// The knowledge probe completes its prompts in batches exactly as one by one.
 final class KnowledgeProbeTests: XCTestCase {

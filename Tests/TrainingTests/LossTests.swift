@@ -3,6 +3,7 @@ import Tensors
 import TestSupport
 import Training
 import XCTest
+import Inference
 
 /// A Bradley–Terry fixture case (`LossFixtures.BradleyTerry`).
 struct BradleyTerryCase {

@@ -6,6 +6,7 @@ import Tensors
 import TestSupport
 @testable import Training
 import XCTest
+@testable import Inference
 
 /// `gputrain export --format hf` against transformers: a model trained here, exported, gives
 /// the loss transformers computed for its export (figures committed by

@@ -8,6 +8,7 @@ import Tensors
 import TestSupport
 @testable import Training
 import XCTest
+@testable import Inference
 
 /// PPO end to end on tiny models made here: a run reports finite TRL metrics with no KL at the
 /// first rollout; an interrupted and resumed run ends with the same policy and value bits;

@@ -6,6 +6,8 @@ import FoundationXML
 #endif
 import Training
 import XCTest
+import TinyWorld
+import Pipeline
 
 /// `report.json`'s exact schema, `report.md`'s content and the metrics plots.
 final class PipelineReportTests: XCTestCase {

@@ -3,6 +3,7 @@ import Formats
 @testable import Training
 import TestSupport
 import XCTest
+@testable import Pipeline
 
 /// Names in a recipe (`optim.schedule`, `loss.type`, …) and the stages' own checks fail as the
 /// recipe loads: the error names the file, the line, the key, the value and the valid names,

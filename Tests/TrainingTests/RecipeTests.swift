@@ -1,6 +1,7 @@
 import Foundation
 @testable import Training
 import XCTest
+@testable import Pipeline
 
 /// The shipped recipes: every file in configs/ is built into the binary with the same text and
 /// loads as the recipe of its command; `recipe:` starts a section from another recipe.

@@ -7,6 +7,7 @@ import Tensors
 import TestSupport
 @testable import Training
 import XCTest
+@testable import Inference
 
 /// The reward-model stage on a tiny chat model and an easy synthetic preference set: the
 /// Bradley–Terry objective separates the pairs, a resumed run ends bit-identical, the final

@@ -7,6 +7,7 @@ import Tensors
 import TestSupport
 @testable import Training
 import XCTest
+@testable import Inference
 
 /// The SFT stage on a tiny chat model: the assistant-only loss falls on a small set of chats,
 /// the saved model stops at the end-of-turn token, a resumed run ends bit-identical, and bad

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Yams
 
@@ -224,16 +225,5 @@ public enum ConfigLoader {
         case is String.Type: return "a string"
         default: return "\(type)"
         }
-    }
-}
-
-/// A configuration error: where (file and line, or `--set`), and what is wrong.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public var source: String
-    public var line: Int?
-    public var message: String
-
-    public var description: String {
-        (line.map { "\(source):\($0): " } ?? "\(source): ") + message
     }
 }

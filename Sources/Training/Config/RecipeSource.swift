@@ -1,4 +1,5 @@
 import BuiltInRecipes
+import Formats
 import Foundation
 
 /// Where a recipe's YAML comes from: a file, or one of the recipes built into the binary

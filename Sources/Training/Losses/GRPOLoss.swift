@@ -1,4 +1,5 @@
 import Core
+import Inference
 import Tensors
 
 /// GRPO's clipped objective (TRL `GRPOTrainer`, docs/formats.md §6.8). Per token, with

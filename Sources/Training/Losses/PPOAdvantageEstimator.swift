@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Inference
 
 /// The rollout half of PPO (docs/formats.md §6.7 steps 4–7): KL-shaped per-token rewards, generalised
 /// advantage estimation and advantage whitening. It is a pure function of host arrays:

@@ -1,4 +1,5 @@
 import Core
+import Inference
 import Tensors
 
 /// The optimisation half of PPO (TRL `PPOTrainer`, docs/formats.md §6.7): the clipped policy loss and

@@ -1,4 +1,5 @@
 import Core
+import Inference
 import Tensors
 
 /// The completion log-probs of the chosen and rejected completion of each preference pair, as

@@ -1,5 +1,6 @@
 import Core
 import Datasets
+import Inference
 import Models
 import Tensors
 

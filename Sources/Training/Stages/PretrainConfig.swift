@@ -1,5 +1,6 @@
 import Datasets
 import Formats
+import TinyWorld
 
 /// The pretraining recipe (`configs/*-pretrain.yaml`): one section per concern. Every key has a
 /// default, so a file states only what it changes; unknown keys and wrong types are errors.

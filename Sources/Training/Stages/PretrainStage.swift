@@ -1,9 +1,10 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
+import TinyWorld
 
 /// Stage 1, pretraining: next-token cross-entropy on token shards, with AdamW, warmup and a
 /// decaying schedule, clipping, gradient accumulation, periodic validation and checkpoints,

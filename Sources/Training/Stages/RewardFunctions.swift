@@ -1,9 +1,11 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
+import Inference
 import Models
 import Tensors
+import TinyWorld
 
 /// A reward for an online RL stage: a score for one completion of one RL prompt (TRL's
 /// `reward_funcs`). Rewards are chosen by name in the config (`RewardSet`) and summed with weights.

@@ -1,5 +1,6 @@
 import Core
 import Datasets
+import Formats
 import Foundation
 
 /// One entry of a stage's `rewards:` list: a reward function by name and its weight

@@ -1,7 +1,8 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
+import Inference
 import Models
 import Tensors
 

@@ -10,6 +10,8 @@ public struct RunSettings: Codable, Equatable, Sendable {
     public var name = ""
     /// Folder that holds run directories.
     public var out = "runs"
+
+    public init() {}
 }
 
 /// AdamW and its schedule (every stage's `optim:` section).

@@ -4,7 +4,7 @@ import Formats
 
 extension RunDirectory {
     /// Keeps the resolved `config` as `config.yaml` in the run folder.
-    func writeConfig<T: Configuration>(_ config: T) throws {
+    public func writeConfig<T: Configuration>(_ config: T) throws {
         try AtomicFile.write(Data(ConfigLoader.yaml(of: config).utf8), to: url.appendingPathComponent("config.yaml"))
     }
 }

@@ -1,0 +1,84 @@
+import Datasets
+import Formats
+import Training
+
+/// The whole story in one recipe (`gputrain pipeline --config configs/tiny-world.yaml`): the
+/// tiny world's size, then one section per stage holding that stage's own recipe. The pipeline
+/// fills in what links the stages (each stage's `model.init_from`, data files, PPO's reward
+/// model and `ptx_data`, and run directory), so those keys are ignored in the stage sections.
+/// A section may start from a stage's own recipe (`sft: {recipe: tiny-world-sft}`).
+public struct PipelineConfig: StageConfiguration, Equatable {
+    /// The built-in data the pipeline makes in `<run>/data`.
+    public struct Data: Codable, Equatable, Sendable {
+        /// Size preset of the tiny world.
+        public var size = TinyWorldSizeName.standard
+        /// Vocabulary of the BPE tokenizer trained on it.
+        public var vocabSize = 1024
+        /// Seed of the world (and of every stage that does not set its own).
+        public var seed = 1234
+    }
+
+    /// The final comparison of the models on the held-out questions.
+    public struct Eval: Codable, Equatable, Sendable {
+        /// New tokens per answer at most.
+        public var maxNewTokens = 32
+        /// Prompts generated together.
+        public var batchSize = 16
+        /// Seed of the sampled answers `kl_to_sft` is measured on.
+        public var seed = 7
+    }
+
+    public var run = RunSettings()
+    public var device = ""
+    public var data = Data()
+    /// The stages after pretraining to run, in order (pretrain and eval always run).
+    public var stages: [Stage] = [.sft, .reward, .dpo, .ppo]
+    public var pretrain = PretrainConfig()
+    public var sft = SFTConfig()
+    public var reward = RewardConfig()
+    public var dpo = DPOConfig()
+    public var ppo = PPOConfig()
+    public var grpo = GRPOConfig()
+    public var eval = Eval()
+
+    public init() {
+        run.name = "tiny-world"
+    }
+}
+
+extension PipelineConfig {
+    /// Validates the pretraining recipe and the recipe of every stage in `stages`; an error
+    /// names the section it comes from.
+    public func validate() throws {
+        func check(_ section: String, _ recipe: Configuration) throws {
+            do {
+                try recipe.validate()
+            } catch var error as ConfigError {
+                error.message = "in section '\(section)': " + error.message
+                throw error
+            }
+        }
+        try check("pretrain", pretrain)
+        for stage in stages {
+            switch stage {
+            case .sft: try check("sft", sft)
+            case .reward: try check("reward", reward)
+            case .dpo: try check("dpo", dpo)
+            case .ppo:
+                // The pipeline passes the world's sft.jsonl as ptx_data when ptx_coef is set.
+                var recipe = ppo
+                if recipe.ptxCoef > 0 { recipe.ptxData = "sft.jsonl" }
+                try check("ppo", recipe)
+            case .grpo: try check("grpo", grpo)
+            }
+        }
+        if stages.contains(.ppo), !stages.contains(.reward) {
+            throw ConfigError(source: "config", line: nil, message: "'stages' lists ppo without reward; PPO trains against the reward model")
+        }
+    }
+
+    /// The post-training stages a pipeline can run (`stages`).
+    public enum Stage: String, ConfigChoice {
+        case sft, reward, dpo, ppo, grpo
+    }
+}
