@@ -58,6 +58,16 @@ public struct ChatModelFolder {
                         taskType: "CAUSAL_LM", to: folder)
     }
 
+    /// Writes a reward (or value) model folder: `model` in transformers' sequence-classification
+    /// layout, with the pad id in `config.json` (transformers needs one to find the last token of
+    /// padded rows), and this folder's tokenizer files.
+    public func saveScalarHeadModel(_ model: ScalarHeadModel, to url: URL, padID: Int) throws {
+        var config = model.config
+        if config.padTokenID == nil { config.padTokenID = padID }
+        try saveTrained(model.parameters, specs: ScalarHeadModel.specs(for: config), config: config,
+                        adapters: model.backbone.adapters, taskType: "SEQ_CLS", savedParameters: [ScalarHeadModel.headName], to: url)
+    }
+
     /// Saves a model trained from this folder into `folder`, with the tokenizer files: in full
     /// (`config.json` + `model.safetensors`), or as a PEFT adapter when it has LoRA `adapters`
     /// (with `savedParameters` trained in full, like a reward model's `score.weight`). An

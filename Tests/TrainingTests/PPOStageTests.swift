@@ -104,10 +104,10 @@ final class PPOStageTests: XCTestCase {
         config.ptxData = chats.path
 
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
-        let examples = try SFTStage.examples(from: chats, encoder: folder.encoder, limits: config.data.limits) { _ in }
+        let examples = try ChatExamples.read(chats, encoder: folder.encoder, limits: config.data.limits) { _ in }
         func chatLoss(_ run: URL) throws -> Double {
             let model = try ChatModelFolder(url: run.appendingPathComponent("final")).loadModel(device: TestDevices.openCL.get())
-            return try SFTStage.meanLoss(model, examples, padID: folder.padID(config: model.config), batchSize: 4)
+            return try ChatExamples.meanLoss(model, examples, padID: folder.padID(config: model.config), batchSize: 4)
         }
         var ptxFigures: [Double] = []
         try train(config, root.appendingPathComponent("ptx")) { if case let .step(metrics) = $0 { ptxFigures += [metrics.extra["loss/ptx_avg"]].compactMap { $0 } } }

@@ -136,7 +136,7 @@ final class RewardStageTests: XCTestCase {
         let device = try TestDevices.openCL.get()
         let config = try config(steps: 1, pairs: 8, margins: true)
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
-        let pairs = try RewardStage.pairs(from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits)
+        let pairs = try EncodedPreferencePair.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits)
         XCTAssertEqual(pairs.map(\.margin), (0..<8).map { Float($0 % 4) * 0.5 })
         XCTAssertEqual(pairs.map(\.kind), (0..<8).map { $0 < 6 ? "wrong_word" : "padded" })
         let model = try ScalarHeadModel.initialized(from: folder.loadModel(device: device), device: device, seed: 3)
@@ -211,7 +211,7 @@ final class RewardStageTests: XCTestCase {
         let base = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("base")))
         let model = try ScalarHeadModel.initialized(from: base.loadModel(device: device), device: device, seed: 11)
         let folder = root.appendingPathComponent("reward")
-        try RewardStage.save(model, to: folder, tokenizerFrom: base, padID: base.padID(config: model.config))
+        try base.saveScalarHeadModel(model, to: folder, padID: base.padID(config: model.config))
 
         let scorer = try RewardScorer(folder: folder, device: device)
         let chats: [[ChatMessage]] = [[.user("What is the sky?"), .assistant("The sky is blue.")],

@@ -79,8 +79,8 @@ final class SFTStageTests: XCTestCase {
     func testTheLossCoversOnlyAssistantTokens() throws {
         let folder = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("base")))
         let url = try TinyChatModel.write(Self.chatLines(), to: root, name: "sft.jsonl")
-        let examples = try SFTStage.examples(from: url, encoder: folder.encoder, limits: ChatLengthLimits(), emit: { _ in })
-        let batch = SFTStage.batch(Array(examples.prefix(3)), padID: 0)
+        let examples = try ChatExamples.read(url, encoder: folder.encoder, limits: ChatLengthLimits(), emit: { _ in })
+        let batch = ChatExamples.batch(Array(examples.prefix(3)), padID: 0)
         for (row, example) in examples.prefix(3).enumerated() {
             let targets = batch.targets[(row * batch.sequenceLength)..<(row * batch.sequenceLength + example.ids.count)]
             let trained = targets.filter { $0 != GradientAccumulation.ignoreIndex }.map(Int.init)
@@ -128,10 +128,10 @@ final class SFTStageTests: XCTestCase {
         let merged = root.appendingPathComponent("merged")
         _ = try ModelExport.huggingFace(from: url, to: merged, dtype: nil, mergeLoRA: true, device: device)
         let folder = try ChatModelFolder(url: url)
-        let examples = try SFTStage.examples(from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
+        let examples = try ChatExamples.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
                                              limits: config.data.limits, emit: { _ in })
         let padID = folder.padID(config: try ModelConfig(contentsOf: merged.appendingPathComponent("config.json")))
-        let loss = { (model: LanguageModel) in try Tensor.withNoGrad { try SFTStage.meanLoss(model, examples, padID: padID, batchSize: 8) } }
+        let loss = { (model: LanguageModel) in try Tensor.withNoGrad { try ChatExamples.meanLoss(model, examples, padID: padID, batchSize: 8) } }
         let adapted = try ModelFolder.load(url, device: device, trainable: false, mergeAdapter: false).model
         XCTAssertNotNil(adapted.adapters)
         XCTAssertEqual(try loss(ModelFolder.load(merged, device: device, trainable: false).model), try loss(adapted), accuracy: 1e-4)

@@ -1,6 +1,8 @@
-import Foundation
 import Core
+import Datasets
 import Formats
+import Foundation
+import Inference
 import Models
 import Tensors
 
@@ -74,3 +76,32 @@ extension RewardStage: RunnableStage {}
 extension DPOStage: RunnableStage {}
 extension PPOStage: RunnableStage {}
 extension GRPOStage: RunnableStage {}
+
+extension TrainingStage {
+    /// Saves the final model with `save`, says so, and returns its folder: how every stage ends.
+    func finish(_ save: (URL) throws -> Void) throws -> URL {
+        try save(run.finalModelURL)
+        emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
+        return run.finalModelURL
+    }
+}
+
+extension TrainingStage where Config: PostTrainingConfiguration {
+    /// The model folder `model.init_from` names, opened with the recipe's chat template;
+    /// `stage` names the stage in the error when `init_from` is unset.
+    func openModelFolder(stage: String) throws -> ChatModelFolder {
+        try ChatModelFolder(url: config.model.folder(stage: stage), templateName: config.data.template.rawValue)
+    }
+
+    /// `items` split into training and held-out ones (`data.heldout_fraction` of them, the
+    /// last after a shuffle seeded by `train.seed`); an error when none is left to train on,
+    /// naming the data file and what it lacks (`what`: "example", "preference pair", …).
+    func split<Item>(_ items: [Item], what: String) throws -> (train: [Item], heldout: [Item]) {
+        let (train, heldout) = EpochOrder.split(items, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        guard !train.isEmpty else {
+            throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no \(what) that fits "
+                + "max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
+        }
+        return (train, heldout)
+    }
+}

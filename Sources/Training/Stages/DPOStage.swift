@@ -34,14 +34,10 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         try config.validate()
         let mode = config.reference.mode
         let objective = try config.loss.objective(referenceFree: mode == .none)
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "DPO"), templateName: config.data.template.rawValue)
+        let folder = try openModelFolder(stage: "DPO")
         let dataURL = URL(fileURLWithPath: config.data.path)
         let pairs = try Self.pairs(from: dataURL, encoder: folder.encoder, limits: config.data.limits, emit: emit)
-        let (trainSet, heldout) = EpochOrder.split(pairs, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
-        guard !trainSet.isEmpty else {
-            throw ConfigError(source: "config", line: nil,
-                              message: "'data.path' (\(config.data.path)) has no preference pair that fits max_length \(config.data.maxLength)")
-        }
+        let (trainSet, heldout) = try split(pairs, what: "preference pair")
         let pairRows = 2 * config.train.batchSize
         try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
             + (mode == .model ? plannedReference(folder.url, sequencesPerBatch: pairRows) : []))
@@ -69,22 +65,19 @@ public final class DPOStage: TrainingStage<DPOConfig> {
             return StageLoop.StepResult(loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
         }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })
         guard finished else { return nil }
-        try folder.saveChatModel(policy, to: run.finalModelURL)
-        emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
-        return run.finalModelURL
+        return try finish { try folder.saveChatModel(policy, to: $0) }
     }
 
     /// Runs forward and backward over `microBatches`, adding into the gradients, with each
     /// micro-batch's mean loss weighed by its share of the pairs: the gradients of one batch of
     /// all of them. Returns the loss and metrics over all the pairs, and the tokens processed.
     static func accumulate(_ microBatches: [[EncodedPair]], score: Scorer) throws -> (summary: PreferenceSummary, tokens: Int) {
-        let total = microBatches.reduce(0) { $0 + $1.count }
         var summary = PreferenceSummary(), tokens = 0
-        for pairs in microBatches where !pairs.isEmpty {
+        _ = try GradientAccumulation.backward(microBatches, units: \.count, reduction: .mean) { _, pairs in
             let (scored, batch) = try score(pairs)
-            try scored.loss.scaled(by: Float(pairs.count) / Float(total)).backward()
             try summary.add(scored, pairs: pairs.count)
             tokens += batch.ids.count
+            return scored.loss
         }
         return (summary, tokens)
     }
@@ -99,16 +92,14 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         return summary.metrics(prefix: "eval/").merging(["eval/loss": summary.loss]) { $1 }
     }
 
-    /// The pairs of `url` encoded with `encoder` and fitted to `limits` (dropped ones counted in
-    /// a note), indexed in file order.
+    /// The pairs of `url` (`EncodedPreferencePair.read`) that have completion tokens on both
+    /// sides, indexed in file order.
     static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, emit: (TrainingEvent) -> Void) throws
         -> [EncodedPair]
     {
-        var filter = ChatLengthFilter(limits: limits)
-        let fitted = try PreferenceDataset.read(url).compactMap { filter.fit(try encoder.encode($0)) }
+        try EncodedPreferencePair.read(url, encoder: encoder, limits: limits, emit: emit)
             .filter { $0.chosen.trainedCount > 0 && $0.rejected.trainedCount > 0 }
-        emit(.note(filter.report.summary(of: "preference pairs in \(url.lastPathComponent)", limits: limits)))
-        return fitted.enumerated().map { EncodedPair(index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected) }
+            .enumerated().map { EncodedPair(index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected) }
     }
 
     /// Throws unless every sequence fits the model's context (the length limit is what keeps them in).

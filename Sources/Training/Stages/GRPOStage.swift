@@ -23,14 +23,14 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "GRPO"), templateName: config.data.template.rawValue)
+        let folder = try openModelFolder(stage: "GRPO")
         let rewards = try RewardSet(specs: config.rewards, options: .init(rewardModel: config.rewardModel, lengthLimit: config.lengthLimit),
                                     device: device)
         let url = URL(fileURLWithPath: config.data.path)
         try rewards.requireFields(of: RLPromptDataset.read(url), in: url)
         let prompts = try Rollouts.read(url, encoder: folder.encoder, limits: config.data.limits, field: "data.path", emit: emit)
         let seed = config.train.seed
-        let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(seed))
+        let (trainSet, heldout) = try split(prompts, what: "prompt")
         let rows = config.train.batchSize * config.numGenerations
         try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows)]
             + (config.beta > 0 ? plannedReference(folder.url, sequencesPerBatch: rows) : []))
@@ -49,9 +49,7 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
             return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) { try loop.update(trainee, learningRate: learningRate) }
         }, evaluate: heldout.isEmpty ? nil : { try policy.evaluate(heldout) })
         guard finished else { return nil }
-        try folder.saveChatModel(model, to: run.finalModelURL)
-        emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
-        return run.finalModelURL
+        return try finish { try folder.saveChatModel(model, to: $0) }
     }
 }
 

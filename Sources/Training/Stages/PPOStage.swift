@@ -29,16 +29,16 @@ public final class PPOStage: TrainingStage<PPOConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "PPO"), templateName: config.data.template.rawValue)
+        let folder = try openModelFolder(stage: "PPO")
         let rewardURL = try config.rewardModelFolder()
         let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template.rawValue, field: "reward_model")
         try folder.requireSameTokenizer(as: rewardFolder)
         try ScalarHeadModel.requireHead(in: rewardURL, field: "'reward_model'")
         let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
                                         field: "data.path", emit: emit)
-        let (trainSet, heldout) = EpochOrder.split(prompts, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        let (trainSet, heldout) = try split(prompts, what: "prompt")
         let ptx = config.ptxCoef > 0
-            ? try SFTStage.examples(from: URL(fileURLWithPath: config.ptxData), encoder: folder.encoder, limits: config.data.limits, emit: emit) : []
+            ? try ChatExamples.read(URL(fileURLWithPath: config.ptxData), encoder: folder.encoder, limits: config.data.limits, emit: emit) : []
         if config.ptxCoef > 0, ptx.isEmpty {
             throw ConfigError(source: "config", line: nil, message: "'ptx_data' (\(config.ptxData)) has no chat that fits max_length \(config.data.maxLength)")
         }
@@ -77,12 +77,10 @@ public final class PPOStage: TrainingStage<PPOConfig> {
             return result
         }, evaluate: heldout.isEmpty ? nil : { [self] in try evaluate(models, heldout) })
         guard finished else { return nil }
-        try folder.saveChatModel(policy, to: run.finalModelURL)
-        if config.saveValueModel {
-            try RewardStage.save(models.value, to: valueModelURL, tokenizerFrom: rewardFolder, padID: models.padID)
+        return try finish { url in
+            try folder.saveChatModel(policy, to: url)
+            if config.saveValueModel { try rewardFolder.saveScalarHeadModel(models.value, to: valueModelURL, padID: models.padID) }
         }
-        emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
-        return run.finalModelURL
     }
 
     /// The `ppo_epochs` passes over `experience`: each a seeded permutation of its rows cut into
@@ -121,7 +119,7 @@ public final class PPOStage: TrainingStage<PPOConfig> {
                 if !ptx.isEmpty {
                     let chats = ptxOrder.batch(step * updatesPerStep + updates, size: config.rowsPerUpdate).map { ptx[$0] }
                     sums["loss/ptx_avg", default: 0] += try GradientAccumulation.accumulate(
-                        models.policy, batches: [SFTStage.batch(chats, padID: models.padID)], weight: Float(config.ptxCoef))
+                        models.policy, batches: [ChatExamples.batch(chats, padID: models.padID)], weight: Float(config.ptxCoef))
                 }
                 policyNorms += Double(try update())
                 let figures = ["loss/policy_avg": Double(try output.policyLoss.scalar()), "loss/value_avg": Double(try output.valueLoss.scalar()),

@@ -40,21 +40,27 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
             return StageLoop.StepResult(loss: loss, gradientNorm: Double(norm), tokens: t.batchSize * t.sequenceLength * t.gradientAccumulation)
         }, evaluate: t.evalEvery > 0 ? { ["eval/loss": try self.validationLoss(model, data: data)] } : nil)
         guard finished else { return nil }
-        try ModelFolder.save(model, to: run.finalModelURL)
+        return try finish { url in
+            try ModelFolder.save(model, to: url)
+            try copyTokenizer(from: data, to: url)
+            try writeReport(model, data: data)
+        }
+    }
+
+    /// The tokenizer of the shards into the model folder `url`, with ChatML's
+    /// `tokenizer_config.json` when the tokenizer has its tokens.
+    private func copyTokenizer(from data: PreparedDataset, to url: URL) throws {
         if FileManager.default.fileExists(atPath: data.tokenizerURL.path) {
-            let target = run.finalModelURL.appendingPathComponent("tokenizer.json")
+            let target = url.appendingPathComponent("tokenizer.json")
             try? FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(at: data.tokenizerURL, to: target)
             // ChatML for the fine-tuning stages (the base model has not seen it yet, but they start from here).
             let tokenizer = try Tokenizer(contentsOf: target)
             if tokenizer.id(of: "<|im_start|>") != nil, tokenizer.id(of: "<|im_end|>") != nil {
                 try TokenizerConfigWriter.write(template: .chatML, tokenizer: tokenizer,
-                                                to: run.finalModelURL.appendingPathComponent("tokenizer_config.json"))
+                                                to: url.appendingPathComponent("tokenizer_config.json"))
             }
         }
-        try writeReport(model, data: data)
-        emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
-        return run.finalModelURL
     }
 
     /// The shards folder, generating the tiny world first when the recipe asks for it.

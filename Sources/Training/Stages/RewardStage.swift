@@ -21,14 +21,10 @@ public final class RewardStage: TrainingStage<RewardConfig> {
     @discardableResult
     public func train() throws -> URL? {
         try config.validate()
-        let folder = try ChatModelFolder(url: config.model.folder(stage: "Reward modelling"), templateName: config.data.template.rawValue)
-        let pairs = try Self.pairs(from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
-                                   limits: config.data.limits, emit: emit)
-        let (trainSet, heldout) = EpochOrder.split(pairs, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
-        guard !trainSet.isEmpty else {
-            throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no preference pair "
-                + "that fits max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
-        }
+        let folder = try openModelFolder(stage: "Reward modelling")
+        let pairs = try EncodedPreferencePair.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
+                                                   limits: config.data.limits, emit: emit)
+        let (trainSet, heldout) = try split(pairs, what: "preference pair")
         try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, scalarHead: true, sequencesPerBatch: 2 * config.train.batchSize)])
         let model = try ScalarHeadModel.load(folder.url, device: device, lora: config.lora, headSeed: UInt64(config.train.seed))
         let padID = folder.padID(config: model.config)
@@ -39,20 +35,23 @@ public final class RewardStage: TrainingStage<RewardConfig> {
         let t = config.train
         let loss = BradleyTerryLoss(centeringCoefficient: Float(config.centerRewardsCoefficient))
         let finished = try loop(step: { step, learningRate in
+            let microBatches = (0..<t.gradientAccumulation).map { micro in
+                order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
+            }
             try model.parameters.zeroGrad()
             var result = StageLoop.StepResult(loss: 0, gradientNorm: 0, tokens: 0)
             var accuracy = 0.0, margin = 0.0, meanReward = 0.0
-            for micro in 0..<t.gradientAccumulation {
-                let batch = order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
-                let output = try Self.loss(loss, model: model, pairs: batch, padID: padID)
-                let share = try output.loss.scaled(by: 1 / Float(t.gradientAccumulation))
-                try share.backward()
-                result.loss += Double(try share.scalar())
+            let total = Double(microBatches.reduce(0) { $0 + $1.count })
+            let shares = try GradientAccumulation.backward(microBatches, units: \.count, reduction: .mean) { _, pairs in
+                let output = try Self.loss(loss, model: model, pairs: pairs, padID: padID)
+                let share = Double(pairs.count) / total
                 result.tokens += output.tokens
-                accuracy += output.accuracy / Double(t.gradientAccumulation)
-                margin += output.meanMargin / Double(t.gradientAccumulation)
-                meanReward += output.meanReward / Double(t.gradientAccumulation)
+                accuracy += output.accuracy * share
+                margin += output.meanMargin * share
+                meanReward += output.meanReward * share
+                return output.loss
             }
+            result.loss = try GradientAccumulation.sum(shares)
             result.gradientNorm = Double(try loop.update(trainee, learningRate: learningRate))
             result.extra = ["accuracy": accuracy, "margin": margin, "mean_reward": meanReward]
             return result
@@ -60,29 +59,14 @@ public final class RewardStage: TrainingStage<RewardConfig> {
             try scorer.evaluate(heldout, centeringCoefficient: self.config.centerRewardsCoefficient).metrics()
         })
         guard finished else { return nil }
-        try Self.save(model, to: run.finalModelURL, tokenizerFrom: folder, padID: padID)
-        let report = try RewardReport(heldout: heldout.isEmpty ? nil : scorer.evaluate(heldout, centeringCoefficient: config.centerRewardsCoefficient),
-                                      train: scorer.evaluate(trainSet, centeringCoefficient: config.centerRewardsCoefficient))
-        try report.write(to: run.url)
-        emit(.note(report.summary))
-        emit(.finished(step: t.steps, finalModel: run.finalModelURL.path))
-        return run.finalModelURL
-    }
-
-    /// The pairs of `url` encoded with `encoder` and fitted to `limits` (both sides lose the
-    /// same prompt tokens; dropped pairs counted in a note), each with its `rejected_kind` and
-    /// `margin`.
-    public static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
-                             emit: (TrainingEvent) -> Void = { _ in }) throws -> [EncodedPreferencePair] {
-        let pairs = try PreferenceDataset.read(url)
-        let margins = try PreferenceMargins.read(url, pairs: pairs.count)
-        var filter = ChatLengthFilter(limits: limits)
-        let encoded = try pairs.enumerated().compactMap { index, pair -> EncodedPreferencePair? in
-            guard let fitted = filter.fit(try encoder.encode(pair)) else { return nil }
-            return EncodedPreferencePair(chosen: fitted.chosen, rejected: fitted.rejected, kind: pair.rejectedKind, margin: margins?[index])
+        return try finish { url in
+            try folder.saveScalarHeadModel(model, to: url, padID: padID)
+            let c = config.centerRewardsCoefficient
+            let report = try RewardReport(heldout: heldout.isEmpty ? nil : scorer.evaluate(heldout, centeringCoefficient: c),
+                                          train: scorer.evaluate(trainSet, centeringCoefficient: c))
+            try report.write(to: run.url)
+            emit(.note(report.summary))
         }
-        emit(.note(filter.report.summary(of: "preference pairs in \(url.lastPathComponent)", limits: limits)))
-        return encoded
     }
 
     /// What one micro-batch's loss gives besides the loss.
@@ -105,16 +89,6 @@ public final class RewardStage: TrainingStage<RewardConfig> {
         let rewards = try scores.detached().values()
         return MicroBatchOutput(loss: output.loss, accuracy: output.accuracy, meanMargin: output.meanMargin,
                                 meanReward: rewards.reduce(0) { $0 + Double($1) } / Double(rewards.count), tokens: batch.ids.count)
-    }
-
-    /// Writes a reward model folder: the model in transformers' sequence-classification layout,
-    /// with the pad id in `config.json` (transformers needs one to find the last token of padded
-    /// rows), and `folder`'s tokenizer files.
-    static func save(_ model: ScalarHeadModel, to url: URL, tokenizerFrom folder: ChatModelFolder, padID: Int) throws {
-        var config = model.config
-        if config.padTokenID == nil { config.padTokenID = padID }
-        try folder.saveTrained(model.parameters, specs: ScalarHeadModel.specs(for: config), config: config,
-                               adapters: model.backbone.adapters, taskType: "SEQ_CLS", savedParameters: [ScalarHeadModel.headName], to: url)
     }
 }
 
@@ -170,35 +144,5 @@ public struct RewardReport: Codable, Equatable, Sendable {
             if !kinds.isEmpty { line += " (" + kinds.joined(separator: ", ") + ")" }
         }
         return line
-    }
-}
-
-/// The optional `margin` field of preference lines (TRL's reward-data margin): how much
-/// better the chosen completion is, subtracted inside the Bradley–Terry sigmoid.
-enum PreferenceMargins {
-    /// One margin per pair line of `url` (the non-blank lines, in the order `PreferenceDataset`
-    /// reads them), or nil when no line has one. A margin on some lines but not others, or one
-    /// that is not a number, is an error naming the line.
-    static func read(_ url: URL, pairs: Int) throws -> [Float]? {
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        var margins: [(line: Int, value: Float?)] = []
-        for (index, text) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-        where !text.allSatisfy(\.isWhitespace) {
-            let line = index + 1
-            guard let value = try JSONValue.parse(Data(text.utf8), file: url.path).objectValue?["margin"], !value.isNull else {
-                margins.append((line, nil))
-                continue
-            }
-            guard let number = value.doubleValue, number.isFinite else {
-                throw DatasetError.line(url.path, line, "\"margin\" should be a finite number, found \(value.kindName)")
-            }
-            margins.append((line, Float(number)))
-        }
-        guard margins.contains(where: { $0.value != nil }) else { return nil }
-        if let missing = margins.first(where: { $0.value == nil }) {
-            throw DatasetError.line(url.path, missing.line, "has no \"margin\" while other lines have one; give every pair a margin or none")
-        }
-        precondition(margins.count == pairs, "one margin per preference line")
-        return margins.map { $0.value! }
     }
 }
