@@ -21,9 +21,9 @@ public struct TrainBenchmarkShape: Equatable {
         guard batchSize > 0, sequenceLength > 0 else {
             throw DeviceError.invalidArgument(operation: "bench train '\(name)'", message: "batch size \(batchSize) and sequence length \(sequenceLength) must be positive")
         }
-        if model.family == .gpt2, sequenceLength > model.maxPositions {
+        if let positions = model.family.learnedPositions(model), sequenceLength > positions {
             throw DeviceError.invalidArgument(operation: "bench train '\(name)'",
-                                              message: "sequence length \(sequenceLength) exceeds GPT-2's \(model.maxPositions) learned positions")
+                                              message: "sequence length \(sequenceLength) exceeds the model's \(positions) learned positions")
         }
         self.name = name
         self.model = model
@@ -101,8 +101,7 @@ public struct TrainBenchmarkShape: Equatable {
 
     /// Parameters other than the token and position embeddings and the LM head.
     public var nonEmbeddingParameterCount: Int {
-        let embeddings: Set = ["transformer.wte.weight", "transformer.wpe.weight", "model.embed_tokens.weight", "lm_head.weight"]
-        return ModelParameters.specs(for: model).filter { !embeddings.contains($0.name) }.reduce(0) { $0 + $1.count }
+        ModelParameters.declarations(for: model).filter { $0.role != .embedding && $0.role != .head }.reduce(0) { $0 + $1.count }
     }
 
     /// Model FLOPs of one token's forward and backward pass: 6·N (N the non-embedding

@@ -38,7 +38,7 @@ public enum GGUFExport {
         -> Report
     {
         let fileName = file.isFileURL ? file.path : file.absoluteString
-        let architecture = try GGUFArchitecture(config: model.config, fileName: fileName)
+        let architecture = try model.config.family.ggufArchitecture(for: model.config, fileName: fileName)
         let tokenizerConfig = try folder.map { try TokenizerConfigFile.load(fromFolder: $0) } ?? TokenizerConfigFile()
         let vocabulary = try GGUFVocabulary(tokenizer: tokenizer, config: model.config, tokenizerConfig: tokenizerConfig, fileName: fileName)
 

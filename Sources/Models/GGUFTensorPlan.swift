@@ -41,6 +41,14 @@ struct GGUFTensorPlan {
         self.keepsFloat32 = keepsFloat32 || shape.count <= 1 || name.hasSuffix("_norm.weight")
     }
 
+    /// The plan that writes `parameter` as `name`, rearranged by `transform` (a transpose
+    /// reverses the shape).
+    init(_ name: String, from parameter: ParameterDeclaration, transform: Transform = .none, keepsFloat32: Bool = false) {
+        var shape = parameter.shape
+        if case .transpose = transform { shape.reverse() }
+        self.init(name, from: .parameter(parameter.name), shape: shape, transform: transform, keepsFloat32: keepsFloat32)
+    }
+
     /// The ggml dimensions: the shape reversed (fastest-varying first).
     var dimensions: [Int] { shape.reversed() }
 

@@ -71,27 +71,24 @@ extension LanguageModel {
         try logits(fromHidden: hiddenStates(batch, dropout: dropout))
     }
 
-    /// Projection `module` of a block applied to rows `x`: its weight (stored as `layout`
-    /// says), its bias when `bias`, plus its LoRA adapter's contribution when it has one.
-    func project(_ x: Tensor, module: String, bias: Bool, layout: WeightLayout) throws -> Tensor {
-        let base = try Tensor.linear(x, weight: parameters.tensor(module + ".weight"),
-                                     bias: bias ? parameters.tensor(module + ".bias") : nil, layout: layout)
-        guard let delta = try adapters?.delta(x, module: module, parameters: parameters) else { return base }
+    /// `projection` of a block applied to rows `x`: its weight, its bias when it has one, plus
+    /// its LoRA adapter's contribution when it has one.
+    func project(_ x: Tensor, _ projection: ProjectionParameters) throws -> Tensor {
+        let base = try Tensor.linear(x, weight: parameters.tensor(projection.weight.name),
+                                     bias: projection.bias.map { try parameters.tensor($0.name) }, layout: projection.layout)
+        guard let delta = try adapters?.delta(x, module: projection.module, parameters: parameters) else { return base }
         return try base + delta
     }
 
-    /// The weight of the LM head: `lm_head.weight`, or the token embedding when tied.
-    func headWeight(embeddingName: String) throws -> Tensor {
-        try parameters.tensor(config.tieWordEmbeddings ? embeddingName : "lm_head.weight")
+    /// The weight of the LM head: `lm_head.weight`, or the token `embedding` when tied.
+    func headWeight(embedding: ParameterDeclaration) throws -> Tensor {
+        try parameters.tensor(config.tieWordEmbeddings ? embedding.name : ModelParameters.headName)
     }
 }
 
 /// Builds the model of `config`'s family over `parameters` (which hold `adapters`' weights too, if given).
 public func makeLanguageModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws -> LanguageModel {
-    switch config.family {
-    case .gpt2: return try GPT2Model(config: config, parameters: parameters, adapters: adapters)
-    case .llama: return try LlamaModel(config: config, parameters: parameters, adapters: adapters)
-    }
+    try config.family.makeModel(config: config, parameters: parameters, adapters: adapters)
 }
 
 extension Tensor {

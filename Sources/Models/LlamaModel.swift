@@ -2,13 +2,14 @@ import Core
 import Formats
 import Tensors
 
-/// The Llama family (docs/formats.md §3.2–3.4; also Qwen2 and Mistral): RMSNorm, rotary positions
-/// (with `rope_theta` and rope scaling), SwiGLU, grouped-query attention, optional q/k/v
-/// bias (Qwen2), tied or untied head.
+/// The Llama forward pass (docs/formats.md §3.2–3.4; also Qwen2 and Mistral) over the parameters
+/// `LlamaFamily` declares: RMSNorm, rotary positions (with `rope_theta` and rope scaling), SwiGLU,
+/// grouped-query attention, optional q/k/v bias (Qwen2), tied or untied head.
 public final class LlamaModel: LanguageModel {
     public let config: ModelConfig
     public let parameters: ParameterStore
     public let adapters: LoRAAdapters?
+    private let layout: LlamaFamily.Layout
     /// The rotary inverse frequencies [headDim/2], computed once.
     private let inverseFrequencies: Tensor
 
@@ -16,16 +17,13 @@ public final class LlamaModel: LanguageModel {
         self.config = config
         self.parameters = parameters
         self.adapters = adapters
+        layout = LlamaFamily.Layout(config)
         try ModelParameters.requireComplete(parameters, for: config, model: "LlamaModel")
         let frequencies = RotaryFrequencies.inverseFrequencies(config: config)
         inverseFrequencies = try Tensor(device: parameters.device, shape: [frequencies.count], values: frequencies, label: "rope inverse frequencies")
     }
 
-    private func p(_ name: String) throws -> Tensor { try parameters.tensor(name) }
-
-    private func projection(_ x: Tensor, _ name: String, bias: Bool) throws -> Tensor {
-        try project(x, module: name, bias: bias, layout: .outputInput)
-    }
+    private func p(_ parameter: ParameterDeclaration) throws -> Tensor { try parameters.tensor(parameter.name) }
 
     public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor {
         let dh = config.headDimension, heads = config.headCount, kvHeads = config.keyValueHeadCount
@@ -38,32 +36,30 @@ public final class LlamaModel: LanguageModel {
         }
         let positions = try batch.resolvedPositions(start: start)
         let rows = batch.batch * batch.length
-        var x = try Tensor.embedding(p("model.embed_tokens.weight"), ids: batch.ids)
+        var x = try Tensor.embedding(p(layout.tokenEmbedding), ids: batch.ids)
         let shape = AttentionShape(batch: batch.batch, queryHeads: heads, keyValueHeads: kvHeads, queryLength: batch.length, headDim: dh)
-        for layer in 0..<config.layerCount {
-            let prefix = "model.layers.\(layer)."
-            let h = try x.rmsNorm(weight: p(prefix + "input_layernorm.weight"), epsilon: eps)
-            let bias = config.queryKeyValueBias
-            let q = try projection(h, prefix + "self_attn.q_proj", bias: bias).reshaped([batch.batch, batch.length, heads, dh])
+        for (layer, block) in layout.blocks.enumerated() {
+            let h = try x.rmsNorm(weight: p(block.attentionNorm), epsilon: eps)
+            let q = try project(h, block.query).reshaped([batch.batch, batch.length, heads, dh])
                 .rope(positions: positions, inverseFrequencies: inverseFrequencies)
-            let k = try projection(h, prefix + "self_attn.k_proj", bias: bias).reshaped([batch.batch, batch.length, kvHeads, dh])
+            let k = try project(h, block.key).reshaped([batch.batch, batch.length, kvHeads, dh])
                 .rope(positions: positions, inverseFrequencies: inverseFrequencies)
-            let v = try projection(h, prefix + "self_attn.v_proj", bias: bias).reshaped([batch.batch, batch.length, kvHeads, dh])
+            let v = try project(h, block.value).reshaped([batch.batch, batch.length, kvHeads, dh])
             let attended = try Tensor.attention(query: q, key: k, value: v, shape: shape, masks: batch.masks, cache: cache, layer: layer)
                 .reshaped([rows, heads * dh])
-            let output = try projection(attended, prefix + "self_attn.o_proj", bias: config.attentionOutputBias)
+            let output = try project(attended, block.output)
             x = try x + output.dropout(dropout, stream: UInt64(2 * layer + 1))
-            let n = try x.rmsNorm(weight: p(prefix + "post_attention_layernorm.weight"), epsilon: eps)
-            let gate = try projection(n, prefix + "mlp.gate_proj", bias: config.mlpBias).silu()
-            let up = try projection(n, prefix + "mlp.up_proj", bias: config.mlpBias)
-            let down = try projection(gate * up, prefix + "mlp.down_proj", bias: config.mlpBias)
+            let n = try x.rmsNorm(weight: p(block.mlpNorm), epsilon: eps)
+            let gate = try project(n, block.gate).silu()
+            let up = try project(n, block.up)
+            let down = try project(gate * up, block.down)
             x = try x + down.dropout(dropout, stream: UInt64(2 * layer + 2))
         }
         cache?.advance(by: batch.length)
-        return try x.rmsNorm(weight: p("model.norm.weight"), epsilon: eps)
+        return try x.rmsNorm(weight: p(layout.finalNorm), epsilon: eps)
     }
 
     public func logits(fromHidden hidden: Tensor) throws -> Tensor {
-        try Tensor.linear(hidden, weight: headWeight(embeddingName: "model.embed_tokens.weight"), layout: .outputInput)
+        try Tensor.linear(hidden, weight: headWeight(embedding: layout.tokenEmbedding), layout: .outputInput)
     }
 }

@@ -92,7 +92,7 @@ public enum ModelFolder {
                 try store.load(spec.name, values: saved.values)
                 continue
             }
-            guard let key = checkpointKey(for: spec.name, in: checkpoint) else {
+            guard let key = config.family.checkpointKeys(for: spec.name).first(where: checkpoint.contains) else {
                 if let initial = fresh[spec.name] {
                     try store.load(spec.name, values: initial(config))
                     continue
@@ -152,20 +152,8 @@ public enum ModelFolder {
         try config.write(to: folder.appendingPathComponent("config.json"))
     }
 
-    /// The checkpoint key holding parameter `name`: the name itself, or for GPT-2 the name
-    /// without `transformer.` (files saved from the bare `GPT2Model`, like the Hub's `gpt2`).
-    static func checkpointKey(for name: String, in checkpoint: SafetensorsCheckpoint) -> String? {
-        if checkpoint.contains(name) { return name }
-        let prefix = "transformer."
-        if name.hasPrefix(prefix), checkpoint.contains(String(name.dropFirst(prefix.count))) {
-            return String(name.dropFirst(prefix.count))
-        }
-        return nil
-    }
-
     /// Keys that are buffers, not parameters (docs/formats.md §1.6, §3.2), or a stray head of a tied model (§3.5).
     static func isIgnorable(_ key: String, config: ModelConfig) -> Bool {
-        key.hasSuffix(".attn.bias") || key.hasSuffix(".attn.masked_bias") || key.hasSuffix("rotary_emb.inv_freq")
-            || (config.tieWordEmbeddings && key == "lm_head.weight")
+        config.family.isBuffer(key) || (config.tieWordEmbeddings && key == ModelParameters.headName)
     }
 }

@@ -45,7 +45,7 @@ public struct MemoryEstimate: Equatable, Sendable {
         gradientBytes = trainableParameters * Self.floatBytes
         optimizerBytes = 2 * trainableParameters * Self.floatBytes
         let tokens = batchSize * sequenceLength
-        let perLayer = tokens * Self.activationsPerTokenPerLayer(config)
+        let perLayer = tokens * config.family.activationsPerTokenPerLayer(config)
         let embedding = tokens * config.hiddenSize
         let floats = training
             // Every layer's saved values, plus the backward pass's gradients of one layer and of the logits.
@@ -77,21 +77,6 @@ public struct MemoryEstimate: Equatable, Sendable {
             parameters: lhs.parameters + rhs.parameters, trainableParameters: lhs.trainableParameters + rhs.trainableParameters,
             weightBytes: lhs.weightBytes + rhs.weightBytes, gradientBytes: lhs.gradientBytes + rhs.gradientBytes,
             optimizerBytes: lhs.optimizerBytes + rhs.optimizerBytes, activationBytes: lhs.activationBytes + rhs.activationBytes)
-    }
-
-    /// Floats one token keeps per layer in a forward pass that records the tape.
-    private static func activationsPerTokenPerLayer(_ config: ModelConfig) -> Int {
-        let d = config.hiddenSize, inner = config.intermediateSize
-        switch config.family {
-        case .gpt2:
-            // ln_1, c_attn (q|k|v), attention output, c_proj, residual, ln_2, c_fc, gelu, mlp c_proj, residual.
-            return 9 * d + 2 * inner
-        case .llama:
-            let query = config.headCount * config.headDimension, keyValue = config.keyValueHeadCount * config.headDimension
-            // norm, o_proj, residual, norm, down, residual; rotated q, attention output; rotated k, v;
-            // gate, silu, up, gate⊙up.
-            return 6 * d + 2 * query + 2 * keyValue + 4 * inner
-        }
     }
 
     /// One line for people: parameter counts and the estimate with its parts.

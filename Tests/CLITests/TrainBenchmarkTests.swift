@@ -79,7 +79,7 @@ final class TrainBenchmarkTests: XCTestCase {
         XCTAssertEqual(gpt2.nonEmbeddingParameterCount, 85_056_000)
         XCTAssertEqual([gpt2.batchSize, gpt2.sequenceLength, gpt2.model.maxPositions], [4, 64, 1024])
         let llama = try XCTUnwrap(TrainBenchmarkShape.preset("llama-small"))
-        XCTAssertEqual(llama.model.family, .llama)
+        XCTAssertEqual(llama.model.modelType, .llama)
         XCTAssertFalse(llama.model.tieWordEmbeddings)
         XCTAssertEqual([llama.model.keyValueHeadCount, llama.model.intermediateSize, llama.model.vocabSize], [6, 1024, 8192])
         XCTAssertNil(TrainBenchmarkShape.preset("huge"))

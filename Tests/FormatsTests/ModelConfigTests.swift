@@ -15,7 +15,6 @@ final class ModelConfigTests: XCTestCase {
     func testGPT2Fixture() throws {
         let config = try ModelConfig(contentsOf: FixtureFiles.url("gpt2-tiny/config.json"))
         XCTAssertEqual(config.modelType, .gpt2)
-        XCTAssertEqual(config.family, .gpt2)
         XCTAssertEqual(config.architectures, ["GPT2LMHeadModel"])
         XCTAssertEqual(config.vocabSize, 400)
         XCTAssertEqual(config.hiddenSize, 64)
@@ -40,7 +39,6 @@ final class ModelConfigTests: XCTestCase {
     func testLlamaFixtureWithV5RopeParameters() throws {
         let config = try ModelConfig(contentsOf: FixtureFiles.url("llama-tiny/config.json"))
         XCTAssertEqual(config.modelType, .llama)
-        XCTAssertEqual(config.family, .llama)
         XCTAssertEqual(config.hiddenSize, 64)
         XCTAssertEqual(config.headCount, 4)
         XCTAssertEqual(config.keyValueHeadCount, 2)
@@ -134,7 +132,7 @@ final class ModelConfigTests: XCTestCase {
              "use_sliding_window": false, "max_window_layers": 21, "tie_word_embeddings": true, "vocab_size": 151936,
              "bos_token_id": 151643, "eos_token_id": 151643, "hidden_act": "silu"}
             """)
-        XCTAssertEqual(config.family, .llama)
+        XCTAssertEqual(config.modelType, .qwen2)
         XCTAssertEqual(config.headDimension, 64)
         XCTAssertTrue(config.queryKeyValueBias, "Qwen2 q/k/v have biases")
         XCTAssertFalse(config.attentionOutputBias, "Qwen2 o_proj has none")

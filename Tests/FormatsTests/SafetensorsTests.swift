@@ -7,7 +7,7 @@ final class SafetensorsTests: XCTestCase {
     private func expectedShapes(_ config: ModelConfig) -> [String: [Int]] {
         let d = config.hiddenSize, v = config.vocabSize, inner = config.intermediateSize
         var shapes: [String: [Int]] = [:]
-        switch config.family {
+        switch config.modelType {
         case .gpt2:
             shapes["transformer.wte.weight"] = [v, d]
             shapes["transformer.wpe.weight"] = [config.maxPositions, d]
@@ -28,7 +28,7 @@ final class SafetensorsTests: XCTestCase {
                 shapes[p + "mlp.c_proj.weight"] = [inner, d]
                 shapes[p + "mlp.c_proj.bias"] = [d]
             }
-        case .llama:
+        case .llama, .qwen2, .mistral:
             let q = config.headCount * config.headDimension, kv = config.keyValueHeadCount * config.headDimension
             shapes["model.embed_tokens.weight"] = [v, d]
             shapes["model.norm.weight"] = [d]
@@ -70,7 +70,7 @@ final class SafetensorsTests: XCTestCase {
                 }
             }
             XCTAssertEqual(actual, expectedShapes(config), model)
-            let embedding = try checkpoint.floats(config.family == .gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight")
+            let embedding = try checkpoint.floats(config.modelType == .gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight")
             XCTAssertEqual(embedding.count, config.vocabSize * config.hiddenSize)
             XCTAssertTrue(embedding.allSatisfy(\.isFinite))
             XCTAssertGreaterThan(embedding.map(abs).max()!, 0)

@@ -84,8 +84,8 @@ enum GGUFExportFixtures {
             let values = try parameters.values(of: name)
             try parameters.load(name, values: values.indices.map { selected($0) ? values[$0] * factor : values[$0] })
         }
-        switch config.family {
-        case .llama:
+        switch config.modelType {
+        case .llama, .qwen2, .mistral:
             for layer in 0..<config.layerCount {
                 for projection in ["q_proj", "k_proj"] { try scale("model.layers.\(layer).self_attn.\(projection).weight", by: 8) }
             }

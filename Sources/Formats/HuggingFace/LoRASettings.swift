@@ -30,21 +30,17 @@ public enum LoRATargets: Codable, Equatable, Sendable {
         }
     }
 
-    /// Whether the module at `path` (e.g. "model.layers.0.self_attn.q_proj") of a `type` model is adapted.
-    public func matches(_ path: String, type: ModelType) -> Bool {
+    /// Whether the module at `path` (e.g. "model.layers.0.self_attn.q_proj") is adapted, where
+    /// `familyDefault` are the names "default" stands for (PEFT's choice for the model's family).
+    public func matches(_ path: String, familyDefault: [String]) -> Bool {
         switch self {
-        case .familyDefault: return Self.defaults(for: type).matches(path, type: type)
+        case .familyDefault: return Self.names(familyDefault).matches(path, familyDefault: familyDefault)
         case .allLinear: return true
         case .names(let names): return names.contains { path == $0 || path.hasSuffix("." + $0) }
         case .pattern(let pattern):
             guard let regex = try? Regex(pattern) else { return false }
             return path.wholeMatch(of: regex) != nil
         }
-    }
-
-    /// PEFT's default targets for a model family: the query and value projections.
-    public static func defaults(for type: ModelType) -> LoRATargets {
-        type == .gpt2 ? .names(["c_attn"]) : .names(["q_proj", "v_proj"])
     }
 }
 

@@ -1,15 +1,12 @@
 import Foundation
 
-/// The `model_type` values gputrain can build, and the layout family each belongs to (docs/formats.md §3).
+/// The `model_type` values gputrain can build (docs/formats.md §3). Which layout builds each is
+/// the Models module's business (`ModelType.family`).
 public enum ModelType: String, CaseIterable, Sendable {
     case gpt2
     case llama
     case qwen2
     case mistral
-
-    /// The transformer layout: GPT-2 (learned positions, LayerNorm, GELU MLP, Conv1D weights) or
-    /// Llama (RoPE, RMSNorm, SwiGLU MLP, optional GQA).
-    public var family: ModelFamily { self == .gpt2 ? .gpt2 : .llama }
 
     /// The causal-LM class transformers instantiates for this type.
     public var causalLMArchitecture: String {
@@ -37,12 +34,6 @@ public enum ModelType: String, CaseIterable, Sendable {
     public static var supportedArchitectures: [String] {
         allCases.map(\.causalLMArchitecture) + allCases.map(\.sequenceClassificationArchitecture)
     }
-}
-
-/// The two transformer layouts (see `ModelType.family`).
-public enum ModelFamily: String, Sendable {
-    case gpt2
-    case llama
 }
 
 /// A Hugging Face `config.json` for a GPT-2 or Llama-family causal LM, with every default filled
@@ -105,9 +96,6 @@ public struct ModelConfig: Equatable, Sendable {
     /// Outputs of a sequence-classification head (`num_labels`, or the size of `id2label`); 1 for
     /// reward and value models (docs/formats.md §3.7), `nil` when the config does not say.
     public var labelCount: Int?
-
-    /// The layout family.
-    public var family: ModelFamily { modelType.family }
 
     /// The longest sequence gputrain computes exactly as transformers does: `maxPositions`, or
     /// the sliding window when it is shorter (full causal attention over at most `slidingWindow`

@@ -24,14 +24,15 @@ public final class LoRAAdapters {
     public init(settings: LoRASettings, config: ModelConfig) throws {
         self.settings = settings
         let candidates = ModelParameters.linearModules(for: config)
-        let targets = settings.targetModules
-        modules = candidates.filter { targets.matches($0.path, type: config.modelType) }
+        let targets = settings.targetModules, familyDefault = config.family.defaultLoRATargets
+        modules = candidates.filter { targets.matches($0.path, familyDefault: familyDefault) }
         var unmatched: [String] = []
         if case .names(let names) = targets {
-            unmatched = names.filter { name in !candidates.contains { LoRATargets.names([name]).matches($0.path, type: config.modelType) } }
+            unmatched = names.filter { name in !candidates.contains { LoRATargets.names([name]).matches($0.path, familyDefault: familyDefault) } }
         }
         guard !modules.isEmpty, unmatched.isEmpty else {
-            let kinds = Set(candidates.map { $0.path.split(separator: ".").suffix(config.family == .gpt2 ? 2 : 1).joined(separator: ".") })
+            // Each projection by its path inside a block ("attn.c_proj", "self_attn.q_proj"): a name that picks it in every layer.
+            let kinds = Set(candidates.map { $0.path.split(separator: ".").drop { Int($0) == nil }.dropFirst().joined(separator: ".") })
             throw FormatError(file: "config", "'lora.target_modules' \(unmatched.isEmpty ? "" : "entry \(unmatched) ")matches no module of "
                 + "this \(config.modelType.rawValue) model; its projections are \(kinds.sorted().joined(separator: ", ")) "
                 + "(or use \"all-linear\")")

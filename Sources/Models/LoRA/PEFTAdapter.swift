@@ -86,7 +86,7 @@ public struct PEFTAdapter {
                              taskType: String, savedParameters: [String] = [], to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var settings = adapters.settings
-        if settings.targetModules == .familyDefault { settings.targetModules = .defaults(for: config.modelType) }
+        if settings.targetModules == .familyDefault { settings.targetModules = .names(config.family.defaultLoRATargets) }
         let names = adapters.specs.map(\.name) + savedParameters
         let tensors = try names.map { name in
             SafetensorsTensor(name: keyPrefix + name, shape: try store.tensor(name).shape, floats: try store.values(of: name))
@@ -94,7 +94,7 @@ public struct PEFTAdapter {
         try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent(weightsFileName))
         let modules = savedParameters.map { String($0.split(separator: ".").first!) }
         try PEFTAdapterConfig(baseModel: baseModel.standardizedFileURL.path, taskType: taskType, lora: settings,
-                              modulesToSave: modules, fanInFanOut: config.family == .gpt2)
+                              modulesToSave: modules, fanInFanOut: adapters.modules.contains { $0.layout == .inputOutput })
             .write(to: folder.appendingPathComponent(PEFTAdapterConfig.fileName))
     }
 }

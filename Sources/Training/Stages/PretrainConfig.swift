@@ -1,5 +1,6 @@
 import Datasets
 import Formats
+import Models
 import TinyWorld
 
 /// The pretraining recipe (`configs/*-pretrain.yaml`): one section per concern. Every key has a
@@ -19,7 +20,8 @@ public struct PretrainConfig: Configuration, Equatable {
         public var heads = 4
         /// Key/value heads (grouped-query attention); 0 means as many as `heads`.
         public var keyValueHeads = 0
-        /// MLP width; 0 means 4·hidden for GPT-2 and 8/3·hidden (rounded to 32) for Llama.
+        /// MLP width; 0 means the family's default (`ModelFamily.defaultIntermediateSize`): 4·hidden
+        /// for GPT-2, 8/3·hidden (rounded up to 32) for Llama.
         public var intermediateSize = 0
         public var maxPositions = 256
         public var tieEmbeddings = true
@@ -76,7 +78,7 @@ public struct PretrainConfig: Configuration, Equatable {
     public func modelConfig(vocabSize: Int, endOfText: Int) -> ModelConfig {
         let type = model.type.modelType
         let intermediate = model.intermediateSize > 0 ? model.intermediateSize
-            : type == .gpt2 ? 4 * model.hiddenSize : (8 * model.hiddenSize / 3 + 31) / 32 * 32
+            : type.family.defaultIntermediateSize(hiddenSize: model.hiddenSize)
         var config = ModelConfig(
             modelType: type, vocabSize: vocabSize, hiddenSize: model.hiddenSize, layerCount: model.layers,
             headCount: model.heads, keyValueHeadCount: model.keyValueHeads > 0 ? model.keyValueHeads : model.heads,
@@ -92,8 +94,8 @@ public struct PretrainConfig: Configuration, Equatable {
 public enum FreshModelType: String, ConfigChoice {
     case gpt2, llama
 
-    /// The `config.json` model type of a model of this family.
-    public var modelType: ModelType { self == .gpt2 ? .gpt2 : .llama }
+    /// The `config.json` model type of a model of this family (each case is named after it).
+    public var modelType: ModelType { ModelType(rawValue: rawValue)! }
 }
 
 /// The tiny world's size presets (`data.tiny_world_size`, the pipeline's `data.size`).
