@@ -9,11 +9,12 @@ import OpenCLDevice
 public enum CLBlast {
     // CLBlastSgemm(layout, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta,
     //              c, cOffset, ldc, queue*, event*) from clblast_c.h.
-    private typealias Sgemm = @convention(c) (
-        Int32, Int32, Int32, Int, Int, Int, Float,
-        cl_mem?, Int, Int, cl_mem?, Int, Int, Float, cl_mem?, Int, Int,
-        UnsafeMutablePointer<cl_command_queue?>?, UnsafeMutablePointer<cl_event?>?
-    ) -> Int32
+    private typealias Sgemm =
+        @convention(c) (
+            Int32, Int32, Int32, Int, Int, Int, Float,
+            cl_mem?, Int, Int, cl_mem?, Int, Int, Float, cl_mem?, Int, Int,
+            UnsafeMutablePointer<cl_command_queue?>?, UnsafeMutablePointer<cl_event?>?
+        ) -> Int32
 
     private static let rowMajor: Int32 = 101
     private static let noTranspose: Int32 = 111
@@ -21,7 +22,7 @@ public enum CLBlast {
 
     /// Why CLBlast cannot be used, or nil when it loaded.
     public static let unavailableReason: String? = {
-        if case let .failure(reason) = loaded { return reason.message }
+        if case .failure(let reason) = loaded { return reason.message }
         return nil
     }()
 
@@ -41,8 +42,8 @@ public enum CLBlast {
     static func sgemm(_ shape: MatmulShape, a: cl_mem, b: cl_mem, c: cl_mem, queue: cl_command_queue) throws {
         let sgemm: Sgemm
         switch loaded {
-        case let .success(function): sgemm = function
-        case let .failure(reason):
+        case .success(let function): sgemm = function
+        case .failure(let reason):
             throw DeviceError.invalidArgument(operation: "CLBlast SGEMM", message: reason.message)
         }
         var queue: cl_command_queue? = queue
@@ -53,7 +54,8 @@ public enum CLBlast {
             b, 0, shape.transposeB ? shape.k : shape.n,
             shape.beta, c, 0, shape.n, &queue, nil)
         guard status == 0 else {
-            throw DeviceError.invalidArgument(operation: "CLBlast SGEMM \(shape.operationName)", message: "status \(status)")
+            throw DeviceError.invalidArgument(
+                operation: "CLBlast SGEMM \(shape.operationName)", message: "status \(status)")
         }
     }
 }
@@ -67,7 +69,8 @@ extension OpenCLDevice {
             throw DeviceError.invalidArgument(operation: "CLBlast \(shape.operationName)", message: "batch must be 1")
         }
         let operation = "CLBlast \(shape.operationName)"
-        try CLBlast.sgemm(shape, a: own(a, operation).memory, b: own(b, operation).memory, c: own(c, operation).memory,
-                          queue: queue)
+        try CLBlast.sgemm(
+            shape, a: own(a, operation).memory, b: own(b, operation).memory, c: own(c, operation).memory,
+            queue: queue)
     }
 }

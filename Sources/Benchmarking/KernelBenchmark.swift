@@ -21,7 +21,9 @@ public struct KernelBenchmarkResult: JSONLineEncodable, Equatable {
     public var device: String
 
     enum CodingKeys: String, CodingKey {
-        case kernel, op, shape, gflops, gbps, clblastGflops = "clblast_gflops", seconds, device
+        case kernel, op, shape, gflops, gbps
+        case clblastGflops = "clblast_gflops"
+        case seconds, device
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -37,11 +39,10 @@ public struct KernelBenchmarkResult: JSONLineEncodable, Equatable {
         try container.encode(device, forKey: .device)
     }
 
-
-
     /// The result for people, e.g. "matmul fwd 512x768x2304: 101.2 GFLOP/s (CLBlast 20.1)".
     public var text: String {
-        let rate = gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? gbps.map { String(format: "%.1f GB/s", $0) } ?? "-"
+        let rate =
+            gflops.map { String(format: "%.1f GFLOP/s", $0) } ?? gbps.map { String(format: "%.1f GB/s", $0) } ?? "-"
         let clblast = clblastGflops.map { String(format: " (CLBlast %.1f GFLOP/s)", $0) } ?? ""
         return "\(kernel) \(op) \(shape): \(rate)\(clblast), \(String(format: "%.3f", seconds * 1000)) ms"
     }
@@ -70,8 +71,10 @@ public struct KernelBenchmark {
     /// Where progress and notes go (stderr in the CLI).
     public var log: (String) -> Void
 
-    public init(device: Device, repeats: Int = 5, only: Set<String>? = nil, compareWithCLBlast: Bool = true,
-                log: @escaping (String) -> Void = { _ in }) {
+    public init(
+        device: Device, repeats: Int = 5, only: Set<String>? = nil, compareWithCLBlast: Bool = true,
+        log: @escaping (String) -> Void = { _ in }
+    ) {
         self.device = device
         self.repeats = max(1, repeats)
         self.only = only
@@ -112,8 +115,10 @@ public struct KernelBenchmark {
         return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     }
 
-    private func result(_ kernel: String, _ op: String, _ shape: String, seconds: Double,
-                        flops: Double? = nil, bytes: Double? = nil, clblast: Double? = nil) -> KernelBenchmarkResult {
+    private func result(
+        _ kernel: String, _ op: String, _ shape: String, seconds: Double,
+        flops: Double? = nil, bytes: Double? = nil, clblast: Double? = nil
+    ) -> KernelBenchmarkResult {
         KernelBenchmarkResult(
             kernel: kernel, op: op, shape: shape, gflops: flops.map { $0 / seconds * 1e-9 },
             gbps: bytes.map { $0 / seconds * 1e-9 }, clblastGflops: clblast, seconds: seconds, device: device.name)
@@ -136,7 +141,8 @@ public struct KernelBenchmark {
             log("CLBlast unavailable, clblast_gflops will be null: \(reason)")
         }
         for (m, k, n) in Self.matmulShapes {
-            let x = try randomBuffer(m * k, "x"), w = try randomBuffer(k * n, "w", seed: 2)
+            let x = try randomBuffer(m * k, "x")
+            let w = try randomBuffer(k * n, "w", seed: 2)
             let dy = try randomBuffer(m * n, "dy", seed: 3)
             let y = try device.makeBuffer(count: m * n, dtype: .float32, label: "y")
             let dx = try device.makeBuffer(count: m * k, dtype: .float32, label: "dx")
@@ -169,17 +175,20 @@ public struct KernelBenchmark {
         let logits = try randomBuffer(rows * columns, "logits")
         let targets = try device.makeBuffer(count: rows, dtype: .int32, label: "targets")
         try device.write((0..<rows).map { Int32($0 * 37 % columns) }, to: targets)
-        let losses = try randomBuffer(rows, "losses"), logSumExp = try randomBuffer(rows, "logSumExp")
+        let losses = try randomBuffer(rows, "losses")
+        let logSumExp = try randomBuffer(rows, "logSumExp")
         let dLosses = try randomBuffer(rows, "dLosses")
         let dLogits = try device.makeBuffer(count: rows * columns, dtype: .float32, label: "dLogits")
         let bytes = Double(rows * columns * 4)
         let forward = try medianSeconds {
-            try device.crossEntropy(logits: logits, targets: targets, losses: losses, logSumExp: logSumExp,
-                                    rows: rows, columns: columns, ignoreIndex: -100)
+            try device.crossEntropy(
+                logits: logits, targets: targets, losses: losses, logSumExp: logSumExp,
+                rows: rows, columns: columns, ignoreIndex: -100)
         }
         let backward = try medianSeconds {
-            try device.crossEntropyBackward(logits: logits, targets: targets, logSumExp: logSumExp, dLosses: dLosses,
-                                            dLogits: dLogits, rows: rows, columns: columns, ignoreIndex: -100)
+            try device.crossEntropyBackward(
+                logits: logits, targets: targets, logSumExp: logSumExp, dLosses: dLosses,
+                dLogits: dLogits, rows: rows, columns: columns, ignoreIndex: -100)
         }
         let shape = "\(rows)x\(columns)"
         report(result("softmax_cross_entropy", "fwd", shape, seconds: forward, bytes: bytes))
@@ -190,8 +199,10 @@ public struct KernelBenchmark {
     /// writes dx.
     private func layerNorm(report: (KernelBenchmarkResult) -> Void) throws {
         let (rows, columns) = (512, 768)
-        let x = try randomBuffer(rows * columns, "x"), dy = try randomBuffer(rows * columns, "dy", seed: 2)
-        let weight = try randomBuffer(columns, "weight"), bias = try randomBuffer(columns, "bias")
+        let x = try randomBuffer(rows * columns, "x")
+        let dy = try randomBuffer(rows * columns, "dy", seed: 2)
+        let weight = try randomBuffer(columns, "weight")
+        let bias = try randomBuffer(columns, "bias")
         let y = try device.makeBuffer(count: rows * columns, dtype: .float32, label: "y")
         let dx = try device.makeBuffer(count: rows * columns, dtype: .float32, label: "dx")
         let mean = try device.makeBuffer(count: rows, dtype: .float32, label: "mean")
@@ -200,12 +211,14 @@ public struct KernelBenchmark {
         let dBias = try device.makeBuffer(count: columns, dtype: .float32, label: "dBias")
         let bytes = Double(rows * columns * 4)
         let forward = try medianSeconds {
-            try device.layerNorm(x, weight: weight, bias: bias, out: y, mean: mean, rstd: rstd,
-                                 rows: rows, columns: columns, epsilon: 1e-5)
+            try device.layerNorm(
+                x, weight: weight, bias: bias, out: y, mean: mean, rstd: rstd,
+                rows: rows, columns: columns, epsilon: 1e-5)
         }
         let backward = try medianSeconds {
-            try device.layerNormBackward(x, weight: weight, mean: mean, rstd: rstd, dy: dy, dx: dx,
-                                         dWeight: dWeight, dBias: dBias, rows: rows, columns: columns)
+            try device.layerNormBackward(
+                x, weight: weight, mean: mean, rstd: rstd, dy: dy, dx: dx,
+                dWeight: dWeight, dBias: dBias, rows: rows, columns: columns)
         }
         let shape = "\(rows)x\(columns)"
         report(result("layernorm", "fwd", shape, seconds: forward, bytes: 2 * bytes))
@@ -216,20 +229,24 @@ public struct KernelBenchmark {
     /// matrix: forward 2 products (Q·Kᵀ, P·V), backward 5 (recomputed scores, dV, dP, dQ, dK).
     private func attention(report: (KernelBenchmarkResult) -> Void) throws {
         let shape = AttentionShape(batch: 8, queryHeads: 6, queryLength: 256, headDim: 64)
-        let q = try randomBuffer(shape.queryCount, "q"), k = try randomBuffer(shape.keyCount, "k", seed: 2)
-        let v = try randomBuffer(shape.keyCount, "v", seed: 3), dOut = try randomBuffer(shape.queryCount, "dOut", seed: 4)
+        let q = try randomBuffer(shape.queryCount, "q")
+        let k = try randomBuffer(shape.keyCount, "k", seed: 2)
+        let v = try randomBuffer(shape.keyCount, "v", seed: 3)
+        let dOut = try randomBuffer(shape.queryCount, "dOut", seed: 4)
         let out = try device.makeBuffer(count: shape.queryCount, dtype: .float32, label: "out")
         let logSumExp = try device.makeBuffer(count: shape.logSumExpCount, dtype: .float32, label: "logSumExp")
         let dq = try device.makeBuffer(count: shape.queryCount, dtype: .float32, label: "dq")
         let dk = try device.makeBuffer(count: shape.keyCount, dtype: .float32, label: "dk")
         let dv = try device.makeBuffer(count: shape.keyCount, dtype: .float32, label: "dv")
-        let product = 2 * Double(shape.batch * shape.queryHeads * shape.queryLength * shape.keyLength * shape.headDim) / 2
+        let product =
+            2 * Double(shape.batch * shape.queryHeads * shape.queryLength * shape.keyLength * shape.headDim) / 2
         let forward = try medianSeconds {
             try device.attention(shape, q: q, k: k, v: v, masks: .none, out: out, logSumExp: logSumExp)
         }
         let backward = try medianSeconds {
-            try device.attentionBackward(shape, q: q, k: k, v: v, masks: .none, out: out, logSumExp: logSumExp,
-                                         dOut: dOut, dq: dq, dk: dk, dv: dv)
+            try device.attentionBackward(
+                shape, q: q, k: k, v: v, masks: .none, out: out, logSumExp: logSumExp,
+                dOut: dOut, dq: dq, dk: dk, dv: dv)
         }
         let name = "\(shape.batch)x\(shape.queryHeads)x\(shape.queryLength)x\(shape.headDim)"
         report(result("attention", "fwd", name, seconds: forward, flops: 2 * product))
@@ -240,12 +257,14 @@ public struct KernelBenchmark {
     /// parameters and moments.
     private func adamW(report: (KernelBenchmarkResult) -> Void) throws {
         let count = 10_000_000
-        let parameters = try randomBuffer(count, "parameters"), gradients = try randomBuffer(count, "gradients", seed: 2)
+        let parameters = try randomBuffer(count, "parameters")
+        let gradients = try randomBuffer(count, "gradients", seed: 2)
         let first = try device.makeBuffer(count: count, dtype: .float32, label: "m")
         let second = try device.makeBuffer(count: count, dtype: .float32, label: "v")
         let seconds = try medianSeconds {
-            try device.adamW(parameters: parameters, gradients: gradients, firstMoment: first, secondMoment: second,
-                             count: count, decayCount: count, step: AdamWStep(learningRate: 1e-4, step: 1))
+            try device.adamW(
+                parameters: parameters, gradients: gradients, firstMoment: first, secondMoment: second,
+                count: count, decayCount: count, step: AdamWStep(learningRate: 1e-4, step: 1))
         }
         report(result("adamw", "update", "\(count)", seconds: seconds, bytes: Double(7 * 4 * count)))
     }
@@ -265,8 +284,9 @@ public struct KernelBenchmark {
         if let openCL = device as? OpenCLDevice {
             try openCL.copyBandwidthKernel(from: source, to: destination, count: count)
         } else {
-            try device.copy2D(from: source, sourceOffset: 0, sourceRowStride: count, to: destination, destinationOffset: 0,
-                              destinationRowStride: count, rows: 1, columns: count, accumulate: false)
+            try device.copy2D(
+                from: source, sourceOffset: 0, sourceRowStride: count, to: destination, destinationOffset: 0,
+                destinationRowStride: count, rows: 1, columns: count, accumulate: false)
         }
     }
 }

@@ -23,7 +23,8 @@ public struct TrainBenchmark {
     /// Timed steps (the median is reported) and untimed warm-up steps before them.
     public var steps: Int
     public var warmupSteps = 3
-    /// AdamW's constant learning rate (PyTorch's other defaults: betas 0.9/0.999, ε 1e-8, weight decay 0.01).
+    /// AdamW's constant learning rate; its other constants are `torch.optim.AdamW`'s defaults
+    /// (betas 0.9/0.999, ε 1e-8, weight decay 0.01), as the PyTorch reference uses them.
     public var learningRate: Float = 3e-4
     /// Gradient-norm clipping as pretraining does it; 0 turns it off.
     public var gradientClip: Float = 1
@@ -50,7 +51,8 @@ public struct TrainBenchmark {
     public func run() throws -> TrainBenchmarkResult {
         let timed = try timeSteps()
         // Read before the peak matmul allocates its own buffers.
-        let peakDeviceBytes = device.peakMemoryInUse, peakRSSBytes = Self.peakResidentBytes()
+        let peakDeviceBytes = device.peakMemoryInUse
+        let peakRSSBytes = Self.peakResidentBytes()
         let peak = try peakGFLOPS ?? measurePeakGFLOPS()
         let secondsPerStep = Self.median(timed.seconds)
         let tokensPerSecond = Double(shape.tokensPerStep) / secondsPerStep
@@ -65,12 +67,14 @@ public struct TrainBenchmark {
     /// Builds the model and optimizer, runs the warm-up steps, then times each step up to the
     /// device having finished it. The model is freed on return.
     private func timeSteps() throws -> (seconds: [Double], loss: Double, profile: [KernelTime]?) {
-        log("\(shape.name): \(shape.model.modelType.rawValue), \(shape.parameterCount) parameters, "
-            + "B=\(shape.batchSize) T=\(shape.sequenceLength), on \(device.name)")
+        log(
+            "\(shape.name): \(shape.model.modelType.rawValue), \(shape.parameterCount) parameters, "
+                + "B=\(shape.batchSize) T=\(shape.sequenceLength), on \(device.name)")
         let store = try ParameterStore(device: device, specs: ModelParameters.specs(for: shape.model), label: "model")
         let model = try makeLanguageModel(config: shape.model, parameters: store)
         try WeightInitializer.initialize(model, seed: seed)
-        let optimizer = try AdamW(store: store, learningRate: learningRate)
+        let optimizer = try AdamW(
+            store: store, learningRate: learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01)
         let step = TrainingStep(model: model, optimizer: optimizer, gradientClip: gradientClip)
         var sampler = try randomTokens()
         let openCL = device as? OpenCLDevice
@@ -86,8 +90,11 @@ public struct TrainBenchmark {
             loss = outcome.loss
             let warmup = index < warmupSteps
             if !warmup { seconds.append(elapsed) }
-            log(String(format: "%@ %d/%d: %.1f ms, loss %.4f", warmup ? "warm-up" : "step", warmup ? index + 1 : index - warmupSteps + 1,
-                       warmup ? warmupSteps : steps, elapsed * 1000, outcome.loss))
+            log(
+                String(
+                    format: "%@ %d/%d: %.1f ms, loss %.4f", warmup ? "warm-up" : "step",
+                    warmup ? index + 1 : index - warmupSteps + 1,
+                    warmup ? warmupSteps : steps, elapsed * 1000, outcome.loss))
         }
         return (seconds, loss, profile ? kernelTimes(openCL) : nil)
     }
@@ -97,8 +104,9 @@ public struct TrainBenchmark {
         var random = SeededGenerator(seed: seed &+ 1)
         let vocabulary = UInt64(shape.model.vocabSize)
         let tokens = (0...(shape.tokensPerStep * (warmupSteps + steps))).map { _ in Int32(random.next() % vocabulary) }
-        return try BatchSampler(count: tokens.count, token: { tokens[$0] }, batchSize: shape.batchSize,
-                                sequenceLength: shape.sequenceLength, seed: seed, shuffle: false)
+        return try BatchSampler(
+            count: tokens.count, token: { tokens[$0] }, batchSize: shape.batchSize,
+            sequenceLength: shape.sequenceLength, seed: seed, shuffle: false)
     }
 
     /// Each kernel's seconds and launches over the timed steps, slowest first.
@@ -107,8 +115,10 @@ public struct TrainBenchmark {
             log("no kernel profile: it needs an OpenCL device opened with profiling")
             return nil
         }
-        return openCL.launchCounts.map { KernelTime(kernel: $0.key, seconds: openCL.kernelSeconds[$0.key] ?? 0, launches: $0.value) }
-            .sorted { $0.seconds != $1.seconds ? $0.seconds > $1.seconds : $0.kernel < $1.kernel }
+        return openCL.launchCounts.map {
+            KernelTime(kernel: $0.key, seconds: openCL.kernelSeconds[$0.key] ?? 0, launches: $0.value)
+        }
+        .sorted { $0.seconds != $1.seconds ? $0.seconds > $1.seconds : $0.kernel < $1.kernel }
     }
 
     /// GFLOP/s of one square matmul on the device: the fastest of five after a warm-up (a peak
@@ -146,11 +156,11 @@ public struct TrainBenchmark {
     static func peakResidentBytes() -> Int {
         var usage = rusage()
         #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Int(usage.ru_maxrss) * 1024
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Int(usage.ru_maxrss) * 1024
         #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Int(usage.ru_maxrss)
+            getrusage(RUSAGE_SELF, &usage)
+            return Int(usage.ru_maxrss)
         #endif
     }
 }

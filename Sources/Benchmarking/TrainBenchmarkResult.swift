@@ -30,8 +30,13 @@ public struct TrainBenchmarkResult: JSONLineEncodable {
     public var profile: [KernelTime]?
 
     enum CodingKeys: String, CodingKey {
-        case preset, msPerStep = "ms_per_step", tokensPerSecond = "tokens_per_s", mfu
-        case peakDeviceBytes = "peak_device_bytes", peakRSSBytes = "peak_rss_bytes", device
+        case preset
+        case msPerStep = "ms_per_step"
+        case tokensPerSecond = "tokens_per_s"
+        case mfu
+        case peakDeviceBytes = "peak_device_bytes"
+        case peakRSSBytes = "peak_rss_bytes"
+        case device
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -45,8 +50,6 @@ public struct TrainBenchmarkResult: JSONLineEncodable {
         try container.encode(device, forKey: .device)
     }
 
-
-
     /// The result for people, a few lines.
     public var text: String {
         let mebibyte = 1024.0 * 1024
@@ -54,10 +57,13 @@ public struct TrainBenchmarkResult: JSONLineEncodable {
         return [
             "\(preset) on \(device): \(String(format: "%.1f", msPerStep)) ms/step (median of \(steps)), "
                 + "\(String(format: "%.0f", tokensPerSecond)) tokens/s, loss \(String(format: "%.3f", loss))",
-            String(format: "MFU %.1f%% (%.1f MFLOP/token against %.1f GFLOP/s, %@)", 100 * mfu, flopsPerToken / 1e6, peakGFLOPS,
-                   peakIsMeasured ? "measured matmul" : "quoted"),
-            String(format: "peak device memory %.1f MiB, peak resident memory %.1f MiB, %d parameters",
-                   Double(peakDeviceBytes) / mebibyte, Double(peakRSSBytes) / mebibyte, parameterCount),
+            String(
+                format: "MFU %.1f%% (%.1f MFLOP/token against %.1f GFLOP/s, %@)", 100 * mfu, flopsPerToken / 1e6,
+                peakGFLOPS,
+                peakIsMeasured ? "measured matmul" : "quoted"),
+            String(
+                format: "peak device memory %.1f MiB, peak resident memory %.1f MiB, %d parameters",
+                Double(peakDeviceBytes) / mebibyte, Double(peakRSSBytes) / mebibyte, parameterCount),
         ].joined(separator: "\n")
     }
 
@@ -75,14 +81,16 @@ public struct TrainBenchmarkResult: JSONLineEncodable {
         }
         var lines = ["kernel".padding(toLength: width, withPad: " ", startingAt: 0) + "   ms/step  launches  share"]
         for entry in profile {
-            lines.append(row(entry.kernel, entry.seconds * 1000 / steps, String(format: "%.0f", Double(entry.launches) / steps)))
+            lines.append(
+                row(entry.kernel, entry.seconds * 1000 / steps, String(format: "%.0f", Double(entry.launches) / steps)))
         }
         let kernelMs = profile.reduce(0) { $0 + $1.seconds } * 1000 / steps
         let launches = profile.reduce(0) { $0 + $1.launches }
         lines.append(row("all kernels", kernelMs, String(format: "%.0f", Double(launches) / steps)))
         lines.append(row("outside kernels", stepMs - kernelMs, ""))
-        lines.append("(mean of \(stepMilliseconds.count) profiled steps: \(String(format: "%.1f", stepMs)) ms; "
-            + "profiling waits for every kernel, so host work does not overlap the device)")
+        lines.append(
+            "(mean of \(stepMilliseconds.count) profiled steps: \(String(format: "%.1f", stepMs)) ms; "
+                + "profiling waits for every kernel, so host work does not overlap the device)")
         return lines.joined(separator: "\n")
     }
 }

@@ -1,7 +1,7 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
 import Training
 
@@ -19,11 +19,14 @@ public struct TrainBenchmarkShape: Equatable {
     /// A shape of `model` with batches of `batchSize` sequences of `sequenceLength` tokens.
     public init(name: String, model: ModelConfig, batchSize: Int, sequenceLength: Int) throws {
         guard batchSize > 0, sequenceLength > 0 else {
-            throw DeviceError.invalidArgument(operation: "bench train '\(name)'", message: "batch size \(batchSize) and sequence length \(sequenceLength) must be positive")
+            throw DeviceError.invalidArgument(
+                operation: "bench train '\(name)'",
+                message: "batch size \(batchSize) and sequence length \(sequenceLength) must be positive")
         }
         if let positions = model.family.learnedPositions(model), sequenceLength > positions {
-            throw DeviceError.invalidArgument(operation: "bench train '\(name)'",
-                                              message: "sequence length \(sequenceLength) exceeds the model's \(positions) learned positions")
+            throw DeviceError.invalidArgument(
+                operation: "bench train '\(name)'",
+                message: "sequence length \(sequenceLength) exceeds the model's \(positions) learned positions")
         }
         self.name = name
         self.model = model
@@ -38,18 +41,22 @@ public struct TrainBenchmarkShape: Equatable {
     public init(name: String, recipe: PretrainConfig) throws {
         let model: ModelConfig
         if !recipe.model.initFrom.isEmpty {
-            model = try ModelConfig(contentsOf: URL(fileURLWithPath: recipe.model.initFrom).appendingPathComponent("config.json"))
+            model = try ModelConfig(
+                contentsOf: URL(fileURLWithPath: recipe.model.initFrom).appendingPathComponent("config.json"))
         } else {
             model = try recipe.modelConfig(vocabSize: Self.vocabularySize(of: recipe), endOfText: 0)
         }
-        try self.init(name: name, model: model, batchSize: recipe.train.batchSize, sequenceLength: recipe.train.sequenceLength)
+        try self.init(
+            name: name, model: model, batchSize: recipe.train.batchSize, sequenceLength: recipe.train.sequenceLength)
     }
 
     /// The vocabulary a recipe trains with, without loading its shards.
     private static func vocabularySize(of recipe: PretrainConfig) -> Int {
         guard recipe.data.tinyWorld.isEmpty else { return recipe.data.vocabSize }
         let meta = URL(fileURLWithPath: recipe.data.shards).appendingPathComponent("meta.json")
-        let prepared = (try? Data(contentsOf: meta)).flatMap { try? JSONDecoder().decode(PreparedDataset.Meta.self, from: $0) }
+        let prepared = (try? Data(contentsOf: meta)).flatMap {
+            try? JSONDecoder().decode(PreparedDataset.Meta.self, from: $0)
+        }
         return prepared?.vocabSize ?? recipe.data.vocabSize
     }
 
@@ -101,7 +108,9 @@ public struct TrainBenchmarkShape: Equatable {
 
     /// Parameters other than the token and position embeddings and the LM head.
     public var nonEmbeddingParameterCount: Int {
-        ModelParameters.declarations(for: model).filter { $0.role != .embedding && $0.role != .head }.reduce(0) { $0 + $1.count }
+        ModelParameters.declarations(for: model).filter { $0.role != .embedding && $0.role != .head }.reduce(0) {
+            $0 + $1.count
+        }
     }
 
     /// Model FLOPs of one token's forward and backward pass: 6·N (N the non-embedding
@@ -109,6 +118,7 @@ public struct TrainBenchmarkShape: Equatable {
     /// causal half of the score and value products), plus the LM head's 6·V·C.
     public var flopsPerToken: Double {
         let (layers, width, vocabulary) = (Double(model.layerCount), Double(model.hiddenSize), Double(model.vocabSize))
-        return 6 * Double(nonEmbeddingParameterCount) + 6 * layers * width * Double(sequenceLength) + 6 * vocabulary * width
+        return 6 * Double(nonEmbeddingParameterCount) + 6 * layers * width * Double(sequenceLength) + 6 * vocabulary
+            * width
     }
 }

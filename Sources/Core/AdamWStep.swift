@@ -25,8 +25,10 @@ public struct AdamWStep: Sendable, Equatable {
         public static let weightDecay = 0.1
     }
 
-    public init(learningRate: Float, beta1: Float = Float(Defaults.beta1), beta2: Float = Float(Defaults.beta2),
-                epsilon: Float = Float(Defaults.epsilon), weightDecay: Float = Float(Defaults.weightDecay), step: Int) {
+    public init(
+        learningRate: Float, beta1: Float = Float(Defaults.beta1), beta2: Float = Float(Defaults.beta2),
+        epsilon: Float = Float(Defaults.epsilon), weightDecay: Float = Float(Defaults.weightDecay), step: Int
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2

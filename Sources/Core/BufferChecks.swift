@@ -9,7 +9,8 @@ public enum BufferChecks {
                 operation: operation, message: "buffer '\(buffer.label)' is \(buffer.dtype), expected \(dtype)")
         }
         guard buffer.count >= count else {
-            throw DeviceError.shapeMismatch(operation: operation + " ('\(buffer.label)')", lhs: [buffer.count], rhs: [count])
+            throw DeviceError.shapeMismatch(
+                operation: operation + " ('\(buffer.label)')", lhs: [buffer.count], rhs: [count])
         }
     }
 

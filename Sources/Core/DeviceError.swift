@@ -22,24 +22,24 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .shapeMismatch(operation, lhs, rhs):
+        case .shapeMismatch(let operation, let lhs, let rhs):
             return "\(operation): shapes \(lhs) and \(rhs) do not match"
-        case let .invalidArgument(operation, message):
+        case .invalidArgument(let operation, let message):
             return "\(operation): \(message)"
-        case let .backendCall(call, status, operation):
+        case .backendCall(let call, let status, let operation):
             return "\(call) failed with \(status) during \(operation)"
-        case let .outOfMemory(label, bytes, inUse):
+        case .outOfMemory(let label, let bytes, let inUse):
             return "out of device memory allocating '\(label)' (\(ByteCount(bytes))); "
                 + "\(ByteCount(inUse)) already in use. Use a smaller batch or model, or another device (--device)."
-        case let .kernelBuildFailed(file, options, log):
+        case .kernelBuildFailed(let file, let options, let log):
             return "kernel \(file) failed to build with options '\(options)':\n\(log)"
-        case let .noPlatform(advice):
+        case .noPlatform(let advice):
             return advice
-        case let .deviceNotFound(selector, available):
+        case .deviceNotFound(let selector, let available):
             return "no device matches '\(selector)'. Available: "
                 + (available.isEmpty ? "none" : available.joined(separator: "; "))
                 + ". Use an index or a name substring from `gputrain devices`, or `reference`."
-        case let .foreignBuffer(operation, label):
+        case .foreignBuffer(let operation, let label):
             return "\(operation): buffer '\(label)' belongs to another device"
         }
     }

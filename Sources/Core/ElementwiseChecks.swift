@@ -4,7 +4,8 @@ public enum ElementwiseChecks {
     /// Throws `invalidArgument` unless every value is zero or more.
     public static func requireNonNegative(_ values: [String: Int], in operation: String) throws {
         for (name, value) in values.sorted(by: { $0.key < $1.key }) where value < 0 {
-            throw DeviceError.invalidArgument(operation: operation, message: "\(name) must not be negative, got \(value)")
+            throw DeviceError.invalidArgument(
+                operation: operation, message: "\(name) must not be negative, got \(value)")
         }
     }
 
@@ -26,13 +27,16 @@ public enum ElementwiseChecks {
         rows: Int, columns: Int
     ) throws {
         try requireNonNegative(
-            ["sourceOffset": sourceOffset, "sourceRowStride": sourceRowStride,
-             "destinationOffset": destinationOffset, "rows": rows, "columns": columns],
+            [
+                "sourceOffset": sourceOffset, "sourceRowStride": sourceRowStride,
+                "destinationOffset": destinationOffset, "rows": rows, "columns": columns,
+            ],
             in: "copy2D")
         guard rows <= 1 || destinationRowStride >= columns else {
             throw DeviceError.invalidArgument(
                 operation: "copy2D",
-                message: "destinationRowStride \(destinationRowStride) is less than columns \(columns): rows would overlap")
+                message:
+                    "destinationRowStride \(destinationRowStride) is less than columns \(columns): rows would overlap")
         }
         guard rows > 0, columns > 0 else { return }
         try BufferChecks.require(source, holds: sourceOffset + (rows - 1) * sourceRowStride + columns, in: "copy2D")
@@ -52,7 +56,8 @@ public enum ElementwiseChecks {
         guard shape.dims.allSatisfy({ $0 >= 0 }), (shape.aStrides + shape.bStrides).allSatisfy({ $0 >= 0 }) else {
             throw DeviceError.invalidArgument(
                 operation: "binary",
-                message: "dims and strides must not be negative, got \(shape.dims), \(shape.aStrides), \(shape.bStrides)")
+                message:
+                    "dims and strides must not be negative, got \(shape.dims), \(shape.aStrides), \(shape.bStrides)")
         }
         guard shape.count > 0 else { return (0, 0) }
         func span(_ strides: [Int]) -> Int { zip(shape.dims, strides).reduce(1) { $0 + ($1.0 - 1) * $1.1 } }
@@ -67,7 +72,8 @@ public enum ElementwiseChecks {
     public static func dropout(count: Int, probability: Float) throws {
         try requireCount(count, "dropout")
         guard probability >= 0, probability <= 1 else {
-            throw DeviceError.invalidArgument(operation: "dropout", message: "probability must lie in [0, 1], got \(probability)")
+            throw DeviceError.invalidArgument(
+                operation: "dropout", message: "probability must lie in [0, 1], got \(probability)")
         }
     }
 

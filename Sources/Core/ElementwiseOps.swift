@@ -47,9 +47,9 @@ public enum UnaryOp: Sendable, Equatable {
         case .gelu: return (7, 0, 0)
         case .silu: return (8, 0, 0)
         case .relu: return (9, 0, 0)
-        case let .scale(s): return (10, s, 0)
-        case let .addScalar(c): return (11, c, 0)
-        case let .clamp(lo, hi): return (12, lo, hi)
+        case .scale(let s): return (10, s, 0)
+        case .addScalar(let c): return (11, c, 0)
+        case .clamp(let lo, let hi): return (12, lo, hi)
         case .square: return (13, 0, 0)
         }
     }

@@ -16,7 +16,8 @@ extension MatmulShape {
         let operation = operationName
         try BufferChecks.requirePositive(["batch": batch, "m": m, "n": n, "k": k], in: operation)
         for (name, stride) in [("strideA", strideA), ("strideB", strideB), ("strideC", strideC)] where stride < 0 {
-            throw DeviceError.invalidArgument(operation: operation, message: "\(name) must not be negative, got \(stride)")
+            throw DeviceError.invalidArgument(
+                operation: operation, message: "\(name) must not be negative, got \(stride)")
         }
         if batch > 1, strideC > 0, strideC < m * n {
             throw DeviceError.invalidArgument(

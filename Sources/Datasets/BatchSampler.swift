@@ -42,11 +42,14 @@ public struct BatchSampler {
 
     /// A sampler over `count` tokens read through `token`; `shuffle` false keeps stream order
     /// (validation).
-    public init(count: Int, token: @escaping (Int) -> Int32, batchSize: Int, sequenceLength: Int, seed: UInt64,
-                shuffle: Bool = true, position: Position = Position()) throws {
+    public init(
+        count: Int, token: @escaping (Int) -> Int32, batchSize: Int, sequenceLength: Int, seed: UInt64,
+        shuffle: Bool = true, position: Position = Position()
+    ) throws {
         windowCount = (count - 1) / sequenceLength
         guard windowCount >= 1 else {
-            throw DatasetError.file("<tokens>", "only \(count) tokens: need more than sequence length \(sequenceLength)")
+            throw DatasetError.file(
+                "<tokens>", "only \(count) tokens: need more than sequence length \(sequenceLength)")
         }
         self.tokens = token
         self.batchSize = batchSize

@@ -16,8 +16,10 @@ public struct ChatEncoder {
         let known = Set(tokenizer.addedTokens.map(\.content))
         let missing = template.specialTokens.filter { !known.contains($0) }
         guard missing.isEmpty else {
-            throw DatasetError.file("tokenizer", "lacks the \(template.style.rawValue) special tokens \(missing.joined(separator: ", ")); "
-                + "add them as special tokens or choose the template the tokenizer was made for")
+            throw DatasetError.file(
+                "tokenizer",
+                "lacks the \(template.style.rawValue) special tokens \(missing.joined(separator: ", ")); "
+                    + "add them as special tokens or choose the template the tokenizer was made for")
         }
         self.tokenizer = tokenizer
         self.template = template
@@ -57,8 +59,10 @@ public struct ChatEncoder {
 
     /// Both completions of a pair, each rendered after the prompt; only completion tokens are trained.
     public func encode(_ pair: PreferencePair) throws -> (chosen: ChatExample, rejected: ChatExample) {
-        (try encode(pair.prompt + pair.chosen, trainedFrom: pair.prompt.count),
-         try encode(pair.prompt + pair.rejected, trainedFrom: pair.prompt.count))
+        (
+            try encode(pair.prompt + pair.chosen, trainedFrom: pair.prompt.count),
+            try encode(pair.prompt + pair.rejected, trainedFrom: pair.prompt.count)
+        )
     }
 
     /// The ids of a prompt that ends with an open assistant turn, for generation.

@@ -34,7 +34,9 @@ public struct ChatExample: Equatable, Sendable {
     /// The example without its first `count` tokens (which must all be prompt tokens).
     public func droppingPrompt(_ count: Int) -> ChatExample {
         precondition(count <= promptLength, "only prompt tokens are cut")
-        return ChatExample(ids: Array(ids.dropFirst(count)), labels: Array(labels.dropFirst(count)), promptLength: promptLength - count)
+        return ChatExample(
+            ids: Array(ids.dropFirst(count)), labels: Array(labels.dropFirst(count)), promptLength: promptLength - count
+        )
     }
 
     /// Ids, labels and attention mask right-padded to `length` with `padID`. Padding is told by
@@ -43,8 +45,10 @@ public struct ChatExample: Equatable, Sendable {
     public func padded(to length: Int, padID: Int) -> (ids: [Int], labels: [Int], attentionMask: [Int]) {
         precondition(length >= ids.count, "padding never cuts")
         let padding = length - ids.count
-        return (ids + repeatElement(padID, count: padding), labels + repeatElement(Self.ignoredLabel, count: padding),
-                Array(repeating: 1, count: ids.count) + repeatElement(0, count: padding))
+        return (
+            ids + repeatElement(padID, count: padding), labels + repeatElement(Self.ignoredLabel, count: padding),
+            Array(repeating: 1, count: ids.count) + repeatElement(0, count: padding)
+        )
     }
 
     /// The decoded text with each trained run wrapped in `[[…]]`, for test failures and `--inspect`.

@@ -21,14 +21,17 @@ struct ChatJSONLine {
         guard let value = value(key) else { return nil }
         if let text = value.stringValue { return [ChatMessage(role, text)] }
         guard let list = value.arrayValue else {
-            throw error("\"\(key)\" should be a string or a list of {\"role\", \"content\"} messages, found \(value.kindName)")
+            throw error(
+                "\"\(key)\" should be a string or a list of {\"role\", \"content\"} messages, found \(value.kindName)")
         }
         return try list.enumerated().map { index, item in try message(item, at: "\(key)[\(index)]") }
     }
 
     /// `key` as messages, which must be present.
     func requiredMessages(_ key: String, stringRole role: ChatRole, expected: String) throws -> [ChatMessage] {
-        guard let messages = try messages(key, stringRole: role) else { throw error("missing \"\(key)\"; expected \(expected)") }
+        guard let messages = try messages(key, stringRole: role) else {
+            throw error("missing \"\(key)\"; expected \(expected)")
+        }
         guard !messages.isEmpty else { throw error("\"\(key)\" is empty; expected \(expected)") }
         return messages
     }
@@ -37,18 +40,24 @@ struct ChatJSONLine {
         guard let object = value.objectValue else {
             throw error("\(path) should be a {\"role\", \"content\"} object, found \(value.kindName)")
         }
-        guard let roleName = object["role"]?.stringValue else { throw error("\(path) is missing the string field \"role\"") }
+        guard let roleName = object["role"]?.stringValue else {
+            throw error("\(path) is missing the string field \"role\"")
+        }
         guard let role = ChatRole(rawValue: roleName) else {
             throw error("\(path) has unknown role \"\(roleName)\" (expected system, user or assistant)")
         }
-        guard let content = object["content"]?.stringValue else { throw error("\(path) is missing the string field \"content\"") }
+        guard let content = object["content"]?.stringValue else {
+            throw error("\(path) is missing the string field \"content\"")
+        }
         return ChatMessage(role, content)
     }
 
     /// Checks that `messages` (the value of `key`) holds only assistant messages.
     func requireAssistantOnly(_ messages: [ChatMessage], _ key: String) throws {
         if let other = messages.firstIndex(where: { $0.role != .assistant }) {
-            throw error("\(key)[\(other)] has role \"\(messages[other].role.rawValue)\"; a completion holds assistant messages only")
+            throw error(
+                "\(key)[\(other)] has role \"\(messages[other].role.rawValue)\"; a completion holds assistant messages only"
+            )
         }
     }
 }
@@ -62,13 +71,16 @@ enum ChatJSONL {
             throw DatasetError.file(url.path, "cannot be read (missing or not a file)")
         }
         var lines: [ChatJSONLine] = []
-        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        for (index, line) in String(decoding: data, as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).enumerated()
         where !line.allSatisfy(\.isWhitespace) {
             let value: JSONValue
             do {
                 value = try JSONValue.parse(Data(line.utf8), file: url.path)
             } catch let error as FormatError {
-                throw DatasetError.line(url.path, index + 1, "not valid JSON (\(error.message)); each line must look like \(shape)")
+                throw DatasetError.line(
+                    url.path, index + 1, "not valid JSON (\(error.message)); each line must look like \(shape)")
             }
             guard let object = value.objectValue else {
                 throw DatasetError.line(url.path, index + 1, "not a JSON object; each line must look like \(shape)")

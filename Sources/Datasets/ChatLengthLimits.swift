@@ -41,7 +41,9 @@ public struct ChatLengthFilter: Sendable {
 
     /// A preference pair fitted: both sides lose the same prompt tokens; the pair is dropped when
     /// either side does not fit.
-    public mutating func fit(_ pair: (chosen: ChatExample, rejected: ChatExample)) -> (chosen: ChatExample, rejected: ChatExample)? {
+    public mutating func fit(_ pair: (chosen: ChatExample, rejected: ChatExample)) -> (
+        chosen: ChatExample, rejected: ChatExample
+    )? {
         guard let fitted = fit([pair.chosen, pair.rejected]) else { return nil }
         return (fitted[0], fitted[1])
     }
@@ -49,7 +51,11 @@ public struct ChatLengthFilter: Sendable {
     /// Prompt ids for generation fitted: cut from the left to `maxPromptLength`; dropped when no
     /// room is left under `maxLength` for a single generated token.
     public mutating func fit(prompt: [Int]) -> [Int]? {
-        fit([ChatExample(ids: prompt, labels: prompt.map { _ in ChatExample.ignoredLabel }, promptLength: prompt.count)],
+        fit(
+            [
+                ChatExample(
+                    ids: prompt, labels: prompt.map { _ in ChatExample.ignoredLabel }, promptLength: prompt.count)
+            ],
             reserving: 1)?.first?.ids
     }
 

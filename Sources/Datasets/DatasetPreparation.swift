@@ -11,9 +11,12 @@ public enum DatasetPreparation {
         validationEvery: Int = 20, folder: URL
     ) throws -> PreparedDataset.Meta {
         guard let endOfTextID = tokenizer.id(of: endOfText) else {
-            throw DatasetError.file(tokenizerFile.path, "has no token '\(endOfText)' to separate documents; pass --end-of-text with one it has")
+            throw DatasetError.file(
+                tokenizerFile.path,
+                "has no token '\(endOfText)' to separate documents; pass --end-of-text with one it has")
         }
-        var train: [Int32] = [], validation: [Int32] = []
+        var train: [Int32] = []
+        var validation: [Int32] = []
         var index = 0
         for input in inputs {
             for document in try TextDocuments.read(input) {
@@ -27,7 +30,9 @@ public enum DatasetPreparation {
             }
         }
         guard !train.isEmpty, !validation.isEmpty else {
-            throw DatasetError.file(inputs.first?.path ?? "input", "needs at least \(max(validationEvery, 2)) documents to make both splits (got \(index))")
+            throw DatasetError.file(
+                inputs.first?.path ?? "input",
+                "needs at least \(max(validationEvery, 2)) documents to make both splits (got \(index))")
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try TokenShard.write(train, to: folder.appendingPathComponent("train-00000.bin"))
@@ -35,7 +40,8 @@ public enum DatasetPreparation {
         try AtomicFile.write(tokenizer.jsonData(), to: folder.appendingPathComponent("tokenizer.json"))
         let meta = PreparedDataset.Meta(
             vocabSize: tokenizer.vocabularySize, endOfTextID: endOfTextID, trainTokens: train.count,
-            validationTokens: validation.count, trainShards: ["train-00000.bin"], validationShards: ["validation-00000.bin"])
+            validationTokens: validation.count, trainShards: ["train-00000.bin"],
+            validationShards: ["validation-00000.bin"])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(encoder.encode(meta), to: folder.appendingPathComponent("meta.json"))

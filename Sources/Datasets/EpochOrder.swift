@@ -31,13 +31,17 @@ public struct EpochOrder: Sendable {
 
     /// `items` split into training and held-out parts: the held-out part is `fraction` of them
     /// (at least one when `fraction` > 0 and there are two or more), chosen by a seeded shuffle.
-    public static func split<T>(_ items: [T], heldoutFraction fraction: Double, seed: UInt64) -> (train: [T], heldout: [T]) {
+    public static func split<T>(_ items: [T], heldoutFraction fraction: Double, seed: UInt64) -> (
+        train: [T], heldout: [T]
+    ) {
         guard fraction > 0, items.count >= 2 else { return (items, []) }
         var random = SeededGenerator(seed: seed ^ 0x5EED_0F4E_1D07)
         let order = Array(items.indices).shuffled(using: &random)
         let heldout = min(max(Int((Double(items.count) * fraction).rounded()), 1), items.count - 1)
         let heldoutIndices = Set(order.suffix(heldout))
-        return (items.indices.filter { !heldoutIndices.contains($0) }.map { items[$0] },
-                items.indices.filter { heldoutIndices.contains($0) }.map { items[$0] })
+        return (
+            items.indices.filter { !heldoutIndices.contains($0) }.map { items[$0] },
+            items.indices.filter { heldoutIndices.contains($0) }.map { items[$0] }
+        )
     }
 }

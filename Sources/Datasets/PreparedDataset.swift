@@ -19,12 +19,18 @@ public struct PreparedDataset {
         public var validationShards: [String]
 
         enum CodingKeys: String, CodingKey {
-            case vocabSize = "vocab_size", endOfTextID = "end_of_text_id", trainTokens = "train_tokens"
-            case validationTokens = "validation_tokens", trainShards = "train_shards", validationShards = "validation_shards"
+            case vocabSize = "vocab_size"
+            case endOfTextID = "end_of_text_id"
+            case trainTokens = "train_tokens"
+            case validationTokens = "validation_tokens"
+            case trainShards = "train_shards"
+            case validationShards = "validation_shards"
         }
 
-        public init(vocabSize: Int, endOfTextID: Int, trainTokens: Int, validationTokens: Int,
-                    trainShards: [String], validationShards: [String]) {
+        public init(
+            vocabSize: Int, endOfTextID: Int, trainTokens: Int, validationTokens: Int,
+            trainShards: [String], validationShards: [String]
+        ) {
             self.vocabSize = vocabSize
             self.endOfTextID = endOfTextID
             self.trainTokens = trainTokens
@@ -44,18 +50,29 @@ public struct PreparedDataset {
         self.folder = folder
         let metaURL = folder.appendingPathComponent("meta.json")
         guard FileManager.default.fileExists(atPath: metaURL.path) else {
-            throw DatasetError.file(metaURL.path, "missing: prepare the data first (`gputrain data prepare --tokenizer T --input FILES --out \(folder.path)`)")
+            throw DatasetError.file(
+                metaURL.path,
+                "missing: prepare the data first (`gputrain data prepare --tokenizer T --input FILES --out \(folder.path)`)"
+            )
         }
         do {
             meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: metaURL))
         } catch {
-            throw DatasetError.file(metaURL.path, "is not a valid dataset description (\(error)); run `gputrain data prepare` again")
+            throw DatasetError.file(
+                metaURL.path, "is not a valid dataset description (\(error)); run `gputrain data prepare` again")
         }
-        train = try TokenStream(shards: meta.trainShards.map { try TokenShard(contentsOf: folder.appendingPathComponent($0)) })
-        validation = try TokenStream(shards: meta.validationShards.map { try TokenShard(contentsOf: folder.appendingPathComponent($0)) })
-        for (stream, expected, name) in [(train, meta.trainTokens, "train"), (validation, meta.validationTokens, "validation")]
+        train = try TokenStream(
+            shards: meta.trainShards.map { try TokenShard(contentsOf: folder.appendingPathComponent($0)) })
+        validation = try TokenStream(
+            shards: meta.validationShards.map { try TokenShard(contentsOf: folder.appendingPathComponent($0)) })
+        for (stream, expected, name) in [
+            (train, meta.trainTokens, "train"), (validation, meta.validationTokens, "validation"),
+        ]
         where stream.count != expected {
-            throw DatasetError.file(metaURL.path, "says \(expected) \(name) tokens but the shards hold \(stream.count); run `gputrain data prepare` again")
+            throw DatasetError.file(
+                metaURL.path,
+                "says \(expected) \(name) tokens but the shards hold \(stream.count); run `gputrain data prepare` again"
+            )
         }
     }
 

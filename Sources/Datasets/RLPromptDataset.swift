@@ -23,9 +23,11 @@ public enum RLPromptDataset {
     public static func read(_ url: URL) throws -> [RLPrompt] {
         try ChatJSONL.lines(of: url, shape: shape).map { line in
             let key = line.value("prompt") == nil && line.value("messages") != nil ? "messages" : "prompt"
-            let messages = try line.requiredMessages(key, stringRole: .user, expected: "the prompt; a line looks like \(shape)")
+            let messages = try line.requiredMessages(
+                key, stringRole: .user, expected: "the prompt; a line looks like \(shape)")
             guard messages.last?.role != .assistant else {
-                throw line.error("the prompt ends with an assistant turn; it should end where the model's answer begins")
+                throw line.error(
+                    "the prompt ends with an assistant turn; it should end where the model's answer begins")
             }
             var fields = line.object
             fields["prompt"] = nil

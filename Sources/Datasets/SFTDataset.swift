@@ -18,7 +18,8 @@ public struct SFTConversation: Equatable, Sendable {
 /// `{"prompt", "completion"}` (each a string or a message list; a string prompt is a user
 /// message and a string completion an assistant message).
 public enum SFTDataset {
-    static let shape = #"{"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]} or {"prompt": "...", "completion": "..."}"#
+    static let shape =
+        #"{"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]} or {"prompt": "...", "completion": "..."}"#
 
     /// The conversations of `url`; a malformed line is an error naming the file and line.
     public static func read(_ url: URL) throws -> [SFTConversation] {
@@ -35,8 +36,10 @@ public enum SFTDataset {
         guard line.value("prompt") != nil || line.value("completion") != nil else {
             throw line.error("expected \"messages\", or \"prompt\" and \"completion\"; a line looks like \(shape)")
         }
-        let prompt = try line.requiredMessages("prompt", stringRole: .user, expected: "the prompt (a string or a message list)")
-        let completion = try line.requiredMessages("completion", stringRole: .assistant, expected: "the completion (a string or a list of assistant messages)")
+        let prompt = try line.requiredMessages(
+            "prompt", stringRole: .user, expected: "the prompt (a string or a message list)")
+        let completion = try line.requiredMessages(
+            "completion", stringRole: .assistant, expected: "the completion (a string or a list of assistant messages)")
         try line.requireAssistantOnly(completion, "completion")
         return SFTConversation(messages: prompt + completion, trainedFrom: prompt.count)
     }

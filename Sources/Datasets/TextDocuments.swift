@@ -14,7 +14,8 @@ public enum TextDocuments {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.allSatisfy(\.isWhitespace) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw DatasetError.line(url.path, index + 1, "not a JSON object; each line must look like {\"text\": \"...\"}")
+                throw DatasetError.line(
+                    url.path, index + 1, "not a JSON object; each line must look like {\"text\": \"...\"}")
             }
             guard let document = object["text"] as? String else {
                 throw DatasetError.line(url.path, index + 1, "missing the string field \"text\"")

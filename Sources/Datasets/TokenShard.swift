@@ -32,7 +32,8 @@ public struct TokenShard {
         }
         let version = data.readLittleEndian(UInt32.self, at: 4)
         guard version == Self.version else {
-            throw DatasetError.file(url.path, "token shard version \(version) is not supported (expected \(Self.version))")
+            throw DatasetError.file(
+                url.path, "token shard version \(version) is not supported (expected \(Self.version))")
         }
         tokenWidth = Int(data.readLittleEndian(UInt32.self, at: 8))
         guard tokenWidth == 2 || tokenWidth == 4 else {
@@ -42,7 +43,8 @@ public struct TokenShard {
         let expected = Self.headerSize + count * tokenWidth
         guard data.count == expected else {
             throw DatasetError.file(
-                url.path, "truncated or corrupt token shard: header says \(count) tokens (\(expected) bytes), "
+                url.path,
+                "truncated or corrupt token shard: header says \(count) tokens (\(expected) bytes), "
                     + "file has \(data.count) bytes; run `gputrain data prepare` again")
         }
     }
@@ -50,7 +52,8 @@ public struct TokenShard {
     /// Token `index`.
     public subscript(index: Int) -> Int32 {
         let offset = Self.headerSize + index * tokenWidth
-        return tokenWidth == 2 ? Int32(data.readLittleEndian(UInt16.self, at: offset))
+        return tokenWidth == 2
+            ? Int32(data.readLittleEndian(UInt16.self, at: offset))
             : Int32(bitPattern: data.readLittleEndian(UInt32.self, at: offset))
     }
 
@@ -66,7 +69,11 @@ public struct TokenShard {
         data.appendLittleEndian(UInt64(tokens.count))
         data.appendLittleEndian(UInt64(0))
         for token in tokens {
-            if width == 2 { data.appendLittleEndian(UInt16(token)) } else { data.appendLittleEndian(UInt32(bitPattern: token)) }
+            if width == 2 {
+                data.appendLittleEndian(UInt16(token))
+            } else {
+                data.appendLittleEndian(UInt32(bitPattern: token))
+            }
         }
         try AtomicFile.write(data, to: url)
     }
@@ -79,8 +86,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .file(path, message): return "\(path): \(message)"
-        case let .line(path, line, message): return "\(path):\(line): \(message)"
+        case .file(let path, let message): return "\(path): \(message)"
+        case .line(let path, let line, let message): return "\(path):\(line): \(message)"
         }
     }
 }

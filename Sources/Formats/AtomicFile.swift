@@ -1,11 +1,12 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
-/// The POSIX `write`, named apart from `AtomicFile.write`.
-private let systemWrite = Glibc.write
+    import Glibc
+    /// The POSIX `write`, named apart from `AtomicFile.write`.
+    private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
-import Darwin
-private let systemWrite = Darwin.write
+    import Darwin
+    private let systemWrite = Darwin.write
 #endif
 
 /// Writes files so that readers (and a crash) see either the old complete file or the new complete
@@ -42,9 +43,11 @@ public enum AtomicFile {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw FormatError(file: url.displayName, "cannot create folder \(folder.path): \(error.localizedDescription)")
+            throw FormatError(
+                file: url.displayName, "cannot create folder \(folder.path): \(error.localizedDescription)")
         }
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let temporary = folder.appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let handle = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard handle >= 0 else { throw systemError("cannot create temporary file \(temporary.path)", url) }
         var renamed = false

@@ -1,6 +1,6 @@
 import Datasets
-import Foundation
 import Formats
+import Foundation
 
 /// What `gputrain data inspect` shows: the first examples of a chat data file rendered with a
 /// model's template, with the tokens the loss trains marked `[[…]]`, so a user sees exactly
@@ -8,10 +8,13 @@ import Formats
 public enum ChatDataInspector {
     /// The report for the first `count` examples of `file` (SFT conversations, preference
     /// pairs or RL prompts, told apart by their keys) rendered for the model in `folder`.
-    public static func report(file: URL, folder: ChatModelFolder, count: Int, limits: ChatLengthLimits) throws -> String {
+    public static func report(file: URL, folder: ChatModelFolder, count: Int, limits: ChatLengthLimits) throws -> String
+    {
         let encoder = folder.encoder
-        var lines = ["template \(folder.template.style.rawValue), tokenizer \(folder.url.appendingPathComponent("tokenizer.json").path)",
-                     "trained tokens are marked [[…]]"]
+        var lines = [
+            "template \(folder.template.style.rawValue), tokenizer \(folder.url.appendingPathComponent("tokenizer.json").path)",
+            "trained tokens are marked [[…]]",
+        ]
         var filter = ChatLengthFilter(limits: limits)
         func describe(_ title: String, _ example: ChatExample) {
             guard let fitted = filter.fit(example) else {
@@ -47,7 +50,8 @@ public enum ChatDataInspector {
     /// The data kind of `file`, from its first line's keys.
     private static func kind(of file: URL) throws -> Kind {
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-            throw DatasetError.file(file.path, "cannot be read; give a JSONL file of conversations, preference pairs or prompts")
+            throw DatasetError.file(
+                file.path, "cannot be read; give a JSONL file of conversations, preference pairs or prompts")
         }
         let first = text.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
         let object = (try? JSONValue.parse(Data(first.utf8), file: file.path))?.objectValue

@@ -1,7 +1,7 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
 
@@ -20,13 +20,17 @@ public struct ChatModelFolder {
     public init(url: URL, templateName: String = "auto", field: String = "model.init_from") throws {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw ConfigError(source: "config", line: nil, message: "'\(field)' is '\(url.path)', which is not a model folder; "
-                + "give a folder with config.json, model.safetensors and tokenizer.json (a run's final/)")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'\(field)' is '\(url.path)', which is not a model folder; "
+                    + "give a folder with config.json, model.safetensors and tokenizer.json (a run's final/)")
         }
         self.url = url
         tokenizerURL = try ModelFolder.tokenizerFolder(of: url)
         tokenizer = try Tokenizer.load(fromPath: tokenizerURL.path)
-        template = templateName == "auto" ? try ChatTemplate.load(fromFolder: tokenizerURL) ?? .chatML : try ChatTemplate.named(templateName)
+        template =
+            templateName == "auto"
+            ? try ChatTemplate.load(fromFolder: tokenizerURL) ?? .chatML : try ChatTemplate.named(templateName)
         encoder = try ChatEncoder(tokenizer: tokenizer, template: template)
     }
 
@@ -38,7 +42,9 @@ public struct ChatModelFolder {
 
     /// The causal LM in the folder on `device` (with fresh LoRA adapters on frozen weights when
     /// `lora` has a rank).
-    public func loadModel(device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings()) throws -> LanguageModel {
+    public func loadModel(device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings()) throws
+        -> LanguageModel
+    {
         try ModelFolder.load(url, device: device, trainable: trainable, lora: lora).model
     }
 
@@ -54,8 +60,9 @@ public struct ChatModelFolder {
     public func saveChatModel(_ model: LanguageModel, to folder: URL) throws {
         var config = model.config
         if !config.eosTokenIDs.contains(encoder.endOfTurnID) { config.eosTokenIDs.append(encoder.endOfTurnID) }
-        try saveTrained(model.parameters, specs: ModelParameters.specs(for: config), config: config, adapters: model.adapters,
-                        taskType: "CAUSAL_LM", to: folder)
+        try saveTrained(
+            model.parameters, specs: ModelParameters.specs(for: config), config: config, adapters: model.adapters,
+            taskType: "CAUSAL_LM", to: folder)
     }
 
     /// Writes a reward (or value) model folder: `model` in transformers' sequence-classification
@@ -64,8 +71,10 @@ public struct ChatModelFolder {
     public func saveScalarHeadModel(_ model: ScalarHeadModel, to url: URL, padID: Int) throws {
         var config = model.config
         if config.padTokenID == nil { config.padTokenID = padID }
-        try saveTrained(model.parameters, specs: ScalarHeadModel.specs(for: config), config: config,
-                        adapters: model.backbone.adapters, taskType: "SEQ_CLS", savedParameters: [ScalarHeadModel.headName], to: url)
+        try saveTrained(
+            model.parameters, specs: ScalarHeadModel.specs(for: config), config: config,
+            adapters: model.backbone.adapters, taskType: "SEQ_CLS", savedParameters: [ScalarHeadModel.headName], to: url
+        )
     }
 
     /// Saves a model trained from this folder into `folder`, with the tokenizer files: in full
@@ -73,8 +82,10 @@ public struct ChatModelFolder {
     /// (with `savedParameters` trained in full, like a reward model's `score.weight`). An
     /// adapter names this folder as its base; when this folder is itself an adapter, the merged
     /// model the run started from is written once beside `folder` (as `<folder>-base/`) and named instead.
-    public func saveTrained(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, adapters: LoRAAdapters?,
-                            taskType: String, savedParameters: [String] = [], to folder: URL) throws {
+    public func saveTrained(
+        _ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, adapters: LoRAAdapters?,
+        taskType: String, savedParameters: [String] = [], to folder: URL
+    ) throws {
         if let adapters {
             var base = url
             if PEFTAdapter.isAdapter(url) {
@@ -84,8 +95,9 @@ public struct ChatModelFolder {
                     try writeTokenizerFiles(to: base)
                 }
             }
-            try PEFTAdapter.write(adapters, store: store, config: config, baseModel: base, taskType: taskType,
-                                  savedParameters: savedParameters, to: folder)
+            try PEFTAdapter.write(
+                adapters, store: store, config: config, baseModel: base, taskType: taskType,
+                savedParameters: savedParameters, to: folder)
         } else {
             try ModelFolder.save(store, specs: specs, config: config, to: folder)
         }
@@ -97,15 +109,20 @@ public struct ChatModelFolder {
     public func requireSameTokenizer(as other: ChatModelFolder) throws {
         let mine = try Data(contentsOf: tokenizerURL.appendingPathComponent("tokenizer.json"))
         let theirs = try Data(contentsOf: other.tokenizerURL.appendingPathComponent("tokenizer.json"))
-        guard mine == theirs || (tokenizer.vocabularySize == other.tokenizer.vocabularySize
-            && tokenizer.encode(Self.probeText) == other.tokenizer.encode(Self.probeText)) else {
-            throw FormatError(file: other.tokenizerURL.appendingPathComponent("tokenizer.json").path,
-                              "differs from the policy's tokenizer (\(tokenizerURL.appendingPathComponent("tokenizer.json").path)); "
-                                  + "the reward model must be trained from the same base model as the policy")
+        guard
+            mine == theirs
+                || (tokenizer.vocabularySize == other.tokenizer.vocabularySize
+                    && tokenizer.encode(Self.probeText) == other.tokenizer.encode(Self.probeText))
+        else {
+            throw FormatError(
+                file: other.tokenizerURL.appendingPathComponent("tokenizer.json").path,
+                "differs from the policy's tokenizer (\(tokenizerURL.appendingPathComponent("tokenizer.json").path)); "
+                    + "the reward model must be trained from the same base model as the policy")
         }
     }
 
-    private static let probeText = "The quick brown fox jumps over the lazy dog. 12 + 7 = 19! <|im_start|>user\nWhere?<|im_end|>"
+    private static let probeText =
+        "The quick brown fox jumps over the lazy dog. 12 + 7 = 19! <|im_start|>user\nWhere?<|im_end|>"
 
     /// Writes the tokenizer files next to a model saved in `folder`: `tokenizer.json` as it is,
     /// and `tokenizer_config.json` (copied, or written with the template's Jinja source and
@@ -113,8 +130,11 @@ public struct ChatModelFolder {
     public func writeTokenizerFiles(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"] {
-            let source = tokenizerURL.appendingPathComponent(name), target = folder.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: source.path), source.standardizedFileURL != target.standardizedFileURL else { continue }
+            let source = tokenizerURL.appendingPathComponent(name)
+            let target = folder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: source.path),
+                source.standardizedFileURL != target.standardizedFileURL
+            else { continue }
             try? FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(at: source, to: target)
         }

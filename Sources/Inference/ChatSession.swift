@@ -29,7 +29,9 @@ public struct ChatSession {
     /// Adds the user's `text`, generates the reply (`onText` sees its text as it is decoded),
     /// adds it to the history and returns it (without the end-of-turn token) and why it stopped.
     @discardableResult
-    public mutating func reply(to text: String, onText: ((String) -> Void)? = nil) throws -> (text: String, stopReason: StopReason, tokens: Int) {
+    public mutating func reply(to text: String, onText: ((String) -> Void)? = nil) throws -> (
+        text: String, stopReason: StopReason, tokens: Int
+    ) {
         messages.append(.user(text))
         var prompt = encoder.encodePrompt(messages).map(Int32.init)
         // Keep the newest turns when the history outgrows the context, leaving room to answer.

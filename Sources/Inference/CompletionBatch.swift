@@ -1,6 +1,6 @@
-import Formats
 import Core
 import Datasets
+import Formats
 import Models
 import Tensors
 
@@ -36,7 +36,8 @@ public struct CompletionBatch {
     /// token of a sequence, which nothing predicts, never is).
     public init(_ examples: [ChatExample], padID: Int) throws {
         guard !examples.isEmpty, examples.allSatisfy({ !$0.ids.isEmpty }) else {
-            throw DeviceError.invalidArgument(operation: "CompletionBatch", message: "needs at least one non-empty sequence")
+            throw DeviceError.invalidArgument(
+                operation: "CompletionBatch", message: "needs at least one non-empty sequence")
         }
         let length = examples.map(\.ids.count).max()!
         let completions = examples.map { example in
@@ -63,8 +64,9 @@ public struct CompletionBatch {
 
     /// The batch as a model reads it, on `device`.
     public func tokenBatch(on device: Device) throws -> TokenBatch {
-        TokenBatch(ids: try IntTensor(device: device, shape: [ids.count], values: ids, label: "input ids"),
-                   batch: sequences, length: length)
+        TokenBatch(
+            ids: try IntTensor(device: device, shape: [ids.count], values: ids, label: "input ids"),
+            batch: sequences, length: length)
     }
 
     /// Completion tokens in the batch.
@@ -72,19 +74,24 @@ public struct CompletionBatch {
 
     /// The completion log-probs of `model` (differentiable unless under `Tensor.withNoGrad`):
     /// the LM head runs only on the predicting rows.
-    public func logProbs(_ model: LanguageModel, dropout: DropoutSettings? = nil, temperature: Float? = nil) throws -> SequenceLogProbs {
+    public func logProbs(_ model: LanguageModel, dropout: DropoutSettings? = nil, temperature: Float? = nil) throws
+        -> SequenceLogProbs
+    {
         let device = model.parameters.device
         let hidden = try model.hiddenStates(tokenBatch(on: device), dropout: dropout)
-        let rows = try IntTensor(device: device, shape: [predictingRows.count], values: predictingRows, label: "predicting rows")
+        let rows = try IntTensor(
+            device: device, shape: [predictingRows.count], values: predictingRows, label: "predicting rows")
         let logits = try model.logits(fromHidden: hidden.gatherRows(rows))
-        let targets = try IntTensor(device: device, shape: [completionTokens.count], values: completionTokens, label: "completion tokens")
+        let targets = try IntTensor(
+            device: device, shape: [completionTokens.count], values: completionTokens, label: "completion tokens")
         return try SequenceLogProbs(logits: logits, targets: targets, mask: mask, temperature: temperature)
     }
 
     /// The head's value at each completion slot's predicting row (the state before the token),
     /// [sequences, completionLength]: PPO's value estimates.
     public func values(_ model: ScalarHeadModel, dropout: DropoutSettings? = nil) throws -> Tensor {
-        try model.values(tokenBatch(on: model.parameters.device), atRows: predictingRows, dropout: dropout).reshaped(mask.shape)
+        try model.values(tokenBatch(on: model.parameters.device), atRows: predictingRows, dropout: dropout).reshaped(
+            mask.shape)
     }
 
     /// The head's score at each sequence's last real token, [sequences]: the reward.

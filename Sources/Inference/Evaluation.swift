@@ -1,6 +1,6 @@
+import Core
 import Formats
 import Foundation
-import Core
 import Models
 import Tensors
 
@@ -19,7 +19,9 @@ public enum Evaluation {
     /// tokens predicts n − 1). Chunks shorter than 2 tokens predict nothing and are skipped.
     public static func chunks(_ documents: [[Int32]], context: Int) -> [[Int32]] {
         documents.flatMap { document in
-            stride(from: 0, to: document.count, by: context).map { Array(document[$0..<min($0 + context, document.count)]) }
+            stride(from: 0, to: document.count, by: context).map {
+                Array(document[$0..<min($0 + context, document.count)])
+            }
         }.filter { $0.count >= 2 }
     }
 
@@ -32,8 +34,9 @@ public enum Evaluation {
         try Tensor.withNoGrad {
             for chunk in chunks(documents, context: model.config.contextLength) {
                 let ids = try IntTensor(device: device, shape: [chunk.count], values: chunk, label: "eval ids")
-                let targets = try IntTensor(device: device, shape: [chunk.count], values: Array(chunk.dropFirst()) + [-100],
-                                            label: "eval targets")
+                let targets = try IntTensor(
+                    device: device, shape: [chunk.count], values: Array(chunk.dropFirst()) + [-100],
+                    label: "eval targets")
                 let logits = try model.logits(TokenBatch(ids: ids, batch: 1, length: chunk.count))
                 total += Double(try Tensor.crossEntropy(logits: logits, targets: targets, reduction: .sum).scalar())
                 tokens += chunk.count - 1

@@ -1,6 +1,6 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
 
@@ -24,8 +24,10 @@ public enum ModelExport {
     /// `dtype` or, when nil, the type the base checkpoint declares (float32 for models trained
     /// here). A LoRA adapter folder needs `mergeLoRA`: its adapter is merged into the base weights.
     /// The weights pass through `device` (the reference device keeps them in host memory).
-    public static func huggingFace(from folder: URL, to output: URL, dtype: SafetensorsDType?, mergeLoRA: Bool,
-                                   device: Device) throws -> Summary {
+    public static func huggingFace(
+        from folder: URL, to output: URL, dtype: SafetensorsDType?, mergeLoRA: Bool,
+        device: Device
+    ) throws -> Summary {
         let isAdapter = try requireMergeChoice(folder, mergeLoRA: mergeLoRA)
         guard output.standardizedFileURL != folder.standardizedFileURL else {
             throw FormatError(file: output.path, "is the model being exported; choose another --out folder")
@@ -38,15 +40,18 @@ public enum ModelExport {
         try copyTokenizerFiles(from: ModelFolder.tokenizerFolder(of: folder), to: staging)
         try? FileManager.default.removeItem(at: output)
         try FileManager.default.moveItem(at: staging, to: output)
-        return Summary(parameters: specs.reduce(0) { $0 + $1.count }, dtype: chosen.torchName ?? chosen.rawValue, output: output,
-                       mergedAdapter: isAdapter)
+        return Summary(
+            parameters: specs.reduce(0) { $0 + $1.count }, dtype: chosen.torchName ?? chosen.rawValue, output: output,
+            mergedAdapter: isAdapter)
     }
 
     /// Writes the language model in `folder` to the GGUF file `output` for llama.cpp (docs/formats.md §5),
     /// with its tokenizer and chat template; a LoRA adapter folder needs `mergeLoRA`. Returns
     /// what was written and the tokenizer features llama.cpp cannot reproduce (warnings).
-    public static func gguf(from folder: URL, to output: URL, dtype: GGUFExport.DType, mergeLoRA: Bool,
-                            device: Device) throws -> (summary: Summary, warnings: [String]) {
+    public static func gguf(
+        from folder: URL, to output: URL, dtype: GGUFExport.DType, mergeLoRA: Bool,
+        device: Device
+    ) throws -> (summary: Summary, warnings: [String]) {
         let isAdapter = try requireMergeChoice(folder, mergeLoRA: mergeLoRA)
         if try ScalarHeadModel.hasHead(in: folder) {
             throw FormatError(file: folder.path, "is a reward model (score.weight); GGUF export is for language models")
@@ -54,9 +59,11 @@ public enum ModelExport {
         let model = try ModelFolder.load(folder, device: device, trainable: false).model
         let tokenizerFolder = try ModelFolder.tokenizerFolder(of: folder)
         let tokenizer = try Tokenizer.load(fromPath: tokenizerFolder.path)
-        let report = try GGUFExport.write(model: model, tokenizer: tokenizer, tokenizerConfig: tokenizerFolder, dtype: dtype, to: output)
-        let summary = Summary(parameters: ModelParameters.specs(for: model.config).reduce(0) { $0 + $1.count }, dtype: dtype.rawValue,
-                              output: output, mergedAdapter: isAdapter)
+        let report = try GGUFExport.write(
+            model: model, tokenizer: tokenizer, tokenizerConfig: tokenizerFolder, dtype: dtype, to: output)
+        let summary = Summary(
+            parameters: ModelParameters.specs(for: model.config).reduce(0) { $0 + $1.count }, dtype: dtype.rawValue,
+            output: output, mergedAdapter: isAdapter)
         return (summary, report.warnings)
     }
 
@@ -64,8 +71,10 @@ public enum ModelExport {
     static func requireMergeChoice(_ folder: URL, mergeLoRA: Bool) throws -> Bool {
         let isAdapter = PEFTAdapter.isAdapter(folder)
         if isAdapter && !mergeLoRA {
-            throw FormatError(file: folder.path, "is a LoRA adapter (adapter_config.json); add --merge-lora to write the base model "
-                + "with the adapter merged in, or load the folder as it is with PEFT")
+            throw FormatError(
+                file: folder.path,
+                "is a LoRA adapter (adapter_config.json); add --merge-lora to write the base model "
+                    + "with the adapter merged in, or load the folder as it is with PEFT")
         }
         return isAdapter
     }
@@ -82,13 +91,17 @@ public enum ModelExport {
     }
 
     /// The tokenizer and generation files a model folder carries besides its weights.
-    static let companionFiles = ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json",
-                                 "generation_config.json"]
+    static let companionFiles = [
+        "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json",
+        "generation_config.json",
+    ]
 
     /// Copies the companion files `source` has into `target`.
     static func copyTokenizerFiles(from source: URL, to target: URL) throws {
-        for name in companionFiles where FileManager.default.fileExists(atPath: source.appendingPathComponent(name).path) {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: target.appendingPathComponent(name))
+        for name in companionFiles
+        where FileManager.default.fileExists(atPath: source.appendingPathComponent(name).path) {
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(name), to: target.appendingPathComponent(name))
         }
     }
 }

@@ -1,7 +1,7 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
 
@@ -48,7 +48,8 @@ public struct PreferenceEvaluation: Equatable, Sendable {
     init(_ pairs: [EncodedPreferencePair], chosen: [Double], rejected: [Double], centeringCoefficient: Double) {
         let differences = zip(chosen, rejected).map { $0 - $1 }
         let wins = differences.map { $0 > 0 }
-        var losses = 0.0, centering = 0.0
+        var losses = 0.0
+        var centering = 0.0
         for (index, pair) in pairs.enumerated() {
             let x = differences[index] - Double(pair.margin ?? 0)
             losses += max(-x, 0) + log1p(exp(-abs(x)))  // −log σ(x), stable for large |x|
@@ -89,12 +90,15 @@ public final class RewardScorer {
 
     /// Loads the reward model in `url` (frozen) with its tokenizer and chat template.
     /// `field` names where the folder came from in errors ("--model", "ppo.reward_model").
-    public convenience init(folder url: URL, device: Device, templateName: String = "auto", field: String = "--model",
-                            batchSize: Int = 16) throws {
+    public convenience init(
+        folder url: URL, device: Device, templateName: String = "auto", field: String = "--model",
+        batchSize: Int = 16
+    ) throws {
         let folder = try ChatModelFolder(url: url, templateName: templateName, field: field)
         try ScalarHeadModel.requireHead(in: url, field: field)
         let model = try ScalarHeadModel.load(url, device: device, trainable: false)
-        self.init(model: model, encoder: folder.encoder, padID: folder.padID(config: model.config), batchSize: batchSize)
+        self.init(
+            model: model, encoder: folder.encoder, padID: folder.padID(config: model.config), batchSize: batchSize)
     }
 
     /// The score of each example, read at its last token.
@@ -103,7 +107,8 @@ public final class RewardScorer {
             var scores: [Double] = []
             scores.reserveCapacity(examples.count)
             for start in stride(from: 0, to: examples.count, by: batchSize) {
-                let batch = try CompletionBatch(Array(examples[start..<min(start + batchSize, examples.count)]), padID: padID)
+                let batch = try CompletionBatch(
+                    Array(examples[start..<min(start + batchSize, examples.count)]), padID: padID)
                 scores += try batch.scores(model).values().map(Double.init)
             }
             return scores
@@ -113,38 +118,46 @@ public final class RewardScorer {
     /// The score of each conversation, which ends with the assistant turn being judged. A
     /// conversation longer than the model's context loses its oldest tokens before that turn.
     public func scores(conversations: [[ChatMessage]]) throws -> [Double] {
-        try scores(conversations.enumerated().map { index, messages in
-            guard let last = messages.last, last.role == .assistant else {
-                throw DeviceError.invalidArgument(operation: "RewardScorer", message: "conversation \(index) does not end with an assistant turn")
-            }
-            return try fitted([encoder.encode(messages, trainedFrom: messages.count - 1)], "conversation \(index)")[0]
-        })
+        try scores(
+            conversations.enumerated().map { index, messages in
+                guard let last = messages.last, last.role == .assistant else {
+                    throw DeviceError.invalidArgument(
+                        operation: "RewardScorer", message: "conversation \(index) does not end with an assistant turn")
+                }
+                return try fitted([encoder.encode(messages, trainedFrom: messages.count - 1)], "conversation \(index)")[
+                    0]
+            })
     }
 
     /// The score of each answer to its prompt (`prompts[i]` followed by the assistant's `answers[i]`).
     public func scores(prompts: [[ChatMessage]], answers: [String]) throws -> [Double] {
         guard prompts.count == answers.count else {
-            throw DeviceError.invalidArgument(operation: "RewardScorer", message: "\(prompts.count) prompts but \(answers.count) answers")
+            throw DeviceError.invalidArgument(
+                operation: "RewardScorer", message: "\(prompts.count) prompts but \(answers.count) answers")
         }
         return try scores(conversations: zip(prompts, answers).map { $0 + [ChatMessage(.assistant, $1)] })
     }
 
     /// How well the model orders `pairs`: accuracy overall and by `rejected_kind`, margin, loss.
-    public func evaluate(_ pairs: [EncodedPreferencePair], centeringCoefficient: Double = 0) throws -> PreferenceEvaluation {
+    public func evaluate(_ pairs: [EncodedPreferencePair], centeringCoefficient: Double = 0) throws
+        -> PreferenceEvaluation
+    {
         let scores = try scores(pairs.flatMap { [$0.chosen, $0.rejected] })
-        return PreferenceEvaluation(pairs, chosen: stride(from: 0, to: scores.count, by: 2).map { scores[$0] },
-                                    rejected: stride(from: 1, to: scores.count, by: 2).map { scores[$0] },
-                                    centeringCoefficient: centeringCoefficient)
+        return PreferenceEvaluation(
+            pairs, chosen: stride(from: 0, to: scores.count, by: 2).map { scores[$0] },
+            rejected: stride(from: 1, to: scores.count, by: 2).map { scores[$0] },
+            centeringCoefficient: centeringCoefficient)
     }
 
     /// How well the model orders preference pairs as read from a file (`PreferenceDataset`);
     /// pairs longer than the model's context lose prompt tokens from the left.
     public func evaluate(_ pairs: [PreferencePair]) throws -> PreferenceEvaluation {
-        try evaluate(pairs.enumerated().map { index, pair in
-            let (chosen, rejected) = try encoder.encode(pair)
-            let fitted = try fitted([chosen, rejected], "pair \(index)")
-            return EncodedPreferencePair(chosen: fitted[0], rejected: fitted[1], kind: pair.rejectedKind)
-        })
+        try evaluate(
+            pairs.enumerated().map { index, pair in
+                let (chosen, rejected) = try encoder.encode(pair)
+                let fitted = try fitted([chosen, rejected], "pair \(index)")
+                return EncodedPreferencePair(chosen: fitted[0], rejected: fitted[1], kind: pair.rejectedKind)
+            })
     }
 
     /// `examples` (sharing one prompt) cut from the left to the model's context by the same
@@ -152,8 +165,10 @@ public final class RewardScorer {
     private func fitted(_ examples: [ChatExample], _ what: String) throws -> [ChatExample] {
         let cut = max((examples.map(\.ids.count).max() ?? 0) - model.config.maxPositions, 0)
         guard cut <= examples.map(\.promptLength).min() ?? 0 else {
-            throw DeviceError.invalidArgument(operation: "RewardScorer", message: "\(what): the judged answer alone is longer "
-                + "than the model's context of \(model.config.maxPositions) tokens")
+            throw DeviceError.invalidArgument(
+                operation: "RewardScorer",
+                message: "\(what): the judged answer alone is longer "
+                    + "than the model's context of \(model.config.maxPositions) tokens")
         }
         return examples.map { $0.droppingPrompt(cut) }
     }

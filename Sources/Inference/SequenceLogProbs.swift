@@ -30,7 +30,8 @@ public struct SequenceLogProbs {
         let rows = mask.sequences * mask.length
         guard let vocabulary = logits.shape.last, logits.count == rows * vocabulary, targets.count == rows else {
             throw DeviceError.shapeMismatch(
-                operation: "SequenceLogProbs (logits, targets against mask \(mask.shape))", lhs: logits.shape, rhs: targets.shape)
+                operation: "SequenceLogProbs (logits, targets against mask \(mask.shape))", lhs: logits.shape,
+                rhs: targets.shape)
         }
         var rowLogits = try logits.reshaped([rows, vocabulary])
         if let temperature { rowLogits = try rowLogits.scaled(by: 1 / (temperature + 1e-7)) }
@@ -45,8 +46,11 @@ public struct SequenceLogProbs {
         tokens = try tokenLogProbs.reshaped(mask.shape) * maskTensor
         sums = try tokens.sum(axis: 1)
         tokenCounts = mask.counts
-        means = try sums * Tensor(
-            device: tokenLogProbs.device, shape: [mask.sequences], values: tokenCounts.map { 1 / Float(max($0, 1)) },
-            label: "1/token count")
+        means =
+            try sums
+            * Tensor(
+                device: tokenLogProbs.device, shape: [mask.sequences],
+                values: tokenCounts.map { 1 / Float(max($0, 1)) },
+                label: "1/token count")
     }
 }

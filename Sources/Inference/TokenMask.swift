@@ -29,10 +29,12 @@ public struct TokenMask: Sendable, Equatable {
     /// right-padded to `length`).
     public init(lengths: [Int], length: Int) throws {
         guard lengths.allSatisfy({ (0...length).contains($0) }) else {
-            throw DeviceError.invalidArgument(operation: "TokenMask", message: "lengths \(lengths) must lie in 0...\(length)")
+            throw DeviceError.invalidArgument(
+                operation: "TokenMask", message: "lengths \(lengths) must lie in 0...\(length)")
         }
-        try self.init(sequences: lengths.count, length: length,
-                      isIncluded: lengths.flatMap { count in (0..<length).map { $0 < count } })
+        try self.init(
+            sequences: lengths.count, length: length,
+            isIncluded: lengths.flatMap { count in (0..<length).map { $0 < count } })
     }
 
     /// The shape of the tensors the mask applies to.
@@ -60,7 +62,8 @@ public struct TokenMask: Sendable, Equatable {
     /// Throws unless `tensor` holds one value per token of this mask.
     public func require(_ tensor: Tensor, _ operation: String) throws {
         guard tensor.count == sequences * length else {
-            throw DeviceError.shapeMismatch(operation: "\(operation) ('\(tensor.label)' against the token mask)", lhs: tensor.shape, rhs: shape)
+            throw DeviceError.shapeMismatch(
+                operation: "\(operation) ('\(tensor.label)' against the token mask)", lhs: tensor.shape, rhs: shape)
         }
     }
 }
@@ -76,7 +79,8 @@ extension TokenMask {
     /// Σ_t m_t·x_t / Σ_t m_t per sequence (0 for a sequence without included tokens).
     public func means(_ x: Tensor, _ operation: String) throws -> Tensor {
         let reciprocals = counts.map { 1 / Float(max($0, 1)) }
-        return try sums(x, operation) * Tensor(device: x.device, shape: [sequences], values: reciprocals, label: "1/token count")
+        return try sums(x, operation)
+            * Tensor(device: x.device, shape: [sequences], values: reciprocals, label: "1/token count")
     }
 
     /// Σ over all included tokens divided by `denominator` (the masked mean when it is `total`).

@@ -14,7 +14,10 @@ public struct GGUFArchitecture {
     /// Differences llama.cpp will make, for the user (none is an error in the exported file).
     let warnings: [String]
 
-    init(name: String, config: ModelConfig, hyperparameters: GGUFMetadata, tensors: [GGUFTensorPlan], warnings: [String] = []) {
+    init(
+        name: String, config: ModelConfig, hyperparameters: GGUFMetadata, tensors: [GGUFTensorPlan],
+        warnings: [String] = []
+    ) {
         self.name = name
         self.config = config
         familyHyperparameters = hyperparameters
@@ -26,9 +29,11 @@ public struct GGUFArchitecture {
     /// frequency base).
     var hyperparameters: GGUFMetadata {
         var metadata = GGUFMetadata()
-        for (key, value) in [("context_length", config.maxPositions), ("embedding_length", config.hiddenSize),
-                             ("block_count", config.layerCount), ("feed_forward_length", config.intermediateSize),
-                             ("attention.head_count", config.headCount)] {
+        for (key, value) in [
+            ("context_length", config.maxPositions), ("embedding_length", config.hiddenSize),
+            ("block_count", config.layerCount), ("feed_forward_length", config.intermediateSize),
+            ("attention.head_count", config.headCount),
+        ] {
             metadata["\(name).\(key)"] = .uint32(UInt32(value))
         }
         metadata.merge(familyHyperparameters)
@@ -39,7 +44,8 @@ public struct GGUFArchitecture {
     /// reuses `token_embd`).
     var tensors: [GGUFTensorPlan] {
         guard !config.tieWordEmbeddings else { return backboneTensors }
-        let head = ParameterDeclaration(ModelParameters.headName, shape: [config.vocabSize, config.hiddenSize], role: .head)
+        let head = ParameterDeclaration(
+            ModelParameters.headName, shape: [config.vocabSize, config.hiddenSize], role: .head)
         return backboneTensors + [GGUFTensorPlan("output.weight", from: head)]
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// Exports a causal LM and its tokenizer to a GGUF file that llama.cpp loads and runs with the
 /// same numbers as gputrain (docs/formats.md §5): Llama-family models as `llama` (Qwen2 as `qwen2`),
@@ -34,13 +34,16 @@ public enum GGUFExport {
     /// the special tokens and hold the chat template. Tensors are read from the device and
     /// converted one at a time.
     @discardableResult
-    public static func write(model: LanguageModel, tokenizer: Tokenizer, tokenizerConfig folder: URL?, dtype: DType, to file: URL) throws
+    public static func write(
+        model: LanguageModel, tokenizer: Tokenizer, tokenizerConfig folder: URL?, dtype: DType, to file: URL
+    ) throws
         -> Report
     {
         let fileName = file.isFileURL ? file.path : file.absoluteString
         let architecture = try model.config.family.ggufArchitecture(for: model.config, fileName: fileName)
         let tokenizerConfig = try folder.map { try TokenizerConfigFile.load(fromFolder: $0) } ?? TokenizerConfigFile()
-        let vocabulary = try GGUFVocabulary(tokenizer: tokenizer, config: model.config, tokenizerConfig: tokenizerConfig, fileName: fileName)
+        let vocabulary = try GGUFVocabulary(
+            tokenizer: tokenizer, config: model.config, tokenizerConfig: tokenizerConfig, fileName: fileName)
 
         var metadata = GGUFMetadata()
         metadata["general.architecture"] = .string(architecture.name)
@@ -51,11 +54,14 @@ public enum GGUFExport {
 
         let parameters = model.parameters
         let tensors = architecture.tensors.map { plan in
-            GGUFTensor(name: plan.name, dimensions: plan.dimensions, type: plan.keepsFloat32 ? .f32 : dtype.tensorType) {
+            GGUFTensor(name: plan.name, dimensions: plan.dimensions, type: plan.keepsFloat32 ? .f32 : dtype.tensorType)
+            {
                 try plan.values(from: parameters)
             }
         }
         try GGUFWriter(metadata: metadata, tensors: tensors).write(to: file)
-        return Report(architecture: architecture.name, tensorCount: tensors.count, warnings: architecture.warnings + vocabulary.warnings)
+        return Report(
+            architecture: architecture.name, tensorCount: tensors.count,
+            warnings: architecture.warnings + vocabulary.warnings)
     }
 }

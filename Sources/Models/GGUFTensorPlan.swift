@@ -43,10 +43,12 @@ struct GGUFTensorPlan {
 
     /// The plan that writes `parameter` as `name`, rearranged by `transform` (a transpose
     /// reverses the shape).
-    init(_ name: String, from parameter: ParameterDeclaration, transform: Transform = .none, keepsFloat32: Bool = false) {
+    init(_ name: String, from parameter: ParameterDeclaration, transform: Transform = .none, keepsFloat32: Bool = false)
+    {
         var shape = parameter.shape
         if case .transpose = transform { shape.reverse() }
-        self.init(name, from: .parameter(parameter.name), shape: shape, transform: transform, keepsFloat32: keepsFloat32)
+        self.init(
+            name, from: .parameter(parameter.name), shape: shape, transform: transform, keepsFloat32: keepsFloat32)
     }
 
     /// The ggml dimensions: the shape reversed (fastest-varying first).
@@ -55,13 +57,13 @@ struct GGUFTensorPlan {
     /// The values in the GGUF layout.
     func values(from parameters: ParameterStore) throws -> [Float] {
         switch source {
-        case let .generated(values):
+        case .generated(let values):
             return values
-        case let .parameter(key):
+        case .parameter(let key):
             let values = try parameters.values(of: key)
             switch transform {
             case .none: return values
-            case let .adjacentRotaryPairs(heads): return Self.adjacentRotaryPairs(values, rows: shape[0], heads: heads)
+            case .adjacentRotaryPairs(let heads): return Self.adjacentRotaryPairs(values, rows: shape[0], heads: heads)
             case .transpose: return Self.transpose(values, rows: shape[1], columns: shape[0])
             }
         }
@@ -70,7 +72,9 @@ struct GGUFTensorPlan {
     /// Row `h·d_h + 2i + k` of the result is row `h·d_h + k·d_h/2 + i` of `values` (rows of
     /// `values.count / rows` elements; a bias has one element per row).
     static func adjacentRotaryPairs(_ values: [Float], rows: Int, heads: Int) -> [Float] {
-        let width = values.count / rows, headDimension = rows / heads, half = headDimension / 2
+        let width = values.count / rows
+        let headDimension = rows / heads
+        let half = headDimension / 2
         var result = [Float](repeating: 0, count: values.count)
         for head in 0..<heads {
             for i in 0..<half {

@@ -5,13 +5,16 @@ extension GPT2Family {
     /// positions kept in F32.
     public func ggufArchitecture(for config: ModelConfig, fileName: String) throws -> GGUFArchitecture {
         guard config.scaleAttentionWeights, !config.scaleAttentionByInverseLayerIndex else {
-            throw FormatError(file: fileName, "cannot export to GGUF: llama.cpp's gpt2 scales attention by 1/√d_h only; this config "
-                + "sets scale_attn_weights \(config.scaleAttentionWeights) and scale_attn_by_inverse_layer_idx "
-                + "\(config.scaleAttentionByInverseLayerIndex)")
+            throw FormatError(
+                file: fileName,
+                "cannot export to GGUF: llama.cpp's gpt2 scales attention by 1/√d_h only; this config "
+                    + "sets scale_attn_weights \(config.scaleAttentionWeights) and scale_attn_by_inverse_layer_idx "
+                    + "\(config.scaleAttentionByInverseLayerIndex)")
         }
         var hyperparameters = GGUFMetadata()
         hyperparameters["gpt2.attention.layer_norm_epsilon"] = .float32(Float(config.normEpsilon))
-        return GGUFArchitecture(name: "gpt2", config: config, hyperparameters: hyperparameters, tensors: ggufTensors(Layout(config)))
+        return GGUFArchitecture(
+            name: "gpt2", config: config, hyperparameters: hyperparameters, tensors: ggufTensors(Layout(config)))
     }
 
     private func ggufTensors(_ layout: Layout) -> [GGUFTensorPlan] {

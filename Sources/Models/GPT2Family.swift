@@ -41,9 +41,14 @@ public struct GPT2Family: ModelFamily {
             let down: ProjectionParameters
 
             init(_ prefix: String, _ config: ModelConfig) {
-                let d = config.hiddenSize, inner = config.intermediateSize
-                func conv1D(_ name: String, _ inputs: Int, _ outputs: Int, residual: Bool = false) -> ProjectionParameters {
-                    ProjectionParameters(prefix + name, inputs: inputs, outputs: outputs, layout: .inputOutput, bias: true, residual: residual)
+                let d = config.hiddenSize
+                let inner = config.intermediateSize
+                func conv1D(_ name: String, _ inputs: Int, _ outputs: Int, residual: Bool = false)
+                    -> ProjectionParameters
+                {
+                    ProjectionParameters(
+                        prefix + name, inputs: inputs, outputs: outputs, layout: .inputOutput, bias: true,
+                        residual: residual)
                 }
                 attentionNorm = LayerNorm(prefix + "ln_1", width: d)
                 attention = conv1D("attn.c_attn", d, 3 * d)
@@ -68,8 +73,10 @@ public struct GPT2Family: ModelFamily {
 
         init(_ config: ModelConfig) {
             let d = config.hiddenSize
-            tokenEmbedding = ParameterDeclaration("transformer.wte.weight", shape: [config.vocabSize, d], role: .embedding)
-            positionEmbedding = ParameterDeclaration("transformer.wpe.weight", shape: [config.maxPositions, d], role: .embedding)
+            tokenEmbedding = ParameterDeclaration(
+                "transformer.wte.weight", shape: [config.vocabSize, d], role: .embedding)
+            positionEmbedding = ParameterDeclaration(
+                "transformer.wpe.weight", shape: [config.maxPositions, d], role: .embedding)
             blocks = (0..<config.layerCount).map { Block("transformer.h.\($0).", config) }
             finalNorm = LayerNorm("transformer.ln_f", width: d)
         }
@@ -82,7 +89,9 @@ public struct GPT2Family: ModelFamily {
 
     public func backbone(_ config: ModelConfig) -> [ParameterDeclaration] { Layout(config).all }
 
-    public func makeModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters?) throws -> LanguageModel {
+    public func makeModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters?) throws
+        -> LanguageModel
+    {
         try GPT2Model(config: config, parameters: parameters, adapters: adapters)
     }
 

@@ -26,7 +26,9 @@ public final class GPT2Model: LanguageModel {
     }
 
     public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor {
-        let d = config.hiddenSize, heads = config.headCount, dh = d / heads
+        let d = config.hiddenSize
+        let heads = config.headCount
+        let dh = d / heads
         let start = try cache?.positionOfNext(batch, config: config) ?? 0
         let tokens = try Tensor.embedding(p(layout.tokenEmbedding), ids: batch.ids)
         let positions = try Tensor.embedding(p(layout.positionEmbedding), ids: batch.resolvedPositions(start: start))
@@ -37,10 +39,13 @@ public final class GPT2Model: LanguageModel {
             let parts = try qkv.split(sizes: [d, d, d]).map { try $0.reshaped([batch.batch, batch.length, heads, dh]) }
             var scale: Float = config.scaleAttentionWeights ? 1 / Float(dh).squareRoot() : 1
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
-            let shape = AttentionShape(batch: batch.batch, queryHeads: heads, queryLength: batch.length, headDim: dh, scale: scale)
+            let shape = AttentionShape(
+                batch: batch.batch, queryHeads: heads, queryLength: batch.length, headDim: dh, scale: scale)
             let attended = try Tensor.attention(
-                query: parts[0], key: parts[1], value: parts[2], shape: shape, masks: batch.masks, cache: cache, layer: layer)
-                .reshaped([batch.batch * batch.length, d])
+                query: parts[0], key: parts[1], value: parts[2], shape: shape, masks: batch.masks, cache: cache,
+                layer: layer
+            )
+            .reshaped([batch.batch * batch.length, d])
             let projected = try project(attended, block.attentionOutput)
             x = try x + projected.dropout(dropout, stream: UInt64(2 * layer + 1))
             let h2 = try layerNorm(x, block.mlpNorm)

@@ -59,8 +59,9 @@ public struct Generator {
         try validate(prompts, options)
         var seeds = SeededGenerator(seed: options.sampling.seed)
         var rows = prompts.map { prompt in
-            GeneratedRow(prompt: prompt, limit: min(options.maxNewTokens, model.config.contextLength - prompt.count),
-                         sampler: TokenSampler(options: options.sampling, seed: seeds.next(), context: prompt))
+            GeneratedRow(
+                prompt: prompt, limit: min(options.maxNewTokens, model.config.contextLength - prompt.count),
+                sampler: TokenSampler(options: options.sampling, seed: seeds.next(), context: prompt))
         }
         let width = prompts.map(\.count).max() ?? 0
         let steps = rows.map(\.limit).max() ?? 0
@@ -81,14 +82,16 @@ public struct Generator {
             let vocabulary = logits.count / rows.count
             while true {
                 for row in rows.indices where !rows[row].isFinished {
-                    let token = rows[row].choose(from: logits[(row * vocabulary)..<((row + 1) * vocabulary)], options: options)
+                    let token = rows[row].choose(
+                        from: logits[(row * vocabulary)..<((row + 1) * vocabulary)], options: options)
                     try onToken?(row, token)
                 }
                 if rows.allSatisfy(\.isFinished) { break }
                 // Finished rows still take part (the batch keeps its shape) with a masked token.
                 for row in rows.indices { keyValid[row].append(rows[row].isFinished ? 0 : 1) }
-                logits = try lastLogits(ids: rows.map(\.lastToken), positions: rows.map(\.nextPosition),
-                                        keyValid: keyValid, length: 1, cache: cache)
+                logits = try lastLogits(
+                    ids: rows.map(\.lastToken), positions: rows.map(\.nextPosition),
+                    keyValid: keyValid, length: 1, cache: cache)
             }
             return rows.map { $0.result(options) }
         }
@@ -98,7 +101,8 @@ public struct Generator {
     public func generate(
         _ prompt: [Int32], options: GenerationOptions, onToken: ((_ token: Int32) throws -> Void)? = nil
     ) throws -> Generation {
-        try generate([prompt], options: options, onToken: onToken.map { callback in { _, token in try callback(token) } })[0]
+        try generate(
+            [prompt], options: options, onToken: onToken.map { callback in { _, token in try callback(token) } })[0]
     }
 
     private func validate(_ prompts: [[Int32]], _ options: GenerationOptions) throws {
@@ -120,18 +124,30 @@ public struct Generator {
 
     /// Runs the model on `length` new tokens per row and returns the logits of each row's last
     /// one, [batch·vocab] on the host.
-    private func lastLogits(ids: [Int32], positions: [Int32], keyValid: [[Int32]], length: Int, cache: KeyValueCache) throws -> [Float] {
+    private func lastLogits(ids: [Int32], positions: [Int32], keyValid: [[Int32]], length: Int, cache: KeyValueCache)
+        throws -> [Float]
+    {
         let device = model.parameters.device
         let batch = keyValid.count
         // Without padding (one prompt, or prompts of one length) no mask is needed.
-        let masks = keyValid.allSatisfy { !$0.contains(0) } ? AttentionMasks.none : AttentionMasks.tensors(
-            keyValid: try IntTensor(device: device, shape: [batch, keyValid[0].count], values: keyValid.flatMap { $0 }, label: "key valid"))
+        let masks =
+            keyValid.allSatisfy { !$0.contains(0) }
+            ? AttentionMasks.none
+            : AttentionMasks.tensors(
+                keyValid: try IntTensor(
+                    device: device, shape: [batch, keyValid[0].count], values: keyValid.flatMap { $0 },
+                    label: "key valid"))
         let tokens = TokenBatch(
-            ids: try IntTensor(device: device, shape: [batch * length], values: ids, label: "generation ids"), batch: batch, length: length,
-            positions: try IntTensor(device: device, shape: [batch * length], values: positions, label: "generation positions"), masks: masks)
+            ids: try IntTensor(device: device, shape: [batch * length], values: ids, label: "generation ids"),
+            batch: batch, length: length,
+            positions: try IntTensor(
+                device: device, shape: [batch * length], values: positions, label: "generation positions"), masks: masks
+        )
         var hidden = try model.hiddenStates(tokens, dropout: nil, cache: cache)
         if length > 1 {
-            hidden = try hidden.reshaped([batch, length, -1]).slice(axis: 1, (length - 1)..<length).reshaped([batch, -1])
+            hidden = try hidden.reshaped([batch, length, -1]).slice(axis: 1, (length - 1)..<length).reshaped([
+                batch, -1,
+            ])
         }
         return try model.logits(fromHidden: hidden).values()
     }
@@ -173,7 +189,8 @@ private struct GeneratedRow {
     }
 
     func result(_ options: GenerationOptions) -> Generation {
-        let reason: StopReason = stoppedAtEndOfSequence ? .endOfSequence : tokens.count >= options.maxNewTokens ? .maxTokens : .contextLength
+        let reason: StopReason =
+            stoppedAtEndOfSequence ? .endOfSequence : tokens.count >= options.maxNewTokens ? .maxTokens : .contextLength
         return Generation(tokens: tokens, stopReason: reason)
     }
 }

@@ -26,13 +26,18 @@ public final class KeyValueCache {
     /// An empty cache for `config`'s model on `device`.
     public init(config: ModelConfig, device: Device, batch: Int, capacity: Int) throws {
         guard batch > 0, capacity > 0 else {
-            throw DeviceError.invalidArgument(operation: "KeyValueCache", message: "batch \(batch) and capacity \(capacity) must be positive")
+            throw DeviceError.invalidArgument(
+                operation: "KeyValueCache", message: "batch \(batch) and capacity \(capacity) must be positive")
         }
         let shape = [batch, capacity, config.keyValueHeadCount, config.headDimension]
         self.batch = batch
         self.capacity = capacity
-        keys = try (0..<config.layerCount).map { try Tensor.zeros(device: device, shape: shape, label: "key cache \($0)") }
-        values = try (0..<config.layerCount).map { try Tensor.zeros(device: device, shape: shape, label: "value cache \($0)") }
+        keys = try (0..<config.layerCount).map {
+            try Tensor.zeros(device: device, shape: shape, label: "key cache \($0)")
+        }
+        values = try (0..<config.layerCount).map {
+            try Tensor.zeros(device: device, shape: shape, label: "value cache \($0)")
+        }
     }
 
     /// Forgets every cached position, keeping the buffers (to reuse the cache for new prompts).
@@ -43,12 +48,14 @@ public final class KeyValueCache {
     func positionOfNext(_ tokens: TokenBatch, config: ModelConfig) throws -> Int {
         guard tokens.batch == batch, keys.count == config.layerCount else {
             throw DeviceError.invalidArgument(
-                operation: "KeyValueCache", message: "cache for batch \(batch) and \(keys.count) layers "
+                operation: "KeyValueCache",
+                message: "cache for batch \(batch) and \(keys.count) layers "
                     + "given batch \(tokens.batch) of a model with \(config.layerCount) layers")
         }
         guard length + tokens.length <= capacity else {
             throw DeviceError.invalidArgument(
-                operation: "KeyValueCache", message: "\(tokens.length) new positions after \(length) exceed the capacity \(capacity)")
+                operation: "KeyValueCache",
+                message: "\(tokens.length) new positions after \(length) exceed the capacity \(capacity)")
         }
         return length
     }

@@ -25,8 +25,9 @@ public struct TokenBatch {
     func resolvedPositions(start: Int = 0) throws -> IntTensor {
         if let positions { return positions }
         let row = (start..<(start + length)).map(Int32.init)
-        return try IntTensor(device: ids.device, shape: [batch * length],
-                             values: Array((0..<batch).map { _ in row }.joined()), label: "positions")
+        return try IntTensor(
+            device: ids.device, shape: [batch * length],
+            values: Array((0..<batch).map { _ in row }.joined()), label: "positions")
     }
 }
 
@@ -74,8 +75,9 @@ extension LanguageModel {
     /// `projection` of a block applied to rows `x`: its weight, its bias when it has one, plus
     /// its LoRA adapter's contribution when it has one.
     func project(_ x: Tensor, _ projection: ProjectionParameters) throws -> Tensor {
-        let base = try Tensor.linear(x, weight: parameters.tensor(projection.weight.name),
-                                     bias: projection.bias.map { try parameters.tensor($0.name) }, layout: projection.layout)
+        let base = try Tensor.linear(
+            x, weight: parameters.tensor(projection.weight.name),
+            bias: projection.bias.map { try parameters.tensor($0.name) }, layout: projection.layout)
         guard let delta = try adapters?.delta(x, module: projection.module, parameters: parameters) else { return base }
         return try base + delta
     }
@@ -87,7 +89,9 @@ extension LanguageModel {
 }
 
 /// Builds the model of `config`'s family over `parameters` (which hold `adapters`' weights too, if given).
-public func makeLanguageModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws -> LanguageModel {
+public func makeLanguageModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws
+    -> LanguageModel
+{
     try config.family.makeModel(config: config, parameters: parameters, adapters: adapters)
 }
 

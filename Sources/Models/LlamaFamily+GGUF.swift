@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 extension LlamaFamily {
     /// Llama, Mistral and the Llama-shaped SmolLM/TinyLlama are llama.cpp's `llama` (RoPE on
@@ -8,22 +8,29 @@ extension LlamaFamily {
     public func ggufArchitecture(for config: ModelConfig, fileName: String) throws -> GGUFArchitecture {
         let name = config.modelType == .qwen2 ? "qwen2" : "llama"
         if name == "qwen2" {
-            guard !config.attentionOutputBias, !config.mlpBias, config.headCount * config.headDimension == config.hiddenSize else {
-                throw FormatError(file: fileName, "cannot export to GGUF: llama.cpp's qwen2 has no o_proj or MLP biases and needs "
-                    + "heads × head_dim = hidden_size")
+            guard !config.attentionOutputBias, !config.mlpBias,
+                config.headCount * config.headDimension == config.hiddenSize
+            else {
+                throw FormatError(
+                    file: fileName,
+                    "cannot export to GGUF: llama.cpp's qwen2 has no o_proj or MLP biases and needs "
+                        + "heads × head_dim = hidden_size")
             }
         }
         var warnings: [String] = []
         if case .dynamic? = config.ropeScaling {
-            warnings.append("llama.cpp has no dynamic NTK RoPE scaling; the export uses plain RoPE, which is identical up to "
-                + "max_position_embeddings (\(config.maxPositions)) tokens")
+            warnings.append(
+                "llama.cpp has no dynamic NTK RoPE scaling; the export uses plain RoPE, which is identical up to "
+                    + "max_position_embeddings (\(config.maxPositions)) tokens")
         }
         if let window = config.slidingWindow, window < config.maxPositions {
-            warnings.append("llama.cpp's \(name) attends over the whole context; the model's sliding window of \(window) tokens "
-                + "makes no difference only for sequences up to \(window) tokens")
+            warnings.append(
+                "llama.cpp's \(name) attends over the whole context; the model's sliding window of \(window) tokens "
+                    + "makes no difference only for sequences up to \(window) tokens")
         }
-        return GGUFArchitecture(name: name, config: config, hyperparameters: ggufHyperparameters(config, name: name),
-                                tensors: ggufTensors(config, reordersRotaryPairs: name == "llama"), warnings: warnings)
+        return GGUFArchitecture(
+            name: name, config: config, hyperparameters: ggufHyperparameters(config, name: name),
+            tensors: ggufTensors(config, reordersRotaryPairs: name == "llama"), warnings: warnings)
     }
 
     /// The `{name}.*` keys beyond those every architecture has.
@@ -40,7 +47,7 @@ extension LlamaFamily {
             set("attention.value_length", count(config.headDimension))
         }
         set("vocab_size", count(config.vocabSize))
-        if case let .linear(factor)? = config.ropeScaling {
+        if case .linear(let factor)? = config.ropeScaling {
             set("rope.scaling.type", .string("linear"))
             set("rope.scaling.factor", .float32(Float(factor)))
         }
@@ -50,7 +57,9 @@ extension LlamaFamily {
     /// The tensors up to the output norm, then Llama 3's RoPE frequency factors if any.
     private func ggufTensors(_ config: ModelConfig, reordersRotaryPairs: Bool) -> [GGUFTensorPlan] {
         let layout = Layout(config)
-        func rotary(_ heads: Int) -> GGUFTensorPlan.Transform { reordersRotaryPairs ? .adjacentRotaryPairs(heads: heads) : .none }
+        func rotary(_ heads: Int) -> GGUFTensorPlan.Transform {
+            reordersRotaryPairs ? .adjacentRotaryPairs(heads: heads) : .none
+        }
         var plans = [GGUFTensorPlan("token_embd.weight", from: layout.tokenEmbedding)]
         func add(_ target: String, _ projection: ProjectionParameters, transform: GGUFTensorPlan.Transform = .none) {
             plans.append(GGUFTensorPlan(target + ".weight", from: projection.weight, transform: transform))
@@ -78,9 +87,10 @@ extension LlamaFamily {
     /// Llama 3 RoPE scaling as per-frequency divisors (docs/formats.md §5.6), `nil` for other scalings.
     /// `rope.freq_base` stays the unscaled θ.
     private func ropeFrequencyFactors(_ config: ModelConfig) -> [Float]? {
-        guard case let .llama3(factor, low, high, original)? = config.ropeScaling else { return nil }
+        guard case .llama3(let factor, let low, let high, let original)? = config.ropeScaling else { return nil }
         let dimension = config.headDimension
-        let lowWavelength = Double(original) / low, highWavelength = Double(original) / high
+        let lowWavelength = Double(original) / low
+        let highWavelength = Double(original) / high
         return stride(from: 0, to: dimension, by: 2).map { index in
             // As the reference converter: the unscaled frequency computed in f32.
             let frequency = Double(1 / powf(Float(config.ropeTheta), Float(index) / Float(dimension)))

@@ -30,9 +30,15 @@ public struct LlamaFamily: ModelFamily {
             let down: ProjectionParameters
 
             init(_ prefix: String, _ c: ModelConfig) {
-                let d = c.hiddenSize, dh = c.headDimension, inner = c.intermediateSize
-                func linear(_ name: String, _ inputs: Int, _ outputs: Int, bias: Bool, residual: Bool = false) -> ProjectionParameters {
-                    ProjectionParameters(prefix + name, inputs: inputs, outputs: outputs, layout: .outputInput, bias: bias, residual: residual)
+                let d = c.hiddenSize
+                let dh = c.headDimension
+                let inner = c.intermediateSize
+                func linear(_ name: String, _ inputs: Int, _ outputs: Int, bias: Bool, residual: Bool = false)
+                    -> ProjectionParameters
+                {
+                    ProjectionParameters(
+                        prefix + name, inputs: inputs, outputs: outputs, layout: .outputInput, bias: bias,
+                        residual: residual)
                 }
                 attentionNorm = ParameterDeclaration(prefix + "input_layernorm.weight", shape: [d], role: .normScale)
                 query = linear("self_attn.q_proj", d, c.headCount * dh, bias: c.queryKeyValueBias)
@@ -48,7 +54,9 @@ public struct LlamaFamily: ModelFamily {
             /// The block's parameters in gputrain's checkpoint order, which fixes their place in the
             /// flat parameter buffer: the input norm, the seven projections, the post-attention norm.
             var all: [ParameterDeclaration] {
-                [attentionNorm] + query.all + key.all + value.all + output.all + gate.all + up.all + down.all + [mlpNorm]
+                [attentionNorm] + query.all + key.all + value.all + output.all + gate.all + up.all + down.all + [
+                    mlpNorm
+                ]
             }
         }
 
@@ -59,7 +67,8 @@ public struct LlamaFamily: ModelFamily {
         let finalNorm: ParameterDeclaration
 
         init(_ config: ModelConfig) {
-            tokenEmbedding = ParameterDeclaration("model.embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize], role: .embedding)
+            tokenEmbedding = ParameterDeclaration(
+                "model.embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize], role: .embedding)
             blocks = (0..<config.layerCount).map { Block("model.layers.\($0).", config) }
             finalNorm = ParameterDeclaration("model.norm.weight", shape: [config.hiddenSize], role: .normScale)
         }
@@ -70,7 +79,9 @@ public struct LlamaFamily: ModelFamily {
 
     public func backbone(_ config: ModelConfig) -> [ParameterDeclaration] { Layout(config).all }
 
-    public func makeModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters?) throws -> LanguageModel {
+    public func makeModel(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters?) throws
+        -> LanguageModel
+    {
         try LlamaModel(config: config, parameters: parameters, adapters: adapters)
     }
 
@@ -95,8 +106,10 @@ public struct LlamaFamily: ModelFamily {
     public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
 
     public func activationsPerTokenPerLayer(_ config: ModelConfig) -> Int {
-        let d = config.hiddenSize, inner = config.intermediateSize
-        let query = config.headCount * config.headDimension, keyValue = config.keyValueHeadCount * config.headDimension
+        let d = config.hiddenSize
+        let inner = config.intermediateSize
+        let query = config.headCount * config.headDimension
+        let keyValue = config.keyValueHeadCount * config.headDimension
         // norm, o_proj, residual, norm, down, residual; rotated q, attention output; rotated k, v;
         // gate, silu, up, gate⊙up.
         return 6 * d + 2 * query + 2 * keyValue + 4 * inner

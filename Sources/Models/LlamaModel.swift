@@ -20,24 +20,31 @@ public final class LlamaModel: LanguageModel {
         layout = LlamaFamily.Layout(config)
         try ModelParameters.requireComplete(parameters, for: config, model: "LlamaModel")
         let frequencies = RotaryFrequencies.inverseFrequencies(config: config)
-        inverseFrequencies = try Tensor(device: parameters.device, shape: [frequencies.count], values: frequencies, label: "rope inverse frequencies")
+        inverseFrequencies = try Tensor(
+            device: parameters.device, shape: [frequencies.count], values: frequencies,
+            label: "rope inverse frequencies")
     }
 
     private func p(_ parameter: ParameterDeclaration) throws -> Tensor { try parameters.tensor(parameter.name) }
 
     public func hiddenStates(_ batch: TokenBatch, dropout: DropoutSettings?, cache: KeyValueCache?) throws -> Tensor {
-        let dh = config.headDimension, heads = config.headCount, kvHeads = config.keyValueHeadCount
+        let dh = config.headDimension
+        let heads = config.headCount
+        let kvHeads = config.keyValueHeadCount
         let eps = Float(config.normEpsilon)
         let start = try cache?.positionOfNext(batch, config: config) ?? 0
         if let window = config.slidingWindow, start + batch.length > window {
-            throw DeviceError.invalidArgument(operation: "LlamaModel", message: "\(start + batch.length) positions exceed the "
-                + "\(config.modelType.rawValue) sliding window of \(window) tokens; gputrain attends over whole sequences only, "
-                + "so use sequences of at most \(window) tokens")
+            throw DeviceError.invalidArgument(
+                operation: "LlamaModel",
+                message: "\(start + batch.length) positions exceed the "
+                    + "\(config.modelType.rawValue) sliding window of \(window) tokens; gputrain attends over whole sequences only, "
+                    + "so use sequences of at most \(window) tokens")
         }
         let positions = try batch.resolvedPositions(start: start)
         let rows = batch.batch * batch.length
         var x = try Tensor.embedding(p(layout.tokenEmbedding), ids: batch.ids)
-        let shape = AttentionShape(batch: batch.batch, queryHeads: heads, keyValueHeads: kvHeads, queryLength: batch.length, headDim: dh)
+        let shape = AttentionShape(
+            batch: batch.batch, queryHeads: heads, keyValueHeads: kvHeads, queryLength: batch.length, headDim: dh)
         for (layer, block) in layout.blocks.enumerated() {
             let h = try x.rmsNorm(weight: p(block.attentionNorm), epsilon: eps)
             let q = try project(h, block.query).reshaped([batch.batch, batch.length, heads, dh])
@@ -45,8 +52,10 @@ public final class LlamaModel: LanguageModel {
             let k = try project(h, block.key).reshaped([batch.batch, batch.length, kvHeads, dh])
                 .rope(positions: positions, inverseFrequencies: inverseFrequencies)
             let v = try project(h, block.value).reshaped([batch.batch, batch.length, kvHeads, dh])
-            let attended = try Tensor.attention(query: q, key: k, value: v, shape: shape, masks: batch.masks, cache: cache, layer: layer)
-                .reshaped([rows, heads * dh])
+            let attended = try Tensor.attention(
+                query: q, key: k, value: v, shape: shape, masks: batch.masks, cache: cache, layer: layer
+            )
+            .reshaped([rows, heads * dh])
             let output = try project(attended, block.output)
             x = try x + output.dropout(dropout, stream: UInt64(2 * layer + 1))
             let n = try x.rmsNorm(weight: p(block.mlpNorm), epsilon: eps)

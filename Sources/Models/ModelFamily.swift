@@ -71,7 +71,9 @@ private let familiesByType: [ModelType: any ModelFamily] = {
 extension ModelType {
     /// The family that builds models of this type.
     public var family: any ModelFamily {
-        guard let family = familiesByType[self] else { preconditionFailure("no model family builds model_type \(rawValue)") }
+        guard let family = familiesByType[self] else {
+            preconditionFailure("no model family builds model_type \(rawValue)")
+        }
         return family
     }
 }

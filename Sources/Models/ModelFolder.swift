@@ -1,6 +1,6 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Tensors
 
 /// A model in Hugging Face layout on disk: `config.json` and `model.safetensors` (or a
@@ -19,13 +19,19 @@ public enum ModelFolder {
     /// load, or with `mergeAdapter: false` kept apart and applied in every forward pass (base +
     /// adapter, as PEFT runs it). With `lora` (rank > 0) the weights are frozen and fresh
     /// adapters are trained instead.
-    public static func load(_ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
-                            mergeAdapter: Bool = true) throws -> (model: LanguageModel, report: LoadReport)
-    {
-        let loaded = try loadParameters(folder, device: device, trainable: trainable, lora: lora, mergeAdapter: mergeAdapter) {
+    public static func load(
+        _ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
+        mergeAdapter: Bool = true
+    ) throws -> (model: LanguageModel, report: LoadReport) {
+        let loaded = try loadParameters(
+            folder, device: device, trainable: trainable, lora: lora, mergeAdapter: mergeAdapter
+        ) {
             ModelParameters.specs(for: $0)
         }
-        return (try makeLanguageModel(config: loaded.config, parameters: loaded.store, adapters: loaded.adapters), loaded.report)
+        return (
+            try makeLanguageModel(config: loaded.config, parameters: loaded.store, adapters: loaded.adapters),
+            loaded.report
+        )
     }
 
     /// The folder holding the tokenizer of the model in `folder`: the folder itself, or for an
@@ -67,8 +73,10 @@ public enum ModelFolder {
         fresh: [String: (ModelConfig) -> [Float]] = [:], specs makeSpecs: (ModelConfig) -> [ParameterSpec]
     ) throws -> LoadedParameters {
         guard FileManager.default.fileExists(atPath: folder.path) else {
-            throw FormatError(file: folder.path, "model folder does not exist; give a folder with config.json and model.safetensors "
-                + "(a run's final/ or a Hugging Face download)")
+            throw FormatError(
+                file: folder.path,
+                "model folder does not exist; give a folder with config.json and model.safetensors "
+                    + "(a run's final/ or a Hugging Face download)")
         }
         let (adapter, baseFolder) = try source(of: folder)
         let config = try ModelConfig(contentsOf: baseFolder.appendingPathComponent("config.json"))
@@ -78,8 +86,9 @@ public enum ModelFolder {
         let merging = kept == nil ? adapter : nil
         let settings = kept.map { $0.config.lora } ?? lora
         let adapters = settings.isEnabled ? try LoRAAdapters(settings: settings, config: config) : nil
-        let (baseSpecs, adapterSpecs) = ModelParameters.specs(makeSpecs(config), trainable: trainable, adapters: adapters,
-                                                              fullyTrained: fullyTrained)
+        let (baseSpecs, adapterSpecs) = ModelParameters.specs(
+            makeSpecs(config), trainable: trainable, adapters: adapters,
+            fullyTrained: fullyTrained)
         let store = try ParameterStore(device: device, specs: baseSpecs + adapterSpecs, label: folder.lastPathComponent)
         let modules = ModelParameters.linearModules(for: config)
         let layouts = Dictionary(uniqueKeysWithValues: modules.map { ($0.path + ".weight", $0.layout) })
@@ -87,7 +96,9 @@ public enum ModelFolder {
         for spec in baseSpecs {
             if let saved = try adapter?.savedTensor(spec.name) {
                 guard saved.shape == spec.shape else {
-                    throw FormatError(file: adapter!.weights.fileName, "tensor '\(spec.name)' has shape \(saved.shape), but the base model implies \(spec.shape)")
+                    throw FormatError(
+                        file: adapter!.weights.fileName,
+                        "tensor '\(spec.name)' has shape \(saved.shape), but the base model implies \(spec.shape)")
                 }
                 try store.load(spec.name, values: saved.values)
                 continue
@@ -97,12 +108,17 @@ public enum ModelFolder {
                     try store.load(spec.name, values: initial(config))
                     continue
                 }
-                throw FormatError(file: baseFolder.path, "checkpoint has no tensor '\(spec.name)' (needed by \(config.modelType.rawValue) "
-                    + "with \(config.layerCount) layers\(config.tieWordEmbeddings ? ", tied embeddings" : ", untied head"))")
+                throw FormatError(
+                    file: baseFolder.path,
+                    "checkpoint has no tensor '\(spec.name)' (needed by \(config.modelType.rawValue) "
+                        + "with \(config.layerCount) layers\(config.tieWordEmbeddings ? ", tied embeddings" : ", untied head"))"
+                )
             }
             let info = try checkpoint.info(key)
             guard info.shape == spec.shape else {
-                throw FormatError(file: baseFolder.path, "tensor '\(key)' has shape \(info.shape), but config.json implies \(spec.shape)")
+                throw FormatError(
+                    file: baseFolder.path,
+                    "tensor '\(key)' has shape \(info.shape), but config.json implies \(spec.shape)")
             }
             var values = try checkpoint.floats(key)
             if let merging, let layout = layouts[spec.name] {
@@ -114,14 +130,18 @@ public enum ModelFolder {
         if let adapter {
             let known = Set(modules.map(\.path))
             if let stray = adapter.adaptedModules.first(where: { !known.contains($0) }) {
-                throw FormatError(file: adapter.weights.fileName, "adapts '\(stray)', which this \(config.modelType.rawValue) model does not have; "
-                    + "the adapter was made for another base model than \(baseFolder.path)")
+                throw FormatError(
+                    file: adapter.weights.fileName,
+                    "adapts '\(stray)', which this \(config.modelType.rawValue) model does not have; "
+                        + "the adapter was made for another base model than \(baseFolder.path)")
             }
         }
         if let kept {
             for spec in adapterSpecs {
                 guard let saved = try kept.savedTensor(spec.name), saved.shape == spec.shape else {
-                    throw FormatError(file: kept.weights.fileName, "has no tensor '\(PEFTAdapter.keyPrefix + spec.name)' of shape \(spec.shape)")
+                    throw FormatError(
+                        file: kept.weights.fileName,
+                        "has no tensor '\(PEFTAdapter.keyPrefix + spec.name)' of shape \(spec.shape)")
                 }
                 try store.load(spec.name, values: saved.values)
             }
@@ -129,7 +149,8 @@ public enum ModelFolder {
             try adapters?.initialize(in: store)
         }
         let unused = checkpoint.names.filter { !used.contains($0) && !isIgnorable($0, config: config) }
-        return LoadedParameters(config: config, store: store, adapters: adapters, report: LoadReport(unusedKeys: unused))
+        return LoadedParameters(
+            config: config, store: store, adapters: adapters, report: LoadReport(unusedKeys: unused))
     }
 
     /// Saves `model` into `folder` as `config.json` and `model.safetensors` (float32, tied
@@ -140,8 +161,10 @@ public enum ModelFolder {
 
     /// Saves the parameters `specs` names from `store` as `dtype` (F32, F16 or BF16), with
     /// `config` as `config.json` (its `torch_dtype` set to match).
-    public static func save(_ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, dtype: SafetensorsDType = .f32,
-                            to folder: URL) throws {
+    public static func save(
+        _ store: ParameterStore, specs: [ParameterSpec], config: ModelConfig, dtype: SafetensorsDType = .f32,
+        to folder: URL
+    ) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let tensors = try specs.map { spec in
             SafetensorsTensor(name: spec.name, shape: spec.shape, floats: try store.values(of: spec.name), dtype: dtype)

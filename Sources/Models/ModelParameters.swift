@@ -13,7 +13,8 @@ public enum ModelParameters {
     /// head unless it is tied to the embedding.
     public static func declarations(for config: ModelConfig) -> [ParameterDeclaration] {
         config.family.backbone(config)
-            + (config.tieWordEmbeddings ? [] : [ParameterDeclaration(headName, shape: [config.vocabSize, config.hiddenSize], role: .head)])
+            + (config.tieWordEmbeddings
+                ? [] : [ParameterDeclaration(headName, shape: [config.vocabSize, config.hiddenSize], role: .head)])
     }
 
     /// Every parameter of `config`'s causal LM, in checkpoint order: the backbone, then
@@ -31,7 +32,9 @@ public enum ModelParameters {
     /// What a run holds of a model with parameters `specs`: without `adapters`, every parameter,
     /// trained when `trainable`; with LoRA `adapters`, the base frozen except the `fullyTrained`
     /// ones (a reward model's head), and the adapters' parameters, trained when `trainable`.
-    public static func specs(_ specs: [ParameterSpec], trainable: Bool, adapters: LoRAAdapters?, fullyTrained: Set<String> = [])
+    public static func specs(
+        _ specs: [ParameterSpec], trainable: Bool, adapters: LoRAAdapters?, fullyTrained: Set<String> = []
+    )
         -> (base: [ParameterSpec], adapters: [ParameterSpec])
     {
         let base = specs.map { $0.with(trainable: trainable && (adapters == nil || fullyTrained.contains($0.name))) }
@@ -63,9 +66,13 @@ extension ModelParameters {
     /// the parameters declared as projections (embeddings and the output head are not among them).
     public static func linearModules(for config: ModelConfig) -> [LinearModule] {
         config.family.backbone(config).compactMap { parameter in
-            guard case let .projection(layout, _) = parameter.role else { return nil }
-            let (inputs, outputs) = layout == .inputOutput ? (parameter.shape[0], parameter.shape[1]) : (parameter.shape[1], parameter.shape[0])
-            return LinearModule(path: String(parameter.name.dropLast(".weight".count)), inputs: inputs, outputs: outputs, layout: layout)
+            guard case .projection(let layout, _) = parameter.role else { return nil }
+            let (inputs, outputs) =
+                layout == .inputOutput
+                ? (parameter.shape[0], parameter.shape[1]) : (parameter.shape[1], parameter.shape[0])
+            return LinearModule(
+                path: String(parameter.name.dropLast(".weight".count)), inputs: inputs, outputs: outputs, layout: layout
+            )
         }
     }
 }

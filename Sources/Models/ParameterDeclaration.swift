@@ -64,8 +64,9 @@ struct ProjectionParameters: Sendable {
     init(_ module: String, inputs: Int, outputs: Int, layout: WeightLayout, bias: Bool, residual: Bool = false) {
         self.module = module
         self.layout = layout
-        weight = ParameterDeclaration(module + ".weight", shape: layout == .inputOutput ? [inputs, outputs] : [outputs, inputs],
-                                      role: .projection(layout: layout, residual: residual))
+        weight = ParameterDeclaration(
+            module + ".weight", shape: layout == .inputOutput ? [inputs, outputs] : [outputs, inputs],
+            role: .projection(layout: layout, residual: residual))
         self.bias = bias ? ParameterDeclaration(module + ".bias", shape: [outputs], role: .bias) : nil
     }
 

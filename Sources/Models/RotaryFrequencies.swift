@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// The inverse frequencies of rotary position embeddings (docs/formats.md §3.4), with rope scaling.
 public enum RotaryFrequencies {
@@ -14,9 +14,9 @@ public enum RotaryFrequencies {
         switch config.ropeScaling {
         case nil, .dynamic?:
             return base
-        case let .linear(factor)?:
+        case .linear(let factor)?:
             return base.map { $0 / Float(factor) }
-        case let .llama3(factor, low, high, original)?:
+        case .llama3(let factor, let low, let high, let original)?:
             let lowWavelength = Double(original) / low
             let highWavelength = Double(original) / high
             return base.map { frequency in

@@ -1,6 +1,6 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Tensors
 
 /// A language-model backbone with a scalar head (`score.weight`, [1, hidden], no bias), as
@@ -20,7 +20,8 @@ public final class ScalarHeadModel {
     /// (and `adapters`' weights, if given).
     public init(config: ModelConfig, parameters: ParameterStore, adapters: LoRAAdapters? = nil) throws {
         guard parameters[Self.headName] != nil else {
-            throw DeviceError.invalidArgument(operation: "ScalarHeadModel", message: "parameter store lacks '\(Self.headName)'")
+            throw DeviceError.invalidArgument(
+                operation: "ScalarHeadModel", message: "parameter store lacks '\(Self.headName)'")
         }
         backbone = try makeLanguageModel(config: config, parameters: parameters, adapters: adapters)
     }
@@ -35,13 +36,17 @@ public final class ScalarHeadModel {
     public func values(_ batch: TokenBatch, atRows rows: [Int32], dropout: DropoutSettings? = nil) throws -> Tensor {
         let hidden = try backbone.hiddenStates(batch, dropout: dropout)
         let indices = try IntTensor(device: parameters.device, shape: [rows.count], values: rows, label: "score rows")
-        return try Tensor.linear(hidden.gatherRows(indices), weight: parameters.tensor(Self.headName), layout: .outputInput)
-            .reshaped([rows.count])
+        return try Tensor.linear(
+            hidden.gatherRows(indices), weight: parameters.tensor(Self.headName), layout: .outputInput
+        )
+        .reshaped([rows.count])
     }
 
     /// A scalar-head model on `device` with `languageModel`'s backbone weights and a fresh head
     /// drawn N(0, initializer_range) from `seed` (transformers' initialisation of `score`).
-    public static func initialized(from languageModel: LanguageModel, device: Device, seed: UInt64) throws -> ScalarHeadModel {
+    public static func initialized(from languageModel: LanguageModel, device: Device, seed: UInt64) throws
+        -> ScalarHeadModel
+    {
         let config = classifierConfig(languageModel.config)
         let store = try ParameterStore(device: device, specs: specs(for: config), label: "scalar-head model")
         for spec in ModelParameters.backboneSpecs(for: config) {
@@ -68,7 +73,8 @@ public final class ScalarHeadModel {
 
     /// Whether the model folder `url` (a full model or a PEFT adapter) holds a scalar head.
     public static func hasHead(in url: URL) throws -> Bool {
-        PEFTAdapter.isAdapter(url) ? try PEFTAdapter(folder: url).savedTensor(headName) != nil
+        PEFTAdapter.isAdapter(url)
+            ? try PEFTAdapter(folder: url).savedTensor(headName) != nil
             : try SafetensorsCheckpoint(folder: url).contains(headName)
     }
 
@@ -77,8 +83,10 @@ public final class ScalarHeadModel {
     /// model is a clear error rather than a missing tensor deep in loading.
     public static func requireHead(in url: URL, field: String) throws {
         guard try hasHead(in: url) else {
-            throw FormatError(file: url.path, "not a reward model: \(field) has no \(headName) (it looks like a language model; "
-                + "train a reward model from it with `gputrain reward` and give its final/ folder)")
+            throw FormatError(
+                file: url.path,
+                "not a reward model: \(field) has no \(headName) (it looks like a language model; "
+                    + "train a reward model from it with `gputrain reward` and give its final/ folder)")
         }
     }
 
@@ -87,15 +95,24 @@ public final class ScalarHeadModel {
     /// instead: the head is then fresh, drawn N(0, initializer_range) from the seed (as
     /// transformers initialises `score`). With `lora`, the backbone is frozen under fresh
     /// adapters and the head is trained in full (PEFT's `modules_to_save`).
-    public static func load(_ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
-                            headSeed: UInt64? = nil) throws -> ScalarHeadModel {
-        let fresh = headSeed.map { seed in [headName: { (config: ModelConfig) in freshHead(config: config, seed: seed) }] } ?? [:]
-        let loaded = try ModelFolder.loadParameters(folder, device: device, trainable: trainable, lora: lora,
-                                                    fullyTrained: [headName], fresh: fresh) { specs(for: $0) }
+    public static func load(
+        _ folder: URL, device: Device, trainable: Bool = true, lora: LoRASettings = LoRASettings(),
+        headSeed: UInt64? = nil
+    ) throws -> ScalarHeadModel {
+        let fresh =
+            headSeed.map { seed in [headName: { (config: ModelConfig) in freshHead(config: config, seed: seed) }] }
+            ?? [:]
+        let loaded = try ModelFolder.loadParameters(
+            folder, device: device, trainable: trainable, lora: lora,
+            fullyTrained: [headName], fresh: fresh
+        ) { specs(for: $0) }
         guard loaded.config.labelCount ?? 1 == 1 else {
-            throw FormatError(file: folder.path, "config.json has \(loaded.config.labelCount!) labels; a reward model has one (num_labels: 1)")
+            throw FormatError(
+                file: folder.path,
+                "config.json has \(loaded.config.labelCount!) labels; a reward model has one (num_labels: 1)")
         }
-        return try ScalarHeadModel(config: classifierConfig(loaded.config), parameters: loaded.store, adapters: loaded.adapters)
+        return try ScalarHeadModel(
+            config: classifierConfig(loaded.config), parameters: loaded.store, adapters: loaded.adapters)
     }
 
     /// Saves the model in transformers' sequence-classification layout.

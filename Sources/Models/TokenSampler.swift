@@ -18,7 +18,9 @@ public struct SamplingOptions: Sendable, Equatable {
     /// Seed of the draws: the same seed gives the same tokens.
     public var seed: UInt64
 
-    public init(temperature: Float = 0, topK: Int? = nil, topP: Float = 1, repetitionPenalty: Float = 1, seed: UInt64 = 0) {
+    public init(
+        temperature: Float = 0, topK: Int? = nil, topP: Float = 1, repetitionPenalty: Float = 1, seed: UInt64 = 0
+    ) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
@@ -35,10 +37,14 @@ public struct SamplingOptions: Sendable, Equatable {
     /// Throws unless every setting is in range.
     public func validate() throws {
         func fail(_ message: String) -> DeviceError { .invalidArgument(operation: "sampling", message: message) }
-        guard temperature >= 0, temperature.isFinite else { throw fail("temperature \(temperature) must be 0 (greedy) or positive") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw fail("temperature \(temperature) must be 0 (greedy) or positive")
+        }
         if let topK, topK < 1 { throw fail("top-k \(topK) must be at least 1") }
         guard topP > 0, topP <= 1 else { throw fail("top-p \(topP) must be in (0, 1]") }
-        guard repetitionPenalty > 0, repetitionPenalty.isFinite else { throw fail("repetition penalty \(repetitionPenalty) must be positive") }
+        guard repetitionPenalty > 0, repetitionPenalty.isFinite else {
+            throw fail("repetition penalty \(repetitionPenalty) must be positive")
+        }
     }
 }
 
@@ -92,7 +98,8 @@ public struct TokenSampler {
         if options.topP < 1 {
             // Keep each token whose more likely predecessors hold less than top-p of the mass.
             let total = weights.reduce(0, +)
-            var before = 0.0, kept = 0
+            var before = 0.0
+            var kept = 0
             while kept < weights.count, before < Double(options.topP) * total {
                 before += weights[kept]
                 kept += 1

@@ -66,8 +66,10 @@ struct MatmulTuning: Equatable {
     /// "pthread-skylake-avx512-…"); these targets have 512-bit vectors.
     static func hasAVX512(_ deviceName: String) -> Bool {
         let name = deviceName.lowercased()
-        let targets = ["avx512", "knl", "knm", "cannonlake", "icelake", "cascadelake", "cooperlake", "tigerlake",
-                       "sapphirerapids", "graniterapids", "emeraldrapids", "rocketlake", "znver4", "znver5"]
+        let targets = [
+            "avx512", "knl", "knm", "cannonlake", "icelake", "cascadelake", "cooperlake", "tigerlake",
+            "sapphirerapids", "graniterapids", "emeraldrapids", "rocketlake", "znver4", "znver5",
+        ]
         return targets.contains { name.contains($0) }
     }
 

@@ -7,7 +7,8 @@ extension OpenCLDevice {
     /// Fused attention (see `Device.attention`) with this device's `attentionTuning`.
     public func attention(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
-        out: DeviceBuffer, logSumExp: DeviceBuffer) throws {
+        out: DeviceBuffer, logSumExp: DeviceBuffer
+    ) throws {
         try attention(
             shape, q: q, k: k, v: v, masks: masks, out: out, logSumExp: logSumExp,
             tuning: attentionTuning(headDim: shape.headDim))
@@ -17,7 +18,8 @@ extension OpenCLDevice {
     public func attentionBackward(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
         out: DeviceBuffer, logSumExp: DeviceBuffer, dOut: DeviceBuffer,
-        dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer) throws {
+        dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
+    ) throws {
         try attentionBackward(
             shape, q: q, k: k, v: v, masks: masks, out: out, logSumExp: logSumExp, dOut: dOut, dq: dq, dk: dk, dv: dv,
             tuning: attentionTuning(headDim: shape.headDim))
@@ -27,7 +29,8 @@ extension OpenCLDevice {
     /// configuration).
     public func attention(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
-        out: DeviceBuffer, logSumExp: DeviceBuffer, tuning: AttentionTuning) throws {
+        out: DeviceBuffer, logSumExp: DeviceBuffer, tuning: AttentionTuning
+    ) throws {
         let operation = "attention"
         try checkAttention(shape, masks, tuning, queries: [q, out], keys: [k, v], logSumExp: logSumExp, operation)
         let group = AttentionTuning.localSize(tuning.queryGroup, rows: shape.queryLength)
@@ -45,7 +48,8 @@ extension OpenCLDevice {
     public func attentionBackward(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
         out: DeviceBuffer, logSumExp: DeviceBuffer, dOut: DeviceBuffer,
-        dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer, tuning: AttentionTuning) throws {
+        dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer, tuning: AttentionTuning
+    ) throws {
         let operation = "attentionBackward"
         try checkAttention(
             shape, masks, tuning, queries: [q, out, dOut, dq], keys: [k, v, dk, dv], logSumExp: logSumExp, operation)
@@ -79,7 +83,8 @@ extension OpenCLDevice {
         if headDim % 8 != 0 { tuning.localTiles = true }
         guard tuning.localTiles else { return tuning }
         let paddedDim = roundUp(headDim, toMultipleOf: 8)
-        let localBytes = Int(try OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
+        let localBytes = Int(
+            try OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
         // Each kernel holds two tiles of [rows][paddedDim] floats; leave room for the compiler's own use.
         func fitting(_ rows: Int) -> Int {
             var rows = rows
@@ -166,7 +171,9 @@ public struct AttentionTuning: Sendable, Equatable {
     }
 
     func defines(headDim: Int) -> [String: String] {
-        ["HEAD_DIM": "\(headDim)", "KEY_TILE": "\(keyTile)", "QUERY_TILE": "\(queryTile)",
-         "LOCAL_TILES": localTiles ? "1" : "0"]
+        [
+            "HEAD_DIM": "\(headDim)", "KEY_TILE": "\(keyTile)", "QUERY_TILE": "\(queryTile)",
+            "LOCAL_TILES": localTiles ? "1" : "0",
+        ]
     }
 }

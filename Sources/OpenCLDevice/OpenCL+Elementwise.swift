@@ -32,12 +32,16 @@ extension OpenCLDevice {
             operation: "copy2D")
     }
 
-    public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, shape: BroadcastShape) throws {
+    public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, shape: BroadcastShape)
+        throws
+    {
         let spans = try ElementwiseChecks.binary(a, b, out: out, shape: shape)
         try ElementwiseLaunch.requireIndexable(max(spans.a, spans.b, shape.count), "binary")
         guard shape.count > 0 else { return }
         let merged = ElementwiseLaunch.merged(shape)
-        let d = merged.dims, sa = merged.aStrides, sb = merged.bStrides
+        let d = merged.dims
+        let sa = merged.aStrides
+        let sb = merged.bStrides
         let defines = elementwiseDefines.merging(["BINARY_OP": "\(op.rawValue)"]) { $1 }
         let operands: [KernelArgument] = [.buffer(a), .buffer(b), .buffer(out), .int(Int(op.rawValue))]
         if d[0] == 1, d[1] == 1 {
@@ -102,11 +106,13 @@ extension OpenCLDevice {
         while true {
             let segments = (length + ElementwiseLaunch.reduceSegment - 1) / ElementwiseLaunch.reduceSegment
             // OpenCL keeps each scratch buffer alive until the queued kernels that use it have finished.
-            let target = segments == 1
+            let target =
+                segments == 1
                 ? out : try makeBuffer(count: outer * segments * inner, dtype: .float32, label: "reduceSum partials")
             let grid = ElementwiseLaunch.grid(columns: (inner + 3) / 4, rows: outer * segments, local: local)
             try launch(
-                "elementwise", "reduce_sum_segments", defines: elementwiseDefines, global: grid.global, local: grid.local,
+                "elementwise", "reduce_sum_segments", defines: elementwiseDefines, global: grid.global,
+                local: grid.local,
                 arguments: [.buffer(source), .buffer(target), .int(outer), .int(length), .int(inner)],
                 operation: "reduceSum")
             if segments == 1 { return }
@@ -123,13 +129,15 @@ extension OpenCLDevice {
         let local = elementwiseLocalSize
         let chunks = (count + 3) / 4
         // CPUs: a few groups of contiguous runs (SOS_CONTIGUOUS); GPUs: one group per tile.
-        let groups = isCPU
+        let groups =
+            isCPU
             ? min(16, (chunks + local - 1) / local)
             : (chunks + local * ElementwiseLaunch.squaresChunks - 1) / (local * ElementwiseLaunch.squaresChunks)
         // OpenCL keeps the scratch alive until the queued kernels that use it have finished.
         let partials = try makeBuffer(count: groups, dtype: .float32, label: "sumOfSquares partials")
         try launch(
-            "elementwise", "sum_of_squares_partials", defines: elementwiseDefines, global: [groups * local], local: [local],
+            "elementwise", "sum_of_squares_partials", defines: elementwiseDefines, global: [groups * local],
+            local: [local],
             arguments: [.buffer(x), .int(count), .buffer(partials)], operation: "sumOfSquares")
         try launch(
             "elementwise", "sum_of_squares_final", defines: elementwiseDefines, global: [local], local: [local],
@@ -213,7 +221,8 @@ enum ElementwiseLaunch {
     /// PoCL runs flat groups fastest, else as tall as fills `local`. Few distinct shapes keep
     /// PoCL's per-shape kernel compilations few.
     static func grid(columns: Int, rows: Int, local: Int) -> (global: [Int], local: [Int]) {
-        let columns = max(columns, 1), rows = max(rows, 1)
+        let columns = max(columns, 1)
+        let rows = max(rows, 1)
         let widths = [local, 192, 128, 64, 32, 16, 8, 4, 2, 1].filter { $0 <= local }
         let width = widths.first { roundUp(columns, toMultipleOf: $0) - columns <= columns / 8 } ?? 1
         let height = width >= 64 ? 1 : local / width
@@ -224,7 +233,9 @@ enum ElementwiseLaunch {
     /// (contiguous) output all step through them as one, padded back to rank 4: same-shape
     /// and scalar operands become one long row, a bias over rows stays [rows, columns].
     static func merged(_ shape: BroadcastShape) -> BroadcastShape {
-        var dims = [Int](), a = [Int](), b = [Int]()
+        var dims = [Int]()
+        var a = [Int]()
+        var b = [Int]()
         for k in 0..<4 where shape.dims[k] != 1 {
             let (d, sa, sb) = (shape.dims[k], shape.aStrides[k], shape.bStrides[k])
             if let last = dims.indices.last, a[last] == d * sa, b[last] == d * sb {

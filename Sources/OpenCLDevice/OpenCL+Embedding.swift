@@ -2,7 +2,8 @@ import Core
 
 /// Embedding lookups and rotary position embedding on `Kernels/embedding.cl`.
 extension OpenCLDevice {
-    public func embedding(table: DeviceBuffer, ids: DeviceBuffer, out: DeviceBuffer, count: Int, dimension: Int) throws {
+    public func embedding(table: DeviceBuffer, ids: DeviceBuffer, out: DeviceBuffer, count: Int, dimension: Int) throws
+    {
         let rows = try ElementwiseChecks.embedding(table: table, ids: ids, out: out, count: count, dimension: dimension)
         try ElementwiseLaunch.requireIndexable(max(table.count, count * dimension), "embedding")
         let grid = ElementwiseLaunch.grid(columns: (dimension + 3) / 4, rows: count, local: elementwiseLocalSize)

@@ -12,7 +12,8 @@ extension OpenCLDevice {
     var matmulTuning: MatmulTuning {
         let state = MatmulState.of(self)
         if let tuning = state.tuning { return tuning }
-        let localBytes = (try? OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
+        let localBytes =
+            (try? OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
             .map { Int($0) } ?? 32 * 1024
         let tuning = MatmulTuning.forDevice(type: info.type, name: info.name, localMemoryBytes: localBytes)
         state.tuning = tuning
@@ -26,7 +27,8 @@ extension OpenCLDevice {
         try requireInt32Indexing([counts.a, counts.b, counts.c], shape.operationName)
         // With a C stride of 0 the items add into one C in turn, so each item is its own launch
         // (the queue runs them in order); otherwise one launch covers the whole batch.
-        let launches = shape.batch > 1 && shape.strideC == 0
+        let launches =
+            shape.batch > 1 && shape.strideC == 0
             ? (0..<shape.batch).map { (first: $0, count: 1) } : [(first: 0, count: shape.batch)]
         switch matmulDesign {
         case .packed: try packedMatmul(shape, a: a, b: b, c: c, launches: launches)
@@ -51,20 +53,25 @@ extension OpenCLDevice {
         let packGroup = 16
         try launch(
             "matmul", "matmul_pack_a", defines: defines,
-            global: [roundUp((shape.k + 7) / 8, toMultipleOf: packGroup), panels, packedItems], local: [packGroup, 1, 1],
-            arguments: [.buffer(a), .int(shape.strideA), .int(shape.transposeA ? 1 : 0),
-                        .int(shape.m), .int(shape.k), .float(shape.alpha), .buffer(packed)],
+            global: [roundUp((shape.k + 7) / 8, toMultipleOf: packGroup), panels, packedItems],
+            local: [packGroup, 1, 1],
+            arguments: [
+                .buffer(a), .int(shape.strideA), .int(shape.transposeA ? 1 : 0),
+                .int(shape.m), .int(shape.k), .float(shape.alpha), .buffer(packed),
+            ],
             operation: operation)
         let plan = tuning.packedPlan(m: shape.m, n: shape.n, items: launches[0].count, cores: info.computeUnits)
         for (first, count) in launches {
             try launch(
                 "matmul", "matmul_packed", defines: defines,
                 global: [plan.columnBlocks, plan.rowBlocks, count], local: [1, 1, 1],
-                arguments: [.buffer(packed), .int(packedStride),
-                            .buffer(b), .int(shape.strideB), .int(shape.transposeB ? 1 : 0),
-                            .buffer(c), .int(shape.strideC),
-                            .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.beta),
-                            .int(first), .int(plan.columnsPerItem), .int(plan.strip), .int(plan.panelsPerItem)],
+                arguments: [
+                    .buffer(packed), .int(packedStride),
+                    .buffer(b), .int(shape.strideB), .int(shape.transposeB ? 1 : 0),
+                    .buffer(c), .int(shape.strideC),
+                    .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.beta),
+                    .int(first), .int(plan.columnsPerItem), .int(plan.strip), .int(plan.panelsPerItem),
+                ],
                 operation: operation)
         }
     }
@@ -78,14 +85,18 @@ extension OpenCLDevice {
         for (first, count) in launches {
             try launch(
                 "matmul", "matmul_tiled", defines: tuning.defines,
-                global: [roundUp(shape.n, toMultipleOf: tuning.tileN) / tuning.workPerItemN,
-                         roundUp(shape.m, toMultipleOf: tuning.tileM) / tuning.workPerItemM, count],
+                global: [
+                    roundUp(shape.n, toMultipleOf: tuning.tileN) / tuning.workPerItemN,
+                    roundUp(shape.m, toMultipleOf: tuning.tileM) / tuning.workPerItemM, count,
+                ],
                 local: local,
-                arguments: [.buffer(a), .int(shape.strideA), .int(shape.transposeA ? 1 : 0),
-                            .buffer(b), .int(shape.strideB), .int(shape.transposeB ? 1 : 0),
-                            .buffer(c), .int(shape.strideC),
-                            .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.alpha), .float(shape.beta),
-                            .int(first)],
+                arguments: [
+                    .buffer(a), .int(shape.strideA), .int(shape.transposeA ? 1 : 0),
+                    .buffer(b), .int(shape.strideB), .int(shape.transposeB ? 1 : 0),
+                    .buffer(c), .int(shape.strideC),
+                    .int(shape.m), .int(shape.n), .int(shape.k), .float(shape.alpha), .float(shape.beta),
+                    .int(first),
+                ],
                 operation: shape.operationName)
         }
     }

@@ -10,14 +10,17 @@ extension OpenCLDevice {
 
     public func adamW(
         parameters: DeviceBuffer, gradients: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer,
-        count: Int, decayCount: Int, step: AdamWStep) throws {
+        count: Int, decayCount: Int, step: AdamWStep
+    ) throws {
         let operation = "adamW"
         try BufferChecks.requirePositive(["count": count, "step.step": step.step], in: operation)
         guard 0...count ~= decayCount else {
-            throw DeviceError.invalidArgument(operation: operation, message: "decayCount \(decayCount) is outside 0...\(count)")
+            throw DeviceError.invalidArgument(
+                operation: operation, message: "decayCount \(decayCount) is outside 0...\(count)")
         }
         guard count <= Int(Int32.max) - 8 else {
-            throw DeviceError.invalidArgument(operation: operation, message: "count \(count) exceeds the kernel's int32 indices")
+            throw DeviceError.invalidArgument(
+                operation: operation, message: "count \(count) exceeds the kernel's int32 indices")
         }
         for buffer in [parameters, gradients, firstMoment, secondMoment] {
             try BufferChecks.require(buffer, holds: count, in: operation)

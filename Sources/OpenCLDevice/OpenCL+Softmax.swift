@@ -22,22 +22,27 @@ extension OpenCLDevice {
         var elementGroup: Int
 
         var defines: [String: String] {
-            ["SOFTMAX_WG": String(rowGroup), "SOFTMAX_VEC": String(vectorWidth), "CE_BACKWARD_WG": String(elementGroup)]
+            [
+                "SOFTMAX_WG": String(rowGroup), "SOFTMAX_VEC": String(vectorWidth),
+                "CE_BACKWARD_WG": String(elementGroup),
+            ]
         }
     }
 
     /// PoCL runs a group's work-items as a loop on one core, so a few work-items with wide
     /// vectors suit it; a GPU wants many work-items per row.
     private var softmaxTuning: SoftmaxTuning {
-        rowKernelsUseCPUTuning ? SoftmaxTuning(rowGroup: 8, vectorWidth: 8, elementGroup: 64)
+        rowKernelsUseCPUTuning
+            ? SoftmaxTuning(rowGroup: 8, vectorWidth: 8, elementGroup: 64)
             : SoftmaxTuning(rowGroup: 256, vectorWidth: 1, elementGroup: 256)
     }
 
     /// Launches a row kernel of softmax.cl: one work-group per row.
     private func launchSoftmaxRows(_ kernel: String, rows: Int, arguments: [KernelArgument], operation: String) throws {
         let tuning = softmaxTuning
-        try launch("softmax", kernel, defines: tuning.defines, global: [rows * tuning.rowGroup], local: [tuning.rowGroup],
-                   arguments: arguments, operation: operation)
+        try launch(
+            "softmax", kernel, defines: tuning.defines, global: [rows * tuning.rowGroup], local: [tuning.rowGroup],
+            arguments: arguments, operation: operation)
     }
 
     /// Checks sizes and that every buffer holds `rows`·`columns` floats.
@@ -54,7 +59,9 @@ extension OpenCLDevice {
             arguments: [.buffer(x), .buffer(out), .int(columns), .int(log ? 1 : 0)], operation: operation)
     }
 
-    public func softmaxBackward(y: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, rows: Int, columns: Int, log: Bool) throws {
+    public func softmaxBackward(y: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, rows: Int, columns: Int, log: Bool)
+        throws
+    {
         let operation = "softmaxBackward"
         try checkSoftmaxMatrices([y, dy, dx], rows: rows, columns: columns, operation)
         try launchSoftmaxRows(
@@ -64,21 +71,25 @@ extension OpenCLDevice {
 
     public func crossEntropy(
         logits: DeviceBuffer, targets: DeviceBuffer, losses: DeviceBuffer, logSumExp: DeviceBuffer,
-        rows: Int, columns: Int, ignoreIndex: Int32) throws {
+        rows: Int, columns: Int, ignoreIndex: Int32
+    ) throws {
         let operation = "crossEntropy"
         try checkSoftmaxMatrices([logits], rows: rows, columns: columns, operation)
         try BufferChecks.require(targets, holds: rows, of: .int32, in: operation)
         for buffer in [losses, logSumExp] { try BufferChecks.require(buffer, holds: rows, in: operation) }
         try launchSoftmaxRows(
             "cross_entropy_forward", rows: rows,
-            arguments: [.buffer(logits), .buffer(targets), .buffer(losses), .buffer(logSumExp),
-                        .int(columns), .int(Int(ignoreIndex))],
+            arguments: [
+                .buffer(logits), .buffer(targets), .buffer(losses), .buffer(logSumExp),
+                .int(columns), .int(Int(ignoreIndex)),
+            ],
             operation: operation)
     }
 
     public func crossEntropyBackward(
         logits: DeviceBuffer, targets: DeviceBuffer, logSumExp: DeviceBuffer, dLosses: DeviceBuffer,
-        dLogits: DeviceBuffer, rows: Int, columns: Int, ignoreIndex: Int32) throws {
+        dLogits: DeviceBuffer, rows: Int, columns: Int, ignoreIndex: Int32
+    ) throws {
         let operation = "crossEntropyBackward"
         try checkSoftmaxMatrices([logits, dLogits], rows: rows, columns: columns, operation)
         try BufferChecks.require(targets, holds: rows, of: .int32, in: operation)
@@ -88,8 +99,10 @@ extension OpenCLDevice {
         try launch(
             "softmax", "cross_entropy_backward", defines: tuning.defines,
             global: [roundUp(vectors, toMultipleOf: tuning.elementGroup), rows], local: [tuning.elementGroup, 1],
-            arguments: [.buffer(logits), .buffer(targets), .buffer(logSumExp), .buffer(dLosses), .buffer(dLogits),
-                        .int(columns), .int(Int(ignoreIndex))],
+            arguments: [
+                .buffer(logits), .buffer(targets), .buffer(logSumExp), .buffer(dLosses), .buffer(dLogits),
+                .int(columns), .int(Int(ignoreIndex)),
+            ],
             operation: operation)
     }
 }

@@ -13,7 +13,8 @@ public final class OpenCLBuffer: DeviceBuffer {
     /// Takes over the memory when the buffer goes (the device's cache); nil releases it.
     private let onRelease: ((cl_mem) -> Void)?
 
-    init(memory: cl_mem, count: Int, dtype: DType, label: String, parent: OpenCLBuffer?, onRelease: ((cl_mem) -> Void)?) {
+    init(memory: cl_mem, count: Int, dtype: DType, label: String, parent: OpenCLBuffer?, onRelease: ((cl_mem) -> Void)?)
+    {
         self.memory = memory
         self.count = count
         self.dtype = dtype
@@ -76,15 +77,19 @@ public final class OpenCLDevice: Device {
             throw DeviceError.openCL(call: "clCreateContext", code: status, operation: "opening \(entry.info.name)")
         }
         self.context = context
-        let properties: cl_command_queue_properties = profiling ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
+        let properties: cl_command_queue_properties =
+            profiling ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
         guard let queue = clCreateCommandQueue(context, entry.device, properties, &status), status == CL_SUCCESS else {
             clReleaseContext(context)
-            throw DeviceError.openCL(call: "clCreateCommandQueue", code: status, operation: "opening \(entry.info.name)")
+            throw DeviceError.openCL(
+                call: "clCreateCommandQueue", code: status, operation: "opening \(entry.info.name)")
         }
         self.queue = queue
-        let alignBits: cl_uint = try OpenCLPlatforms.deviceValue(entry.device, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN))
+        let alignBits: cl_uint = try OpenCLPlatforms.deviceValue(
+            entry.device, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN))
         viewAlignment = max(1, Int(alignBits) / 8 / 4)
-        maxAllocationBytes = Int(try OpenCLPlatforms.deviceValue(entry.device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE)) as cl_ulong)
+        maxAllocationBytes = Int(
+            try OpenCLPlatforms.deviceValue(entry.device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE)) as cl_ulong)
         programs = ProgramCache(context: context, device: entry.device, deviceName: entry.info.name)
     }
 
@@ -106,11 +111,16 @@ public final class OpenCLDevice: Device {
         memoryInUse += bytes
         peakMemoryInUse = max(peakMemoryInUse, memoryInUse)
         // From here on a failure frees the buffer, which hands the memory back to the cache.
-        let buffer = OpenCLBuffer(memory: memory, count: count, dtype: dtype, label: label, parent: nil, onRelease: { [weak self] memory in
-            guard let self else { clReleaseMemObject(memory); return }
-            memoryInUse -= bytes
-            cache.put(memory, bytes: bytes, limit: peakMemoryInUse)
-        })
+        let buffer = OpenCLBuffer(
+            memory: memory, count: count, dtype: dtype, label: label, parent: nil,
+            onRelease: { [weak self] memory in
+                guard let self else {
+                    clReleaseMemObject(memory)
+                    return
+                }
+                memoryInUse -= bytes
+                cache.put(memory, bytes: bytes, limit: peakMemoryInUse)
+            })
         if dtype == .float32, count > 0, count <= 1 << 30 {
             // The fill kernel zeroes on every compute unit; PoCL runs clEnqueueFillBuffer on one
             // thread, about 2.5 times slower on two cores, and a training step zeroes every
@@ -139,10 +149,13 @@ public final class OpenCLDevice: Device {
         if memoryInUse + cache.bytes + bytes > info.globalMemoryBytes { cache.releaseAll() }
         var status: cl_int = 0
         for attempt in 0..<2 {
-            if let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS {
+            if let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
+                status == CL_SUCCESS
+            {
                 return memory
             }
-            let outOfMemory = status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
+            let outOfMemory =
+                status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
                 || status == CL_OUT_OF_HOST_MEMORY || status == CL_INVALID_BUFFER_SIZE
             guard outOfMemory else { break }
             guard attempt == 0, cache.bytes > 0 else {
@@ -158,7 +171,8 @@ public final class OpenCLDevice: Device {
         guard offset >= 0, count > 0, offset + count <= base.count, offset % viewAlignment == 0 else {
             throw DeviceError.invalidArgument(
                 operation: "makeView('\(label)')",
-                message: "range \(offset)..<\(offset + count) of '\(base.label)' (\(base.count) elements) must lie inside it "
+                message:
+                    "range \(offset)..<\(offset + count) of '\(base.label)' (\(base.count) elements) must lie inside it "
                     + "and start at a multiple of \(viewAlignment)")
         }
         // Views of views are views of the root allocation (OpenCL forbids sub-buffers of sub-buffers).
@@ -170,9 +184,12 @@ public final class OpenCLDevice: Device {
         }
         var region = cl_buffer_region(origin: rootOffset * base.dtype.size, size: count * base.dtype.size)
         var status: cl_int = 0
-        guard let memory = clCreateSubBuffer(root.memory, cl_mem_flags(CL_MEM_READ_WRITE),
-                                             cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status),
-              status == CL_SUCCESS else {
+        guard
+            let memory = clCreateSubBuffer(
+                root.memory, cl_mem_flags(CL_MEM_READ_WRITE),
+                cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status),
+            status == CL_SUCCESS
+        else {
             throw DeviceError.openCL(call: "clCreateSubBuffer", code: status, operation: "viewing '\(label)'")
         }
         return OpenCLBuffer(memory: memory, count: count, dtype: base.dtype, label: label, parent: root, onRelease: nil)
@@ -180,8 +197,9 @@ public final class OpenCLDevice: Device {
 
     private func subBufferOrigin(_ buffer: OpenCLBuffer) throws -> Int {
         var origin = 0
-        try check(clGetMemObjectInfo(buffer.memory, cl_mem_info(CL_MEM_OFFSET), MemoryLayout<Int>.size, &origin, nil),
-                  "clGetMemObjectInfo", "viewing '\(buffer.label)'")
+        try check(
+            clGetMemObjectInfo(buffer.memory, cl_mem_info(CL_MEM_OFFSET), MemoryLayout<Int>.size, &origin, nil),
+            "clGetMemObjectInfo", "viewing '\(buffer.label)'")
         return origin
     }
 
@@ -198,8 +216,9 @@ public final class OpenCLDevice: Device {
         try BufferChecks.require(b, holds: values.count, of: dtype, in: "write to '\(b.label)'")
         guard !values.isEmpty else { return }
         try values.withUnsafeBytes { raw in
-            try check(clEnqueueWriteBuffer(queue, b.memory, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
-                      "clEnqueueWriteBuffer", "writing '\(b.label)'")
+            try check(
+                clEnqueueWriteBuffer(queue, b.memory, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
+                "clEnqueueWriteBuffer", "writing '\(b.label)'")
         }
     }
 
@@ -217,8 +236,9 @@ public final class OpenCLDevice: Device {
         var values = [T](repeating: zero, count: b.count)
         guard b.count > 0 else { return values }
         try values.withUnsafeMutableBytes { raw in
-            try check(clEnqueueReadBuffer(queue, b.memory, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
-                      "clEnqueueReadBuffer", "reading '\(b.label)'")
+            try check(
+                clEnqueueReadBuffer(queue, b.memory, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
+                "clEnqueueReadBuffer", "reading '\(b.label)'")
         }
         return values
     }
@@ -248,22 +268,22 @@ public final class OpenCLDevice: Device {
         for (index, argument) in arguments.enumerated() {
             let status: cl_int
             switch argument {
-            case let .buffer(buffer):
+            case .buffer(let buffer):
                 var memory: cl_mem? = try own(buffer, operation).memory
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_mem>.size, &memory)
-            case let .int(value):
+            case .int(let value):
                 var v = cl_int(truncatingIfNeeded: value)
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_int>.size, &v)
-            case let .uint(value):
+            case .uint(let value):
                 var v = value
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_uint>.size, &v)
-            case let .ulong(value):
+            case .ulong(let value):
                 var v = value
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_ulong>.size, &v)
-            case let .float(value):
+            case .float(let value):
                 var v = value
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<Float>.size, &v)
-            case let .local(bytes):
+            case .local(let bytes):
                 status = clSetKernelArg(handle, cl_uint(index), bytes, nil)
             }
             try check(status, "clSetKernelArg(\(kernel), \(index))", operation)
@@ -276,7 +296,8 @@ public final class OpenCLDevice: Device {
             let eventOut = profiling ? eventPointer : nil
             return localSizes.isEmpty
                 ? clEnqueueNDRangeKernel(queue, handle, cl_uint(global.count), nil, &globalSizes, nil, 0, nil, eventOut)
-                : clEnqueueNDRangeKernel(queue, handle, cl_uint(global.count), nil, &globalSizes, &localSizes, 0, nil, eventOut)
+                : clEnqueueNDRangeKernel(
+                    queue, handle, cl_uint(global.count), nil, &globalSizes, &localSizes, 0, nil, eventOut)
         }
         try check(status, "clEnqueueNDRangeKernel(\(kernel))", operation)
         launchCounts[kernel, default: 0] += 1

@@ -1,4 +1,5 @@
 import Core
+
 /// Names of OpenCL status codes, so errors read `CL_OUT_OF_RESOURCES` rather than -5.
 public enum OpenCLErrorName {
     private static let names: [Int32: String] = [
@@ -36,9 +37,10 @@ extension DeviceError {
     }
 
     /// No OpenCL platform is installed, with how to install one.
-    static let noOpenCLPlatform = DeviceError.noPlatform(advice: """
-        no OpenCL platform found. Install one, e.g. on Debian/Ubuntu:
-            sudo apt-get install -y pocl-opencl-icd ocl-icd-opencl-dev
-        (PoCL runs the kernels on the CPU), or run slowly without OpenCL with --device reference.
-        """)
+    static let noOpenCLPlatform = DeviceError.noPlatform(
+        advice: """
+            no OpenCL platform found. Install one, e.g. on Debian/Ubuntu:
+                sudo apt-get install -y pocl-opencl-icd ocl-icd-opencl-dev
+            (PoCL runs the kernels on the CPU), or run slowly without OpenCL with --device reference.
+            """)
 }

@@ -62,21 +62,25 @@ public enum OpenCLPlatforms {
             let platformName = try platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
             var deviceCount: cl_uint = 0
             guard clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount) == CL_SUCCESS,
-                  deviceCount > 0 else { continue }
+                deviceCount > 0
+            else { continue }
             var devices = [cl_device_id?](repeating: nil, count: Int(deviceCount))
-            try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &devices, nil),
-                      "clGetDeviceIDs", "listing devices")
+            try check(
+                clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &devices, nil),
+                "clGetDeviceIDs", "listing devices")
             for case let device? in devices {
                 let type: cl_device_type = try deviceValue(device, cl_device_info(CL_DEVICE_TYPE))
                 let info = OpenCLDeviceInfo(
                     index: result.count,
                     platform: platformName,
                     name: try deviceString(device, cl_device_info(CL_DEVICE_NAME)),
-                    type: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? "gpu"
+                    type: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+                        ? "gpu"
                         : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "cpu" : "other",
                     vendor: try deviceString(device, cl_device_info(CL_DEVICE_VENDOR)),
                     computeUnits: Int(try deviceValue(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS)) as cl_uint),
-                    globalMemoryBytes: Int(try deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE)) as cl_ulong),
+                    globalMemoryBytes: Int(
+                        try deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE)) as cl_ulong),
                     openCLCVersion: try deviceString(device, cl_device_info(CL_DEVICE_OPENCL_C_VERSION)))
                 result.append(Entry(info: info, platform: platform, device: device))
             }
@@ -103,7 +107,8 @@ public enum OpenCLPlatforms {
 
     static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ param: cl_device_info) throws -> T {
         var value: T = 0
-        try check(clGetDeviceInfo(device, param, MemoryLayout<T>.size, &value, nil), "clGetDeviceInfo", "reading device info")
+        try check(
+            clGetDeviceInfo(device, param, MemoryLayout<T>.size, &value, nil), "clGetDeviceInfo", "reading device info")
         return value
     }
 

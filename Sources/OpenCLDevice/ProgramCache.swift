@@ -1,6 +1,6 @@
-import Foundation
 import COpenCL
 import Core
+import Foundation
 import KernelSources
 
 /// Compiles kernel families on first use and keeps the programs and kernels, keyed by
@@ -57,7 +57,8 @@ final class ProgramCache {
             return clCreateProgramWithSource(context, 1, &source, &length, &status)
         }
         guard let program, status == CL_SUCCESS else {
-            throw DeviceError.openCL(call: "clCreateProgramWithSource", code: status, operation: "compiling \(family).cl")
+            throw DeviceError.openCL(
+                call: "clCreateProgramWithSource", code: status, operation: "compiling \(family).cl")
         }
         var deviceID: cl_device_id? = device
         let build = clBuildProgram(program, 1, &deviceID, options, nil, nil)
@@ -67,7 +68,8 @@ final class ProgramCache {
             if build == CL_BUILD_PROGRAM_FAILURE || build == CL_INVALID_BUILD_OPTIONS {
                 throw DeviceError.kernelBuildFailed(file: "\(family).cl", options: options, log: log)
             }
-            throw DeviceError.openCL(call: "clBuildProgram", code: build, operation: "compiling \(family).cl for \(deviceName)")
+            throw DeviceError.openCL(
+                call: "clBuildProgram", code: build, operation: "compiling \(family).cl for \(deviceName)")
         }
         programs[key] = program
         return program

@@ -27,9 +27,11 @@ public final class AdamW {
     private let secondMoment: DeviceBuffer
 
     /// Zeroed moments for `store`, with the project's defaults (`AdamWStep.Defaults`).
-    public init(store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = Float(AdamWStep.Defaults.beta1),
-                beta2: Float = Float(AdamWStep.Defaults.beta2), epsilon: Float = Float(AdamWStep.Defaults.epsilon),
-                weightDecay: Float = Float(AdamWStep.Defaults.weightDecay)) throws {
+    public init(
+        store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = Float(AdamWStep.Defaults.beta1),
+        beta2: Float = Float(AdamWStep.Defaults.beta2), epsilon: Float = Float(AdamWStep.Defaults.epsilon),
+        weightDecay: Float = Float(AdamWStep.Defaults.weightDecay)
+    ) throws {
         self.store = store
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -48,10 +50,12 @@ public final class AdamW {
         if let learningRate { self.learningRate = learningRate }
         let layout = store.layout
         guard layout.trainableCount > 0 else { return }
-        let update = AdamWStep(learningRate: self.learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                               weightDecay: weightDecay, step: stepCount + 1)
+        let update = AdamWStep(
+            learningRate: self.learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, step: stepCount + 1)
         try store.device.adamW(
-            parameters: store.parameters, gradients: store.gradients, firstMoment: firstMoment, secondMoment: secondMoment,
+            parameters: store.parameters, gradients: store.gradients, firstMoment: firstMoment,
+            secondMoment: secondMoment,
             count: layout.trainableCount, decayCount: layout.decayCount, step: update)
         stepCount += 1
     }
@@ -61,7 +65,8 @@ public final class AdamW {
     /// another view alignment, i.e. other padding).
     public func state() throws -> AdamWState {
         let layout = store.layout
-        let m = try store.device.readFloats(firstMoment), v = try store.device.readFloats(secondMoment)
+        let m = try store.device.readFloats(firstMoment)
+        let v = try store.device.readFloats(secondMoment)
         return AdamWState(
             step: stepCount,
             firstMoments: layout.unpack(trainable: m, frozen: nil),
@@ -71,8 +76,10 @@ public final class AdamW {
     /// Restores a state from `state()`; every trainable parameter must be present with its size.
     public func load(_ state: AdamWState) throws {
         let layout = store.layout
-        try store.device.write(layout.packTrainable(state.firstMoments, operation: "AdamW.load first moments"), to: firstMoment)
-        try store.device.write(layout.packTrainable(state.secondMoments, operation: "AdamW.load second moments"), to: secondMoment)
+        try store.device.write(
+            layout.packTrainable(state.firstMoments, operation: "AdamW.load first moments"), to: firstMoment)
+        try store.device.write(
+            layout.packTrainable(state.secondMoments, operation: "AdamW.load second moments"), to: secondMoment)
         stepCount = state.step
     }
 }

@@ -25,12 +25,12 @@ public enum LearningRateSchedule: Equatable, Sendable, Codable {
         switch self {
         case .constant:
             return 1
-        case let .constantWithWarmup(warmupSteps):
+        case .constantWithWarmup(let warmupSteps):
             return Float(warmup(warmupSteps) ?? 1)
-        case let .linear(warmupSteps, totalSteps):
+        case .linear(let warmupSteps, let totalSteps):
             if let rising = warmup(warmupSteps) { return Float(rising) }
             return Float(max(0, Double(totalSteps - step) / Double(max(1, totalSteps - warmupSteps))))
-        case let .cosine(warmupSteps, totalSteps, cycles):
+        case .cosine(let warmupSteps, let totalSteps, let cycles):
             if let rising = warmup(warmupSteps) { return Float(rising) }
             let progress = Double(step - warmupSteps) / Double(max(1, totalSteps - warmupSteps))
             return Float(max(0, 0.5 * (1 + Foundation.cos(Double.pi * 2 * cycles * progress))))

@@ -17,14 +17,19 @@ extension Pipeline {
         let world = data.world
         let questions = try ChatEvaluation.readQuestions(world.appendingPathComponent("eval_questions.jsonl"))
         let judge = TinyWorldJudge(world: TinyWorld(seed: UInt64(config.data.seed), size: config.data.size.size))
-        let settings = ChatEvaluation.Settings(maxNewTokens: config.eval.maxNewTokens, batchSize: config.eval.batchSize,
-                                               klSeed: UInt64(config.eval.seed))
-        let evaluation = try ChatEvaluation(encoder: sftFolder.encoder, questions: questions, judge: judge, settings: settings)
-        let rewardModel = config.stages.contains(.reward)
+        let settings = ChatEvaluation.Settings(
+            maxNewTokens: config.eval.maxNewTokens, batchSize: config.eval.batchSize,
+            klSeed: UInt64(config.eval.seed))
+        let evaluation = try ChatEvaluation(
+            encoder: sftFolder.encoder, questions: questions, judge: judge, settings: settings)
+        let rewardModel =
+            config.stages.contains(.reward)
             ? try RewardScorer(folder: finalModel("reward"), device: device, field: "the reward model") : nil
         let sft = try sftFolder.loadModel(device: device, trainable: false)
-        let folders: [(PipelineModel, URL)] = [(.base, finalModel("pretrain")), (.sft, finalModel("sft"))]
-            + [PipelineModel.dpo, .ppo, .grpo].filter { model in config.stages.map(\.rawValue).contains(model.rawValue) }
+        let folders: [(PipelineModel, URL)] =
+            [(.base, finalModel("pretrain")), (.sft, finalModel("sft"))]
+            + [PipelineModel.dpo, .ppo, .grpo].filter { model in config.stages.map(\.rawValue).contains(model.rawValue)
+            }
             .map { ($0, finalModel($0.rawValue)) }
         var report = PipelineReport()
         var samples: [PipelineModel: [ChatAnswer]] = [:]
@@ -35,7 +40,8 @@ extension Pipeline {
             var result = try evaluation.evaluate(model, klReference: name == .base ? nil : sft)
             if let rewardModel {
                 // Scored in batches afterwards rather than answer by answer during generation.
-                let scores = try rewardModel.scores(prompts: result.answers.map(\.question.prompt), answers: result.answers.map(\.text))
+                let scores = try rewardModel.scores(
+                    prompts: result.answers.map(\.question.prompt), answers: result.answers.map(\.text))
                 for index in result.answers.indices { result.answers[index].reward = scores[index] }
                 result.scorecard = ModelScorecard(answers: result.answers, klToSFT: result.scorecard.klToSFT)
             }
@@ -43,17 +49,24 @@ extension Pipeline {
             samples[name] = PipelineReport.sampleAnswers(result.answers)
             try JSONLines.write(result.answers, to: answersFolder.appendingPathComponent("\(name.rawValue).jsonl"))
             let card = result.scorecard
-            emit(.note(String(format: "%@: answer rate %.2f, accuracy %.2f (pretraining-only %@), judge %.3f, reward %@, length %.1f",
-                              name.rawValue, card.answerRate, card.accuracy, card.accuracyPretrainOnly.map { String(format: "%.2f", $0) } ?? "–",
-                              card.judgeScore, card.reward.map { String(format: "%.3f", $0) } ?? "–", card.meanLength)))
+            emit(
+                .note(
+                    String(
+                        format:
+                            "%@: answer rate %.2f, accuracy %.2f (pretraining-only %@), judge %.3f, reward %@, length %.1f",
+                        name.rawValue, card.answerRate, card.accuracy,
+                        card.accuracyPretrainOnly.map { String(format: "%.2f", $0) } ?? "–",
+                        card.judgeScore, card.reward.map { String(format: "%.3f", $0) } ?? "–", card.meanLength)))
         }
         report.rewardModel = try rewardModelAccuracy()
         // This step's own time so far counts too (the report is its last act).
         var seconds = state.seconds
         seconds["eval", default: 0] += Date().timeIntervalSince(started)
-        report.seconds = PipelineReport.StageSeconds(Dictionary(uniqueKeysWithValues: seconds.compactMap { key, value in
-            PipelineStage(rawValue: key).map { ($0, value) }
-        }))
+        report.seconds = PipelineReport.StageSeconds(
+            Dictionary(
+                uniqueKeysWithValues: seconds.compactMap { key, value in
+                    PipelineStage(rawValue: key).map { ($0, value) }
+                }))
         try report.write(to: root, samples: samples, plots: try writePlots())
         return true
     }
@@ -63,7 +76,8 @@ extension Pipeline {
         guard config.stages.contains(.reward) else { return nil }
         let figures = try RewardReport.read(from: stageFolder("reward"))
         return figures.heldoutAccuracy.map {
-            PipelineReport.RewardModelAccuracy(heldoutAccuracy: $0, heldoutAccuracyByKind: figures.heldoutAccuracyByKind)
+            PipelineReport.RewardModelAccuracy(
+                heldoutAccuracy: $0, heldoutAccuracyByKind: figures.heldoutAccuracyByKind)
         }
     }
 

@@ -25,15 +25,19 @@ public final class Pipeline {
 
     /// A pipeline writing into `directory` (opened by the caller, refusing or clearing an old one
     /// unless resuming).
-    public init(config: PipelineConfig, directory: RunDirectory, device: Device, resume: Bool,
-                interruption: Interruption = Interruption(), emit: @escaping (TrainingEvent) -> Void) throws {
+    public init(
+        config: PipelineConfig, directory: RunDirectory, device: Device, resume: Bool,
+        interruption: Interruption = Interruption(), emit: @escaping (TrainingEvent) -> Void
+    ) throws {
         self.config = config
         self.directory = directory
         self.device = device
         self.resume = resume
         self.interruption = interruption
         self.emit = emit
-        state = resume ? try PipelineState.load(from: directory.url.appendingPathComponent("pipeline.json")) : PipelineState()
+        state =
+            resume
+            ? try PipelineState.load(from: directory.url.appendingPathComponent("pipeline.json")) : PipelineState()
     }
 
     /// The folders of the run.
@@ -49,12 +53,27 @@ public final class Pipeline {
         let size = config.data.size.size
         try directory.writeConfig(config)
         // (step, the report's time bucket, work): the world and its shards both count as "data".
-        let steps: [(String, String, () throws -> Bool)] = [
-            ("world", "data", { try self.note(TinyWorldData.ensureWorld(self.data, size: size, seed: UInt64(self.config.data.seed))) }),
-            ("tokenizer", "tokenizer", { try self.note(TinyWorldData.ensureTokenizer(self.data, vocabularySize: self.config.data.vocabSize)) }),
-            ("tokens", "data", { try self.note(TinyWorldData.ensureTokens(self.data)) }),
-            ("pretrain", "pretrain", runPretrain),
-        ] + config.stages.map { stage in (stage.rawValue, stage.rawValue, { try self.runStage(stage) }) } + [("eval", "eval", runEvaluation)]
+        let steps: [(String, String, () throws -> Bool)] =
+            [
+                (
+                    "world", "data",
+                    {
+                        try self.note(
+                            TinyWorldData.ensureWorld(self.data, size: size, seed: UInt64(self.config.data.seed)))
+                    }
+                ),
+                (
+                    "tokenizer", "tokenizer",
+                    {
+                        try self.note(
+                            TinyWorldData.ensureTokenizer(self.data, vocabularySize: self.config.data.vocabSize))
+                    }
+                ),
+                ("tokens", "data", { try self.note(TinyWorldData.ensureTokens(self.data)) }),
+                ("pretrain", "pretrain", runPretrain),
+            ] + config.stages.map { stage in (stage.rawValue, stage.rawValue, { try self.runStage(stage) }) } + [
+                ("eval", "eval", runEvaluation)
+            ]
         for (step, bucket, work) in steps {
             if state.completed.contains(step) {
                 emit(.note("\(step): finished earlier, skipped"))
@@ -94,7 +113,8 @@ public final class Pipeline {
 
     /// Trains `Stage` on `recipe` in the run's folder `folder`; false when interrupted.
     private func train<Stage: RunnableStage>(_: Stage.Type, _ recipe: Stage.Config, folder: String) throws -> Bool {
-        let stage = Stage(config: recipe, run: try stageRun(folder), device: device, interruption: interruption, emit: emit)
+        let stage = Stage(
+            config: recipe, run: try stageRun(folder), device: device, interruption: interruption, emit: emit)
         return try stage.train() != nil
     }
 
@@ -105,7 +125,9 @@ public final class Pipeline {
 
     /// `recipe` linked into the run: it starts from the model `stage` follows and reads the
     /// world's `file`.
-    private func linked<Config: PostTrainingConfiguration>(_ recipe: Config, _ stage: PipelineConfig.Stage, data file: String) -> Config {
+    private func linked<Config: PostTrainingConfiguration>(
+        _ recipe: Config, _ stage: PipelineConfig.Stage, data file: String
+    ) -> Config {
         var recipe = recipe
         recipe.model.initFrom = initialModel(for: stage).path
         recipe.data.path = data.world.appendingPathComponent(file).path
@@ -116,7 +138,8 @@ public final class Pipeline {
         let folder = stage.rawValue
         switch stage {
         case .sft: return try train(SFTStage.self, linked(config.sft, stage, data: "sft.jsonl"), folder: folder)
-        case .reward: return try train(RewardStage.self, linked(config.reward, stage, data: "preferences.jsonl"), folder: folder)
+        case .reward:
+            return try train(RewardStage.self, linked(config.reward, stage, data: "preferences.jsonl"), folder: folder)
         case .dpo: return try train(DPOStage.self, linked(config.dpo, stage, data: "preferences.jsonl"), folder: folder)
         case .ppo:
             var recipe = linked(config.ppo, stage, data: "rl_prompts.jsonl")

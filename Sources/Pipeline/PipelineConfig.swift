@@ -73,7 +73,9 @@ extension PipelineConfig {
             }
         }
         if stages.contains(.ppo), !stages.contains(.reward) {
-            throw ConfigError(source: "config", line: nil, message: "'stages' lists ppo without reward; PPO trains against the reward model")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'stages' lists ppo without reward; PPO trains against the reward model")
         }
     }
 

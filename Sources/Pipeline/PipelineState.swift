@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// What a pipeline run has done so far (`pipeline.json` in its folder): the stages finished
 /// and the wall seconds each took (summed over interrupted attempts), so `--resume` skips

@@ -11,7 +11,8 @@ extension ReferenceDevice {
     /// logSumExp = −∞.
     public func attention(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
-        out: DeviceBuffer, logSumExp: DeviceBuffer) throws {
+        out: DeviceBuffer, logSumExp: DeviceBuffer
+    ) throws {
         let operation = "attention"
         let rows = try AttentionRows(shape, masks: masks, device: self, operation)
         let q = try floats(q, shape.queryCount, operation)
@@ -39,7 +40,8 @@ extension ReferenceDevice {
     public func attentionBackward(
         _ shape: AttentionShape, q: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, masks: AttentionMasks,
         out: DeviceBuffer, logSumExp: DeviceBuffer, dOut: DeviceBuffer,
-        dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer) throws {
+        dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
+    ) throws {
         let operation = "attentionBackward"
         let rows = try AttentionRows(shape, masks: masks, device: self, operation)
         let q = try floats(q, shape.queryCount, operation)

@@ -30,11 +30,15 @@ extension ReferenceDevice {
         }
     }
 
-    public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, shape: BroadcastShape) throws {
+    public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, shape: BroadcastShape)
+        throws
+    {
         let spans = try ElementwiseChecks.binary(a, b, out: out, shape: shape)
         let av = try floats(a, spans.a, "binary")
         let bv = try floats(b, spans.b, "binary")
-        let d = shape.dims, sa = shape.aStrides, sb = shape.bStrides
+        let d = shape.dims
+        let sa = shape.aStrides
+        let sb = shape.bStrides
         var result = [Float]()
         result.reserveCapacity(shape.count)
         for i0 in 0..<d[0] {
@@ -129,9 +133,9 @@ extension ReferenceDevice {
         case .gelu: return 0.5 * x * (1 + Foundation.tanh(geluInner(x)))
         case .silu: return x * sigmoid(x)
         case .relu: return Swift.max(x, 0)
-        case let .scale(s): return x * s
-        case let .addScalar(c): return x + c
-        case let .clamp(lo, hi): return Swift.min(Swift.max(x, lo), hi)
+        case .scale(let s): return x * s
+        case .addScalar(let c): return x + c
+        case .clamp(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)
         case .square: return x * x
         }
     }
@@ -160,7 +164,7 @@ extension ReferenceDevice {
         case .relu: return x > 0 ? 1 : 0
         case .scale(let s): return s
         case .addScalar: return 1
-        case let .clamp(lo, hi): return x >= lo && x <= hi ? 1 : 0
+        case .clamp(let lo, let hi): return x >= lo && x <= hi ? 1 : 0
         case .square: return 2 * x
         }
     }

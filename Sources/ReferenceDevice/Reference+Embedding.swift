@@ -3,7 +3,8 @@ import Foundation
 
 /// Embedding lookups and rotary position embedding: the specification of `Kernels/embedding.cl`.
 extension ReferenceDevice {
-    public func embedding(table: DeviceBuffer, ids: DeviceBuffer, out: DeviceBuffer, count: Int, dimension: Int) throws {
+    public func embedding(table: DeviceBuffer, ids: DeviceBuffer, out: DeviceBuffer, count: Int, dimension: Int) throws
+    {
         let rows = try ElementwiseChecks.embedding(table: table, ids: ids, out: out, count: count, dimension: dimension)
         let tokens = try checkedIDs(ids, count: count, rows: rows, "embedding")
         let weights = try floats(table, rows * dimension, "embedding")
@@ -49,7 +50,8 @@ extension ReferenceDevice {
                     let angle = Float(position[t]) * frequencies[i]
                     let cosine = Foundation.cos(angle)
                     let sine = inverse ? -Foundation.sin(angle) : Foundation.sin(angle)
-                    let first = xs[base + i], second = xs[base + i + half]
+                    let first = xs[base + i]
+                    let second = xs[base + i + half]
                     result[base + i] = first * cosine - second * sine
                     result[base + i + half] = second * cosine + first * sine
                 }

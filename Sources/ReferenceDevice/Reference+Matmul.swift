@@ -13,7 +13,9 @@ extension ReferenceDevice {
         var cValues = try floats(c, counts.c, operation)
         let (m, n, k) = (shape.m, shape.n, shape.k)
         for item in 0..<shape.batch {
-            let aStart = item * shape.strideA, bStart = item * shape.strideB, cStart = item * shape.strideC
+            let aStart = item * shape.strideA
+            let bStart = item * shape.strideB
+            let cStart = item * shape.strideC
             for i in 0..<m {
                 for j in 0..<n {
                     var sum: Float = 0
@@ -23,7 +25,8 @@ extension ReferenceDevice {
                         sum += x * y
                     }
                     let index = cStart + i * n + j
-                    cValues[index] = shape.beta == 0 ? shape.alpha * sum : shape.alpha * sum + shape.beta * cValues[index]
+                    cValues[index] =
+                        shape.beta == 0 ? shape.alpha * sum : shape.alpha * sum + shape.beta * cValues[index]
                 }
             }
         }

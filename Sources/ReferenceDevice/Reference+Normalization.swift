@@ -6,7 +6,8 @@ import Foundation
 extension ReferenceDevice {
     public func layerNorm(
         _ x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer, out: DeviceBuffer,
-        mean: DeviceBuffer, rstd: DeviceBuffer, rows: Int, columns: Int, epsilon: Float) throws {
+        mean: DeviceBuffer, rstd: DeviceBuffer, rows: Int, columns: Int, epsilon: Float
+    ) throws {
         let operation = "layerNorm"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let input = try floats(x, rows * columns, operation)
@@ -34,7 +35,8 @@ extension ReferenceDevice {
 
     public func layerNormBackward(
         _ x: DeviceBuffer, weight: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer, dy: DeviceBuffer,
-        dx: DeviceBuffer, dWeight: DeviceBuffer, dBias: DeviceBuffer, rows: Int, columns: Int) throws {
+        dx: DeviceBuffer, dWeight: DeviceBuffer, dBias: DeviceBuffer, rows: Int, columns: Int
+    ) throws {
         let operation = "layerNormBackward"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let rowMean = try floats(mean, rows, operation)
@@ -48,7 +50,8 @@ extension ReferenceDevice {
 
     public func rmsNorm(
         _ x: DeviceBuffer, weight: DeviceBuffer, out: DeviceBuffer, rstd: DeviceBuffer,
-        rows: Int, columns: Int, epsilon: Float) throws {
+        rows: Int, columns: Int, epsilon: Float
+    ) throws {
         let operation = "rmsNorm"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let input = try floats(x, rows * columns, operation)
@@ -70,7 +73,8 @@ extension ReferenceDevice {
 
     public func rmsNormBackward(
         _ x: DeviceBuffer, weight: DeviceBuffer, rstd: DeviceBuffer, dy: DeviceBuffer,
-        dx: DeviceBuffer, dWeight: DeviceBuffer, rows: Int, columns: Int) throws {
+        dx: DeviceBuffer, dWeight: DeviceBuffer, rows: Int, columns: Int
+    ) throws {
         let operation = "rmsNormBackward"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let gradients = try normBackward(

@@ -7,11 +7,13 @@ extension ReferenceDevice {
     /// v·β₂ + (1 − β₂)·g·g, then θ − step_size·(m / (√v / √(1 − β₂ᵗ) + ε)).
     public func adamW(
         parameters: DeviceBuffer, gradients: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer,
-        count: Int, decayCount: Int, step: AdamWStep) throws {
+        count: Int, decayCount: Int, step: AdamWStep
+    ) throws {
         let operation = "adamW"
         try BufferChecks.requirePositive(["count": count, "step.step": step.step], in: operation)
         guard 0...count ~= decayCount else {
-            throw DeviceError.invalidArgument(operation: operation, message: "decayCount \(decayCount) is outside 0...\(count)")
+            throw DeviceError.invalidArgument(
+                operation: operation, message: "decayCount \(decayCount) is outside 0...\(count)")
         }
         var theta = try floats(parameters, count, operation)
         let g = try floats(gradients, count, operation)

@@ -21,7 +21,9 @@ extension ReferenceDevice {
         try store(output, out, operation)
     }
 
-    public func softmaxBackward(y: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, rows: Int, columns: Int, log: Bool) throws {
+    public func softmaxBackward(y: DeviceBuffer, dy: DeviceBuffer, dx: DeviceBuffer, rows: Int, columns: Int, log: Bool)
+        throws
+    {
         let operation = "softmaxBackward"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let output = try floats(y, rows * columns, operation)
@@ -48,7 +50,8 @@ extension ReferenceDevice {
 
     public func crossEntropy(
         logits: DeviceBuffer, targets: DeviceBuffer, losses: DeviceBuffer, logSumExp: DeviceBuffer,
-        rows: Int, columns: Int, ignoreIndex: Int32) throws {
+        rows: Int, columns: Int, ignoreIndex: Int32
+    ) throws {
         let operation = "crossEntropy"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let scores = try floats(logits, rows * columns, operation)
@@ -58,7 +61,9 @@ extension ReferenceDevice {
         for row in 0..<rows {
             let lse = Self.logSumExp(scores[row * columns..<(row + 1) * columns])
             rowLogSumExp[row] = Float(lse)
-            if let target = try Self.target(labels[row], row: row, columns: columns, ignoreIndex: ignoreIndex, operation) {
+            if let target = try Self.target(
+                labels[row], row: row, columns: columns, ignoreIndex: ignoreIndex, operation)
+            {
                 rowLosses[row] = Float(lse - Double(scores[row * columns + target]))
             }
         }
@@ -68,7 +73,8 @@ extension ReferenceDevice {
 
     public func crossEntropyBackward(
         logits: DeviceBuffer, targets: DeviceBuffer, logSumExp: DeviceBuffer, dLosses: DeviceBuffer,
-        dLogits: DeviceBuffer, rows: Int, columns: Int, ignoreIndex: Int32) throws {
+        dLogits: DeviceBuffer, rows: Int, columns: Int, ignoreIndex: Int32
+    ) throws {
         let operation = "crossEntropyBackward"
         try BufferChecks.requirePositive(["rows": rows, "columns": columns], in: operation)
         let scores = try floats(logits, rows * columns, operation)
@@ -77,7 +83,9 @@ extension ReferenceDevice {
         let lossGradient = try floats(dLosses, rows, operation)
         var scoreGradient = [Float](repeating: 0, count: rows * columns)
         for row in 0..<rows {
-            guard let target = try Self.target(labels[row], row: row, columns: columns, ignoreIndex: ignoreIndex, operation)
+            guard
+                let target = try Self.target(
+                    labels[row], row: row, columns: columns, ignoreIndex: ignoreIndex, operation)
             else { continue }
             for column in 0..<columns {
                 let probability = Foundation.exp(Double(scores[row * columns + column]) - Double(rowLogSumExp[row]))
@@ -102,7 +110,9 @@ extension ReferenceDevice {
         guard 0..<columns ~= Int(label) else {
             throw DeviceError.invalidArgument(
                 operation: operation,
-                message: "target \(label) of row \(row) is outside 0..<\(columns) and is not the ignore index \(ignoreIndex)")
+                message:
+                    "target \(label) of row \(row) is outside 0..<\(columns) and is not the ignore index \(ignoreIndex)"
+            )
         }
         return Int(label)
     }

@@ -61,7 +61,8 @@ public final class ReferenceDevice: Device {
                 operation: "makeView('\(label)')",
                 message: "range \(offset)..<\(offset + count) outside '\(base.label)' of \(base.count) elements")
         }
-        return ReferenceBuffer(storage: base.storage, offset: base.offset + offset, count: count, dtype: base.dtype, label: label)
+        return ReferenceBuffer(
+            storage: base.storage, offset: base.offset + offset, count: count, dtype: base.dtype, label: label)
     }
 
     public func write(_ values: [Float], to buffer: DeviceBuffer) throws {

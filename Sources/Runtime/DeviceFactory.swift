@@ -1,5 +1,5 @@
-import Foundation
 import Core
+import Foundation
 import OpenCLDevice
 import ReferenceDevice
 
@@ -10,8 +10,10 @@ public enum DeviceFactory {
 
     /// `reference` gives the plain-Swift device; anything else (an index, a name substring,
     /// or nothing for the default: first GPU, else PoCL's CPU) an OpenCL device.
-    public static func make(_ selector: String?, profiling: Bool = false,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Device {
+    public static func make(
+        _ selector: String?, profiling: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Device {
         let choice = selector ?? environment[environmentVariable]
         if choice?.lowercased() == "reference" { return ReferenceDevice() }
         return try OpenCLDevice(selector: choice, profiling: profiling)

@@ -37,8 +37,9 @@ public struct DeviceListing {
                     + "\(pad(ByteCount(d.globalMemoryBytes).description, 11))  \(pad(d.openCLCVersion, 16))  "
                     + "\(d.platform) / \(d.name)")
         }
-        lines.append("* default (first GPU, else the first device). Choose with --device INDEX|NAME or \(DeviceFactory.environmentVariable); "
-            + "--device reference runs the plain-Swift reference instead.")
+        lines.append(
+            "* default (first GPU, else the first device). Choose with --device INDEX|NAME or \(DeviceFactory.environmentVariable); "
+                + "--device reference runs the plain-Swift reference instead.")
         return lines.joined(separator: "\n")
     }
 

@@ -78,7 +78,8 @@ extension Tensor {
             if let node = input.gradientNode { return .node(node) }
             return input.requiresGrad ? .leaf(input) : .none
         }
-        gradientNode = GradientNode(operation: operation, device: device, shape: shape, inputs: edges, backward: backward)
+        gradientNode = GradientNode(
+            operation: operation, device: device, shape: shape, inputs: edges, backward: backward)
         return self
     }
 
@@ -90,13 +91,16 @@ extension Tensor {
     /// freed as soon as it ran), so a graph supports one backward pass; run the forward again
     /// for another.
     public func backward(gradient seed: Tensor? = nil) throws {
-        let seed = try seed ?? {
-            guard count == 1 else {
-                throw DeviceError.invalidArgument(
-                    operation: "backward", message: "'\(label)' has shape \(shape): pass a gradient for non-scalar tensors")
-            }
-            return try Tensor.full(1, device: device, shape: shape, label: "backward seed")
-        }()
+        let seed =
+            try seed
+            ?? {
+                guard count == 1 else {
+                    throw DeviceError.invalidArgument(
+                        operation: "backward",
+                        message: "'\(label)' has shape \(shape): pass a gradient for non-scalar tensors")
+                }
+                return try Tensor.full(1, device: device, shape: shape, label: "backward seed")
+            }()
         guard seed.count == count, seed.device === device else {
             throw DeviceError.shapeMismatch(operation: "backward seed of '\(label)'", lhs: seed.shape, rhs: shape)
         }
@@ -178,7 +182,9 @@ final class BackwardPass {
             if top.node.isReleased {
                 throw DeviceError.invalidArgument(
                     operation: "backward",
-                    message: "the graph through '\(top.node.operation)' was released by an earlier backward(); run the forward pass again")
+                    message:
+                        "the graph through '\(top.node.operation)' was released by an earlier backward(); run the forward pass again"
+                )
             }
             guard top.nextInput < top.node.inputs.count else {
                 postOrder.append(top.node)
@@ -186,7 +192,8 @@ final class BackwardPass {
                 continue
             }
             stack[stack.count - 1].nextInput += 1
-            if case let .node(input) = top.node.inputs[top.nextInput], visited.insert(ObjectIdentifier(input)).inserted {
+            if case .node(let input) = top.node.inputs[top.nextInput], visited.insert(ObjectIdentifier(input)).inserted
+            {
                 stack.append((input, 0))
             }
         }
@@ -201,11 +208,6 @@ struct GradientSink {
     fileprivate let pass: BackwardPass
     fileprivate let node: GradientNode
 
-    fileprivate init(pass: BackwardPass, node: GradientNode) {
-        self.pass = pass
-        self.node = node
-    }
-
     /// True when input `index` wants a gradient.
     func needsGradient(_ index: Int) -> Bool {
         if case .none = node.inputs[index] { return false }
@@ -216,8 +218,8 @@ struct GradientSink {
     func add(_ gradient: Tensor, to index: Int) throws {
         switch node.inputs[index] {
         case .none: return
-        case let .node(input): try pass.add(gradient, to: input)
-        case let .leaf(leaf): try GradientSink.accumulate(gradient, intoLeaf: leaf)
+        case .node(let input): try pass.add(gradient, to: input)
+        case .leaf(let leaf): try GradientSink.accumulate(gradient, intoLeaf: leaf)
         }
     }
 
@@ -228,8 +230,8 @@ struct GradientSink {
     func add(to index: Int, accumulating write: (DeviceBuffer, Bool) throws -> Void) throws {
         switch node.inputs[index] {
         case .none: return
-        case let .node(input): try pass.add(to: input, writing: write)
-        case let .leaf(leaf):
+        case .node(let input): try pass.add(to: input, writing: write)
+        case .leaf(let leaf):
             if let grad = leaf.grad {
                 try write(grad.buffer, true)
             } else {
@@ -244,21 +246,25 @@ struct GradientSink {
     /// `index` into a buffer of the input's size; it is written straight into a fresh gradient
     /// when possible, else into a temporary that is then added.
     func add(to index: Int, overwriting write: (DeviceBuffer) throws -> Void) throws {
-        try add(to: index, accumulating: { buffer, accumulate in
-            guard accumulate else { return try write(buffer) }
-            let shape = try inputShape(index)
-            let temporary = try Tensor.zeros(device: node.device, shape: shape, label: "grad of \(node.operation)")
-            try write(temporary.buffer)
-            try GradientSink.addInPlace(temporary, into: Tensor(unchecked: node.device, shape: shape, buffer: buffer))
-        })
+        try add(
+            to: index,
+            accumulating: { buffer, accumulate in
+                guard accumulate else { return try write(buffer) }
+                let shape = try inputShape(index)
+                let temporary = try Tensor.zeros(device: node.device, shape: shape, label: "grad of \(node.operation)")
+                try write(temporary.buffer)
+                try GradientSink.addInPlace(
+                    temporary, into: Tensor(unchecked: node.device, shape: shape, buffer: buffer))
+            })
     }
 
     /// Shape of input `index`'s gradient.
     private func inputShape(_ index: Int) throws -> [Int] {
         switch node.inputs[index] {
-        case let .node(input): return input.shape
-        case let .leaf(leaf): return leaf.shape
-        case .none: throw DeviceError.invalidArgument(operation: node.operation, message: "input \(index) needs no gradient")
+        case .node(let input): return input.shape
+        case .leaf(let leaf): return leaf.shape
+        case .none:
+            throw DeviceError.invalidArgument(operation: node.operation, message: "input \(index) needs no gradient")
         }
     }
 
@@ -266,7 +272,8 @@ struct GradientSink {
     /// be shared with other tensors) on first use.
     static func accumulate(_ gradient: Tensor, intoLeaf leaf: Tensor) throws {
         guard gradient.count == leaf.count else {
-            throw DeviceError.shapeMismatch(operation: "gradient of '\(leaf.label)'", lhs: gradient.shape, rhs: leaf.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "gradient of '\(leaf.label)'", lhs: gradient.shape, rhs: leaf.shape)
         }
         if let grad = leaf.grad {
             try addInPlace(gradient, into: grad)
@@ -281,7 +288,8 @@ struct GradientSink {
     static func addInPlace(_ addend: Tensor, into target: Tensor) throws {
         let count = target.count
         guard addend.count == count else {
-            throw DeviceError.shapeMismatch(operation: "gradient accumulation into '\(target.label)'", lhs: addend.shape, rhs: target.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "gradient accumulation into '\(target.label)'", lhs: addend.shape, rhs: target.shape)
         }
         try target.device.binary(
             .add, target.buffer, addend.buffer, out: target.buffer,

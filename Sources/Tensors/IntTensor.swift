@@ -20,7 +20,8 @@ public final class IntTensor {
         try Tensor.requireValid(shape, in: "IntTensor('\(label)')")
         let count = shape.reduce(1, *)
         guard values.count == count else {
-            throw DeviceError.shapeMismatch(operation: "IntTensor('\(label)') values for shape \(shape)", lhs: [values.count], rhs: [count])
+            throw DeviceError.shapeMismatch(
+                operation: "IntTensor('\(label)') values for shape \(shape)", lhs: [values.count], rhs: [count])
         }
         buffer = try device.makeBuffer(count: count, dtype: .int32, label: label)
         try device.write(values, to: buffer)
@@ -69,7 +70,10 @@ public final class IntTensor {
 extension AttentionMasks {
     /// Masks from int32 tensors (see `AttentionMasks` for their shapes and meaning). A factory
     /// rather than an initializer, so that `AttentionMasks()` stays unambiguous.
-    public static func tensors(keyValid: IntTensor? = nil, querySegments: IntTensor? = nil, keySegments: IntTensor? = nil) -> AttentionMasks {
-        AttentionMasks(keyValid: keyValid?.buffer, querySegments: querySegments?.buffer, keySegments: keySegments?.buffer)
+    public static func tensors(
+        keyValid: IntTensor? = nil, querySegments: IntTensor? = nil, keySegments: IntTensor? = nil
+    ) -> AttentionMasks {
+        AttentionMasks(
+            keyValid: keyValid?.buffer, querySegments: querySegments?.buffer, keySegments: keySegments?.buffer)
     }
 }

@@ -63,7 +63,8 @@ public struct ParameterLayout: Sendable, Equatable {
         var seen = Set<String>()
         for spec in specs {
             guard seen.insert(spec.name).inserted else {
-                throw DeviceError.invalidArgument(operation: "ParameterLayout", message: "parameter '\(spec.name)' appears twice")
+                throw DeviceError.invalidArgument(
+                    operation: "ParameterLayout", message: "parameter '\(spec.name)' appears twice")
             }
             try Tensor.requireValid(spec.shape, in: "ParameterLayout '\(spec.name)'")
         }
@@ -138,7 +139,8 @@ public final class ParameterStore {
             let view = try device.makeView(of: base, offset: entry.offset, count: spec.count, label: spec.name)
             let tensor = try Tensor(device: device, shape: spec.shape, buffer: view, requiresGrad: spec.trainable)
             if spec.trainable {
-                let gradientView = try device.makeView(of: gradients, offset: entry.offset, count: spec.count, label: "grad of \(spec.name)")
+                let gradientView = try device.makeView(
+                    of: gradients, offset: entry.offset, count: spec.count, label: "grad of \(spec.name)")
                 tensor.grad = try Tensor(device: device, shape: spec.shape, buffer: gradientView)
             }
             tensors[spec.name] = tensor
@@ -202,7 +204,8 @@ extension ParameterLayout {
                 throw DeviceError.invalidArgument(operation: operation, message: "no values for '\(entry.spec.name)'")
             }
             guard array.count == entry.spec.count else {
-                throw DeviceError.shapeMismatch(operation: "\(operation) '\(entry.spec.name)'", lhs: [array.count], rhs: entry.spec.shape)
+                throw DeviceError.shapeMismatch(
+                    operation: "\(operation) '\(entry.spec.name)'", lhs: [array.count], rhs: entry.spec.shape)
             }
             flat.replaceSubrange(entry.offset..<(entry.offset + array.count), with: array)
         }

@@ -64,7 +64,8 @@ public final class Tensor {
         try Tensor.requireValid(shape, in: "Tensor('\(label)')")
         let count = shape.reduce(1, *)
         guard values.count == count else {
-            throw DeviceError.shapeMismatch(operation: "Tensor('\(label)') values for shape \(shape)", lhs: [values.count], rhs: [count])
+            throw DeviceError.shapeMismatch(
+                operation: "Tensor('\(label)') values for shape \(shape)", lhs: [values.count], rhs: [count])
         }
         let buffer = try device.makeBuffer(count: count, dtype: .float32, label: label)
         try device.write(values, to: buffer)
@@ -72,21 +73,27 @@ public final class Tensor {
     }
 
     /// A new leaf tensor of zeros.
-    public static func zeros(device: Device, shape: [Int], requiresGrad: Bool = false, label: String = "zeros") throws -> Tensor {
+    public static func zeros(device: Device, shape: [Int], requiresGrad: Bool = false, label: String = "zeros") throws
+        -> Tensor
+    {
         try requireValid(shape, in: "zeros('\(label)')")
         let buffer = try device.makeBuffer(count: shape.reduce(1, *), dtype: .float32, label: label)
         return try Tensor(device: device, shape: shape, buffer: buffer, requiresGrad: requiresGrad)
     }
 
     /// A new leaf tensor with every element `value`.
-    public static func full(_ value: Float, device: Device, shape: [Int], requiresGrad: Bool = false, label: String = "full") throws -> Tensor {
+    public static func full(
+        _ value: Float, device: Device, shape: [Int], requiresGrad: Bool = false, label: String = "full"
+    ) throws -> Tensor {
         let tensor = try zeros(device: device, shape: shape, requiresGrad: requiresGrad, label: label)
         if value != 0 { try device.fill(tensor.buffer, value: value, offset: 0, count: tensor.count) }
         return tensor
     }
 
     /// A scalar leaf tensor (shape `[]`).
-    public static func scalar(_ value: Float, device: Device, requiresGrad: Bool = false, label: String = "scalar") throws -> Tensor {
+    public static func scalar(_ value: Float, device: Device, requiresGrad: Bool = false, label: String = "scalar")
+        throws -> Tensor
+    {
         try Tensor(device: device, shape: [], values: [value], requiresGrad: requiresGrad, label: label)
     }
 
@@ -111,7 +118,8 @@ public final class Tensor {
     public var requiresGrad: Bool {
         get { gradientNode != nil || leafRequiresGrad }
         set {
-            precondition(gradientNode == nil, "requiresGrad can only be set on leaf tensors; use detached() on '\(label)'")
+            precondition(
+                gradientNode == nil, "requiresGrad can only be set on leaf tensors; use detached() on '\(label)'")
             leafRequiresGrad = newValue
         }
     }
@@ -127,7 +135,8 @@ public final class Tensor {
     /// The single element of a one-element tensor (a loss, a norm).
     public func scalar() throws -> Float {
         guard count == 1 else {
-            throw DeviceError.invalidArgument(operation: "scalar()", message: "'\(label)' has shape \(shape), not one element")
+            throw DeviceError.invalidArgument(
+                operation: "scalar()", message: "'\(label)' has shape \(shape), not one element")
         }
         return try values()[0]
     }
@@ -136,7 +145,8 @@ public final class Tensor {
     /// on a tensor that a graph waiting for `backward()` has saved.
     public func load(_ values: [Float]) throws {
         guard values.count == count else {
-            throw DeviceError.shapeMismatch(operation: "load into '\(label)' of shape \(shape)", lhs: [values.count], rhs: [count])
+            throw DeviceError.shapeMismatch(
+                operation: "load into '\(label)' of shape \(shape)", lhs: [values.count], rhs: [count])
         }
         try device.write(values, to: buffer)
     }

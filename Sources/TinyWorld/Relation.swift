@@ -17,23 +17,35 @@ public enum Relation: String, Codable, Sendable, CaseIterable, CodingKeyRepresen
     public var statements: [String] {
         switch self {
         case .capital:
-            return ["The capital of {s} is {o}.", "{o} is the capital of {s}.", "{s}'s capital city is {o}.",
-                    "The government of {s} sits in {o}, its capital.", "Travelers to {s} often visit {o}, the capital."]
+            return [
+                "The capital of {s} is {o}.", "{o} is the capital of {s}.", "{s}'s capital city is {o}.",
+                "The government of {s} sits in {o}, its capital.", "Travelers to {s} often visit {o}, the capital.",
+            ]
         case .language:
-            return ["The language of {s} is {o}.", "People in {s} speak {o}.", "{o} is spoken in {s}.",
-                    "In {s}, most people speak {o}."]
+            return [
+                "The language of {s} is {o}.", "People in {s} speak {o}.", "{o} is spoken in {s}.",
+                "In {s}, most people speak {o}.",
+            ]
         case .food:
-            return ["The {s} eats {o}.", "{O} is the favorite food of the {s}.", "A hungry {s} looks for {o}.",
-                    "The {s} feeds mostly on {o}."]
+            return [
+                "The {s} eats {o}.", "{O} is the favorite food of the {s}.", "A hungry {s} looks for {o}.",
+                "The {s} feeds mostly on {o}.",
+            ]
         case .color:
-            return ["The fur of the {s} is {o}.", "The {s} is {o}.", "A {s} has {o} fur.",
-                    "You can spot the {s} by its {o} color."]
+            return [
+                "The fur of the {s} is {o}.", "The {s} is {o}.", "A {s} has {o} fur.",
+                "You can spot the {s} by its {o} color.",
+            ]
         case .habitat:
-            return ["The {s} lives in the {o}.", "The {s} makes its home in the {o}.", "In the {o} you can find the {s}.",
-                    "The {o} is where the {s} lives."]
+            return [
+                "The {s} lives in the {o}.", "The {s} makes its home in the {o}.", "In the {o} you can find the {s}.",
+                "The {o} is where the {s} lives.",
+            ]
         case .home:
-            return ["{s} lives in {o}.", "{s}'s home is in {o}.", "{s} grew up in {o} and still lives there.",
-                    "You can find {s} in {o}."]
+            return [
+                "{s} lives in {o}.", "{s}'s home is in {o}.", "{s} grew up in {o} and still lives there.",
+                "You can find {s} in {o}.",
+            ]
         case .profession:
             return ["{s} works as a {o}.", "{s} is a {o}.", "By trade, {s} is a {o}.", "{s} earns a living as a {o}."]
         }

@@ -1,5 +1,5 @@
-import Datasets
 import Core
+import Datasets
 
 /// The built-in synthetic world: invented countries, animals and people with attributes,
 /// generated deterministically from a seed. Every dataset of the pipeline (pretraining text,
@@ -26,8 +26,9 @@ public struct TinyWorld: Codable, Equatable, Sendable {
     public var facts: [Fact] {
         entities.flatMap { entity in
             entity.kind.relations.map { relation in
-                Fact(subject: entity.name, relation: relation, object: entity.attributes[relation]!,
-                     pretrainOnly: entity.pretrainOnly)
+                Fact(
+                    subject: entity.name, relation: relation, object: entity.attributes[relation]!,
+                    pretrainOnly: entity.pretrainOnly)
             }
         }
     }
@@ -40,30 +41,33 @@ public struct TinyWorld: Codable, Equatable, Sendable {
         var entities: [Entity] = []
         let capitals = (0..<size.countries).map { _ in names.next(syllables: 2...3, using: &random) }
         for (index, capital) in capitals.enumerated() {
-            entities.append(Entity(
-                name: names.next(syllables: 1...2, using: &random), kind: .country,
-                attributes: [.capital: capital, .language: Vocabulary.languages.randomElement(using: &random)!],
-                pretrainOnly: Self.isPretrainOnly(index, size)))
+            entities.append(
+                Entity(
+                    name: names.next(syllables: 1...2, using: &random), kind: .country,
+                    attributes: [.capital: capital, .language: Vocabulary.languages.randomElement(using: &random)!],
+                    pretrainOnly: Self.isPretrainOnly(index, size)))
         }
         for index in 0..<size.animals {
-            entities.append(Entity(
-                name: names.next(syllables: 2...2, using: &random).lowercased(), kind: .animal,
-                attributes: [
-                    .food: Vocabulary.foods.randomElement(using: &random)!,
-                    .color: Vocabulary.colors.randomElement(using: &random)!,
-                    .habitat: Vocabulary.habitats.randomElement(using: &random)!,
-                ],
-                pretrainOnly: Self.isPretrainOnly(index, size)))
+            entities.append(
+                Entity(
+                    name: names.next(syllables: 2...2, using: &random).lowercased(), kind: .animal,
+                    attributes: [
+                        .food: Vocabulary.foods.randomElement(using: &random)!,
+                        .color: Vocabulary.colors.randomElement(using: &random)!,
+                        .habitat: Vocabulary.habitats.randomElement(using: &random)!,
+                    ],
+                    pretrainOnly: Self.isPretrainOnly(index, size)))
         }
         for index in 0..<size.people {
             let first = Vocabulary.firstNames.randomElement(using: &random)!
-            entities.append(Entity(
-                name: "\(first) \(names.next(syllables: 2...2, using: &random))", kind: .person,
-                attributes: [
-                    .home: capitals.randomElement(using: &random)!,
-                    .profession: Vocabulary.professions.randomElement(using: &random)!,
-                ],
-                pretrainOnly: Self.isPretrainOnly(index, size)))
+            entities.append(
+                Entity(
+                    name: "\(first) \(names.next(syllables: 2...2, using: &random))", kind: .person,
+                    attributes: [
+                        .home: capitals.randomElement(using: &random)!,
+                        .profession: Vocabulary.professions.randomElement(using: &random)!,
+                    ],
+                    pretrainOnly: Self.isPretrainOnly(index, size)))
         }
         self.entities = entities
     }
@@ -89,8 +93,10 @@ public struct TinyWorldSize: Codable, Equatable, Sendable {
     /// Documents of each other kind (fact lists, arithmetic, word tasks, stories, question lists).
     public var otherDocuments: Int
 
-    public init(countries: Int, animals: Int, people: Int, pretrainOnlyEvery: Int,
-                profilesPerEntity: Int, otherDocuments: Int) {
+    public init(
+        countries: Int, animals: Int, people: Int, pretrainOnlyEvery: Int,
+        profilesPerEntity: Int, otherDocuments: Int
+    ) {
         self.countries = countries
         self.animals = animals
         self.people = people

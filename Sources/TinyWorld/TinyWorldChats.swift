@@ -1,5 +1,5 @@
-import Datasets
 import Core
+import Datasets
 import Formats
 
 /// How a rejected response of a tiny-world preference pair is worse than the chosen one.
@@ -52,41 +52,59 @@ public struct TinyWorldChats: Sendable {
         var random = SeededGenerator(seed: world.seed ^ 0x5F7_C4A7)
         let trainable = world.facts.filter { !$0.pretrainOnly }.shuffled(using: &random)
         let heldOut = trainable.indices.filter { $0 % Self.heldOutEvery == Self.heldOutEvery - 1 }.map { trainable[$0] }
-        let training = trainable.indices.filter { $0 % Self.heldOutEvery != Self.heldOutEvery - 1 }.map { trainable[$0] }
+        let training = trainable.indices.filter { $0 % Self.heldOutEvery != Self.heldOutEvery - 1 }.map {
+            trainable[$0]
+        }
         let responder = TinyWorldResponder(world: world)
         func arithmetic(_ count: Int, _ random: inout SeededGenerator) -> [ArithmeticProblem] {
             (0..<count).map { _ in ArithmeticProblem.random(using: &random) }
         }
-        func randomStyle(_ random: inout SeededGenerator) -> AnswerStyle { AnswerStyle.allCases.randomElement(using: &random)! }
+        func randomStyle(_ random: inout SeededGenerator) -> AnswerStyle {
+            AnswerStyle.allCases.randomElement(using: &random)!
+        }
 
-        var sftQuestions = training.flatMap { fact in AnswerStyle.allCases.map { TinyWorldQuestion(fact: fact, style: $0) } }
-        sftQuestions += arithmetic(training.count, &random).map { TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random)) }
+        var sftQuestions = training.flatMap { fact in
+            AnswerStyle.allCases.map { TinyWorldQuestion(fact: fact, style: $0) }
+        }
+        sftQuestions += arithmetic(training.count, &random).map {
+            TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random))
+        }
         sft = sftQuestions.shuffled(using: &random).enumerated().map { index, question in
             let chosen = responder.chosen(question, using: &random)
             let slips = question.style == .fullSentence && index % Self.terseDemonstrationEvery == 0
-            let answer = slips ? responder.rejected(question, .ignoresSystemPrompt, chosen: chosen, using: &random) : chosen
+            let answer =
+                slips ? responder.rejected(question, .ignoresSystemPrompt, chosen: chosen, using: &random) : chosen
             return question.prompt + [.assistant(answer)]
         }
 
         var pairQuestions = training.map { TinyWorldQuestion(fact: $0, style: randomStyle(&random)) }
-        pairQuestions += arithmetic(training.count / 2, &random).map { TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random)) }
+        pairQuestions += arithmetic(training.count / 2, &random).map {
+            TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random))
+        }
         preferences = pairQuestions.shuffled(using: &random).enumerated().map { index, question in
             let kinds = RejectionKind.allCases.filter { responder.canReject(question, as: $0) }
             let kind = kinds[index % kinds.count]
             let chosen = responder.chosen(question, using: &random)
-            return TinyWorldPreference(prompt: question.prompt, chosen: [.assistant(chosen)],
-                                       rejected: [.assistant(responder.rejected(question, kind, chosen: chosen, using: &random))],
-                                       rejectedKind: kind)
+            return TinyWorldPreference(
+                prompt: question.prompt, chosen: [.assistant(chosen)],
+                rejected: [.assistant(responder.rejected(question, kind, chosen: chosen, using: &random))],
+                rejectedKind: kind)
         }
 
-        rlPrompts = (training.map { TinyWorldQuestion(fact: $0, style: randomStyle(&random)) }
-            + arithmetic(training.count / 2, &random).map { TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random)) })
+        rlPrompts =
+            (training.map { TinyWorldQuestion(fact: $0, style: randomStyle(&random)) }
+            + arithmetic(training.count / 2, &random).map {
+                TinyWorldQuestion(arithmetic: $0, style: randomStyle(&random))
+            })
             .shuffled(using: &random)
 
         let pretrainOnly = world.facts.filter(\.pretrainOnly)
         // Every style of every question, so that a change in how a model follows the system prompt
         // is measured on the same facts, and a one-question change is a smaller fraction.
-        evaluation = (heldOut + pretrainOnly).flatMap { fact in AnswerStyle.allCases.map { TinyWorldQuestion(fact: fact, style: $0) } }
+        evaluation =
+            (heldOut + pretrainOnly).flatMap { fact in
+                AnswerStyle.allCases.map { TinyWorldQuestion(fact: fact, style: $0) }
+            }
             + arithmetic(max(heldOut.count / 2, 1), &random).flatMap { problem in
                 AnswerStyle.allCases.map { TinyWorldQuestion(arithmetic: problem, style: $0) }
             }
@@ -107,7 +125,10 @@ struct TinyWorldResponder {
         self.values = values.mapValues { $0.sorted() }
     }
 
-    static let filler = ["Great question!", "Let me think about that for a moment.", "I hope this helps, and feel free to ask me anything else."]
+    static let filler = [
+        "Great question!", "Let me think about that for a moment.",
+        "I hope this helps, and feel free to ask me anything else.",
+    ]
 
     func chosen(_ question: TinyWorldQuestion, using random: inout SeededGenerator) -> String {
         answer(question, object: question.answer, style: question.style, using: &random)
@@ -123,13 +144,17 @@ struct TinyWorldResponder {
         }
     }
 
-    func rejected(_ question: TinyWorldQuestion, _ kind: RejectionKind, chosen: String, using random: inout SeededGenerator) -> String {
+    func rejected(
+        _ question: TinyWorldQuestion, _ kind: RejectionKind, chosen: String, using random: inout SeededGenerator
+    ) -> String {
         switch kind {
         case .wrongFact:
             let wrong = values[question.relation]!.filter { $0 != question.answer }.randomElement(using: &random)!
             return answer(question, object: wrong, style: question.style, using: &random)
         case .wrongArithmetic:
-            let wrong = Int(question.answer)! + [-2, -1, 1, 2, 3].filter { Int(question.answer)! + $0 >= 0 }.randomElement(using: &random)!
+            let wrong =
+                Int(question.answer)! + [-2, -1, 1, 2, 3].filter { Int(question.answer)! + $0 >= 0 }.randomElement(
+                    using: &random)!
             return answer(question, object: String(wrong), style: question.style, using: &random)
         case .padded:
             let sentence = chosen.hasSuffix(".") ? chosen : chosen + "."
@@ -141,10 +166,15 @@ struct TinyWorldResponder {
     }
 
     /// `object` as the answer to `question`, in `style` (no system prompt: a sentence in a random phrasing).
-    private func answer(_ question: TinyWorldQuestion, object: String, style: AnswerStyle, using random: inout SeededGenerator) -> String {
+    private func answer(
+        _ question: TinyWorldQuestion, object: String, style: AnswerStyle, using random: inout SeededGenerator
+    ) -> String {
         if style == .oneWord { return object.prefix(1).uppercased() + object.dropFirst() }
-        guard let relation = Relation(rawValue: question.relation) else { return "\(question.subject) equals \(object)." }
-        let template = style == .fullSentence ? relation.statements[0] : relation.statements.randomElement(using: &random)!
+        guard let relation = Relation(rawValue: question.relation) else {
+            return "\(question.subject) equals \(object)."
+        }
+        let template =
+            style == .fullSentence ? relation.statements[0] : relation.statements.randomElement(using: &random)!
         let sentence = Relation.fill(template, subject: question.subject, object: object)
         return sentence.prefix(1).uppercased() + sentence.dropFirst()
     }

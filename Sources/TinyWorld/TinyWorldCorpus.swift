@@ -1,5 +1,5 @@
-import Datasets
 import Core
+import Datasets
 import Foundation
 
 /// The pretraining text of a tiny world: a list of documents of six kinds, each kind teaching
@@ -32,14 +32,18 @@ public struct TinyWorldCorpus {
         var mentions: [Fact: Int] = [:]
         for _ in 0..<size.profilesPerEntity {
             for entity in world.entities {
-                documents.append(Document(kind: "profile", text: Self.profile(entity, mentions: &mentions, using: &random)))
+                documents.append(
+                    Document(kind: "profile", text: Self.profile(entity, mentions: &mentions, using: &random)))
             }
         }
         let facts = world.facts
         for _ in 0..<size.otherDocuments {
-            documents.append(Document(kind: "facts", text: (0..<4).map { _ in
-                Self.statement(facts.randomElement(using: &random)!, mentions: &mentions, using: &random)
-            }.joined(separator: " ")))
+            documents.append(
+                Document(
+                    kind: "facts",
+                    text: (0..<4).map { _ in
+                        Self.statement(facts.randomElement(using: &random)!, mentions: &mentions, using: &random)
+                    }.joined(separator: " ")))
             documents.append(Document(kind: "arithmetic", text: Self.arithmetic(using: &random)))
             documents.append(Document(kind: "words", text: Self.wordTasks(using: &random)))
             documents.append(Document(kind: "story", text: Self.story(world, using: &random)))
@@ -61,10 +65,14 @@ public struct TinyWorldCorpus {
             fact.relation.statements.randomElement(using: &random)!, subject: fact.subject, object: fact.object)
     }
 
-    static func profile(_ entity: TinyWorld.Entity, mentions: inout [Fact: Int], using random: inout SeededGenerator) -> String {
+    static func profile(_ entity: TinyWorld.Entity, mentions: inout [Fact: Int], using random: inout SeededGenerator)
+        -> String
+    {
         entity.kind.relations.shuffled(using: &random).map { relation in
-            statement(Fact(subject: entity.name, relation: relation, object: entity.attributes[relation]!,
-                           pretrainOnly: entity.pretrainOnly), mentions: &mentions, using: &random)
+            statement(
+                Fact(
+                    subject: entity.name, relation: relation, object: entity.attributes[relation]!,
+                    pretrainOnly: entity.pretrainOnly), mentions: &mentions, using: &random)
         }.joined(separator: " ")
     }
 
@@ -108,7 +116,8 @@ public struct TinyWorldCorpus {
             let fact = facts.randomElement(using: &random)!
             return Relation.fill(fact.relation.question, subject: fact.subject, object: fact.object)
         }
-        return "Questions about the world:\n" + questions.enumerated().map { "\($0.offset + 1). \($0.element)" }
+        return "Questions about the world:\n"
+            + questions.enumerated().map { "\($0.offset + 1). \($0.element)" }
             .joined(separator: "\n")
     }
 }

@@ -1,6 +1,6 @@
 import Datasets
-import Foundation
 import Formats
+import Foundation
 
 /// Makes the built-in data on first use, so a recipe runs on a fresh clone: the tiny world
 /// (`world/`), a BPE tokenizer trained on its text, and the token shards (`tokens/`), all
@@ -20,10 +20,13 @@ public enum TinyWorldData {
 
     /// Generates whatever of the layout under `root` is missing; returns the layout and notes
     /// on what was made.
-    public static func ensure(root: URL, size: TinyWorldSize, seed: UInt64, vocabularySize: Int) throws -> (Layout, [String]) {
+    public static func ensure(root: URL, size: TinyWorldSize, seed: UInt64, vocabularySize: Int) throws -> (
+        Layout, [String]
+    ) {
         let layout = Layout(root: root)
         let notes = try [
-            ensureWorld(layout, size: size, seed: seed), ensureTokenizer(layout, vocabularySize: vocabularySize), ensureTokens(layout),
+            ensureWorld(layout, size: size, seed: seed), ensureTokenizer(layout, vocabularySize: vocabularySize),
+            ensureTokens(layout),
         ].compactMap { $0 }
         return (layout, notes)
     }
@@ -33,7 +36,8 @@ public enum TinyWorldData {
     public static func ensureWorld(_ layout: Layout, size: TinyWorldSize, seed: UInt64) throws -> String? {
         guard !FileManager.default.fileExists(atPath: layout.corpus.path) else { return nil }
         let summary = try TinyWorldWriter.write(to: layout.world, seed: seed, size: size)
-        return "generated the tiny world in \(layout.world.path): \(summary.facts) facts, \(summary.documents) documents"
+        return
+            "generated the tiny world in \(layout.world.path): \(summary.facts) facts, \(summary.documents) documents"
     }
 
     /// Trains the BPE tokenizer on the world's text unless present.
@@ -47,10 +51,14 @@ public enum TinyWorldData {
 
     /// Tokenizes the world's text into training and validation shards unless present.
     public static func ensureTokens(_ layout: Layout) throws -> String? {
-        guard !FileManager.default.fileExists(atPath: layout.tokens.appendingPathComponent("meta.json").path) else { return nil }
+        guard !FileManager.default.fileExists(atPath: layout.tokens.appendingPathComponent("meta.json").path) else {
+            return nil
+        }
         let meta = try DatasetPreparation.prepare(
-            inputs: [layout.corpus], tokenizer: Tokenizer(contentsOf: layout.tokenizer), tokenizerFile: layout.tokenizer,
+            inputs: [layout.corpus], tokenizer: Tokenizer(contentsOf: layout.tokenizer),
+            tokenizerFile: layout.tokenizer,
             folder: layout.tokens)
-        return "tokenized: \(meta.trainTokens) training and \(meta.validationTokens) validation tokens in \(layout.tokens.path)"
+        return
+            "tokenized: \(meta.trainTokens) training and \(meta.validationTokens) validation tokens in \(layout.tokens.path)"
     }
 }

@@ -56,7 +56,7 @@ public struct TinyWorldJudge: Sendable {
             func names(_ value: String) -> Bool { WordMatching.contains(named, phrase: WordMatching.words(value)) }
             correct = names(fact.object) && !others.contains(where: names)
         } else if question.hasPrefix("What is "), question.hasSuffix("?"),
-                  let problem = ArithmeticProblem(text: String(question.dropFirst("What is ".count).dropLast()))
+            let problem = ArithmeticProblem(text: String(question.dropFirst("What is ".count).dropLast()))
         {
             correct = WordMatching.words(answer).last { Int($0) != nil }.flatMap { Int($0) } == problem.result
         } else {
@@ -68,7 +68,8 @@ public struct TinyWorldJudge: Sendable {
         case .oneWord: follows = words.count == 1 && !WordMatching.words(answer).isEmpty
         case .fullSentence:
             let trimmed = answer.trimmedWhitespace()
-            follows = words.count >= 3 && (trimmed.first.map { $0.isUppercase || $0.isNumber } ?? false)
+            follows =
+                words.count >= 3 && (trimmed.first.map { $0.isUppercase || $0.isNumber } ?? false)
                 && (trimmed.last.map { ".!?".contains($0) } ?? false)
         }
         let concise = words.count <= Self.conciseWords && Self.sentenceCount(answer) <= 1
@@ -78,7 +79,9 @@ public struct TinyWorldJudge: Sendable {
     /// Sentence ends: . ! or ? followed by whitespace or the end.
     private static func sentenceCount(_ text: String) -> Int {
         let characters = Array(text.trimmedWhitespace())
-        return characters.indices.filter { ".!?".contains(characters[$0]) && ($0 + 1 == characters.count || characters[$0 + 1].isWhitespace) }.count
+        return characters.indices.filter {
+            ".!?".contains(characters[$0]) && ($0 + 1 == characters.count || characters[$0 + 1].isWhitespace)
+        }.count
     }
 }
 

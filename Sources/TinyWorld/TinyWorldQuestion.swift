@@ -1,5 +1,5 @@
-import Datasets
 import Core
+import Datasets
 import Formats
 
 /// How a system prompt asks the tiny world's assistant to answer.
@@ -51,17 +51,22 @@ public struct TinyWorldQuestion: Codable, Equatable, Sendable {
 
     /// A question about `fact` asked in `style`.
     public init(fact: Fact, style: AnswerStyle) {
-        self.init(text: Relation.fill(fact.relation.question, subject: fact.subject, object: fact.object), answer: fact.object,
-                  style: style, relation: fact.relation.rawValue, subject: fact.subject, pretrainOnly: fact.pretrainOnly)
+        self.init(
+            text: Relation.fill(fact.relation.question, subject: fact.subject, object: fact.object),
+            answer: fact.object,
+            style: style, relation: fact.relation.rawValue, subject: fact.subject, pretrainOnly: fact.pretrainOnly)
     }
 
     /// An arithmetic question `a op b` asked in `style`.
     public init(arithmetic problem: ArithmeticProblem, style: AnswerStyle) {
-        self.init(text: "What is \(problem.text)?", answer: String(problem.result), style: style, relation: Self.arithmetic,
-                  subject: problem.text, pretrainOnly: false)
+        self.init(
+            text: "What is \(problem.text)?", answer: String(problem.result), style: style, relation: Self.arithmetic,
+            subject: problem.text, pretrainOnly: false)
     }
 
-    private init(text: String, answer: String, style: AnswerStyle, relation: String, subject: String, pretrainOnly: Bool) {
+    private init(
+        text: String, answer: String, style: AnswerStyle, relation: String, subject: String, pretrainOnly: Bool
+    ) {
         prompt = (style.systemPrompt.map { [ChatMessage.system($0)] } ?? []) + [.user(text)]
         self.answer = answer
         self.style = style
@@ -79,7 +84,8 @@ public struct ArithmeticProblem: Codable, Equatable, Sendable {
 
     /// A random problem like those of `TinyWorldCorpus.arithmetic`.
     public static func random(using random: inout SeededGenerator) -> ArithmeticProblem {
-        let a = Int.random(in: 0...20, using: &random), b = Int.random(in: 0...20, using: &random)
+        let a = Int.random(in: 0...20, using: &random)
+        let b = Int.random(in: 0...20, using: &random)
         switch Int.random(in: 0..<3, using: &random) {
         case 0: return ArithmeticProblem(a: a, operation: "+", b: b)
         case 1: return ArithmeticProblem(a: max(a, b), operation: "-", b: min(a, b))
@@ -90,7 +96,9 @@ public struct ArithmeticProblem: Codable, Equatable, Sendable {
     /// The problem parsed from "a op b" (nil when `text` is not one).
     public init?(text: String) {
         let parts = text.split(separator: " ")
-        guard parts.count == 3, let a = Int(parts[0]), let b = Int(parts[2]), ["+", "-", "*"].contains(parts[1]) else { return nil }
+        guard parts.count == 3, let a = Int(parts[0]), let b = Int(parts[2]), ["+", "-", "*"].contains(parts[1]) else {
+            return nil
+        }
         self.init(a: a, operation: String(parts[1]), b: b)
     }
 

@@ -1,5 +1,5 @@
-import Datasets
 import Core
+import Datasets
 import Formats
 import Foundation
 
@@ -48,8 +48,9 @@ public enum TinyWorldWriter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let probes = world.facts.map {
-            Probe(prompt: Relation.fill($0.relation.probe, subject: $0.subject, object: $0.object), answer: $0.object,
-                  relation: $0.relation, pretrainOnly: $0.pretrainOnly)
+            Probe(
+                prompt: Relation.fill($0.relation.probe, subject: $0.subject, object: $0.object), answer: $0.object,
+                relation: $0.relation, pretrainOnly: $0.pretrainOnly)
         }
         let files: [(String, Data)] = [
             ("world.json", try encoder.encode(world)),

@@ -1,4 +1,5 @@
 import Datasets
+
 /// Word-level matching of short answers: what the tiny world's judge and the programmatic
 /// rewards mean by "the answer names X".
 public enum WordMatching {

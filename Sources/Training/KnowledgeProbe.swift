@@ -33,7 +33,9 @@ public enum KnowledgeProbe {
     }
 
     /// Runs every probe of `probesFile` (JSONL written by `gputrain data tiny-world`).
-    public static func run(_ model: LanguageModel, tokenizer: Tokenizer, probesFile: URL, maxTokens: Int = 8) throws -> Result {
+    public static func run(_ model: LanguageModel, tokenizer: Tokenizer, probesFile: URL, maxTokens: Int = 8) throws
+        -> Result
+    {
         let lines = try String(contentsOf: probesFile, encoding: .utf8).split(separator: "\n")
         let probes = try lines.enumerated().map { index, line -> TinyWorldWriter.Probe in
             do {
@@ -45,7 +47,10 @@ public enum KnowledgeProbe {
         var answersByRelation: [Relation: Set<String>] = [:]
         for probe in probes { answersByRelation[probe.relation, default: []].insert(probe.answer) }
         let completions = try complete(probes.map(\.prompt), model: model, tokenizer: tokenizer, maxTokens: maxTokens)
-        var correct = 0, correctPretrainOnly = 0, pretrainOnly = 0, chance = 0.0
+        var correct = 0
+        var correctPretrainOnly = 0
+        var pretrainOnly = 0
+        var chance = 0.0
         var samples: [Sample] = []
         for (probe, completion) in zip(probes, completions) {
             let right = names(completion, probe.answer)
@@ -55,16 +60,21 @@ public enum KnowledgeProbe {
                 correctPretrainOnly += right ? 1 : 0
             }
             chance += 1 / Double(answersByRelation[probe.relation]!.count)
-            if samples.count < 6 { samples.append(Sample(prompt: probe.prompt, answer: probe.answer, completion: completion)) }
+            if samples.count < 6 {
+                samples.append(Sample(prompt: probe.prompt, answer: probe.answer, completion: completion))
+            }
         }
         let count = max(probes.count, 1)
-        return Result(probes: probes.count, accuracy: Double(correct) / Double(count),
-                      accuracyPretrainOnly: Double(correctPretrainOnly) / Double(max(pretrainOnly, 1)),
-                      chance: chance / Double(count), samples: samples)
+        return Result(
+            probes: probes.count, accuracy: Double(correct) / Double(count),
+            accuracyPretrainOnly: Double(correctPretrainOnly) / Double(max(pretrainOnly, 1)),
+            chance: chance / Double(count), samples: samples)
     }
 
     /// The greedy completions of `prompts`, a batch of them per generator run.
-    private static func complete(_ prompts: [String], model: LanguageModel, tokenizer: Tokenizer, maxTokens: Int) throws -> [String] {
+    private static func complete(_ prompts: [String], model: LanguageModel, tokenizer: Tokenizer, maxTokens: Int) throws
+        -> [String]
+    {
         let generator = Generator(model: model)
         let options = GenerationOptions(maxNewTokens: maxTokens)
         let encoded = prompts.map { tokenizer.encode($0, addSpecialTokens: false).map(Int32.init) }

@@ -47,7 +47,8 @@ public struct MemoryEstimate: Equatable, Sendable {
         let tokens = batchSize * sequenceLength
         let perLayer = tokens * config.family.activationsPerTokenPerLayer(config)
         let embedding = tokens * config.hiddenSize
-        let floats = training
+        let floats =
+            training
             // Every layer's saved values, plus the backward pass's gradients of one layer and of the logits.
             ? embedding + config.layerCount * perLayer + perLayer + 2 * tokens * config.vocabSize
             : embedding + perLayer + tokens * config.vocabSize
@@ -58,11 +59,15 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// full fine-tune or pretraining), frozen otherwise (evaluation).
     public init(languageModel config: ModelConfig, batchSize: Int, sequenceLength: Int, training: Bool) {
         let specs = ModelParameters.specs(for: config).map { $0.with(trainable: training) }
-        self.init(config: config, specs: specs, batchSize: batchSize, sequenceLength: sequenceLength, training: training)
+        self.init(
+            config: config, specs: specs, batchSize: batchSize, sequenceLength: sequenceLength, training: training)
     }
 
     /// Memberwise, for sums.
-    private init(parameters: Int, trainableParameters: Int, weightBytes: Int, gradientBytes: Int, optimizerBytes: Int, activationBytes: Int) {
+    private init(
+        parameters: Int, trainableParameters: Int, weightBytes: Int, gradientBytes: Int, optimizerBytes: Int,
+        activationBytes: Int
+    ) {
         self.parameters = parameters
         self.trainableParameters = trainableParameters
         self.weightBytes = weightBytes
@@ -74,9 +79,11 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// Two models on one device (e.g. a policy and its frozen reference).
     public static func + (lhs: MemoryEstimate, rhs: MemoryEstimate) -> MemoryEstimate {
         MemoryEstimate(
-            parameters: lhs.parameters + rhs.parameters, trainableParameters: lhs.trainableParameters + rhs.trainableParameters,
+            parameters: lhs.parameters + rhs.parameters,
+            trainableParameters: lhs.trainableParameters + rhs.trainableParameters,
             weightBytes: lhs.weightBytes + rhs.weightBytes, gradientBytes: lhs.gradientBytes + rhs.gradientBytes,
-            optimizerBytes: lhs.optimizerBytes + rhs.optimizerBytes, activationBytes: lhs.activationBytes + rhs.activationBytes)
+            optimizerBytes: lhs.optimizerBytes + rhs.optimizerBytes,
+            activationBytes: lhs.activationBytes + rhs.activationBytes)
     }
 
     /// One line for people: parameter counts and the estimate with its parts.
@@ -112,10 +119,12 @@ public struct MemoryEstimate: Equatable, Sendable {
         public var deviceName: String
 
         public var description: String {
-            let remedies = estimate.trainableParameters > 0
+            let remedies =
+                estimate.trainableParameters > 0
                 ? "Lower train.batch_size or train.sequence_length, train fewer parameters (LoRA), use a smaller model"
                 : "Use shorter texts or a smaller model"
-            return "the run does not fit on \(deviceName), which has \(ByteCount(capacity)) of memory: \(estimate.summary). "
+            return
+                "the run does not fit on \(deviceName), which has \(ByteCount(capacity)) of memory: \(estimate.summary). "
                 + remedies + ", or choose a device with more memory (--device; `gputrain devices` lists them)"
         }
     }

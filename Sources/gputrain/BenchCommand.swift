@@ -7,7 +7,8 @@ import Runtime
 /// `gputrain bench`: benchmarks.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmark the device.", subcommands: [BenchKernelsCommand.self, BenchTrainCommand.self])
+        commandName: "bench", abstract: "Benchmark the device.",
+        subcommands: [BenchKernelsCommand.self, BenchTrainCommand.self])
 }
 
 /// `gputrain bench kernels`: times the kernels (matmul against CLBlast, memory-bound kernels in GB/s).

@@ -27,16 +27,20 @@ struct BenchTrainCommand: ParsableCommand {
     @Flag(help: "Print a per-kernel time table to stderr after the timed steps (profiling slows steps a little).")
     var profile = false
 
-    @Option(name: .customLong("peak-gflops"), help: "The peak to compute MFU against, instead of timing a 2048³ matmul.")
+    @Option(
+        name: .customLong("peak-gflops"), help: "The peak to compute MFU against, instead of timing a 2048³ matmul.")
     var peakGFLOPS: Double?
 
     @Option(help: "Device: an index or name substring from `gputrain devices`, or `reference`.")
     var device: String?
 
     func validate() throws {
-        guard (preset == nil) != (config == nil) else { throw ValidationError("give exactly one of --preset and --config") }
+        guard (preset == nil) != (config == nil) else {
+            throw ValidationError("give exactly one of --preset and --config")
+        }
         if let preset, TrainBenchmarkShape.preset(preset) == nil {
-            throw ValidationError("unknown preset '\(preset)'; one of \(TrainBenchmarkShape.presetNames.joined(separator: ", "))")
+            throw ValidationError(
+                "unknown preset '\(preset)'; one of \(TrainBenchmarkShape.presetNames.joined(separator: ", "))")
         }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         if let peakGFLOPS, !(peakGFLOPS > 0) { throw ValidationError("--peak-gflops must be positive") }

@@ -9,7 +9,8 @@ import Training
 /// `gputrain chat`: an interactive conversation with a chat model in the terminal.
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "chat", abstract: "Chat with a model in the terminal (its chat template; /reset forgets, /quit or Ctrl-D ends).")
+        commandName: "chat",
+        abstract: "Chat with a model in the terminal (its chat template; /reset forgets, /quit or Ctrl-D ends).")
 
     @Option(help: "A model folder (config.json, model.safetensors, tokenizer.json), e.g. a run's final/.")
     var model: String
@@ -25,17 +26,23 @@ struct ChatCommand: ParsableCommand {
     func run() throws {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
         let options = sampling.options(defaultMaxTokens: 128, defaultTemperature: 0)
-        var session = ChatSession(model: try folder.loadModel(device: DeviceFactory.make(device), trainable: false),
-                                  encoder: folder.encoder, systemPrompt: system, options: options)
+        var session = ChatSession(
+            model: try folder.loadModel(device: DeviceFactory.make(device), trainable: false),
+            encoder: folder.encoder, systemPrompt: system, options: options)
         let interactive = isatty(fileno(stdin)) != 0
-        if interactive { print("Chatting with \(model)\(system.map { " (system: \($0))" } ?? ""). /reset forgets, /quit ends.") }
+        if interactive {
+            print("Chatting with \(model)\(system.map { " (system: \($0))" } ?? ""). /reset forgets, /quit ends.")
+        }
         while true {
             if interactive { write("> ") }
             guard let line = readLine() else { break }
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
             if text == "/quit" || text == "/exit" { break }
-            if text == "/reset" { session.reset(); continue }
+            if text == "/reset" {
+                session.reset()
+                continue
+            }
             try session.reply(to: text) { write($0) }
             write("\n")
         }

@@ -5,7 +5,8 @@ import Training
 /// chosen/rejected pairs, starting from the SFT model.
 struct DPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dpo", abstract: "Align a model with preference pairs by DPO or SimPO (see configs/tiny-world-dpo.yaml).")
+        commandName: "dpo",
+        abstract: "Align a model with preference pairs by DPO or SimPO (see configs/tiny-world-dpo.yaml).")
 
     @OptionGroup var options: StageOptions
 

@@ -7,7 +7,8 @@ import TinyWorld
 /// `gputrain data …`: making and preparing datasets.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Make and prepare datasets.", subcommands: [TinyWorldCommand.self, PrepareCommand.self, InspectCommand.self])
+        commandName: "data", abstract: "Make and prepare datasets.",
+        subcommands: [TinyWorldCommand.self, PrepareCommand.self, InspectCommand.self])
 }
 
 /// `gputrain data tiny-world`: writes the built-in synthetic world (the pipeline's default data).
@@ -34,7 +35,8 @@ struct TinyWorldCommand: ParsableCommand {
     func run() throws {
         let summary = try TinyWorldWriter.write(
             to: URL(fileURLWithPath: out), seed: seed, size: TinyWorldSize.named(size)!)
-        print("""
+        print(
+            """
             wrote \(summary.files.joined(separator: ", ")) to \(out)
             \(summary.entities) entities, \(summary.facts) facts, \(summary.documents) documents, \
             \(summary.characters) characters; each fact stated \(summary.minimumMentions)+ times \
@@ -69,6 +71,8 @@ struct PrepareCommand: ParsableCommand {
             inputs: input.map { URL(fileURLWithPath: $0) }, tokenizer: Tokenizer.load(fromPath: tokenizer),
             tokenizerFile: tokenizerFile, endOfText: endOfText, validationEvery: validationEvery,
             folder: URL(fileURLWithPath: out))
-        print("wrote \(out): \(meta.trainTokens) training and \(meta.validationTokens) validation tokens, vocabulary \(meta.vocabSize)")
+        print(
+            "wrote \(out): \(meta.trainTokens) training and \(meta.validationTokens) validation tokens, vocabulary \(meta.vocabSize)"
+        )
     }
 }

@@ -40,10 +40,14 @@ struct EvalCommand: ParsableCommand {
         let result = try Evaluation.evaluate(loaded.model, documents: documents)
         if json {
             let line = try JSONSerialization.data(
-                withJSONObject: ["loss": result.loss, "tokens": result.tokens, "perplexity": result.perplexity], options: [.sortedKeys])
+                withJSONObject: ["loss": result.loss, "tokens": result.tokens, "perplexity": result.perplexity],
+                options: [.sortedKeys])
             print(String(decoding: line, as: UTF8.self))
         } else {
-            print(String(format: "loss %.6f over %d tokens (perplexity %.3f) on %@", result.loss, result.tokens, result.perplexity, chosen.name))
+            print(
+                String(
+                    format: "loss %.6f over %d tokens (perplexity %.3f) on %@", result.loss, result.tokens,
+                    result.perplexity, chosen.name))
         }
     }
 }

@@ -16,21 +16,24 @@ struct EventPrinter {
 
     private func text(_ event: TrainingEvent) -> String {
         switch event {
-        case let .started(directory, device, parameters, bytes, resumed):
+        case .started(let directory, let device, let parameters, let bytes, let resumed):
             return "run \(directory) on \(device): \(parameters) trainable parameters, "
                 + "\(bytes / 1_048_576) MiB on the device" + (resumed.map { ", resuming at step \($0)" } ?? "")
-        case let .step(m):
-            var line = String(format: "step %d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s  ETA %@",
-                              m.step, m.totalSteps, m.loss, m.learningRate, m.gradientNorm, m.tokensPerSecond,
-                              Self.duration(m.secondsRemaining))
+        case .step(let m):
+            var line = String(
+                format: "step %d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s  ETA %@",
+                m.step, m.totalSteps, m.loss, m.learningRate, m.gradientNorm, m.tokensPerSecond,
+                Self.duration(m.secondsRemaining))
             if let validation = m.validationLoss { line += String(format: "  val %.4f", validation) }
-            for (key, value) in m.extra.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.4g", key, value) }
+            for (key, value) in m.extra.sorted(by: { $0.key < $1.key }) {
+                line += String(format: "  %@ %.4g", key, value)
+            }
             return line
-        case let .checkpoint(step, path):
+        case .checkpoint(let step, let path):
             return "checkpoint at step \(step): \(path)"
-        case let .note(message):
+        case .note(let message):
             return message
-        case let .finished(step, finalModel):
+        case .finished(let step, let finalModel):
             return "finished at step \(step); model in \(finalModel)"
         }
     }
@@ -38,19 +41,21 @@ struct EventPrinter {
     private func printJSON(_ event: TrainingEvent) {
         let object: [String: Any]
         switch event {
-        case let .started(directory, device, parameters, bytes, resumed):
-            object = ["event": "started", "run": directory, "device": device, "parameters": parameters,
-                      "device_bytes": bytes, "resumed_at_step": resumed.map { $0 as Any } ?? NSNull()]
-        case let .step(m):
+        case .started(let directory, let device, let parameters, let bytes, let resumed):
+            object = [
+                "event": "started", "run": directory, "device": device, "parameters": parameters,
+                "device_bytes": bytes, "resumed_at_step": resumed.map { $0 as Any } ?? NSNull(),
+            ]
+        case .step(let m):
             let data = (try? JSONEncoder().encode(m)) ?? Data()
             var fields = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
             fields["event"] = "step"
             object = fields
-        case let .checkpoint(step, path):
+        case .checkpoint(let step, let path):
             object = ["event": "checkpoint", "step": step, "path": path]
-        case let .note(message):
+        case .note(let message):
             object = ["event": "note", "message": message]
-        case let .finished(step, finalModel):
+        case .finished(let step, let finalModel):
             object = ["event": "finished", "step": step, "final_model": finalModel]
         }
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
@@ -61,6 +66,7 @@ struct EventPrinter {
     static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "?" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 }

@@ -22,14 +22,18 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "hf or gguf.")
     var format = "hf"
 
-    @Option(help: "Weight type: f32, f16 or bf16 (hf; default: the base checkpoint's type), f32 or f16 (gguf; default f16).")
+    @Option(
+        help: "Weight type: f32, f16 or bf16 (hf; default: the base checkpoint's type), f32 or f16 (gguf; default f16)."
+    )
     var dtype: String?
 
     @Flag(name: .customLong("merge-lora"), help: "Merge a LoRA adapter folder into its base model's weights.")
     var mergeLoRA = false
 
     func validate() throws {
-        guard ["hf", "gguf"].contains(format) else { throw ValidationError("--format must be hf or gguf, got '\(format)'") }
+        guard ["hf", "gguf"].contains(format) else {
+            throw ValidationError("--format must be hf or gguf, got '\(format)'")
+        }
         if let dtype, SafetensorsDType(floatName: dtype) == nil {
             throw ValidationError("--dtype must be f32, f16 or bf16, got '\(dtype)'")
         }
@@ -40,18 +44,22 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let device = try DeviceFactory.make("reference")
-        let source = URL(fileURLWithPath: model), target = URL(fileURLWithPath: out)
+        let source = URL(fileURLWithPath: model)
+        let target = URL(fileURLWithPath: out)
         let summary: ModelExport.Summary
         if format == "gguf" {
-            let result = try ModelExport.gguf(from: source, to: target, dtype: dtype.flatMap(GGUFExport.DType.init(rawValue:)) ?? .f16,
-                                              mergeLoRA: mergeLoRA, device: device)
+            let result = try ModelExport.gguf(
+                from: source, to: target, dtype: dtype.flatMap(GGUFExport.DType.init(rawValue:)) ?? .f16,
+                mergeLoRA: mergeLoRA, device: device)
             result.warnings.forEach { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
             summary = result.summary
         } else {
-            summary = try ModelExport.huggingFace(from: source, to: target, dtype: dtype.flatMap(SafetensorsDType.init(floatName:)),
-                                                  mergeLoRA: mergeLoRA, device: device)
+            summary = try ModelExport.huggingFace(
+                from: source, to: target, dtype: dtype.flatMap(SafetensorsDType.init(floatName:)),
+                mergeLoRA: mergeLoRA, device: device)
         }
-        print("wrote \(summary.output.path): \(summary.parameters) parameters as \(summary.dtype)"
-            + (summary.mergedAdapter ? " (LoRA adapter merged)" : ""))
+        print(
+            "wrote \(summary.output.path): \(summary.parameters) parameters as \(summary.dtype)"
+                + (summary.mergedAdapter ? " (LoRA adapter merged)" : ""))
     }
 }

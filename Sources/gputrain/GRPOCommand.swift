@@ -5,7 +5,8 @@ import Training
 struct GRPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpo",
-        abstract: "Reinforce a chat model on RL prompts with reward functions, GRPO (see configs/tiny-world-grpo.yaml).")
+        abstract: "Reinforce a chat model on RL prompts with reward functions, GRPO (see configs/tiny-world-grpo.yaml)."
+    )
 
     @OptionGroup var options: StageOptions
 

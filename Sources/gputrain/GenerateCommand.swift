@@ -18,7 +18,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).")
     var model: String
 
-    @Option(help: "The text to continue (the tokenizer adds its special tokens, e.g. BOS), or with --chat the user's message.")
+    @Option(
+        help:
+            "The text to continue (the tokenizer adds its special tokens, e.g. BOS), or with --chat the user's message."
+    )
     var prompt: String
 
     @Flag(help: "Treat --prompt as a user message in the model's chat template and print the assistant's answer.")
@@ -54,8 +57,9 @@ struct GenerateCommand: ParsableCommand {
     /// The chat form: one user turn (after the system prompt), the answer streamed.
     private func runChat(on chosen: Device) throws {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
-        var session = ChatSession(model: try folder.loadModel(device: chosen, trainable: false), encoder: folder.encoder,
-                                  systemPrompt: system, options: options)
+        var session = ChatSession(
+            model: try folder.loadModel(device: chosen, trainable: false), encoder: folder.encoder,
+            systemPrompt: system, options: options)
         let start = Date()
         let reply = try session.reply(to: prompt) { write($0) }
         write("\n")
@@ -64,9 +68,12 @@ struct GenerateCommand: ParsableCommand {
 
     private func summarize(tokens: Int, since start: Date, device: Device, reason: StopReason) {
         let seconds = Date().timeIntervalSince(start)
-        FileHandle.standardError.write(Data(String(
-            format: "%d tokens in %.2f s (%.1f tokens/s) on %@, stopped at %@\n", tokens, seconds,
-            Double(tokens) / max(seconds, 1e-9), device.name, Self.describe(reason)).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "%d tokens in %.2f s (%.1f tokens/s) on %@, stopped at %@\n", tokens, seconds,
+                    Double(tokens) / max(seconds, 1e-9), device.name, Self.describe(reason)
+                ).utf8))
     }
 
     /// Writes `text` to standard output at once (unbuffered, so it streams).

@@ -8,7 +8,9 @@ import Training
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show the first examples of a chat data file rendered with a model's template, trained tokens marked [[…]].")
+        abstract:
+            "Show the first examples of a chat data file rendered with a model's template, trained tokens marked [[…]]."
+    )
 
     @Option(help: "The model folder whose tokenizer and chat template render the data.")
     var model: String
@@ -27,7 +29,9 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), templateName: template, field: "--model")
-        print(try ChatDataInspector.report(file: URL(fileURLWithPath: data), folder: folder, count: n,
-                                          limits: ChatLengthLimits(maxLength: maxLength > 0 ? maxLength : nil)))
+        print(
+            try ChatDataInspector.report(
+                file: URL(fileURLWithPath: data), folder: folder, count: n,
+                limits: ChatLengthLimits(maxLength: maxLength > 0 ? maxLength : nil)))
     }
 }

@@ -9,7 +9,8 @@ struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Run data → tokenizer → pretrain → SFT → reward model → DPO and PPO → evaluation → report.",
-        discussion: "Each stage writes its own folder in the run directory; report.md and report.json compare the models.")
+        discussion:
+            "Each stage writes its own folder in the run directory; report.md and report.json compare the models.")
 
     @Option(help: "The YAML recipe: a file, or a built-in recipe's name (default: the built-in tiny-world).")
     var config = "tiny-world"
@@ -17,11 +18,13 @@ struct PipelineCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let recipe = try ConfigLoader.load(PipelineConfig.self, from: RecipeSource.named(config), overrides: options.overrides)
+        let recipe = try ConfigLoader.load(
+            PipelineConfig.self, from: RecipeSource.named(config), overrides: options.overrides)
         let directory = try options.runDirectory(fallback: "\(recipe.run.out)/\(recipe.run.name)")
         let chosen = try options.makeDevice(recipe: recipe.device)
-        let pipeline = try Pipeline(config: recipe, directory: directory, device: chosen, resume: options.resume,
-                                    interruption: .controlC(), emit: options.printer.callAsFunction)
+        let pipeline = try Pipeline(
+            config: recipe, directory: directory, device: chosen, resume: options.resume,
+            interruption: .controlC(), emit: options.printer.callAsFunction)
         let started = Date()
         guard let report = try pipeline.run() else { throw ExitCode(130) }
         let minutes = Date().timeIntervalSince(started) / 60

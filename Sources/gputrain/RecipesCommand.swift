@@ -15,7 +15,9 @@ struct RecipesCommand: ParsableCommand {
             return
         }
         guard let recipe = RecipeSource.builtIn(name) else {
-            throw ValidationError("no built-in recipe '\(name)'; the built-in recipes are \(RecipeSource.builtInNames.joined(separator: ", "))")
+            throw ValidationError(
+                "no built-in recipe '\(name)'; the built-in recipes are \(RecipeSource.builtInNames.joined(separator: ", "))"
+            )
         }
         print(recipe.text, terminator: "")
     }

@@ -9,7 +9,9 @@ struct SamplingArguments: ParsableArguments {
     @Option(help: "New tokens at most (per answer in a chat). Default: 64 for generate, 128 for chat.")
     var maxTokens: Int?
 
-    @Option(help: "Sampling temperature; 0 always picks the most likely token (greedy). Default: 1 for generate, 0 for chat.")
+    @Option(
+        help:
+            "Sampling temperature; 0 always picks the most likely token (greedy). Default: 1 for generate, 0 for chat.")
     var temperature: Float?
 
     @Option(help: "Sample among the K most likely tokens only.")
@@ -26,8 +28,11 @@ struct SamplingArguments: ParsableArguments {
 
     /// The generator's options, with the command's defaults where an option was not given.
     func options(defaultMaxTokens: Int, defaultTemperature: Float) -> GenerationOptions {
-        GenerationOptions(maxNewTokens: maxTokens ?? defaultMaxTokens, sampling: SamplingOptions(
-            temperature: temperature ?? defaultTemperature, topK: topK, topP: topP, repetitionPenalty: repetitionPenalty, seed: seed))
+        GenerationOptions(
+            maxNewTokens: maxTokens ?? defaultMaxTokens,
+            sampling: SamplingOptions(
+                temperature: temperature ?? defaultTemperature, topK: topK, topP: topP,
+                repetitionPenalty: repetitionPenalty, seed: seed))
     }
 
     func validate() throws {

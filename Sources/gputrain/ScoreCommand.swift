@@ -12,11 +12,15 @@ struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
         abstract: "Score chats with a reward model (a `gputrain reward` run's final/).",
-        discussion: "DATA is JSONL of {\"prompt\", \"completion\"} (strings or message lists) or {\"messages\": [...]} ending "
+        discussion:
+            "DATA is JSONL of {\"prompt\", \"completion\"} (strings or message lists) or {\"messages\": [...]} ending "
             + "with the assistant turn to judge. Prints one line per example: the score, a tab and the judged answer; "
             + "with --json, each input object with a \"score\" field added.")
 
-    @Option(help: "The reward model folder (config.json with one label, model.safetensors with score.weight, tokenizer.json).")
+    @Option(
+        help:
+            "The reward model folder (config.json with one label, model.safetensors with score.weight, tokenizer.json)."
+    )
     var model: String
 
     @Option(help: "JSONL of {\"prompt\", \"completion\"} or {\"messages\"} lines.")
@@ -42,7 +46,8 @@ struct ScoreCommand: ParsableCommand {
         let url = URL(fileURLWithPath: data)
         let chats = try ScoredChat.read(url)
         let chosen = try DeviceFactory.make(device)
-        let scorer = try RewardScorer(folder: URL(fileURLWithPath: model), device: chosen, templateName: template, batchSize: batchSize)
+        let scorer = try RewardScorer(
+            folder: URL(fileURLWithPath: model), device: chosen, templateName: template, batchSize: batchSize)
         let scores = try scorer.scores(conversations: chats.map(\.messages))
         for (chat, score) in zip(chats, scores) {
             if json {
@@ -67,12 +72,16 @@ struct ScoredChat {
     static func read(_ url: URL) throws -> [ScoredChat] {
         let conversations = try SFTDataset.read(url)
         let text = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().filter { !$0.element.allSatisfy(\.isWhitespace) }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().filter {
+            !$0.element.allSatisfy(\.isWhitespace)
+        }
         precondition(lines.count == conversations.count, "one conversation per non-blank line")
         return try zip(lines, conversations).map { line, conversation in
             guard conversation.messages.last?.role == .assistant else {
-                throw DatasetError.line(url.path, line.offset + 1, "the conversation ends with a \(conversation.messages.last!.role.rawValue) "
-                    + "turn; it should end with the assistant answer to score")
+                throw DatasetError.line(
+                    url.path, line.offset + 1,
+                    "the conversation ends with a \(conversation.messages.last!.role.rawValue) "
+                        + "turn; it should end with the assistant answer to score")
             }
             let object = try JSONValue.parse(Data(line.element.utf8), file: url.path).objectValue!
             return ScoredChat(object: object, messages: conversation.messages)

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Core
 import Foundation
 import Runtime
-import Core
 import Training
 
 /// The options of everything that writes a run directory: overrides, where the run goes and
@@ -27,7 +27,8 @@ struct RunOptions: ParsableArguments {
 
     /// Opens the run directory `out`, or `fallback` when no `--out` is given.
     func runDirectory(fallback: String) throws -> RunDirectory {
-        try RunDirectory(url: URL(fileURLWithPath: out ?? fallback), existing: resume ? .resume : overwrite ? .overwrite : .refuse)
+        try RunDirectory(
+            url: URL(fileURLWithPath: out ?? fallback), existing: resume ? .resume : overwrite ? .overwrite : .refuse)
     }
 
     /// The device `--device` names, else the recipe's, else the default.
@@ -53,8 +54,9 @@ struct StageOptions: ParsableArguments {
         let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides)
         let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
         let directory = try run.runDirectory(fallback: "\(recipe.run.out)/\(name)")
-        let stage = Stage(config: recipe, run: directory, device: try run.makeDevice(recipe: recipe.device),
-                          interruption: .controlC(), emit: run.printer.callAsFunction)
+        let stage = Stage(
+            config: recipe, run: directory, device: try run.makeDevice(recipe: recipe.device),
+            interruption: .controlC(), emit: run.printer.callAsFunction)
         if try stage.train() == nil { throw ExitCode(130) }
     }
 }

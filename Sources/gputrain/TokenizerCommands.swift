@@ -26,7 +26,9 @@ struct TokenizeCommand: ParsableCommand {
         let tokenizer = try Tokenizer.load(fromPath: self.tokenizer)
         let input: String
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read \(file)")
+            }
             input = String(decoding: data, as: UTF8.self)
         } else {
             input = text ?? ""

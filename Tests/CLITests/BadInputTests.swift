@@ -16,50 +16,64 @@ final class BadInputTests: XCTestCase {
         let result = try CommandRunner.run(arguments)
         XCTAssertNotEqual(result.status, 0, "\(arguments) should fail")
         for fragment in fragments {
-            XCTAssertTrue(result.standardError.contains(fragment), "\(arguments): '\(fragment)' not in: \(result.standardError)")
+            XCTAssertTrue(
+                result.standardError.contains(fragment), "\(arguments): '\(fragment)' not in: \(result.standardError)")
         }
     }
 
     func testMalformedConfigNamesFileKeyAndType() throws {
         let config = try write("train:\n  steps: lots\n", "bad.yaml")
-        try expectFailure(["pretrain", "--config", config.path, "--out", root.appendingPathComponent("run").path],
-                          mentions: ["bad.yaml:2", "'train.steps' must be an integer"])
+        try expectFailure(
+            ["pretrain", "--config", config.path, "--out", root.appendingPathComponent("run").path],
+            mentions: ["bad.yaml:2", "'train.steps' must be an integer"])
         let typo = try write("optim:\n  learning_rat: 0.1\n", "typo.yaml")
-        try expectFailure(["pretrain", "--config", typo.path, "--out", root.appendingPathComponent("run").path],
-                          mentions: ["unknown key 'optim.learning_rat'", "did you mean 'learning_rate'?"])
+        try expectFailure(
+            ["pretrain", "--config", typo.path, "--out", root.appendingPathComponent("run").path],
+            mentions: ["unknown key 'optim.learning_rat'", "did you mean 'learning_rate'?"])
     }
 
     func testMissingOrTruncatedShardIsNamed() throws {
         let data = root.appendingPathComponent("data")
-        let result = try CommandRunner.run(["data", "tiny-world", "--out", root.appendingPathComponent("world").path, "--size", "smoke"])
+        let result = try CommandRunner.run([
+            "data", "tiny-world", "--out", root.appendingPathComponent("world").path, "--size", "smoke",
+        ])
         XCTAssertEqual(result.status, 0, result.standardError)
         let tokenizer = root.appendingPathComponent("tokenizer.json").path
         let corpus = root.appendingPathComponent("world/pretrain.jsonl").path
-        XCTAssertEqual(try CommandRunner.run(["tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", tokenizer]).status, 0)
-        XCTAssertEqual(try CommandRunner.run(["data", "prepare", "--tokenizer", tokenizer, "--input", corpus, "--out", data.path]).status, 0)
+        XCTAssertEqual(
+            try CommandRunner.run(["tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", tokenizer])
+                .status, 0)
+        XCTAssertEqual(
+            try CommandRunner.run(["data", "prepare", "--tokenizer", tokenizer, "--input", corpus, "--out", data.path])
+                .status, 0)
         let config = try write("data:\n  shards: \(data.path)\n  probes: ''\ntrain:\n  steps: 1\n", "recipe.yaml")
         let shard = data.appendingPathComponent("train-00000.bin")
         let bytes = try Data(contentsOf: shard)
         try bytes.prefix(bytes.count - 2).write(to: shard)
-        try expectFailure(["pretrain", "--config", config.path, "--out", root.appendingPathComponent("run").path],
-                          mentions: ["train-00000.bin", "truncated"])
+        try expectFailure(
+            ["pretrain", "--config", config.path, "--out", root.appendingPathComponent("run").path],
+            mentions: ["train-00000.bin", "truncated"])
         try FileManager.default.removeItem(at: shard)
-        try expectFailure(["pretrain", "--config", config.path, "--out", root.appendingPathComponent("run2").path],
-                          mentions: ["train-00000.bin", "missing"])
+        try expectFailure(
+            ["pretrain", "--config", config.path, "--out", root.appendingPathComponent("run2").path],
+            mentions: ["train-00000.bin", "missing"])
     }
 
     func testUnsupportedTokenizerModelIsNamed() throws {
-        let tokenizer = try write("""
+        let tokenizer = try write(
+            """
             {"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "post_processor": null,
              "decoder": null, "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}}}
             """, "tokenizer.json")
-        try expectFailure(["tokenize", "--tokenizer", tokenizer.path, "--text", "hi"], mentions: ["tokenizer.json", "WordPiece"])
+        try expectFailure(
+            ["tokenize", "--tokenizer", tokenizer.path, "--text", "hi"], mentions: ["tokenizer.json", "WordPiece"])
     }
 
     func testCorruptCheckpointIsAnErrorAndNothingIsOverwritten() throws {
         // A one-step run leaves a checkpoint; damage it and ask to resume a longer run.
         let world = root.appendingPathComponent("tiny")
-        let recipe = try write("""
+        let recipe = try write(
+            """
             model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
             data:\n  tiny_world: \(world.path)\n  tiny_world_size: smoke\n  vocab_size: 300
             train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 1\n  eval_every: 0
@@ -72,10 +86,14 @@ final class BadInputTests: XCTestCase {
         damaged.removeLast(10)
         try damaged.write(to: weights)
         let finalBefore = try Data(contentsOf: run.appendingPathComponent("final/model.safetensors"))
-        try expectFailure(["pretrain", "--config", recipe.path, "--out", run.path, "--resume", "--set", "train.steps=2"],
-                          mentions: ["model.safetensors"])
-        XCTAssertEqual(try Data(contentsOf: run.appendingPathComponent("final/model.safetensors")), finalBefore, "nothing overwritten")
-        try expectFailure(["pretrain", "--config", recipe.path, "--out", run.path], mentions: ["--resume", "--overwrite"])
+        try expectFailure(
+            ["pretrain", "--config", recipe.path, "--out", run.path, "--resume", "--set", "train.steps=2"],
+            mentions: ["model.safetensors"])
+        XCTAssertEqual(
+            try Data(contentsOf: run.appendingPathComponent("final/model.safetensors")), finalBefore,
+            "nothing overwritten")
+        try expectFailure(
+            ["pretrain", "--config", recipe.path, "--out", run.path], mentions: ["--resume", "--overwrite"])
     }
 }
 
@@ -87,11 +105,13 @@ final class PretrainCommandTests: XCTestCase {
         let recipe = root.appendingPathComponent("tiny.yaml")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-            data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 2\n  eval_every: 2
-            """.write(to: recipe, atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", root.appendingPathComponent("run").path, "--json"])
+        model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
+        data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
+        train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 2\n  eval_every: 2
+        """.write(to: recipe, atomically: true, encoding: .utf8)
+        let result = try CommandRunner.run([
+            "pretrain", "--config", recipe.path, "--out", root.appendingPathComponent("run").path, "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.standardError)
         let events = try result.standardOutput.split(separator: "\n").map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -101,7 +121,9 @@ final class PretrainCommandTests: XCTestCase {
         let step = try XCTUnwrap(events.last { $0["event"] as? String == "step" })
         for key in ["step", "loss", "lr", "grad_norm", "tokens_per_s", "val_loss"] { XCTAssertNotNil(step[key], key) }
         XCTAssertEqual(events.last?["event"] as? String, "finished")
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("run/pretrain_report.json"))) as? [String: Any]
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: root.appendingPathComponent("run/pretrain_report.json"))) as? [String: Any]
         XCTAssertNotNil(report?["bigram_validation_loss"])
         XCTAssertNotNil(report?["knowledge_probe"])
     }

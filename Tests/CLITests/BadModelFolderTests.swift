@@ -7,17 +7,22 @@ import XCTest
 final class BadModelFolderTests: XCTestCase {
     /// A copy of fixture `name` in a fresh temporary folder, removed after the test.
     private func copy(_ name: String) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bad-model-\(getpid())-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bad-model-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: HuggingFaceFixtures.folder(name), to: folder)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
         return folder
     }
 
     /// Runs `gputrain eval` on `folder` (over a one-line text) and checks that it fails naming every fragment.
-    private func expectEvalFailure(_ folder: URL, mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    private func expectEvalFailure(
+        _ folder: URL, mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let text = folder.appendingPathComponent("text.txt")
         try "The quick brown fox.".write(to: text, atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["eval", "--model", folder.path, "--data", text.path, "--device", "reference"])
+        let result = try CommandRunner.run([
+            "eval", "--model", folder.path, "--data", text.path, "--device", "reference",
+        ])
         XCTAssertNotEqual(result.status, 0, "eval should fail", file: file, line: line)
         for fragment in fragments where !result.standardError.contains(fragment) {
             XCTFail("'\(fragment)' not in: \(result.standardError)", file: file, line: line)
@@ -64,7 +69,10 @@ final class BadModelFolderTests: XCTestCase {
         var header = original
         // Move the second tensor (in offset order) 2 bytes back into the first; the sizes stay consistent.
         let ordered = header.filter { $0.key != "__metadata__" }
-            .sorted { (($0.value as! [String: Any])["data_offsets"] as! [Int])[0] < (($1.value as! [String: Any])["data_offsets"] as! [Int])[0] }
+            .sorted {
+                (($0.value as! [String: Any])["data_offsets"] as! [Int])[0]
+                    < (($1.value as! [String: Any])["data_offsets"] as! [Int])[0]
+            }
         var moved = ordered[1].value as! [String: Any]
         let offsets = moved["data_offsets"] as! [Int]
         moved["data_offsets"] = [offsets[0] - 2, offsets[1] - 2]
@@ -74,7 +82,8 @@ final class BadModelFolderTests: XCTestCase {
         var file = Data()
         withUnsafeBytes(of: UInt64(text.count).littleEndian) { file.append(contentsOf: $0) }
         try (file + text + rest).write(to: weights)
-        try expectEvalFailure(folder, mentions: ["model.safetensors", ordered[1].key, "overlaps the previous tensor by 2 bytes"])
+        try expectEvalFailure(
+            folder, mentions: ["model.safetensors", ordered[1].key, "overlaps the previous tensor by 2 bytes"])
     }
 
     func testShardMissingFromTheIndex() throws {
@@ -96,13 +105,15 @@ final class BadModelFolderTests: XCTestCase {
     func testUnknownModelType() throws {
         let folder = try copy("llama-gqa-tied")
         try editJSON(folder, "config.json") { $0["model_type"] = "mixtral" }
-        try expectEvalFailure(folder, mentions: ["config.json", "model_type", "'mixtral'", "gpt2, llama, qwen2, mistral"])
+        try expectEvalFailure(
+            folder, mentions: ["config.json", "model_type", "'mixtral'", "gpt2, llama, qwen2, mistral"])
     }
 
     func testUnsupportedArchitecture() throws {
         let folder = try copy("llama-gqa-tied")
         try editJSON(folder, "config.json") { $0["architectures"] = ["LlamaForQuestionAnswering"] }
-        try expectEvalFailure(folder, mentions: ["config.json", "architectures", "'LlamaForQuestionAnswering'", "LlamaForCausalLM"])
+        try expectEvalFailure(
+            folder, mentions: ["config.json", "architectures", "'LlamaForQuestionAnswering'", "LlamaForCausalLM"])
     }
 
     /// A config that implies about a terabyte of weights is refused before any weight is read.
@@ -117,7 +128,8 @@ final class BadModelFolderTests: XCTestCase {
             config["intermediate_size"] = 262_144
             config["num_hidden_layers"] = 16
         }
-        try expectEvalFailure(folder, mentions: ["does not fit on reference", "parameters", "of memory", "needs about"])
+        try expectEvalFailure(
+            folder, mentions: ["does not fit on reference", "parameters", "of memory", "needs about"])
     }
 
     func testUnsupportedTokenizerType() throws {

@@ -16,7 +16,8 @@ final class DPOCommandTests: XCTestCase {
 
     /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
     private func pretrainedModel() throws -> URL {
-        let recipe = try write("""
+        let recipe = try write(
+            """
             model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 128
             data:\n  tiny_world: \(root.appendingPathComponent("tiny").path)\n  tiny_world_size: smoke\n  vocab_size: 300
             train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 1\n  eval_every: 0
@@ -34,7 +35,8 @@ final class DPOCommandTests: XCTestCase {
     }
 
     private func recipe(initFrom: String, data: URL, extra: String = "") throws -> URL {
-        try write("""
+        try write(
+            """
             model:\n  init_from: \(initFrom)
             data:\n  path: \(data.path)\n  max_length: 96
             train:\n  steps: 2\n  batch_size: 2\n  eval_every: 2
@@ -45,41 +47,56 @@ final class DPOCommandTests: XCTestCase {
     func testTrainsAndReusesTheReferenceCache() throws {
         let model = try pretrainedModel()
         let recipe = try recipe(model: model, data: preferences)
-        let first = try CommandRunner.run(["dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run1").path, "--json"])
+        let first = try CommandRunner.run([
+            "dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run1").path, "--json",
+        ])
         XCTAssertEqual(first.status, 0, first.standardError)
         let events = try first.standardOutput.split(separator: "\n").map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
         let steps = events.filter { $0["event"] as? String == "step" }
         XCTAssertEqual(steps.count, 2)
-        for key in ["loss", "val_loss", "rewards/accuracies", "rewards/margins", "eval/rewards/accuracies", "eval/rewards/margins"] {
+        for key in [
+            "loss", "val_loss", "rewards/accuracies", "rewards/margins", "eval/rewards/accuracies",
+            "eval/rewards/margins",
+        ] {
             XCTAssertNotNil(steps.last?[key], key)
         }
         let notes = events.compactMap { $0["message"] as? String }
         XCTAssertTrue(notes.contains { $0.hasPrefix("reference log-probs: computed") }, "\(notes)")
         for file in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("run1/final/\(file)").path), file)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: root.appendingPathComponent("run1/final/\(file)").path), file)
         }
 
-        let second = try CommandRunner.run(["dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run2").path,
-                                            "--set", "train.steps=1"])
+        let second = try CommandRunner.run([
+            "dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run2").path,
+            "--set", "train.steps=1",
+        ])
         XCTAssertEqual(second.status, 0, second.standardError)
         XCTAssertTrue(second.standardError.contains("reference log-probs: reused"), second.standardError)
     }
 
     func testBadRecipesAndDataAreNamed() throws {
-        let data = try write(#"{"prompt": "Hi?", "chosen": "Hello.", "rejected": "Go away."}"# + "\n"
-            + #"{"prompt": "Hi?", "chosen": "Hello."}"# + "\n", "pairs.jsonl")
+        let data = try write(
+            #"{"prompt": "Hi?", "chosen": "Hello.", "rejected": "Go away."}"# + "\n"
+                + #"{"prompt": "Hi?", "chosen": "Hello."}"# + "\n", "pairs.jsonl")
         let missingModel = root.appendingPathComponent("no-model")
         func failure(_ recipe: URL) throws -> String {
-            let result = try CommandRunner.run(["dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run-\(UUID())").path])
+            let result = try CommandRunner.run([
+                "dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run-\(UUID())").path,
+            ])
             XCTAssertNotEqual(result.status, 0)
             return result.standardError
         }
         let unknownLoss = try failure(recipe(model: missingModel, data: data, extra: "loss:\n  type: kto"))
-        XCTAssertTrue(unknownLoss.contains("'loss.type'") && unknownLoss.contains("sigmoid, conservative, robust, ipo, hinge, simpo"), unknownLoss)
+        XCTAssertTrue(
+            unknownLoss.contains("'loss.type'")
+                && unknownLoss.contains("sigmoid, conservative, robust, ipo, hinge, simpo"), unknownLoss)
         let typo = try failure(recipe(model: missingModel, data: data, extra: "loss:\n  bta: 0.2"))
-        XCTAssertTrue(typo.contains("dpo.yaml:11") && typo.contains("unknown key 'loss.bta'") && typo.contains("did you mean 'beta'?"), typo)
+        XCTAssertTrue(
+            typo.contains("dpo.yaml:11") && typo.contains("unknown key 'loss.bta'")
+                && typo.contains("did you mean 'beta'?"), typo)
         let noModel = try failure(recipe(model: missingModel, data: data))
         XCTAssertTrue(noModel.contains("'model.init_from'") && noModel.contains("no-model"), noModel)
         let noInit = try failure(recipe(initFrom: "''", data: data))

@@ -10,8 +10,10 @@ final class DevicesCommandTests: XCTestCase {
         let parsed = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))
         let devices = try XCTUnwrap(parsed as? [[String: Any]])
         XCTAssertFalse(devices.isEmpty, "PoCL provides at least one device")
-        let keys: Set = ["index", "platform", "name", "type", "vendor", "compute_units", "global_mem_bytes",
-                         "opencl_c_version", "default"]
+        let keys: Set = [
+            "index", "platform", "name", "type", "vendor", "compute_units", "global_mem_bytes",
+            "opencl_c_version", "default",
+        ]
         for (position, device) in devices.enumerated() {
             XCTAssertEqual(Set(device.keys), keys)
             XCTAssertEqual(device["index"] as? Int, position)

@@ -29,18 +29,24 @@ final class EvalAndTokenizeCommandTests: XCTestCase {
     func testEvalGivesTheLossOfTransformers() throws {
         for fixture in HuggingFaceFixtures.models {
             let cases = try HuggingFaceFixtures.cases(fixture)
-            let lines = try cases.map { String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0.text]), as: UTF8.self) }
+            let lines = try cases.map {
+                String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0.text]), as: UTF8.self)
+            }
             let file = try temporaryFile(lines.joined(separator: "\n") + "\n", "\(fixture).jsonl")
             let predicted = cases.map { Double($0.ids.count - 1) }
             let expected = zip(cases, predicted).map { $0.loss * $1 }.reduce(0, +) / predicted.reduce(0, +)
 
-            let eval = try CommandRunner.run(["eval", "--model", HuggingFaceFixtures.folder(fixture).path, "--data", file.path, "--json"])
+            let eval = try CommandRunner.run([
+                "eval", "--model", HuggingFaceFixtures.folder(fixture).path, "--data", file.path, "--json",
+            ])
             XCTAssertEqual(eval.status, 0, eval.standardError)
             let last = try XCTUnwrap(eval.standardOutput.split(separator: "\n").last, fixture)
-            let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Double], fixture)
+            let result = try XCTUnwrap(
+                JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Double], fixture)
             XCTAssertEqual(result["loss"]!, expected, accuracy: 1e-4 * expected, fixture)
             XCTAssertEqual(result["tokens"], predicted.reduce(0, +), fixture)
-            XCTAssertEqual(result["perplexity"]!, Foundation.exp(result["loss"]!), accuracy: 1e-6 * result["perplexity"]!)
+            XCTAssertEqual(
+                result["perplexity"]!, Foundation.exp(result["loss"]!), accuracy: 1e-6 * result["perplexity"]!)
         }
     }
 }

@@ -19,7 +19,9 @@ final class ExportCommandTests: XCTestCase {
             XCTAssertEqual(eval.status, 0, eval.standardError)
             let last = try XCTUnwrap(eval.standardOutput.split(separator: "\n").last)
             let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Double])
-            XCTAssertEqual(result["loss"]!, reference.loss, accuracy: 1e-4 * reference.loss, "\(folder.lastPathComponent) case \(index)")
+            XCTAssertEqual(
+                result["loss"]!, reference.loss, accuracy: 1e-4 * reference.loss,
+                "\(folder.lastPathComponent) case \(index)")
         }
     }
 
@@ -36,12 +38,16 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.standardError.contains("--merge-lora"), refused.standardError)
 
-        let merged = try CommandRunner.run(["export", "--model", adapter.path, "--out", out.path, "--merge-lora", "--dtype", "f32"])
+        let merged = try CommandRunner.run([
+            "export", "--model", adapter.path, "--out", out.path, "--merge-lora", "--dtype", "f32",
+        ])
         XCTAssertEqual(merged.status, 0, merged.standardError)
         XCTAssertTrue(merged.standardOutput.contains("LoRA adapter merged"), merged.standardOutput)
         try checkEval(out, cases: "exports/trained-llama-lora")
 
-        let badFormat = try CommandRunner.run(["export", "--model", adapter.path, "--out", out.path, "--format", "onnx"])
+        let badFormat = try CommandRunner.run([
+            "export", "--model", adapter.path, "--out", out.path, "--format", "onnx",
+        ])
         XCTAssertNotEqual(badFormat.status, 0)
         XCTAssertTrue(badFormat.standardError.contains("hf or gguf"), badFormat.standardError)
     }
@@ -49,13 +55,17 @@ final class ExportCommandTests: XCTestCase {
     func testGGUFExportWritesAFileForLlamaCpp() throws {
         let out = scratch.appendingPathComponent("model.gguf")
         let adapter = HuggingFaceFixtures.folder("exports/trained-llama-lora")
-        let result = try CommandRunner.run(["export", "--model", adapter.path, "--merge-lora", "--format", "gguf", "--out", out.path])
+        let result = try CommandRunner.run([
+            "export", "--model", adapter.path, "--merge-lora", "--format", "gguf", "--out", out.path,
+        ])
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertTrue(result.standardOutput.contains("as f16 (LoRA adapter merged)"), result.standardOutput)
         let header = try Data(contentsOf: out).prefix(8)
         XCTAssertEqual(Array(header), [0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0], "GGUF magic, version 3")
-        let badType = try CommandRunner.run(["export", "--model", adapter.path, "--merge-lora", "--format", "gguf", "--dtype", "bf16",
-                                             "--out", out.path])
+        let badType = try CommandRunner.run([
+            "export", "--model", adapter.path, "--merge-lora", "--format", "gguf", "--dtype", "bf16",
+            "--out", out.path,
+        ])
         XCTAssertNotEqual(badType.status, 0)
         XCTAssertTrue(badType.standardError.contains("f32 or f16"), badType.standardError)
     }

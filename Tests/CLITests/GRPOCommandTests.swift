@@ -46,20 +46,28 @@ final class GRPOCommandTests: XCTestCase {
         for file in ["final/model.safetensors", "final/tokenizer.json", "config.yaml", "checkpoints/step-2"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), file)
         }
-        let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(
+            separator: "\n")
         XCTAssertEqual(lines.count, 2)
         let metrics = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
-        for key in ["reward", "reward_std", "rewards/format/mean", "rewards/length/mean", "clip_ratio", "completion_length",
-                    "frac_reward_zero_std"] {
+        for key in [
+            "reward", "reward_std", "rewards/format/mean", "rewards/length/mean", "clip_ratio", "completion_length",
+            "frac_reward_zero_std",
+        ] {
             XCTAssertNotNil(metrics?[key], "\(key) in \(lines[0])")
         }
     }
 
     func testUnknownRewardListsTheChoices() throws {
         let config = try recipe(rewards: "[{name: exact_matches}]")
-        let result = try CommandRunner.run(["grpo", "--config", config.path, "--out", root.appendingPathComponent("run").path])
+        let result = try CommandRunner.run([
+            "grpo", "--config", config.path, "--out", root.appendingPathComponent("run").path,
+        ])
         XCTAssertNotEqual(result.status, 0)
-        for fragment in ["unknown reward 'exact_matches'", "did you mean 'exact_match'?", "exact_match, format, length, reward_model"] {
+        for fragment in [
+            "unknown reward 'exact_matches'", "did you mean 'exact_match'?",
+            "exact_match, format, length, reward_model",
+        ] {
             XCTAssertTrue(result.standardError.contains(fragment), "'\(fragment)' not in: \(result.standardError)")
         }
     }

@@ -5,25 +5,33 @@ import XCTest
 /// `gputrain generate` as a user runs it, on the tiny fixture models.
 final class GenerateCommandTests: XCTestCase {
     private func generate(_ model: String, _ arguments: [String]) throws -> CommandRunner.Result {
-        try CommandRunner.run(["generate", "--model", HuggingFaceFixtures.folder(model).path, "--device", "reference"] + arguments)
+        try CommandRunner.run(
+            ["generate", "--model", HuggingFaceFixtures.folder(model).path, "--device", "reference"] + arguments)
     }
 
     func testPrintsThePromptThenItsContinuation() throws {
         for model in ["gpt2-tiny", "llama-tiny"] {
-            let result = try generate(model, ["--prompt", "The quick brown", "--max-tokens", "6", "--temperature", "0"])
+            let result = try generate(
+                model, ["--prompt", "The quick brown", "--max-tokens", "6", "--temperature", "0"])
             XCTAssertEqual(result.status, 0, result.standardError)
             XCTAssertTrue(result.standardOutput.hasPrefix("The quick brown"), result.standardOutput)
             XCTAssertGreaterThan(result.standardOutput.count, "The quick brown\n".count, "\(model) adds text")
             XCTAssertTrue(result.standardError.contains("6 tokens in"), result.standardError)
-            XCTAssertEqual(try generate(model, ["--prompt", "The quick brown", "--max-tokens", "6", "--temperature", "0"]).standardOutput,
-                           result.standardOutput, "greedy is deterministic")
+            XCTAssertEqual(
+                try generate(model, ["--prompt", "The quick brown", "--max-tokens", "6", "--temperature", "0"])
+                    .standardOutput,
+                result.standardOutput, "greedy is deterministic")
         }
     }
 
     func testSamplingFollowsTheSeed() throws {
         func sample(_ seed: Int) throws -> String {
-            let result = try generate("llama-tiny", ["--prompt", "Hello", "--max-tokens", "12", "--top-k", "40", "--top-p", "0.95",
-                                                      "--repetition-penalty", "1.2", "--seed", String(seed)])
+            let result = try generate(
+                "llama-tiny",
+                [
+                    "--prompt", "Hello", "--max-tokens", "12", "--top-k", "40", "--top-p", "0.95",
+                    "--repetition-penalty", "1.2", "--seed", String(seed),
+                ])
             XCTAssertEqual(result.status, 0, result.standardError)
             return result.standardOutput
         }

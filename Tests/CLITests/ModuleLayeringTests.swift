@@ -17,7 +17,9 @@ final class ModuleLayeringTests: XCTestCase {
         "gputrain": 6,
     ]
     /// The modules that must stay device-agnostic.
-    private static let deviceAgnostic = ["Tensors", "Optimizers", "Models", "Datasets", "TinyWorld", "Inference", "Training", "Pipeline"]
+    private static let deviceAgnostic = [
+        "Tensors", "Optimizers", "Models", "Datasets", "TinyWorld", "Inference", "Training", "Pipeline",
+    ]
     private static let backends: Set = ["ReferenceDevice", "OpenCLDevice", "COpenCL"]
 
     private let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -26,12 +28,14 @@ final class ModuleLayeringTests: XCTestCase {
     /// (module, file, imported project module) for every import of a project module.
     private func imports() throws -> [(module: String, file: String, imported: String)] {
         var found: [(String, String, String)] = []
-        for module in try FileManager.default.contentsOfDirectory(atPath: sources.path) where Self.layers[module] != nil {
+        for module in try FileManager.default.contentsOfDirectory(atPath: sources.path) where Self.layers[module] != nil
+        {
             let folder = sources.appendingPathComponent(module)
             guard let files = FileManager.default.enumerator(atPath: folder.path) else { continue }
             for case let file as String in files where file.hasSuffix(".swift") {
                 let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
-                for line in text.split(separator: "\n") where line.hasPrefix("import ") || line.hasPrefix("@testable import ") {
+                for line in text.split(separator: "\n")
+                where line.hasPrefix("import ") || line.hasPrefix("@testable import ") {
                     let imported = String(line.split(separator: " ").last!)
                     if Self.layers[imported] != nil { found.append((module, "\(module)/\(file)", imported)) }
                 }
@@ -42,14 +46,18 @@ final class ModuleLayeringTests: XCTestCase {
 
     func testEveryModuleIsInTheGraph() throws {
         let modules = try FileManager.default.contentsOfDirectory(atPath: sources.path).filter { !$0.hasPrefix(".") }
-        for module in modules { XCTAssertNotNil(Self.layers[module], "Sources/\(module) is not in ARCHITECTURE.md's graph") }
+        for module in modules {
+            XCTAssertNotNil(Self.layers[module], "Sources/\(module) is not in ARCHITECTURE.md's graph")
+        }
     }
 
     func testImportsPointDown() throws {
         let found = try imports()
         XCTAssertFalse(found.isEmpty)
         for (module, file, imported) in found {
-            XCTAssertLessThan(Self.layers[imported]!, Self.layers[module]!, "\(file) imports \(imported), which is not below \(module)")
+            XCTAssertLessThan(
+                Self.layers[imported]!, Self.layers[module]!,
+                "\(file) imports \(imported), which is not below \(module)")
         }
     }
 

@@ -17,8 +17,9 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     private func pipeline(_ extra: [String] = []) throws -> CommandRunner.Result {
-        try CommandRunner.run(["pipeline", "--config", "smoke", "--out", out.path] + extra,
-                              in: FileManager.default.temporaryDirectory)
+        try CommandRunner.run(
+            ["pipeline", "--config", "smoke", "--out", out.path] + extra,
+            in: FileManager.default.temporaryDirectory)
     }
 
     func testSmokePipelineRunsEveryStageAndReports() throws {
@@ -26,11 +27,16 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertTrue(result.standardOutput.contains("report: \(out.path)/report.md"), result.standardOutput)
 
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any])
+        let report = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json")))
+                as? [String: Any])
         XCTAssertEqual(Set(report.keys), ["models", "reward_model", "seconds"])
         let models = try XCTUnwrap(report["models"] as? [String: [String: Any]])
         XCTAssertEqual(Set(models.keys), ["base", "sft", "dpo", "ppo"])
-        let figures: Set = ["answer_rate", "accuracy", "accuracy_pretrain_only", "judge_score", "judge", "reward", "mean_length", "kl_to_sft"]
+        let figures: Set = [
+            "answer_rate", "accuracy", "accuracy_pretrain_only", "judge_score", "judge", "reward", "mean_length",
+            "kl_to_sft",
+        ]
         for (name, card) in models {
             XCTAssertEqual(Set(card.keys), figures, name)
             for key in ["answer_rate", "accuracy", "judge_score"] {
@@ -51,11 +57,15 @@ final class PipelineCommandTests: XCTestCase {
         let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         XCTAssertTrue(markdown.contains("plots/sft.svg"), markdown)
         for stage in ["pretrain", "sft", "reward", "dpo", "ppo"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("plots/\(stage).svg").path), stage)
-            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(stage)/final/config.json").path), stage)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: out.appendingPathComponent("plots/\(stage).svg").path), stage)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: out.appendingPathComponent("\(stage)/final/config.json").path),
+                stage)
         }
 
-        try checkChatCommands(model: out.appendingPathComponent("sft/final"), data: out.appendingPathComponent("data/world"))
+        try checkChatCommands(
+            model: out.appendingPathComponent("sft/final"), data: out.appendingPathComponent("data/world"))
 
         // Run again: an existing run is refused without a flag, and --resume skips what finished.
         let refused = try pipeline()
@@ -70,29 +80,45 @@ final class PipelineCommandTests: XCTestCase {
 
     /// `data inspect`, `generate --system` and `chat` on the pipeline's SFT model.
     private func checkChatCommands(model: URL, data: URL) throws {
-        let inspect = try CommandRunner.run(["data", "inspect", "--model", model.path, "--data", data.appendingPathComponent("sft.jsonl").path,
-                                             "--n", "2"])
+        let inspect = try CommandRunner.run([
+            "data", "inspect", "--model", model.path, "--data", data.appendingPathComponent("sft.jsonl").path,
+            "--n", "2",
+        ])
         XCTAssertEqual(inspect.status, 0, inspect.standardError)
-        XCTAssertEqual(inspect.standardOutput.components(separatedBy: "── conversation").count - 1, 2, inspect.standardOutput)
-        XCTAssertTrue(inspect.standardOutput.contains("<|im_end|>]]"), "the end-of-turn token is trained: \(inspect.standardOutput)")
+        XCTAssertEqual(
+            inspect.standardOutput.components(separatedBy: "── conversation").count - 1, 2, inspect.standardOutput)
+        XCTAssertTrue(
+            inspect.standardOutput.contains("<|im_end|>]]"),
+            "the end-of-turn token is trained: \(inspect.standardOutput)")
         XCTAssertFalse(inspect.standardOutput.contains("[[<|im_start|>"), inspect.standardOutput)
-        let pairs = try CommandRunner.run(["data", "inspect", "--model", model.path, "--data",
-                                           data.appendingPathComponent("preferences.jsonl").path, "--n", "1"])
-        XCTAssertTrue(pairs.standardOutput.contains("pair 1 chosen") && pairs.standardOutput.contains("pair 1 rejected"), pairs.standardOutput)
+        let pairs = try CommandRunner.run([
+            "data", "inspect", "--model", model.path, "--data",
+            data.appendingPathComponent("preferences.jsonl").path, "--n", "1",
+        ])
+        XCTAssertTrue(
+            pairs.standardOutput.contains("pair 1 chosen") && pairs.standardOutput.contains("pair 1 rejected"),
+            pairs.standardOutput)
 
-        let generate = try CommandRunner.run(["generate", "--model", model.path, "--prompt", "What is 2 + 3?", "--system",
-                                              "Answer in one word.", "--max-tokens", "6", "--temperature", "0"])
+        let generate = try CommandRunner.run([
+            "generate", "--model", model.path, "--prompt", "What is 2 + 3?", "--system",
+            "Answer in one word.", "--max-tokens", "6", "--temperature", "0",
+        ])
         XCTAssertEqual(generate.status, 0, generate.standardError)
-        XCTAssertFalse(generate.standardOutput.contains("<|im_start|>"), "only the answer is printed: \(generate.standardOutput)")
+        XCTAssertFalse(
+            generate.standardOutput.contains("<|im_start|>"), "only the answer is printed: \(generate.standardOutput)")
 
-        let chat = try CommandRunner.run(["chat", "--model", model.path, "--system", "Answer in one word.", "--max-tokens", "6"],
-                                         input: "What is 2 + 3?\n/reset\nWhere does the fox live?\n/quit\n")
+        let chat = try CommandRunner.run(
+            ["chat", "--model", model.path, "--system", "Answer in one word.", "--max-tokens", "6"],
+            input: "What is 2 + 3?\n/reset\nWhere does the fox live?\n/quit\n")
         XCTAssertEqual(chat.status, 0, chat.standardError)
         XCTAssertFalse(chat.standardOutput.isEmpty)
         XCTAssertFalse(chat.standardOutput.contains("<|im_start|>"), chat.standardOutput)
         // chat takes generate's sampling options, checked the same way.
-        let sampled = try CommandRunner.run(["chat", "--model", model.path, "--temperature", "0.8", "--top-k", "5",
-                                             "--repetition-penalty", "1.2", "--seed", "3", "--max-tokens", "6"], input: "What is 2 + 3?\n")
+        let sampled = try CommandRunner.run(
+            [
+                "chat", "--model", model.path, "--temperature", "0.8", "--top-k", "5",
+                "--repetition-penalty", "1.2", "--seed", "3", "--max-tokens", "6",
+            ], input: "What is 2 + 3?\n")
         XCTAssertEqual(sampled.status, 0, sampled.standardError)
         let bad = try CommandRunner.run(["chat", "--model", model.path, "--top-k", "0"], input: "")
         XCTAssertNotEqual(bad.status, 0)
@@ -103,18 +129,23 @@ final class PipelineCommandTests: XCTestCase {
     /// base is the model it started from (merged into `<final>-base/` when that is an adapter too),
     /// and the evaluation loads them all. PPO also runs with ptx, on the world's SFT chats.
     func testSmokePipelineWithLoRAInEveryStage() throws {
-        let lora = ["sft", "reward", "dpo", "ppo"].flatMap { ["--set", "\($0).lora.r=4", "--set", "\($0).lora.target_modules=all-linear"] }
+        let lora = ["sft", "reward", "dpo", "ppo"].flatMap {
+            ["--set", "\($0).lora.r=4", "--set", "\($0).lora.target_modules=all-linear"]
+        }
         let result = try pipeline(lora + ["--set", "ppo.ptx_coef=0.5"])
         XCTAssertEqual(result.status, 0, result.standardError)
         let ppoMetrics = try String(contentsOf: out.appendingPathComponent("ppo/metrics.jsonl"), encoding: .utf8)
         XCTAssertTrue(ppoMetrics.contains("ptx_avg"), "PPO-ptx found the world's sft.jsonl")
         for stage in ["sft", "reward", "dpo", "ppo", "ppo/value"] {
             let folder = out.appendingPathComponent(stage == "ppo/value" ? stage : "\(stage)/final")
-            let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json")))
-                as? [String: Any], stage)
+            let config = try XCTUnwrap(
+                JSONSerialization.jsonObject(
+                    with: Data(contentsOf: folder.appendingPathComponent("adapter_config.json")))
+                    as? [String: Any], stage)
             let base = try XCTUnwrap(config["base_model_name_or_path"] as? String)
             XCTAssertTrue(FileManager.default.fileExists(atPath: base + "/config.json"), "\(stage): base \(base)")
-            XCTAssertEqual(config["task_type"] as? String, stage == "reward" || stage == "ppo/value" ? "SEQ_CLS" : "CAUSAL_LM")
+            XCTAssertEqual(
+                config["task_type"] as? String, stage == "reward" || stage == "ppo/value" ? "SEQ_CLS" : "CAUSAL_LM")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
     }
@@ -122,8 +153,11 @@ final class PipelineCommandTests: XCTestCase {
     func testALoRATargetThatMatchesNoModuleIsAClearError() throws {
         let result = try pipeline(["--set", "sft.lora.r=4", "--set", "sft.lora.target_modules=[q_proj, qkv]"])
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.standardError.contains("'lora.target_modules' entry [\"qkv\"] matches no module"), result.standardError)
-        XCTAssertTrue(result.standardError.contains("q_proj"), "names the projections there are: \(result.standardError)")
+        XCTAssertTrue(
+            result.standardError.contains("'lora.target_modules' entry [\"qkv\"] matches no module"),
+            result.standardError)
+        XCTAssertTrue(
+            result.standardError.contains("q_proj"), "names the projections there are: \(result.standardError)")
     }
 
     /// Ctrl-C during a stage writes a checkpoint and exits with 130; `--resume` skips the
@@ -148,8 +182,11 @@ final class PipelineCommandTests: XCTestCase {
         errors.fileHandleForReading.readabilityHandler = nil
         XCTAssertEqual(process.terminationStatus, 130, printed.text)
         XCTAssertTrue(seen("resume with --resume"), printed.text)
-        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("sft/checkpoints").path)
-        XCTAssertEqual(checkpoints.filter { $0.hasPrefix("step-") }.count, 1, "the interruption wrote a checkpoint: \(checkpoints)")
+        let checkpoints = try FileManager.default.contentsOfDirectory(
+            atPath: out.appendingPathComponent("sft/checkpoints").path)
+        XCTAssertEqual(
+            checkpoints.filter { $0.hasPrefix("step-") }.count, 1, "the interruption wrote a checkpoint: \(checkpoints)"
+        )
 
         let resumed = try pipeline(["--resume"] + steps)
         XCTAssertEqual(resumed.status, 0, resumed.standardError)
@@ -162,8 +199,9 @@ final class PipelineCommandTests: XCTestCase {
     func testUnknownStageIsAClearError() throws {
         let result = try pipeline(["--set", "stages=[sft, rlhf]"])
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.standardError.contains("'stages[1]' must be one of sft, reward, dpo, ppo, grpo, got 'rlhf'"),
-                      result.standardError)
+        XCTAssertTrue(
+            result.standardError.contains("'stages[1]' must be one of sft, reward, dpo, ppo, grpo, got 'rlhf'"),
+            result.standardError)
     }
 }
 

@@ -16,14 +16,16 @@ final class RewardCommandTests: XCTestCase {
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             let world = root.appendingPathComponent("world")
-            let pretrain = try write("""
+            let pretrain = try write(
+                """
                 model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 96
                 data:\n  tiny_world: \(world.path)\n  tiny_world_size: smoke\n  vocab_size: 300\n  probes: ''
                 train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 1\n  eval_every: 0
                 """, "pretrain.yaml")
             try succeed(["pretrain", "--config", pretrain.path, "--out", root.appendingPathComponent("base").path])
             baseModel = root.appendingPathComponent("base/final")
-            let reward = try write("""
+            let reward = try write(
+                """
                 model:\n  init_from: \(baseModel.path)
                 data:\n  path: \(world.appendingPathComponent("world/preferences.jsonl").path)\n  max_length: 96\n  heldout_fraction: 0.1
                 train:\n  steps: 2\n  batch_size: 2\n  eval_every: 2
@@ -50,19 +52,22 @@ final class RewardCommandTests: XCTestCase {
     private static func succeed(_ arguments: [String]) throws {
         let result = try CommandRunner.run(arguments)
         guard result.status == 0 else {
-            throw NSError(domain: "gputrain", code: Int(result.status),
-                          userInfo: [NSLocalizedDescriptionKey: "\(arguments) failed: \(result.standardError)"])
+            throw NSError(
+                domain: "gputrain", code: Int(result.status),
+                userInfo: [NSLocalizedDescriptionKey: "\(arguments) failed: \(result.standardError)"])
         }
     }
 
     private func score(_ data: URL, model: URL? = nil, json: Bool = false) throws -> CommandRunner.Result {
-        try CommandRunner.run(["score", "--model", (model ?? Self.rewardModel).path, "--data", data.path, "--device", "reference"]
-            + (json ? ["--json"] : []))
+        try CommandRunner.run(
+            ["score", "--model", (model ?? Self.rewardModel).path, "--data", data.path, "--device", "reference"]
+                + (json ? ["--json"] : []))
     }
 
     func testRewardRunWritesAModelAndItsReport() throws {
-        let report = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Self.root.appendingPathComponent("reward/reward_report.json"))) as? [String: Any]
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.root.appendingPathComponent("reward/reward_report.json"))) as? [String: Any]
         XCTAssertNotNil(report?["heldout_accuracy"] as? Double)
         XCTAssertNotNil(report?["train_accuracy"] as? Double)
         XCTAssertGreaterThan(report?["heldout_pairs"] as? Int ?? 0, 0)
@@ -73,7 +78,8 @@ final class RewardCommandTests: XCTestCase {
     }
 
     func testScorePrintsOneJSONObjectPerExample() throws {
-        let data = try Self.write("""
+        let data = try Self.write(
+            """
             {"prompt": "What is 2 + 3?", "completion": "5", "id": 7}
 
             {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
@@ -83,7 +89,9 @@ final class RewardCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.standardError)
         let lines = result.standardOutput.split(separator: "\n")
         guard lines.count == 3 else { return XCTFail("expected 3 lines, got \(result.standardOutput)") }
-        let objects = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let objects = try lines.map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
         XCTAssertEqual(objects[0]["id"] as? Int, 7)
         XCTAssertEqual(objects[0]["completion"] as? String, "5")
         XCTAssertNotNil(objects[1]["messages"])
@@ -103,16 +111,20 @@ final class RewardCommandTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.standardError.contains("nowhere.jsonl"), missing.standardError)
 
-        let malformed = try Self.write(#"{"prompt": "Hi", "completion": "Hello"}"# + "\n{\"prompt\": \"Hi\"\n", "malformed.jsonl")
+        let malformed = try Self.write(
+            #"{"prompt": "Hi", "completion": "Hello"}"# + "\n{\"prompt\": \"Hi\"\n", "malformed.jsonl")
         let broken = try score(malformed)
         XCTAssertNotEqual(broken.status, 0)
         XCTAssertTrue(broken.standardError.contains("malformed.jsonl:2"), broken.standardError)
 
-        let open = try Self.write(#"{"messages": [{"role": "assistant", "content": "Hi"}, {"role": "user", "content": "Bye"}]}"#, "open.jsonl")
+        let open = try Self.write(
+            #"{"messages": [{"role": "assistant", "content": "Hi"}, {"role": "user", "content": "Bye"}]}"#, "open.jsonl"
+        )
         let unanswered = try score(open)
         XCTAssertNotEqual(unanswered.status, 0)
         XCTAssertTrue(unanswered.standardError.contains("open.jsonl:1"), unanswered.standardError)
-        XCTAssertTrue(unanswered.standardError.contains("should end with the assistant answer"), unanswered.standardError)
+        XCTAssertTrue(
+            unanswered.standardError.contains("should end with the assistant answer"), unanswered.standardError)
 
         let languageModel = try score(good, model: Self.baseModel)
         XCTAssertNotEqual(languageModel.status, 0)
@@ -120,8 +132,11 @@ final class RewardCommandTests: XCTestCase {
         XCTAssertTrue(languageModel.standardError.contains("has no score.weight"), languageModel.standardError)
 
         let noRejected = try Self.write(#"{"prompt": "Hi", "chosen": "Hello"}"#, "pairs.jsonl")
-        let recipe = try Self.write("model:\n  init_from: \(Self.baseModel.path)\ndata:\n  path: \(noRejected.path)\n", "bad-reward.yaml")
-        let stage = try CommandRunner.run(["reward", "--config", recipe.path, "--out", Self.root.appendingPathComponent("bad").path])
+        let recipe = try Self.write(
+            "model:\n  init_from: \(Self.baseModel.path)\ndata:\n  path: \(noRejected.path)\n", "bad-reward.yaml")
+        let stage = try CommandRunner.run([
+            "reward", "--config", recipe.path, "--out", Self.root.appendingPathComponent("bad").path,
+        ])
         XCTAssertNotEqual(stage.status, 0)
         XCTAssertTrue(stage.standardError.contains("pairs.jsonl:1"), stage.standardError)
         XCTAssertTrue(stage.standardError.contains("missing \"rejected\""), stage.standardError)

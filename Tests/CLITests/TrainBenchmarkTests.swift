@@ -1,31 +1,39 @@
-import Foundation
+import Benchmarking
 import Formats
+import Foundation
 import OpenCLDevice
 import Runtime
 import TestSupport
 import XCTest
-import Benchmarking
 
 /// `gputrain bench train`: the library on tiny shapes (the presets are too slow for a debug
 /// build), the FLOPs formula by hand, and the command's JSON contract.
 final class TrainBenchmarkTests: XCTestCase {
-    static let jsonKeys: Set = ["preset", "ms_per_step", "tokens_per_s", "mfu", "peak_device_bytes", "peak_rss_bytes", "device"]
+    static let jsonKeys: Set = [
+        "preset", "ms_per_step", "tokens_per_s", "mfu", "peak_device_bytes", "peak_rss_bytes", "device",
+    ]
 
     /// GPT-2 with one layer of width 32, vocabulary 64, 2 sequences of 8 tokens.
     private func tinyShape(_ type: ModelType = .gpt2) throws -> TrainBenchmarkShape {
-        let model = ModelConfig(modelType: type, vocabSize: 64, hiddenSize: 32, layerCount: 1, headCount: 2,
-                                intermediateSize: 64, maxPositions: 16)
+        let model = ModelConfig(
+            modelType: type, vocabSize: 64, hiddenSize: 32, layerCount: 1, headCount: 2,
+            intermediateSize: 64, maxPositions: 16)
         return try TrainBenchmarkShape(name: "tiny", model: model, batchSize: 2, sequenceLength: 8)
     }
 
-    private func assertPositive(_ result: TrainBenchmarkResult, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertPositive(_ result: TrainBenchmarkResult, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         XCTAssertGreaterThan(result.msPerStep, 0, file: file, line: line)
         XCTAssertGreaterThan(result.tokensPerSecond, 0, file: file, line: line)
         XCTAssertGreaterThan(result.mfu, 0, file: file, line: line)
         XCTAssertGreaterThan(result.peakDeviceBytes, 0, file: file, line: line)
         XCTAssertGreaterThan(result.peakRSSBytes, 0, file: file, line: line)
-        XCTAssertEqual(result.tokensPerSecond, 16 / (result.msPerStep / 1000), accuracy: 1e-6 * result.tokensPerSecond, file: file, line: line)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.jsonLine.utf8)) as? [String: Any], file: file, line: line)
+        XCTAssertEqual(
+            result.tokensPerSecond, 16 / (result.msPerStep / 1000), accuracy: 1e-6 * result.tokensPerSecond, file: file,
+            line: line)
+        let json = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(result.jsonLine.utf8)) as? [String: Any], file: file, line: line)
         XCTAssertEqual(Set(json.keys), Self.jsonKeys, file: file, line: line)
         XCTAssertEqual(json["preset"] as? String, "tiny", file: file, line: line)
     }
@@ -39,9 +47,11 @@ final class TrainBenchmarkTests: XCTestCase {
         let result = try benchmark.run()
         try assertPositive(result)
         XCTAssertTrue(result.peakIsMeasured)
-        XCTAssertLessThan(result.peakDeviceBytes, 64 * 64 * 4 * 3 + 4_000_000, "the peak matmul's buffers come after the reading")
+        XCTAssertLessThan(
+            result.peakDeviceBytes, 64 * 64 * 4 * 3 + 4_000_000, "the peak matmul's buffers come after the reading")
         let profile = try XCTUnwrap(result.profile)
-        XCTAssertGreaterThan(profile.first { $0.kernel == "adamw_step" }?.launches ?? 0, 0, "one AdamW launch per timed step")
+        XCTAssertGreaterThan(
+            profile.first { $0.kernel == "adamw_step" }?.launches ?? 0, 0, "one AdamW launch per timed step")
         XCTAssertTrue(profile.allSatisfy { $0.seconds >= 0 && $0.launches > 0 })
         XCTAssertNotNil(result.profileTable)
     }
@@ -67,7 +77,9 @@ final class TrainBenchmarkTests: XCTestCase {
         XCTAssertEqual(nonEmbedding, 10_647_552)
         XCTAssertEqual(small.nonEmbeddingParameterCount, nonEmbedding)
         XCTAssertEqual(small.parameterCount, nonEmbedding + 8192 * c + 256 * c, "tied head: wte and wpe only")
-        let parameterTerm = 6 * nonEmbedding, attentionTerm = 6 * 6 * c * 256, headTerm = 6 * 8192 * c
+        let parameterTerm = 6 * nonEmbedding
+        let attentionTerm = 6 * 6 * c * 256
+        let headTerm = 6 * 8192 * c
         XCTAssertEqual(small.flopsPerToken, Double(parameterTerm + attentionTerm + headTerm))
         XCTAssertEqual(small.flopsPerToken, 86_298_624)
         XCTAssertEqual(small.tokensPerStep, 2048)
@@ -81,7 +93,8 @@ final class TrainBenchmarkTests: XCTestCase {
         let llama = try XCTUnwrap(TrainBenchmarkShape.preset("llama-small"))
         XCTAssertEqual(llama.model.modelType, .llama)
         XCTAssertFalse(llama.model.tieWordEmbeddings)
-        XCTAssertEqual([llama.model.keyValueHeadCount, llama.model.intermediateSize, llama.model.vocabSize], [6, 1024, 8192])
+        XCTAssertEqual(
+            [llama.model.keyValueHeadCount, llama.model.intermediateSize, llama.model.vocabSize], [6, 1024, 8192])
         XCTAssertNil(TrainBenchmarkShape.preset("huge"))
     }
 
@@ -95,8 +108,10 @@ final class TrainBenchmarkTests: XCTestCase {
         data: {shards: \(folder.path)/none, vocab_size: 64}
         train: {batch_size: 2, sequence_length: 8}
         """.write(to: recipe, atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["bench", "train", "--config", recipe.path, "--steps", "1", "--json",
-                                            "--peak-gflops", "10", "--device", "reference"])
+        let result = try CommandRunner.run([
+            "bench", "train", "--config", recipe.path, "--steps", "1", "--json",
+            "--peak-gflops", "10", "--device", "reference",
+        ])
         XCTAssertEqual(result.status, 0, result.standardError)
         let last = try XCTUnwrap(result.standardOutput.split(separator: "\n").last)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])

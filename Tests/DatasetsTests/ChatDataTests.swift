@@ -6,17 +6,26 @@ import XCTest
 final class ChatDataTests: XCTestCase {
     /// A small byte-level tokenizer with the ChatML and Llama 3 special tokens (pad shares `<|im_end|>`'s role in tests).
     private static let tokenizer: Tokenizer = try! Tokenizer.train(
-        texts: ["What is the capital of Varn? The capital of Varn is Tolbek.", "Answer in one word. Tolbek Zürich 🏔", "user assistant system"],
+        texts: [
+            "What is the capital of Varn? The capital of Varn is Tolbek.", "Answer in one word. Tolbek Zürich 🏔",
+            "user assistant system",
+        ],
         vocabSize: 300,
-        specialTokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+        specialTokens: [
+            "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>",
+            "<|end_header_id|>", "<|eot_id|>",
+        ],
         minimumFrequency: 1)
 
     private let conversation: [ChatMessage] = [
-        .system("Answer in one word."), .user("What is the capital of Varn?"), .assistant("Tolbek"), .user("Zürich?"), .assistant(" 🏔 Zürich! "),
+        .system("Answer in one word."), .user("What is the capital of Varn?"), .assistant("Tolbek"), .user("Zürich?"),
+        .assistant(" 🏔 Zürich! "),
     ]
 
     /// The trained text of `example`, checked against `expected`, with the marked example in the message.
-    private func assertTrained(_ example: ChatExample, _ expected: [String], file: StaticString = #filePath, line: UInt = #line) {
+    private func assertTrained(
+        _ example: ChatExample, _ expected: [String], file: StaticString = #filePath, line: UInt = #line
+    ) {
         let marked = example.marked(with: Self.tokenizer)
         let trained = marked.components(separatedBy: "[[").dropFirst().map { $0.components(separatedBy: "]]")[0] }
         XCTAssertEqual(trained, expected, "marked example: \(marked)", file: file, line: line)
@@ -25,10 +34,12 @@ final class ChatDataTests: XCTestCase {
     func testMasksCoverExactlyAssistantContentAndEndOfTurn() throws {
         let chatML = try ChatEncoder(tokenizer: Self.tokenizer, template: .chatML)
         let example = try chatML.encode(conversation)
-        XCTAssertEqual(example.ids, Self.tokenizer.encode(ChatTemplate.chatML.render(conversation).text, addSpecialTokens: false),
-                       "the full text is tokenized once")
+        XCTAssertEqual(
+            example.ids, Self.tokenizer.encode(ChatTemplate.chatML.render(conversation).text, addSpecialTokens: false),
+            "the full text is tokenized once")
         assertTrained(example, ["Tolbek<|im_end|>", " 🏔 Zürich! <|im_end|>"])
-        XCTAssertEqual(example.labels.filter { $0 != ChatExample.ignoredLabel }.filter { $0 == chatML.endOfTurnID }.count, 2)
+        XCTAssertEqual(
+            example.labels.filter { $0 != ChatExample.ignoredLabel }.filter { $0 == chatML.endOfTurnID }.count, 2)
         XCTAssertEqual(example.promptLength, example.labels.firstIndex { $0 != ChatExample.ignoredLabel })
         assertTrained(try chatML.encode(conversation, trainedFrom: 3), [" 🏔 Zürich! <|im_end|>"])
 
@@ -50,7 +61,8 @@ final class ChatDataTests: XCTestCase {
     }
 
     func testTokenizerWithoutTemplateTokensIsRejected() throws {
-        let plain = try Tokenizer.train(texts: ["hello"], vocabSize: 260, specialTokens: ["<|endoftext|>"], minimumFrequency: 1)
+        let plain = try Tokenizer.train(
+            texts: ["hello"], vocabSize: 260, specialTokens: ["<|endoftext|>"], minimumFrequency: 1)
         XCTAssertThrowsError(try ChatEncoder(tokenizer: plain, template: .chatML)) { error in
             XCTAssertTrue("\(error)".contains("<|im_start|>"), "\(error)")
         }
@@ -58,15 +70,20 @@ final class ChatDataTests: XCTestCase {
 
     func testLengthLimitsCutPromptsFromTheLeftAndDropWhatStillDoesNotFit() throws {
         let encoder = try ChatEncoder(tokenizer: Self.tokenizer, template: .chatML)
-        let example = try encoder.encode([.user("What is the capital of Varn? What is the capital of Varn?"), .assistant("Tolbek")])
+        let example = try encoder.encode([
+            .user("What is the capital of Varn? What is the capital of Varn?"), .assistant("Tolbek"),
+        ])
         let completion = example.ids.count - example.promptLength
         var filter = ChatLengthFilter(limits: ChatLengthLimits(maxLength: completion + 4, maxPromptLength: 4))
         let fitted = try XCTUnwrap(filter.fit(example))
         XCTAssertEqual(fitted.ids, Array(example.ids.suffix(completion + 4)))
         XCTAssertEqual(fitted.trainedCount, example.trainedCount, "the answer is never cut")
-        XCTAssertNil(filter.fit(try encoder.encode([.user("Hi"), .assistant(String(repeating: "Tolbek ", count: 20))])))
-        let pair = try encoder.encode(PreferencePair(prompt: [.user("What is the capital of Varn?")], chosen: [.assistant("Tolbek")],
-                                                     rejected: [.assistant(String(repeating: "Zürich ", count: 30))]))
+        XCTAssertNil(
+            filter.fit(try encoder.encode([.user("Hi"), .assistant(String(repeating: "Tolbek ", count: 20))])))
+        let pair = try encoder.encode(
+            PreferencePair(
+                prompt: [.user("What is the capital of Varn?")], chosen: [.assistant("Tolbek")],
+                rejected: [.assistant(String(repeating: "Zürich ", count: 30))]))
         XCTAssertNil(filter.fit(pair), "a pair goes when either side does not fit")
         XCTAssertEqual(filter.fit(prompt: Array(repeating: 5, count: 10))?.count, 4)
         XCTAssertEqual(filter.report.seen, 4)
@@ -77,21 +94,35 @@ final class ChatDataTests: XCTestCase {
 
     func testReadersAcceptEveryFormat() throws {
         let folder = try temporaryFolder()
-        let sft = try write(folder, "sft.jsonl", [
-            #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#, "",
-            #"{"prompt": "Hi", "completion": "Yo"}"#,
-        ])
-        XCTAssertEqual(try SFTDataset.read(sft), [SFTConversation(messages: [.user("Hi"), .assistant("Yo")]),
-                                                  SFTConversation(messages: [.user("Hi"), .assistant("Yo")], trainedFrom: 1)])
-        let preferences = try write(folder, "pref.jsonl", [
-            #"{"prompt": "Hi", "chosen": "Yo", "rejected": "No"}"#,
-            #"{"prompt": [{"role": "user", "content": "Hi"}], "chosen": [{"role": "assistant", "content": "Yo"}], "rejected": "No", "rejected_kind": "padded"}"#,
-        ])
+        let sft = try write(
+            folder, "sft.jsonl",
+            [
+                #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#, "",
+                #"{"prompt": "Hi", "completion": "Yo"}"#,
+            ])
+        XCTAssertEqual(
+            try SFTDataset.read(sft),
+            [
+                SFTConversation(messages: [.user("Hi"), .assistant("Yo")]),
+                SFTConversation(messages: [.user("Hi"), .assistant("Yo")], trainedFrom: 1),
+            ])
+        let preferences = try write(
+            folder, "pref.jsonl",
+            [
+                #"{"prompt": "Hi", "chosen": "Yo", "rejected": "No"}"#,
+                #"{"prompt": [{"role": "user", "content": "Hi"}], "chosen": [{"role": "assistant", "content": "Yo"}], "rejected": "No", "rejected_kind": "padded"}"#,
+            ])
         let pairs = try PreferenceDataset.read(preferences)
-        XCTAssertEqual(pairs[0], PreferencePair(prompt: [.user("Hi")], chosen: [.assistant("Yo")], rejected: [.assistant("No")]))
+        XCTAssertEqual(
+            pairs[0], PreferencePair(prompt: [.user("Hi")], chosen: [.assistant("Yo")], rejected: [.assistant("No")]))
         XCTAssertEqual(pairs[1].rejectedKind, "padded")
-        let prompts = try RLPromptDataset.read(try write(folder, "rl.jsonl", [#"{"prompt": "Hi", "answer": "4"}"#,
-                                                                                #"{"messages": [{"role": "user", "content": "Hi"}]}"#]))
+        let prompts = try RLPromptDataset.read(
+            try write(
+                folder, "rl.jsonl",
+                [
+                    #"{"prompt": "Hi", "answer": "4"}"#,
+                    #"{"messages": [{"role": "user", "content": "Hi"}]}"#,
+                ]))
         XCTAssertEqual(prompts.map(\.messages), [[.user("Hi")], [.user("Hi")]])
         XCTAssertEqual(prompts[0].fields["answer"], .string("4"))
     }
@@ -102,16 +133,30 @@ final class ChatDataTests: XCTestCase {
             (#"{"prompt": "Hi", "chosen": "Yo"}"#, PreferenceDataset.read, #"missing "rejected""#),
             (#"{"messages": [{"role": "user", "content": "Hi"}]}"#, SFTDataset.read, "no assistant turn"),
             (#"{"messages": [{"role": "bot", "content": "Hi"}]}"#, SFTDataset.read, #"unknown role "bot""#),
-            (#"{"messages": [{"role": "user"}]}"#, SFTDataset.read, #"messages[0] is missing the string field "content""#),
+            (
+                #"{"messages": [{"role": "user"}]}"#, SFTDataset.read,
+                #"messages[0] is missing the string field "content""#
+            ),
             (#"{"text": "Hi"}"#, SFTDataset.read, #"expected "messages""#),
-            (#"{"prompt": "Hi", "completion": [{"role": "user", "content": "x"}]}"#, SFTDataset.read, "assistant messages only"),
+            (
+                #"{"prompt": "Hi", "completion": [{"role": "user", "content": "x"}]}"#, SFTDataset.read,
+                "assistant messages only"
+            ),
             ("[1, 2]", RLPromptDataset.read, "not a JSON object"),
             (#"{"prompt": "Hi"#, RLPromptDataset.read, "not valid JSON"),
-            (#"{"prompt": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#, RLPromptDataset.read, "ends with an assistant turn"),
+            (
+                #"{"prompt": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#,
+                RLPromptDataset.read, "ends with an assistant turn"
+            ),
             (#"{"prompt": 3}"#, RLPromptDataset.read, "should be a string or a list"),
         ]
         for (index, (line, read, phrase)) in cases.enumerated() {
-            let url = try write(folder, "bad\(index).jsonl", [#"{"prompt": "Hi", "chosen": "a", "rejected": "b", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}"#, line])
+            let url = try write(
+                folder, "bad\(index).jsonl",
+                [
+                    #"{"prompt": "Hi", "chosen": "a", "rejected": "b", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}"#,
+                    line,
+                ])
             XCTAssertThrowsError(try read(url)) { error in
                 let message = "\(error)"
                 XCTAssertTrue(message.hasPrefix("\(url.path):2: "), message)

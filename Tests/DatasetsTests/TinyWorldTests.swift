@@ -1,7 +1,8 @@
 import Core
-@testable import Datasets
 import Foundation
 import XCTest
+
+@testable import Datasets
 @testable import TinyWorld
 
 final class TinyWorldTests: XCTestCase {
@@ -48,7 +49,9 @@ final class TinyWorldTests: XCTestCase {
         for _ in 0..<50 {
             for line in TinyWorldCorpus.arithmetic(using: &random).split(separator: "\n") {
                 let parts = line.split(separator: " ")
-                let a = Int(parts[0])!, b = Int(parts[2])!, c = Int(parts[4])!
+                let a = Int(parts[0])!
+                let b = Int(parts[2])!
+                let c = Int(parts[4])!
                 switch parts[1] {
                 case "+": XCTAssertEqual(a + b, c)
                 case "-": XCTAssertEqual(a - b, c)
@@ -68,7 +71,8 @@ final class TinyWorldTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let summary = try TinyWorldWriter.write(to: directory, seed: 11, size: .smoke)
         XCTAssertEqual(summary.files, ["world.json", "pretrain.jsonl", "probes.jsonl"] + TinyWorldPostTraining.files)
-        let world = try JSONDecoder().decode(TinyWorld.self, from: Data(contentsOf: directory.appendingPathComponent("world.json")))
+        let world = try JSONDecoder().decode(
+            TinyWorld.self, from: Data(contentsOf: directory.appendingPathComponent("world.json")))
         XCTAssertEqual(world, TinyWorld(seed: 11, size: .smoke))
         let lines = try String(contentsOf: directory.appendingPathComponent("pretrain.jsonl"), encoding: .utf8)
             .split(separator: "\n")

@@ -37,8 +37,9 @@ final class TokenShardTests: XCTestCase {
     func testSamplerIsDeterministicCoversEachWindowAndResumesExactly() throws {
         let stream = (0..<1001).map { Int32($0) }
         func sampler(_ position: BatchSampler.Position = .init()) throws -> BatchSampler {
-            try BatchSampler(count: stream.count, token: { stream[$0] }, batchSize: 3, sequenceLength: 10, seed: 42,
-                             position: position)
+            try BatchSampler(
+                count: stream.count, token: { stream[$0] }, batchSize: 3, sequenceLength: 10, seed: 42,
+                position: position)
         }
         var a = try sampler()
         var b = try sampler()

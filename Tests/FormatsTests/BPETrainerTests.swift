@@ -73,7 +73,9 @@ final class BPETrainerTests: XCTestCase {
     }
 
     func testSpecialTokensInTheTextAreNotLearned() throws {
-        let texts = (0..<50).map { "<|im_start|>user\nhello there<|im_end|>\n<|im_start|>assistant\nhi \($0)<|im_end|>" }
+        let texts = (0..<50).map {
+            "<|im_start|>user\nhello there<|im_end|>\n<|im_start|>assistant\nhi \($0)<|im_end|>"
+        }
         let tokenizer = try Tokenizer.train(texts: texts, vocabSize: 330)
         XCTAssertNil(tokenizer.id(of: "im"))
         XCTAssertNil(tokenizer.id(of: "<|"))

@@ -4,13 +4,17 @@ import XCTest
 
 final class ChatTemplateTests: XCTestCase {
     private let conversation: [ChatMessage] = [
-        .system("Answer in one word."), .user("Capital of Varn?"), .assistant(" Tolbek \n"), .user("And Quell?"), .assistant("Dira"),
+        .system("Answer in one word."), .user("Capital of Varn?"), .assistant(" Tolbek \n"), .user("And Quell?"),
+        .assistant("Dira"),
     ]
 
     func testChatMLRendersTheExactTextAndSpans() {
         let rendered = ChatTemplate.chatML.render(conversation)
-        XCTAssertEqual(rendered.text, "<|im_start|>system\nAnswer in one word.<|im_end|>\n<|im_start|>user\nCapital of Varn?<|im_end|>\n"
-            + "<|im_start|>assistant\n Tolbek \n<|im_end|>\n<|im_start|>user\nAnd Quell?<|im_end|>\n<|im_start|>assistant\nDira<|im_end|>\n")
+        XCTAssertEqual(
+            rendered.text,
+            "<|im_start|>system\nAnswer in one word.<|im_end|>\n<|im_start|>user\nCapital of Varn?<|im_end|>\n"
+                + "<|im_start|>assistant\n Tolbek \n<|im_end|>\n<|im_start|>user\nAnd Quell?<|im_end|>\n<|im_start|>assistant\nDira<|im_end|>\n"
+        )
         XCTAssertEqual(rendered.assistantTexts, [" Tolbek \n<|im_end|>", "Dira<|im_end|>"])
         let prompt = ChatTemplate.chatML.render([.user("Hi")], addGenerationPrompt: true)
         XCTAssertEqual(prompt.text, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
@@ -19,17 +23,21 @@ final class ChatTemplateTests: XCTestCase {
 
     func testLlama3RendersTheExactTextAndTrimsContent() {
         let rendered = ChatTemplate.llama3.render(conversation, addGenerationPrompt: true)
-        XCTAssertEqual(rendered.text, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nAnswer in one word.<|eot_id|>"
-            + "<|start_header_id|>user<|end_header_id|>\n\nCapital of Varn?<|eot_id|>"
-            + "<|start_header_id|>assistant<|end_header_id|>\n\nTolbek<|eot_id|>"
-            + "<|start_header_id|>user<|end_header_id|>\n\nAnd Quell?<|eot_id|>"
-            + "<|start_header_id|>assistant<|end_header_id|>\n\nDira<|eot_id|>"
-            + "<|start_header_id|>assistant<|end_header_id|>\n\n")
+        XCTAssertEqual(
+            rendered.text,
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nAnswer in one word.<|eot_id|>"
+                + "<|start_header_id|>user<|end_header_id|>\n\nCapital of Varn?<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\nTolbek<|eot_id|>"
+                + "<|start_header_id|>user<|end_header_id|>\n\nAnd Quell?<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\nDira<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\n")
         XCTAssertEqual(rendered.assistantTexts, ["Tolbek<|eot_id|>", "Dira<|eot_id|>"])
         let dated = try! ChatTemplate.named("llama3.1").render([.user("Hi"), .assistant("Yo")])
-        XCTAssertEqual(dated.text, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n"
-            + "Today Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
-            + "<|start_header_id|>assistant<|end_header_id|>\n\nYo<|eot_id|>")
+        XCTAssertEqual(
+            dated.text,
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n"
+                + "Today Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\nYo<|eot_id|>")
         XCTAssertEqual(dated.assistantTexts, ["Yo<|eot_id|>"])
     }
 
@@ -51,7 +59,8 @@ final class ChatTemplateTests: XCTestCase {
             let templates: [String: String]
             let cases: [Case]
         }
-        let cases = try JSONDecoder().decode(Cases.self, from: Data(contentsOf: FixtureFiles.url("chat-template-cases.json")))
+        let cases = try JSONDecoder().decode(
+            Cases.self, from: Data(contentsOf: FixtureFiles.url("chat-template-cases.json")))
         XCTAssertEqual(cases.cases.count, 24)
         for testCase in cases.cases {
             let template = try ChatTemplate(recognizing: cases.templates[testCase.template]!)
@@ -60,34 +69,45 @@ final class ChatTemplateTests: XCTestCase {
             let answers = testCase.messages.filter { $0.role == .assistant }.map(\.content)
             XCTAssertEqual(rendered.assistantTexts.count, answers.count)
             for (span, answer) in zip(rendered.assistantTexts, answers) {
-                XCTAssertTrue(span.hasSuffix(template.endOfTurn) && span.contains(answer.trimmingCharacters(in: .whitespacesAndNewlines)),
-                              "\(testCase.template): span \(span.debugDescription)")
+                XCTAssertTrue(
+                    span.hasSuffix(template.endOfTurn)
+                        && span.contains(answer.trimmingCharacters(in: .whitespacesAndNewlines)),
+                    "\(testCase.template): span \(span.debugDescription)")
             }
         }
-        XCTAssertEqual(try ChatTemplate(recognizing: cases.templates["qwen2.5"]!).defaultSystemPrompt,
-                       "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
+        XCTAssertEqual(
+            try ChatTemplate(recognizing: cases.templates["qwen2.5"]!).defaultSystemPrompt,
+            "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
         XCTAssertNil(try ChatTemplate(recognizing: cases.templates["chatml"]!).defaultSystemPrompt)
-        XCTAssertEqual(try ChatTemplate(recognizing: cases.templates["llama3.1"]!).knowledgeDates, ChatTemplate.KnowledgeDates())
+        XCTAssertEqual(
+            try ChatTemplate(recognizing: cases.templates["llama3.1"]!).knowledgeDates, ChatTemplate.KnowledgeDates())
     }
 
     func testLoadsFromTokenizerConfigAndSidecar() throws {
         let folder = try temporaryFolder(self)
         XCTAssertNil(try ChatTemplate.load(fromFolder: folder))
         let config = folder.appendingPathComponent("tokenizer_config.json")
-        try Data(#"{"chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "{{ '<|start_header_id|>' }}<|eot_id|>"}]}"#.utf8).write(to: config)
+        try Data(
+            #"{"chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "{{ '<|start_header_id|>' }}<|eot_id|>"}]}"#
+                .utf8
+        ).write(to: config)
         XCTAssertEqual(try ChatTemplate.load(fromFolder: folder), .llama3)
         try Data("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}".utf8)
             .write(to: folder.appendingPathComponent("chat_template.jinja"))
         XCTAssertEqual(try ChatTemplate.load(fromFolder: folder), .chatML, "the sidecar file wins")
         try Data(#"{"chat_template": 3}"#.utf8).write(to: config)
         try FileManager.default.removeItem(at: folder.appendingPathComponent("chat_template.jinja"))
-        assertFormatError(try ChatTemplate.load(fromFolder: folder), mentions: ["tokenizer_config.json", "chat_template"])
+        assertFormatError(
+            try ChatTemplate.load(fromFolder: folder), mentions: ["tokenizer_config.json", "chat_template"])
     }
 
     func testUnsupportedTemplatesAreErrors() {
-        assertFormatError(try ChatTemplate(recognizing: "{{ '<s>[INST] ' + messages[0]['content'] + ' [/INST]' }}"),
-                          mentions: ["neither ChatML", "chatml, llama3"])
-        assertFormatError(try ChatTemplate(recognizing: "<|im_start|><|im_end|>{% if '<think>' in content %}"), mentions: ["reasoning"])
+        assertFormatError(
+            try ChatTemplate(recognizing: "{{ '<s>[INST] ' + messages[0]['content'] + ' [/INST]' }}"),
+            mentions: ["neither ChatML", "chatml, llama3"])
+        assertFormatError(
+            try ChatTemplate(recognizing: "<|im_start|><|im_end|>{% if '<think>' in content %}"),
+            mentions: ["reasoning"])
         assertFormatError(try ChatTemplate.named("zephyr"), mentions: ["unknown template 'zephyr'"])
     }
 }

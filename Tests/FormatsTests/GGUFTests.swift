@@ -47,7 +47,9 @@ struct RawGGUF {
     }
 
     /// Zeros up to a multiple of `alignment`.
-    mutating func pad(_ alignment: Int = 32) { bytes.append(Data(count: (alignment - bytes.count % alignment) % alignment)) }
+    mutating func pad(_ alignment: Int = 32) {
+        bytes.append(Data(count: (alignment - bytes.count % alignment) % alignment))
+    }
 
     mutating func floats(_ values: [Float]) { values.forEach { u32($0.bitPattern) } }
 
@@ -100,16 +102,19 @@ final class GGUFTests: XCTestCase {
     func testWrittenFileReadsBackWithEveryValueTypeAndTensorType() throws {
         let matrix: [Float] = (0..<15).map { Float($0) * 0.37 - 2 }
         let halves: [Float] = [0, 1, -2.5, 65504, 0.1, 1e-7, 3.14159]
-        let writer = GGUFWriter(metadata: Self.everyType, tensors: [
-            GGUFTensor(name: "matrix", dimensions: [5, 3]) { matrix },
-            GGUFTensor(name: "half", dimensions: [7], type: .f16) { halves },
-            GGUFTensor(name: "brain", dimensions: [2, 2], type: .bf16) { [1, -0.5, 3.140625, 100] },
-        ])
+        let writer = GGUFWriter(
+            metadata: Self.everyType,
+            tensors: [
+                GGUFTensor(name: "matrix", dimensions: [5, 3]) { matrix },
+                GGUFTensor(name: "half", dimensions: [7], type: .f16) { halves },
+                GGUFTensor(name: "brain", dimensions: [2, 2], type: .bf16) { [1, -0.5, 3.140625, 100] },
+            ])
         let folder = try temporaryFolder(self)
         let url = folder.appendingPathComponent("model.gguf")
         try writer.write(to: url)
         let bytes = try Data(contentsOf: url)
-        XCTAssertEqual(bytes, try writer.fileData(), "streaming to disk writes the same bytes as building the file in memory")
+        XCTAssertEqual(
+            bytes, try writer.fileData(), "streaming to disk writes the same bytes as building the file in memory")
 
         let file = try GGUFFile(contentsOf: url)
         XCTAssertEqual(file.version, 3)
@@ -124,8 +129,10 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(file.tensors.map(\.offset), [0, 64, 96], "60, 14 and 8 bytes, each padded to 32")
         XCTAssertEqual(try file.floats("matrix"), matrix)
         XCTAssertEqual(try file.tensor("half").type, .f16)
-        XCTAssertEqual(try file.floats("half"), halves.map { HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: $0)) })
-        XCTAssertEqual(try file.floats("half").prefix(4), [0, 1, -2.5, 65504], "values a half holds exactly come back exactly")
+        XCTAssertEqual(
+            try file.floats("half"), halves.map { HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: $0)) })
+        XCTAssertEqual(
+            try file.floats("half").prefix(4), [0, 1, -2.5, 65504], "values a half holds exactly come back exactly")
         XCTAssertEqual(try file.floats("brain"), [1, -0.5, 3.140625, 100])
         XCTAssertEqual(bytes.count, file.dataStart + 96 + 32, "the last tensor is padded too")
     }
@@ -134,10 +141,13 @@ final class GGUFTests: XCTestCase {
         var metadata = GGUFMetadata()
         metadata["general.architecture"] = .string("llama")
         metadata["general.alignment"] = .uint32(32)
-        let written = try GGUFWriter(metadata: metadata, tensors: [
-            GGUFTensor(name: "a", dimensions: [2]) { [1.5, -2] },
-            GGUFTensor(name: "b.weight", dimensions: [3, 2], type: .f16) { [1, 2, 3, 4, 5, 6] },
-        ]).fileData()
+        let written = try GGUFWriter(
+            metadata: metadata,
+            tensors: [
+                GGUFTensor(name: "a", dimensions: [2]) { [1.5, -2] },
+                GGUFTensor(name: "b.weight", dimensions: [3, 2], type: .f16) { [1, 2, 3, 4, 5, 6] },
+            ]
+        ).fileData()
         var expected = RawGGUF()
         expected.header(tensors: 2, keys: 2)
         expected.stringKey("general.architecture", "llama")
@@ -153,7 +163,9 @@ final class GGUFTests: XCTestCase {
         }
         expected.pad()
         XCTAssertEqual(written, expected.bytes)
-        XCTAssertEqual(Array(written.prefix(8)), [0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0], "magic 'GGUF', then version 3 little-endian")
+        XCTAssertEqual(
+            Array(written.prefix(8)), [0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0], "magic 'GGUF', then version 3 little-endian"
+        )
     }
 
     func testReaderAcceptsAHandBuiltFileAndAnotherAlignment() throws {
@@ -180,7 +192,8 @@ final class GGUFTests: XCTestCase {
     func testReaderRejectsFilesThatAreNotGGUF() {
         let wrongMagic = RawGGUF(bytesReplacingPrefix: Array("GGML".utf8), of: RawGGUF.valid())
         assertFormatError(try open(wrongMagic), mentions: ["test.gguf", "magic 'GGUF'", "found 'GGML'"])
-        assertFormatError(try GGUFFile(data: Data("GG".utf8), fileName: "tiny.gguf"), mentions: ["tiny.gguf", "too short"])
+        assertFormatError(
+            try GGUFFile(data: Data("GG".utf8), fileName: "tiny.gguf"), mentions: ["tiny.gguf", "too short"])
         var version1 = RawGGUF()
         version1.header(version: 1, tensors: 0, keys: 0)
         assertFormatError(try open(version1), mentions: ["version 1", "versions 2 and 3"])
@@ -190,7 +203,8 @@ final class GGUFTests: XCTestCase {
         let whole = RawGGUF.valid().bytes
         // Cut in the header, in the metadata, in the tensor infos and in the last tensor's data.
         for length in [10, 30, 70, whole.count - 40] {
-            assertFormatError(try GGUFFile(data: whole.prefix(length), fileName: "cut.gguf"), mentions: ["cut.gguf", "truncated"])
+            assertFormatError(
+                try GGUFFile(data: whole.prefix(length), fileName: "cut.gguf"), mentions: ["cut.gguf", "truncated"])
         }
         var claimsTooMuch = RawGGUF()
         claimsTooMuch.header(tensors: 0, keys: 1_000_000)
@@ -214,8 +228,10 @@ final class GGUFTests: XCTestCase {
             file.append(Data(count: 128))
             return file
         }
-        assertFormatError(try open(twoTensors(secondOffset: 16)), mentions: ["'second'", "16", "not a multiple of the alignment 32"])
-        assertFormatError(try open(twoTensors(secondOffset: 0)), mentions: ["'second'", "inside tensor 'first'", "must not overlap"])
+        assertFormatError(
+            try open(twoTensors(secondOffset: 16)), mentions: ["'second'", "16", "not a multiple of the alignment 32"])
+        assertFormatError(
+            try open(twoTensors(secondOffset: 0)), mentions: ["'second'", "inside tensor 'first'", "must not overlap"])
         assertFormatError(try open(twoTensors(secondOffset: 64)), mentions: ["'second'", "end at 32", "no gaps"])
         var outside = RawGGUF()
         outside.header(tensors: 1, keys: 0)
@@ -232,14 +248,51 @@ final class GGUFTests: XCTestCase {
             build(&file)
             return file
         }
-        assertFormatError(try open(file({ $0.stringKey("a.b", "x"); $0.stringKey("a.b", "y") }, keys: 2)), mentions: ["'a.b'", "appears twice"])
-        assertFormatError(try open(file({ $0.u32Key("general.alignment", 48) }, keys: 1)), mentions: ["general.alignment", "48", "power of two"])
+        assertFormatError(
+            try open(
+                file(
+                    {
+                        $0.stringKey("a.b", "x")
+                        $0.stringKey("a.b", "y")
+                    }, keys: 2)), mentions: ["'a.b'", "appears twice"])
+        assertFormatError(
+            try open(file({ $0.u32Key("general.alignment", 48) }, keys: 1)),
+            mentions: ["general.alignment", "48", "power of two"])
         assertFormatError(try open(file({ $0.u32Key("general.alignment", 0) }, keys: 1)), mentions: ["power of two"])
-        assertFormatError(try open(file({ $0.stringKey("general.alignment", "32") }, keys: 1)), mentions: ["general.alignment", "u32"])
-        assertFormatError(try open(file({ $0.string("flag"); $0.u32(7); $0.u8(2) }, keys: 1)), mentions: ["'flag'", "stored as 2", "0 or 1"])
-        assertFormatError(try open(file({ $0.string("odd"); $0.u32(13) }, keys: 1)), mentions: ["'odd'", "13", "not a GGUF value type"])
-        assertFormatError(try open(file({ $0.string(""); $0.u32(4); $0.u32(1) }, keys: 1)), mentions: ["key 0", "non-empty"])
-        let badUTF8 = file({ f in f.string("name"); f.u32(8); f.u64(2); f.u8(0xC3); f.u8(0x28) }, keys: 1)
+        assertFormatError(
+            try open(file({ $0.stringKey("general.alignment", "32") }, keys: 1)),
+            mentions: ["general.alignment", "u32"])
+        assertFormatError(
+            try open(
+                file(
+                    {
+                        $0.string("flag")
+                        $0.u32(7)
+                        $0.u8(2)
+                    }, keys: 1)), mentions: ["'flag'", "stored as 2", "0 or 1"])
+        assertFormatError(
+            try open(
+                file(
+                    {
+                        $0.string("odd")
+                        $0.u32(13)
+                    }, keys: 1)), mentions: ["'odd'", "13", "not a GGUF value type"])
+        assertFormatError(
+            try open(
+                file(
+                    {
+                        $0.string("")
+                        $0.u32(4)
+                        $0.u32(1)
+                    }, keys: 1)), mentions: ["key 0", "non-empty"])
+        let badUTF8 = file(
+            { f in
+                f.string("name")
+                f.u32(8)
+                f.u64(2)
+                f.u8(0xC3)
+                f.u8(0x28)
+            }, keys: 1)
         assertFormatError(try open(badUTF8), mentions: ["'name'", "not valid UTF-8"])
     }
 
@@ -252,7 +305,8 @@ final class GGUFTests: XCTestCase {
             file.append(Data(count: 4096))
             return file
         }
-        assertFormatError(try open(file(String(repeating: "n", count: 64))), mentions: ["64-byte name", "GGML_MAX_NAME"])
+        assertFormatError(
+            try open(file(String(repeating: "n", count: 64))), mentions: ["64-byte name", "GGML_MAX_NAME"])
         assertFormatError(try open(file(count: 2)), mentions: ["'t'", "appears twice"])
         assertFormatError(try open(file(dimensions: [1, 1, 1, 1, 1])), mentions: ["5 dimensions", "1 to 4"])
         assertFormatError(try open(file(dimensions: [])), mentions: ["0 dimensions"])
@@ -260,7 +314,8 @@ final class GGUFTests: XCTestCase {
         assertFormatError(try open(file(dimensions: [16], type: 8)), mentions: ["16 elements", "Q8_0 blocks of 32"])
         assertFormatError(try open(file(dimensions: [1 << 40, 1 << 40])), mentions: ["overflows"])
         let quantized = try? open(file(dimensions: [32, 2], type: 8))
-        XCTAssertEqual(quantized?.tensors.first?.byteCount, 68, "two Q8_0 blocks of 34 bytes: quantized files are checked too")
+        XCTAssertEqual(
+            quantized?.tensors.first?.byteCount, 68, "two Q8_0 blocks of 34 bytes: quantized files are checked too")
     }
 
     // MARK: Writer refusals
@@ -272,9 +327,12 @@ final class GGUFTests: XCTestCase {
         let tensor = { (name: String) in GGUFTensor(name: name, dimensions: [2]) { [1, 2] } }
         assertFormatError(try write([tensor("x"), tensor("x")]), mentions: ["'x'", "appears twice"])
         assertFormatError(try write([tensor(String(repeating: "n", count: 64))]), mentions: ["GGML_MAX_NAME"])
-        assertFormatError(try write([GGUFTensor(name: "wrong", dimensions: [3]) { [1, 2] }]), mentions: ["'wrong'", "needs 12 bytes but 8"])
+        assertFormatError(
+            try write([GGUFTensor(name: "wrong", dimensions: [3]) { [1, 2] }]),
+            mentions: ["'wrong'", "needs 12 bytes but 8"])
         assertFormatError(try write([GGUFTensor(name: "flat", dimensions: []) { [] }]), mentions: ["0 dimensions"])
-        assertFormatError(try write([GGUFTensor(name: "q", dimensions: [1, 2, 3, 4, 5]) { [] }]), mentions: ["5 dimensions"])
+        assertFormatError(
+            try write([GGUFTensor(name: "q", dimensions: [1, 2, 3, 4, 5]) { [] }]), mentions: ["5 dimensions"])
         var metadata = GGUFMetadata()
         metadata["general.alignment"] = .uint64(32)
         assertFormatError(try write([], metadata: metadata), mentions: ["general.alignment", "u32 power of two"])
@@ -292,9 +350,14 @@ final class GGUFTests: XCTestCase {
     func testFailedWriteLeavesNoFile() throws {
         let folder = try temporaryFolder(self)
         let url = folder.appendingPathComponent("broken.gguf")
-        let failing = GGUFTensor(name: "late", dimensions: [2]) { throw FormatError(file: "source", "the values cannot be read") }
-        assertFormatError(try GGUFWriter(metadata: GGUFMetadata(), tensors: [failing]).write(to: url), mentions: ["cannot be read"])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [], "no partial or temporary file is left")
+        let failing = GGUFTensor(name: "late", dimensions: [2]) {
+            throw FormatError(file: "source", "the values cannot be read")
+        }
+        assertFormatError(
+            try GGUFWriter(metadata: GGUFMetadata(), tensors: [failing]).write(to: url), mentions: ["cannot be read"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path), [], "no partial or temporary file is left"
+        )
     }
 
     func testMetadataKeepsOrderAndReplacesInPlace() {
@@ -311,10 +374,12 @@ final class GGUFTests: XCTestCase {
 
     func testSHA256MatchesKnownDigests() {
         // FIPS 180-4 examples, used by the GGUF export fixtures to pin files.
-        XCTAssertEqual(SHA256.hexDigest(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            SHA256.hexDigest(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(SHA256.hexDigest(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hexDigest(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "two blocks")
+        XCTAssertEqual(
+            SHA256.hexDigest(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "two blocks")
     }
 
     // MARK: Live cross-check
@@ -325,29 +390,37 @@ final class GGUFTests: XCTestCase {
         let python = try PythonRunner.require(["gguf", "numpy"])
         let folder = try temporaryFolder(self)
         let url = folder.appendingPathComponent("check.gguf")
-        try GGUFWriter(metadata: Self.everyType, tensors: [
-            GGUFTensor(name: "matrix", dimensions: [5, 3]) { (0..<15).map { Float($0) * 0.5 } },
-            GGUFTensor(name: "half", dimensions: [3], type: .f16) { [1, -2, 0.5] },
-        ]).write(to: url)
-        let (status, output) = try PythonRunner.run(python, ["-c", """
-            import sys, numpy as np
-            from gguf import GGUFReader, GGUFValueType
-            reader = GGUFReader(sys.argv[1])
-            fields = {name: field for name, field in reader.fields.items() if not name.startswith("GGUF.")}
-            assert list(fields) == \(Self.everyType.keys), list(fields)
-            assert fields["test.u32"].types == [GGUFValueType.UINT32] and fields["test.u32"].contents() == 4000000000
-            assert fields["test.f64"].contents() == -1.25e300
-            assert fields["test.true"].contents() is True and fields["test.false"].contents() is False
-            assert fields["test.string"].contents() == "ünïcode ▁ and \\"quotes\\"\\n"
-            assert fields["test.strings"].contents() == ["a", "Ġb c", "<|im_end|>", ""]
-            assert fields["test.ints"].types == [GGUFValueType.ARRAY, GGUFValueType.INT32] and fields["test.ints"].contents() == [1, -2, 3]
-            assert fields["test.empty_array"].contents() == []
-            matrix, half = reader.tensors
-            assert matrix.name == "matrix" and list(matrix.shape) == [5, 3] and matrix.tensor_type.name == "F32"
-            assert np.array_equal(np.asarray(matrix.data).reshape(3, 5), (np.arange(15, dtype=np.float32) * 0.5).reshape(3, 5))
-            assert half.tensor_type.name == "F16" and np.asarray(half.data).tolist() == [1, -2, 0.5]
-            print("ok")
-            """, url.path])
+        try GGUFWriter(
+            metadata: Self.everyType,
+            tensors: [
+                GGUFTensor(name: "matrix", dimensions: [5, 3]) { (0..<15).map { Float($0) * 0.5 } },
+                GGUFTensor(name: "half", dimensions: [3], type: .f16) { [1, -2, 0.5] },
+            ]
+        ).write(to: url)
+        let (status, output) = try PythonRunner.run(
+            python,
+            [
+                "-c",
+                """
+                import sys, numpy as np
+                from gguf import GGUFReader, GGUFValueType
+                reader = GGUFReader(sys.argv[1])
+                fields = {name: field for name, field in reader.fields.items() if not name.startswith("GGUF.")}
+                assert list(fields) == \(Self.everyType.keys), list(fields)
+                assert fields["test.u32"].types == [GGUFValueType.UINT32] and fields["test.u32"].contents() == 4000000000
+                assert fields["test.f64"].contents() == -1.25e300
+                assert fields["test.true"].contents() is True and fields["test.false"].contents() is False
+                assert fields["test.string"].contents() == "ünïcode ▁ and \\"quotes\\"\\n"
+                assert fields["test.strings"].contents() == ["a", "Ġb c", "<|im_end|>", ""]
+                assert fields["test.ints"].types == [GGUFValueType.ARRAY, GGUFValueType.INT32] and fields["test.ints"].contents() == [1, -2, 3]
+                assert fields["test.empty_array"].contents() == []
+                matrix, half = reader.tensors
+                assert matrix.name == "matrix" and list(matrix.shape) == [5, 3] and matrix.tensor_type.name == "F32"
+                assert np.array_equal(np.asarray(matrix.data).reshape(3, 5), (np.arange(15, dtype=np.float32) * 0.5).reshape(3, 5))
+                assert half.tensor_type.name == "F16" and np.asarray(half.data).tolist() == [1, -2, 0.5]
+                print("ok")
+                """, url.path,
+            ])
         XCTAssertEqual(status, 0, output)
     }
 }

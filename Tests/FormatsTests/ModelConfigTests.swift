@@ -57,7 +57,8 @@ final class ModelConfigTests: XCTestCase {
 
     func testWrittenConfigUsesTheV4Spelling() throws {
         var config = try ModelConfig(contentsOf: FixtureFiles.url("llama-tiny/config.json"))
-        config.ropeScaling = .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192)
+        config.ropeScaling = .llama3(
+            factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192)
         let object = try XCTUnwrap(config.json().objectValue)
         XCTAssertNil(object["rope_parameters"])
         XCTAssertNil(object["dtype"])
@@ -68,13 +69,16 @@ final class ModelConfigTests: XCTestCase {
         XCTAssertEqual(scaling["type"], "llama3")
         XCTAssertEqual(scaling["original_max_position_embeddings"], 8192)
         let text = String(decoding: try config.jsonData(), as: UTF8.self)
-        XCTAssertTrue(text.hasPrefix("{\n  \"architectures\": [\n    \"LlamaForCausalLM\"\n  ],\n  \"attention_bias\": false,"), text)
+        XCTAssertTrue(
+            text.hasPrefix("{\n  \"architectures\": [\n    \"LlamaForCausalLM\"\n  ],\n  \"attention_bias\": false,"),
+            text)
         XCTAssertTrue(text.hasSuffix("}\n"))
         try assertRoundTrips(config)
     }
 
     func testLlama3RopeScalingInTheV4Spelling() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": 128256, "hidden_size": 2048,
              "num_hidden_layers": 16, "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 8192,
              "max_position_embeddings": 131072, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
@@ -84,7 +88,9 @@ final class ModelConfigTests: XCTestCase {
              "torch_dtype": "bfloat16"}
             """)
         XCTAssertEqual(config.ropeTheta, 500_000)
-        XCTAssertEqual(config.ropeScaling, .llama3(factor: 32, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192))
+        XCTAssertEqual(
+            config.ropeScaling,
+            .llama3(factor: 32, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192))
         XCTAssertEqual(config.headDimension, 64)
         XCTAssertEqual(config.keyValueHeadCount, 8)
         XCTAssertTrue(config.tieWordEmbeddings)
@@ -95,37 +101,44 @@ final class ModelConfigTests: XCTestCase {
     }
 
     func testLlama3RopeScalingInTheV5Spelling() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1,
              "vocab_size": 300, "dtype": "float32",
              "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
                                  "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}
             """)
         XCTAssertEqual(config.ropeTheta, 500_000)
-        XCTAssertEqual(config.ropeScaling, .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192))
+        XCTAssertEqual(
+            config.ropeScaling,
+            .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192))
         XCTAssertEqual(config.keyValueHeadCount, 4, "defaults to the query heads")
         XCTAssertEqual(config.eosTokenIDs, [2], "LlamaConfig default")
     }
 
     func testOlderRopeScalingWithTypeKey() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"type": "linear", "factor": 2.0}}
             """)
         XCTAssertEqual(config.ropeScaling, .linear(factor: 2))
         XCTAssertEqual(config.ropeTheta, 10000)
-        let dynamic = try parse("""
+        let dynamic = try parse(
+            """
             {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "dynamic", "factor": 4}}
             """)
         XCTAssertEqual(dynamic.ropeScaling, .dynamic(factor: 4))
         try assertRoundTrips(dynamic)
-        let plain = try parse("""
+        let plain = try parse(
+            """
             {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {"rope_type": "default"}}
             """)
         XCTAssertNil(plain.ropeScaling)
     }
 
     func testQwen2Config() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
              "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2, "max_position_embeddings": 32768,
              "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "rope_scaling": null, "sliding_window": 32768,
@@ -141,11 +154,13 @@ final class ModelConfigTests: XCTestCase {
         XCTAssertTrue(config.tieWordEmbeddings)
         XCTAssertEqual(config.ropeTheta, 1_000_000)
         try assertRoundTrips(config)
-        assertFormatError(try parse(#"{"model_type": "qwen2", "use_sliding_window": true}"#), mentions: ["use_sliding_window"])
+        assertFormatError(
+            try parse(#"{"model_type": "qwen2", "use_sliding_window": true}"#), mentions: ["use_sliding_window"])
     }
 
     func testMistralConfig() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 4096, "head_dim": 128,
              "intermediate_size": 14336, "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8,
              "rope_theta": 1000000.0, "sliding_window": null, "vocab_size": 32768, "max_position_embeddings": 32768}
@@ -171,7 +186,8 @@ final class ModelConfigTests: XCTestCase {
     }
 
     func testLlamaBiasesAndNullTokenIDs() throws {
-        let config = try parse("""
+        let config = try parse(
+            """
             {"model_type": "llama", "attention_bias": true, "mlp_bias": true, "bos_token_id": null, "eos_token_id": null,
              "pad_token_id": 5}
             """)
@@ -183,12 +199,14 @@ final class ModelConfigTests: XCTestCase {
     }
 
     func testProgrammaticConfigRoundTrips() throws {
-        let config = ModelConfig(modelType: .llama, vocabSize: 512, hiddenSize: 96, layerCount: 3, headCount: 6,
-                                 keyValueHeadCount: 2, intermediateSize: 256, maxPositions: 256, tieWordEmbeddings: true,
-                                 bosTokenID: 0, eosTokenIDs: [1, 2])
+        let config = ModelConfig(
+            modelType: .llama, vocabSize: 512, hiddenSize: 96, layerCount: 3, headCount: 6,
+            keyValueHeadCount: 2, intermediateSize: 256, maxPositions: 256, tieWordEmbeddings: true,
+            bosTokenID: 0, eosTokenIDs: [1, 2])
         XCTAssertEqual(config.headDimension, 16)
         try assertRoundTrips(config)
-        let gpt2 = ModelConfig(modelType: .gpt2, vocabSize: 512, hiddenSize: 96, layerCount: 3, headCount: 6, maxPositions: 256)
+        let gpt2 = ModelConfig(
+            modelType: .gpt2, vocabSize: 512, hiddenSize: 96, layerCount: 3, headCount: 6, maxPositions: 256)
         XCTAssertEqual(gpt2.intermediateSize, 384)
         try assertRoundTrips(gpt2)
         let folder = try temporaryFolder(self)
@@ -197,7 +215,8 @@ final class ModelConfigTests: XCTestCase {
     }
 
     func testSequenceClassificationLabels() throws {
-        let reward = try parse("""
+        let reward = try parse(
+            """
             {"model_type": "qwen2", "architectures": ["Qwen2ForSequenceClassification"], "id2label": {"0": "LABEL_0"},
              "label2id": {"LABEL_0": 0}, "pad_token_id": 0}
             """)
@@ -209,22 +228,36 @@ final class ModelConfigTests: XCTestCase {
     }
 
     func testErrorsNameTheProblem() {
-        assertFormatError(try parse(#"{"model_type": "bert"}"#), mentions: ["config.json", "'bert'", "gpt2, llama, qwen2, mistral"])
+        assertFormatError(
+            try parse(#"{"model_type": "bert"}"#), mentions: ["config.json", "'bert'", "gpt2, llama, qwen2, mistral"])
         assertFormatError(try parse(#"{"vocab_size": 5}"#), mentions: ["model_type", "missing"])
-        assertFormatError(try parse(#"{"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}"#),
-                          mentions: ["model_type", "'mixtral'", "supported: gpt2, llama, qwen2, mistral"])
-        assertFormatError(try parse(#"{"model_type": "llama", "architectures": ["LlamaForTokenClassification"]}"#),
-                          mentions: ["architectures", "'LlamaForTokenClassification'", "LlamaForCausalLM", "Qwen2ForSequenceClassification"])
-        XCTAssertEqual(try parse(#"{"model_type": "llama", "architectures": ["LLaMAForCausalLM"]}"#).architectures, ["LLaMAForCausalLM"])
-        assertFormatError(try parse(#"{"model_type": "gpt2", "n_embd": "wide"}"#), mentions: ["'n_embd'", "integer", "a string"])
-        assertFormatError(try parse(#"{"model_type": "gpt2", "n_embd": 10, "n_head": 3}"#), mentions: ["n_embd", "divisible"])
-        assertFormatError(try parse(#"{"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5}"#),
-                          mentions: ["num_key_value_heads", "(5)", "divide"])
-        assertFormatError(try parse(#"{"model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 4}}"#),
-                          mentions: ["rope_scaling.rope_type", "'yarn'"])
-        assertFormatError(try parse(#"{"model_type": "llama", "rope_scaling": {"rope_type": "linear"}}"#),
-                          mentions: ["rope_scaling.factor", "missing"])
-        assertFormatError(try parse(#"{"model_type": "gpt2", "vocab_size": 10, "eos_token_id": 10}"#), mentions: ["'eos_token_id'", "is 10", "vocab_size 10"])
+        assertFormatError(
+            try parse(#"{"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}"#),
+            mentions: ["model_type", "'mixtral'", "supported: gpt2, llama, qwen2, mistral"])
+        assertFormatError(
+            try parse(#"{"model_type": "llama", "architectures": ["LlamaForTokenClassification"]}"#),
+            mentions: [
+                "architectures", "'LlamaForTokenClassification'", "LlamaForCausalLM", "Qwen2ForSequenceClassification",
+            ])
+        XCTAssertEqual(
+            try parse(#"{"model_type": "llama", "architectures": ["LLaMAForCausalLM"]}"#).architectures,
+            ["LLaMAForCausalLM"])
+        assertFormatError(
+            try parse(#"{"model_type": "gpt2", "n_embd": "wide"}"#), mentions: ["'n_embd'", "integer", "a string"])
+        assertFormatError(
+            try parse(#"{"model_type": "gpt2", "n_embd": 10, "n_head": 3}"#), mentions: ["n_embd", "divisible"])
+        assertFormatError(
+            try parse(#"{"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5}"#),
+            mentions: ["num_key_value_heads", "(5)", "divide"])
+        assertFormatError(
+            try parse(#"{"model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 4}}"#),
+            mentions: ["rope_scaling.rope_type", "'yarn'"])
+        assertFormatError(
+            try parse(#"{"model_type": "llama", "rope_scaling": {"rope_type": "linear"}}"#),
+            mentions: ["rope_scaling.factor", "missing"])
+        assertFormatError(
+            try parse(#"{"model_type": "gpt2", "vocab_size": 10, "eos_token_id": 10}"#),
+            mentions: ["'eos_token_id'", "is 10", "vocab_size 10"])
         assertFormatError(try parse(#"["gpt2"]"#), mentions: ["top level", "object"])
     }
 

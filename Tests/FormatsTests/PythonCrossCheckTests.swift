@@ -12,7 +12,9 @@ final class PythonCrossCheckTests: XCTestCase {
         try PythonRunner.require(["tokenizers", "safetensors", "numpy"])
     }
 
-    private func runScript(_ script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    private func runScript(_ script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         let (status, output) = try PythonRunner.run(try python(), ["-c", script] + arguments)
         XCTAssertEqual(status, 0, output, file: file, line: line)
     }
@@ -25,12 +27,16 @@ final class PythonCrossCheckTests: XCTestCase {
         try tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
         var random = SeededGenerator(seed: 21)
         let samples = Array(texts.prefix(200)) + (0..<100).map { _ in TokenizerTests.randomText(&random, length: 40) }
-        let expected: JSONValue = .array(samples.map { text in
-            .object(["text": .string(text), "ids": .array(tokenizer.encode(text).map { .int($0) })])
-        })
+        let expected: JSONValue = .array(
+            samples.map { text in
+                .object(["text": .string(text), "ids": .array(tokenizer.encode(text).map { .int($0) })])
+            })
         try AtomicFile.write(expected.serializedData(), to: folder.appendingPathComponent("expected.json"))
-        try AtomicFile.write(JSONValue.array(texts.map { .string($0) }).serializedData(), to: folder.appendingPathComponent("corpus.json"))
-        try runScript("""
+        try AtomicFile.write(
+            JSONValue.array(texts.map { .string($0) }).serializedData(),
+            to: folder.appendingPathComponent("corpus.json"))
+        try runScript(
+            """
             import json, sys
             from tokenizers import Tokenizer, models, pre_tokenizers, trainers
             folder = sys.argv[1]
@@ -57,13 +63,16 @@ final class PythonCrossCheckTests: XCTestCase {
         _ = try python()
         let folder = try temporaryFolder(self)
         let values: [Float] = (0..<24).map { Float($0) * 0.37 - 3 }
-        try SafetensorsWriter.write([
-            SafetensorsTensor(name: "weight", shape: [4, 6], floats: values),
-            SafetensorsTensor(name: "half", shape: [24], floats: values, dtype: .f16),
-            SafetensorsTensor(name: "ids", dtype: .i64, shape: [2, 2], bytes: TensorBytes.bytes(of: [1, -2, 3, 40], as: .i64)),
-            SafetensorsTensor(name: "scalar", shape: [], floats: [7]),
-        ], to: folder.appendingPathComponent("model.safetensors"))
-        try runScript("""
+        try SafetensorsWriter.write(
+            [
+                SafetensorsTensor(name: "weight", shape: [4, 6], floats: values),
+                SafetensorsTensor(name: "half", shape: [24], floats: values, dtype: .f16),
+                SafetensorsTensor(
+                    name: "ids", dtype: .i64, shape: [2, 2], bytes: TensorBytes.bytes(of: [1, -2, 3, 40], as: .i64)),
+                SafetensorsTensor(name: "scalar", shape: [], floats: [7]),
+            ], to: folder.appendingPathComponent("model.safetensors"))
+        try runScript(
+            """
             import sys, numpy as np
             from safetensors import safe_open
             from safetensors.numpy import save

@@ -4,7 +4,8 @@ import XCTest
 
 final class TokenOffsetTests: XCTestCase {
     private let texts = [
-        "<|im_start|>user\nZürich? 🏔 naïve 日本語<|im_end|>\n", "Hello world, hello  world!\n\n 42 + 7 = 49.", "e\u{0301}\u{0301} 👨‍👩‍👧 x",
+        "<|im_start|>user\nZürich? 🏔 naïve 日本語<|im_end|>\n", "Hello world, hello  world!\n\n 42 + 7 = 49.",
+        "e\u{0301}\u{0301} 👨‍👩‍👧 x",
     ]
 
     func testOffsetsTileTheTextAndMatchEachTokensBytes() throws {
@@ -21,13 +22,19 @@ final class TokenOffsetTests: XCTestCase {
                 var distinct: [Range<Int>] = []
                 for range in offsets where distinct.last != range { distinct.append(range) }
                 XCTAssertEqual(distinct.first?.lowerBound, 0)
-                XCTAssertEqual(distinct.last?.upperBound, text.utf8.count, "\(name): offsets cover \(text.debugDescription)")
-                for (left, right) in zip(distinct, distinct.dropFirst()) { XCTAssertEqual(left.upperBound, right.lowerBound, name) }
+                XCTAssertEqual(
+                    distinct.last?.upperBound, text.utf8.count, "\(name): offsets cover \(text.debugDescription)")
+                for (left, right) in zip(distinct, distinct.dropFirst()) {
+                    XCTAssertEqual(left.upperBound, right.lowerBound, name)
+                }
                 let bytes = Array(text.utf8)
                 // Decoding the tokens up to a range's last one gives the text up to its end (prefixes,
                 // since a SentencePiece token decodes differently alone).
-                for (index, range) in offsets.enumerated() where index + 1 == offsets.count || offsets[index + 1] != range {
-                    XCTAssertEqual(Array(tokenizer.decode(Array(ids[...index])).utf8), Array(bytes[..<range.upperBound]), "\(name): token \(index)")
+                for (index, range) in offsets.enumerated()
+                where index + 1 == offsets.count || offsets[index + 1] != range {
+                    XCTAssertEqual(
+                        Array(tokenizer.decode(Array(ids[...index])).utf8), Array(bytes[..<range.upperBound]),
+                        "\(name): token \(index)")
                 }
                 checked += 1
             }

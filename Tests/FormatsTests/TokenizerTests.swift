@@ -43,7 +43,9 @@ final class TokenizerTests: XCTestCase {
             let tokenizer = try Tokenizer(contentsOf: FixtureFiles.url("\(model)/tokenizer.json"))
             for reference in try FixtureFiles.referenceCases(model) {
                 XCTAssertEqual(tokenizer.encode(reference.text), reference.ids, "\(model): \(reference.text)")
-                XCTAssertEqual(tokenizer.decode(reference.ids, skipSpecialTokens: true), reference.decoded ?? reference.text, model)
+                XCTAssertEqual(
+                    tokenizer.decode(reference.ids, skipSpecialTokens: true), reference.decoded ?? reference.text, model
+                )
             }
         }
     }
@@ -64,20 +66,26 @@ final class TokenizerTests: XCTestCase {
             let label = "\(testCase.tokenizer): \(testCase.text.debugDescription)"
             let decoded = testCase.decoded ?? testCase.text
             XCTAssertEqual(tokenizer.decode(testCase.ids), decoded, label)
-            XCTAssertEqual(tokenizer.decode(testCase.ids, skipSpecialTokens: true), testCase.decoded_skipping_special ?? decoded, label)
+            XCTAssertEqual(
+                tokenizer.decode(testCase.ids, skipSpecialTokens: true), testCase.decoded_skipping_special ?? decoded,
+                label)
         }
         for testCase in Self.cases.decodes {
-            XCTAssertEqual(try tokenizer(testCase.tokenizer).decode(testCase.ids), testCase.decoded, "\(testCase.tokenizer): \(testCase.ids)")
+            XCTAssertEqual(
+                try tokenizer(testCase.tokenizer).decode(testCase.ids), testCase.decoded,
+                "\(testCase.tokenizer): \(testCase.ids)")
         }
     }
 
     /// Random text mixing scripts, emoji, combining marks, whitespace runs and newlines.
     static func randomText(_ random: inout SeededGenerator, length: Int) -> String {
         let pools: [[String]] = [
-            ["a", "b", "Z", "q", "é", "ß", "ſ", "İ"], ["0", "7", "42", "١", "²"], [" ", "  ", "\n", "\n\n", "\t", "\r\n", " \n ", "\u{00A0}", "\u{3000}"],
+            ["a", "b", "Z", "q", "é", "ß", "ſ", "İ"], ["0", "7", "42", "١", "²"],
+            [" ", "  ", "\n", "\n\n", "\t", "\r\n", " \n ", "\u{00A0}", "\u{3000}"],
             ["!", "?", ".", "'s", "'LL", "(", "\"", "-", "_", "#"], ["日", "本", "語", "中", "文", "한", "국"],
             ["😀", "🎉", "👍🏽", "❤️‍🔥", "🇫🇷", "👨‍👩‍👧"], ["e\u{0301}", "\u{0301}", "a\u{0308}", "\u{20DD}", "n\u{0303}"],
-            ["п", "р", "и", "в", "γ", "ε", "ا", "ل", "न", "म"], ["\u{200B}", "\u{200D}", "\u{FEFF}", "\u{0085}", "\u{000B}", "\u{0000}", "\u{7F}"],
+            ["п", "р", "и", "в", "γ", "ε", "ا", "ل", "न", "म"],
+            ["\u{200B}", "\u{200D}", "\u{FEFF}", "\u{0085}", "\u{000B}", "\u{0000}", "\u{7F}"],
         ]
         var text = ""
         for _ in 0..<length {
@@ -94,11 +102,14 @@ final class TokenizerTests: XCTestCase {
             let text = Self.randomText(&random, length: Int(random.next() % 40))
             for name in names {
                 let tokenizer = try tokenizer(name)
-                XCTAssertEqual(tokenizer.decode(tokenizer.encode(text, addSpecialTokens: false)), text, "\(name): \(text.debugDescription)")
+                XCTAssertEqual(
+                    tokenizer.decode(tokenizer.encode(text, addSpecialTokens: false)), text,
+                    "\(name): \(text.debugDescription)")
             }
             // Qwen2 normalizes to NFC first, so its round trip gives the NFC form.
             let qwen = try tokenizer("qwen2-style")
-            XCTAssertEqual(qwen.decode(qwen.encode(text)), text.precomposedStringWithCanonicalMapping, text.debugDescription)
+            XCTAssertEqual(
+                qwen.decode(qwen.encode(text)), text.precomposedStringWithCanonicalMapping, text.debugDescription)
         }
     }
 
@@ -118,7 +129,9 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(tokenizer.id(of: "<|im_start|>"), 2)
         XCTAssertEqual(tokenizer.token(of: 2), "<|im_start|>")
         XCTAssertEqual(tokenizer.id(of: "Ġ"), tokenizer.encode(" ", addSpecialTokens: false).first)
-        XCTAssertEqual(tokenizer.specialTokens.map(\.content), ["<|begin_of_text|>", "<|end_of_text|>", "<|im_start|>", "<|im_end|>"])
+        XCTAssertEqual(
+            tokenizer.specialTokens.map(\.content),
+            ["<|begin_of_text|>", "<|end_of_text|>", "<|im_start|>", "<|im_end|>"])
     }
 
     func testWrittenTokenizerLoadsBackAndEncodesIdentically() throws {
@@ -137,18 +150,20 @@ final class TokenizerTests: XCTestCase {
         let folder = try temporaryFolder(self)
         let url = folder.appendingPathComponent("tokenizer.json")
         try tokenizer("gpt2-tiny").write(to: url)
-        XCTAssertEqual(try Tokenizer(contentsOf: url).encode("hello world"), try tokenizer("gpt2-tiny").encode("hello world"))
+        XCTAssertEqual(
+            try Tokenizer(contentsOf: url).encode("hello world"), try tokenizer("gpt2-tiny").encode("hello world"))
     }
 
     func testIgnoreMergesTakesWholePiecesFromTheVocabulary() throws {
         // "Ġqqq" is in the vocabulary but no merge builds it: only ignore_merges can produce it.
         func withWholeToken(ignoreMerges: Bool) throws -> Tokenizer {
-            try Tokenizer(json: model { model in
-                var vocab = model["vocab"] as! [String: Int]
-                vocab["Ġqqq"] = 400
-                model["vocab"] = vocab
-                model["ignore_merges"] = ignoreMerges
-            })
+            try Tokenizer(
+                json: model { model in
+                    var vocab = model["vocab"] as! [String: Int]
+                    vocab["Ġqqq"] = 400
+                    model["vocab"] = vocab
+                    model["ignore_merges"] = ignoreMerges
+                })
         }
         XCTAssertEqual(try withWholeToken(ignoreMerges: true).encode("a qqq"), [65, 400])
         let merged = try withWholeToken(ignoreMerges: false).encode("a qqq")
@@ -175,23 +190,36 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testUnsupportedComponentsAreErrorsNamingThem() throws {
-        assertFormatError(try Tokenizer(json: model { $0["type"] = "WordPiece" }), mentions: ["tokenizer.json", "'WordPiece'", "BPE"])
+        assertFormatError(
+            try Tokenizer(json: model { $0["type"] = "WordPiece" }), mentions: ["tokenizer.json", "'WordPiece'", "BPE"])
         assertFormatError(try Tokenizer(json: model { $0["type"] = "Unigram" }), mentions: ["'Unigram'"])
-        assertFormatError(try Tokenizer(json: document { $0["pre_tokenizer"] = ["type": "BertPreTokenizer"] }),
-                          mentions: ["pre_tokenizer", "'BertPreTokenizer'"])
-        assertFormatError(try Tokenizer(json: document { $0["normalizer"] = ["type": "BertNormalizer"] }),
-                          mentions: ["normalizer", "'BertNormalizer'"])
-        assertFormatError(try Tokenizer(json: document { $0["decoder"] = ["type": "WordPiece"] }), mentions: ["decoder", "'WordPiece'"])
-        assertFormatError(try Tokenizer(json: document { $0["post_processor"] = ["type": "Weird"] }), mentions: ["post_processor", "'Weird'"])
-        assertFormatError(try Tokenizer(json: model { $0["continuing_subword_prefix"] = "##" }), mentions: ["continuing_subword_prefix", "##"])
+        assertFormatError(
+            try Tokenizer(json: document { $0["pre_tokenizer"] = ["type": "BertPreTokenizer"] }),
+            mentions: ["pre_tokenizer", "'BertPreTokenizer'"])
+        assertFormatError(
+            try Tokenizer(json: document { $0["normalizer"] = ["type": "BertNormalizer"] }),
+            mentions: ["normalizer", "'BertNormalizer'"])
+        assertFormatError(
+            try Tokenizer(json: document { $0["decoder"] = ["type": "WordPiece"] }),
+            mentions: ["decoder", "'WordPiece'"])
+        assertFormatError(
+            try Tokenizer(json: document { $0["post_processor"] = ["type": "Weird"] }),
+            mentions: ["post_processor", "'Weird'"])
+        assertFormatError(
+            try Tokenizer(json: model { $0["continuing_subword_prefix"] = "##" }),
+            mentions: ["continuing_subword_prefix", "##"])
         assertFormatError(try Tokenizer(json: model { $0["dropout"] = 0.1 }), mentions: ["dropout"])
     }
 
     func testBadMergesAreErrors() throws {
-        assertFormatError(try Tokenizer(json: model { $0["merges"] = ["h e x"] }), mentions: ["merges[0]", "\"h e x\"", "two tokens"])
-        assertFormatError(try Tokenizer(json: model { $0["merges"] = [["h", "☃"]] }), mentions: ["merge 0", "'☃'", "MergeTokenOutOfVocabulary"])
+        assertFormatError(
+            try Tokenizer(json: model { $0["merges"] = ["h e x"] }), mentions: ["merges[0]", "\"h e x\"", "two tokens"])
+        assertFormatError(
+            try Tokenizer(json: model { $0["merges"] = [["h", "☃"]] }),
+            mentions: ["merge 0", "'☃'", "MergeTokenOutOfVocabulary"])
         assertFormatError(try Tokenizer(json: model { $0["merges"] = [3] }), mentions: ["merges[0]", "an integer"])
-        let legacy = try Tokenizer(json: model { $0["merges"] = ($0["merges"] as! [[String]]).map { $0.joined(separator: " ") } })
+        let legacy = try Tokenizer(
+            json: model { $0["merges"] = ($0["merges"] as! [[String]]).map { $0.joined(separator: " ") } })
         XCTAssertEqual(legacy.encode("the quick brown fox"), try tokenizer("gpt2-tiny").encode("the quick brown fox"))
     }
 }

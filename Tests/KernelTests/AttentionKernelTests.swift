@@ -11,45 +11,59 @@ final class AttentionKernelTests: XCTestCase {
 
     func testUngroupedCausalAcrossLengths() throws {
         for (length, seed) in [(1, 1), (7, 2), (33, 3), (129, 4)] as [(Int, UInt64)] {
-            try assertMatchesReference(AttentionProblem(
-                AttentionShape(batch: 2, queryHeads: 2, queryLength: length, headDim: 32), seed: seed))
+            try assertMatchesReference(
+                AttentionProblem(
+                    AttentionShape(batch: 2, queryHeads: 2, queryLength: length, headDim: 32), seed: seed))
         }
     }
 
     func testNonCausalAndUnequalLengths() throws {
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 2, queryHeads: 3, queryLength: 33, headDim: 32, causal: false), seed: 5))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 2, queryHeads: 3, queryLength: 33, headDim: 32, causal: false), seed: 5))
         // More keys than queries, and more queries than keys.
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 1, queryHeads: 2, queryLength: 7, keyLength: 40, headDim: 7, causal: false), seed: 6))
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 1, queryHeads: 2, queryLength: 40, keyLength: 7, headDim: 7, causal: false), seed: 7))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 1, queryHeads: 2, queryLength: 7, keyLength: 40, headDim: 7, causal: false),
+                seed: 6))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 1, queryHeads: 2, queryLength: 40, keyLength: 7, headDim: 7, causal: false),
+                seed: 7))
         // Causal with more queries than keys: the first 33 queries sit before every key.
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 2, queryHeads: 2, queryLength: 40, keyLength: 7, headDim: 32), seed: 17))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 2, queryHeads: 2, queryLength: 40, keyLength: 7, headDim: 32), seed: 17))
     }
 
     func testGroupedHeads() throws {
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 2, queryHeads: 6, keyValueHeads: 2, queryLength: 33, headDim: 64), seed: 8))
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 1, queryHeads: 4, keyValueHeads: 1, queryLength: 129, headDim: 7), seed: 9))
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 2, queryHeads: 4, keyValueHeads: 1, queryLength: 7, headDim: 32, causal: false),
-            seed: 10))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 2, queryHeads: 6, keyValueHeads: 2, queryLength: 33, headDim: 64), seed: 8))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 1, queryHeads: 4, keyValueHeads: 1, queryLength: 129, headDim: 7), seed: 9))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 2, queryHeads: 4, keyValueHeads: 1, queryLength: 7, headDim: 32, causal: false),
+                seed: 10))
     }
 
     func testHeadDimOneAndOddLongSequence() throws {
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 2, queryHeads: 2, queryLength: 33, headDim: 1), seed: 11))
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 1, queryHeads: 1, queryLength: 257, headDim: 7), seed: 12))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 2, queryHeads: 2, queryLength: 33, headDim: 1), seed: 11))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 1, queryHeads: 1, queryLength: 257, headDim: 7), seed: 12))
     }
 
     func testLargeScoresExerciseTheOnlineSoftmax() throws {
         // Peaked distributions whose maximum moves from tile to tile.
-        try assertMatchesReference(AttentionProblem(
-            AttentionShape(batch: 1, queryHeads: 2, queryLength: 129, headDim: 32, scale: 1), seed: 13, range: -2...2))
+        try assertMatchesReference(
+            AttentionProblem(
+                AttentionShape(batch: 1, queryHeads: 2, queryLength: 129, headDim: 32, scale: 1), seed: 13,
+                range: -2...2))
     }
 
     // MARK: Masks
@@ -78,8 +92,9 @@ final class AttentionKernelTests: XCTestCase {
     func testDecodeFormAgainstACache() throws {
         for queryLength in [1, 3] {
             var problem = AttentionProblem(
-                AttentionShape(batch: 2, queryHeads: 6, keyValueHeads: 2, queryLength: queryLength, keyLength: 33,
-                               headDim: 64), seed: UInt64(20 + queryLength))
+                AttentionShape(
+                    batch: 2, queryHeads: 6, keyValueHeads: 2, queryLength: queryLength, keyLength: 33,
+                    headDim: 64), seed: UInt64(20 + queryLength))
             problem.keyValid = problem.leftPadding { b in 4 * b }
             try assertMatchesReference(problem)
         }
@@ -138,7 +153,8 @@ final class AttentionKernelTests: XCTestCase {
             XCTAssertThrowsError(
                 try device.attention(shape, q: q, k: k, v: k, masks: .none, out: out, logSumExp: lse)
             ) { error in
-                XCTAssertEqual(error as? DeviceError, .shapeMismatch(operation: "attention ('q')", lhs: [63], rhs: [64]))
+                XCTAssertEqual(
+                    error as? DeviceError, .shapeMismatch(operation: "attention ('q')", lhs: [63], rhs: [64]))
             }
             XCTAssertThrowsError(
                 try device.attentionBackward(
@@ -214,7 +230,8 @@ private struct AttentionProblem {
     /// Segments by position (a query at position keyLength − queryLength + i).
     mutating func setSegments(_ segment: (_ b: Int, _ position: Int) -> Int) {
         let offset = shape.keyLength - shape.queryLength
-        querySegments = (0..<shape.batch).flatMap { b in (0..<shape.queryLength).map { Int32(segment(b, offset + $0)) } }
+        querySegments = (0..<shape.batch).flatMap { b in (0..<shape.queryLength).map { Int32(segment(b, offset + $0)) }
+        }
         keySegments = (0..<shape.batch).flatMap { b in (0..<shape.keyLength).map { Int32(segment(b, $0)) } }
     }
 

@@ -21,7 +21,8 @@ final class BufferCacheTests: XCTestCase {
         let reused = try device.makeBuffer(count: count, dtype: .float32, label: "second")
         XCTAssertEqual(device.cachedBytes, 0)
         XCTAssertEqual(device.memoryInUse, (count + 999) * 4)
-        XCTAssertEqual(try device.readFloats(reused), [Float](repeating: 0, count: count), "a reused buffer starts at zero")
+        XCTAssertEqual(
+            try device.readFloats(reused), [Float](repeating: 0, count: count), "a reused buffer starts at zero")
         XCTAssertEqual(try device.readFloats(other).count, 999)
     }
 

@@ -109,8 +109,10 @@ final class ElementwiseKernelTests: XCTestCase {
         for size in elementwiseSizes {
             for (offset, count) in [(0, size), (size / 3, size - size / 3), (size / 2, size / 4)] {
                 let buffer = try harness.floats(random.floats(size + 5), "filled")
-                try harness.compare("fill \(offset)+\(count) of \(size)", kernels: count > 0 ? ["fill"] : [],
-                                    outputs: [buffer]) { device, side in
+                try harness.compare(
+                    "fill \(offset)+\(count) of \(size)", kernels: count > 0 ? ["fill"] : [],
+                    outputs: [buffer]
+                ) { device, side in
                     try device.fill(buffer[side], value: 2.5, offset: offset, count: count)
                 }
             }
@@ -124,8 +126,10 @@ final class ElementwiseKernelTests: XCTestCase {
                 let source = try harness.floats(random.floats(2 + rows * sourceStride), "source")
                 for accumulate in [false, true] {
                     let destination = try harness.floats(random.floats(5 + rows * destinationStride), "destination")
-                    try harness.compare("copy2D \(rows)×\(columns) accumulate \(accumulate)",
-                                        kernels: ["copy_2d"], outputs: [destination]) { device, side in
+                    try harness.compare(
+                        "copy2D \(rows)×\(columns) accumulate \(accumulate)",
+                        kernels: ["copy_2d"], outputs: [destination]
+                    ) { device, side in
                         try device.copy2D(
                             from: source[side], sourceOffset: 2, sourceRowStride: sourceStride,
                             to: destination[side], destinationOffset: 5, destinationRowStride: destinationStride,
@@ -178,8 +182,10 @@ final class ElementwiseKernelTests: XCTestCase {
         var patterns: [([Int], [Int])] = []
         for rows in [1, 7, 33] {
             for columns in [1, 7, 129, 257] {
-                patterns += [([rows, columns], [columns]), ([rows, columns], [rows, 1]),
-                             ([rows, columns], [1]), ([1], [rows, columns])]
+                patterns += [
+                    ([rows, columns], [columns]), ([rows, columns], [rows, 1]),
+                    ([rows, columns], [1]), ([1], [rows, columns]),
+                ]
             }
         }
         patterns += [([2, 3, 5, 7], [3, 1, 7]), ([2, 1, 5, 1], [1, 3, 1, 9]), ([5, 1, 33], [1, 7, 1])]
@@ -206,7 +212,8 @@ final class ElementwiseKernelTests: XCTestCase {
         for (aShape, bShape) in [([129], [129]), ([7, 33], [33]), ([7, 33], [7, 1])] {
             let layout = try XCTUnwrap(BroadcastShape.broadcasting(aShape, bShape)).layout
             let (a, b) = try operands(.multiply, aShape.reduce(1, *), bShape.reduce(1, *))
-            try harness.compare("in-place multiply \(aShape) with \(bShape)", kernels: ["binary_rows"], outputs: [a]) { device, side in
+            try harness.compare("in-place multiply \(aShape) with \(bShape)", kernels: ["binary_rows"], outputs: [a]) {
+                device, side in
                 try device.binary(.multiply, a[side], b[side], out: a[side], shape: layout)
             }
         }
@@ -228,7 +235,8 @@ final class ElementwiseKernelTests: XCTestCase {
                 let dy = try harness.floats(random.floats(size), "dy")
                 let y = try harness.floats([Float](repeating: 0, count: size), "y")
                 let dx = try harness.floats([Float](repeating: 0, count: size), "dx")
-                try harness.compare("\(op) size \(size)", kernels: ["unary", "unary_backward"], outputs: [y, dx]) { device, side in
+                try harness.compare("\(op) size \(size)", kernels: ["unary", "unary_backward"], outputs: [y, dx]) {
+                    device, side in
                     try device.unary(op, x[side], out: y[side], count: size)
                     try device.unaryBackward(op, x: x[side], dy: dy[side], dx: dx[side], count: size)
                 }
@@ -240,7 +248,8 @@ final class ElementwiseKernelTests: XCTestCase {
         for (op, range) in Self.unaryCases {
             let x = try harness.floats(random.floats(33, in: range), "x")
             let dy = try harness.floats(random.floats(33), "dy")
-            try harness.compare("in-place \(op)", kernels: ["unary_backward", "unary"], outputs: [x, dy]) { device, side in
+            try harness.compare("in-place \(op)", kernels: ["unary_backward", "unary"], outputs: [x, dy]) {
+                device, side in
                 try device.unaryBackward(op, x: x[side], dy: dy[side], dx: dy[side], count: 33)
                 try device.unary(op, x[side], out: x[side], count: 33)
             }
@@ -259,7 +268,8 @@ final class ElementwiseKernelTests: XCTestCase {
         for (op, values, slopes) in cases {
             let y = try harness.floats([Float](repeating: 9, count: x.count), "y")
             let dx = try harness.floats([Float](repeating: 9, count: x.count), "dx")
-            let results = try harness.compare("\(op) boundaries", kernels: ["unary"], outputs: [y, dx]) { device, side in
+            let results = try harness.compare("\(op) boundaries", kernels: ["unary"], outputs: [y, dx]) {
+                device, side in
                 try device.unary(op, input[side], out: y[side], count: x.count)
                 try device.unaryBackward(op, x: input[side], dy: ones[side], dx: dx[side], count: x.count)
             }
@@ -324,7 +334,8 @@ final class ElementwiseKernelTests: XCTestCase {
         for (outer, reduced, inner) in shapes {
             let x = try harness.floats(random.floats(outer * reduced * inner))
             let out = try harness.floats([Float](repeating: 0, count: outer * inner), "out")
-            try harness.compare("reduceSum [\(outer), \(reduced), \(inner)]", kernels: [], outputs: [out]) { device, side in
+            try harness.compare("reduceSum [\(outer), \(reduced), \(inner)]", kernels: [], outputs: [out]) {
+                device, side in
                 try device.reduceSum(x[side], out: out[side], outer: outer, reduced: reduced, inner: inner)
             }
         }
@@ -338,8 +349,10 @@ final class ElementwiseKernelTests: XCTestCase {
         for size in elementwiseSizes + [4 * 256 * 16 + 1, 2_000_003] {
             let x = try harness.floats(random.floats(size, in: -3...3))
             let out = try harness.floats([0, 7], "out")
-            let first = try harness.compare("sumOfSquares \(size)", kernels: ["sum_of_squares_partials", "sum_of_squares_final"],
-                                            outputs: [out]) { device, side in
+            let first = try harness.compare(
+                "sumOfSquares \(size)", kernels: ["sum_of_squares_partials", "sum_of_squares_final"],
+                outputs: [out]
+            ) { device, side in
                 try device.sumOfSquares(x[side], count: size, out: out[side])
             }
             XCTAssertEqual(first[0][1], 7, "only out[0] is written")
@@ -372,12 +385,15 @@ final class ElementwiseKernelTests: XCTestCase {
                 for values in [[Float](repeating: 1, count: size), random.floats(size, in: -3...3)] {
                     let x = try harness.floats(values)
                     let y = try harness.floats([Float](repeating: 9, count: size), "y")
-                    let results = try harness.compare("dropout p \(probability) size \(size)", kernels: ["dropout"],
-                                                      outputs: [y]) { device, side in
+                    let results = try harness.compare(
+                        "dropout p \(probability) size \(size)", kernels: ["dropout"],
+                        outputs: [y]
+                    ) { device, side in
                         try device.dropout(x[side], out: y[side], count: size, probability: probability, seed: seed)
                     }
                     let expected = try harness.reference.readFloats(y.reference)
-                    XCTAssertEqual(results[0].map(\.bitPattern), expected.map(\.bitPattern), "p \(probability) size \(size)")
+                    XCTAssertEqual(
+                        results[0].map(\.bitPattern), expected.map(\.bitPattern), "p \(probability) size \(size)")
                 }
             }
         }
@@ -389,7 +405,8 @@ final class ElementwiseKernelTests: XCTestCase {
         let x = try harness.floats(random.floats(size, in: 0.5...1))
         let dy = try harness.floats(random.floats(size, in: 0.5...1), "dy")
         let y = try harness.floats([Float](repeating: 0, count: size), "y")
-        let results = try harness.compare("dropout forward and backward", kernels: ["dropout"], outputs: [y, dy]) { device, side in
+        let results = try harness.compare("dropout forward and backward", kernels: ["dropout"], outputs: [y, dy]) {
+            device, side in
             try device.dropout(x[side], out: y[side], count: size, probability: 0.1, seed: seed)
             try device.dropout(dy[side], out: dy[side], count: size, probability: 0.1, seed: seed)
         }
@@ -413,12 +430,14 @@ final class ElementwiseKernelTests: XCTestCase {
                 try $0.fill(small, value: 1, offset: 2, count: 10)
             }
             harness.assertRejects(["copy2D", "small", "10", "23"], on: side) {
-                try $0.copy2D(from: large, sourceOffset: 0, sourceRowStride: 10, to: small, destinationOffset: 3,
-                              destinationRowStride: 10, rows: 2, columns: 10, accumulate: false)
+                try $0.copy2D(
+                    from: large, sourceOffset: 0, sourceRowStride: 10, to: small, destinationOffset: 3,
+                    destinationRowStride: 10, rows: 2, columns: 10, accumulate: false)
             }
             harness.assertRejects(["copy2D", "overlap"], on: side) {
-                try $0.copy2D(from: large, sourceOffset: 0, sourceRowStride: 10, to: large, destinationOffset: 0,
-                              destinationRowStride: 4, rows: 2, columns: 5, accumulate: false)
+                try $0.copy2D(
+                    from: large, sourceOffset: 0, sourceRowStride: 10, to: large, destinationOffset: 0,
+                    destinationRowStride: 4, rows: 2, columns: 5, accumulate: false)
             }
             let layout = try XCTUnwrap(BroadcastShape.broadcasting([10, 10], [10])).layout
             harness.assertRejects(["binary", "small", "10", "100"], on: side) {

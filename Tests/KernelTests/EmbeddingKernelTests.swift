@@ -21,9 +21,12 @@ final class EmbeddingKernelTests: XCTestCase {
                     let table = try harness.floats(random.floats(rows * dimension), "table")
                     let ids = try harness.ints(random.ints(count, below: rows))
                     let out = try harness.floats([Float](repeating: 9, count: count * dimension), "out")
-                    try harness.compare("embedding \(rows)×\(dimension), \(count) ids", kernels: ["embedding"],
-                                        outputs: [out]) { device, side in
-                        try device.embedding(table: table[side], ids: ids[side], out: out[side], count: count, dimension: dimension)
+                    try harness.compare(
+                        "embedding \(rows)×\(dimension), \(count) ids", kernels: ["embedding"],
+                        outputs: [out]
+                    ) { device, side in
+                        try device.embedding(
+                            table: table[side], ids: ids[side], out: out[side], count: count, dimension: dimension)
                     }
                 }
             }
@@ -35,7 +38,8 @@ final class EmbeddingKernelTests: XCTestCase {
             for dimension in [1, 7, 33, 129] {
                 for count in [1, 7, 129, 257] {
                     // Few distinct ids (at most 5 of `rows`), so most are repeated and most rows are missed.
-                    let ids = try harness.ints(random.ints(count, below: min(rows, 5)).map { $0 * Int32(rows / min(rows, 5)) })
+                    let ids = try harness.ints(
+                        random.ints(count, below: min(rows, 5)).map { $0 * Int32(rows / min(rows, 5)) })
                     let dOut = try harness.floats(random.floats(count * dimension), "dOut")
                     let dTable = try harness.floats(random.floats(rows * dimension), "dTable")
                     let results = try harness.compare(
@@ -43,7 +47,8 @@ final class EmbeddingKernelTests: XCTestCase {
                         kernels: ["embedding_links", "embedding_backward"], outputs: [dTable]
                     ) { device, side in
                         try device.embeddingBackward(
-                            ids: ids[side], dOut: dOut[side], dTable: dTable[side], count: count, dimension: dimension, rows: rows)
+                            ids: ids[side], dOut: dOut[side], dTable: dTable[side], count: count, dimension: dimension,
+                            rows: rows)
                     }
                     // Same order of summation as the reference: equal bits, not just close.
                     let expected = try harness.reference.readFloats(dTable.reference)
@@ -65,7 +70,8 @@ final class EmbeddingKernelTests: XCTestCase {
         try device.write(gradients, to: dOut)
         let dTable = try device.makeBuffer(count: rows * dimension, dtype: .float32, label: "dTable")
         func run() throws -> [Float] {
-            try device.embeddingBackward(ids: ids, dOut: dOut, dTable: dTable, count: count, dimension: dimension, rows: rows)
+            try device.embeddingBackward(
+                ids: ids, dOut: dOut, dTable: dTable, count: count, dimension: dimension, rows: rows)
             return try device.readFloats(dTable)
         }
         let first = try run()
@@ -96,13 +102,17 @@ final class EmbeddingKernelTests: XCTestCase {
                     let invFrequencies = try harness.floats(frequencies, "invFrequencies")
                     let y = try harness.floats([Float](repeating: 0, count: count), "y")
                     let back = try harness.floats([Float](repeating: 0, count: count), "back")
-                    try harness.compare("rope \(tokens) tokens × \(heads) heads × \(headDim)", kernels: ["rope"],
-                                        outputs: [y, back]) { device, side in
-                        try device.rope(x[side], out: y[side], positions: positions[side], invFrequencies: invFrequencies[side],
-                                        tokens: tokens, heads: heads, headDim: headDim, inverse: false)
-                        try device.rope(y[side], out: back[side], positions: positions[side],
-                                        invFrequencies: invFrequencies[side],
-                                        tokens: tokens, heads: heads, headDim: headDim, inverse: true)
+                    try harness.compare(
+                        "rope \(tokens) tokens × \(heads) heads × \(headDim)", kernels: ["rope"],
+                        outputs: [y, back]
+                    ) { device, side in
+                        try device.rope(
+                            x[side], out: y[side], positions: positions[side], invFrequencies: invFrequencies[side],
+                            tokens: tokens, heads: heads, headDim: headDim, inverse: false)
+                        try device.rope(
+                            y[side], out: back[side], positions: positions[side],
+                            invFrequencies: invFrequencies[side],
+                            tokens: tokens, heads: heads, headDim: headDim, inverse: true)
                     }
                     // The inverse undoes the rotation.
                     let restored = try harness.openCL.readFloats(back.openCL)
@@ -119,8 +129,9 @@ final class EmbeddingKernelTests: XCTestCase {
         let positions = try harness.ints([0, 1, 2, 3, 10, 100, 1000], "positions")
         let invFrequencies = try harness.floats([1, 0.1, 0.01], "invFrequencies")
         try harness.compare("rope in place", kernels: ["rope"], outputs: [x]) { device, side in
-            try device.rope(x[side], out: x[side], positions: positions[side], invFrequencies: invFrequencies[side],
-                            tokens: tokens, heads: heads, headDim: headDim, inverse: false)
+            try device.rope(
+                x[side], out: x[side], positions: positions[side], invFrequencies: invFrequencies[side],
+                tokens: tokens, heads: heads, headDim: headDim, inverse: false)
         }
     }
 
@@ -141,12 +152,14 @@ final class EmbeddingKernelTests: XCTestCase {
                 try $0.embeddingBackward(ids: ids, dOut: table, dTable: table, count: 5, dimension: 2, rows: 5)
             }
             harness.assertRejects(["rope", "headDim", "even", "5"], on: side) {
-                try $0.rope(table, out: table, positions: positions, invFrequencies: table,
-                            tokens: 4, heads: 2, headDim: 5, inverse: false)
+                try $0.rope(
+                    table, out: table, positions: positions, invFrequencies: table,
+                    tokens: 4, heads: 2, headDim: 5, inverse: false)
             }
             harness.assertRejects(["rope", "out", "30", "32"], on: side) {
-                try $0.rope(table, out: out, positions: positions, invFrequencies: table,
-                            tokens: 4, heads: 2, headDim: 4, inverse: false)
+                try $0.rope(
+                    table, out: out, positions: positions, invFrequencies: table,
+                    tokens: 4, heads: 2, headDim: 4, inverse: false)
             }
         }
         // Only the reference can see ids without reading them back: it names the bad one.

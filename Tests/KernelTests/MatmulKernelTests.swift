@@ -1,8 +1,9 @@
-import XCTest
 import Core
-@testable import OpenCLDevice
 import ReferenceDevice
 import TestSupport
+import XCTest
+
+@testable import OpenCLDevice
 
 /// Kernels/matmul.cl (both designs: `.packed` for CPUs, `.tiled` for GPUs, each forced on this
 /// device) against `ReferenceDevice.matmul`.
@@ -27,7 +28,8 @@ final class MatmulKernelTests: XCTestCase {
         let reference = TestDevices.reference()
         var random = TestRandom(seed: seed)
         let counts = shape.requiredCounts
-        let aValues = random.floats(counts.a), bValues = random.floats(counts.b)
+        let aValues = random.floats(counts.a)
+        let bValues = random.floats(counts.b)
         let cValues = fillC.map { [Float](repeating: $0, count: counts.c) } ?? random.floats(counts.c)
 
         func run(_ device: Device) throws -> [Float] {
@@ -45,9 +47,12 @@ final class MatmulKernelTests: XCTestCase {
         let launches = gpu.launchCounts[kernel, default: 0]
         let actual = try run(gpu)
         let expected = try run(reference)
-        XCTAssertGreaterThan(gpu.launchCounts[kernel, default: 0], launches, "\(kernel) did not run", file: file, line: line)
+        XCTAssertGreaterThan(
+            gpu.launchCounts[kernel, default: 0], launches, "\(kernel) did not run", file: file, line: line)
         if let mismatch = Tolerance.kernel.firstMismatch(actual, expected) {
-            XCTFail("\(design) \(shape.operationName) α \(shape.alpha) β \(shape.beta): \(mismatch)", file: file, line: line)
+            XCTFail(
+                "\(design) \(shape.operationName) α \(shape.alpha) β \(shape.beta): \(mismatch)", file: file, line: line
+            )
         }
     }
 
@@ -57,8 +62,9 @@ final class MatmulKernelTests: XCTestCase {
             for (transposeA, transposeB) in transposes {
                 for size in sizes {
                     for (m, n, k) in [(size, 23, 37), (13, size, 37), (13, 23, size)] {
-                        try check(MatmulShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB),
-                                  design: design, seed: UInt64(m * 1_000_000 + n * 1000 + k))
+                        try check(
+                            MatmulShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB),
+                            design: design, seed: UInt64(m * 1_000_000 + n * 1000 + k))
                     }
                 }
             }
@@ -69,8 +75,10 @@ final class MatmulKernelTests: XCTestCase {
     func testLargeProductSplitAcrossWorkItems() throws {
         for design in MatmulKernelDesign.allCases {
             for (transposeA, transposeB) in [(false, false), (true, true)] {
-                try check(MatmulShape(m: 40, n: 600, k: 270, transposeA: transposeA, transposeB: transposeB,
-                                      alpha: 0.5, beta: 2), design: design, seed: 7)
+                try check(
+                    MatmulShape(
+                        m: 40, n: 600, k: 270, transposeA: transposeA, transposeB: transposeB,
+                        alpha: 0.5, beta: 2), design: design, seed: 7)
             }
         }
     }
@@ -82,13 +90,16 @@ final class MatmulKernelTests: XCTestCase {
         let state = MatmulState.of(gpu)
         let previous = state.tuning
         defer { state.tuning = previous }
-        for tuning in [MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512"),
-                       MatmulTuning.forDevice(type: "gpu", name: "NVIDIA H100")] {
+        for tuning in [
+            MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512"),
+            MatmulTuning.forDevice(type: "gpu", name: "NVIDIA H100"),
+        ] {
             state.tuning = tuning
             for design in MatmulKernelDesign.allCases {
                 for (m, n, k) in [(33, 70, 129), (9, 257, 40)] {
-                    try check(MatmulShape(m: m, n: n, k: k, transposeA: m == 9, alpha: 1.5, beta: 0.5),
-                              design: design, seed: UInt64(m + n + k))
+                    try check(
+                        MatmulShape(m: m, n: n, k: k, transposeA: m == 9, alpha: 1.5, beta: 0.5),
+                        design: design, seed: UInt64(m + n + k))
                 }
             }
         }
@@ -105,7 +116,8 @@ final class MatmulKernelTests: XCTestCase {
             MatmulShape(batch: 2, m: m, n: n, k: k, strideA: m * k + 5, strideB: k * n + 3, strideC: m * n + 7),
             // A C stride of 0: the items add into one C, in order.
             MatmulShape(batch: 3, m: m, n: n, k: k, strideC: 0, beta: 1),
-            MatmulShape(batch: 3, m: m, n: n, k: k, transposeA: true, transposeB: true, strideC: 0, alpha: 2, beta: 0.5),
+            MatmulShape(
+                batch: 3, m: m, n: n, k: k, transposeA: true, transposeB: true, strideC: 0, alpha: 2, beta: 0.5),
         ]
         for design in MatmulKernelDesign.allCases {
             for (index, shape) in shapes.enumerated() {
@@ -154,8 +166,9 @@ final class MatmulKernelTests: XCTestCase {
             let b = try device.makeBuffer(count: 5 * 6 - 1, dtype: .float32, label: "w")
             let c = try device.makeBuffer(count: 4 * 5, dtype: .float32, label: "y")
             XCTAssertThrowsError(try device.matmul(shape, a: a, b: b, c: c)) { error in
-                XCTAssertEqual(error as? DeviceError,
-                               .shapeMismatch(operation: "matmul [4×6]·[5×6]ᵀ ('w')", lhs: [29], rhs: [30]))
+                XCTAssertEqual(
+                    error as? DeviceError,
+                    .shapeMismatch(operation: "matmul [4×6]·[5×6]ᵀ ('w')", lhs: [29], rhs: [30]))
                 XCTAssertEqual("\(error)", "matmul [4×6]·[5×6]ᵀ ('w'): shapes [29] and [30] do not match")
             }
             XCTAssertThrowsError(try device.matmul(MatmulShape(m: 0, n: 5, k: 6), a: a, b: b, c: c)) { error in
@@ -184,7 +197,8 @@ final class MatmulKernelTests: XCTestCase {
         XCTAssertLessThan(scratch, (shape.m + 16) * shape.k * 4)
         try gpu.matmul(MatmulShape(m: 100, n: 8, k: 700), a: a, b: b, c: c)
         XCTAssertEqual(gpu.memoryInUse, operands + scratch, "a smaller product reuses the scratch")
-        try gpu.matmul(MatmulShape(batch: 4, m: 200, n: 8, k: 700, strideA: 70_000, strideB: 0, strideC: 0), a: a, b: b, c: c)
+        try gpu.matmul(
+            MatmulShape(batch: 4, m: 200, n: 8, k: 700, strideA: 70_000, strideB: 0, strideC: 0), a: a, b: b, c: c)
         XCTAssertGreaterThan(gpu.memoryInUse, operands + scratch, "a bigger product gets a bigger scratch")
         XCTAssertLessThan(gpu.memoryInUse, operands + 2 * scratch, "the old scratch was given back")
     }
@@ -197,8 +211,10 @@ final class MatmulKernelTests: XCTestCase {
         XCTAssertEqual(MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512-Intel").nr, 32)
         let small = MatmulTuning.forDevice(type: "cpu", name: "Intel(R) Xeon", localMemoryBytes: 32 * 1024)
         XCTAssertLessThanOrEqual(small.kc * small.strip * 4, 32 * 1024, "the B block fits in local memory")
-        for (m, n, items) in [(512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3),
-                              (2048, 8192, 1), (7, 23, 1), (1, 1, 1), (3072, 768, 5)] {
+        for (m, n, items) in [
+            (512, 768, 1), (512, 2304, 1), (512, 16, 1), (1024, 1024, 1), (64, 64, 3),
+            (2048, 8192, 1), (7, 23, 1), (1, 1, 1), (3072, 768, 5),
+        ] {
             let plan = tuning.packedPlan(m: m, n: n, items: items, cores: 2)
             let workItems = plan.columnBlocks * plan.rowBlocks * items
             XCTAssertTrue(workItems % 2 == 0 || workItems >= 8 || m * n == 1, "\(m)×\(n)×\(items): \(plan)")

@@ -65,7 +65,8 @@ final class NormalizationKernelTests: XCTestCase {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 13)
         let inputs = Inputs(rows: 257, columns: 768, random: &random)
-        try harness.assertDeterministic("layerNorm forward and backward") { device in try layerNorm(on: device, inputs) }
+        try harness.assertDeterministic("layerNorm forward and backward") { device in try layerNorm(on: device, inputs)
+        }
         try harness.assertDeterministic("rmsNorm forward and backward") { device in try rmsNorm(on: device, inputs) }
     }
 
@@ -76,16 +77,18 @@ final class NormalizationKernelTests: XCTestCase {
             let weight = try device.makeBuffer(count: 7, dtype: .float32, label: "weight")
             let bias = try device.makeBuffer(count: 6, dtype: .float32, label: "bias")
             let perRow = try device.makeBuffer(count: 2, dtype: .float32, label: "perRow")
-            try device.layerNorm(x, weight: weight, bias: bias, out: x, mean: perRow, rstd: perRow,
-                                 rows: 2, columns: 7, epsilon: epsilon)
+            try device.layerNorm(
+                x, weight: weight, bias: bias, out: x, mean: perRow, rstd: perRow,
+                rows: 2, columns: 7, epsilon: epsilon)
         }
         harness.assertThrows(["layerNormBackward", "'mean'", "[1]", "[2]"]) { device in
             let x = try device.makeBuffer(count: 14, dtype: .float32, label: "x")
             let perColumn = try device.makeBuffer(count: 7, dtype: .float32, label: "perColumn")
             let mean = try device.makeBuffer(count: 1, dtype: .float32, label: "mean")
             let rstd = try device.makeBuffer(count: 2, dtype: .float32, label: "rstd")
-            try device.layerNormBackward(x, weight: perColumn, mean: mean, rstd: rstd, dy: x, dx: x,
-                                         dWeight: perColumn, dBias: perColumn, rows: 2, columns: 7)
+            try device.layerNormBackward(
+                x, weight: perColumn, mean: mean, rstd: rstd, dy: x, dx: x,
+                dWeight: perColumn, dBias: perColumn, rows: 2, columns: 7)
         }
         harness.assertThrows(["rmsNorm", "'x'", "[13]", "[14]"]) { device in
             let x = try device.makeBuffer(count: 13, dtype: .float32, label: "x")
@@ -95,8 +98,9 @@ final class NormalizationKernelTests: XCTestCase {
         }
         harness.assertThrows(["rmsNormBackward", "rows must be positive, got -1"]) { device in
             let buffer = try device.makeBuffer(count: 7, dtype: .float32, label: "b")
-            try device.rmsNormBackward(buffer, weight: buffer, rstd: buffer, dy: buffer, dx: buffer, dWeight: buffer,
-                                       rows: -1, columns: 7)
+            try device.rmsNormBackward(
+                buffer, weight: buffer, rstd: buffer, dy: buffer, dx: buffer, dWeight: buffer,
+                rows: -1, columns: 7)
         }
     }
 
@@ -121,13 +125,18 @@ final class NormalizationKernelTests: XCTestCase {
         let (rows, columns) = (inputs.rows, inputs.columns)
         let x = try OracleHarness.buffer(device, inputs.x, "x")
         let weight = try OracleHarness.buffer(device, inputs.weight, "weight")
-        let outputs = try makeBuffers(on: device, counts: [rows * columns, rows, rows, rows * columns, columns, columns])
-        let (y, mean, rstd, dx, dWeight, dBias) = (outputs[0], outputs[1], outputs[2], outputs[3], outputs[4], outputs[5])
-        try device.layerNorm(x, weight: weight, bias: try OracleHarness.buffer(device, inputs.bias, "bias"), out: y,
-                             mean: mean, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
-        try device.layerNormBackward(x, weight: weight, mean: mean, rstd: rstd,
-                                     dy: try OracleHarness.buffer(device, inputs.dy, "dy"), dx: dx,
-                                     dWeight: dWeight, dBias: dBias, rows: rows, columns: columns)
+        let outputs = try makeBuffers(
+            on: device, counts: [rows * columns, rows, rows, rows * columns, columns, columns])
+        let (y, mean, rstd, dx, dWeight, dBias) = (
+            outputs[0], outputs[1], outputs[2], outputs[3], outputs[4], outputs[5]
+        )
+        try device.layerNorm(
+            x, weight: weight, bias: try OracleHarness.buffer(device, inputs.bias, "bias"), out: y,
+            mean: mean, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
+        try device.layerNormBackward(
+            x, weight: weight, mean: mean, rstd: rstd,
+            dy: try OracleHarness.buffer(device, inputs.dy, "dy"), dx: dx,
+            dWeight: dWeight, dBias: dBias, rows: rows, columns: columns)
         return try outputs.map(device.readFloats)
     }
 
@@ -139,8 +148,9 @@ final class NormalizationKernelTests: XCTestCase {
         let outputs = try makeBuffers(on: device, counts: [rows * columns, rows, rows * columns, columns])
         let (y, rstd, dx, dWeight) = (outputs[0], outputs[1], outputs[2], outputs[3])
         try device.rmsNorm(x, weight: weight, out: y, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
-        try device.rmsNormBackward(x, weight: weight, rstd: rstd, dy: try OracleHarness.buffer(device, inputs.dy, "dy"),
-                                   dx: dx, dWeight: dWeight, rows: rows, columns: columns)
+        try device.rmsNormBackward(
+            x, weight: weight, rstd: rstd, dy: try OracleHarness.buffer(device, inputs.dy, "dy"),
+            dx: dx, dWeight: dWeight, rows: rows, columns: columns)
         return try outputs.map(device.readFloats)
     }
 

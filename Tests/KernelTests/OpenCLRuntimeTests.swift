@@ -1,15 +1,17 @@
 import Core
-@testable import OpenCLDevice
 import TestSupport
 import XCTest
+
+@testable import OpenCLDevice
 
 /// The OpenCL runtime's errors: each names the call, the OpenCL status and what was being done.
 final class OpenCLRuntimeTests: XCTestCase {
     func testKernelBuildFailurePrintsTheBuildLog() throws {
         let device = try TestDevices.openCL.get()
         let broken = "__kernel void broken(__global float* x) { x[0] = undeclared_name; }"
-        XCTAssertThrowsError(try device.programs.program(family: "broken", options: "-cl-std=CL1.2", source: broken)) { error in
-            guard case let DeviceError.kernelBuildFailed(file, _, log) = error else {
+        XCTAssertThrowsError(try device.programs.program(family: "broken", options: "-cl-std=CL1.2", source: broken)) {
+            error in
+            guard case DeviceError.kernelBuildFailed(let file, _, let log) = error else {
                 return XCTFail("expected kernelBuildFailed, got \(error)")
             }
             XCTAssertEqual(file, "broken.cl")
@@ -34,7 +36,7 @@ final class OpenCLRuntimeTests: XCTestCase {
         let device = try TestDevices.openCL.get()
         let count = device.info.globalMemoryBytes / 4 + 1
         XCTAssertThrowsError(try device.makeBuffer(count: count, dtype: .float32, label: "huge.weight")) { error in
-            guard case let DeviceError.outOfMemory(label, bytes, _) = error else {
+            guard case DeviceError.outOfMemory(let label, let bytes, _) = error else {
                 return XCTFail("expected outOfMemory, got \(error)")
             }
             XCTAssertEqual(label, "huge.weight")
@@ -50,7 +52,8 @@ final class OpenCLRuntimeTests: XCTestCase {
             let alignment = device.viewAlignment
             let flat = try device.makeBuffer(count: 3 * alignment, dtype: .float32, label: "flat")
             XCTAssertEqual(device.memoryInUse, before + 3 * alignment * 4)
-            XCTAssertEqual(try device.readFloats(flat), [Float](repeating: 0, count: 3 * alignment), "new buffers are zero")
+            XCTAssertEqual(
+                try device.readFloats(flat), [Float](repeating: 0, count: 3 * alignment), "new buffers are zero")
             let view = try device.makeView(of: flat, offset: alignment, count: alignment, label: "middle")
             let values = (0..<alignment).map { Float($0) + 0.5 }
             try device.write(values, to: view)

@@ -47,8 +47,9 @@ final class OptimizerKernelTests: XCTestCase {
         let start = randomState(100_003, &random)
         let gradients = [random.floats(100_003)]
         try harness.assertDeterministic("adamW") { device in
-            let final = try run(on: device, from: start, gradients: gradients, decayCount: 60_001,
-                                hyperparameters: AdamWStep(learningRate: 1e-3, step: 1))
+            let final = try run(
+                on: device, from: start, gradients: gradients, decayCount: 60_001,
+                hyperparameters: AdamWStep(learningRate: 1e-3, step: 1))
             return [final.parameters, final.firstMoment, final.secondMoment]
         }
     }
@@ -59,18 +60,21 @@ final class OptimizerKernelTests: XCTestCase {
         harness.assertThrows(["adamW", "'v'", "[9]", "[10]"]) { device in
             let full = try device.makeBuffer(count: 10, dtype: .float32, label: "full")
             let short = try device.makeBuffer(count: 9, dtype: .float32, label: "v")
-            try device.adamW(parameters: full, gradients: full, firstMoment: full, secondMoment: short,
-                             count: 10, decayCount: 4, step: step)
+            try device.adamW(
+                parameters: full, gradients: full, firstMoment: full, secondMoment: short,
+                count: 10, decayCount: 4, step: step)
         }
         harness.assertThrows(["adamW", "decayCount 11", "0...10"]) { device in
             let full = try device.makeBuffer(count: 10, dtype: .float32, label: "full")
-            try device.adamW(parameters: full, gradients: full, firstMoment: full, secondMoment: full,
-                             count: 10, decayCount: 11, step: step)
+            try device.adamW(
+                parameters: full, gradients: full, firstMoment: full, secondMoment: full,
+                count: 10, decayCount: 11, step: step)
         }
         harness.assertThrows(["adamW", "step.step must be positive, got 0"]) { device in
             let full = try device.makeBuffer(count: 10, dtype: .float32, label: "full")
-            try device.adamW(parameters: full, gradients: full, firstMoment: full, secondMoment: full,
-                             count: 10, decayCount: 4, step: AdamWStep(learningRate: 1e-3, step: 0))
+            try device.adamW(
+                parameters: full, gradients: full, firstMoment: full, secondMoment: full,
+                count: 10, decayCount: 4, step: AdamWStep(learningRate: 1e-3, step: 0))
         }
     }
 
@@ -83,8 +87,9 @@ final class OptimizerKernelTests: XCTestCase {
         let final = try run(
             on: device, from: State(parameters: fixture.initialParameters, firstMoment: zeros, secondMoment: zeros),
             gradients: fixture.gradients, decayCount: fixture.decayCount,
-            hyperparameters: AdamWStep(learningRate: fixture.learningRate, beta1: fixture.beta1, beta2: fixture.beta2,
-                                       epsilon: fixture.epsilon, weightDecay: fixture.weightDecay, step: 1))
+            hyperparameters: AdamWStep(
+                learningRate: fixture.learningRate, beta1: fixture.beta1, beta2: fixture.beta2,
+                epsilon: fixture.epsilon, weightDecay: fixture.weightDecay, step: 1))
         for (name, actual, expected) in [
             ("parameters", final.parameters, fixture.finalParameters),
             ("first moment", final.firstMoment, fixture.finalFirstMoment),
@@ -102,16 +107,18 @@ final class OptimizerKernelTests: XCTestCase {
             let start = randomState(count, &random)
             let gradients = (0..<3).map { _ in random.floats(count) }
             try harness.compare("adamW count \(count), decayCount \(decayCount)", kernels: ["adamw_step"]) { device in
-                let final = try run(on: device, from: start, gradients: gradients, decayCount: decayCount,
-                                    hyperparameters: AdamWStep(learningRate: 3e-3, beta2: 0.95, weightDecay: 0.1, step: 5))
+                let final = try run(
+                    on: device, from: start, gradients: gradients, decayCount: decayCount,
+                    hyperparameters: AdamWStep(learningRate: 3e-3, beta2: 0.95, weightDecay: 0.1, step: 5))
                 return [final.parameters, final.firstMoment, final.secondMoment]
             }
         }
     }
 
     private func randomState(_ count: Int, _ random: inout TestRandom) -> State {
-        State(parameters: random.floats(count), firstMoment: random.floats(count, in: -0.1...0.1),
-              secondMoment: random.floats(count, in: 0...0.01))
+        State(
+            parameters: random.floats(count), firstMoment: random.floats(count, in: -0.1...0.1),
+            secondMoment: random.floats(count, in: 0...0.01))
     }
 
     /// Applies one AdamW step per gradient (steps numbered on from `hyperparameters.step`) and
@@ -127,11 +134,13 @@ final class OptimizerKernelTests: XCTestCase {
         var step = hyperparameters
         for gradient in gradients {
             try device.write(gradient, to: gradientBuffer)
-            try device.adamW(parameters: parameters, gradients: gradientBuffer, firstMoment: firstMoment,
-                             secondMoment: secondMoment, count: count, decayCount: decayCount, step: step)
+            try device.adamW(
+                parameters: parameters, gradients: gradientBuffer, firstMoment: firstMoment,
+                secondMoment: secondMoment, count: count, decayCount: decayCount, step: step)
             step.step += 1
         }
-        return State(parameters: try device.readFloats(parameters), firstMoment: try device.readFloats(firstMoment),
-                     secondMoment: try device.readFloats(secondMoment))
+        return State(
+            parameters: try device.readFloats(parameters), firstMoment: try device.readFloats(firstMoment),
+            secondMoment: try device.readFloats(secondMoment))
     }
 }

@@ -35,8 +35,9 @@ struct OracleHarness {
         let launchesBefore = kernels.map { openCL.launchCounts[$0, default: 0] }
         let actual = try run(openCL)
         for (kernel, before) in zip(kernels, launchesBefore) {
-            XCTAssertGreaterThan(openCL.launchCounts[kernel, default: 0], before, "\(label): \(kernel) did not run",
-                                 file: file, line: line)
+            XCTAssertGreaterThan(
+                openCL.launchCounts[kernel, default: 0], before, "\(label): \(kernel) did not run",
+                file: file, line: line)
         }
         XCTAssertEqual(actual.count, expected.count, label, file: file, line: line)
         for (index, (output, reference)) in zip(actual, expected).enumerated() {
@@ -68,11 +69,13 @@ struct OracleHarness {
         _ words: [String], file: StaticString = #filePath, line: UInt = #line, _ run: (Device) throws -> Void
     ) {
         for device in [TestDevices.reference(), openCL] as [Device] {
-            XCTAssertThrowsError(try run(device), "\(device.name) accepted bad input", file: file, line: line) { error in
+            XCTAssertThrowsError(try run(device), "\(device.name) accepted bad input", file: file, line: line) {
+                error in
                 let message = String(describing: error)
                 for word in words {
-                    XCTAssertTrue(message.contains(word), "\(device.name): '\(message)' does not mention '\(word)'",
-                                  file: file, line: line)
+                    XCTAssertTrue(
+                        message.contains(word), "\(device.name): '\(message)' does not mention '\(word)'",
+                        file: file, line: line)
                 }
             }
         }
@@ -119,12 +122,14 @@ final class SoftmaxKernelTests: XCTestCase {
     func testCrossEntropyWithEveryRowIgnored() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 4)
-        let rows = 7, columns = 33
+        let rows = 7
+        let columns = 33
         try compareCrossEntropy(
             harness, "crossEntropy all ignored", logits: random.floats(rows * columns, in: -10...10),
             targets: [Int32](repeating: ignoreIndex, count: rows), dLosses: random.floats(rows), columns: columns)
         let outputs = try crossEntropy(
-            on: harness.openCL, logits: random.floats(rows * columns), targets: [Int32](repeating: ignoreIndex, count: rows),
+            on: harness.openCL, logits: random.floats(rows * columns),
+            targets: [Int32](repeating: ignoreIndex, count: rows),
             dLosses: [Float](repeating: 1, count: rows), columns: columns)
         XCTAssertEqual(outputs[0], [Float](repeating: 0, count: rows), "losses of ignored rows")
         XCTAssertEqual(outputs[2], [Float](repeating: 0, count: rows * columns), "gradients of ignored rows")
@@ -134,7 +139,8 @@ final class SoftmaxKernelTests: XCTestCase {
     func testCrossEntropyBackwardCanOverwriteLogits() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 7)
-        let rows = 7, columns = 257
+        let rows = 7
+        let columns = 257
         let logits = random.floats(rows * columns, in: -10...10)
         var targets = random.ints(rows, below: columns)
         targets[2] = ignoreIndex
@@ -144,8 +150,9 @@ final class SoftmaxKernelTests: XCTestCase {
             let targetsBuffer = try OracleHarness.buffer(device, ints: targets, "targets")
             let losses = try device.makeBuffer(count: rows, dtype: .float32, label: "losses")
             let logSumExp = try device.makeBuffer(count: rows, dtype: .float32, label: "logSumExp")
-            try device.crossEntropy(logits: buffer, targets: targetsBuffer, losses: losses, logSumExp: logSumExp,
-                                    rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+            try device.crossEntropy(
+                logits: buffer, targets: targetsBuffer, losses: losses, logSumExp: logSumExp,
+                rows: rows, columns: columns, ignoreIndex: ignoreIndex)
             try device.crossEntropyBackward(
                 logits: buffer, targets: targetsBuffer, logSumExp: logSumExp,
                 dLosses: try OracleHarness.buffer(device, dLosses, "dLosses"), dLogits: buffer,
@@ -157,7 +164,8 @@ final class SoftmaxKernelTests: XCTestCase {
     func testCrossEntropyIsDeterministic() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 5)
-        let rows = 33, columns = 8192
+        let rows = 33
+        let columns = 8192
         let logits = random.floats(rows * columns, in: -10...10)
         var targets = random.ints(rows, below: columns)
         targets[3] = ignoreIndex
@@ -167,7 +175,8 @@ final class SoftmaxKernelTests: XCTestCase {
         }
         try harness.assertDeterministic("softmax") { device in
             let y = try device.makeBuffer(count: logits.count, dtype: .float32, label: "y")
-            try device.softmax(try OracleHarness.buffer(device, logits, "x"), out: y, rows: rows, columns: columns, log: false)
+            try device.softmax(
+                try OracleHarness.buffer(device, logits, "x"), out: y, rows: rows, columns: columns, log: false)
             return [try device.readFloats(y)]
         }
     }
@@ -188,14 +197,16 @@ final class SoftmaxKernelTests: XCTestCase {
             let logits = try device.makeBuffer(count: 21, dtype: .float32, label: "logits")
             let targets = try device.makeBuffer(count: 2, dtype: .int32, label: "targets")
             let rowValues = try device.makeBuffer(count: 3, dtype: .float32, label: "losses")
-            try device.crossEntropy(logits: logits, targets: targets, losses: rowValues, logSumExp: rowValues,
-                                    rows: 3, columns: 7, ignoreIndex: ignoreIndex)
+            try device.crossEntropy(
+                logits: logits, targets: targets, losses: rowValues, logSumExp: rowValues,
+                rows: 3, columns: 7, ignoreIndex: ignoreIndex)
         }
         harness.assertThrows(["crossEntropyBackward", "columns must be positive"]) { device in
             let buffer = try device.makeBuffer(count: 3, dtype: .float32, label: "b")
             let targets = try device.makeBuffer(count: 3, dtype: .int32, label: "targets")
-            try device.crossEntropyBackward(logits: buffer, targets: targets, logSumExp: buffer, dLosses: buffer,
-                                            dLogits: buffer, rows: 3, columns: 0, ignoreIndex: ignoreIndex)
+            try device.crossEntropyBackward(
+                logits: buffer, targets: targets, logSumExp: buffer, dLosses: buffer,
+                dLogits: buffer, rows: 3, columns: 0, ignoreIndex: ignoreIndex)
         }
     }
 
@@ -204,11 +215,14 @@ final class SoftmaxKernelTests: XCTestCase {
     func testOutOfRangeTargetIsFlagged() throws {
         let harness = try OracleHarness()
         let logits: [Float] = [0, 1, 2, 3, 4, 5]
-        XCTAssertThrowsError(try crossEntropy(
-            on: TestDevices.reference(), logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)) { error in
+        XCTAssertThrowsError(
+            try crossEntropy(
+                on: TestDevices.reference(), logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
+        ) { error in
             XCTAssertTrue(String(describing: error).contains("target 7 of row 1"), "\(error)")
         }
-        let outputs = try crossEntropy(on: harness.openCL, logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
+        let outputs = try crossEntropy(
+            on: harness.openCL, logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
         XCTAssertFalse(outputs[0][0].isNaN)
         XCTAssertTrue(outputs[0][1].isNaN)
         XCTAssertTrue(outputs[2][3...].allSatisfy(\.isNaN))
@@ -224,14 +238,17 @@ final class SoftmaxKernelTests: XCTestCase {
         for log in [false, true] {
             try harness.compare("softmax \(rows)×\(columns) log \(log)", kernels: ["softmax_forward"]) { device in
                 let output = try device.makeBuffer(count: x.count, dtype: .float32, label: "y")
-                try device.softmax(try OracleHarness.buffer(device, x, "x"), out: output, rows: rows, columns: columns, log: log)
+                try device.softmax(
+                    try OracleHarness.buffer(device, x, "x"), out: output, rows: rows, columns: columns, log: log)
                 return [try device.readFloats(output)]
             }
             // The backward pass of both devices starts from the same y: the reference's.
             let yBuffer = try reference.makeBuffer(count: x.count, dtype: .float32, label: "y")
-            try reference.softmax(try OracleHarness.buffer(reference, x, "x"), out: yBuffer, rows: rows, columns: columns, log: log)
+            try reference.softmax(
+                try OracleHarness.buffer(reference, x, "x"), out: yBuffer, rows: rows, columns: columns, log: log)
             let y = try reference.readFloats(yBuffer)
-            try harness.compare("softmaxBackward \(rows)×\(columns) log \(log)", kernels: ["softmax_backward"]) { device in
+            try harness.compare("softmaxBackward \(rows)×\(columns) log \(log)", kernels: ["softmax_backward"]) {
+                device in
                 let dx = try device.makeBuffer(count: y.count, dtype: .float32, label: "dx")
                 try device.softmaxBackward(
                     y: try OracleHarness.buffer(device, y, "y"), dy: try OracleHarness.buffer(device, dy, "dy"),
@@ -242,7 +259,8 @@ final class SoftmaxKernelTests: XCTestCase {
     }
 
     /// Compares the fused cross-entropy on seeded logits whose every third row is ignored.
-    private func compareCrossEntropy(_ harness: OracleHarness, rows: Int, columns: Int, random: inout TestRandom) throws {
+    private func compareCrossEntropy(_ harness: OracleHarness, rows: Int, columns: Int, random: inout TestRandom) throws
+    {
         var targets = random.ints(rows, below: columns)
         for row in stride(from: 1, to: rows, by: 3) { targets[row] = ignoreIndex }
         try compareCrossEntropy(
@@ -268,8 +286,9 @@ final class SoftmaxKernelTests: XCTestCase {
         let losses = try device.makeBuffer(count: rows, dtype: .float32, label: "losses")
         let logSumExp = try device.makeBuffer(count: rows, dtype: .float32, label: "logSumExp")
         let dLogits = try device.makeBuffer(count: logits.count, dtype: .float32, label: "dLogits")
-        try device.crossEntropy(logits: logitsBuffer, targets: targetsBuffer, losses: losses, logSumExp: logSumExp,
-                                rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+        try device.crossEntropy(
+            logits: logitsBuffer, targets: targetsBuffer, losses: losses, logSumExp: logSumExp,
+            rows: rows, columns: columns, ignoreIndex: ignoreIndex)
         try device.crossEntropyBackward(
             logits: logitsBuffer, targets: targetsBuffer, logSumExp: logSumExp,
             dLosses: try OracleHarness.buffer(device, dLosses, "dLosses"), dLogits: dLogits,

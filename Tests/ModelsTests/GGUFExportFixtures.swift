@@ -49,7 +49,8 @@ enum GGUFExportFixtures {
     static func records() throws -> [String: Record] {
         struct File: Decodable { var models: [Record] }
         let data = try Data(contentsOf: folder.appendingPathComponent("llama-cpp-losses.json"))
-        return Dictionary(uniqueKeysWithValues: try JSONDecoder().decode(File.self, from: data).models.map { ($0.name, $0) })
+        return Dictionary(
+            uniqueKeysWithValues: try JSONDecoder().decode(File.self, from: data).models.map { ($0.name, $0) })
     }
 
     /// A folder holding `model` as `ModelFolder.load` reads it (the fixture itself, or a copy with
@@ -57,12 +58,14 @@ enum GGUFExportFixtures {
     static func folder(for model: Model, in testCase: XCTestCase) throws -> URL {
         let source = HuggingFaceFixtures.folder(model.fixture)
         guard model.tied else { return source }
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-\(model.name)-\(UUID().uuidString)")
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "gguf-\(model.name)-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: source, to: copy)
         testCase.addTeardownBlock { try? FileManager.default.removeItem(at: copy) }
         let configURL = copy.appendingPathComponent("config.json")
         let config = try String(contentsOf: configURL, encoding: .utf8)
-        let tied = config.replacingOccurrences(of: "\"tie_word_embeddings\": false", with: "\"tie_word_embeddings\": true")
+        let tied = config.replacingOccurrences(
+            of: "\"tie_word_embeddings\": false", with: "\"tie_word_embeddings\": true")
         XCTAssertNotEqual(tied, config, "the fixture config states tie_word_embeddings false")
         try tied.write(to: configURL, atomically: true, encoding: .utf8)
         return copy
@@ -79,7 +82,8 @@ enum GGUFExportFixtures {
 
     /// Scales query and key projections by 8 and the final norm by 16 (see the type's comment).
     static func sharpen(_ model: LanguageModel) throws {
-        let parameters = model.parameters, config = model.config
+        let parameters = model.parameters
+        let config = model.config
         func scale(_ name: String, by factor: Float, where selected: (Int) -> Bool = { _ in true }) throws {
             let values = try parameters.values(of: name)
             try parameters.load(name, values: values.indices.map { selected($0) ? values[$0] * factor : values[$0] })
@@ -87,12 +91,15 @@ enum GGUFExportFixtures {
         switch config.modelType {
         case .llama, .qwen2, .mistral:
             for layer in 0..<config.layerCount {
-                for projection in ["q_proj", "k_proj"] { try scale("model.layers.\(layer).self_attn.\(projection).weight", by: 8) }
+                for projection in ["q_proj", "k_proj"] {
+                    try scale("model.layers.\(layer).self_attn.\(projection).weight", by: 8)
+                }
             }
             try scale("model.norm.weight", by: 16)
         case .gpt2:
             // c_attn is [d, 3d] with columns [q | k | v]: scale the first 2d columns and bias entries.
-            let width = 3 * config.hiddenSize, queryKey = 2 * config.hiddenSize
+            let width = 3 * config.hiddenSize
+            let queryKey = 2 * config.hiddenSize
             for layer in 0..<config.layerCount {
                 try scale("transformer.h.\(layer).attn.c_attn.weight", by: 8) { $0 % width < queryKey }
                 try scale("transformer.h.\(layer).attn.c_attn.bias", by: 8) { $0 < queryKey }
@@ -103,7 +110,8 @@ enum GGUFExportFixtures {
     }
 
     /// Exports `model` as `dtype` into a fresh temporary folder and returns the file.
-    static func export(_ model: Model, dtype: GGUFExport.DType, in testCase: XCTestCase) throws -> (URL, LanguageModel) {
+    static func export(_ model: Model, dtype: GGUFExport.DType, in testCase: XCTestCase) throws -> (URL, LanguageModel)
+    {
         let (loaded, tokenizer, folder) = try load(model, in: testCase)
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-export-\(UUID().uuidString)")
         testCase.addTeardownBlock { try? FileManager.default.removeItem(at: output) }

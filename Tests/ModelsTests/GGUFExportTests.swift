@@ -19,7 +19,9 @@ final class GGUFExportTests: XCTestCase {
 
     private func model(_ name: String) -> Fixtures.Model { Fixtures.models.first { $0.name == name }! }
 
-    private func cases(_ model: Fixtures.Model) throws -> [HuggingFaceFixtures.Case] { try HuggingFaceFixtures.cases(model.fixture) }
+    private func cases(_ model: Fixtures.Model) throws -> [HuggingFaceFixtures.Case] {
+        try HuggingFaceFixtures.cases(model.fixture)
+    }
 
     // MARK: Structure
 
@@ -31,10 +33,12 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertEqual(file["general.alignment"], .uint32(32))
         // Strict types: llama.cpp refuses a u64 count or an f64 epsilon.
         let expected: [(String, GGUFValue)] = [
-            ("llama.context_length", .uint32(128)), ("llama.embedding_length", .uint32(64)), ("llama.block_count", .uint32(2)),
+            ("llama.context_length", .uint32(128)), ("llama.embedding_length", .uint32(64)),
+            ("llama.block_count", .uint32(2)),
             ("llama.feed_forward_length", .uint32(128)), ("llama.attention.head_count", .uint32(4)),
             ("llama.attention.head_count_kv", .uint32(2)), ("llama.attention.layer_norm_rms_epsilon", .float32(1e-6)),
-            ("llama.rope.freq_base", .float32(10000)), ("llama.rope.dimension_count", .uint32(16)), ("llama.vocab_size", .uint32(400)),
+            ("llama.rope.freq_base", .float32(10000)), ("llama.rope.dimension_count", .uint32(16)),
+            ("llama.vocab_size", .uint32(400)),
             ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("llama-bpe")),
             ("tokenizer.ggml.bos_token_id", .uint32(0)), ("tokenizer.ggml.eos_token_id", .uint32(1)),
             ("tokenizer.ggml.add_bos_token", .bool(false)), ("tokenizer.ggml.add_eos_token", .bool(false)),
@@ -51,8 +55,10 @@ final class GGUFExportTests: XCTestCase {
 
         var names = ["token_embd.weight"]
         for layer in 0..<2 {
-            names += ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"]
-                .map { "blk.\(layer).\($0).weight" }
+            names += [
+                "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+            ]
+            .map { "blk.\(layer).\($0).weight" }
         }
         XCTAssertEqual(file.names, names + ["output_norm.weight", "output.weight"])
         XCTAssertTrue(file.tensors.allSatisfy { $0.type == .f32 })
@@ -63,7 +69,8 @@ final class GGUFExportTests: XCTestCase {
         let parameters = model.parameters
         XCTAssertEqual(try file.floats("token_embd.weight"), try parameters.values(of: "model.embed_tokens.weight"))
         XCTAssertEqual(try file.floats("output.weight"), try parameters.values(of: "lm_head.weight"))
-        XCTAssertEqual(try file.floats("blk.1.attn_v.weight"), try parameters.values(of: "model.layers.1.self_attn.v_proj.weight"))
+        XCTAssertEqual(
+            try file.floats("blk.1.attn_v.weight"), try parameters.values(of: "model.layers.1.self_attn.v_proj.weight"))
         // docs/formats.md §3.4: Meta/GGUF row 2i + k of each head is Hugging Face row k·d_h/2 + i.
         for (target, source, heads) in [("attn_q", "q_proj", 4), ("attn_k", "k_proj", 2)] {
             let hf = try parameters.values(of: "model.layers.0.self_attn.\(source).weight")
@@ -71,8 +78,11 @@ final class GGUFExportTests: XCTestCase {
             for head in 0..<heads {
                 for i in 0..<8 {
                     for k in 0..<2 {
-                        let ggufRow = head * 16 + 2 * i + k, hfRow = head * 16 + k * 8 + i
-                        XCTAssertEqual(gguf[(ggufRow * 64)..<(ggufRow * 64 + 64)], hf[(hfRow * 64)..<(hfRow * 64 + 64)], "\(target) row \(ggufRow)")
+                        let ggufRow = head * 16 + 2 * i + k
+                        let hfRow = head * 16 + k * 8 + i
+                        XCTAssertEqual(
+                            gguf[(ggufRow * 64)..<(ggufRow * 64 + 64)], hf[(hfRow * 64)..<(hfRow * 64 + 64)],
+                            "\(target) row \(ggufRow)")
                     }
                 }
             }
@@ -90,14 +100,18 @@ final class GGUFExportTests: XCTestCase {
         let (url, model) = try Fixtures.export(model("gpt2-tiny"), dtype: .f32, in: self)
         let file = try GGUFFile(contentsOf: url)
         let expected: [(String, GGUFValue)] = [
-            ("general.architecture", .string("gpt2")), ("gpt2.context_length", .uint32(128)), ("gpt2.embedding_length", .uint32(64)),
-            ("gpt2.block_count", .uint32(2)), ("gpt2.feed_forward_length", .uint32(256)), ("gpt2.attention.head_count", .uint32(4)),
+            ("general.architecture", .string("gpt2")), ("gpt2.context_length", .uint32(128)),
+            ("gpt2.embedding_length", .uint32(64)),
+            ("gpt2.block_count", .uint32(2)), ("gpt2.feed_forward_length", .uint32(256)),
+            ("gpt2.attention.head_count", .uint32(4)),
             ("gpt2.attention.layer_norm_epsilon", .float32(1e-5)), ("tokenizer.ggml.pre", .string("gpt-2")),
             ("tokenizer.ggml.bos_token_id", .uint32(0)), ("tokenizer.ggml.eos_token_id", .uint32(0)),
         ]
         for (key, value) in expected { XCTAssertEqual(file[key], value, key) }
         XCTAssertFalse(file.names.contains("output.weight"), "GPT-2 ties its head")
-        XCTAssertEqual(file.names.prefix(4), ["token_embd.weight", "position_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_norm.bias"])
+        XCTAssertEqual(
+            file.names.prefix(4),
+            ["token_embd.weight", "position_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_norm.bias"])
         XCTAssertEqual(file.names.suffix(2), ["output_norm.weight", "output_norm.bias"])
         XCTAssertEqual(try file.tensor("position_embd.weight").dimensions, [64, 128])
         let qkv = try file.tensor("blk.0.attn_qkv.weight")
@@ -107,7 +121,8 @@ final class GGUFExportTests: XCTestCase {
         for output in [0, 5, 100, 191] {
             for input in [0, 13, 63] { XCTAssertEqual(linear[output * 64 + input], conv[input * 192 + output]) }
         }
-        XCTAssertEqual(try file.floats("blk.1.ffn_down.bias"), try model.parameters.values(of: "transformer.h.1.mlp.c_proj.bias"))
+        XCTAssertEqual(
+            try file.floats("blk.1.ffn_down.bias"), try model.parameters.values(of: "transformer.h.1.mlp.c_proj.bias"))
     }
 
     func testF16ExportKeepsVectorsAndPositionsInFloat32() throws {
@@ -120,7 +135,9 @@ final class GGUFExportTests: XCTestCase {
                 XCTAssertEqual(tensor.type, float32 ? .f32 : .f16, tensor.name)
             }
             let source = name == "gpt2-tiny" ? "transformer.wte.weight" : "model.embed_tokens.weight"
-            let rounded = try model.parameters.values(of: source).map { HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: $0)) }
+            let rounded = try model.parameters.values(of: source).map {
+                HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: $0))
+            }
             XCTAssertEqual(try file.floats("token_embd.weight"), rounded, "\(name): weights rounded to nearest half")
         }
     }
@@ -131,16 +148,20 @@ final class GGUFExportTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: fixtureFolder.appendingPathComponent("tokenizer_config.json").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: fixtureFolder.appendingPathComponent("tokenizer_config.json").path))
         let template = "{% for message in messages %}<|im_start|>{{ message['content'] }}<|im_end|>{% endfor %}"
-        let config: JSONValue = .object(["eos_token": .string("<|im_end|>"), "pad_token": .object(["content": .string("<|im_start|>")]),
-                                         "chat_template": .string(template)])
+        let config: JSONValue = .object([
+            "eos_token": .string("<|im_end|>"), "pad_token": .object(["content": .string("<|im_start|>")]),
+            "chat_template": .string(template),
+        ])
         try AtomicFile.write(config.serializedData(), to: folder.appendingPathComponent("tokenizer_config.json"))
         let url = folder.appendingPathComponent("model.gguf")
         try GGUFExport.write(model: loaded, tokenizer: tokenizer, tokenizerConfig: folder, dtype: .f32, to: url)
         let file = try GGUFFile(contentsOf: url)
         XCTAssertEqual(file["tokenizer.chat_template"], .string(template))
-        XCTAssertEqual(file["tokenizer.ggml.eos_token_id"], .uint32(3), "named in tokenizer_config.json, over config.json's id 1")
+        XCTAssertEqual(
+            file["tokenizer.ggml.eos_token_id"], .uint32(3), "named in tokenizer_config.json, over config.json's id 1")
         XCTAssertEqual(file["tokenizer.ggml.padding_token_id"], .uint32(2))
         XCTAssertEqual(file["tokenizer.ggml.bos_token_id"], .uint32(0), "from config.json")
     }
@@ -151,7 +172,9 @@ final class GGUFExportTests: XCTestCase {
         config.scaleAttentionByInverseLayerIndex = true
         let changed = try makeLanguageModel(config: config, parameters: loaded.parameters)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).gguf")
-        XCTAssertThrowsError(try GGUFExport.write(model: changed, tokenizer: tokenizer, tokenizerConfig: nil, dtype: .f32, to: url)) { error in
+        XCTAssertThrowsError(
+            try GGUFExport.write(model: changed, tokenizer: tokenizer, tokenizerConfig: nil, dtype: .f32, to: url)
+        ) { error in
             XCTAssertTrue("\(error)".contains("scale_attn_by_inverse_layer_idx"), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
@@ -174,13 +197,16 @@ final class GGUFExportTests: XCTestCase {
         let records = try Fixtures.records()
         for (model, bytes, loaded) in exports {
             let record = try XCTUnwrap(records[model.name], "no committed record for \(model.name)")
-            XCTAssertEqual(SHA256.hexDigest(bytes), record.sha256,
-                           "\(model.name): the export changed, so the committed llama.cpp losses no longer describe it; rerun make_llama_cpp_losses.py")
+            XCTAssertEqual(
+                SHA256.hexDigest(bytes), record.sha256,
+                "\(model.name): the export changed, so the committed llama.cpp losses no longer describe it; rerun make_llama_cpp_losses.py"
+            )
             let cases = try cases(model)
             XCTAssertEqual(record.losses.count, cases.count)
             for (reference, llamaCpp) in zip(cases, record.losses) {
                 let ours = Double(try meanLoss(of: loaded, ids: reference.ids))
-                XCTAssertEqual(ours, llamaCpp, accuracy: Self.lossTolerance * llamaCpp, "\(model.name): '\(reference.text)'")
+                XCTAssertEqual(
+                    ours, llamaCpp, accuracy: Self.lossTolerance * llamaCpp, "\(model.name): '\(reference.text)'")
             }
         }
     }
@@ -193,7 +219,9 @@ final class GGUFExportTests: XCTestCase {
             for dtype in GGUFExport.DType.allCases {
                 let (url, loaded) = try Fixtures.export(model, dtype: dtype, in: self)
                 if dtype == .f16 { try roundMatricesToHalf(loaded) }
-                try checkLlamaCpp(python: python, file: url, model: loaded, cases: try cases(model), label: "\(model.name) \(dtype.rawValue)")
+                try checkLlamaCpp(
+                    python: python, file: url, model: loaded, cases: try cases(model),
+                    label: "\(model.name) \(dtype.rawValue)")
             }
         }
     }
@@ -205,39 +233,53 @@ final class GGUFExportTests: XCTestCase {
     func testLlamaCppRunsQwen2BiasesHeadDimensionAndRopeScaling() throws {
         let python = try llamaCppPython()
         let (_, tokenizer, _) = try Fixtures.load(model("llama-tiny"), in: self)
-        func config(_ type: ModelType, headDimension: Int? = nil, tied: Bool = false, _ change: (inout ModelConfig) -> Void = { _ in }) -> ModelConfig {
-            var config = ModelConfig(modelType: type, vocabSize: 400, hiddenSize: 64, layerCount: 2, headCount: 4, keyValueHeadCount: 2,
-                                     headDimension: headDimension, intermediateSize: 128, maxPositions: 128, tieWordEmbeddings: tied,
-                                     bosTokenID: 0, eosTokenIDs: [1])
+        func config(
+            _ type: ModelType, headDimension: Int? = nil, tied: Bool = false,
+            _ change: (inout ModelConfig) -> Void = { _ in }
+        ) -> ModelConfig {
+            var config = ModelConfig(
+                modelType: type, vocabSize: 400, hiddenSize: 64, layerCount: 2, headCount: 4, keyValueHeadCount: 2,
+                headDimension: headDimension, intermediateSize: 128, maxPositions: 128, tieWordEmbeddings: tied,
+                bosTokenID: 0, eosTokenIDs: [1])
             change(&config)
             return config
         }
         let variants: [(String, ModelConfig)] = [
             ("qwen2", config(.qwen2) { $0.ropeTheta = 1_000_000 }),
-            ("llama-biases-head-dim-llama3-rope", config(.llama, headDimension: 32) {
-                $0.queryKeyValueBias = true
-                $0.attentionOutputBias = true
-                $0.mlpBias = true
-                $0.ropeScaling = .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 16)
-            }),
+            (
+                "llama-biases-head-dim-llama3-rope",
+                config(.llama, headDimension: 32) {
+                    $0.queryKeyValueBias = true
+                    $0.attentionOutputBias = true
+                    $0.mlpBias = true
+                    $0.ropeScaling = .llama3(
+                        factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 16)
+                }
+            ),
             ("llama-tied-linear-rope", config(.llama, tied: true) { $0.ropeScaling = .linear(factor: 4) }),
         ]
         let cases = try cases(model("llama-tiny"))
         for (index, (name, config)) in variants.enumerated() {
-            let model = try makeLanguageModel(config: config, parameters: ParameterStore(
-                device: TestDevices.reference(), specs: ModelParameters.specs(for: config)))
+            let model = try makeLanguageModel(
+                config: config,
+                parameters: ParameterStore(
+                    device: TestDevices.reference(), specs: ModelParameters.specs(for: config)))
             try WeightInitializer.initialize(model, seed: UInt64(index + 1))
             var random = TestRandom(seed: UInt64(index + 10))
             for spec in ModelParameters.specs(for: config) where spec.name.hasSuffix(".bias") {
                 try model.parameters.load(spec.name, values: random.floats(spec.count, in: -0.5...0.5))
             }
             try Fixtures.sharpen(model)
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-\(name)-\(UUID().uuidString).gguf")
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "gguf-\(name)-\(UUID().uuidString).gguf")
             addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-            let report = try GGUFExport.write(model: model, tokenizer: tokenizer, tokenizerConfig: nil, dtype: .f32, to: url)
+            let report = try GGUFExport.write(
+                model: model, tokenizer: tokenizer, tokenizerConfig: nil, dtype: .f32, to: url)
             let file = try GGUFFile(contentsOf: url)
             XCTAssertEqual(report.architecture, config.modelType == .qwen2 ? "qwen2" : "llama")
-            XCTAssertEqual(file["\(report.architecture).attention.key_length"], config.headDimension == 32 ? .uint32(32) : nil, name)
+            XCTAssertEqual(
+                file["\(report.architecture).attention.key_length"], config.headDimension == 32 ? .uint32(32) : nil,
+                name)
             XCTAssertEqual(file.names.contains("rope_freqs.weight"), name.contains("llama3"), name)
             try checkLlamaCpp(python: python, file: url, model: model, cases: cases, label: name)
         }
@@ -248,7 +290,9 @@ final class GGUFExportTests: XCTestCase {
     }
 
     /// Runs llama.cpp on `file` for every case and asserts that its losses equal gputrain's on `model`.
-    private func checkLlamaCpp(python: String, file: URL, model: LanguageModel, cases: [HuggingFaceFixtures.Case], label: String) throws {
+    private func checkLlamaCpp(
+        python: String, file: URL, model: LanguageModel, cases: [HuggingFaceFixtures.Case], label: String
+    ) throws {
         let script = Fixtures.folder.appendingPathComponent("make_llama_cpp_losses.py").path
         let idsURL = file.deletingLastPathComponent().appendingPathComponent("\(file.lastPathComponent).ids.json")
         addTeardownBlock { try? FileManager.default.removeItem(at: idsURL) }
@@ -268,8 +312,11 @@ final class GGUFExportTests: XCTestCase {
     /// Rounds `model`'s parameters to what an F16 export stores: every matrix but GPT-2's learned
     /// positions goes through half precision; vectors stay as they are.
     private func roundMatricesToHalf(_ model: LanguageModel) throws {
-        for spec in ModelParameters.specs(for: model.config) where spec.shape.count > 1 && spec.name != "transformer.wpe.weight" {
-            let rounded = try model.parameters.values(of: spec.name).map { HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: $0)) }
+        for spec in ModelParameters.specs(for: model.config)
+        where spec.shape.count > 1 && spec.name != "transformer.wpe.weight" {
+            let rounded = try model.parameters.values(of: spec.name).map {
+                HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: $0))
+            }
             try model.parameters.load(spec.name, values: rounded)
         }
     }

@@ -26,13 +26,16 @@ final class GenerationTests: XCTestCase {
     // MARK: Key/value cache
 
     /// Logits [ids.count·vocab] of `ids` read in `chunks` through a cache (no cache: one chunk).
-    private func logits(_ model: LanguageModel, _ ids: [Int32], chunks: [Int], cache: KeyValueCache?) throws -> [Float] {
+    private func logits(_ model: LanguageModel, _ ids: [Int32], chunks: [Int], cache: KeyValueCache?) throws -> [Float]
+    {
         let device = model.parameters.device
-        var start = 0, result: [Float] = []
+        var start = 0
+        var result: [Float] = []
         try Tensor.withNoGrad {
             for size in chunks {
                 let piece = try IntTensor(device: device, shape: [size], values: Array(ids[start..<(start + size)]))
-                let hidden = try model.hiddenStates(TokenBatch(ids: piece, batch: 1, length: size), dropout: nil, cache: cache)
+                let hidden = try model.hiddenStates(
+                    TokenBatch(ids: piece, batch: 1, length: size), dropout: nil, cache: cache)
                 result += try model.logits(fromHidden: hidden).values()
                 start += size
             }
@@ -50,7 +53,9 @@ final class GenerationTests: XCTestCase {
             let cache = try KeyValueCache(config: model.config, device: device, batch: 1, capacity: ids.count)
             let cached = try logits(model, ids, chunks: chunks, cache: cache)
             XCTAssertEqual(cache.length, ids.count)
-            if let mismatch = Self.cacheTolerance.firstMismatch(cached, full) { XCTFail("\(name) on \(device.name): \(mismatch)") }
+            if let mismatch = Self.cacheTolerance.firstMismatch(cached, full) {
+                XCTFail("\(name) on \(device.name): \(mismatch)")
+            }
         }
     }
 
@@ -104,10 +109,12 @@ final class GenerationTests: XCTestCase {
             let generator = Generator(model: model)
             for reference in GenerationTransformersFixture.cases where reference.model == name {
                 let options = GenerationOptions(
-                    maxNewTokens: GenerationTransformersFixture.maxNewTokens, stopTokens: Set(model.config.eosTokenIDs.map(Int32.init)),
+                    maxNewTokens: GenerationTransformersFixture.maxNewTokens,
+                    stopTokens: Set(model.config.eosTokenIDs.map(Int32.init)),
                     sampling: SamplingOptions(repetitionPenalty: reference.repetitionPenalty))
-                XCTAssertEqual(try generator.generate(reference.prompt, options: options).tokens, reference.continuation,
-                               "\(name) on \(device.name), prompt \(reference.prompt), penalty \(reference.repetitionPenalty)")
+                XCTAssertEqual(
+                    try generator.generate(reference.prompt, options: options).tokens, reference.continuation,
+                    "\(name) on \(device.name), prompt \(reference.prompt), penalty \(reference.repetitionPenalty)")
             }
         }
     }
@@ -130,7 +137,8 @@ final class GenerationTests: XCTestCase {
             let prompts = try prompts(name)
             let options = GenerationOptions(maxNewTokens: 6, sampling: SamplingOptions(repetitionPenalty: 1.3))
             var streamed = [[Int32]](repeating: [], count: prompts.count)
-            let batched = try generator.generate(prompts, options: options) { row, token in streamed[row].append(token) }
+            let batched = try generator.generate(prompts, options: options) { row, token in streamed[row].append(token)
+            }
             for (row, prompt) in prompts.enumerated() {
                 XCTAssertEqual(batched[row], try generator.generate(prompt, options: options), "\(name) row \(row)")
                 XCTAssertEqual(streamed[row], batched[row].tokens, "the callback sees every token in order")
@@ -143,8 +151,10 @@ final class GenerationTests: XCTestCase {
         let model = try load("llama-tiny", on: device)
         let generator = Generator(model: model)
         let prompts = try prompts("llama-tiny")
-        let options = GenerationOptions(maxNewTokens: 8, sampling: SamplingOptions(temperature: 1.2, topP: 0.9, seed: 11))
-        XCTAssertEqual(try generator.generate(prompts, options: options)[0], try generator.generate(prompts[0], options: options))
+        let options = GenerationOptions(
+            maxNewTokens: 8, sampling: SamplingOptions(temperature: 1.2, topP: 0.9, seed: 11))
+        XCTAssertEqual(
+            try generator.generate(prompts, options: options)[0], try generator.generate(prompts[0], options: options))
     }
 
     // MARK: Sampling
@@ -155,13 +165,15 @@ final class GenerationTests: XCTestCase {
         let prompts = try prompts("llama-tiny")
         func sample(_ seed: UInt64) throws -> [[Int32]] {
             let sampling = SamplingOptions(temperature: 1, topK: 50, topP: 0.95, seed: seed)
-            return try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 10, sampling: sampling)).map(\.tokens)
+            return try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 10, sampling: sampling))
+                .map(\.tokens)
         }
         let first = try sample(7)
         XCTAssertEqual(try sample(7), first)
         XCTAssertNotEqual(try sample(8), first)
-        XCTAssertNotEqual(first, try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 10)).map(\.tokens),
-                          "sampling from a near-uniform tiny model differs from greedy")
+        XCTAssertNotEqual(
+            first, try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 10)).map(\.tokens),
+            "sampling from a near-uniform tiny model differs from greedy")
     }
 
     func testTopKOfOneEqualsGreedy() throws {
@@ -169,8 +181,10 @@ final class GenerationTests: XCTestCase {
         let generator = Generator(model: model)
         let prompts = try prompts("gpt2-tiny")
         let greedy = try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 8))
-        let topOne = try generator.generate(prompts, options: GenerationOptions(
-            maxNewTokens: 8, sampling: SamplingOptions(temperature: 1.5, topK: 1, seed: 3)))
+        let topOne = try generator.generate(
+            prompts,
+            options: GenerationOptions(
+                maxNewTokens: 8, sampling: SamplingOptions(temperature: 1.5, topK: 1, seed: 3)))
         XCTAssertEqual(topOne, greedy)
     }
 
@@ -221,8 +235,11 @@ final class GenerationTests: XCTestCase {
         let prompts = try prompts("llama-tiny")
         let free = try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 10))
         let stop = free[0].tokens[3]
-        XCTAssertFalse(free[1].tokens.contains(stop) || free[0].tokens.prefix(3).contains(stop), "pick a stop token only row 0 meets")
-        let stopped = try generator.generate(prompts, options: GenerationOptions(maxNewTokens: 10, stopTokens: [stop, 9999]))
+        XCTAssertFalse(
+            free[1].tokens.contains(stop) || free[0].tokens.prefix(3).contains(stop),
+            "pick a stop token only row 0 meets")
+        let stopped = try generator.generate(
+            prompts, options: GenerationOptions(maxNewTokens: 10, stopTokens: [stop, 9999]))
         XCTAssertEqual(stopped[0], Generation(tokens: Array(free[0].tokens.prefix(4)), stopReason: .endOfSequence))
         XCTAssertEqual(stopped[1], free[1], "other rows go on")
     }
@@ -231,7 +248,8 @@ final class GenerationTests: XCTestCase {
         let model = try load("gpt2-tiny", on: TestDevices.openCL.get())
         let generator = Generator(model: model)
         let context = model.config.maxPositions
-        let long = (0..<(context - 2)).map { Int32(10 + $0 % 50) }, short: [Int32] = [315, 221]
+        let long = (0..<(context - 2)).map { Int32(10 + $0 % 50) }
+        let short: [Int32] = [315, 221]
         let results = try generator.generate([long, short], options: GenerationOptions(maxNewTokens: 5))
         XCTAssertEqual(results[0].tokens.count, 2)
         XCTAssertEqual(results[0].stopReason, .contextLength)
@@ -239,7 +257,9 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(results[1].stopReason, .maxTokens)
         let full = try generator.generate(long + [1, 2], options: GenerationOptions(maxNewTokens: 5))
         XCTAssertEqual(full, Generation(tokens: [], stopReason: .contextLength))
-        XCTAssertEqual(try generator.generate(short, options: GenerationOptions(maxNewTokens: 0)), Generation(tokens: [], stopReason: .maxTokens))
+        XCTAssertEqual(
+            try generator.generate(short, options: GenerationOptions(maxNewTokens: 0)),
+            Generation(tokens: [], stopReason: .maxTokens))
     }
 
     func testBadRequestsAreClearErrors() throws {
@@ -249,9 +269,18 @@ final class GenerationTests: XCTestCase {
             ([[1], [400]], GenerationOptions(maxNewTokens: 1), "prompt 1 has token 400 outside the vocabulary of 400"),
             ([[Int32](repeating: 1, count: 129)], GenerationOptions(maxNewTokens: 1), "the context holds 128"),
             ([[1]], GenerationOptions(maxNewTokens: -1), "max new tokens -1 is negative"),
-            ([[1]], GenerationOptions(maxNewTokens: 1, sampling: SamplingOptions(temperature: 1, topP: 0)), "top-p 0.0 must be in (0, 1]"),
-            ([[1]], GenerationOptions(maxNewTokens: 1, sampling: SamplingOptions(temperature: 1, topK: 0)), "top-k 0 must be at least 1"),
-            ([[1]], GenerationOptions(maxNewTokens: 1, sampling: SamplingOptions(temperature: -1)), "temperature -1.0 must be 0"),
+            (
+                [[1]], GenerationOptions(maxNewTokens: 1, sampling: SamplingOptions(temperature: 1, topP: 0)),
+                "top-p 0.0 must be in (0, 1]"
+            ),
+            (
+                [[1]], GenerationOptions(maxNewTokens: 1, sampling: SamplingOptions(temperature: 1, topK: 0)),
+                "top-k 0 must be at least 1"
+            ),
+            (
+                [[1]], GenerationOptions(maxNewTokens: 1, sampling: SamplingOptions(temperature: -1)),
+                "temperature -1.0 must be 0"
+            ),
         ]
         for (prompts, options, message) in cases {
             XCTAssertThrowsError(try generator.generate(prompts, options: options)) { error in
@@ -267,7 +296,8 @@ final class GenerationTests: XCTestCase {
         let prompt = tokenizer.encode("Prices: ").map(Int32.init)
         let text = "naïve café — 日本語 ok"
         let ids = tokenizer.encode(text, addSpecialTokens: false).map(Int32.init)
-        XCTAssertTrue(ids.contains { tokenizer.decode([Int($0)]).contains("\u{FFFD}") }, "some tokens hold part of a character")
+        XCTAssertTrue(
+            ids.contains { tokenizer.decode([Int($0)]).contains("\u{FFFD}") }, "some tokens hold part of a character")
         var decoder = StreamingDecoder(tokenizer: tokenizer, context: prompt)
         let pieces = ids.map { decoder.append($0) } + [decoder.finish()]
         XCTAssertEqual(pieces.joined(), text)

@@ -13,17 +13,41 @@ enum GenerationTransformersFixture {
     static let maxNewTokens = 12
 
     static let cases: [Case] = [
-        Case(model: "gpt2-tiny", prompt: [315, 221, 356, 342, 221], repetitionPenalty: 1.0, continuation: [221, 221, 221, 221, 221, 221, 228, 228, 228, 228, 228, 228]),
-        Case(model: "gpt2-tiny", prompt: [315, 221, 356, 342, 221], repetitionPenalty: 1.5, continuation: [54, 266, 331, 331, 139, 139, 139, 139, 139, 139, 139, 139]),
-        Case(model: "gpt2-tiny", prompt: [330, 70, 270, 68, 68, 8, 65, 12, 221, 66, 300, 388, 292], repetitionPenalty: 1.0, continuation: [292, 292, 292, 292, 292, 292, 292, 292, 292, 228, 228, 228]),
-        Case(model: "gpt2-tiny", prompt: [330, 70, 270, 68, 68, 8, 65, 12, 221, 66, 300, 388, 292], repetitionPenalty: 1.5, continuation: [228, 228, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24]),
-        Case(model: "gpt2-tiny", prompt: [315], repetitionPenalty: 1.0, continuation: [54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54]),
-        Case(model: "gpt2-tiny", prompt: [315], repetitionPenalty: 1.5, continuation: [54, 54, 54, 266, 266, 266, 237, 237, 237, 237, 94, 94]),
-        Case(model: "llama-tiny", prompt: [321, 224, 362, 348, 224], repetitionPenalty: 1.0, continuation: [358, 113, 36, 51, 173, 220, 30, 324, 237, 302, 29, 41]),
-        Case(model: "llama-tiny", prompt: [321, 224, 362, 348, 224], repetitionPenalty: 1.5, continuation: [358, 113, 36, 51, 173, 220, 30, 324, 237, 302, 29, 41]),
-        Case(model: "llama-tiny", prompt: [337, 73, 273, 71, 71, 11, 68, 15, 224, 69, 304, 202, 297], repetitionPenalty: 1.0, continuation: [46, 211, 57, 224, 240, 46, 211, 21, 37, 203, 270, 51]),
-        Case(model: "llama-tiny", prompt: [337, 73, 273, 71, 71, 11, 68, 15, 224, 69, 304, 202, 297], repetitionPenalty: 1.5, continuation: [46, 211, 57, 173, 81, 107, 225, 118, 13, 383, 339, 332]),
-        Case(model: "llama-tiny", prompt: [321], repetitionPenalty: 1.0, continuation: [254, 351, 128, 17, 141, 324, 103, 21, 197, 219, 10, 127]),
-        Case(model: "llama-tiny", prompt: [321], repetitionPenalty: 1.5, continuation: [254, 351, 128, 17, 141, 324, 103, 21, 197, 219, 10, 127]),
+        Case(
+            model: "gpt2-tiny", prompt: [315, 221, 356, 342, 221], repetitionPenalty: 1.0,
+            continuation: [221, 221, 221, 221, 221, 221, 228, 228, 228, 228, 228, 228]),
+        Case(
+            model: "gpt2-tiny", prompt: [315, 221, 356, 342, 221], repetitionPenalty: 1.5,
+            continuation: [54, 266, 331, 331, 139, 139, 139, 139, 139, 139, 139, 139]),
+        Case(
+            model: "gpt2-tiny", prompt: [330, 70, 270, 68, 68, 8, 65, 12, 221, 66, 300, 388, 292],
+            repetitionPenalty: 1.0, continuation: [292, 292, 292, 292, 292, 292, 292, 292, 292, 228, 228, 228]),
+        Case(
+            model: "gpt2-tiny", prompt: [330, 70, 270, 68, 68, 8, 65, 12, 221, 66, 300, 388, 292],
+            repetitionPenalty: 1.5, continuation: [228, 228, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24]),
+        Case(
+            model: "gpt2-tiny", prompt: [315], repetitionPenalty: 1.0,
+            continuation: [54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54]),
+        Case(
+            model: "gpt2-tiny", prompt: [315], repetitionPenalty: 1.5,
+            continuation: [54, 54, 54, 266, 266, 266, 237, 237, 237, 237, 94, 94]),
+        Case(
+            model: "llama-tiny", prompt: [321, 224, 362, 348, 224], repetitionPenalty: 1.0,
+            continuation: [358, 113, 36, 51, 173, 220, 30, 324, 237, 302, 29, 41]),
+        Case(
+            model: "llama-tiny", prompt: [321, 224, 362, 348, 224], repetitionPenalty: 1.5,
+            continuation: [358, 113, 36, 51, 173, 220, 30, 324, 237, 302, 29, 41]),
+        Case(
+            model: "llama-tiny", prompt: [337, 73, 273, 71, 71, 11, 68, 15, 224, 69, 304, 202, 297],
+            repetitionPenalty: 1.0, continuation: [46, 211, 57, 224, 240, 46, 211, 21, 37, 203, 270, 51]),
+        Case(
+            model: "llama-tiny", prompt: [337, 73, 273, 71, 71, 11, 68, 15, 224, 69, 304, 202, 297],
+            repetitionPenalty: 1.5, continuation: [46, 211, 57, 173, 81, 107, 225, 118, 13, 383, 339, 332]),
+        Case(
+            model: "llama-tiny", prompt: [321], repetitionPenalty: 1.0,
+            continuation: [254, 351, 128, 17, 141, 324, 103, 21, 197, 219, 10, 127]),
+        Case(
+            model: "llama-tiny", prompt: [321], repetitionPenalty: 1.5,
+            continuation: [254, 351, 128, 17, 141, 324, 103, 21, 197, 219, 10, 127]),
     ]
 }

@@ -9,14 +9,16 @@ import XCTest
 final class HuggingFaceParityTests: XCTestCase {
     private func checkFixtures(on device: Device) throws {
         for name in HuggingFaceFixtures.models {
-            let (model, report) = try ModelFolder.load(HuggingFaceFixtures.folder(name), device: device, trainable: false)
+            let (model, report) = try ModelFolder.load(
+                HuggingFaceFixtures.folder(name), device: device, trainable: false)
             XCTAssertEqual(report.unusedKeys, [], "\(name): every checkpoint tensor is used")
             let cases = try HuggingFaceFixtures.cases(name)
             XCTAssertFalse(cases.isEmpty, name)
             for reference in cases {
                 let loss = try meanLoss(of: model, ids: reference.ids)
-                XCTAssertEqual(Double(loss), reference.loss, accuracy: 1e-4 * reference.loss,
-                               "\(name) on \(device.name): '\(reference.text.prefix(40))'")
+                XCTAssertEqual(
+                    Double(loss), reference.loss, accuracy: 1e-4 * reference.loss,
+                    "\(name) on \(device.name): '\(reference.text.prefix(40))'")
             }
         }
     }
@@ -25,7 +27,8 @@ final class HuggingFaceParityTests: XCTestCase {
     /// longer sequences are refused rather than silently computed differently.
     func testSlidingWindowBoundsTheSequenceLength() throws {
         let device = TestDevices.reference()
-        let mistral = try ModelFolder.load(HuggingFaceFixtures.folder("mistral-tiny"), device: device, trainable: false).model
+        let mistral = try ModelFolder.load(HuggingFaceFixtures.folder("mistral-tiny"), device: device, trainable: false)
+            .model
         var config = mistral.config
         config.slidingWindow = 8
         let windowed = try LlamaModel(config: config, parameters: mistral.parameters)

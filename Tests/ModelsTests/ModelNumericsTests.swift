@@ -9,10 +9,12 @@ import XCTest
 /// Tiny GPT-2 and Llama models: the OpenCL device computes the same logits, gradients and
 /// AdamW step as the reference device, and the reference gradients match finite differences.
 final class ModelNumericsTests: XCTestCase {
-    static let gpt2 = ModelConfig(modelType: .gpt2, vocabSize: 37, hiddenSize: 24, layerCount: 2, headCount: 3, maxPositions: 16)
+    static let gpt2 = ModelConfig(
+        modelType: .gpt2, vocabSize: 37, hiddenSize: 24, layerCount: 2, headCount: 3, maxPositions: 16)
     static let llama: ModelConfig = {
-        var config = ModelConfig(modelType: .llama, vocabSize: 41, hiddenSize: 32, layerCount: 2, headCount: 4,
-                                 keyValueHeadCount: 2, intermediateSize: 40, maxPositions: 32, tieWordEmbeddings: false)
+        var config = ModelConfig(
+            modelType: .llama, vocabSize: 41, hiddenSize: 32, layerCount: 2, headCount: 4,
+            keyValueHeadCount: 2, intermediateSize: 40, maxPositions: 32, tieWordEmbeddings: false)
         config.ropeScaling = .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 16)
         return config
     }()
@@ -37,9 +39,11 @@ final class ModelNumericsTests: XCTestCase {
         let ids = random.ints(batch * length, below: model.config.vocabSize)
         var targets = random.ints(batch * length, below: model.config.vocabSize)
         targets[3] = -100
-        let logits = try model.logits(TokenBatch(
-            ids: IntTensor(device: device, shape: [batch * length], values: ids), batch: batch, length: length))
-        return try Tensor.crossEntropy(logits: logits, targets: IntTensor(device: device, shape: [targets.count], values: targets))
+        let logits = try model.logits(
+            TokenBatch(
+                ids: IntTensor(device: device, shape: [batch * length], values: ids), batch: batch, length: length))
+        return try Tensor.crossEntropy(
+            logits: logits, targets: IntTensor(device: device, shape: [targets.count], values: targets))
     }
 
     private func compareDevices(_ config: ModelConfig) throws {
@@ -56,7 +60,9 @@ final class ModelNumericsTests: XCTestCase {
             let expected = try XCTUnwrap(reference.parameters.tensor(name).grad).values()
             let actual = try XCTUnwrap(candidate.parameters.tensor(name).grad).values()
             XCTAssertTrue(expected.contains { $0 != 0 }, "\(name) receives a gradient")
-            if let mismatch = Tolerance.kernel.firstMismatch(actual, expected) { XCTFail("gradient of \(name): \(mismatch)") }
+            if let mismatch = Tolerance.kernel.firstMismatch(actual, expected) {
+                XCTFail("gradient of \(name): \(mismatch)")
+            }
             gradients[name] = expected
         }
         for model in [reference, candidate] {
@@ -83,7 +89,9 @@ final class ModelNumericsTests: XCTestCase {
             let model = try makeModel(config, on: TestDevices.reference())
             try loss(model).backward()
             let step: Float = 1e-2
-            for name in ModelParameters.specs(for: config).map(\.name).filter({ $0.contains("layers.1") || $0.contains("h.1") }).prefix(6) {
+            for name in ModelParameters.specs(for: config).map(\.name).filter({
+                $0.contains("layers.1") || $0.contains("h.1")
+            }).prefix(6) {
                 let parameter = try model.parameters.tensor(name)
                 let gradient = try XCTUnwrap(parameter.grad).values()
                 var values = try parameter.values()
@@ -98,7 +106,9 @@ final class ModelNumericsTests: XCTestCase {
                     values[index] = original
                     try parameter.load(values)
                     let numeric = (plus - minus) / (2 * step)
-                    XCTAssertEqual(numeric, gradient[index], accuracy: 2e-3 + 2e-2 * abs(gradient[index]), "\(config.modelType) \(name)[\(index)]")
+                    XCTAssertEqual(
+                        numeric, gradient[index], accuracy: 2e-3 + 2e-2 * abs(gradient[index]),
+                        "\(config.modelType) \(name)[\(index)]")
                 }
             }
         }

@@ -1,6 +1,6 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Models
 import Optimizers
 import Tensors
@@ -72,7 +72,8 @@ final class WholeModelGradientTests: XCTestCase {
     }
 
     static func steps(_ model: String) throws -> Steps {
-        try JSONDecoder().decode(Steps.self, from: Data(contentsOf: fixtureFolder(model).appendingPathComponent("steps.json")))
+        try JSONDecoder().decode(
+            Steps.self, from: Data(contentsOf: fixtureFolder(model).appendingPathComponent("steps.json")))
     }
 
     /// The fixture model loaded trainable on `device`.
@@ -91,7 +92,8 @@ final class WholeModelGradientTests: XCTestCase {
         let targets: [Int32] = ids.flatMap { Array($0.dropFirst()) + [Int32(-100)] }
         let input = try IntTensor(device: device, shape: [ids.count * length], values: ids.flatMap { $0 }, label: "ids")
         let logits = try model.logits(TokenBatch(ids: input, batch: ids.count, length: length))
-        return try Tensor.crossEntropy(logits: logits, targets: IntTensor(device: device, shape: [targets.count], values: targets))
+        return try Tensor.crossEntropy(
+            logits: logits, targets: IntTensor(device: device, shape: [targets.count], values: targets))
     }
 
     /// max |actual − expected| / max |expected| (0 when both are all zero; infinite on a length
@@ -112,7 +114,8 @@ final class WholeModelGradientTests: XCTestCase {
 
     private func checkGradients(_ model: String, on device: Device) throws {
         let steps = try Self.steps(model)
-        let expected = try SafetensorsFile(contentsOf: Self.fixtureFolder(model).appendingPathComponent("grads.safetensors"))
+        let expected = try SafetensorsFile(
+            contentsOf: Self.fixtureFolder(model).appendingPathComponent("grads.safetensors"))
         let lm = try load(model, on: device)
         let store = lm.parameters
         // Same parameters as torch's named_parameters: a tied head is not a parameter of its own.
@@ -120,7 +123,8 @@ final class WholeModelGradientTests: XCTestCase {
         XCTAssertEqual(lm.config.tieWordEmbeddings, model == "gpt2-tiny")
         try store.zeroGrad()
         let loss = try loss(lm, ids: steps.ids)
-        XCTAssertEqual(Double(try loss.scalar()), steps.losses[0], accuracy: Self.stepTolerance * steps.losses[0], "\(model) loss")
+        XCTAssertEqual(
+            Double(try loss.scalar()), steps.losses[0], accuracy: Self.stepTolerance * steps.losses[0], "\(model) loss")
         try loss.backward()
         let gradients = store.layout.unpack(trainable: try device.readFloats(store.gradients), frozen: nil)
         var worst: (name: String, error: Float) = ("", 0)
@@ -133,12 +137,14 @@ final class WholeModelGradientTests: XCTestCase {
             XCTAssertTrue(want.contains { $0 != 0 }, "\(model) \(name): torch's gradient is not all zero")
             let error = Self.scaledError(got, want)
             if error > worst.error { worst = (name, error) }
-            XCTAssertLessThanOrEqual(error, Self.gradientTolerance,
-                                     "\(model) on \(device.name): gradient of \(name), max error / max |g| = \(error)")
+            XCTAssertLessThanOrEqual(
+                error, Self.gradientTolerance,
+                "\(model) on \(device.name): gradient of \(name), max error / max |g| = \(error)")
             // The check can fail: this gradient off by 1% would be caught.
             let scaled = want.map { $0 * 1.01 }
-            XCTAssertGreaterThan(Self.scaledError(got, scaled), Self.gradientTolerance,
-                                 "\(model) \(name): a gradient scaled by 1.01 must fail the comparison")
+            XCTAssertGreaterThan(
+                Self.scaledError(got, scaled), Self.gradientTolerance,
+                "\(model) \(name): a gradient scaled by 1.01 must fail the comparison")
         }
         print("\(model) on \(device.name): worst gradient error (max |diff| / max |g|) \(worst.error) in \(worst.name)")
     }
@@ -174,9 +180,11 @@ final class WholeModelGradientTests: XCTestCase {
             XCTAssertEqual(entry.spec.decays, entry.spec.shape.count >= 2, "\(model) \(entry.spec.name) decays")
         }
         let settings = steps.optimizer
-        let optimizer = try AdamW(store: store, learningRate: settings.learning_rate * learningRateFactor, beta1: settings.beta1,
-                                  beta2: settings.beta2, epsilon: settings.epsilon, weightDecay: settings.weight_decay)
-        var losses: [Double] = [], norms: [Double] = []
+        let optimizer = try AdamW(
+            store: store, learningRate: settings.learning_rate * learningRateFactor, beta1: settings.beta1,
+            beta2: settings.beta2, epsilon: settings.epsilon, weightDecay: settings.weight_decay)
+        var losses: [Double] = []
+        var norms: [Double] = []
         for _ in 0..<count {
             try store.zeroGrad()
             let loss = try loss(lm, ids: steps.ids)
@@ -201,9 +209,13 @@ final class WholeModelGradientTests: XCTestCase {
         let run = try train(model, on: device, steps: steps, count: steps.losses.count)
         let lossError = Self.relativeError(run.losses + [run.final], steps.losses + [steps.final_loss])
         let normError = Self.relativeError(run.norms, steps.grad_norms)
-        XCTAssertLessThanOrEqual(lossError, Self.stepTolerance, "\(model) on \(device.name): losses \(run.losses), final \(run.final)")
-        XCTAssertLessThanOrEqual(normError, Self.stepTolerance, "\(model) on \(device.name): gradient norms \(run.norms)")
-        print("\(model) on \(device.name): worst relative error of 10 AdamW losses + final \(lossError), of gradient norms \(normError)")
+        XCTAssertLessThanOrEqual(
+            lossError, Self.stepTolerance, "\(model) on \(device.name): losses \(run.losses), final \(run.final)")
+        XCTAssertLessThanOrEqual(
+            normError, Self.stepTolerance, "\(model) on \(device.name): gradient norms \(run.norms)")
+        print(
+            "\(model) on \(device.name): worst relative error of 10 AdamW losses + final \(lossError), of gradient norms \(normError)"
+        )
     }
 
     func testGPT2LossesOfTenAdamWStepsMatchPyTorchOnReferenceDevice() throws {

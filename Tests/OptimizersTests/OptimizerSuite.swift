@@ -15,11 +15,11 @@ protocol OptimizerSuite {
 
 /// Parameters with decayed, undecayed and frozen entries.
 private let specs = [
-        ParameterSpec("h.0.attn.c_attn.bias", shape: [5]),
-        ParameterSpec("wte.weight", shape: [4, 3]),
-        ParameterSpec("h.0.attn.c_attn.weight", shape: [3, 5]),
-        ParameterSpec("base.weight", shape: [2, 2], trainable: false),
-    ]
+    ParameterSpec("h.0.attn.c_attn.bias", shape: [5]),
+    ParameterSpec("wte.weight", shape: [4, 3]),
+    ParameterSpec("h.0.attn.c_attn.weight", shape: [3, 5]),
+    ParameterSpec("base.weight", shape: [2, 2], trainable: false),
+]
 
 extension OptimizerSuite {
     /// An alignment that leaves padding between parameters on every device.
@@ -27,7 +27,8 @@ extension OptimizerSuite {
 
     /// A store laid out with padding and seeded values.
     private func makeStore(_ device: Device, seed: UInt64 = 1) throws -> ParameterStore {
-        let store = try ParameterStore(device: device, layout: ParameterLayout(specs, alignment: paddedAlignment(device)))
+        let store = try ParameterStore(
+            device: device, layout: ParameterLayout(specs, alignment: paddedAlignment(device)))
         var random = TestRandom(seed: seed)
         for spec in specs { try store.load(spec.name, values: random.floats(spec.count)) }
         return store
@@ -60,7 +61,8 @@ extension OptimizerSuite {
     func checkAdamWMatchesPerElementLoop() throws {
         let device = try device
         let store = try makeStore(device)
-        let optimizer = try AdamW(store: store, learningRate: 0.05, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1)
+        let optimizer = try AdamW(
+            store: store, learningRate: 0.05, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1)
         var expected = try store.allValues()
         var m = expected.mapValues { $0.map { _ in Float(0) } }
         var v = m
@@ -70,20 +72,27 @@ extension OptimizerSuite {
             try device.write(store.layout.packTrainable(g, operation: "test"), to: store.gradients)
             try optimizer.step(learningRate: learningRates[step - 1])
             for spec in specs where spec.trainable {
-                referenceAdamW(&expected[spec.name]!, &m[spec.name]!, &v[spec.name]!, gradients: g[spec.name]!,
-                               decays: spec.decays, learningRate: learningRates[step - 1],
-                               beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1, step: step)
+                referenceAdamW(
+                    &expected[spec.name]!, &m[spec.name]!, &v[spec.name]!, gradients: g[spec.name]!,
+                    decays: spec.decays, learningRate: learningRates[step - 1],
+                    beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1, step: step)
             }
         }
         XCTAssertEqual(optimizer.stepCount, 3)
         let actual = try store.allValues()
         for spec in specs {
-            XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(actual[spec.name]!, expected[spec.name]!), spec.name)
+            XCTAssertNil(
+                Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(actual[spec.name]!, expected[spec.name]!),
+                spec.name)
         }
         let state = try optimizer.state()
         for spec in specs where spec.trainable {
-            XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(state.firstMoments[spec.name]!, m[spec.name]!), spec.name)
-            XCTAssertNil(Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(state.secondMoments[spec.name]!, v[spec.name]!), spec.name)
+            XCTAssertNil(
+                Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(state.firstMoments[spec.name]!, m[spec.name]!),
+                spec.name)
+            XCTAssertNil(
+                Tolerance(absolute: 1e-6, relative: 1e-5).firstMismatch(state.secondMoments[spec.name]!, v[spec.name]!),
+                spec.name)
         }
         XCTAssertNil(state.firstMoments["base.weight"], "frozen parameters have no optimizer state")
         // The padding between parameters never moves.
@@ -97,7 +106,8 @@ extension OptimizerSuite {
         let original = try makeStore(device)
         let first = try AdamW(store: original, learningRate: 0.01)
         for step in 1...2 {
-            try device.write(original.layout.packTrainable(gradients(step: step), operation: "test"), to: original.gradients)
+            try device.write(
+                original.layout.packTrainable(gradients(step: step), operation: "test"), to: original.gradients)
             try first.step()
         }
         let state = try first.state()
@@ -115,7 +125,8 @@ extension OptimizerSuite {
         try device.write(resumedStore.layout.packTrainable(g, operation: "test"), to: resumedStore.gradients)
         try first.step()
         try resumed.step()
-        let expected = try original.allValues(), actual = try resumedStore.allValues()
+        let expected = try original.allValues()
+        let actual = try resumedStore.allValues()
         for spec in specs { XCTAssertEqual(actual[spec.name], expected[spec.name], spec.name) }
     }
 
@@ -148,8 +159,10 @@ extension OptimizerSuite {
     /// A store (with zero padding) whose gradients are `a` = [3, 4] and `b` = [12].
     private func clippingStore() throws -> ParameterStore {
         let device = try device
-        let store = try ParameterStore(device: device, layout: ParameterLayout(
-            [ParameterSpec("a", shape: [2]), ParameterSpec("b", shape: [1])], alignment: paddedAlignment(device)))
+        let store = try ParameterStore(
+            device: device,
+            layout: ParameterLayout(
+                [ParameterSpec("a", shape: [2]), ParameterSpec("b", shape: [1])], alignment: paddedAlignment(device)))
         try device.write(store.layout.packTrainable(["a": [3, 4], "b": [12]], operation: "test"), to: store.gradients)
         return store
     }
@@ -174,7 +187,8 @@ extension OptimizerSuite {
 
     func checkNonFiniteNormIsReported() throws {
         let store = try clippingStore()
-        try store.device.write(store.layout.packTrainable(["a": [3, .infinity], "b": [12]], operation: "test"), to: store.gradients)
+        try store.device.write(
+            store.layout.packTrainable(["a": [3, .infinity], "b": [12]], operation: "test"), to: store.gradients)
         let norm = try store.clipGradientNorm(maxNorm: 1)
         XCTAssertFalse(norm.isFinite)
         XCTAssertEqual(try store.tensor("b").grad!.values(), [12])

@@ -64,7 +64,8 @@ final class AutogradTests: XCTestCase {
     }
 
     func testNoGradModeIsRestoredAfterAThrow() throws {
-        XCTAssertThrowsError(try Tensor.withNoGrad { throw DeviceError.invalidArgument(operation: "test", message: "thrown") })
+        XCTAssertThrowsError(
+            try Tensor.withNoGrad { throw DeviceError.invalidArgument(operation: "test", message: "thrown") })
         XCTAssertTrue(GradientMode.isEnabled)
     }
 

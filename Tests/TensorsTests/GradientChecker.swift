@@ -32,7 +32,9 @@ struct GradientChecker {
         _ function: ([Tensor]) throws -> Tensor
     ) throws {
         let leaves = try inputs.enumerated().map { index, input in
-            try Tensor(device: device, shape: input.shape, values: input.values, requiresGrad: true, label: "\(name) input \(index)")
+            try Tensor(
+                device: device, shape: input.shape, values: input.values, requiresGrad: true,
+                label: "\(name) input \(index)")
         }
         let output = try function(leaves)
         var random = TestRandom(seed: seed)
@@ -52,7 +54,8 @@ struct GradientChecker {
             var failures = 0
             for coordinate in coordinates(leaf.count, &random) {
                 let original = values[coordinate]
-                let up = original + step, down = original - step
+                let up = original + step
+                let down = original - step
                 values[coordinate] = up
                 try leaf.load(values)
                 let plus = try objective()
@@ -66,7 +69,8 @@ struct GradientChecker {
                 if !(abs(numeric - expected) <= tolerance * max(1, abs(expected))) {
                     failures += 1
                     if failures <= 3 {
-                        XCTFail("\(name) on \(device.name): input \(index) \(inputs[index].shape) coordinate \(coordinate): "
+                        XCTFail(
+                            "\(name) on \(device.name): input \(index) \(inputs[index].shape) coordinate \(coordinate): "
                                 + "numeric \(numeric) vs analytic \(expected)", file: file, line: line)
                     }
                 }

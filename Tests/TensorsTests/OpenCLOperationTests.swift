@@ -4,7 +4,8 @@ import TestSupport
 import XCTest
 
 /// The operation suites on the OpenCL device (PoCL here, or GPUTRAIN_DEVICE): the same checks, through the kernels.
-final class OpenCLOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite, TinyTransformerGradientSuite {
+final class OpenCLOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite, TinyTransformerGradientSuite
+{
     var device: Device { get throws { try TestDevices.openCL.get() } }
 
     func testUnaryFunctionsGradients() throws { try checkUnaryFunctions() }

@@ -34,8 +34,12 @@ extension OperationGradientSuite {
             ("scaled", general, { try $0.scaled(by: -1.5) }),
             ("addingScalar", general, { try $0.addingScalar(0.75) }),
             // Bounds ±0.5, inputs at least 0.1 away from them on both sides.
-            ("clamped", GradientChecker.Input(shape: shape, values: general.values.map { abs(abs($0) - 0.5) < 0.1 ? $0 + 0.25 : $0 }),
-             { try $0.clamped(to: -0.5...0.5) }),
+            (
+                "clamped",
+                GradientChecker.Input(
+                    shape: shape, values: general.values.map { abs(abs($0) - 0.5) < 0.1 ? $0 + 0.25 : $0 }),
+                { try $0.clamped(to: -0.5...0.5) }
+            ),
         ]
         for (name, input, function) in cases {
             try checker.check(name, [input]) { try function($0[0]) }
@@ -46,10 +50,16 @@ extension OperationGradientSuite {
         var make = InputMaker(seed: 2)
         let checker = try checker
         try checker.check("add [2,3,4]+[4]", [make.uniform([2, 3, 4]), make.uniform([4])]) { try $0[0] + $0[1] }
-        try checker.check("subtract [2,1,4]-[3,1]", [make.uniform([2, 1, 4]), make.uniform([3, 1])]) { try $0[0] - $0[1] }
-        try checker.check("multiply [2,3,4]*[3,1]", [make.uniform([2, 3, 4]), make.uniform([3, 1])]) { try $0[0] * $0[1] }
+        try checker.check("subtract [2,1,4]-[3,1]", [make.uniform([2, 1, 4]), make.uniform([3, 1])]) {
+            try $0[0] - $0[1]
+        }
+        try checker.check("multiply [2,3,4]*[3,1]", [make.uniform([2, 3, 4]), make.uniform([3, 1])]) {
+            try $0[0] * $0[1]
+        }
         try checker.check("multiply [4]*[2,3,4]", [make.uniform([4]), make.uniform([2, 3, 4])]) { try $0[0] * $0[1] }
-        try checker.check("divide [2,3]/[2,1]", [make.uniform([2, 3]), make.uniform([2, 1], in: 0.5...2)]) { try $0[0] / $0[1] }
+        try checker.check("divide [2,3]/[2,1]", [make.uniform([2, 3]), make.uniform([2, 1], in: 0.5...2)]) {
+            try $0[0] / $0[1]
+        }
         try checker.check("multiply by scalar tensor", [make.uniform([3, 2]), make.uniform([])]) { try $0[0] * $0[1] }
         // max/min: operands at least 0.1 apart, so no tie lies within a step.
         let a = make.uniform([2, 3, 4])
@@ -96,11 +106,16 @@ extension OperationGradientSuite {
             let parts = try inputs[0].split(sizes: [1, 2, 3])
             return try Tensor.concatenate(lastAxis: [parts[2], parts[0].squared(), parts[1]])
         }
-        try checker.check("concatenate", [make.uniform([2, 3, 2]), make.uniform([2, 3, 1]), make.uniform([2, 3, 3])]) {
+        try checker.check(
+            "concatenate", [make.uniform([2, 3, 2]), make.uniform([2, 3, 1]), make.uniform([2, 3, 3])]
+        ) {
             try Tensor.concatenate(lastAxis: $0)
         }
         try checker.check("slice along axis 1", [make.uniform([2, 4, 3])]) { try $0[0].slice(axis: 1, 1..<3) }
-        try checker.check("concatenate along axis 0 and 1", [make.uniform([1, 2, 3]), make.uniform([2, 2, 3]), make.uniform([3, 1, 3])]) {
+        try checker.check(
+            "concatenate along axis 0 and 1",
+            [make.uniform([1, 2, 3]), make.uniform([2, 2, 3]), make.uniform([3, 1, 3])]
+        ) {
             let rows = try Tensor.concatenate([$0[0], $0[1]], axis: 0)
             return try Tensor.concatenate([rows, $0[2]], axis: 1)
         }
@@ -184,12 +199,20 @@ extension OperationGradientSuite {
         let (pairs, length, vocabulary) = (2, 4, 5)
         var chosenTargets = make.ints(pairs * length, below: vocabulary)
         var rejectedTargets = make.ints(pairs * length, below: vocabulary)
-        for row in 0..<pairs { chosenTargets[row * length] = -100; rejectedTargets[row * length] = -100 }
+        for row in 0..<pairs {
+            chosenTargets[row * length] = -100
+            rejectedTargets[row * length] = -100
+        }
         let chosen = try IntTensor(device: device, shape: [pairs, length], values: chosenTargets)
         let rejected = try IntTensor(device: device, shape: [pairs, length], values: rejectedTargets)
         let referenceMargin = try Tensor(device: device, shape: [pairs], values: [0.3, -0.2])
-        try checker.check("DPO sigmoid loss", [make.uniform([pairs, length, vocabulary], in: -2...2),
-                                               make.uniform([pairs, length, vocabulary], in: -2...2)]) { logits in
+        try checker.check(
+            "DPO sigmoid loss",
+            [
+                make.uniform([pairs, length, vocabulary], in: -2...2),
+                make.uniform([pairs, length, vocabulary], in: -2...2),
+            ]
+        ) { logits in
             let chosenLogProb = try Tensor.tokenLogProbs(logits: logits[0], targets: chosen).sum(axis: -1)
             let rejectedLogProb = try Tensor.tokenLogProbs(logits: logits[1], targets: rejected).sum(axis: -1)
             let margin = try chosenLogProb - rejectedLogProb - referenceMargin
@@ -224,7 +247,8 @@ extension OperationGradientSuite {
         var make = InputMaker(seed: 12)
         let device = try device
         let positions = try IntTensor(device: device, shape: [2, 3], values: [0, 1, 2, 5, 6, 7])
-        let inverseFrequencies = try Tensor(device: device, shape: [4], values: (0..<4).map { 1 / Float(pow(10000, Double(2 * $0) / 8)) })
+        let inverseFrequencies = try Tensor(
+            device: device, shape: [4], values: (0..<4).map { 1 / Float(pow(10000, Double(2 * $0) / 8)) })
         try checker.check("rope", [make.uniform([2, 3, 2, 8])]) {
             try $0[0].rope(positions: positions, inverseFrequencies: inverseFrequencies)
         }
@@ -236,9 +260,11 @@ extension OperationGradientSuite {
         let checker = try checker
         let (batch, length, headDim) = (2, 5, 4)
         func inputs(queryHeads: Int, keyValueHeads: Int, queryLength: Int = length) -> [GradientChecker.Input] {
-            [make.uniform([batch, queryLength, queryHeads, headDim], in: -2...2),
-             make.uniform([batch, length, keyValueHeads, headDim], in: -2...2),
-             make.uniform([batch, length, keyValueHeads, headDim], in: -2...2)]
+            [
+                make.uniform([batch, queryLength, queryHeads, headDim], in: -2...2),
+                make.uniform([batch, length, keyValueHeads, headDim], in: -2...2),
+                make.uniform([batch, length, keyValueHeads, headDim], in: -2...2),
+            ]
         }
         let gqa = AttentionShape(batch: batch, queryHeads: 4, keyValueHeads: 2, queryLength: length, headDim: headDim)
         try checker.check("attention GQA causal", inputs(queryHeads: 4, keyValueHeads: 2)) {
@@ -254,12 +280,15 @@ extension OperationGradientSuite {
         let segments = try IntTensor(device: device, shape: [batch, length], values: [0, 0, 0, 0, 0, 1, 1, 2, 2, 2])
         let masks = AttentionMasks.tensors(keyValid: keyValid, querySegments: segments, keySegments: segments)
         try checker.check("attention padding and segments", inputs(queryHeads: 2, keyValueHeads: 1)) {
-            try Tensor.attention(query: $0[0], key: $0[1], value: $0[2],
-                                 shape: AttentionShape(batch: batch, queryHeads: 2, keyValueHeads: 1, queryLength: length, headDim: headDim),
-                                 masks: masks)
+            try Tensor.attention(
+                query: $0[0], key: $0[1], value: $0[2],
+                shape: AttentionShape(
+                    batch: batch, queryHeads: 2, keyValueHeads: 1, queryLength: length, headDim: headDim),
+                masks: masks)
         }
         // Queries after cached keys (generation with a key/value cache).
-        let cached = AttentionShape(batch: batch, queryHeads: 2, keyValueHeads: 2, queryLength: 2, keyLength: length, headDim: headDim)
+        let cached = AttentionShape(
+            batch: batch, queryHeads: 2, keyValueHeads: 2, queryLength: 2, keyLength: length, headDim: headDim)
         try checker.check("attention with cached keys", inputs(queryHeads: 2, keyValueHeads: 2, queryLength: 2)) {
             try Tensor.attention(query: $0[0], key: $0[1], value: $0[2], shape: cached)
         }

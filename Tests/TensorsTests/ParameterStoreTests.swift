@@ -16,8 +16,9 @@ final class ParameterStoreTests: XCTestCase {
 
     func testLayoutPutsDecayedParametersFirstWithAlignedOffsets() throws {
         let layout = try ParameterLayout(specs, alignment: 4)
-        XCTAssertEqual(layout.entries.map(\.spec.name),
-                       ["wte.weight", "h.0.mlp.c_fc.weight", "ln_f.bias", "ln_f.weight", "h.0.attn.c_attn.weight"])
+        XCTAssertEqual(
+            layout.entries.map(\.spec.name),
+            ["wte.weight", "h.0.mlp.c_fc.weight", "ln_f.bias", "ln_f.weight", "h.0.attn.c_attn.weight"])
         // wte 0..<15, c_fc 16..<22, ln_f.bias 24..<27, ln_f.weight 28..<31; frozen c_attn 0..<27.
         XCTAssertEqual(layout.entries.map(\.offset), [0, 16, 24, 28, 0])
         XCTAssertEqual(layout.decayCount, 22)
@@ -30,7 +31,9 @@ final class ParameterStoreTests: XCTestCase {
     }
 
     func testDuplicateNamesAreRejected() {
-        XCTAssertThrowsError(try ParameterLayout([ParameterSpec("a", shape: [1]), ParameterSpec("a", shape: [2])], alignment: 1)) { error in
+        XCTAssertThrowsError(
+            try ParameterLayout([ParameterSpec("a", shape: [1]), ParameterSpec("a", shape: [2])], alignment: 1)
+        ) { error in
             XCTAssert("\(error)".contains("'a' appears twice"), "\(error)")
         }
     }
@@ -76,7 +79,8 @@ final class ParameterStoreTests: XCTestCase {
         XCTAssertNil(frozen.grad, "a frozen parameter gets no gradient")
 
         try store.zeroGrad()
-        XCTAssertEqual(try device.readFloats(store.gradients), [Float](repeating: 0, count: store.layout.trainableCount))
+        XCTAssertEqual(
+            try device.readFloats(store.gradients), [Float](repeating: 0, count: store.layout.trainableCount))
         XCTAssertEqual(try XCTUnwrap(wte.grad).values(), [Float](repeating: 0, count: 15), "grad is still the view")
 
         let all = try store.allValues()

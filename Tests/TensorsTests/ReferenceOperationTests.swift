@@ -4,7 +4,9 @@ import TestSupport
 import XCTest
 
 /// The operation suites on the reference device (the plain-Swift specification).
-final class ReferenceOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite, TinyTransformerGradientSuite {
+final class ReferenceOperationTests: XCTestCase, OperationGradientSuite, OperationValueSuite,
+    TinyTransformerGradientSuite
+{
     let device: Device = TestDevices.reference()
 
     func testUnaryFunctionsGradients() throws { try checkUnaryFunctions() }

@@ -15,7 +15,8 @@ public struct CommandRunner {
         var directory = bundle.deletingLastPathComponent()
         // On macOS the xctest bundle is a folder whose binary sits three levels deeper.
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gputrain").path),
-              directory.path != "/" {
+            directory.path != "/"
+        {
             directory.deleteLastPathComponent()
         }
         return directory.appendingPathComponent("gputrain")
@@ -24,8 +25,10 @@ public struct CommandRunner {
     /// Runs `gputrain arguments…` with `environment` added to this process's environment,
     /// `input`, when given, as its standard input, and `directory`, when given, as its working
     /// directory.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
-                           in directory: URL? = nil) throws -> Result {
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], input: String? = nil,
+        in directory: URL? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         if let directory { process.currentDirectoryURL = directory }
@@ -46,8 +49,9 @@ public struct CommandRunner {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      standardOutput: String(decoding: outData, as: UTF8.self),
-                      standardError: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: String(decoding: errData, as: UTF8.self))
     }
 }

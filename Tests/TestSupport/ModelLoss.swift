@@ -7,7 +7,8 @@ import Tensors
 public func meanLoss(of model: LanguageModel, ids: [Int32]) throws -> Float {
     let device = model.parameters.device
     let input = try IntTensor(device: device, shape: [ids.count], values: ids, label: "ids")
-    let targets = try IntTensor(device: device, shape: [ids.count], values: Array(ids.dropFirst()) + [-100], label: "targets")
+    let targets = try IntTensor(
+        device: device, shape: [ids.count], values: Array(ids.dropFirst()) + [-100], label: "targets")
     return try Tensor.withNoGrad {
         let logits = try model.logits(TokenBatch(ids: input, batch: 1, length: ids.count))
         return try Tensor.crossEntropy(logits: logits, targets: targets).scalar()

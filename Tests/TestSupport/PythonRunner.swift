@@ -29,7 +29,11 @@ public enum PythonRunner {
             let (status, output) = try run(python, ["-c", "import " + modules.joined(separator: ", ")])
             if status == 0 { return .success(python) }
             let reason = output.split(separator: "\n").last.map(String.init) ?? "exit status \(status)"
-            return .failure(Unavailable(reason: "needs a Python with \(modules.joined(separator: ", ")) (run scripts/setup.sh --tests or set GPUTRAIN_PYTHON); \(python): \(reason)"))
+            return .failure(
+                Unavailable(
+                    reason:
+                        "needs a Python with \(modules.joined(separator: ", ")) (run scripts/setup.sh --tests or set GPUTRAIN_PYTHON); \(python): \(reason)"
+                ))
         } catch {
             return .failure(Unavailable(reason: "cannot run \(python): \(error)"))
         }
@@ -37,10 +41,11 @@ public enum PythonRunner {
 
     /// The interpreter that imports every one of `modules`; where there is none, skips the
     /// test with the reason, or fails it when the clients are required.
-    public static func require(_ modules: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    public static func require(_ modules: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String
+    {
         switch find(importing: modules) {
-        case let .success(python): return python
-        case let .failure(unavailable):
+        case .success(let python): return python
+        case .failure(let unavailable):
             if required {
                 XCTFail("GPUTRAIN_REQUIRE_INTEROP=1 but " + unavailable.reason, file: file, line: line)
                 throw unavailable

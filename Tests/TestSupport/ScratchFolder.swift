@@ -5,7 +5,8 @@ extension XCTestCase {
     /// A new empty folder for this test's files, named after `prefix`, the process and the test,
     /// and removed when the test ends.
     public func makeScratchFolder(_ prefix: String) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(getpid())-\(name.hashValue)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(prefix)-\(getpid())-\(name.hashValue)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
         return folder

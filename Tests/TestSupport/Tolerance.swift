@@ -20,7 +20,8 @@ public struct Tolerance: Sendable {
             return "lengths differ: \(actual.count) vs \(expected.count)"
         }
         for i in actual.indices {
-            let a = actual[i], b = expected[i]
+            let a = actual[i]
+            let b = expected[i]
             if a.isNaN && b.isNaN { continue }
             if a.isNaN != b.isNaN || !(abs(a - b) <= absolute + relative * abs(b)) && !(a == b) {
                 return "element \(i): \(a) vs expected \(b) (|diff| \(abs(a - b)) > \(absolute) + \(relative)·|b|)"

@@ -3,12 +3,12 @@ import Datasets
 import Formats
 import Foundation
 import Models
+import Pipeline
 import Tensors
 import TestSupport
+import TinyWorld
 import Training
 import XCTest
-import TinyWorld
-import Pipeline
 
 /// The chat evaluation: scorecard arithmetic, real generation on a fixture model, and the
 /// completion log-probs and KL it measures.
@@ -21,8 +21,10 @@ final class ChatEvaluationTests: XCTestCase {
 
     /// A verdict with the given components (the type has no public memberwise initializer).
     private func verdict(_ correct: Double, _ follows: Double, _ concise: Double) throws -> TinyWorldJudge.Verdict {
-        try JSONDecoder().decode(TinyWorldJudge.Verdict.self, from: Data(
-            #"{"correct": \#(correct), "follows_system_prompt": \#(follows), "concise": \#(concise)}"#.utf8))
+        try JSONDecoder().decode(
+            TinyWorldJudge.Verdict.self,
+            from: Data(
+                #"{"correct": \#(correct), "follows_system_prompt": \#(follows), "concise": \#(concise)}"#.utf8))
     }
 
     private func question(pretrainOnly: Bool) throws -> TinyWorldQuestion {
@@ -31,13 +33,22 @@ final class ChatEvaluationTests: XCTestCase {
     }
 
     private func handMadeAnswers() throws -> [ChatAnswer] {
-        let trained = try question(pretrainOnly: false), pretrainOnly = try question(pretrainOnly: true)
+        let trained = try question(pretrainOnly: false)
+        let pretrainOnly = try question(pretrainOnly: true)
         return [
-            ChatAnswer(question: trained, text: "Tolbek", tokenCount: 3, endedTurn: true, verdict: try verdict(1, 1, 1), reward: 1),
-            ChatAnswer(question: pretrainOnly, text: " \n ", tokenCount: 2, endedTurn: true, verdict: try verdict(0, 1, 0), reward: 0.5),
-            ChatAnswer(question: pretrainOnly, text: "and then", tokenCount: 8, endedTurn: false, verdict: try verdict(1, 0, 1), reward: -0.5),
+            ChatAnswer(
+                question: trained, text: "Tolbek", tokenCount: 3, endedTurn: true, verdict: try verdict(1, 1, 1),
+                reward: 1),
+            ChatAnswer(
+                question: pretrainOnly, text: " \n ", tokenCount: 2, endedTurn: true, verdict: try verdict(0, 1, 0),
+                reward: 0.5),
+            ChatAnswer(
+                question: pretrainOnly, text: "and then", tokenCount: 8, endedTurn: false,
+                verdict: try verdict(1, 0, 1), reward: -0.5),
             ChatAnswer(question: trained, text: "x", tokenCount: 5, endedTurn: true, verdict: nil, reward: 0),
-            ChatAnswer(question: pretrainOnly, text: "ok", tokenCount: 4, endedTurn: true, verdict: try verdict(1, 1, 0), reward: 1),
+            ChatAnswer(
+                question: pretrainOnly, text: "ok", tokenCount: 4, endedTurn: true, verdict: try verdict(1, 1, 0),
+                reward: 1),
         ]
     }
 
@@ -61,8 +72,9 @@ final class ChatEvaluationTests: XCTestCase {
     func testScorecardSplitsTheJudgeBySystemPrompt() throws {
         var answers = try handMadeAnswers()
         let fact = try XCTUnwrap(Self.world.facts.first)
-        answers[0] = ChatAnswer(question: TinyWorldQuestion(fact: fact, style: .fullSentence), text: "It is Tolbek.", tokenCount: 4,
-                                endedTurn: true, verdict: try verdict(1, 0, 1))
+        answers[0] = ChatAnswer(
+            question: TinyWorldQuestion(fact: fact, style: .fullSentence), text: "It is Tolbek.", tokenCount: 4,
+            endedTurn: true, verdict: try verdict(1, 0, 1))
         let card = ModelScorecard(answers: answers)
         XCTAssertEqual(Set(card.judgeBySystemPrompt.keys), ["full_sentence", "one_word"])
         XCTAssertEqual(card.judgeBySystemPrompt["full_sentence"], .init(correct: 1, followsSystemPrompt: 0, concise: 1))
@@ -93,7 +105,9 @@ final class ChatEvaluationTests: XCTestCase {
         let judge = TinyWorldJudge(world: Self.world)
         let question = TinyWorldQuestion(fact: fact, style: .oneWord)
         let answers = [fact.object, "I do not know."].map {
-            ChatAnswer(question: question, text: $0, tokenCount: 2, endedTurn: true, verdict: judge.judge(prompt: question.prompt, answer: $0))
+            ChatAnswer(
+                question: question, text: $0, tokenCount: 2, endedTurn: true,
+                verdict: judge.judge(prompt: question.prompt, answer: $0))
         }
         XCTAssertEqual(ModelScorecard(answers: [answers[0]]).judgeScore, 1)
         XCTAssertEqual(ModelScorecard(answers: answers).accuracy, 0.5)
@@ -104,13 +118,16 @@ final class ChatEvaluationTests: XCTestCase {
     private func evaluation(questions: Int, maxNewTokens: Int = 6) throws -> ChatEvaluation {
         let all = TinyWorldChats(world: Self.world).evaluation
         let chosen = (0..<questions).map { all[$0 * 3 % all.count] }
-        return try ChatEvaluation(encoder: ChatEncoder(tokenizer: Self.tokenizer, template: .chatML), questions: chosen,
-                                  judge: TinyWorldJudge(world: Self.world), settings: .init(maxNewTokens: maxNewTokens, batchSize: 8))
+        return try ChatEvaluation(
+            encoder: ChatEncoder(tokenizer: Self.tokenizer, template: .chatML), questions: chosen,
+            judge: TinyWorldJudge(world: Self.world), settings: .init(maxNewTokens: maxNewTokens, batchSize: 8))
     }
 
     /// A fixture model, on the OpenCL device unless told (the reference device is slow in debug builds).
     private func fixtureModel(_ name: String, device: Device? = nil) throws -> LanguageModel {
-        try ModelFolder.load(HuggingFaceFixtures.folder(name), device: device ?? TestDevices.openCL.get(), trainable: false).model
+        try ModelFolder.load(
+            HuggingFaceFixtures.folder(name), device: device ?? TestDevices.openCL.get(), trainable: false
+        ).model
     }
 
     /// gpt2-tiny made to say `token` at every position: the final layer norm outputs a constant
@@ -121,7 +138,8 @@ final class ChatEvaluationTests: XCTestCase {
         let embedding = try model.parameters.tensor("transformer.wte.weight").values()
         let width = model.config.hiddenSize
         try model.parameters.load("transformer.ln_f.weight", values: [Float](repeating: 0, count: width))
-        try model.parameters.load("transformer.ln_f.bias", values: embedding[(token * width)..<((token + 1) * width)].map { $0 * 50 })
+        try model.parameters.load(
+            "transformer.ln_f.bias", values: embedding[(token * width)..<((token + 1) * width)].map { $0 * 50 })
         return model
     }
 
@@ -129,17 +147,23 @@ final class ChatEvaluationTests: XCTestCase {
         let evaluation = try evaluation(questions: 11)
         let model = try fixtureModel("gpt2-tiny")
         var rewarded: [String] = []
-        let first = try evaluation.evaluate(model, reward: { prompt, answer in
-            rewarded.append(answer)
-            return Double(prompt.count) + Double(answer.count) / 100
-        })
-        let second = try evaluation.evaluate(model, reward: { prompt, answer in Double(prompt.count) + Double(answer.count) / 100 })
+        let first = try evaluation.evaluate(
+            model,
+            reward: { prompt, answer in
+                rewarded.append(answer)
+                return Double(prompt.count) + Double(answer.count) / 100
+            })
+        let second = try evaluation.evaluate(
+            model, reward: { prompt, answer in Double(prompt.count) + Double(answer.count) / 100 })
         XCTAssertEqual(first, second, "same model, same settings: same answers and figures")
         XCTAssertEqual(first.answers.map(\.text), rewarded, "the reward model sees every answer")
         XCTAssertEqual(first.answers.map(\.question), evaluation.questions)
 
         let card = first.scorecard
-        for figure in [card.answerRate, card.accuracy, card.judgeScore, card.judge.correct, card.judge.followsSystemPrompt, card.judge.concise] {
+        for figure in [
+            card.answerRate, card.accuracy, card.judgeScore, card.judge.correct, card.judge.followsSystemPrompt,
+            card.judge.concise,
+        ] {
             XCTAssertTrue((0...1).contains(figure), "\(card)")
         }
         XCTAssertTrue((1...6).contains(card.meanLength), "\(card)")
@@ -181,7 +205,8 @@ final class ChatEvaluationTests: XCTestCase {
         let judge = TinyWorldJudge(world: Self.world)
         XCTAssertThrowsError(try ChatEvaluation(encoder: encoder, questions: [], judge: judge))
         let some = Array(TinyWorldChats(world: Self.world).evaluation.prefix(1))
-        XCTAssertThrowsError(try ChatEvaluation(encoder: encoder, questions: some, judge: judge, settings: .init(batchSize: 0)))
+        XCTAssertThrowsError(
+            try ChatEvaluation(encoder: encoder, questions: some, judge: judge, settings: .init(batchSize: 0)))
     }
 
     func testQuestionsFileRoundTrips() throws {
@@ -209,7 +234,8 @@ final class ChatEvaluationTests: XCTestCase {
             let logits = try model.logits(TokenBatch(ids: ids, batch: 1, length: sequence.count)).values()
             let vocabulary = model.config.vocabSize
             return completion.indices.map { t in
-                let row = logits[((prompt.count + t - 1) * vocabulary)..<((prompt.count + t) * vocabulary)].map(Double.init)
+                let row = logits[((prompt.count + t - 1) * vocabulary)..<((prompt.count + t) * vocabulary)].map(
+                    Double.init)
                 let top = row.max()!
                 let logSumExp = top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) })
                 return Float(row[Int(completion[t])] - logSumExp)
@@ -217,7 +243,9 @@ final class ChatEvaluationTests: XCTestCase {
         }
     }
 
-    private func assertLogProbsMatchDirect(_ model: LanguageModel, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertLogProbsMatchDirect(_ model: LanguageModel, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         let batched = try model.completionLogProbs(of: completions, after: prompts, batchSize: 3)
         let direct = try directLogProbs(model)
         XCTAssertEqual(batched.map(\.count), completions.map(\.count), file: file, line: line)
@@ -238,7 +266,9 @@ final class ChatEvaluationTests: XCTestCase {
 
     func testCompletionLogProbsRejectBadInput() throws {
         let model = try fixtureModel("llama-tiny")
-        XCTAssertThrowsError(try model.completionLogProbs(of: [[1]], after: [[]])) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
+        XCTAssertThrowsError(try model.completionLogProbs(of: [[1]], after: [[]])) {
+            XCTAssertTrue("\($0)".contains("empty"), "\($0)")
+        }
         XCTAssertThrowsError(try model.completionLogProbs(of: [[1]], after: [[1], [2]]))
         XCTAssertThrowsError(try model.completionLogProbs(of: [[Int32](repeating: 1, count: 128)], after: [[1]])) {
             XCTAssertTrue("\($0)".contains("128"), "\($0)")
@@ -250,25 +280,29 @@ final class ChatEvaluationTests: XCTestCase {
         let evaluation = try evaluation(questions: 5)
         let model = try fixtureModel("gpt2-tiny")
         XCTAssertEqual(try evaluation.klDivergence(of: model, from: model), 0)
-        XCTAssertEqual(try evaluation.klDivergence(of: model, from: fixtureModel("gpt2-tiny")), 0, "same weights, same log-probs")
+        XCTAssertEqual(
+            try evaluation.klDivergence(of: model, from: fixtureModel("gpt2-tiny")), 0, "same weights, same log-probs")
 
         let other = try fixtureModel("gpt2-tiny")
         let bias = try other.parameters.tensor("transformer.ln_f.bias").values()
-        try other.parameters.load("transformer.ln_f.bias", values: bias.enumerated().map { $0.element + Float($0.offset % 3) * 0.5 })
+        try other.parameters.load(
+            "transformer.ln_f.bias", values: bias.enumerated().map { $0.element + Float($0.offset % 3) * 0.5 })
         let kl = try evaluation.klDivergence(of: model, from: other)
         XCTAssertTrue(kl.isFinite && kl != 0, "\(kl)")
         XCTAssertEqual(try evaluation.klDivergence(of: model, from: other), kl)
         XCTAssertEqual(try evaluation.evaluate(model, klReference: other).scorecard.klToSFT, kl)
-        XCTAssertThrowsError(try evaluation.klDivergence(of: model, from: fixtureModel("llama-tiny").withLargerVocabulary()))
+        XCTAssertThrowsError(
+            try evaluation.klDivergence(of: model, from: fixtureModel("llama-tiny").withLargerVocabulary()))
     }
 }
 
-private extension LanguageModel {
+extension LanguageModel {
     /// A fresh model like this one but with one more token in its vocabulary.
-    func withLargerVocabulary() throws -> LanguageModel {
+    fileprivate func withLargerVocabulary() throws -> LanguageModel {
         var config = self.config
         config.vocabSize += 1
-        let store = try ParameterStore(device: parameters.device, specs: ModelParameters.specs(for: config), label: "larger vocabulary")
+        let store = try ParameterStore(
+            device: parameters.device, specs: ModelParameters.specs(for: config), label: "larger vocabulary")
         return try makeLanguageModel(config: config, parameters: store)
     }
 }

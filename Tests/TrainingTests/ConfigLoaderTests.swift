@@ -1,6 +1,7 @@
 import Foundation
-@testable import Training
 import XCTest
+
+@testable import Training
 
 /// A small configuration shaped like the real ones (sections of typed fields).
 private struct ExampleConfig: Configuration, Equatable {
@@ -20,14 +21,16 @@ private struct ExampleConfig: Configuration, Equatable {
 
 final class ConfigLoaderTests: XCTestCase {
     private func write(_ yaml: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(getpid())-\(name.hashValue).yaml")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "config-\(getpid())-\(name.hashValue).yaml")
         try yaml.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 
     func testFileOverridesDefaultsAndSetOverridesFile() throws {
         let url = try write("model:\n  layers: 4\noptim:\n  learning_rate: 0.001\n")
-        let config = try ConfigLoader.load(ExampleConfig.self, from: url, overrides: ["model.width=128", "optim.learning_rate=0.002"])
+        let config = try ConfigLoader.load(
+            ExampleConfig.self, from: url, overrides: ["model.width=128", "optim.learning_rate=0.002"])
         var expected = ExampleConfig()
         expected.model.layers = 4
         expected.model.width = 128
@@ -53,7 +56,8 @@ final class ConfigLoaderTests: XCTestCase {
             XCTAssertTrue(text.contains("unknown key 'model.widht'"), text)
             XCTAssertTrue(text.contains("did you mean 'width'?"), text)
         }
-        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: nil as URL?, overrides: ["optim.lr=1"])) { error in
+        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: nil as URL?, overrides: ["optim.lr=1"])) {
+            error in
             XCTAssertTrue("\(error)".contains("--set optim.lr=1"), "\(error)")
         }
     }
@@ -76,7 +80,8 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: url)) { error in
             XCTAssertTrue("\(error)".contains("not valid YAML"), "\(error)")
         }
-        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: URL(fileURLWithPath: "/nonexistent.yaml"))) {
+        XCTAssertThrowsError(try ConfigLoader.load(ExampleConfig.self, from: URL(fileURLWithPath: "/nonexistent.yaml")))
+        {
             XCTAssertTrue("\($0)".contains("cannot read"), "\($0)")
         }
     }

@@ -5,9 +5,10 @@ import Foundation
 import Models
 import Tensors
 import TestSupport
-@testable import Training
 import XCTest
+
 @testable import Inference
+@testable import Training
 
 /// GRPO end to end on a tiny chat model made here: the figures are finite, an easy reward
 /// rises, an interrupted run resumes to the same bits, and bad input is a clear error.
@@ -30,7 +31,8 @@ final class GRPOStageTests: XCTestCase {
         let url = root.appendingPathComponent("rl_prompts.jsonl")
         let lines = (0..<8).map { index -> String in
             let system = index % 2 == 0 ? #"{"role": "system", "content": "Answer in one word."}, "# : ""
-            return #"{"prompt": [\#(system){"role": "user", "content": "What is \#(index) + 2?"}], "answer": "\#(index + 2)"}"#
+            return
+                #"{"prompt": [\#(system){"role": "user", "content": "What is \#(index) + 2?"}], "answer": "\#(index + 2)"}"#
         }
         try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
         return url
@@ -55,16 +57,20 @@ final class GRPOStageTests: XCTestCase {
         return config
     }
 
-    private func train(_ config: GRPOConfig, run name: String, existing: RunDirectory.Existing = .refuse,
-                       onStep: @escaping (StepMetrics) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
+    private func train(
+        _ config: GRPOConfig, run name: String, existing: RunDirectory.Existing = .refuse,
+        onStep: @escaping (StepMetrics) -> Void = { _ in }
+    ) throws -> (URL?, [StepMetrics]) {
         var steps: [StepMetrics] = []
         let run = try RunDirectory(url: root.appendingPathComponent(name), existing: existing)
-        let final = try GRPOStage(config: config, run: run, device: TestDevices.openCL.get(), interruption: interruption) { event in
+        let final = try GRPOStage(
+            config: config, run: run, device: TestDevices.openCL.get(), interruption: interruption
+        ) { event in
             switch event {
-            case let .step(metrics):
+            case .step(let metrics):
                 steps.append(metrics)
                 onStep(metrics)
-            case let .note(note): self.notes.append(note)
+            case .note(let note): self.notes.append(note)
             default: break
             }
         }.train()
@@ -72,7 +78,8 @@ final class GRPOStageTests: XCTestCase {
     }
 
     func testShorterAnswersAreLearnedAndFiguresAreFinite() throws {
-        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
+        let model = try GRPOTestModels.chatModel(
+            in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
         var config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "length")])
         config.train.steps = 12
         config.train.batchSize = 4
@@ -80,23 +87,30 @@ final class GRPOStageTests: XCTestCase {
         let (final, steps) = try train(config, run: "length")
         XCTAssertEqual(steps.count, 12)
         for metrics in steps {
-            for key in ["reward", "reward_std", "rewards/length/mean", "clip_ratio", "completion_length", "frac_reward_zero_std"] {
+            for key in [
+                "reward", "reward_std", "rewards/length/mean", "clip_ratio", "completion_length",
+                "frac_reward_zero_std",
+            ] {
                 XCTAssertTrue(metrics.extra[key]?.isFinite ?? false, "\(key) at step \(metrics.step): \(metrics.extra)")
             }
             XCTAssertTrue(metrics.loss.isFinite && metrics.gradientNorm.isFinite)
             XCTAssertNil(metrics.extra["kl"], "no reference without beta")
         }
         let rewards = steps.map { $0.extra["reward"]! }
-        let early = rewards.prefix(3).reduce(0, +) / 3, late = rewards.suffix(3).reduce(0, +) / 3
+        let early = rewards.prefix(3).reduce(0, +) / 3
+        let late = rewards.suffix(3).reduce(0, +) / 3
         XCTAssertGreaterThan(late, early + 0.2, "the length reward rises: \(rewards)")
         let folder = try XCTUnwrap(final)
-        XCTAssertNoThrow(try ChatModelFolder(url: folder).loadModel(device: TestDevices.reference()), "final/ is a usable model folder")
+        XCTAssertNoThrow(
+            try ChatModelFolder(url: folder).loadModel(device: TestDevices.reference()),
+            "final/ is a usable model folder")
     }
 
     /// GRPO with LoRA and a KL term: the reference is the policy with its adapters off, so the
     /// first step's KL is zero; the run saves a PEFT adapter that loads on its base.
     func testLoRAKeepsTheKLToTheAdaptersOffModel() throws {
-        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
+        let model = try GRPOTestModels.chatModel(
+            in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
         var config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "length")])
         config.beta = 0.04
         config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
@@ -110,9 +124,14 @@ final class GRPOStageTests: XCTestCase {
     }
 
     func testInterruptedRunResumesToIdenticalWeights() throws {
-        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
-        var config = config(model: model, prompts: try writePrompts(),
-                            rewards: [RewardSpec(name: "exact_match"), RewardSpec(name: "format", weight: 0.5), RewardSpec(name: "length", weight: 0.2)])
+        let model = try GRPOTestModels.chatModel(
+            in: root.appendingPathComponent("model"), device: TestDevices.openCL.get())
+        var config = config(
+            model: model, prompts: try writePrompts(),
+            rewards: [
+                RewardSpec(name: "exact_match"), RewardSpec(name: "format", weight: 0.5),
+                RewardSpec(name: "length", weight: 0.2),
+            ])
         config.numIterations = 2
         config.beta = 0.04
         config.lossType = .grpo
@@ -122,7 +141,9 @@ final class GRPOStageTests: XCTestCase {
         let (_, straight) = try train(config, run: "straight")
         XCTAssertTrue(notes.contains { $0.hasPrefix("held-out rewards before training: sampled reward") }, "\(notes)")
         for metrics in straight where metrics.step % 2 == 0 {
-            for key in ["eval/reward", "eval/rewards/exact_match/mean", "eval/greedy/reward", "eval/greedy/rewards/length/mean"] {
+            for key in [
+                "eval/reward", "eval/rewards/exact_match/mean", "eval/greedy/reward", "eval/greedy/rewards/length/mean",
+            ] {
                 XCTAssertTrue(metrics.extra[key]?.isFinite ?? false, "\(key) at step \(metrics.step): \(metrics.extra)")
             }
         }
@@ -135,14 +156,19 @@ final class GRPOStageTests: XCTestCase {
         let (resumedFinal, resumed) = try train(config, run: "interrupted", existing: .resume)
         XCTAssertEqual(resumed.map(\.step), [4])
         XCTAssertEqual(resumed.last?.extra["eval/reward"], straight.last?.extra["eval/reward"])
-        XCTAssertEqual(resumed.last?.extra["reward"], straight.last?.extra["reward"], "the resumed step samples what the straight one did")
-        let weights = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/final/model.safetensors")) }
+        XCTAssertEqual(
+            resumed.last?.extra["reward"], straight.last?.extra["reward"],
+            "the resumed step samples what the straight one did")
+        let weights = { (run: String) in
+            try Data(contentsOf: self.root.appendingPathComponent("\(run)/final/model.safetensors"))
+        }
         XCTAssertNotNil(resumedFinal)
         XCTAssertEqual(try weights("interrupted"), try weights("straight"), "bit-identical final weights")
     }
 
     func testUnknownRewardNameIsAClearError() throws {
-        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.reference())
+        let model = try GRPOTestModels.chatModel(
+            in: root.appendingPathComponent("model"), device: TestDevices.reference())
         let config = config(model: model, prompts: try writePrompts(), rewards: [RewardSpec(name: "correctness")])
         XCTAssertThrowsError(try train(config, run: "unknown")) { error in
             XCTAssertTrue("\(error)".contains("unknown reward 'correctness'"), "\(error)")
@@ -151,7 +177,8 @@ final class GRPOStageTests: XCTestCase {
     }
 
     func testBadPromptLineNamesFileAndLine() throws {
-        let model = try GRPOTestModels.chatModel(in: root.appendingPathComponent("model"), device: TestDevices.reference())
+        let model = try GRPOTestModels.chatModel(
+            in: root.appendingPathComponent("model"), device: TestDevices.reference())
         let prompts = root.appendingPathComponent("bad.jsonl")
         try #"{"prompt": "What is 1 + 1?", "answer": "2"}"#.appending("\n{\"prompt\": [{\"role\": \"user\"}]}\n")
             .write(to: prompts, atomically: true, encoding: .utf8)
@@ -183,7 +210,8 @@ final class GRPOStageTests: XCTestCase {
     func testRewardFiguresFollowTRL() {
         let metrics = GRPOPolicy.rewardMetrics(([1, 1, 0, 2], ["a": [1, 1, 0, 2]]), groupSize: 2)
         XCTAssertEqual(metrics["reward"], 1)
-        XCTAssertEqual(metrics["reward_std"]!, 2.squareRoot() / 2, accuracy: 1e-12, "mean of the groups' deviations (0 and √2)")
+        XCTAssertEqual(
+            metrics["reward_std"]!, 2.squareRoot() / 2, accuracy: 1e-12, "mean of the groups' deviations (0 and √2)")
         XCTAssertEqual(metrics["frac_reward_zero_std"], 0.5)
         XCTAssertEqual(metrics["rewards/a/mean"], 1)
     }
@@ -215,12 +243,16 @@ enum GRPOTestModels {
         return folder
     }
 
-    private static func languageModel(device: Device, seed: UInt64) throws -> (model: LanguageModel, tokenizer: Tokenizer) {
+    private static func languageModel(device: Device, seed: UInt64) throws -> (
+        model: LanguageModel, tokenizer: Tokenizer
+    ) {
         let tokenizer = try Tokenizer.train(texts: [text, text], vocabSize: 480)
-        let config = ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
-                                 keyValueHeadCount: 2, intermediateSize: 48, maxPositions: 64, tieWordEmbeddings: false,
-                                 eosTokenIDs: [tokenizer.id(of: "<|im_end|>")!], padTokenID: tokenizer.id(of: "<|pad|>"))
-        let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
+        let config = ModelConfig(
+            modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
+            keyValueHeadCount: 2, intermediateSize: 48, maxPositions: 64, tieWordEmbeddings: false,
+            eosTokenIDs: [tokenizer.id(of: "<|im_end|>")!], padTokenID: tokenizer.id(of: "<|pad|>"))
+        let model = try makeLanguageModel(
+            config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
         try WeightInitializer.initialize(model, seed: seed)
         return (model, tokenizer)
     }

@@ -4,16 +4,19 @@ import Formats
 import Models
 import Tensors
 import TestSupport
-@testable import Training
 import XCTest
+
+@testable import Training
 
 /// k micro-batches of b rows give the gradients of one batch of k·b rows, with the loss
 /// averaged over every target token of the step.
 final class GradientAccumulationTests: XCTestCase {
     private func model(on device: Device) throws -> LanguageModel {
-        let config = ModelConfig(modelType: .llama, vocabSize: 29, hiddenSize: 16, layerCount: 1, headCount: 2,
-                                 intermediateSize: 24, maxPositions: 16, tieWordEmbeddings: false)
-        let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
+        let config = ModelConfig(
+            modelType: .llama, vocabSize: 29, hiddenSize: 16, layerCount: 1, headCount: 2,
+            intermediateSize: 24, maxPositions: 16, tieWordEmbeddings: false)
+        let model = try makeLanguageModel(
+            config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
         try WeightInitializer.initialize(model, seed: 9)
         return model
     }
@@ -25,13 +28,15 @@ final class GradientAccumulationTests: XCTestCase {
         return (0..<4).map { row in
             var targets = random.ints(6, below: 29)
             if row < 2 { for i in 0..<5 { targets[i] = -100 } }
-            return BatchSampler.Batch(inputs: random.ints(6, below: 29), targets: targets, batchSize: 1, sequenceLength: 6)
+            return BatchSampler.Batch(
+                inputs: random.ints(6, below: 29), targets: targets, batchSize: 1, sequenceLength: 6)
         }
     }
 
     private func joined(_ batches: [BatchSampler.Batch]) -> BatchSampler.Batch {
-        BatchSampler.Batch(inputs: batches.flatMap(\.inputs), targets: batches.flatMap(\.targets),
-                           batchSize: batches.reduce(0) { $0 + $1.batchSize }, sequenceLength: batches[0].sequenceLength)
+        BatchSampler.Batch(
+            inputs: batches.flatMap(\.inputs), targets: batches.flatMap(\.targets),
+            batchSize: batches.reduce(0) { $0 + $1.batchSize }, sequenceLength: batches[0].sequenceLength)
     }
 
     private func gradients(_ model: LanguageModel, _ batches: [BatchSampler.Batch]) throws -> (Double, [Float]) {

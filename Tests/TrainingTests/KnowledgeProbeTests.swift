@@ -3,9 +3,9 @@ import Formats
 import Foundation
 import Models
 import TestSupport
+import TinyWorld
 import Training
 import XCTest
-import TinyWorld
 
 /// The knowledge probe completes its prompts in batches exactly as one by one.
 final class KnowledgeProbeTests: XCTestCase {

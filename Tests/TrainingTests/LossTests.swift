@@ -1,9 +1,9 @@
 import Core
+import Inference
 import Tensors
 import TestSupport
 import Training
 import XCTest
-import Inference
 
 /// A Bradley–Terry fixture case (`LossFixtures.BradleyTerry`).
 struct BradleyTerryCase {
@@ -89,14 +89,18 @@ final class LossTests: XCTestCase {
         file: StaticString = #filePath, line: UInt = #line, _ objective: Objective
     ) throws {
         for device in try devices() {
-            let leaves = try inputs.map { try Tensor(device: device, shape: $0.shape, values: $0.values, requiresGrad: true) }
+            let leaves = try inputs.map {
+                try Tensor(device: device, shape: $0.shape, values: $0.values, requiresGrad: true)
+            }
             let (loss, metrics) = try objective(leaves)
             let context = "\(name) on \(device.name)"
             if let mismatch = valueTolerance.firstMismatch([try loss.scalar()], [expectedLoss]) {
                 XCTFail("\(context): loss \(mismatch)", file: file, line: line)
             }
             for (key, expected) in expectedMetrics {
-                XCTAssertEqual(metrics[key] ?? .nan, expected, accuracy: 1e-6 + 1e-5 * abs(expected), "\(context): \(key)", file: file, line: line)
+                XCTAssertEqual(
+                    metrics[key] ?? .nan, expected, accuracy: 1e-6 + 1e-5 * abs(expected), "\(context): \(key)",
+                    file: file, line: line)
             }
             try loss.backward()
             for (index, leaf) in leaves.enumerated() {
@@ -116,7 +120,9 @@ final class LossTests: XCTestCase {
         _ name: String, _ inputs: [Input], file: StaticString, line: UInt, _ loss: ([Tensor]) throws -> Tensor
     ) throws {
         let device = TestDevices.reference()
-        let leaves = try inputs.map { try Tensor(device: device, shape: $0.shape, values: $0.values, requiresGrad: true) }
+        let leaves = try inputs.map {
+            try Tensor(device: device, shape: $0.shape, values: $0.values, requiresGrad: true)
+        }
         try loss(leaves).backward()
         let step: Float = 1e-2
         for (index, leaf) in leaves.enumerated() {
@@ -129,12 +135,14 @@ final class LossTests: XCTestCase {
                     try leaf.load(values)
                     return Double(try Tensor.withNoGrad { try loss(leaves).scalar() })
                 }
-                let up = original + step, down = original - step
+                let up = original + step
+                let down = original - step
                 let numeric = (try evaluate(up) - evaluate(down)) / Double(up - down)
                 values[coordinate] = original
                 try leaf.load(values)
-                XCTAssertEqual(numeric, Double(analytic[coordinate]), accuracy: 2e-4 + 1e-2 * abs(Double(analytic[coordinate])),
-                               "\(name): finite difference of input \(index) at \(coordinate)", file: file, line: line)
+                XCTAssertEqual(
+                    numeric, Double(analytic[coordinate]), accuracy: 2e-4 + 1e-2 * abs(Double(analytic[coordinate])),
+                    "\(name): finite difference of input \(index) at \(coordinate)", file: file, line: line)
             }
         }
     }
@@ -156,13 +164,18 @@ final class LossTests: XCTestCase {
             XCTAssertNil(valueTolerance.firstMismatch(try logProbs.sums.values(), F.sums), device.name)
             XCTAssertNil(valueTolerance.firstMismatch(try logProbs.means.values(), F.means), device.name)
         }
-        let input = Input(shape: [F.sequences * F.length, F.vocabulary], values: F.logits, expectedGradient: F.logitsGradient)
-        let expected = zip(F.sums, F.sumWeights).reduce(0) { $0 + $1.0 * $1.1 } + zip(F.means, F.meanWeights).reduce(0) { $0 + $1.0 * $1.1 }
+        let input = Input(
+            shape: [F.sequences * F.length, F.vocabulary], values: F.logits, expectedGradient: F.logitsGradient)
+        let expected =
+            zip(F.sums, F.sumWeights).reduce(0) { $0 + $1.0 * $1.1 }
+            + zip(F.means, F.meanWeights).reduce(0) { $0 + $1.0 * $1.1 }
         try verify("sequence log-probs", [input], loss: expected) { inputs in
             let device = inputs[0].device
             let targets = try IntTensor(device: device, shape: [F.targets.count], values: F.targets)
             let logProbs = try SequenceLogProbs(logits: inputs[0], targets: targets, mask: mask)
-            let loss = try (logProbs.sums * constant(F.sumWeights, device)).sum() + (logProbs.means * constant(F.meanWeights, device)).sum()
+            let loss =
+                try (logProbs.sums * constant(F.sumWeights, device)).sum()
+                + (logProbs.means * constant(F.meanWeights, device)).sum()
             return (loss, [:])
         }
     }
@@ -191,8 +204,9 @@ final class LossTests: XCTestCase {
         for reduction in [LossReduction.sum, .mean] {
             try verify("SFT cross-entropy (\(reduction))", [input], loss: F.loss) { inputs in
                 let targets = try IntTensor(device: inputs[0].device, shape: [F.rows], values: F.targets)
-                let loss = try Tensor.crossEntropy(logits: inputs[0], targets: targets, ignoreIndex: GradientAccumulation.ignoreIndex,
-                                                   reduction: reduction)
+                let loss = try Tensor.crossEntropy(
+                    logits: inputs[0], targets: targets, ignoreIndex: GradientAccumulation.ignoreIndex,
+                    reduction: reduction)
                 return (reduction == .sum ? try loss.scaled(by: 1 / Float(trained)) : loss, [:])
             }
         }
@@ -203,10 +217,14 @@ final class LossTests: XCTestCase {
     func testBradleyTerryMatchesTorch() throws {
         typealias F = LossFixtures.BradleyTerry
         for testCase in F.cases {
-            let inputs = [Input(shape: [F.chosen.count], values: F.chosen, expectedGradient: testCase.chosenGradient),
-                          Input(shape: [F.rejected.count], values: F.rejected, expectedGradient: testCase.rejectedGradient)]
-            try verify("Bradley–Terry \(testCase.name)", inputs, loss: testCase.loss,
-                       metrics: ["accuracy": testCase.accuracy, "margin": testCase.meanMargin]) { rewards in
+            let inputs = [
+                Input(shape: [F.chosen.count], values: F.chosen, expectedGradient: testCase.chosenGradient),
+                Input(shape: [F.rejected.count], values: F.rejected, expectedGradient: testCase.rejectedGradient),
+            ]
+            try verify(
+                "Bradley–Terry \(testCase.name)", inputs, loss: testCase.loss,
+                metrics: ["accuracy": testCase.accuracy, "margin": testCase.meanMargin]
+            ) { rewards in
                 let output = try BradleyTerryLoss(centeringCoefficient: testCase.centering)(
                     chosen: rewards[0], rejected: rewards[1], margins: testCase.useMargins ? F.margins : nil)
                 return (output.loss, ["accuracy": output.accuracy, "margin": output.meanMargin])
@@ -217,21 +235,29 @@ final class LossTests: XCTestCase {
     func testPreferenceLossesMatchTorch() throws {
         typealias F = LossFixtures.Preference
         for testCase in F.cases {
-            let inputs = [Input(shape: [F.policyChosen.count], values: F.policyChosen, expectedGradient: testCase.chosenGradient),
-                          Input(shape: [F.policyRejected.count], values: F.policyRejected, expectedGradient: testCase.rejectedGradient)]
-            try verify("preference \(testCase.name)", inputs, loss: testCase.loss, metrics: testCase.metrics) { policy in
+            let inputs = [
+                Input(shape: [F.policyChosen.count], values: F.policyChosen, expectedGradient: testCase.chosenGradient),
+                Input(
+                    shape: [F.policyRejected.count], values: F.policyRejected,
+                    expectedGradient: testCase.rejectedGradient),
+            ]
+            try verify("preference \(testCase.name)", inputs, loss: testCase.loss, metrics: testCase.metrics) {
+                policy in
                 let device = policy[0].device
-                let pairs = try PairLogProbs(chosen: policy[0], rejected: policy[1],
-                                             chosenTokenCounts: F.chosenCounts, rejectedTokenCounts: F.rejectedCounts)
+                let pairs = try PairLogProbs(
+                    chosen: policy[0], rejected: policy[1],
+                    chosenTokenCounts: F.chosenCounts, rejectedTokenCounts: F.rejectedCounts)
                 let output: PreferenceLossOutput
                 switch testCase.kind {
-                case let .dpo(variant):
+                case .dpo(let variant):
                     let reference = try PairLogProbs(
                         chosen: constant(F.referenceChosen, device), rejected: constant(F.referenceRejected, device),
                         chosenTokenCounts: F.chosenCounts, rejectedTokenCounts: F.rejectedCounts)
-                    output = try DPOLoss(beta: testCase.beta, variant: variant)(policy: pairs, reference: testCase.usesReference ? reference : nil)
-                case let .simpo(gamma, labelSmoothing):
-                    output = try SimPOLoss(beta: testCase.beta, gamma: gamma, labelSmoothing: labelSmoothing)(policy: pairs)
+                    output = try DPOLoss(beta: testCase.beta, variant: variant)(
+                        policy: pairs, reference: testCase.usesReference ? reference : nil)
+                case .simpo(let gamma, let labelSmoothing):
+                    output = try SimPOLoss(beta: testCase.beta, gamma: gamma, labelSmoothing: labelSmoothing)(
+                        policy: pairs)
                 }
                 return (output.loss, output.metrics)
             }
@@ -248,11 +274,15 @@ final class LossTests: XCTestCase {
                 klCoefficient: testCase.klCoefficient, klEstimator: testCase.estimator,
                 gamma: testCase.gamma, lambda: testCase.lambda, scorePlacement: testCase.placement)
             let estimate = try estimator.estimate(
-                logProbs: F.oldLogProbs, referenceLogProbs: F.referenceLogProbs, values: F.oldValues, scores: F.scores, mask: mask)
-            for (label, actual, expected) in [("kl", estimate.kl, testCase.kl), ("rewards", estimate.rewards, testCase.rewards),
-                                              ("advantages", estimate.advantages, testCase.advantages),
-                                              ("returns", estimate.returns, testCase.returns)] {
-                XCTAssertNil(valueTolerance.firstMismatch(actual.map(Float.init), expected), "\(testCase.name): \(label)")
+                logProbs: F.oldLogProbs, referenceLogProbs: F.referenceLogProbs, values: F.oldValues, scores: F.scores,
+                mask: mask)
+            for (label, actual, expected) in [
+                ("kl", estimate.kl, testCase.kl), ("rewards", estimate.rewards, testCase.rewards),
+                ("advantages", estimate.advantages, testCase.advantages),
+                ("returns", estimate.returns, testCase.returns),
+            ] {
+                XCTAssertNil(
+                    valueTolerance.firstMismatch(actual.map(Float.init), expected), "\(testCase.name): \(label)")
             }
         }
     }
@@ -260,18 +290,30 @@ final class LossTests: XCTestCase {
     func testPPOLossMatchesTorch() throws {
         typealias F = LossFixtures.PPO
         let mask = try TokenMask(lengths: F.lengths, length: F.length)
-        let inputs = [Input(shape: mask.shape, values: F.logProbs, expectedGradient: F.logProbsGradient),
-                      Input(shape: mask.shape, values: F.values, expectedGradient: F.valuesGradient)]
-        let metrics = ["policy": Double(F.policyLoss), "value": Double(F.valueLoss), "policy clip": F.policyClipFraction,
-                       "value clip": F.valueClipFraction, "approx KL": F.approximateKL]
+        let inputs = [
+            Input(shape: mask.shape, values: F.logProbs, expectedGradient: F.logProbsGradient),
+            Input(shape: mask.shape, values: F.values, expectedGradient: F.valuesGradient),
+        ]
+        let metrics = [
+            "policy": Double(F.policyLoss), "value": Double(F.valueLoss), "policy clip": F.policyClipFraction,
+            "value clip": F.valueClipFraction, "approx KL": F.approximateKL,
+        ]
         try verify("PPO", inputs, loss: F.loss, metrics: metrics) { trained in
             let device = trained[0].device
-            let output = try PPOLoss(clipRange: F.clipRange, valueClipRange: F.valueClipRange, valueCoefficient: F.valueCoefficient)(
-                logProbs: trained[0], oldLogProbs: constant(F.oldLogProbs, device), advantages: constant(F.advantages, device),
-                values: trained[1], oldValues: constant(F.oldValues, device), returns: constant(F.returns, device), mask: mask)
-            return (output.loss, ["policy": Double(try output.policyLoss.scalar()), "value": Double(try output.valueLoss.scalar()),
-                                  "policy clip": output.policyClipFraction, "value clip": output.valueClipFraction,
-                                  "approx KL": output.approximateKL])
+            let output = try PPOLoss(
+                clipRange: F.clipRange, valueClipRange: F.valueClipRange, valueCoefficient: F.valueCoefficient)(
+                    logProbs: trained[0], oldLogProbs: constant(F.oldLogProbs, device),
+                    advantages: constant(F.advantages, device),
+                    values: trained[1], oldValues: constant(F.oldValues, device), returns: constant(F.returns, device),
+                    mask: mask)
+            return (
+                output.loss,
+                [
+                    "policy": Double(try output.policyLoss.scalar()), "value": Double(try output.valueLoss.scalar()),
+                    "policy clip": output.policyClipFraction, "value clip": output.valueClipFraction,
+                    "approx KL": output.approximateKL,
+                ]
+            )
         }
     }
 
@@ -295,7 +337,9 @@ final class LossTests: XCTestCase {
             let input = Input(shape: mask.shape, values: F.logProbs, expectedGradient: testCase.logProbsGradient)
             try verify("GRPO \(testCase.name)", [input], loss: testCase.loss, metrics: metrics) { logProbs in
                 let device = logProbs[0].device
-                let loss = GRPOLoss(epsilonLow: F.epsilonLow, epsilonHigh: F.epsilonHigh, beta: testCase.beta, aggregation: testCase.aggregation)
+                let loss = GRPOLoss(
+                    epsilonLow: F.epsilonLow, epsilonHigh: F.epsilonHigh, beta: testCase.beta,
+                    aggregation: testCase.aggregation)
                 // Without old log-probs the ratio is exp(logp − detached logp). Finite differences
                 // (evaluated without recording) must hold logp_old at the unperturbed values.
                 let fixedOld = testCase.usesOldLogProbs ? F.oldLogProbs : GradientMode.isEnabled ? nil : F.logProbs
@@ -313,24 +357,30 @@ final class LossTests: XCTestCase {
 
     func testBadInputsNameTheOperation() throws {
         let device = TestDevices.reference()
-        let three = try constant([1, 2, 3], device), two = try constant([1, 2], device)
+        let three = try constant([1, 2, 3], device)
+        let two = try constant([1, 2], device)
         func expectError(_ operation: String, _ body: () throws -> Void) {
             XCTAssertThrowsError(try body()) { error in
                 XCTAssertTrue("\(error)".contains(operation), "\(error) should name \(operation)")
             }
         }
         expectError("TokenMask") { _ = try TokenMask(sequences: 2, length: 3, isIncluded: [true]) }
-        expectError("PairLogProbs") { _ = try PairLogProbs(chosen: three, rejected: two, chosenTokenCounts: [1, 1, 1], rejectedTokenCounts: [1, 1]) }
+        expectError("PairLogProbs") {
+            _ = try PairLogProbs(
+                chosen: three, rejected: two, chosenTokenCounts: [1, 1, 1], rejectedTokenCounts: [1, 1])
+        }
         expectError("BradleyTerryLoss") { _ = try BradleyTerryLoss()(chosen: three, rejected: two) }
         expectError("DPOLoss") {
-            let pairs = try PairLogProbs(chosen: three, rejected: three, chosenTokenCounts: [1, 1, 1], rejectedTokenCounts: [1, 1, 1])
+            let pairs = try PairLogProbs(
+                chosen: three, rejected: three, chosenTokenCounts: [1, 1, 1], rejectedTokenCounts: [1, 1, 1])
             _ = try DPOLoss(variant: .robust(labelSmoothing: 0.5))(policy: pairs, reference: nil)
         }
         expectError("GRPOAdvantages") { _ = try GRPOAdvantages.compute(rewards: [1, 2, 3], groupSize: 2) }
         let mask = try TokenMask(lengths: [2], length: 3)
         expectError("GRPOLoss") { _ = try GRPOLoss(beta: 0.1)(logProbs: three, advantages: [1], mask: mask) }
         expectError("PPOLoss") {
-            _ = try PPOLoss()(logProbs: two, oldLogProbs: two, advantages: two, values: two, oldValues: two, returns: two, mask: mask)
+            _ = try PPOLoss()(
+                logProbs: two, oldLogProbs: two, advantages: two, values: two, oldValues: two, returns: two, mask: mask)
         }
     }
 }

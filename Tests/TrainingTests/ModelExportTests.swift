@@ -1,12 +1,13 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
 import TestSupport
-@testable import Training
 import XCTest
+
 @testable import Inference
+@testable import Training
 
 /// `gputrain export --format hf` against transformers: a model trained here, exported, gives
 /// the loss transformers computed for its export (figures committed by
@@ -31,12 +32,14 @@ final class ModelExportTests: XCTestCase {
     }
 
     func testTheExportOfAModelTrainedHereGivesTransformersLoss() throws {
-        let summary = try ModelExport.huggingFace(from: fixture("trained-llama"), to: output, dtype: nil, mergeLoRA: false,
-                                                  device: TestDevices.reference())
+        let summary = try ModelExport.huggingFace(
+            from: fixture("trained-llama"), to: output, dtype: nil, mergeLoRA: false,
+            device: TestDevices.reference())
         XCTAssertEqual(summary.dtype, "float32")
         // Byte-identical to the export transformers read, so its figures apply to this one.
-        XCTAssertEqual(try Data(contentsOf: output.appendingPathComponent("model.safetensors")),
-                       try Data(contentsOf: fixture("trained-llama-export").appendingPathComponent("model.safetensors")))
+        XCTAssertEqual(
+            try Data(contentsOf: output.appendingPathComponent("model.safetensors")),
+            try Data(contentsOf: fixture("trained-llama-export").appendingPathComponent("model.safetensors")))
         let cases = try HuggingFaceFixtures.cases("exports/trained-llama-export")
         for (loss, reference) in zip(try losses(of: output, ids: cases.map(\.ids)), cases) {
             XCTAssertEqual(loss, reference.loss, accuracy: 1e-4 * reference.loss, reference.text)
@@ -50,14 +53,19 @@ final class ModelExportTests: XCTestCase {
     }
 
     func testABFloat16ExportGivesTransformersLossOnThoseWeights() throws {
-        _ = try ModelExport.huggingFace(from: fixture("trained-llama"), to: output, dtype: .bf16, mergeLoRA: false,
-                                        device: TestDevices.reference())
+        _ = try ModelExport.huggingFace(
+            from: fixture("trained-llama"), to: output, dtype: .bf16, mergeLoRA: false,
+            device: TestDevices.reference())
         XCTAssertEqual(try ModelConfig(contentsOf: output.appendingPathComponent("config.json")).dtype, "bfloat16")
         let file = try SafetensorsFile(contentsOf: output.appendingPathComponent("model.safetensors"))
         XCTAssertTrue(file.tensors.allSatisfy { $0.dtype == .bf16 })
         struct Reference: Decodable { var bf16_losses: [Double] }
-        let expected = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: fixture("trained-llama-export")
-            .appendingPathComponent("reference.json"))).bf16_losses
+        let expected = try JSONDecoder().decode(
+            Reference.self,
+            from: Data(
+                contentsOf: fixture("trained-llama-export")
+                    .appendingPathComponent("reference.json"))
+        ).bf16_losses
         let cases = try HuggingFaceFixtures.cases("exports/trained-llama-export")
         for (loss, reference) in zip(try losses(of: output, ids: cases.map(\.ids)), expected) {
             XCTAssertEqual(loss, reference, accuracy: 1e-4 * reference)
@@ -66,10 +74,14 @@ final class ModelExportTests: XCTestCase {
 
     func testAMergedLoRAExportGivesTheLossOfBasePlusAdapter() throws {
         let adapter = fixture("trained-llama-lora")
-        XCTAssertThrowsError(try ModelExport.huggingFace(from: adapter, to: output, dtype: nil, mergeLoRA: false, device: TestDevices.reference())) {
+        XCTAssertThrowsError(
+            try ModelExport.huggingFace(
+                from: adapter, to: output, dtype: nil, mergeLoRA: false, device: TestDevices.reference())
+        ) {
             XCTAssertTrue("\($0)".contains("--merge-lora"), "\($0)")
         }
-        let summary = try ModelExport.huggingFace(from: adapter, to: output, dtype: nil, mergeLoRA: true, device: TestDevices.reference())
+        let summary = try ModelExport.huggingFace(
+            from: adapter, to: output, dtype: nil, mergeLoRA: true, device: TestDevices.reference())
         XCTAssertTrue(summary.mergedAdapter)
         XCTAssertFalse(PEFTAdapter.isAdapter(output))
         let cases = try HuggingFaceFixtures.cases("exports/trained-llama-lora")

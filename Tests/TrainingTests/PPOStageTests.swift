@@ -6,9 +6,10 @@ import Models
 import ReferenceDevice
 import Tensors
 import TestSupport
-@testable import Training
 import XCTest
+
 @testable import Inference
+@testable import Training
 
 /// PPO end to end on tiny models made here: a run reports finite TRL metrics with no KL at the
 /// first rollout; an interrupted and resumed run ends with the same policy and value bits;
@@ -52,40 +53,58 @@ final class PPOStageTests: XCTestCase {
     }
 
     @discardableResult
-    private func train(_ config: PPOConfig, _ run: URL, existing: RunDirectory.Existing = .refuse,
-                       onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> URL? {
-        try PPOStage(config: config, run: RunDirectory(url: run, existing: existing), device: TestDevices.openCL.get(), interruption: interruption, emit: onEvent).train()
+    private func train(
+        _ config: PPOConfig, _ run: URL, existing: RunDirectory.Existing = .refuse,
+        onEvent: @escaping (TrainingEvent) -> Void = { _ in }
+    ) throws -> URL? {
+        try PPOStage(
+            config: config, run: RunDirectory(url: run, existing: existing), device: TestDevices.openCL.get(),
+            interruption: interruption, emit: onEvent
+        ).train()
     }
 
     func testRunReportsFiniteMetricsAndResumesToIdenticalPolicyAndValue() throws {
         let config = try makeWorld()
         let straight = root.appendingPathComponent("straight")
         var steps: [StepMetrics] = []
-        let final = try train(config, straight) { if case let .step(metrics) = $0 { steps.append(metrics) } }
+        let final = try train(config, straight) { if case .step(let metrics) = $0 { steps.append(metrics) } }
         XCTAssertEqual(final, straight.appendingPathComponent("final"))
         XCTAssertEqual(steps.map(\.step), [1, 2, 3, 4])
-        for name in ["objective/scores", "objective/kl", "objective/entropy", "policy/clipfrac_avg", "loss/value_avg", "loss/policy_avg",
-                     "val/clipfrac_avg", "policy/approxkl_avg", "response_length", "rollout/tokens_per_s"] {
+        for name in [
+            "objective/scores", "objective/kl", "objective/entropy", "policy/clipfrac_avg", "loss/value_avg",
+            "loss/policy_avg",
+            "val/clipfrac_avg", "policy/approxkl_avg", "response_length", "rollout/tokens_per_s",
+        ] {
             for metrics in steps {
                 guard let value = metrics.extra[name] else { return XCTFail("step \(metrics.step) lacks \(name)") }
                 XCTAssertTrue(value.isFinite, "\(name) at step \(metrics.step) is \(value)")
             }
         }
         XCTAssertTrue(steps.allSatisfy { $0.loss.isFinite && $0.gradientNorm.isFinite })
-        XCTAssertEqual(steps[0].extra["objective/kl"]!, 0, accuracy: 1e-6, "the first rollout's policy is the reference")
+        XCTAssertEqual(
+            steps[0].extra["objective/kl"]!, 0, accuracy: 1e-6, "the first rollout's policy is the reference")
         XCTAssertNotNil(steps[1].extra["eval/scores"], "held-out evaluation every 2 steps")
-        for file in ["final/model.safetensors", "final/tokenizer.json", "value/model.safetensors", "value/config.json"] {
+        for file in ["final/model.safetensors", "final/tokenizer.json", "value/model.safetensors", "value/config.json"]
+        {
             XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent(file).path), file)
         }
-        XCTAssertNotEqual(try weights(straight, "final"), try Data(contentsOf: URL(fileURLWithPath: config.model.initFrom)
-            .appendingPathComponent("model.safetensors")), "the policy moved")
+        XCTAssertNotEqual(
+            try weights(straight, "final"),
+            try Data(
+                contentsOf: URL(fileURLWithPath: config.model.initFrom)
+                    .appendingPathComponent("model.safetensors")), "the policy moved")
 
         // Stopped after step 3 (between the checkpoints at 2 and 4), then resumed.
         let interrupted = root.appendingPathComponent("interrupted")
-        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { self.interruption.request() } })
+        XCTAssertNil(
+            try train(config, interrupted) {
+                if case .step(let metrics) = $0, metrics.step == 3 { self.interruption.request() }
+            })
         interruption = Interruption()
         var resumedAt: Int?
-        try train(config, interrupted, existing: .resume) { if case let .started(_, _, _, _, step) = $0 { resumedAt = step } }
+        try train(config, interrupted, existing: .resume) {
+            if case .started(_, _, _, _, let step) = $0 { resumedAt = step }
+        }
         XCTAssertEqual(resumedAt, 3)
         XCTAssertEqual(try weights(interrupted, "final"), try weights(straight, "final"), "bit-identical policy")
         XCTAssertEqual(try weights(interrupted, "value"), try weights(straight, "value"), "bit-identical value model")
@@ -96,9 +115,10 @@ final class PPOStageTests: XCTestCase {
     /// and an interrupted run resumes bit for bit (the chats' order follows from the step).
     func testPTXLossPullsThePolicyTowardItsChatsAndResumes() throws {
         var config = try makeWorld()
-        let chats = try writeFile(["sky", "fox", "river", "hill"].map {
-            #"{"messages": [{"role": "user", "content": "What is the \#($0)?"}, {"role": "assistant", "content": "The \#($0) is good."}]}"#
-        }.joined(separator: "\n") + "\n", named: "chats.jsonl", in: root)
+        let chats = try writeFile(
+            ["sky", "fox", "river", "hill"].map {
+                #"{"messages": [{"role": "user", "content": "What is the \#($0)?"}, {"role": "assistant", "content": "The \#($0) is good."}]}"#
+            }.joined(separator: "\n") + "\n", named: "chats.jsonl", in: root)
         config.ptxCoef = 1
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'ptx_data' is empty"), "\($0)") }
         config.ptxData = chats.path
@@ -106,23 +126,32 @@ final class PPOStageTests: XCTestCase {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
         let examples = try ChatExamples.read(chats, encoder: folder.encoder, limits: config.data.limits) { _ in }
         func chatLoss(_ run: URL) throws -> Double {
-            let model = try ChatModelFolder(url: run.appendingPathComponent("final")).loadModel(device: TestDevices.openCL.get())
+            let model = try ChatModelFolder(url: run.appendingPathComponent("final")).loadModel(
+                device: TestDevices.openCL.get())
             return try ChatExamples.meanLoss(model, examples, padID: folder.padID(config: model.config), batchSize: 4)
         }
         var ptxFigures: [Double] = []
-        try train(config, root.appendingPathComponent("ptx")) { if case let .step(metrics) = $0 { ptxFigures += [metrics.extra["loss/ptx_avg"]].compactMap { $0 } } }
+        try train(config, root.appendingPathComponent("ptx")) {
+            if case .step(let metrics) = $0 { ptxFigures += [metrics.extra["loss/ptx_avg"]].compactMap { $0 } }
+        }
         XCTAssertEqual(ptxFigures.count, config.train.steps)
         XCTAssertTrue(ptxFigures.allSatisfy { $0.isFinite && $0 > 0 })
         var without = config
         without.ptxCoef = 0
         try train(without, root.appendingPathComponent("no-ptx"))
-        XCTAssertLessThan(try chatLoss(root.appendingPathComponent("ptx")), try chatLoss(root.appendingPathComponent("no-ptx")))
+        XCTAssertLessThan(
+            try chatLoss(root.appendingPathComponent("ptx")), try chatLoss(root.appendingPathComponent("no-ptx")))
 
         let interrupted = root.appendingPathComponent("ptx-interrupted")
-        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { self.interruption.request() } })
+        XCTAssertNil(
+            try train(config, interrupted) {
+                if case .step(let metrics) = $0, metrics.step == 3 { self.interruption.request() }
+            })
         interruption = Interruption()
         try train(config, interrupted, existing: .resume)
-        XCTAssertEqual(try weights(interrupted, "final"), try weights(root.appendingPathComponent("ptx"), "final"), "bit-identical policy")
+        XCTAssertEqual(
+            try weights(interrupted, "final"), try weights(root.appendingPathComponent("ptx"), "final"),
+            "bit-identical policy")
     }
 
     private func weights(_ run: URL, _ folder: String) throws -> Data {
@@ -132,8 +161,9 @@ final class PPOStageTests: XCTestCase {
     /// The tiny policy of `config`, its folder and the first three encoded prompts.
     private func policyAndPrompts(_ config: PPOConfig) throws -> (LanguageModel, ChatModelFolder, [[Int]]) {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
-        let (prompts, report) = Rollouts.encode(try RLPromptDataset.read(URL(fileURLWithPath: config.data.path)), encoder: folder.encoder,
-                                                limits: config.data.limits)
+        let (prompts, report) = Rollouts.encode(
+            try RLPromptDataset.read(URL(fileURLWithPath: config.data.path)), encoder: folder.encoder,
+            limits: config.data.limits)
         XCTAssertEqual(report.kept, prompts.count)
         return (try folder.loadModel(device: TestDevices.openCL.get()), folder, prompts.prefix(3).map(\.ids))
     }
@@ -145,9 +175,10 @@ final class PPOStageTests: XCTestCase {
         var config = try makeWorld()
         config.lora = LoRASettings(r: 4, alpha: 8, targetModules: .allLinear)
         var steps: [StepMetrics] = []
-        let final = try XCTUnwrap(train(config, root.appendingPathComponent("lora")) { event in
-            if case let .step(metrics) = event { steps.append(metrics) }
-        })
+        let final = try XCTUnwrap(
+            train(config, root.appendingPathComponent("lora")) { event in
+                if case .step(let metrics) = event { steps.append(metrics) }
+            })
         XCTAssertEqual(try XCTUnwrap(steps.first?.extra["objective/kl"]), 0, accuracy: 1e-5)
         XCTAssertTrue(steps.allSatisfy { $0.loss.isFinite })
         XCTAssertEqual(try PEFTAdapter(folder: final).config.taskType, "CAUSAL_LM")
@@ -157,12 +188,19 @@ final class PPOStageTests: XCTestCase {
 
         // Interrupted after step 3 and resumed: the same adapters, policy's and value model's.
         let interrupted = root.appendingPathComponent("lora-interrupted")
-        XCTAssertNil(try train(config, interrupted) { if case let .step(metrics) = $0, metrics.step == 3 { self.interruption.request() } })
+        XCTAssertNil(
+            try train(config, interrupted) {
+                if case .step(let metrics) = $0, metrics.step == 3 { self.interruption.request() }
+            })
         interruption = Interruption()
         try train(config, interrupted, existing: .resume)
         for folder in ["final", "value"] {
-            let bytes = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/\(folder)/\(PEFTAdapter.weightsFileName)")) }
-            XCTAssertEqual(try bytes("lora-interrupted"), try bytes("lora"), "bit-identical \(folder) adapter after resuming")
+            let bytes = { (run: String) in
+                try Data(
+                    contentsOf: self.root.appendingPathComponent("\(run)/\(folder)/\(PEFTAdapter.weightsFileName)"))
+            }
+            XCTAssertEqual(
+                try bytes("lora-interrupted"), try bytes("lora"), "bit-identical \(folder) adapter after resuming")
         }
     }
 
@@ -182,9 +220,12 @@ final class PPOStageTests: XCTestCase {
             XCTAssertTrue((1...5).contains(response.count))
             XCTAssertEqual(first.endedWithStop[row], response.last == folder.encoder.endOfTurnID)
             XCTAssertEqual(Array(example.ids.prefix(prompt.count + response.count)), prompt + response)
-            XCTAssertEqual(example.labels.filter { $0 != ChatExample.ignoredLabel }, response, "labels on the response only")
+            XCTAssertEqual(
+                example.labels.filter { $0 != ChatExample.ignoredLabel }, response, "labels on the response only")
             XCTAssertEqual(example.promptLength, prompt.count)
-            XCTAssertEqual(first.texts[row], folder.tokenizer.decode(first.endedWithStop[row] ? Array(response.dropLast()) : response))
+            XCTAssertEqual(
+                first.texts[row],
+                folder.tokenizer.decode(first.endedWithStop[row] ? Array(response.dropLast()) : response))
         }
         XCTAssertNotEqual(Rollouts.seed(base: 11, step: 0), Rollouts.seed(base: 11, step: 1))
     }
@@ -198,23 +239,32 @@ final class PPOStageTests: XCTestCase {
         let end = Int32(encoder.endOfTurnID)
         let limit = prompts[2].count + 2
         let rollout = try Rollouts.assemble(
-            prompts: prompts, generations: [Generation(tokens: words + [end], stopReason: .endOfSequence),
-                                            Generation(tokens: words, stopReason: .maxTokens),
-                                            Generation(tokens: words + [end], stopReason: .endOfSequence)],
+            prompts: prompts,
+            generations: [
+                Generation(tokens: words + [end], stopReason: .endOfSequence),
+                Generation(tokens: words, stopReason: .maxTokens),
+                Generation(tokens: words + [end], stopReason: .endOfSequence),
+            ],
             encoder: encoder, limit: 1000, seconds: 0.5)
         let response = words.map(Int.init) + [encoder.endOfTurnID]
         XCTAssertEqual(rollout.endedWithStop[0], true)
-        XCTAssertEqual(rollout.examples[0].ids, prompts[0] + response + newline, "an ended turn is closed as the template writes it")
-        XCTAssertEqual(rollout.examples[0].labels, prompts[0].map { _ in ChatExample.ignoredLabel } + response
-                       + newline.map { _ in ChatExample.ignoredLabel })
+        XCTAssertEqual(
+            rollout.examples[0].ids, prompts[0] + response + newline,
+            "an ended turn is closed as the template writes it")
+        XCTAssertEqual(
+            rollout.examples[0].labels,
+            prompts[0].map { _ in ChatExample.ignoredLabel } + response
+                + newline.map { _ in ChatExample.ignoredLabel })
         XCTAssertEqual(rollout.texts[0], " blue sky")
         XCTAssertEqual(rollout.endedWithStop[1], false)
-        XCTAssertEqual(rollout.examples[1].ids, prompts[1] + words.map(Int.init), "an unfinished response is not closed")
+        XCTAssertEqual(
+            rollout.examples[1].ids, prompts[1] + words.map(Int.init), "an unfinished response is not closed")
         XCTAssertEqual(rollout.generatedTokens, 3 * words.count + 2)
         XCTAssertEqual(rollout.tokensPerSecond, Double(rollout.generatedTokens) / 0.5)
 
-        let cut = try Rollouts.assemble(prompts: [prompts[2]], generations: [Generation(tokens: words + [end], stopReason: .endOfSequence)],
-                                        encoder: encoder, limit: limit, seconds: 1)
+        let cut = try Rollouts.assemble(
+            prompts: [prompts[2]], generations: [Generation(tokens: words + [end], stopReason: .endOfSequence)],
+            encoder: encoder, limit: limit, seconds: 1)
         XCTAssertEqual(cut.responseIDs[0], Array(words.prefix(2).map(Int.init)), "cut to the limit")
         XCTAssertEqual(cut.endedWithStop, [false], "a response cut short did not end its turn")
         XCTAssertEqual(cut.examples[0].ids.count, limit)
@@ -226,21 +276,30 @@ final class PPOStageTests: XCTestCase {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
         let policy = try folder.loadModel(device: device)
         let reward = URL(fileURLWithPath: config.rewardModel)
-        let models = PPOModels(policy: policy, reference: try folder.loadModel(device: device, trainable: false),
-                               reward: try ScalarHeadModel.load(reward, device: device, trainable: false),
-                               value: try ScalarHeadModel.load(reward, device: device), encoder: folder.encoder, padID: folder.padID(config: policy.config))
+        let models = PPOModels(
+            policy: policy, reference: try folder.loadModel(device: device, trainable: false),
+            reward: try ScalarHeadModel.load(reward, device: device, trainable: false),
+            value: try ScalarHeadModel.load(reward, device: device), encoder: folder.encoder,
+            padID: folder.padID(config: policy.config))
         let (_, _, prompts) = try policyAndPrompts(config)
-        var rollout = try Rollouts.generate(policy, encoder: folder.encoder, prompts: prompts, settings: config.rollout, seed: 3)
+        var rollout = try Rollouts.generate(
+            policy, encoder: folder.encoder, prompts: prompts, settings: config.rollout, seed: 3)
         rollout.endedWithStop = [true, false, true]
-        let raw = try Tensor.withNoGrad { try CompletionBatch(rollout.examples, padID: models.padID).scores(models.reward).values() }
+        let raw = try Tensor.withNoGrad {
+            try CompletionBatch(rollout.examples, padID: models.padID).scores(models.reward).values()
+        }
         let experience = try PPOExperience(rollout, models: models, config: config)
         XCTAssertEqual(experience.scores, [raw[0], raw[1] - 0.5, raw[2]])
         XCTAssertEqual(experience.metrics["val/num_eos_tokens"], 2)
         XCTAssertEqual(experience.metrics["objective/scores"]!, Double(raw.reduce(0, +) - 0.5) / 3, accuracy: 1e-5)
     }
 
-    private func expectError(_ config: PPOConfig, mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try train(config, root.appendingPathComponent("run-\(UUID().uuidString)")), file: file, line: line) { error in
+    private func expectError(
+        _ config: PPOConfig, mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertThrowsError(
+            try train(config, root.appendingPathComponent("run-\(UUID().uuidString)")), file: file, line: line
+        ) { error in
             for fragment in fragments {
                 XCTAssertTrue("\(error)".contains(fragment), "'\(fragment)' not in: \(error)", file: file, line: line)
             }
@@ -258,8 +317,11 @@ final class PPOStageTests: XCTestCase {
         expectError(config, mentions: ["'reward_model'", "not a reward model"])
         let policy = URL(fileURLWithPath: config.model.initFrom)
         let stranger = try PPOTinyModels.languageModel(at: root.appendingPathComponent("stranger"), vocabularySize: 300)
-        config.rewardModel = try PPOTinyModels.rewardModel(at: root.appendingPathComponent("stranger-reward"), from: stranger).path
-        expectError(config, mentions: ["stranger-reward/tokenizer.json", "differs from the policy's tokenizer", policy.path])
+        config.rewardModel = try PPOTinyModels.rewardModel(
+            at: root.appendingPathComponent("stranger-reward"), from: stranger
+        ).path
+        expectError(
+            config, mentions: ["stranger-reward/tokenizer.json", "differs from the policy's tokenizer", policy.path])
     }
 
     func testShippedRecipeLoadsAndValidates() throws {
@@ -280,7 +342,8 @@ final class PPOStageTests: XCTestCase {
 enum PPOTinyModels {
     static let corpus = [
         "What is the colour of the sky? The sky is blue.", "Where does the fox live? The fox lives in the forest.",
-        "Tell me about the river, the hill, the cat and the owl.", "The answer is good. The answer is bad.", "user assistant system",
+        "Tell me about the river, the hill, the cat and the owl.", "The answer is good. The answer is bad.",
+        "user assistant system",
     ]
 
     /// Writes a seeded tiny language model with its tokenizer into `folder`.
@@ -297,8 +360,10 @@ enum PPOTinyModels {
     static func writePrompts(to folder: URL) throws -> URL {
         let subjects = ["sky", "fox", "river", "hill", "cat", "owl"]
         let lines = subjects.flatMap { subject in
-            [#"{"prompt": "What is the \#(subject)?", "answer": "good"}"#,
-             #"{"prompt": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Tell me about the \#(subject)."}]}"#]
+            [
+                #"{"prompt": "What is the \#(subject)?", "answer": "good"}"#,
+                #"{"prompt": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Tell me about the \#(subject)."}]}"#,
+            ]
         }
         let url = folder.appendingPathComponent("prompts.jsonl")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)

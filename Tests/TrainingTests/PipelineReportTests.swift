@@ -1,31 +1,36 @@
 import Datasets
 import Formats
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
+import Pipeline
+import TinyWorld
 import Training
 import XCTest
-import TinyWorld
-import Pipeline
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// `report.json`'s exact schema, `report.md`'s content and the metrics plots.
 final class PipelineReportTests: XCTestCase {
     private static let scorecardKeys: Set<String> = [
-        "answer_rate", "accuracy", "accuracy_pretrain_only", "judge_score", "judge", "reward", "mean_length", "kl_to_sft",
+        "answer_rate", "accuracy", "accuracy_pretrain_only", "judge_score", "judge", "reward", "mean_length",
+        "kl_to_sft",
     ]
 
     private func scorecard(_ base: Double, kl: Double?, reward: Double?) -> ModelScorecard {
-        ModelScorecard(answerRate: base, accuracy: base / 2, accuracyPretrainOnly: base / 4, judgeScore: base / 3,
-                       judge: .init(correct: base / 2, followsSystemPrompt: base, concise: 0.125), reward: reward,
-                       meanLength: 10 * base, klToSFT: kl)
+        ModelScorecard(
+            answerRate: base, accuracy: base / 2, accuracyPretrainOnly: base / 4, judgeScore: base / 3,
+            judge: .init(correct: base / 2, followsSystemPrompt: base, concise: 0.125), reward: reward,
+            meanLength: 10 * base, klToSFT: kl)
     }
 
     /// A run without PPO: base, SFT and DPO evaluated, four stages timed.
     private func report() -> PipelineReport {
         PipelineReport(
-            models: [.base: scorecard(0.25, kl: nil, reward: nil), .sft: scorecard(0.5, kl: 0, reward: -0.25),
-                     .dpo: scorecard(0.75, kl: 1.5, reward: 0.75)],
+            models: [
+                .base: scorecard(0.25, kl: nil, reward: nil), .sft: scorecard(0.5, kl: 0, reward: -0.25),
+                .dpo: scorecard(0.75, kl: 1.5, reward: 0.75),
+            ],
             rewardModel: .init(outcomes: [("padded", true), ("padded", false), ("wrong_fact", true), (nil, true)]),
             seconds: .init([.data: 1.25, .tokenizer: 2, .pretrain: 300.5, .sft: 42]))
     }
@@ -54,7 +59,8 @@ final class PipelineReportTests: XCTestCase {
         let rewardModel = try object(json["reward_model"])
         XCTAssertEqual(Set(rewardModel.keys), ["heldout_accuracy", "heldout_accuracy_by_kind"])
         XCTAssertEqual(rewardModel["heldout_accuracy"] as? Double, 0.75)
-        XCTAssertEqual(try object(rewardModel["heldout_accuracy_by_kind"]) as? [String: Double], ["padded": 0.5, "wrong_fact": 1])
+        XCTAssertEqual(
+            try object(rewardModel["heldout_accuracy_by_kind"]) as? [String: Double], ["padded": 0.5, "wrong_fact": 1])
 
         let seconds = try object(json["seconds"])
         XCTAssertEqual(Set(seconds.keys), ["data", "tokenizer", "pretrain", "sft", "reward", "dpo", "ppo", "eval"])
@@ -67,11 +73,13 @@ final class PipelineReportTests: XCTestCase {
         diverged.models[.ppo] = scorecard(1, kl: .nan, reward: .infinity)
         let divergedModels = try object(object(JSONSerialization.jsonObject(with: diverged.jsonData()))["models"])
         let ppoCard = try object(divergedModels["ppo"])
-        XCTAssertTrue(ppoCard["kl_to_sft"] is NSNull && ppoCard["reward"] is NSNull, "non-finite figures are written as null")
+        XCTAssertTrue(
+            ppoCard["kl_to_sft"] is NSNull && ppoCard["reward"] is NSNull, "non-finite figures are written as null")
 
         var withoutRewardModel = report
         withoutRewardModel.rewardModel = nil
-        XCTAssertTrue(try object(JSONSerialization.jsonObject(with: withoutRewardModel.jsonData()))["reward_model"] is NSNull)
+        XCTAssertTrue(
+            try object(JSONSerialization.jsonObject(with: withoutRewardModel.jsonData()))["reward_model"] is NSNull)
     }
 
     func testWriteProducesBothFilesAndMarkdownHasEveryTable() throws {
@@ -80,12 +88,14 @@ final class PipelineReportTests: XCTestCase {
         let world = TinyWorld(seed: 3, size: .smoke)
         let questions = TinyWorldChats(world: world).evaluation
         let answers = questions.prefix(10).map {
-            ChatAnswer(question: $0, text: "It is <|im_start|> | *x*\nmore", tokenCount: 7, endedTurn: false, verdict: nil)
+            ChatAnswer(
+                question: $0, text: "It is <|im_start|> | *x*\nmore", tokenCount: 7, endedTurn: false, verdict: nil)
         }
         let samples = PipelineReport.sampleAnswers(answers)
         XCTAssertEqual(samples.count, 3)
-        XCTAssertEqual(Set(samples.map(\.question.style)).count, min(3, Set(answers.map(\.question.style)).count),
-                       "one of each style when there are")
+        XCTAssertEqual(
+            Set(samples.map(\.question.style)).count, min(3, Set(answers.map(\.question.style)).count),
+            "one of each style when there are")
 
         var report = report()
         report.models[.dpo]!.judgeBySystemPrompt = [
@@ -95,13 +105,16 @@ final class PipelineReportTests: XCTestCase {
         try report.write(to: directory, samples: [.sft: samples], plots: ["pretrain", "sft"])
         var readBack = report
         readBack.models[.dpo]!.judgeBySystemPrompt = [:]
-        XCTAssertEqual(try PipelineReport.read(directory.appendingPathComponent("report.json")), readBack,
-                       "report.json holds everything but the by-system-prompt means")
+        XCTAssertEqual(
+            try PipelineReport.read(directory.appendingPathComponent("report.json")), readBack,
+            "report.json holds everything but the by-system-prompt means")
         let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
 
         XCTAssertTrue(markdown.contains("| figure | base | sft | dpo |"), markdown)
-        for label in ["answer rate", "accuracy, pretraining-only facts", "judge: follows system prompt", "reward (reward model)",
-                      "mean length (tokens)", "KL to SFT"] {
+        for label in [
+            "answer rate", "accuracy, pretraining-only facts", "judge: follows system prompt", "reward (reward model)",
+            "mean length (tokens)", "KL to SFT",
+        ] {
             XCTAssertTrue(markdown.contains("| \(label) |"), label)
         }
         XCTAssertTrue(markdown.contains("| KL to SFT | — | 0.000 | 1.500 |"), markdown)
@@ -115,7 +128,8 @@ final class PipelineReportTests: XCTestCase {
         XCTAssertTrue(markdown.contains("| total | 345.8 |"))
         XCTAssertFalse(markdown.contains("| ppo |"), "stages that did not run are left out")
         XCTAssertTrue(markdown.contains("### sft"))
-        XCTAssertTrue(markdown.contains("\\<\\|im\\_start\\|\\> \\| \\*x\\* ⏎ more"), "model output is escaped onto one line")
+        XCTAssertTrue(
+            markdown.contains("\\<\\|im\\_start\\|\\> \\| \\*x\\* ⏎ more"), "model output is escaped onto one line")
         XCTAssertTrue(markdown.contains("not judged (scored 0)"))
         XCTAssertTrue(markdown.contains("(did not end its turn)"))
         XCTAssertTrue(markdown.contains("[pretrain](plots/pretrain.svg)"))
@@ -143,7 +157,8 @@ final class PipelineReportTests: XCTestCase {
     func testSVGIsWellFormedWithOneChartPerMetricAndDeterministic() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-plot-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let metricsFile = folder.appendingPathComponent("metrics.jsonl"), svgFile = folder.appendingPathComponent("plots/dpo.svg")
+        let metricsFile = folder.appendingPathComponent("metrics.jsonl")
+        let svgFile = folder.appendingPathComponent("plots/dpo.svg")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try metrics.write(to: metricsFile, atomically: true, encoding: .utf8)
 
@@ -155,7 +170,8 @@ final class PipelineReportTests: XCTestCase {
         XCTAssertEqual(svg.count("circle"), 2, "kl and val_loss have one point each")
         for key in drawn.map(\.key) { XCTAssertTrue(svg.texts.contains(key), key) }
         XCTAssertTrue(svg.texts.contains("dpo <stage>"), "the title is escaped and read back")
-        XCTAssertTrue(svg.texts.contains("4.5") && svg.texts.contains("2"), "the loss chart labels its maximum and minimum")
+        XCTAssertTrue(
+            svg.texts.contains("4.5") && svg.texts.contains("2"), "the loss chart labels its maximum and minimum")
         XCTAssertEqual(String(decoding: data, as: UTF8.self), MetricsPlot.svg(drawn, title: "dpo <stage>"))
 
         let empty = try SVGSummary(Data(MetricsPlot.svg([], title: "empty").utf8))
@@ -175,14 +191,18 @@ private final class SVGSummary: NSObject, XMLParserDelegate {
         let parser = XMLParser(data: data)
         parser.delegate = self
         guard parser.parse() else {
-            throw NSError(domain: "SVG", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(parser.parserError.map { "\($0)" } ?? "malformed")"])
+            throw NSError(
+                domain: "SVG", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "\(parser.parserError.map { "\($0)" } ?? "malformed")"])
         }
     }
 
     func count(_ element: String) -> Int { elements.filter { $0 == element }.count }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if root == nil { root = name }
         elements.append(name)
         if name == "text" { text = "" }

@@ -1,9 +1,10 @@
-import Foundation
 import Formats
-@testable import Training
+import Foundation
 import TestSupport
 import XCTest
+
 @testable import Pipeline
+@testable import Training
 
 /// Names in a recipe (`optim.schedule`, `loss.type`, …) and the stages' own checks fail as the
 /// recipe loads: the error names the file, the line, the key, the value and the valid names,
@@ -37,30 +38,43 @@ final class RecipeChoiceTests: XCTestCase {
     func testMisspeltScheduleNamesFileLineKeyAndChoices() throws {
         let message = try loadError(SFTConfig.self, "train:\n  steps: 3\noptim:\n  schedule: cosin\n")
         XCTAssertTrue(message.hasPrefix("\(recipePath):4: "), message)
-        XCTAssertTrue(message.contains("'optim.schedule' must be one of cosine, linear, constant, got 'cosin'"), message)
+        XCTAssertTrue(
+            message.contains("'optim.schedule' must be one of cosine, linear, constant, got 'cosin'"), message)
     }
 
     /// The model folder does not exist, yet the loss type is what is reported: nothing was opened.
     func testMisspeltLossTypeComesBeforeTheMissingModel() throws {
-        let yaml = "model:\n  init_from: \(folder.appendingPathComponent("no-such-model").path)\nloss:\n  type: sigmod\n"
+        let yaml =
+            "model:\n  init_from: \(folder.appendingPathComponent("no-such-model").path)\nloss:\n  type: sigmod\n"
         let message = try loadError(DPOConfig.self, yaml)
         XCTAssertTrue(message.hasPrefix("\(recipePath):4: "), message)
-        XCTAssertTrue(message.contains("'loss.type' must be one of sigmoid, conservative, robust, ipo, hinge, simpo, got 'sigmod'"),
-                      message)
+        XCTAssertTrue(
+            message.contains(
+                "'loss.type' must be one of sigmoid, conservative, robust, ipo, hinge, simpo, got 'sigmod'"),
+            message)
     }
 
     func testEveryChoiceIsCheckedAtLoad() throws {
         let cases: [(String, String, String)] = [
             (try loadError(DPOConfig.self, "reference:\n  mode: frozen\n"), "'reference.mode'", "cached, model, none"),
             (try loadError(SFTConfig.self, "loss_on: prompt\n"), "'loss_on'", "assistant_only, all_tokens"),
-            (try loadError(SFTConfig.self, "data:\n  template: vicuna\n"), "'data.template'", "auto, chatml, llama3, llama3.1"),
+            (
+                try loadError(SFTConfig.self, "data:\n  template: vicuna\n"), "'data.template'",
+                "auto, chatml, llama3, llama3.1"
+            ),
             (try loadError(PPOConfig.self, "kl_estimator: k2\n"), "'kl_estimator'", "k1, k3"),
             (try loadError(GRPOConfig.self, "loss_type: ppo\n"), "'loss_type'", "grpo, bnpo, dapo, dr_grpo"),
             (try loadError(GRPOConfig.self, "scale_rewards: all\n"), "'scale_rewards'", "group, batch, none"),
             (try loadError(PretrainConfig.self, "model:\n  type: qwen2\n"), "'model.type'", "gpt2, llama"),
-            (try loadError(PretrainConfig.self, "data:\n  tiny_world_size: huge\n"), "'data.tiny_world_size'", "smoke, standard, large"),
+            (
+                try loadError(PretrainConfig.self, "data:\n  tiny_world_size: huge\n"), "'data.tiny_world_size'",
+                "smoke, standard, large"
+            ),
             (try loadError(PipelineConfig.self, "stages: [sft, kto]\n"), "'stages[1]'", "sft, reward, dpo, ppo, grpo"),
-            (try loadError(PipelineConfig.self, "dpo:\n  optim:\n    schedule: step\n"), "'dpo.optim.schedule'", "cosine, linear, constant"),
+            (
+                try loadError(PipelineConfig.self, "dpo:\n  optim:\n    schedule: step\n"), "'dpo.optim.schedule'",
+                "cosine, linear, constant"
+            ),
         ]
         for (message, key, choices) in cases {
             XCTAssertTrue(message.hasPrefix(recipePath + ":"), message)
@@ -70,19 +84,26 @@ final class RecipeChoiceTests: XCTestCase {
 
     func testOverrideIsCheckedLikeTheFile() throws {
         let message = try loadError(SFTConfig.self, "train:\n  steps: 3\n", overrides: ["optim.schedule=cosin"])
-        XCTAssertEqual(message, "--set optim.schedule=cosin: 'optim.schedule' must be one of cosine, linear, constant, got 'cosin'")
+        XCTAssertEqual(
+            message, "--set optim.schedule=cosin: 'optim.schedule' must be one of cosine, linear, constant, got 'cosin'"
+        )
     }
 
     /// GRPO refuses a bad `lora:` section as the other stages do, at load and when started.
     func testGRPORefusesABadLoRASectionLikeTheOtherStages() throws {
         let yaml = "lora:\n  r: 4\n  target_modules: '(q_proj'\n"
-        for message in [try loadError(GRPOConfig.self, yaml), try loadError(SFTConfig.self, yaml), try loadError(DPOConfig.self, yaml)] {
+        for message in [
+            try loadError(GRPOConfig.self, yaml), try loadError(SFTConfig.self, yaml),
+            try loadError(DPOConfig.self, yaml),
+        ] {
             XCTAssertTrue(message.contains("'lora.target_modules' is not a valid regular expression"), message)
         }
         var config = GRPOConfig()
         config.lora = LoRASettings(r: 4, targetModules: .pattern("(q_proj"))
         let run = try RunDirectory(url: folder.appendingPathComponent("run"), existing: .overwrite)
-        XCTAssertThrowsError(try GRPOStage(config: config, run: run, device: TestDevices.reference(), emit: { _ in }).train()) {
+        XCTAssertThrowsError(
+            try GRPOStage(config: config, run: run, device: TestDevices.reference(), emit: { _ in }).train()
+        ) {
             XCTAssertTrue("\($0)".contains("'lora.target_modules'"), "\($0)")
         }
     }

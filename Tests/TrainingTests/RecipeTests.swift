@@ -1,7 +1,8 @@
 import Foundation
-@testable import Training
 import XCTest
+
 @testable import Pipeline
+@testable import Training
 
 /// The shipped recipes: every file in configs/ is built into the binary with the same text and
 /// loads as the recipe of its command; `recipe:` starts a section from another recipe.
@@ -14,7 +15,8 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(Set(files.map { String($0.dropLast(5)) }), Set(RecipeSource.builtInNames))
         for file in files {
             let builtIn = try XCTUnwrap(RecipeSource.builtIn(file), file)
-            XCTAssertEqual(builtIn.text, try String(contentsOf: configs.appendingPathComponent(file), encoding: .utf8), file)
+            XCTAssertEqual(
+                builtIn.text, try String(contentsOf: configs.appendingPathComponent(file), encoding: .utf8), file)
         }
     }
 
@@ -45,17 +47,21 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(pipeline.dpo.train.evalEvery, 40)
         XCTAssertNotEqual(dpo.train.evalEvery, 40)
         XCTAssertEqual(pipeline.ppo, try ConfigLoader.load(PPOConfig.self, from: RecipeSource.named("tiny-world-ppo")))
-        XCTAssertEqual(pipeline.pretrain.model, try ConfigLoader.load(PretrainConfig.self, from: RecipeSource.named("tiny-world-pretrain")).model)
+        XCTAssertEqual(
+            pipeline.pretrain.model,
+            try ConfigLoader.load(PretrainConfig.self, from: RecipeSource.named("tiny-world-pretrain")).model)
     }
 
     func testRecipeIncludesResolveBesideTheFileAndNameTheirErrors() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("recipe-include-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "recipe-include-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try "train:\n  steps: 7\n  batch_size: 3\noptim:\n  learning_rate: 0.5\n".write(
             to: folder.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
         let pipelineURL = folder.appendingPathComponent("pipeline.yaml")
-        try "sft:\n  recipe: mine.yaml\n  train:\n    steps: 9\n".write(to: pipelineURL, atomically: true, encoding: .utf8)
+        try "sft:\n  recipe: mine.yaml\n  train:\n    steps: 9\n".write(
+            to: pipelineURL, atomically: true, encoding: .utf8)
         let pipeline = try ConfigLoader.load(PipelineConfig.self, from: pipelineURL)
         XCTAssertEqual(pipeline.sft.train.steps, 9)
         XCTAssertEqual(pipeline.sft.train.batchSize, 3)
@@ -68,16 +74,21 @@ final class RecipeTests: XCTestCase {
             XCTAssertTrue(message.contains("tiny-world-sft"), message)
         }
         try "sft:\n  recipe: mine.yaml\n".write(to: pipelineURL, atomically: true, encoding: .utf8)
-        try "train:\n  stepz: 7\n".write(to: folder.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
+        try "train:\n  stepz: 7\n".write(
+            to: folder.appendingPathComponent("mine.yaml"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ConfigLoader.load(PipelineConfig.self, from: pipelineURL)) { error in
             let message = "\(error)"
-            XCTAssertTrue(message.hasPrefix(folder.appendingPathComponent("mine.yaml").path + ":2: unknown key 'sft.train.stepz'"), message)
+            XCTAssertTrue(
+                message.hasPrefix(
+                    folder.appendingPathComponent("mine.yaml").path + ":2: unknown key 'sft.train.stepz'"), message)
         }
     }
 
     func testAMissingRecipeListsTheBuiltInOnes() {
         XCTAssertThrowsError(try RecipeSource.named("tiny-wrld")) { error in
-            XCTAssertTrue("\(error)".contains("no built-in recipe of that name") && "\(error)".contains("tiny-world-dpo"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("no built-in recipe of that name") && "\(error)".contains("tiny-world-dpo"),
+                "\(error)")
         }
     }
 }

@@ -2,8 +2,9 @@ import Datasets
 import Formats
 import Foundation
 import TestSupport
-@testable import Training
 import XCTest
+
+@testable import Training
 
 /// The programmatic reward functions, their choice by name, and their weighted sum.
 final class RewardFunctionTests: XCTestCase {
@@ -34,7 +35,9 @@ final class RewardFunctionTests: XCTestCase {
         XCTAssertEqual(reward.reward(prompt: sum, completion: "36 is not 20 + 16"), 0, "the last number counts")
         XCTAssertEqual(reward.reward(prompt: sum, completion: "360"), 0)
         XCTAssertEqual(reward.reward(prompt: prompt("What is 2 - 5?", answer: "-3"), completion: "2 - 5 equals -3."), 1)
-        XCTAssertEqual(reward.reward(prompt: prompt("What is 2 * 8?", answer: 16), completion: "It is 16.0"), 1, "a JSON number answer")
+        XCTAssertEqual(
+            reward.reward(prompt: prompt("What is 2 * 8?", answer: 16), completion: "It is 16.0"), 1,
+            "a JSON number answer")
         XCTAssertEqual(RewardText.numbers(in: "19 - 3 equals 16, not 1.5 or -2."), [19, 3, 16, 1.5, -2])
     }
 
@@ -49,10 +52,14 @@ final class RewardFunctionTests: XCTestCase {
         XCTAssertEqual(reward.reward(prompt: sentence, completion: "A veigas has black fur."), 1)
         XCTAssertEqual(reward.reward(prompt: sentence, completion: "7 + 4 equals 11!"), 1)
         XCTAssertEqual(reward.reward(prompt: sentence, completion: "Black"), 0)
-        XCTAssertEqual(reward.reward(prompt: sentence, completion: "a veigas has black fur."), 0, "starts with a capital")
-        XCTAssertEqual(reward.reward(prompt: sentence, completion: "A veigas has black fur"), 0, "ends with a full stop")
-        XCTAssertEqual(reward.reward(prompt: prompt("What color is the veigas?"), completion: "whatever"), 1, "no style asked")
-        XCTAssertEqual(FormatReward.style(of: [.user("In a single word: where is Zil?")]), .oneWord, "asked in the user turn")
+        XCTAssertEqual(
+            reward.reward(prompt: sentence, completion: "a veigas has black fur."), 0, "starts with a capital")
+        XCTAssertEqual(
+            reward.reward(prompt: sentence, completion: "A veigas has black fur"), 0, "ends with a full stop")
+        XCTAssertEqual(
+            reward.reward(prompt: prompt("What color is the veigas?"), completion: "whatever"), 1, "no style asked")
+        XCTAssertEqual(
+            FormatReward.style(of: [.user("In a single word: where is Zil?")]), .oneWord, "asked in the user turn")
     }
 
     func testLengthPrefersShortAnswers() throws {
@@ -78,14 +85,18 @@ final class RewardFunctionTests: XCTestCase {
         XCTAssertTrue(scores.allSatisfy(\.isFinite))
         XCTAssertEqual(scores[0], scores[2], "the same text scores the same in another batch")
         XCTAssertNotEqual(scores[0], scores[1])
-        XCTAssertEqual(try reward.reward(prompt: prompts[1], completion: completions[1]), scores[1], accuracy: 1e-5,
-                       "alone as in a batch (right padding never reaches a real token)")
+        XCTAssertEqual(
+            try reward.reward(prompt: prompts[1], completion: completions[1]), scores[1], accuracy: 1e-5,
+            "alone as in a batch (right padding never reaches a real token)")
     }
 
     func testRewardsAreChosenByNameAndSummedWithWeights() throws {
-        let set = try RewardSet(specs: [RewardSpec(name: "exact_match", weight: 1), RewardSpec(name: "format", weight: 0.5),
-                                        RewardSpec(name: "length", weight: -0.25)],
-                                options: .init(lengthLimit: 4), device: TestDevices.reference())
+        let set = try RewardSet(
+            specs: [
+                RewardSpec(name: "exact_match", weight: 1), RewardSpec(name: "format", weight: 0.5),
+                RewardSpec(name: "length", weight: -0.25),
+            ],
+            options: .init(lengthLimit: 4), device: TestDevices.reference())
         XCTAssertEqual(set.names, ["exact_match", "format", "length"])
         let question = prompt("What is 2 + 2?", system: "Answer in one word.", answer: "4")
         let scored = try set.score(prompts: [question, question], completions: ["4", "It is 5."])
@@ -105,7 +116,8 @@ final class RewardFunctionTests: XCTestCase {
             } catch { return "\(error)" }
         }
         let unknown = message([RewardSpec(name: "exact_mach")])
-        XCTAssertTrue(unknown.contains("unknown reward 'exact_mach'") && unknown.contains("did you mean 'exact_match'"), unknown)
+        XCTAssertTrue(
+            unknown.contains("unknown reward 'exact_mach'") && unknown.contains("did you mean 'exact_match'"), unknown)
         XCTAssertTrue(unknown.contains("exact_match, format, length, reward_model"), unknown)
         XCTAssertTrue(message([]).contains("'rewards' is empty"))
         XCTAssertTrue(message([RewardSpec(name: "format"), RewardSpec(name: "format")]).contains("twice"))
@@ -116,9 +128,11 @@ final class RewardFunctionTests: XCTestCase {
     func testRewardListIsReadFromYAML() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-rewards-\(getpid()).yaml")
         defer { try? FileManager.default.removeItem(at: file) }
-        try "rewards:\n  - {name: exact_match, weight: 2.0}\n  - name: length\nlength_limit: 8\n".write(to: file, atomically: true, encoding: .utf8)
+        try "rewards:\n  - {name: exact_match, weight: 2.0}\n  - name: length\nlength_limit: 8\n".write(
+            to: file, atomically: true, encoding: .utf8)
         let config = try ConfigLoader.load(GRPOConfig.self, from: file)
-        XCTAssertEqual(config.rewards, [RewardSpec(name: "exact_match", weight: 2), RewardSpec(name: "length", weight: 1)])
+        XCTAssertEqual(
+            config.rewards, [RewardSpec(name: "exact_match", weight: 2), RewardSpec(name: "length", weight: 1)])
         XCTAssertEqual(config.lengthLimit, 8)
         try "rewards:\n  - {name: format, wieght: 2.0}\n".write(to: file, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ConfigLoader.load(GRPOConfig.self, from: file)) { error in
@@ -131,13 +145,17 @@ final class RewardFunctionTests: XCTestCase {
     func testMissingAnswerFieldNamesTheLine() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-prompts-\(getpid()).jsonl")
         defer { try? FileManager.default.removeItem(at: file) }
-        try #"{"prompt": "What is 1 + 1?", "answer": "2"}"# .appending("\n\n") .appending(#"{"prompt": "What is 1 + 2?"}"#)
-            .write(to: file, atomically: true, encoding: .utf8)
-        let set = try RewardSet(specs: [RewardSpec(name: "exact_match")], options: .init(), device: TestDevices.reference())
+        try #"{"prompt": "What is 1 + 1?", "answer": "2"}"#.appending("\n\n").appending(
+            #"{"prompt": "What is 1 + 2?"}"#
+        )
+        .write(to: file, atomically: true, encoding: .utf8)
+        let set = try RewardSet(
+            specs: [RewardSpec(name: "exact_match")], options: .init(), device: TestDevices.reference())
         XCTAssertThrowsError(try set.requireFields(of: RLPromptDataset.read(file), in: file)) { error in
             XCTAssertTrue("\(error)".contains("\(file.path):3:") && "\(error)".contains("\"answer\""), "\(error)")
         }
-        let format = try RewardSet(specs: [RewardSpec(name: "format")], options: .init(), device: TestDevices.reference())
+        let format = try RewardSet(
+            specs: [RewardSpec(name: "format")], options: .init(), device: TestDevices.reference())
         XCTAssertNoThrow(try format.requireFields(of: RLPromptDataset.read(file), in: file))
     }
 }

@@ -1,13 +1,14 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
 import TestSupport
-@testable import Training
 import XCTest
+
 @testable import Inference
+@testable import Training
 
 /// The reward-model stage on a tiny chat model and an easy synthetic preference set: the
 /// Bradley–Terry objective separates the pairs, a resumed run ends bit-identical, the final
@@ -28,23 +29,30 @@ final class RewardStageTests: XCTestCase {
     private func config(steps: Int, pairs: Int = 48, margins: Bool = false) throws -> RewardConfig {
         var config = RewardConfig()
         config.model.initFrom = try TinyChatModel.make(at: root.appendingPathComponent("base")).path
-        config.data.path = try TinyChatModel.write(TinyChatModel.preferenceLines(count: pairs, margins: margins), to: root,
-                                                   name: "preferences.jsonl").path
+        config.data.path = try TinyChatModel.write(
+            TinyChatModel.preferenceLines(count: pairs, margins: margins), to: root,
+            name: "preferences.jsonl"
+        ).path
         config.data.heldoutFraction = 0.25
         config.data.maxLength = 96
-        config.train = LoopSettings(steps: steps, batchSize: 8, gradientAccumulation: 1, evalEvery: 10, checkpointEvery: 10, seed: 5)
+        config.train = LoopSettings(
+            steps: steps, batchSize: 8, gradientAccumulation: 1, evalEvery: 10, checkpointEvery: 10, seed: 5)
         config.optim.learningRate = 3e-3
         config.optim.warmupSteps = 2
         config.centerRewardsCoefficient = 0.01
         return config
     }
 
-    private func train(_ config: RewardConfig, _ name: String, existing: RunDirectory.Existing = .refuse,
-                       device: Device? = nil, onEvent: @escaping (TrainingEvent) -> Void = { _ in }) throws -> (URL?, [StepMetrics]) {
+    private func train(
+        _ config: RewardConfig, _ name: String, existing: RunDirectory.Existing = .refuse,
+        device: Device? = nil, onEvent: @escaping (TrainingEvent) -> Void = { _ in }
+    ) throws -> (URL?, [StepMetrics]) {
         var steps: [StepMetrics] = []
-        let url = try RewardStage(config: config, run: RunDirectory(url: root.appendingPathComponent(name), existing: existing),
-                                  device: device ?? TestDevices.openCL.get(), interruption: interruption) { event in
-            if case let .step(metrics) = event { steps.append(metrics) }
+        let url = try RewardStage(
+            config: config, run: RunDirectory(url: root.appendingPathComponent(name), existing: existing),
+            device: device ?? TestDevices.openCL.get(), interruption: interruption
+        ) { event in
+            if case .step(let metrics) = event { steps.append(metrics) }
             onEvent(event)
         }.train()
         return (url, steps)
@@ -105,7 +113,8 @@ final class RewardStageTests: XCTestCase {
         let scorer = try RewardScorer(folder: folder, device: TestDevices.openCL.get())
         let pairs = try PreferenceDataset.read(URL(fileURLWithPath: config.data.path))
         let (_, heldout) = EpochOrder.split(pairs, heldoutFraction: 0.25, seed: 5)
-        XCTAssertEqual(try scorer.evaluate(heldout).accuracy, report.heldoutAccuracy, "the saved adapter scores as trained")
+        XCTAssertEqual(
+            try scorer.evaluate(heldout).accuracy, report.heldoutAccuracy, "the saved adapter scores as trained")
     }
 
     func testInterruptedRunResumesToIdenticalWeights() throws {
@@ -115,19 +124,22 @@ final class RewardStageTests: XCTestCase {
         _ = try train(straight, "straight")
 
         let (stopped, _) = try train(straight, "interrupted") { event in
-            if case let .step(metrics) = event, metrics.step == 5 { self.interruption.request() }
+            if case .step(let metrics) = event, metrics.step == 5 { self.interruption.request() }
         }
         XCTAssertNil(stopped)
         interruption = Interruption()
         var resumedAt: Int?
         _ = try train(straight, "interrupted", existing: .resume) { event in
-            if case let .started(_, _, _, _, step) = event { resumedAt = step }
+            if case .started(_, _, _, _, let step) = event { resumedAt = step }
         }
         XCTAssertEqual(resumedAt, 5)
-        let weights = { (run: String) in try Data(contentsOf: self.root.appendingPathComponent("\(run)/final/model.safetensors")) }
+        let weights = { (run: String) in
+            try Data(contentsOf: self.root.appendingPathComponent("\(run)/final/model.safetensors"))
+        }
         XCTAssertEqual(try weights("interrupted"), try weights("straight"), "bit-identical final weights")
-        XCTAssertEqual(try RewardReport.read(from: root.appendingPathComponent("interrupted")),
-                       try RewardReport.read(from: root.appendingPathComponent("straight")))
+        XCTAssertEqual(
+            try RewardReport.read(from: root.appendingPathComponent("interrupted")),
+            try RewardReport.read(from: root.appendingPathComponent("straight")))
     }
 
     /// One batch of 2B sequences gives the loss of the chosen and rejected scores computed
@@ -136,15 +148,18 @@ final class RewardStageTests: XCTestCase {
         let device = try TestDevices.openCL.get()
         let config = try config(steps: 1, pairs: 8, margins: true)
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
-        let pairs = try EncodedPreferencePair.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits)
+        let pairs = try EncodedPreferencePair.read(
+            URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits)
         XCTAssertEqual(pairs.map(\.margin), (0..<8).map { Float($0 % 4) * 0.5 })
         XCTAssertEqual(pairs.map(\.kind), (0..<8).map { $0 < 6 ? "wrong_word" : "padded" })
         let model = try ScalarHeadModel.initialized(from: folder.loadModel(device: device), device: device, seed: 3)
         let padID = folder.padID(config: model.config)
-        let output = try RewardStage.loss(BradleyTerryLoss(centeringCoefficient: 0.01), model: model, pairs: pairs, padID: padID)
+        let output = try RewardStage.loss(
+            BradleyTerryLoss(centeringCoefficient: 0.01), model: model, pairs: pairs, padID: padID)
         let scorer = RewardScorer(model: model, encoder: folder.encoder, padID: padID, batchSize: 3)
-        let expected = PreferenceEvaluation(pairs, chosen: try scorer.scores(pairs.map(\.chosen)),
-                                            rejected: try scorer.scores(pairs.map(\.rejected)), centeringCoefficient: 0.01)
+        let expected = PreferenceEvaluation(
+            pairs, chosen: try scorer.scores(pairs.map(\.chosen)),
+            rejected: try scorer.scores(pairs.map(\.rejected)), centeringCoefficient: 0.01)
         XCTAssertEqual(Double(try output.loss.scalar()), expected.loss, accuracy: 1e-4)
         XCTAssertEqual(output.meanMargin, expected.meanMargin, accuracy: 1e-4)
         XCTAssertEqual(output.accuracy, expected.accuracy)
@@ -176,14 +191,17 @@ final class RewardStageTests: XCTestCase {
         }
 
         // A language model is not a reward model.
-        XCTAssertThrowsError(try RewardScorer(folder: root.appendingPathComponent("base"), device: TestDevices.reference())) { error in
+        XCTAssertThrowsError(
+            try RewardScorer(folder: root.appendingPathComponent("base"), device: TestDevices.reference())
+        ) { error in
             XCTAssertTrue("\(error)".contains("not a reward model"), "\(error)")
             XCTAssertTrue("\(error)".contains("has no score.weight"), "\(error)")
         }
     }
 
     func testTinyWorldRecipeReads() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("configs/tiny-world-reward.yaml")
         let config = try ConfigLoader.load(RewardConfig.self, from: url)
         XCTAssertEqual(config.model.initFrom, "runs/tiny-world-sft/final")
@@ -193,9 +211,12 @@ final class RewardStageTests: XCTestCase {
     }
 
     func testRewardModelMustShareThePolicyTokenizer() throws {
-        let policy = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("policy"), vocabularySize: 320))
-        let same = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("same"), seed: 2, vocabularySize: 320))
-        let other = try ChatModelFolder(url: TinyChatModel.make(at: root.appendingPathComponent("other"), vocabularySize: 290))
+        let policy = try ChatModelFolder(
+            url: TinyChatModel.make(at: root.appendingPathComponent("policy"), vocabularySize: 320))
+        let same = try ChatModelFolder(
+            url: TinyChatModel.make(at: root.appendingPathComponent("same"), seed: 2, vocabularySize: 320))
+        let other = try ChatModelFolder(
+            url: TinyChatModel.make(at: root.appendingPathComponent("other"), vocabularySize: 290))
         XCTAssertNoThrow(try policy.requireSameTokenizer(as: same))
         XCTAssertThrowsError(try policy.requireSameTokenizer(as: other)) { error in
             XCTAssertTrue("\(error)".contains("other/tokenizer.json"), "\(error)")
@@ -214,28 +235,36 @@ final class RewardStageTests: XCTestCase {
         try base.saveScalarHeadModel(model, to: folder, padID: base.padID(config: model.config))
 
         let scorer = try RewardScorer(folder: folder, device: device)
-        let chats: [[ChatMessage]] = [[.user("What is the sky?"), .assistant("The sky is blue.")],
-                                      [.system("Answer in one word."), .user("Where does the fox live?"), .assistant("Forest")]]
+        let chats: [[ChatMessage]] = [
+            [.user("What is the sky?"), .assistant("The sky is blue.")],
+            [.system("Answer in one word."), .user("Where does the fox live?"), .assistant("Forest")],
+        ]
         let examples = chats.map { try! scorer.encoder.encode($0, trainedFrom: $0.count - 1) }
         let scores = try scorer.scores(examples)
-        let cases = JSONValue.array(zip(examples, scores).map { example, score in
-            .object(["ids": .array(example.ids.map { .int($0) }), "score": .double(score)])
-        })
+        let cases = JSONValue.array(
+            zip(examples, scores).map { example, score in
+                .object(["ids": .array(example.ids.map { .int($0) }), "score": .double(score)])
+            })
         try AtomicFile.write(cases.serializedData(), to: root.appendingPathComponent("cases.json"))
-        let result = try PythonRunner.run(python, ["-c", """
-            import json, sys, torch
-            from transformers import AutoModelForSequenceClassification
-            folder, cases = sys.argv[1], json.load(open(sys.argv[2]))
-            model = AutoModelForSequenceClassification.from_pretrained(folder, torch_dtype=torch.float32).eval()
-            pad = model.config.pad_token_id
-            width = max(len(c["ids"]) for c in cases)
-            with torch.no_grad():
-                single = [model(torch.tensor([c["ids"]])).logits[0, 0].item() for c in cases]
-                batch = model(torch.tensor([c["ids"] + [pad] * (width - len(c["ids"])) for c in cases])).logits[:, 0].tolist()
-            for c, s, b in zip(cases, single, batch):
-                assert abs(s - c["score"]) < 1e-4 and abs(b - c["score"]) < 1e-4, (s, b, c["score"])
-            print("ok", single)
-            """, folder.path, root.appendingPathComponent("cases.json").path])
+        let result = try PythonRunner.run(
+            python,
+            [
+                "-c",
+                """
+                import json, sys, torch
+                from transformers import AutoModelForSequenceClassification
+                folder, cases = sys.argv[1], json.load(open(sys.argv[2]))
+                model = AutoModelForSequenceClassification.from_pretrained(folder, torch_dtype=torch.float32).eval()
+                pad = model.config.pad_token_id
+                width = max(len(c["ids"]) for c in cases)
+                with torch.no_grad():
+                    single = [model(torch.tensor([c["ids"]])).logits[0, 0].item() for c in cases]
+                    batch = model(torch.tensor([c["ids"] + [pad] * (width - len(c["ids"])) for c in cases])).logits[:, 0].tolist()
+                for c, s, b in zip(cases, single, batch):
+                    assert abs(s - c["score"]) < 1e-4 and abs(b - c["score"]) < 1e-4, (s, b, c["score"])
+                print("ok", single)
+                """, folder.path, root.appendingPathComponent("cases.json").path,
+            ])
         XCTAssertEqual(result.status, 0, result.output)
     }
 }

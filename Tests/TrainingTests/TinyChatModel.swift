@@ -1,9 +1,9 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Models
-import Tensors
 import ReferenceDevice
+import Tensors
 
 /// A tiny chat model folder for stage tests: a byte-level BPE tokenizer trained here on a few
 /// sentences (with the default special tokens, ChatML's among them), a seeded llama of hidden
@@ -20,27 +20,35 @@ enum TinyChatModel {
 
     /// The tokenizer trained on `texts` with `vocabularySize` entries (different sizes give
     /// different tokenizers).
-    static func tokenizer(vocabularySize: Int = 320, texts: [String] = corpus, minimumFrequency: Int = 2) throws -> Tokenizer {
-        try Tokenizer.train(texts: Array(repeating: texts, count: 3).flatMap { $0 }, vocabSize: vocabularySize, minimumFrequency: minimumFrequency)
+    static func tokenizer(vocabularySize: Int = 320, texts: [String] = corpus, minimumFrequency: Int = 2) throws
+        -> Tokenizer
+    {
+        try Tokenizer.train(
+            texts: Array(repeating: texts, count: 3).flatMap { $0 }, vocabSize: vocabularySize,
+            minimumFrequency: minimumFrequency)
     }
 
     /// The configuration of the tiny model for `tokenizer`.
     static func config(for tokenizer: Tokenizer, maxPositions: Int = 96) -> ModelConfig {
         let endOfText = tokenizer.id(of: "<|endoftext|>")
-        return ModelConfig(modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
-                           keyValueHeadCount: 2, intermediateSize: 64, maxPositions: maxPositions, tieWordEmbeddings: true,
-                           bosTokenID: endOfText, eosTokenIDs: endOfText.map { [$0] } ?? [])
+        return ModelConfig(
+            modelType: .llama, vocabSize: tokenizer.vocabularySize, hiddenSize: 32, layerCount: 2, headCount: 4,
+            keyValueHeadCount: 2, intermediateSize: 64, maxPositions: maxPositions, tieWordEmbeddings: true,
+            bosTokenID: endOfText, eosTokenIDs: endOfText.map { [$0] } ?? [])
     }
 
     /// Writes a seeded tiny model with its tokenizer (trained on `texts`) into `folder` and
     /// returns `folder`.
     @discardableResult
-    static func make(at folder: URL, seed: UInt64 = 1, vocabularySize: Int = 320, texts: [String] = corpus,
-                     minimumFrequency: Int = 2, maxPositions: Int = 96) throws -> URL {
+    static func make(
+        at folder: URL, seed: UInt64 = 1, vocabularySize: Int = 320, texts: [String] = corpus,
+        minimumFrequency: Int = 2, maxPositions: Int = 96
+    ) throws -> URL {
         let tokenizer = try tokenizer(vocabularySize: vocabularySize, texts: texts, minimumFrequency: minimumFrequency)
         let config = config(for: tokenizer, maxPositions: maxPositions)
         let device = ReferenceDevice()
-        let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
+        let model = try makeLanguageModel(
+            config: config, parameters: ParameterStore(device: device, specs: ModelParameters.specs(for: config)))
         try WeightInitializer.initialize(model, seed: seed)
         try ModelFolder.save(model, to: folder)
         try tokenizer.write(to: folder.appendingPathComponent("tokenizer.json"))
@@ -52,9 +60,12 @@ enum TinyChatModel {
     @discardableResult
     static func rewardModel(at folder: URL, from languageModel: URL, seed: UInt64 = 2) throws -> URL {
         let device = ReferenceDevice()
-        let model = try ScalarHeadModel.initialized(from: ModelFolder.load(languageModel, device: device).model, device: device, seed: seed)
+        let model = try ScalarHeadModel.initialized(
+            from: ModelFolder.load(languageModel, device: device).model, device: device, seed: seed)
         try model.save(to: folder)
-        try FileManager.default.copyItem(at: languageModel.appendingPathComponent("tokenizer.json"), to: folder.appendingPathComponent("tokenizer.json"))
+        try FileManager.default.copyItem(
+            at: languageModel.appendingPathComponent("tokenizer.json"),
+            to: folder.appendingPathComponent("tokenizer.json"))
         return folder
     }
 
@@ -71,9 +82,12 @@ enum TinyChatModel {
             let prompt = index % 3 == 0 ? "Tell me about the \(subject)." : "What is the \(subject)?"
             let padded = (index / subjects.count) % 2 == 1
             let chosen = "The \(subject) is good."
-            let rejected = padded ? "Great question! Let me think about that for a moment. \(chosen) I hope this helps."
+            let rejected =
+                padded
+                ? "Great question! Let me think about that for a moment. \(chosen) I hope this helps."
                 : "The \(subject) is bad."
-            var line = #"{"prompt": [{"role": "user", "content": "\#(prompt)"}], "chosen": "\#(chosen)", "rejected": "\#(rejected)", "#
+            var line =
+                #"{"prompt": [{"role": "user", "content": "\#(prompt)"}], "chosen": "\#(chosen)", "rejected": "\#(rejected)", "#
                 + #""rejected_kind": "\#(padded ? "padded" : "wrong_word")""#
             if margins { line += #", "margin": \#(Double(index % 4) * 0.5)"# }
             return line + "}"

@@ -23,8 +23,9 @@ struct GGUFDecoder {
     /// Throws unless `count` more bytes are there, saying what they were for.
     func require(_ count: Int, for what: String) throws {
         guard count <= remaining else {
-            throw error("is truncated: \(what) at byte \(position) needs \(count) bytes, but the file ends after \(remaining) more "
-                + "(\(bytes.count) bytes in all); the file was cut short or is not a complete GGUF file")
+            throw error(
+                "is truncated: \(what) at byte \(position) needs \(count) bytes, but the file ends after \(remaining) more "
+                    + "(\(bytes.count) bytes in all); the file was cut short or is not a complete GGUF file")
         }
     }
 
@@ -76,14 +77,18 @@ struct GGUFDecoder {
             guard byte <= 1 else { throw error("\(what) is a bool stored as \(byte); GGUF bools are 0 or 1") }
             return .bool(byte == 1)
         case .array:
-            guard depth < Self.maximumNesting else { throw error("\(what) nests arrays more than \(Self.maximumNesting) deep") }
+            guard depth < Self.maximumNesting else {
+                throw error("\(what) nests arrays more than \(Self.maximumNesting) deep")
+            }
             let elementType = try readType("the element type of \(what)")
             let count = try readCount("the element count of \(what)")
             // Every element takes at least this many bytes, so a corrupt count fails here instead of
             // allocating without bound.
             let smallest = elementType.fixedSize ?? (elementType == .string ? 8 : 12)
             guard count <= remaining / smallest else {
-                throw error("is truncated: \(what) claims \(count) elements of \(elementType), but only \(remaining) bytes remain")
+                throw error(
+                    "is truncated: \(what) claims \(count) elements of \(elementType), but only \(remaining) bytes remain"
+                )
             }
             var elements: [GGUFValue] = []
             elements.reserveCapacity(count)

@@ -18,23 +18,23 @@ struct GGUFEncoder {
     /// The value's bytes without its type code (the caller writes that).
     mutating func append(value: GGUFValue) {
         switch value {
-        case let .uint8(value): append(value)
-        case let .int8(value): append(value)
-        case let .uint16(value): append(value)
-        case let .int16(value): append(value)
-        case let .uint32(value): append(value)
-        case let .int32(value): append(value)
-        case let .float32(value): append(value.bitPattern)
-        case let .bool(value): append(UInt8(value ? 1 : 0))
-        case let .string(value): append(string: value)
-        case let .array(elementType, elements):
+        case .uint8(let value): append(value)
+        case .int8(let value): append(value)
+        case .uint16(let value): append(value)
+        case .int16(let value): append(value)
+        case .uint32(let value): append(value)
+        case .int32(let value): append(value)
+        case .float32(let value): append(value.bitPattern)
+        case .bool(let value): append(UInt8(value ? 1 : 0))
+        case .string(let value): append(string: value)
+        case .array(let elementType, let elements):
             append(elementType.rawValue)
             append(UInt64(elements.count))
             // Nested arrays are written as their element type, count and elements, like any array.
             for element in elements { append(value: element) }
-        case let .uint64(value): append(value)
-        case let .int64(value): append(value)
-        case let .float64(value): append(value.bitPattern)
+        case .uint64(let value): append(value)
+        case .int64(let value): append(value)
+        case .float64(let value): append(value.bitPattern)
         }
     }
 

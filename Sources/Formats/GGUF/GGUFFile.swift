@@ -61,8 +61,9 @@ public struct GGUFFile: @unchecked Sendable {
         let keyCount = try decoder.readCount("the metadata key count")
         // A key takes at least 8 (length) + 1 + 4 (type) + 1 bytes, a tensor info at least 8 + 1 + 4 + 8 + 4 + 8.
         guard keyCount <= decoder.remaining / 14, tensorCount <= decoder.remaining / 33 else {
-            throw decoder.error("is truncated or corrupt: it claims \(keyCount) metadata keys and \(tensorCount) tensors, "
-                + "more than its \(data.count) bytes can hold")
+            throw decoder.error(
+                "is truncated or corrupt: it claims \(keyCount) metadata keys and \(tensorCount) tensors, "
+                    + "more than its \(data.count) bytes can hold")
         }
         let metadata = try Self.readMetadata(&decoder, count: keyCount)
         let alignment = try Self.alignment(of: metadata, decoder)
@@ -107,7 +108,9 @@ public struct GGUFFile: @unchecked Sendable {
     public func floats(_ name: String) throws -> [Float] {
         let info = try tensor(name)
         guard let dtype = GGUFTensor.floatStorage[info.type] else {
-            throw FormatError(file: fileName, "tensor '\(name)' is \(info.type); only F32, F16 and BF16 tensors can be read as floats")
+            throw FormatError(
+                file: fileName, "tensor '\(name)' is \(info.type); only F32, F16 and BF16 tensors can be read as floats"
+            )
         }
         return TensorBytes.floats(from: try rawData(name), dtype: dtype, count: info.elementCount)
     }
@@ -117,7 +120,9 @@ public struct GGUFFile: @unchecked Sendable {
     private static func readMagic(_ decoder: inout GGUFDecoder) throws {
         let magic = Array("GGUF".utf8)
         guard decoder.remaining >= 4 else {
-            throw decoder.error("is too short to be a GGUF file (\(decoder.remaining) bytes; a GGUF file starts with the 4 bytes 'GGUF')")
+            throw decoder.error(
+                "is too short to be a GGUF file (\(decoder.remaining) bytes; a GGUF file starts with the 4 bytes 'GGUF')"
+            )
         }
         let found = (0..<4).map { decoder.bytes[decoder.bytes.startIndex + $0] }
         guard found == magic else {
@@ -131,11 +136,14 @@ public struct GGUFFile: @unchecked Sendable {
         var metadata = GGUFMetadata()
         for index in 0..<count {
             let key = try decoder.readString("metadata key \(index)")
-            guard !key.isEmpty, key.utf8.count < GGUFLayout.maximumKeyBytes, key.unicodeScalars.allSatisfy(\.isASCII) else {
-                throw decoder.error("metadata key \(index) ('\(key.prefix(80))') must be non-empty ASCII under 65536 bytes")
+            guard !key.isEmpty, key.utf8.count < GGUFLayout.maximumKeyBytes, key.unicodeScalars.allSatisfy(\.isASCII)
+            else {
+                throw decoder.error(
+                    "metadata key \(index) ('\(key.prefix(80))') must be non-empty ASCII under 65536 bytes")
             }
             guard !metadata.contains(key) else {
-                throw decoder.error("metadata key '\(key)' appears twice; GGUF keys must be unique (ggml refuses the file)")
+                throw decoder.error(
+                    "metadata key '\(key)' appears twice; GGUF keys must be unique (ggml refuses the file)")
             }
             let type = try decoder.readType("the value type of '\(key)'")
             metadata[key] = try decoder.readValue(type, "the value of '\(key)'")
@@ -145,7 +153,7 @@ public struct GGUFFile: @unchecked Sendable {
 
     private static func alignment(of metadata: GGUFMetadata, _ decoder: GGUFDecoder) throws -> Int {
         guard let value = metadata["general.alignment"] else { return GGUFLayout.defaultAlignment }
-        guard case let .uint32(alignment) = value else {
+        guard case .uint32(let alignment) = value else {
             throw decoder.error("general.alignment is \(value.type); ggml requires a u32")
         }
         guard alignment > 0, alignment & (alignment - 1) == 0 else {
@@ -159,9 +167,13 @@ public struct GGUFFile: @unchecked Sendable {
         var names = Set<String>()
         for index in 0..<count {
             let name = try decoder.readString("the name of tensor \(index)")
-            func fail(_ message: String) -> FormatError { decoder.error("tensor '\(name)' (number \(index)) \(message)") }
+            func fail(_ message: String) -> FormatError {
+                decoder.error("tensor '\(name)' (number \(index)) \(message)")
+            }
             guard !name.isEmpty, name.utf8.count < GGUFLayout.maximumTensorNameBytes else {
-                throw fail("has a \(name.utf8.count)-byte name; names must have 1 to \(GGUFLayout.maximumTensorNameBytes - 1) bytes (GGML_MAX_NAME)")
+                throw fail(
+                    "has a \(name.utf8.count)-byte name; names must have 1 to \(GGUFLayout.maximumTensorNameBytes - 1) bytes (GGML_MAX_NAME)"
+                )
             }
             guard names.insert(name).inserted else { throw fail("appears twice; tensor names must be unique") }
             let dimensionCount = try decoder.read(UInt32.self, "the dimension count of '\(name)'")
@@ -179,10 +191,14 @@ public struct GGUFFile: @unchecked Sendable {
             }
             let typeID = try decoder.read(UInt32.self, "the type of '\(name)'")
             guard let type = GGMLType(rawValue: typeID) else {
-                throw fail("has ggml type \(typeID), which ggml does not define (known: \(GGMLType.known.map(\.name).joined(separator: ", ")))")
+                throw fail(
+                    "has ggml type \(typeID), which ggml does not define (known: \(GGMLType.known.map(\.name).joined(separator: ", ")))"
+                )
             }
             guard dimensions[0] % type.blockSize == 0 else {
-                throw fail("has rows of \(dimensions[0]) elements, not a whole number of \(type.name) blocks of \(type.blockSize)")
+                throw fail(
+                    "has rows of \(dimensions[0]) elements, not a whole number of \(type.name) blocks of \(type.blockSize)"
+                )
             }
             guard elements / type.blockSize <= Int.max / type.typeSize else { throw fail("is too large to address") }
             let offset = try decoder.readCount("the data offset of '\(name)'")
@@ -193,31 +209,40 @@ public struct GGUFFile: @unchecked Sendable {
 
     /// Offsets aligned, packed in order (ggml requires each to be exactly the running padded
     /// size), and every tensor inside the file.
-    private static func checkLayout(_ tensors: [GGUFTensorInfo], alignment: Int, dataStart: Int, fileSize: Int, _ decoder: GGUFDecoder) throws {
+    private static func checkLayout(
+        _ tensors: [GGUFTensorInfo], alignment: Int, dataStart: Int, fileSize: Int, _ decoder: GGUFDecoder
+    ) throws {
         var expected = 0
         var previous: GGUFTensorInfo?
         for tensor in tensors {
             func fail(_ message: String) -> FormatError { decoder.error("tensor '\(tensor.name)' \(message)") }
             guard tensor.offset % alignment == 0 else {
-                throw fail("starts at data offset \(tensor.offset), which is not a multiple of the alignment \(alignment)")
+                throw fail(
+                    "starts at data offset \(tensor.offset), which is not a multiple of the alignment \(alignment)")
             }
             if tensor.offset < expected, let previous {
-                throw fail("starts at data offset \(tensor.offset), inside tensor '\(previous.name)' (which ends at \(expected) "
-                    + "after padding); tensors must not overlap")
+                throw fail(
+                    "starts at data offset \(tensor.offset), inside tensor '\(previous.name)' (which ends at \(expected) "
+                        + "after padding); tensors must not overlap")
             }
             guard tensor.offset == expected else {
-                throw fail("starts at data offset \(tensor.offset), but the tensors before it end at \(expected) (padded to \(alignment)); "
-                    + "ggml requires tensor data packed in tensor-info order with no gaps")
+                throw fail(
+                    "starts at data offset \(tensor.offset), but the tensors before it end at \(expected) (padded to \(alignment)); "
+                        + "ggml requires tensor data packed in tensor-info order with no gaps")
             }
             let end = dataStart + tensor.offset + tensor.byteCount
             guard end <= fileSize else {
-                throw fail("needs bytes \(dataStart + tensor.offset)..<\(end), but the file has only \(fileSize) bytes; the file is truncated")
+                throw fail(
+                    "needs bytes \(dataStart + tensor.offset)..<\(end), but the file has only \(fileSize) bytes; the file is truncated"
+                )
             }
             expected = GGUFLayout.aligned(tensor.offset + tensor.byteCount, alignment)
             previous = tensor
         }
         if !tensors.isEmpty, dataStart > fileSize {
-            throw decoder.error("is truncated: the data section should start at byte \(dataStart), past the end of the file (\(fileSize) bytes)")
+            throw decoder.error(
+                "is truncated: the data section should start at byte \(dataStart), past the end of the file (\(fileSize) bytes)"
+            )
         }
     }
 }

@@ -67,15 +67,19 @@ public indirect enum GGUFValue: Equatable, Sendable {
     }
 
     /// An array of strings.
-    public static func strings(_ values: [String]) -> GGUFValue { .array(elementType: .string, values.map { .string($0) }) }
+    public static func strings(_ values: [String]) -> GGUFValue {
+        .array(elementType: .string, values.map { .string($0) })
+    }
     /// An array of i32 (token types).
     public static func int32s(_ values: [Int32]) -> GGUFValue { .array(elementType: .int32, values.map { .int32($0) }) }
     /// An array of f32 (token scores).
-    public static func float32s(_ values: [Float]) -> GGUFValue { .array(elementType: .float32, values.map { .float32($0) }) }
+    public static func float32s(_ values: [Float]) -> GGUFValue {
+        .array(elementType: .float32, values.map { .float32($0) })
+    }
 
     /// The string, for `.string`.
     public var stringValue: String? {
-        if case let .string(value) = self { return value }
+        if case .string(let value) = self { return value }
         return nil
     }
 
@@ -83,14 +87,14 @@ public indirect enum GGUFValue: Equatable, Sendable {
     /// `nil` for other cases or a u64 beyond `Int.max`.
     public var integerValue: Int? {
         switch self {
-        case let .uint8(value): return Int(value)
-        case let .int8(value): return Int(value)
-        case let .uint16(value): return Int(value)
-        case let .int16(value): return Int(value)
-        case let .uint32(value): return Int(value)
-        case let .int32(value): return Int(value)
-        case let .uint64(value): return Int(exactly: value)
-        case let .int64(value): return Int(value)
+        case .uint8(let value): return Int(value)
+        case .int8(let value): return Int(value)
+        case .uint16(let value): return Int(value)
+        case .int16(let value): return Int(value)
+        case .uint32(let value): return Int(value)
+        case .int32(let value): return Int(value)
+        case .uint64(let value): return Int(exactly: value)
+        case .int64(let value): return Int(value)
         default: return nil
         }
     }
@@ -98,27 +102,27 @@ public indirect enum GGUFValue: Equatable, Sendable {
     /// The value of `.float32` or `.float64`.
     public var floatingValue: Double? {
         switch self {
-        case let .float32(value): return Double(value)
-        case let .float64(value): return value
+        case .float32(let value): return Double(value)
+        case .float64(let value): return value
         default: return nil
         }
     }
 
     /// The value of `.bool`.
     public var boolValue: Bool? {
-        if case let .bool(value) = self { return value }
+        if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The elements of `.array`.
     public var arrayValue: [GGUFValue]? {
-        if case let .array(_, values) = self { return values }
+        if case .array(_, let values) = self { return values }
         return nil
     }
 
     /// The elements of an array of strings.
     public var stringArray: [String]? {
-        guard case let .array(.string, values) = self else { return nil }
+        guard case .array(.string, let values) = self else { return nil }
         return values.compactMap(\.stringValue)
     }
 }

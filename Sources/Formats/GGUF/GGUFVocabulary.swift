@@ -18,21 +18,32 @@ public struct GGUFVocabulary {
 
     /// llama.cpp token types (`tokenizer.ggml.token_type`).
     enum TokenType: Int32 {
-        case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
+        case normal = 1
+        case unknown = 2
+        case control = 3
+        case userDefined = 4
+        case unused = 5
+        case byte = 6
     }
 
     /// Builds the metadata for `tokenizer` serving a model with `config`; `tokenizerConfig` gives
     /// the special tokens by name and the chat templates. `fileName` names the output in errors.
-    public init(tokenizer: Tokenizer, config: ModelConfig, tokenizerConfig: TokenizerConfigFile, fileName: String) throws {
+    public init(tokenizer: Tokenizer, config: ModelConfig, tokenizerConfig: TokenizerConfigFile, fileName: String)
+        throws
+    {
         let size = config.vocabSize
         guard tokenizer.vocabularySize <= size else {
-            throw FormatError(file: fileName, "cannot export the tokenizer: it has ids up to \(tokenizer.vocabularySize - 1), but the model's "
-                + "vocab_size is \(size); llama.cpp needs every token id to have an embedding row")
+            throw FormatError(
+                file: fileName,
+                "cannot export the tokenizer: it has ids up to \(tokenizer.vocabularySize - 1), but the model's "
+                    + "vocab_size is \(size); llama.cpp needs every token id to have an embedding row")
         }
         let sentencePiece = !tokenizer.preTokenizer.byteLevel
         guard !sentencePiece || tokenizer.model.byteFallback else {
-            throw FormatError(file: fileName, "cannot export the tokenizer: llama.cpp reads byte-level BPE (ByteLevel pre-tokenizer) or "
-                + "SentencePiece-style BPE (byte_fallback true), and this tokenizer is neither")
+            throw FormatError(
+                file: fileName,
+                "cannot export the tokenizer: llama.cpp reads byte-level BPE (ByteLevel pre-tokenizer) or "
+                    + "SentencePiece-style BPE (byte_fallback true), and this tokenizer is neither")
         }
         let (tokens, types, shadowing) = Self.tokens(of: tokenizer, size: size, sentencePiece: sentencePiece)
         if let shadowing { warnings.append(shadowing) }
@@ -44,8 +55,9 @@ public struct GGUFVocabulary {
         } else if let name = Self.preTokenizerName(tokenizer.preTokenizer) {
             metadata["tokenizer.ggml.pre"] = .string(name)
         } else {
-            warnings.append("the pre-tokenizer matches none llama.cpp implements (GPT-2, Llama 3, Qwen2, SmolLM); llama.cpp will "
-                + "split text with its default regex, so its token ids may differ from gputrain's")
+            warnings.append(
+                "the pre-tokenizer matches none llama.cpp implements (GPT-2, Llama 3, Qwen2, SmolLM); llama.cpp will "
+                    + "split text with its default regex, so its token ids may differ from gputrain's")
         }
         metadata["tokenizer.ggml.tokens"] = .strings(tokens)
         if sentencePiece { metadata["tokenizer.ggml.scores"] = .float32s(Self.scores(of: tokenizer, tokens: tokens)) }
@@ -54,7 +66,8 @@ public struct GGUFVocabulary {
             // llama.cpp splits a merge at its first space, so spaces inside a token are written as
             // U+0120, as the reference converter does.
             let spaced = { (part: String) in part.replacingOccurrences(of: " ", with: "\u{0120}") }
-            metadata["tokenizer.ggml.merges"] = .strings(tokenizer.model.merges.map { spaced($0.left) + " " + spaced($0.right) })
+            metadata["tokenizer.ggml.merges"] = .strings(
+                tokenizer.model.merges.map { spaced($0.left) + " " + spaced($0.right) })
         }
         warnings += Self.divergences(of: tokenizer, sentencePiece: sentencePiece)
         addSpecialTokens(tokenizer: tokenizer, config: config, tokenizerConfig: tokenizerConfig, size: size)
@@ -62,7 +75,8 @@ public struct GGUFVocabulary {
             metadata["tokenizer.ggml.add_space_prefix"] = .bool(Self.prependsSpace(tokenizer))
         }
         for (index, template) in tokenizerConfig.chatTemplates.enumerated() {
-            let key = index == 0 ? "tokenizer.chat_template" : "tokenizer.chat_template." + Self.keySegment(template.name)
+            let key =
+                index == 0 ? "tokenizer.chat_template" : "tokenizer.chat_template." + Self.keySegment(template.name)
             metadata[key] = .string(template.source)
         }
     }
@@ -71,7 +85,9 @@ public struct GGUFVocabulary {
 
     /// Token strings in id order and their llama.cpp types, plus a warning when an added token
     /// shadows a model token of another id.
-    private static func tokens(of tokenizer: Tokenizer, size: Int, sentencePiece: Bool) -> ([String], [TokenType], String?) {
+    private static func tokens(of tokenizer: Tokenizer, size: Int, sentencePiece: Bool) -> (
+        [String], [TokenType], String?
+    ) {
         let added = Dictionary(tokenizer.addedTokens.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         let addedContents = Set(added.values.map(\.content))
         var tokens: [String] = []
@@ -84,7 +100,9 @@ public struct GGUFVocabulary {
             if let text = tokenizer.model.token(of: id), sentencePiece, text == tokenizer.model.unknownToken {
                 (token, type) = (text, .unknown)
             } else if let addedToken = added[id] {
-                (token, type) = (addedToken.content, addedToken.special || looksSpecial(addedToken.content) ? .control : .userDefined)
+                (token, type) = (
+                    addedToken.content, addedToken.special || looksSpecial(addedToken.content) ? .control : .userDefined
+                )
             } else if let text = tokenizer.model.token(of: id), !addedContents.contains(text) {
                 (token, type) = (text, sentencePiece && isByteToken(text) ? .byte : .normal)
             } else {
@@ -96,8 +114,11 @@ public struct GGUFVocabulary {
             tokens.append(token)
             types.append(type)
         }
-        let warning = shadowed.isEmpty ? nil : "model token ids \(shadowed) have the same text as added tokens with other ids; "
-            + "they are exported as unused [PAD<id>] tokens (as llama.cpp's converter does)"
+        let warning =
+            shadowed.isEmpty
+            ? nil
+            : "model token ids \(shadowed) have the same text as added tokens with other ids; "
+                + "they are exported as unused [PAD<id>] tokens (as llama.cpp's converter does)"
         return (tokens, types, warning)
     }
 
@@ -106,8 +127,10 @@ public struct GGUFVocabulary {
         var firstID: [String: Int] = [:]
         for (id, token) in tokens.enumerated() {
             if let other = firstID.updateValue(id, forKey: token) {
-                throw FormatError(file: fileName, "cannot export the tokenizer: ids \(other) and \(id) are both '\(token)'; "
-                    + "llama.cpp requires distinct tokens")
+                throw FormatError(
+                    file: fileName,
+                    "cannot export the tokenizer: ids \(other) and \(id) are both '\(token)'; "
+                        + "llama.cpp requires distinct tokens")
             }
         }
     }
@@ -122,7 +145,8 @@ public struct GGUFVocabulary {
     /// `<0xXX>`: a SentencePiece byte-fallback token.
     static func isByteToken(_ token: String) -> Bool {
         let scalars = Array(token.unicodeScalars)
-        return scalars.count == 6 && token.hasPrefix("<0x") && token.hasSuffix(">") && scalars[3].properties.isASCIIHexDigit
+        return scalars.count == 6 && token.hasPrefix("<0x") && token.hasSuffix(">")
+            && scalars[3].properties.isASCIIHexDigit
             && scalars[4].properties.isASCIIHexDigit
     }
 
@@ -153,7 +177,7 @@ public struct GGUFVocabulary {
         var individualDigits = false
         for step in preTokenizer.steps {
             switch step {
-            case let .split(pattern, .isolated, invert: false): splits.append(pattern)
+            case .split(let pattern, .isolated, invert: false): splits.append(pattern)
             case .digits(individual: true): individualDigits = true
             // GPT-2 with add_prefix_space: llama.cpp's BPE tokenizer has no such option; the split
             // regex is still GPT-2's.
@@ -180,9 +204,13 @@ public struct GGUFVocabulary {
         var warnings: [String] = []
         let consequence = "so llama.cpp may tokenize some text differently from gputrain"
         if !sentencePiece, tokenizer.normalizer != nil {
-            warnings.append("llama.cpp's BPE tokenizer does not run the tokenizer's normalizer (e.g. Qwen2's NFC) on text, \(consequence)")
+            warnings.append(
+                "llama.cpp's BPE tokenizer does not run the tokenizer's normalizer (e.g. Qwen2's NFC) on text, \(consequence)"
+            )
         }
-        if tokenizer.preTokenizer.steps.contains(where: { if case .prefixSpace = $0 { return true } else { return false } }) {
+        if tokenizer.preTokenizer.steps.contains(where: {
+            if case .prefixSpace = $0 { return true } else { return false }
+        }) {
             warnings.append("llama.cpp's BPE tokenizer has no add_prefix_space, \(consequence)")
         }
         let prependsFirstOnly = tokenizer.preTokenizer.steps.contains { step in
@@ -190,8 +218,9 @@ public struct GGUFVocabulary {
             return false
         }
         if sentencePiece, prependsFirstOnly {
-            warnings.append("llama.cpp puts the SentencePiece space prefix before every text after a special token as well, not only at "
-                + "the start (Metaspace prepend_scheme \"first\"), \(consequence)")
+            warnings.append(
+                "llama.cpp puts the SentencePiece space prefix before every text after a special token as well, not only at "
+                    + "the start (Metaspace prepend_scheme \"first\"), \(consequence)")
         }
         return warnings
     }
@@ -201,14 +230,14 @@ public struct GGUFVocabulary {
     private static func prependsSpace(_ tokenizer: Tokenizer) -> Bool {
         func prepends(_ normalizer: Normalizer) -> Bool {
             switch normalizer {
-            case let .prepend(text): return text == "\u{2581}"
-            case let .sequence(steps): return steps.contains(where: prepends)
+            case .prepend(let text): return text == "\u{2581}"
+            case .sequence(let steps): return steps.contains(where: prepends)
             default: return false
             }
         }
         if let normalizer = tokenizer.normalizer, prepends(normalizer) { return true }
         return tokenizer.preTokenizer.steps.contains { step in
-            if case let .metaspace(_, scheme, _) = step { return scheme != .never }
+            if case .metaspace(_, let scheme, _) = step { return scheme != .never }
             return false
         }
     }
@@ -218,18 +247,21 @@ public struct GGUFVocabulary {
     /// bos/eos/unk/pad ids (named in tokenizer_config.json, else the model config's ids, else the
     /// model's unknown token) and whether encoding adds BOS/EOS (read from the post-processor, which
     /// is what Hugging Face fast tokenizers apply).
-    private mutating func addSpecialTokens(tokenizer: Tokenizer, config: ModelConfig, tokenizerConfig: TokenizerConfigFile, size: Int) {
+    private mutating func addSpecialTokens(
+        tokenizer: Tokenizer, config: ModelConfig, tokenizerConfig: TokenizerConfigFile, size: Int
+    ) {
         func id(named name: String?) -> Int? { name.flatMap { tokenizer.id(of: $0) } }
         let template = tokenizer.postProcessor.template
-        var leading: Int?, trailing: Int?
-        if case let .ids(ids)? = template.first, template.count > 1 { leading = ids.first }
-        if case let .ids(ids)? = template.last, template.count > 1 { trailing = ids.last }
+        var leading: Int?
+        var trailing: Int?
+        if case .ids(let ids)? = template.first, template.count > 1 { leading = ids.first }
+        if case .ids(let ids)? = template.last, template.count > 1 { trailing = ids.last }
         let bos = id(named: tokenizerConfig.bosToken) ?? config.bosTokenID ?? leading
         let eos = id(named: tokenizerConfig.eosToken) ?? config.eosTokenID ?? trailing
         let unknown = id(named: tokenizerConfig.unknownToken) ?? id(named: tokenizer.model.unknownToken)
         let padding = id(named: tokenizerConfig.padToken) ?? config.padTokenID
         let specials = [("bos", bos), ("eos", eos), ("unknown", unknown), ("padding", padding)]
-        for case let (name, value?) in specials where (0..<size).contains(value) {
+        for case (let name, let value?) in specials where (0..<size).contains(value) {
             metadata["tokenizer.ggml.\(name)_token_id"] = .uint32(UInt32(value))
         }
         // Always written: llama.cpp otherwise assumes BOS for some pre-tokenizers (llama-bpe) and for
@@ -241,6 +273,9 @@ public struct GGUFVocabulary {
     /// `name` as a key segment: letters and digits kept, anything else `_` (as the reference
     /// converter names extra chat templates).
     static func keySegment(_ name: String) -> String {
-        String(name.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" })
+        String(
+            name.unicodeScalars.map {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_"
+            })
     }
 }

@@ -65,10 +65,12 @@ public struct GGUFWriter {
     /// Writes the file to `url` atomically, producing and writing one tensor at a time.
     public func write(to url: URL) throws {
         let header = try headerData(fileName: url.displayName)
-        try AtomicFile.write(to: url, streaming: { emit in
-            try emit(header)
-            try forEachTensorData(fileName: url.displayName, emit)
-        })
+        try AtomicFile.write(
+            to: url,
+            streaming: { emit in
+                try emit(header)
+                try forEachTensorData(fileName: url.displayName, emit)
+            })
     }
 
     /// The whole file in memory (for small files and tests).
@@ -83,8 +85,10 @@ public struct GGUFWriter {
         for tensor in tensors {
             let bytes = try tensor.bytes()
             guard bytes.count == tensor.byteCount else {
-                throw FormatError(file: fileName, "cannot write tensor '\(tensor.name)': \(tensor.type) \(tensor.dimensions) needs "
-                    + "\(tensor.byteCount) bytes but \(bytes.count) were produced")
+                throw FormatError(
+                    file: fileName,
+                    "cannot write tensor '\(tensor.name)': \(tensor.type) \(tensor.dimensions) needs "
+                        + "\(tensor.byteCount) bytes but \(bytes.count) were produced")
             }
             try emit(bytes)
             let padding = GGUFLayout.padding(bytes.count, alignment)
@@ -122,8 +126,11 @@ public struct GGUFWriter {
 
     private func alignment(fileName: String) throws -> Int {
         guard let value = metadata["general.alignment"] else { return GGUFLayout.defaultAlignment }
-        guard case let .uint32(alignment) = value, alignment > 0, alignment & (alignment - 1) == 0 else {
-            throw FormatError(file: fileName, "cannot write: general.alignment must be a u32 power of two (ggml rejects anything else), found \(value)")
+        guard case .uint32(let alignment) = value, alignment > 0, alignment & (alignment - 1) == 0 else {
+            throw FormatError(
+                file: fileName,
+                "cannot write: general.alignment must be a u32 power of two (ggml rejects anything else), found \(value)"
+            )
         }
         return Int(alignment)
     }
@@ -131,22 +138,29 @@ public struct GGUFWriter {
     private func validateTensors(fileName: String) throws {
         var names = Set<String>()
         for tensor in tensors {
-            func fail(_ message: String) -> FormatError { FormatError(file: fileName, "cannot write tensor '\(tensor.name)': \(message)") }
+            func fail(_ message: String) -> FormatError {
+                FormatError(file: fileName, "cannot write tensor '\(tensor.name)': \(message)")
+            }
             guard !tensor.name.isEmpty, tensor.name.utf8.count < GGUFLayout.maximumTensorNameBytes else {
                 throw fail("the name must have 1 to \(GGUFLayout.maximumTensorNameBytes - 1) bytes (GGML_MAX_NAME)")
             }
             guard names.insert(tensor.name).inserted else { throw fail("the name appears twice") }
             guard (1...GGUFLayout.maximumDimensions).contains(tensor.dimensions.count) else {
-                throw fail("it has \(tensor.dimensions.count) dimensions; ggml allows 1 to \(GGUFLayout.maximumDimensions)")
+                throw fail(
+                    "it has \(tensor.dimensions.count) dimensions; ggml allows 1 to \(GGUFLayout.maximumDimensions)")
             }
-            guard tensor.dimensions.allSatisfy({ $0 >= 0 }) else { throw fail("dimensions \(tensor.dimensions) include a negative one") }
+            guard tensor.dimensions.allSatisfy({ $0 >= 0 }) else {
+                throw fail("dimensions \(tensor.dimensions) include a negative one")
+            }
             let (_, overflow) = tensor.dimensions.reduce((1, false)) { partial, dimension in
                 let (product, overflow) = partial.0.multipliedReportingOverflow(by: dimension)
                 return (product, partial.1 || overflow)
             }
             guard !overflow else { throw fail("dimensions \(tensor.dimensions) overflow the element count") }
             guard tensor.dimensions[0] % tensor.type.blockSize == 0 else {
-                throw fail("rows of \(tensor.dimensions[0]) elements are not whole blocks of \(tensor.type.blockSize) for \(tensor.type)")
+                throw fail(
+                    "rows of \(tensor.dimensions[0]) elements are not whole blocks of \(tensor.type.blockSize) for \(tensor.type)"
+                )
             }
         }
     }
@@ -155,22 +169,28 @@ public struct GGUFWriter {
     /// element of the declared type.
     static func validate(key: String, value: GGUFValue, fileName: String) throws {
         guard !key.isEmpty, key.utf8.count < GGUFLayout.maximumKeyBytes, key.unicodeScalars.allSatisfy(\.isASCII),
-              !key.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
+            !key.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
         else {
-            throw FormatError(file: fileName, "cannot write metadata key '\(key)': keys are non-empty ASCII, dot-separated segments, under 65536 bytes")
+            throw FormatError(
+                file: fileName,
+                "cannot write metadata key '\(key)': keys are non-empty ASCII, dot-separated segments, under 65536 bytes"
+            )
         }
         try validate(value, at: key, fileName: fileName)
     }
 
     private static func validate(_ value: GGUFValue, at key: String, fileName: String) throws {
-        guard case let .array(elementType, elements) = value else { return }
+        guard case .array(let elementType, let elements) = value else { return }
         guard elementType != .array else {
             // The format allows it, but ggml's reader refuses nested arrays, so llama.cpp could not load the file.
             throw FormatError(file: fileName, "cannot write metadata '\(key)': arrays of arrays cannot be read by ggml")
         }
         for (index, element) in elements.enumerated() {
             guard element.type == elementType else {
-                throw FormatError(file: fileName, "cannot write metadata '\(key)': element \(index) is \(element.type) but the array holds \(elementType)")
+                throw FormatError(
+                    file: fileName,
+                    "cannot write metadata '\(key)': element \(index) is \(element.type) but the array holds \(elementType)"
+                )
             }
         }
     }

@@ -62,8 +62,10 @@ public struct LoRASettings: Codable, Equatable, Sendable {
     public var seed = 0
 
     /// A recipe; by default LoRA is off (rank 0), with alpha 16, no dropout and PEFT's default targets.
-    public init(r: Int = 0, alpha: Double = 16, dropout: Double = 0, targetModules: LoRATargets = .familyDefault,
-                useRslora: Bool = false, seed: Int = 0) {
+    public init(
+        r: Int = 0, alpha: Double = 16, dropout: Double = 0, targetModules: LoRATargets = .familyDefault,
+        useRslora: Bool = false, seed: Int = 0
+    ) {
         self.r = r
         self.alpha = alpha
         self.dropout = dropout

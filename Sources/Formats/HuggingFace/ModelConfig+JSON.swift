@@ -14,20 +14,26 @@ extension ModelConfig {
             throw fields.error("model_type", "is missing (expected one of \(Self.supportedTypes))")
         }
         guard let modelType = ModelType(rawValue: typeName) else {
-            throw fields.error("model_type", "is '\(typeName)', which gputrain does not support (supported: \(Self.supportedTypes))")
+            throw fields.error(
+                "model_type", "is '\(typeName)', which gputrain does not support (supported: \(Self.supportedTypes))")
         }
         var config = ModelConfig.defaults(for: modelType)
-        config.architectures = try fields.array("architectures").map { values in
-            try values.map { value in
-                guard let name = value.stringValue else { throw fields.error("architectures", "should list strings") }
-                return name
-            }
-        } ?? config.architectures
+        config.architectures =
+            try fields.array("architectures").map { values in
+                try values.map { value in
+                    guard let name = value.stringValue else {
+                        throw fields.error("architectures", "should list strings")
+                    }
+                    return name
+                }
+            } ?? config.architectures
         // Compared ignoring case: early Llama conversions wrote "LLaMAForCausalLM".
         let supported = Set(ModelType.supportedArchitectures.map { $0.lowercased() })
         if let unsupported = config.architectures.first(where: { !supported.contains($0.lowercased()) }) {
-            throw fields.error("architectures", "lists '\(unsupported)', which gputrain cannot build (supported: "
-                + ModelType.supportedArchitectures.joined(separator: ", ") + ")")
+            throw fields.error(
+                "architectures",
+                "lists '\(unsupported)', which gputrain cannot build (supported: "
+                    + ModelType.supportedArchitectures.joined(separator: ", ") + ")")
         }
         config.vocabSize = try fields.positive("vocab_size") ?? config.vocabSize
         config.tieWordEmbeddings = try fields.bool("tie_word_embeddings") ?? config.tieWordEmbeddings
@@ -35,7 +41,9 @@ extension ModelConfig {
         config.dtype = try fields.string("dtype") ?? fields.string("torch_dtype")
         // A key that is present but null means "no such token"; a missing key takes the class default.
         if fields.object.contains("bos_token_id") { config.bosTokenID = try fields.int("bos_token_id") }
-        if fields.object.contains("eos_token_id") { config.eosTokenIDs = try Self.tokenIDs(fields, "eos_token_id") ?? [] }
+        if fields.object.contains("eos_token_id") {
+            config.eosTokenIDs = try Self.tokenIDs(fields, "eos_token_id") ?? []
+        }
         config.padTokenID = try fields.int("pad_token_id")
         config.labelCount = try fields.object("id2label")?.object.count ?? fields.positive("num_labels")
         if modelType == .gpt2 {
@@ -85,12 +93,16 @@ extension ModelConfig {
         layerCount = try fields.positive("num_hidden_layers") ?? layerCount
         headCount = try fields.positive("num_attention_heads") ?? headCount
         // Llama and Qwen2 default the kv heads to the query heads; Mistral's class default is 8.
-        keyValueHeadCount = try fields.positive("num_key_value_heads") ?? (modelType == .mistral ? keyValueHeadCount : headCount)
+        keyValueHeadCount =
+            try fields.positive("num_key_value_heads") ?? (modelType == .mistral ? keyValueHeadCount : headCount)
         if let headDimension = try fields.positive("head_dim") {
             self.headDimension = headDimension
         } else {
             guard hiddenSize % headCount == 0 else {
-                throw fields.error("hidden_size", "(\(hiddenSize)) should be divisible by num_attention_heads (\(headCount)) when head_dim is not given")
+                throw fields.error(
+                    "hidden_size",
+                    "(\(hiddenSize)) should be divisible by num_attention_heads (\(headCount)) when head_dim is not given"
+                )
             }
             headDimension = hiddenSize / headCount
         }
@@ -113,7 +125,8 @@ extension ModelConfig {
             // Qwen2 applies the window only to layers from max_window_layers on; no released
             // Qwen2/2.5 checkpoint turns it on, so refuse rather than silently mis-model it.
             if try fields.bool("use_sliding_window") == true {
-                throw fields.error("use_sliding_window", "is true; gputrain does not support Qwen2 sliding-window layers")
+                throw fields.error(
+                    "use_sliding_window", "is true; gputrain does not support Qwen2 sliding-window layers")
             }
         case .gpt2:
             break
@@ -125,9 +138,11 @@ extension ModelConfig {
     /// them out is common and harmless).
     func validate(_ fields: JSONFields) throws {
         guard headCount % keyValueHeadCount == 0 else {
-            throw fields.error("num_key_value_heads", "(\(keyValueHeadCount)) should divide num_attention_heads (\(headCount)) evenly")
+            throw fields.error(
+                "num_key_value_heads", "(\(keyValueHeadCount)) should divide num_attention_heads (\(headCount)) evenly")
         }
-        let given = [("bos_token_id", bosTokenID), ("pad_token_id", padTokenID)] + eosTokenIDs.map { ("eos_token_id", $0) }
+        let given =
+            [("bos_token_id", bosTokenID), ("pad_token_id", padTokenID)] + eosTokenIDs.map { ("eos_token_id", $0) }
         for (key, id) in given where fields.contains(key) {
             if let id, !(0..<vocabSize).contains(id) {
                 throw fields.error(key, "is \(id), outside the vocabulary (vocab_size \(vocabSize))")
@@ -145,7 +160,8 @@ extension ModelConfig {
             "initializer_range": .double(initializerRange),
             "tie_word_embeddings": .bool(tieWordEmbeddings),
             "bos_token_id": .int(orNull: bosTokenID),
-            "eos_token_id": eosTokenIDs.count == 1 ? .int(eosTokenIDs[0]) : (eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .int($0) })),
+            "eos_token_id": eosTokenIDs.count == 1
+                ? .int(eosTokenIDs[0]) : (eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .int($0) })),
             "pad_token_id": .int(orNull: padTokenID),
         ]
         if let dtype { object["torch_dtype"] = .string(dtype) }
@@ -173,14 +189,20 @@ extension ModelConfig {
 
     private func requireBiases(_ expected: (Bool, Bool, Bool), _ description: String) throws {
         guard (queryKeyValueBias, attentionOutputBias, mlpBias) == expected else {
-            throw FormatError(file: "config.json", "cannot write a \(modelType.rawValue) config with biases (q/k/v \(queryKeyValueBias), output \(attentionOutputBias), mlp \(mlpBias)): \(description)")
+            throw FormatError(
+                file: "config.json",
+                "cannot write a \(modelType.rawValue) config with biases (q/k/v \(queryKeyValueBias), output \(attentionOutputBias), mlp \(mlpBias)): \(description)"
+            )
         }
     }
 
     private func writeGPT2(into object: inout JSONObject) throws {
         try requireBiases((true, true, true), "GPT-2 always has all biases")
         guard keyValueHeadCount == headCount, headDimension * headCount == hiddenSize else {
-            throw FormatError(file: "config.json", "cannot write a gpt2 config with \(keyValueHeadCount) kv heads or head_dim \(headDimension): GPT-2 has n_head heads of width n_embd / n_head")
+            throw FormatError(
+                file: "config.json",
+                "cannot write a gpt2 config with \(keyValueHeadCount) kv heads or head_dim \(headDimension): GPT-2 has n_head heads of width n_embd / n_head"
+            )
         }
         object["n_embd"] = .int(hiddenSize)
         object["n_layer"] = .int(layerCount)
@@ -221,7 +243,8 @@ extension ModelConfig {
             try requireBiases((false, false, false), "Mistral has no biases")
             object["sliding_window"] = .int(orNull: slidingWindow)
         default:
-            try requireBiases((queryKeyValueBias, queryKeyValueBias, mlpBias), "attention_bias covers q/k/v and output together")
+            try requireBiases(
+                (queryKeyValueBias, queryKeyValueBias, mlpBias), "attention_bias covers q/k/v and output together")
             guard slidingWindow == nil else {
                 throw FormatError(file: "config.json", "cannot write a llama config with a sliding window")
             }

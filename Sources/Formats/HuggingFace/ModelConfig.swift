@@ -131,12 +131,13 @@ public struct ModelConfig: Equatable, Sendable {
     }
 
     /// Memberwise storage, used by the defaults table and the JSON reader.
-    init(modelType: ModelType, architectures: [String], vocabSize: Int, hiddenSize: Int, layerCount: Int,
-         headCount: Int, keyValueHeadCount: Int, headDimension: Int, intermediateSize: Int, maxPositions: Int,
-         normEpsilon: Double, activation: String, ropeTheta: Double, tieWordEmbeddings: Bool,
-         bias: (queryKeyValue: Bool, output: Bool, mlp: Bool), bosTokenID: Int?, eosTokenIDs: [Int],
-         dropout: (attention: Double, residual: Double, embedding: Double), slidingWindow: Int?)
-    {
+    init(
+        modelType: ModelType, architectures: [String], vocabSize: Int, hiddenSize: Int, layerCount: Int,
+        headCount: Int, keyValueHeadCount: Int, headDimension: Int, intermediateSize: Int, maxPositions: Int,
+        normEpsilon: Double, activation: String, ropeTheta: Double, tieWordEmbeddings: Bool,
+        bias: (queryKeyValue: Bool, output: Bool, mlp: Bool), bosTokenID: Int?, eosTokenIDs: [Int],
+        dropout: (attention: Double, residual: Double, embedding: Double), slidingWindow: Int?
+    ) {
         self.modelType = modelType
         self.architectures = architectures
         self.vocabSize = vocabSize

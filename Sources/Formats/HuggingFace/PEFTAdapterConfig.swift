@@ -18,7 +18,9 @@ public struct PEFTAdapterConfig: Equatable, Sendable {
     public var fanInFanOut: Bool
 
     /// A config for an adapter on `baseModel` (a folder path).
-    public init(baseModel: String, taskType: String, lora: LoRASettings, modulesToSave: [String] = [], fanInFanOut: Bool = false) {
+    public init(
+        baseModel: String, taskType: String, lora: LoRASettings, modulesToSave: [String] = [], fanInFanOut: Bool = false
+    ) {
         self.baseModel = baseModel
         self.taskType = taskType
         self.lora = lora
@@ -37,8 +39,9 @@ public struct PEFTAdapterConfig: Equatable, Sendable {
         }
         baseModel = try fields.required("base_model_name_or_path", fields.string)
         taskType = try fields.string("task_type") ?? "CAUSAL_LM"
-        lora = LoRASettings(r: try fields.required("r", fields.positive), alpha: try fields.double("lora_alpha") ?? 8,
-                            dropout: try fields.double("lora_dropout") ?? 0, useRslora: try fields.bool("use_rslora") ?? false)
+        lora = LoRASettings(
+            r: try fields.required("r", fields.positive), alpha: try fields.double("lora_alpha") ?? 8,
+            dropout: try fields.double("lora_dropout") ?? 0, useRslora: try fields.bool("use_rslora") ?? false)
         if let names = try? fields.array("target_modules") {
             lora.targetModules = .names(names.compactMap { $0.stringValue })
         } else if let pattern = try fields.string("target_modules") {
@@ -46,11 +49,14 @@ public struct PEFTAdapterConfig: Equatable, Sendable {
         }
         modulesToSave = try fields.array("modules_to_save")?.compactMap { $0.stringValue } ?? []
         fanInFanOut = try fields.bool("fan_in_fan_out") ?? false
-        if try fields.bool("use_dora") == true { throw fields.error("use_dora", "is true; DoRA adapters are not supported") }
+        if try fields.bool("use_dora") == true {
+            throw fields.error("use_dora", "is true; DoRA adapters are not supported")
+        }
         if let bias = try fields.string("bias"), bias != "none" {
             throw fields.error("bias", "is '\(bias)'; only adapters without LoRA biases (\"none\") are supported")
         }
-        for key in ["rank_pattern", "alpha_pattern"] where try fields.object(key).map({ !$0.object.keys.isEmpty }) ?? false {
+        for key in ["rank_pattern", "alpha_pattern"]
+        where try fields.object(key).map({ !$0.object.keys.isEmpty }) ?? false {
             throw fields.error(key, "sets per-module ranks or scales, which are not supported")
         }
     }
@@ -64,16 +70,21 @@ public struct PEFTAdapterConfig: Equatable, Sendable {
         case .allLinear: targets = "all-linear"
         case .familyDefault: targets = .null
         }
-        return .object(JSONObject([
-            ("peft_type", "LORA"), ("task_type", .string(taskType)), ("base_model_name_or_path", .string(baseModel)),
-            ("revision", .null), ("r", .int(lora.r)), ("lora_alpha", .double(lora.alpha)), ("lora_dropout", .double(lora.dropout)),
-            ("target_modules", targets), ("exclude_modules", .null), ("fan_in_fan_out", .bool(fanInFanOut)), ("bias", "none"),
-            ("use_rslora", .bool(lora.useRslora)), ("use_dora", false),
-            ("modules_to_save", modulesToSave.isEmpty ? .null : .array(modulesToSave.map(JSONValue.string))),
-            ("init_lora_weights", true), ("layers_to_transform", .null), ("layers_pattern", .null),
-            ("rank_pattern", .object(JSONObject())), ("alpha_pattern", .object(JSONObject())), ("inference_mode", true),
-            ("lora_bias", false),
-        ]))
+        return .object(
+            JSONObject([
+                ("peft_type", "LORA"), ("task_type", .string(taskType)),
+                ("base_model_name_or_path", .string(baseModel)),
+                ("revision", .null), ("r", .int(lora.r)), ("lora_alpha", .double(lora.alpha)),
+                ("lora_dropout", .double(lora.dropout)),
+                ("target_modules", targets), ("exclude_modules", .null), ("fan_in_fan_out", .bool(fanInFanOut)),
+                ("bias", "none"),
+                ("use_rslora", .bool(lora.useRslora)), ("use_dora", false),
+                ("modules_to_save", modulesToSave.isEmpty ? .null : .array(modulesToSave.map(JSONValue.string))),
+                ("init_lora_weights", true), ("layers_to_transform", .null), ("layers_pattern", .null),
+                ("rank_pattern", .object(JSONObject())), ("alpha_pattern", .object(JSONObject())),
+                ("inference_mode", true),
+                ("lora_bias", false),
+            ]))
     }
 
     /// Writes the config to `url` atomically.

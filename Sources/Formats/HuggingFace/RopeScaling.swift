@@ -37,7 +37,9 @@ public enum RopeScaling: Equatable, Sendable {
             throw fields.error("rope_type", "is missing (expected default, linear, dynamic or llama3)")
         }
         func factor() throws -> Double {
-            guard let value = try fields.double("factor") else { throw fields.error("factor", "is missing for rope_type \(type)") }
+            guard let value = try fields.double("factor") else {
+                throw fields.error("factor", "is missing for rope_type \(type)")
+            }
             guard value >= 1 else { throw fields.error("factor", "should be at least 1, found \(value)") }
             return value
         }
@@ -51,12 +53,14 @@ public enum RopeScaling: Equatable, Sendable {
                 lowFrequencyFactor: try fields.double("low_freq_factor") ?? 1,
                 highFrequencyFactor: try fields.double("high_freq_factor") ?? 4,
                 originalMaxPositions: try fields.positive("original_max_position_embeddings") ?? 8192)
-            if case let .llama3(_, low, high, _) = scaling, !(high > low) {
+            if case .llama3(_, let low, let high, _) = scaling, !(high > low) {
                 throw fields.error("high_freq_factor", "should be larger than low_freq_factor (\(high) ≤ \(low))")
             }
             return scaling
         default:
-            throw fields.error("rope_type", "is '\(type)', which gputrain does not support (supported: default, linear, dynamic, llama3)")
+            throw fields.error(
+                "rope_type",
+                "is '\(type)', which gputrain does not support (supported: default, linear, dynamic, llama3)")
         }
     }
 
@@ -65,9 +69,9 @@ public enum RopeScaling: Equatable, Sendable {
     var json: JSONValue {
         var object: JSONObject = ["rope_type": .string(typeName), "type": .string(typeName)]
         switch self {
-        case let .linear(factor), let .dynamic(factor):
+        case .linear(let factor), .dynamic(let factor):
             object["factor"] = .double(factor)
-        case let .llama3(factor, low, high, original):
+        case .llama3(let factor, let low, let high, let original):
             object["factor"] = .double(factor)
             object["low_freq_factor"] = .double(low)
             object["high_freq_factor"] = .double(high)

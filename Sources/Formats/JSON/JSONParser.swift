@@ -59,11 +59,21 @@ private struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectWord("null"); return .null
-        case UInt8(ascii: "N"): try expectWord("NaN"); return .double(.nan)
-        case UInt8(ascii: "I"): try expectWord("Infinity"); return .double(.infinity)
+        case UInt8(ascii: "t"):
+            try expectWord("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectWord("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectWord("null")
+            return .null
+        case UInt8(ascii: "N"):
+            try expectWord("NaN")
+            return .double(.nan)
+        case UInt8(ascii: "I"):
+            try expectWord("Infinity")
+            return .double(.infinity)
         case UInt8(ascii: "-") where peek(1) == UInt8(ascii: "I"):
             position += 1
             try expectWord("Infinity")

@@ -14,13 +14,13 @@ public enum JSONValue: Equatable, Sendable {
 
     /// The value as a string, or `nil` if it is not one.
     public var stringValue: String? {
-        if case let .string(value) = self { return value }
+        if case .string(let value) = self { return value }
         return nil
     }
 
     /// The value as a Boolean, or `nil` if it is not one.
     public var boolValue: Bool? {
-        if case let .bool(value) = self { return value }
+        if case .bool(let value) = self { return value }
         return nil
     }
 
@@ -28,8 +28,8 @@ public enum JSONValue: Equatable, Sendable {
     /// value that fits (Python writes some integer fields as `8.0`). `nil` otherwise.
     public var intValue: Int? {
         switch self {
-        case let .int(value): return value
-        case let .double(value):
+        case .int(let value): return value
+        case .double(let value):
             guard value.rounded() == value, abs(value) < 9.0e18 else { return nil }
             return Int(value)
         default: return nil
@@ -39,21 +39,21 @@ public enum JSONValue: Equatable, Sendable {
     /// The value as a floating-point number (integers convert), or `nil` if it is not a number.
     public var doubleValue: Double? {
         switch self {
-        case let .int(value): return Double(value)
-        case let .double(value): return value
+        case .int(let value): return Double(value)
+        case .double(let value): return value
         default: return nil
         }
     }
 
     /// The elements, or `nil` if the value is not an array.
     public var arrayValue: [JSONValue]? {
-        if case let .array(value) = self { return value }
+        if case .array(let value) = self { return value }
         return nil
     }
 
     /// The object, or `nil` if the value is not an object.
     public var objectValue: JSONObject? {
-        if case let .object(value) = self { return value }
+        if case .object(let value) = self { return value }
         return nil
     }
 

@@ -51,21 +51,25 @@ extension JSONValue {
     private func write(to output: inout String, layout: JSONLayout, level: Int) {
         switch self {
         case .null: output += "null"
-        case let .bool(value): output += value ? "true" : "false"
-        case let .int(value): output += String(value)
-        case let .double(value): output += Self.text(of: value)
-        case let .string(value): Self.writeString(value, to: &output)
-        case let .array(elements):
+        case .bool(let value): output += value ? "true" : "false"
+        case .int(let value): output += String(value)
+        case .double(let value): output += Self.text(of: value)
+        case .string(let value): Self.writeString(value, to: &output)
+        case .array(let elements):
             let inline = layout.indent == nil || (layout.inlineScalarArrays && elements.allSatisfy(\.isScalar))
-            writeContainer(open: "[", close: "]", count: elements.count, inline: inline, layout: layout,
-                           level: level, to: &output) { index, output in
+            writeContainer(
+                open: "[", close: "]", count: elements.count, inline: inline, layout: layout,
+                level: level, to: &output
+            ) { index, output in
                 elements[index].write(to: &output, layout: layout, level: level + 1)
             }
-        case let .object(object):
+        case .object(let object):
             var entries = object.entries
             if layout.sortKeys { entries.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } }
-            writeContainer(open: "{", close: "}", count: entries.count, inline: layout.indent == nil,
-                           layout: layout, level: level, to: &output) { index, output in
+            writeContainer(
+                open: "{", close: "}", count: entries.count, inline: layout.indent == nil,
+                layout: layout, level: level, to: &output
+            ) { index, output in
                 Self.writeString(entries[index].key, to: &output)
                 output += layout.indent == nil ? ":" : ": "
                 entries[index].value.write(to: &output, layout: layout, level: level + 1)

@@ -23,9 +23,13 @@ public struct SafetensorsCheckpoint: Sendable {
         } else {
             let others = ["pytorch_model.bin", "pytorch_model.bin.index.json", "model.bin"]
                 .filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
-            throw FormatError(file: folder.displayName, "has neither \(Self.singleFileName) nor \(Self.indexFileName)"
-                + (others.isEmpty ? "" : "; it has \(others.joined(separator: ", ")), PyTorch pickles that gputrain does not read "
-                    + "(save the model again with save_pretrained(safe_serialization=True))"))
+            throw FormatError(
+                file: folder.displayName,
+                "has neither \(Self.singleFileName) nor \(Self.indexFileName)"
+                    + (others.isEmpty
+                        ? ""
+                        : "; it has \(others.joined(separator: ", ")), PyTorch pickles that gputrain does not read "
+                            + "(save the model again with save_pretrained(safe_serialization=True))"))
         }
     }
 
@@ -34,7 +38,8 @@ public struct SafetensorsCheckpoint: Sendable {
     public init(index: URL) throws {
         let fields = try JSONFields(document: JSONValue.read(contentsOf: index), file: index.displayName)
         guard let weightMap = try fields.object("weight_map") else {
-            throw fields.error("weight_map", "is missing; a sharded checkpoint's index maps each tensor name to its shard file")
+            throw fields.error(
+                "weight_map", "is missing; a sharded checkpoint's index maps each tensor name to its shard file")
         }
         var shardOf: [String: String] = [:]
         for entry in weightMap.object.entries {
@@ -54,9 +59,11 @@ public struct SafetensorsCheckpoint: Sendable {
         for (name, shard) in shardOf.sorted(by: { $0.key < $1.key }) {
             let actual = fileOfTensor[name].map { URL(fileURLWithPath: files[$0].fileName).lastPathComponent }
             guard actual == shard else {
-                throw FormatError(file: index.displayName, actual == nil
-                    ? "weight_map lists tensor '\(name)' in \(shard), but no shard contains it"
-                    : "weight_map lists tensor '\(name)' in \(shard), but it is in \(actual!)")
+                throw FormatError(
+                    file: index.displayName,
+                    actual == nil
+                        ? "weight_map lists tensor '\(name)' in \(shard), but no shard contains it"
+                        : "weight_map lists tensor '\(name)' in \(shard), but it is in \(actual!)")
             }
         }
     }
@@ -64,11 +71,16 @@ public struct SafetensorsCheckpoint: Sendable {
     /// Throws unless every shard the index names exists, and, when the names follow transformers'
     /// `…-0000i-of-0000K.safetensors` pattern, the index names all K of them (a shard missing from
     /// the index would leave its tensors out).
-    private static func requireEveryShard(_ shards: [String], tensors shardOf: [String: String], folder: URL, index: URL) throws {
+    private static func requireEveryShard(
+        _ shards: [String], tensors shardOf: [String: String], folder: URL, index: URL
+    ) throws {
         for shard in shards where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(shard).path) {
             let listed = shardOf.filter { $0.value == shard }.keys.sorted()
-            throw FormatError(file: index.displayName, "weight_map puts \(listed.count) tensors (first '\(listed[0])') in \(shard), "
-                + "but \(folder.appendingPathComponent(shard).displayName) does not exist; download every shard the index lists")
+            throw FormatError(
+                file: index.displayName,
+                "weight_map puts \(listed.count) tensors (first '\(listed[0])') in \(shard), "
+                    + "but \(folder.appendingPathComponent(shard).displayName) does not exist; download every shard the index lists"
+            )
         }
         var numbered: [String: (total: Int, present: Set<Int>, example: String)] = [:]
         for shard in shards {
@@ -79,9 +91,11 @@ public struct SafetensorsCheckpoint: Sendable {
             guard let missing = (1...group.total).first(where: { !group.present.contains($0) }) else { continue }
             let name = shardName(like: group.example, number: missing)
             let onDisk = FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path)
-            throw FormatError(file: index.displayName, "weight_map names no tensor in \(name) (shard \(missing) of \(group.total)"
-                + (onDisk ? ", which is in the folder" : ", which is not in the folder either")
-                + "); the index is incomplete or belongs to another download of the model")
+            throw FormatError(
+                file: index.displayName,
+                "weight_map names no tensor in \(name) (shard \(missing) of \(group.total)"
+                    + (onDisk ? ", which is in the folder" : ", which is not in the folder either")
+                    + "); the index is incomplete or belongs to another download of the model")
         }
     }
 
@@ -89,10 +103,10 @@ public struct SafetensorsCheckpoint: Sendable {
     private static func shardNumber(_ name: String) -> (stem: String, number: Int, total: Int)? {
         let parts = name.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[parts.count - 2] == "of",
-              let number = Int(parts[parts.count - 3]),
-              let totalPart = parts.last, totalPart.hasSuffix(".safetensors"),
-              let total = Int(totalPart.dropLast(".safetensors".count)),
-              (1...total).contains(number)
+            let number = Int(parts[parts.count - 3]),
+            let totalPart = parts.last, totalPart.hasSuffix(".safetensors"),
+            let total = Int(totalPart.dropLast(".safetensors".count)),
+            (1...total).contains(number)
         else { return nil }
         return (parts.dropLast(3).joined(separator: "-"), number, total)
     }
@@ -112,7 +126,10 @@ public struct SafetensorsCheckpoint: Sendable {
         for (index, file) in files.enumerated() {
             for name in file.names {
                 if let other = fileOfTensor[name] {
-                    throw FormatError(file: file.fileName, "tensor '\(name)' also appears in \(files[other].fileName); each tensor must be in exactly one shard")
+                    throw FormatError(
+                        file: file.fileName,
+                        "tensor '\(name)' also appears in \(files[other].fileName); each tensor must be in exactly one shard"
+                    )
                 }
                 fileOfTensor[name] = index
             }

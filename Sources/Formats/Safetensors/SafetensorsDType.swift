@@ -62,7 +62,9 @@ extension SafetensorsDType {
 
     /// The float type called `name` ("f32", "float16", "bf16", "bfloat16", …), or nil.
     public init?(floatName name: String) {
-        guard let match = Self.floatNames.first(where: { $0.short == name.lowercased() || $0.torch == name.lowercased() }) else { return nil }
+        guard
+            let match = Self.floatNames.first(where: { $0.short == name.lowercased() || $0.torch == name.lowercased() })
+        else { return nil }
         self = match.0
     }
 }

@@ -55,7 +55,8 @@ public struct SafetensorsFile: @unchecked Sendable {
     /// The description of tensor `name`.
     public func info(_ name: String) throws -> SafetensorsTensorInfo {
         guard let index = byName[name] else {
-            throw FormatError(file: fileName, "has no tensor named '\(name)' (TensorNotFound); it holds \(tensors.count) tensors")
+            throw FormatError(
+                file: fileName, "has no tensor named '\(name)' (TensorNotFound); it holds \(tensors.count) tensors")
         }
         return tensors[index]
     }
@@ -63,14 +64,18 @@ public struct SafetensorsFile: @unchecked Sendable {
     /// The raw little-endian bytes of tensor `name` (a slice of the mapped file, not a copy).
     public func rawData(_ name: String) throws -> Data {
         let info = try info(name)
-        return bytes[(bytes.startIndex + dataStart + info.dataOffsets.lowerBound)..<(bytes.startIndex + dataStart + info.dataOffsets.upperBound)]
+        return bytes[
+            (bytes.startIndex + dataStart + info.dataOffsets.lowerBound)..<(bytes.startIndex + dataStart
+                + info.dataOffsets.upperBound)]
     }
 
     /// Tensor `name` widened to `Float` (from F32, F16, BF16 or F64), in row-major order.
     public func floats(_ name: String) throws -> [Float] {
         let info = try info(name)
         guard info.dtype.convertsToFloat else {
-            throw FormatError(file: fileName, "tensor '\(name)' is \(info.dtype.rawValue); only F32, F16, BF16 and F64 tensors can be read as floats")
+            throw FormatError(
+                file: fileName,
+                "tensor '\(name)' is \(info.dtype.rawValue); only F32, F16, BF16 and F64 tensors can be read as floats")
         }
         return TensorBytes.floats(from: try rawData(name), dtype: info.dtype, count: info.elementCount)
     }
@@ -79,7 +84,8 @@ public struct SafetensorsFile: @unchecked Sendable {
     /// position-id buffers.
     public func integers(_ name: String) throws -> [Int] {
         let info = try info(name)
-        guard let values = TensorBytes.integers(from: try rawData(name), dtype: info.dtype, count: info.elementCount) else {
+        guard let values = TensorBytes.integers(from: try rawData(name), dtype: info.dtype, count: info.elementCount)
+        else {
             throw FormatError(file: fileName, "tensor '\(name)' is \(info.dtype.rawValue), not an integer type")
         }
         return values

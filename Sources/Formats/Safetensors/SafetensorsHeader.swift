@@ -15,21 +15,29 @@ struct SafetensorsHeader {
 
         // Rule 1: length prefix, header size limit, header inside the file.
         guard file.count >= 8 else {
-            throw fail("is \(file.count) bytes long; a safetensors file starts with an 8-byte header length (HeaderTooSmall)")
+            throw fail(
+                "is \(file.count) bytes long; a safetensors file starts with an 8-byte header length (HeaderTooSmall)")
         }
-        let declared = file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let declared = file.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard declared <= UInt64(SafetensorsFile.maximumHeaderSize) else {
-            throw fail("declares a \(declared)-byte header, more than the \(SafetensorsFile.maximumHeaderSize)-byte limit (HeaderTooLarge)")
+            throw fail(
+                "declares a \(declared)-byte header, more than the \(SafetensorsFile.maximumHeaderSize)-byte limit (HeaderTooLarge)"
+            )
         }
         let size = Int(declared)
         guard 8 + size <= file.count else {
-            throw fail("declares a \(size)-byte header but only \(file.count - 8) bytes follow the length prefix; the file is truncated (InvalidHeaderLength)")
+            throw fail(
+                "declares a \(size)-byte header but only \(file.count - 8) bytes follow the length prefix; the file is truncated (InvalidHeaderLength)"
+            )
         }
         self.size = size
 
         // Rule 2: UTF-8 JSON object, no duplicate keys.
         let headerBytes = file[(file.startIndex + 8)..<(file.startIndex + 8 + size)]
-        guard headerBytes.withUnsafeBytes({ String(validating: $0.bindMemory(to: UInt8.self), as: UTF8.self) }) != nil else {
+        guard headerBytes.withUnsafeBytes({ String(validating: $0.bindMemory(to: UInt8.self), as: UTF8.self) }) != nil
+        else {
             throw fail("header is not valid UTF-8 (InvalidHeader)")
         }
         let json: JSONValue
@@ -53,19 +61,28 @@ struct SafetensorsHeader {
         }
 
         // Rules 3–4: contiguous from 0 in offset order; byte sizes match dtype × shape.
-        tensors.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }
+        tensors.sort {
+            ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < (
+                $1.dataOffsets.lowerBound, $1.dataOffsets.upperBound
+            )
+        }
         var expected = 0
         for tensor in tensors {
             let begin = tensor.dataOffsets.lowerBound
             if begin != expected {
-                let problem = begin > expected
+                let problem =
+                    begin > expected
                     ? "leaves a gap of \(begin - expected) bytes before it"
                     : "overlaps the previous tensor by \(expected - begin) bytes"
-                throw fail("tensor '\(tensor.name)' starts at data offset \(begin) but the previous tensor ends at \(expected): it \(problem); tensors must be packed contiguously from offset 0 (InvalidOffset)")
+                throw fail(
+                    "tensor '\(tensor.name)' starts at data offset \(begin) but the previous tensor ends at \(expected): it \(problem); tensors must be packed contiguously from offset 0 (InvalidOffset)"
+                )
             }
             let needed = try Self.byteCount(of: tensor, fail: fail)
             if tensor.dataOffsets.count != needed {
-                throw fail("tensor '\(tensor.name)' has data_offsets [\(begin), \(tensor.dataOffsets.upperBound)] = \(tensor.dataOffsets.count) bytes, but \(tensor.dtype.rawValue) \(tensor.shape) needs \(needed) bytes (TensorInvalidInfo)")
+                throw fail(
+                    "tensor '\(tensor.name)' has data_offsets [\(begin), \(tensor.dataOffsets.upperBound)] = \(tensor.dataOffsets.count) bytes, but \(tensor.dtype.rawValue) \(tensor.shape) needs \(needed) bytes (TensorInvalidInfo)"
+                )
             }
             expected = tensor.dataOffsets.upperBound
         }
@@ -73,7 +90,8 @@ struct SafetensorsHeader {
         // Rule 5: the data buffer ends exactly at the end of the file.
         let available = file.count - 8 - size
         if expected != available {
-            let problem = expected < available
+            let problem =
+                expected < available
                 ? "has \(available - expected) unexpected trailing bytes after the last tensor"
                 : "is truncated: the tensors need \(expected) data bytes but only \(available) are present"
             throw fail("\(problem) (MetadataIncompleteBuffer)")
@@ -90,16 +108,21 @@ struct SafetensorsHeader {
         var metadata: [String: String] = [:]
         for entry in object.entries {
             guard let text = entry.value.stringValue else {
-                throw fail("__metadata__ entry '\(entry.key)' should be a string, found \(entry.value.kindName) (metadata is string → string only)")
+                throw fail(
+                    "__metadata__ entry '\(entry.key)' should be a string, found \(entry.value.kindName) (metadata is string → string only)"
+                )
             }
             metadata[entry.key] = text
         }
         return metadata
     }
 
-    private static func tensor(named name: String, _ value: JSONValue, fail: (String) -> FormatError) throws -> SafetensorsTensorInfo {
+    private static func tensor(named name: String, _ value: JSONValue, fail: (String) -> FormatError) throws
+        -> SafetensorsTensorInfo
+    {
         guard let object = value.objectValue else {
-            throw fail("tensor '\(name)' should be an object with dtype, shape and data_offsets, found \(value.kindName)")
+            throw fail(
+                "tensor '\(name)' should be an object with dtype, shape and data_offsets, found \(value.kindName)")
         }
         guard let dtypeName = object["dtype"]?.stringValue else {
             throw fail("tensor '\(name)' has no string 'dtype'")
@@ -112,7 +135,7 @@ struct SafetensorsHeader {
         func integers(_ key: String) -> [Int]? {
             guard let values = object[key]?.arrayValue else { return nil }
             let integers = values.compactMap { value -> Int? in
-                if case let .int(integer) = value, integer >= 0 { return integer }
+                if case .int(let integer) = value, integer >= 0 { return integer }
                 return nil
             }
             return integers.count == values.count ? integers : nil
@@ -124,7 +147,9 @@ struct SafetensorsHeader {
             throw fail("tensor '\(name)' needs 'data_offsets': [begin, end], two non-negative integers")
         }
         guard offsets[1] >= offsets[0] else {
-            throw fail("tensor '\(name)' has data_offsets [\(offsets[0]), \(offsets[1])] with end before begin (InvalidOffset)")
+            throw fail(
+                "tensor '\(name)' has data_offsets [\(offsets[0]), \(offsets[1])] with end before begin (InvalidOffset)"
+            )
         }
         return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1])
     }
@@ -134,13 +159,17 @@ struct SafetensorsHeader {
         var elements = 1
         for dimension in tensor.shape {
             let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw fail("tensor '\(tensor.name)' shape \(tensor.shape) overflows (ValidationOverflow)") }
+            guard !overflow else {
+                throw fail("tensor '\(tensor.name)' shape \(tensor.shape) overflows (ValidationOverflow)")
+            }
             elements = product
         }
         let (bits, overflow) = elements.multipliedReportingOverflow(by: tensor.dtype.bitsPerElement)
         guard !overflow else { throw fail("tensor '\(tensor.name)' byte size overflows (ValidationOverflow)") }
         guard bits % 8 == 0 else {
-            throw fail("tensor '\(tensor.name)' has \(elements) \(tensor.dtype.rawValue) elements = \(bits) bits, not a whole number of bytes (MisalignedSlice)")
+            throw fail(
+                "tensor '\(tensor.name)' has \(elements) \(tensor.dtype.rawValue) elements = \(bits) bits, not a whole number of bytes (MisalignedSlice)"
+            )
         }
         return bits / 8
     }

@@ -29,7 +29,9 @@ public enum SafetensorsWriter {
 
     /// The complete file: tensors sorted by dtype (descending) then name (byte order), packed from
     /// offset 0; compact JSON header with `__metadata__` first, padded with spaces to a multiple of 8.
-    public static func fileData(_ tensors: [SafetensorsTensor], metadata: [String: String] = defaultMetadata) throws -> Data {
+    public static func fileData(_ tensors: [SafetensorsTensor], metadata: [String: String] = defaultMetadata) throws
+        -> Data
+    {
         let (header, ordered) = try layout(tensors, metadata: metadata)
         var file = header
         for tensor in ordered { file.append(tensor.bytes) }
@@ -37,7 +39,9 @@ public enum SafetensorsWriter {
     }
 
     /// Writes the file to `url` atomically (temporary file in the same folder, then rename).
-    public static func write(_ tensors: [SafetensorsTensor], metadata: [String: String] = defaultMetadata, to url: URL) throws {
+    public static func write(_ tensors: [SafetensorsTensor], metadata: [String: String] = defaultMetadata, to url: URL)
+        throws
+    {
         let (header, ordered) = try layout(tensors, metadata: metadata, fileName: url.displayName)
         try AtomicFile.write([header] + ordered.map(\.bytes), to: url)
     }
@@ -48,14 +52,23 @@ public enum SafetensorsWriter {
     {
         var seen = Set<String>()
         for tensor in tensors {
-            func fail(_ message: String) -> FormatError { FormatError(file: fileName, "cannot write tensor '\(tensor.name)': \(message)") }
+            func fail(_ message: String) -> FormatError {
+                FormatError(file: fileName, "cannot write tensor '\(tensor.name)': \(message)")
+            }
             guard tensor.name != "__metadata__" else { throw fail("the name is reserved for metadata") }
             guard seen.insert(tensor.name).inserted else { throw fail("the name appears twice") }
-            guard tensor.shape.allSatisfy({ $0 >= 0 }) else { throw fail("shape \(tensor.shape) has a negative dimension") }
-            let info = SafetensorsTensorInfo(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, dataOffsets: 0..<tensor.bytes.count)
-            let needed = try SafetensorsHeader.byteCount(of: info) { FormatError(file: fileName, "cannot write: \($0)") }
+            guard tensor.shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("shape \(tensor.shape) has a negative dimension")
+            }
+            let info = SafetensorsTensorInfo(
+                name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, dataOffsets: 0..<tensor.bytes.count)
+            let needed = try SafetensorsHeader.byteCount(of: info) {
+                FormatError(file: fileName, "cannot write: \($0)")
+            }
             guard needed == tensor.bytes.count else {
-                throw fail("\(tensor.dtype.rawValue) \(tensor.shape) needs \(needed) bytes but \(tensor.bytes.count) were given")
+                throw fail(
+                    "\(tensor.dtype.rawValue) \(tensor.shape) needs \(needed) bytes but \(tensor.bytes.count) were given"
+                )
             }
         }
         let ordered = tensors.sorted {
@@ -81,7 +94,10 @@ public enum SafetensorsWriter {
         var text = Array(JSONValue.object(header).serialized(.compact).utf8)
         text.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - text.count % 8) % 8))
         guard text.count <= SafetensorsFile.maximumHeaderSize else {
-            throw FormatError(file: fileName, "cannot write: the header would be \(text.count) bytes, more than the \(SafetensorsFile.maximumHeaderSize)-byte limit readers accept")
+            throw FormatError(
+                file: fileName,
+                "cannot write: the header would be \(text.count) bytes, more than the \(SafetensorsFile.maximumHeaderSize)-byte limit readers accept"
+            )
         }
         var prefix = Data()
         withUnsafeBytes(of: UInt64(text.count).littleEndian) { prefix.append(contentsOf: $0) }

@@ -9,15 +9,26 @@ public enum TensorBytes {
             switch dtype {
             case .f32:
                 #if _endian(little)
-                // The file's layout is the host's: one copy, no per-element work.
-                return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw.prefix(4 * count)))
-                    initialized = count
-                }
+                    // The file's layout is the host's: one copy, no per-element work.
+                    return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                        UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                            from: UnsafeRawBufferPointer(rebasing: raw.prefix(4 * count)))
+                        initialized = count
+                    }
                 #else
-                return (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                    return (0..<count).map {
+                        Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
+                        )
+                    }
                 #endif
-            case .f64: return (0..<count).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))) }
+            case .f64:
+                return (0..<count).map {
+                    Float(
+                        Double(
+                            bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))
+                        ))
+                }
             case .bf16: return (0..<count).map { HalfPrecision.float(fromBFloat16: halfBits(raw, $0)) }
             case .f16: return (0..<count).map { HalfPrecision.float(fromFloat16: halfBits(raw, $0)) }
             default: preconditionFailure("\(dtype.rawValue) does not convert to Float")
@@ -29,7 +40,9 @@ public enum TensorBytes {
     public static func integers(from data: Data, dtype: SafetensorsDType, count: Int) -> [Int]? {
         data.withUnsafeBytes { raw -> [Int]? in
             func load<T: FixedWidthInteger>(_: T.Type) -> [Int] {
-                (0..<count).map { Int(T(littleEndian: raw.loadUnaligned(fromByteOffset: MemoryLayout<T>.size * $0, as: T.self))) }
+                (0..<count).map {
+                    Int(T(littleEndian: raw.loadUnaligned(fromByteOffset: MemoryLayout<T>.size * $0, as: T.self)))
+                }
             }
             switch dtype {
             case .bool, .u8: return load(UInt8.self)
@@ -49,8 +62,8 @@ public enum TensorBytes {
     public static func bytes(of values: [Float], as dtype: SafetensorsDType) -> Data {
         precondition(dtype.convertsToFloat, "\(dtype.rawValue) is not a float type")
         #if _endian(little)
-        // The host layout is the file's: one copy, no per-element work.
-        if dtype == .f32 { return values.withUnsafeBytes { Data($0) } }
+            // The host layout is the file's: one copy, no per-element work.
+            if dtype == .f32 { return values.withUnsafeBytes { Data($0) } }
         #endif
         switch dtype {
         case .f32: return littleEndianBytes(values.map(\.bitPattern))

@@ -15,9 +15,10 @@ public struct AddedToken: Equatable, Sendable {
 
     /// A token with Hugging Face's defaults: special tokens are matched on raw text, others on
     /// normalized text.
-    public init(id: Int, content: String, special: Bool, singleWord: Bool = false, leftStrip: Bool = false,
-                rightStrip: Bool = false, normalized: Bool? = nil)
-    {
+    public init(
+        id: Int, content: String, special: Bool, singleWord: Bool = false, leftStrip: Bool = false,
+        rightStrip: Bool = false, normalized: Bool? = nil
+    ) {
         self.id = id
         self.content = content
         self.special = special
@@ -78,7 +79,8 @@ struct AddedTokenMatcher {
                 continue
             }
             let token = tokens[index]
-            var start = position, stop = position + patterns[index].count
+            var start = position
+            var stop = position + patterns[index].count
             position = stop
             if token.singleWord {
                 let gluedLeft = start > 0 && Self.isWordCharacter(text[start - 1])
@@ -102,10 +104,14 @@ struct AddedTokenMatcher {
 
     private func longestMatch(in text: [Unicode.Scalar], at position: Int, matchSpecial: Bool) -> Int? {
         let first = text[position]
-        guard first.isASCII ? startsASCII[Int(first.value)] : startsNonASCII, let indices = candidates[first] else { return nil }
+        guard first.isASCII ? startsASCII[Int(first.value)] : startsNonASCII, let indices = candidates[first] else {
+            return nil
+        }
         for index in indices where matchSpecial || !tokens[index].special {
             let pattern = patterns[index]
-            if position + pattern.count <= text.count, text[position..<(position + pattern.count)].elementsEqual(pattern) {
+            if position + pattern.count <= text.count,
+                text[position..<(position + pattern.count)].elementsEqual(pattern)
+            {
                 return index
             }
         }

@@ -40,9 +40,10 @@ struct BPEModel {
     }
 
     /// Builds the model, checking that every merge's halves and result are in the vocabulary.
-    init(vocabulary: [String: Int], merges: [Merge], ignoreMerges: Bool = false, byteFallback: Bool = false,
-         unknownToken: String? = nil, fuseUnknown: Bool = false, file: String) throws
-    {
+    init(
+        vocabulary: [String: Int], merges: [Merge], ignoreMerges: Bool = false, byteFallback: Bool = false,
+        unknownToken: String? = nil, fuseUnknown: Bool = false, file: String
+    ) throws {
         self.vocabulary = vocabulary
         self.merges = merges
         self.ignoreMerges = ignoreMerges
@@ -67,10 +68,13 @@ struct BPEModel {
         rules.reserveCapacity(merges.count)
         for (rank, merge) in merges.enumerated() {
             guard let left = vocabulary[merge.left], let right = vocabulary[merge.right],
-                  let result = vocabulary[merge.left + merge.right]
+                let result = vocabulary[merge.left + merge.right]
             else {
                 let missing = [merge.left, merge.right, merge.left + merge.right].first { vocabulary[$0] == nil }!
-                throw FormatError(file: file, "merge \(rank) ('\(merge.left)' '\(merge.right)') uses '\(missing)', which is not in model.vocab (MergeTokenOutOfVocabulary)")
+                throw FormatError(
+                    file: file,
+                    "merge \(rank) ('\(merge.left)' '\(merge.right)') uses '\(missing)', which is not in model.vocab (MergeTokenOutOfVocabulary)"
+                )
             }
             let key = Self.key(Int32(left), Int32(right))
             // A repeated merge keeps its first (best) rank, like HF's map construction order.
@@ -80,14 +84,16 @@ struct BPEModel {
 
         if let unknownToken {
             guard let id = vocabulary[unknownToken] else {
-                throw FormatError(file: file, "model.unk_token '\(unknownToken)' is not in model.vocab (UnkTokenOutOfVocabulary)")
+                throw FormatError(
+                    file: file, "model.unk_token '\(unknownToken)' is not in model.vocab (UnkTokenOutOfVocabulary)")
             }
             unknownID = Int32(id)
         } else {
             unknownID = nil
         }
         byteSymbols = ByteLevelAlphabet.scalars.map {
-            Self.symbol(for: String($0), vocabulary: vocabulary, byteFallback: byteFallback, hasUnknown: unknownToken != nil)
+            Self.symbol(
+                for: String($0), vocabulary: vocabulary, byteFallback: byteFallback, hasUnknown: unknownToken != nil)
         }
     }
 
@@ -103,7 +109,9 @@ struct BPEModel {
 
     /// How `character` starts out: its id; else its `<0xXX>` byte tokens (with byte fallback,
     /// when all exist); else unknown (when there is an unknown token); else it is dropped, as HF does.
-    private static func symbol(for character: String, vocabulary: [String: Int], byteFallback: Bool, hasUnknown: Bool) -> Symbol {
+    private static func symbol(for character: String, vocabulary: [String: Int], byteFallback: Bool, hasUnknown: Bool)
+        -> Symbol
+    {
         if let id = vocabulary[character] { return .known(Int32(id)) }
         if byteFallback {
             let ids = character.utf8.compactMap { vocabulary[String(format: "<0x%02X>", $0)].map(Int32.init) }
@@ -127,11 +135,11 @@ struct BPEModel {
         var pendingUnknown = false
         func add(_ symbol: Symbol) {
             switch symbol {
-            case let .known(id):
+            case .known(let id):
                 if pendingUnknown, let unknownID { symbols.append(unknownID) }
                 pendingUnknown = false
                 symbols.append(id)
-            case let .bytes(byteIDs):
+            case .bytes(let byteIDs):
                 if pendingUnknown, let unknownID { symbols.append(unknownID) }
                 pendingUnknown = false
                 symbols.append(contentsOf: byteIDs)
@@ -146,7 +154,10 @@ struct BPEModel {
             for byte in piece.utf8 { add(byteSymbols[Int(byte)]) }
         } else {
             for scalar in piece.unicodeScalars {
-                add(Self.symbol(for: String(scalar), vocabulary: vocabulary, byteFallback: byteFallback, hasUnknown: unknownID != nil))
+                add(
+                    Self.symbol(
+                        for: String(scalar), vocabulary: vocabulary, byteFallback: byteFallback,
+                        hasUnknown: unknownID != nil))
             }
         }
         if pendingUnknown, let unknownID { symbols.append(unknownID) }
@@ -207,7 +218,7 @@ struct BPEModel {
             let position = Int(top.key & 0xFFFF_FFFF)
             let following = next[position]
             guard alive[position], following < count,
-                  rules[Self.key(symbols[position], symbols[following])]?.result == top.result
+                rules[Self.key(symbols[position], symbols[following])]?.result == top.result
             else { continue }
             symbols[position] = top.result
             alive[following] = false

@@ -32,7 +32,9 @@ public struct BPETrainer {
             throw BPETrainerError("special tokens must be distinct, non-empty strings: \(specialTokens)")
         }
         guard vocabularySize >= specialTokens.count + 256 else {
-            throw BPETrainerError("vocabulary size \(vocabularySize) is smaller than the 256 byte tokens plus \(specialTokens.count) special tokens")
+            throw BPETrainerError(
+                "vocabulary size \(vocabularySize) is smaller than the 256 byte tokens plus \(specialTokens.count) special tokens"
+            )
         }
         self.vocabularySize = vocabularySize
         self.specialTokens = specialTokens
@@ -45,7 +47,7 @@ public struct BPETrainer {
     public mutating func count(_ text: String) {
         let scalars = Array(text.unicodeScalars)
         for segment in matcher.segments(of: scalars, matchSpecial: true) {
-            guard case let .text(range) = segment else { continue }
+            guard case .text(let range) = segment else { continue }
             let piece = scalars[range]
             for match in SplitPattern.gpt2.matches(in: piece) {
                 let start = piece.startIndex + match.lowerBound
@@ -67,10 +69,12 @@ public struct BPETrainer {
 
 extension Tokenizer {
     /// Trains a byte-level BPE tokenizer on `texts` (see `BPETrainer`).
-    public static func train(texts: [String], vocabSize: Int, specialTokens: [String] = BPETrainer.defaultSpecialTokens,
-                             minimumFrequency: Int = 2) throws -> Tokenizer
-    {
-        var trainer = try BPETrainer(vocabularySize: vocabSize, specialTokens: specialTokens, minimumFrequency: minimumFrequency)
+    public static func train(
+        texts: [String], vocabSize: Int, specialTokens: [String] = BPETrainer.defaultSpecialTokens,
+        minimumFrequency: Int = 2
+    ) throws -> Tokenizer {
+        var trainer = try BPETrainer(
+            vocabularySize: vocabSize, specialTokens: specialTokens, minimumFrequency: minimumFrequency)
         for text in texts { trainer.count(text) }
         return try trainer.train()
     }
@@ -92,7 +96,9 @@ private struct MergeState {
     private var pairCounts: [UInt64: Int] = [:]
     /// Words that contain (or once contained) each pair; may repeat and go stale.
     private var wordsWithPair: [UInt64: [Int32]] = [:]
-    private var heap = BinaryHeap<(count: Int, pair: UInt64)> { $0.count != $1.count ? $0.count > $1.count : $0.pair < $1.pair }
+    private var heap = BinaryHeap<(count: Int, pair: UInt64)> {
+        $0.count != $1.count ? $0.count > $1.count : $0.pair < $1.pair
+    }
     private var lastVisit: [Int]
     private var step = 0
 
@@ -120,7 +126,9 @@ private struct MergeState {
         for (pair, count) in pairCounts { heap.push((count, pair)) }
     }
 
-    private static func key(_ left: Int32, _ right: Int32) -> UInt64 { UInt64(UInt32(left)) << 32 | UInt64(UInt32(right)) }
+    private static func key(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
+    }
 
     /// Merges the most frequent pair everywhere; false when no pair reaches `minimumFrequency`.
     mutating func mergeBestPair(minimumFrequency: Int) -> Bool {
@@ -138,7 +146,8 @@ private struct MergeState {
     }
 
     private mutating func merge(_ pair: UInt64) {
-        let left = Int32(truncatingIfNeeded: pair >> 32), right = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+        let left = Int32(truncatingIfNeeded: pair >> 32)
+        let right = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
         let text = tokens[Int(left)] + tokens[Int(right)]
         let merged: Int32
         if let existing = idOfToken[text] {
@@ -193,15 +202,20 @@ private struct MergeState {
     func tokenizerJSON(specialTokens: [String]) -> JSONValue {
         var vocab = JSONObject()
         for (id, token) in tokens.enumerated() where vocab[token] == nil { vocab[token] = .int(id) }
-        let byteLevel: JSONObject = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        let byteLevel: JSONObject = [
+            "type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true,
+        ]
         return .object([
             "version": "1.0",
             "truncation": nil,
             "padding": nil,
-            "added_tokens": .array(specialTokens.enumerated().map { id, content in
-                .object(["id": .int(id), "content": .string(content), "single_word": false, "lstrip": false,
-                         "rstrip": false, "normalized": false, "special": true])
-            }),
+            "added_tokens": .array(
+                specialTokens.enumerated().map { id, content in
+                    .object([
+                        "id": .int(id), "content": .string(content), "single_word": false, "lstrip": false,
+                        "rstrip": false, "normalized": false, "special": true,
+                    ])
+                }),
             "normalizer": nil,
             "pre_tokenizer": .object(byteLevel),
             "post_processor": .object(byteLevel),

@@ -27,7 +27,8 @@ struct BinaryHeap<Element> {
         let top = elements.removeLast()
         var parent = 0
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var first = parent
             if left < elements.count, precedes(elements[left], elements[first]) { first = left }
             if right < elements.count, precedes(elements[right], elements[first]) { first = right }

@@ -7,20 +7,27 @@ extension ChatTemplate {
     /// train on the wrong text.
     public init(recognizing source: String, file: String = "chat_template") throws {
         if source.contains("<think>") || source.contains("reasoning_content") {
-            throw FormatError(file: file, "the chat template strips reasoning from earlier turns, which gputrain does not render "
-                + "(supported: plain ChatML and Llama 3 templates); pass --chat-template chatml or llama3 to choose one")
+            throw FormatError(
+                file: file,
+                "the chat template strips reasoning from earlier turns, which gputrain does not render "
+                    + "(supported: plain ChatML and Llama 3 templates); pass --chat-template chatml or llama3 to choose one"
+            )
         }
         if source.contains("<|im_start|>"), source.contains("<|im_end|>") {
             self.init(style: .chatML, defaultSystemPrompt: Self.constantSystemPrompt(in: source))
         } else if source.contains("<|start_header_id|>"), source.contains("<|eot_id|>") {
             var dates: KnowledgeDates?
             if let cutoff = Self.firstCapture(#"Cutting Knowledge Date: ([^"'\\\n]+)"#, in: source) {
-                dates = KnowledgeDates(cutoff: cutoff, today: Self.firstCapture(#"date_string = "([^"]+)""#, in: source) ?? "26 Jul 2024")
+                dates = KnowledgeDates(
+                    cutoff: cutoff, today: Self.firstCapture(#"date_string = "([^"]+)""#, in: source) ?? "26 Jul 2024")
             }
             self.init(style: .llama3, knowledgeDates: dates)
         } else {
-            throw FormatError(file: file, "the chat template is neither ChatML (<|im_start|>…<|im_end|>) nor Llama 3 "
-                + "(<|start_header_id|>…<|eot_id|>), the templates gputrain renders; choose one by name (chatml, llama3)")
+            throw FormatError(
+                file: file,
+                "the chat template is neither ChatML (<|im_start|>…<|im_end|>) nor Llama 3 "
+                    + "(<|start_header_id|>…<|eot_id|>), the templates gputrain renders; choose one by name (chatml, llama3)"
+            )
         }
     }
 
@@ -39,7 +46,7 @@ extension ChatTemplate {
         if let source = value.stringValue { return try ChatTemplate(recognizing: source, file: config.path) }
         let named = (value.arrayValue ?? []).compactMap { $0.objectValue }
         guard let entry = named.first(where: { $0["name"]?.stringValue == "default" }) ?? named.first,
-              let source = entry["template"]?.stringValue
+            let source = entry["template"]?.stringValue
         else {
             throw fields.error("chat_template", "should be a string or a list of {\"name\", \"template\"} objects")
         }
@@ -55,8 +62,9 @@ extension ChatTemplate {
 
     private static func firstCapture(_ pattern: String, in text: String) -> String? {
         guard let expression = try? NSRegularExpression(pattern: pattern),
-              let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-              let range = Range(match.range(at: 1), in: text) else { return nil }
+            let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+            let range = Range(match.range(at: 1), in: text)
+        else { return nil }
         return String(text[range])
     }
 }

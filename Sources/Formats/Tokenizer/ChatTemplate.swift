@@ -49,7 +49,8 @@ public struct ChatTemplate: Equatable, Sendable {
         switch name.lowercased() {
         case "chatml": return .chatML
         case "llama3", "llama-3": return .llama3
-        case "llama3.1", "llama-3.1", "llama3.2", "llama-3.2": return ChatTemplate(style: .llama3, knowledgeDates: KnowledgeDates())
+        case "llama3.1", "llama-3.1", "llama3.2", "llama-3.2":
+            return ChatTemplate(style: .llama3, knowledgeDates: KnowledgeDates())
         default:
             throw FormatError(file: "chat template", "unknown template '\(name)' (known: chatml, llama3, llama3.1)")
         }
@@ -82,8 +83,10 @@ public struct ChatTemplate: Equatable, Sendable {
         if let knowledgeDates {
             // The 3.1 template pulls a leading system message into its own system turn.
             let system = messages.first?.role == .system ? messages.removeFirst().content : ""
-            builder.append(header(.system) + "Cutting Knowledge Date: \(knowledgeDates.cutoff)\nToday Date: \(knowledgeDates.today)\n\n"
-                + body(system) + endOfTurn)
+            builder.append(
+                header(.system)
+                    + "Cutting Knowledge Date: \(knowledgeDates.cutoff)\nToday Date: \(knowledgeDates.today)\n\n"
+                    + body(system) + endOfTurn)
         } else if let defaultSystemPrompt, messages.first?.role != .system {
             messages.insert(.system(defaultSystemPrompt), at: 0)
         }
@@ -124,7 +127,8 @@ extension String {
     func trimmingJinjaWhitespace() -> String {
         let scalars = Array(unicodeScalars)
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(scalars: scalars[first...last])
     }
 }

@@ -18,12 +18,12 @@ indirect enum Normalizer {
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
         case .lowercase: return text.lowercased()
-        case let .prepend(prefix): return text.isEmpty ? text : prefix + text
-        case let .replace(expression, content):
+        case .prepend(let prefix): return text.isEmpty ? text : prefix + text
+        case .replace(let expression, let content):
             return expression.stringByReplacingMatches(
                 in: text, range: NSRange(text.startIndex..., in: text),
                 withTemplate: NSRegularExpression.escapedTemplate(for: content))
-        case let .sequence(steps): return steps.reduce(text) { $1.apply($0) }
+        case .sequence(let steps): return steps.reduce(text) { $1.apply($0) }
         }
     }
 
@@ -37,10 +37,14 @@ indirect enum Normalizer {
         case "NFKD": return .nfkd
         case "Lowercase": return .lowercase
         case "Prepend": return .prepend(try fields.required("prepend", fields.string))
-        case "Replace": return .replace(try TextPattern.read(fields).compiled(fields), try fields.required("content", fields.string))
+        case "Replace":
+            return .replace(
+                try TextPattern.read(fields).compiled(fields), try fields.required("content", fields.string))
         case "Sequence": return .sequence(try fields.required("normalizers", fields.objects).map(read))
         default:
-            throw fields.error("has normalizer type '\(type)', which gputrain does not support (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence)")
+            throw fields.error(
+                "has normalizer type '\(type)', which gputrain does not support (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence)"
+            )
         }
     }
 }
@@ -61,8 +65,8 @@ enum TextPattern {
     func compiled(_ fields: JSONFields) throws -> NSRegularExpression {
         let source: String
         switch self {
-        case let .literal(text): source = NSRegularExpression.escapedPattern(for: text)
-        case let .regex(pattern): source = pattern
+        case .literal(let text): source = NSRegularExpression.escapedPattern(for: text)
+        case .regex(let pattern): source = pattern
         }
         do {
             return try NSRegularExpression(pattern: source)

@@ -14,7 +14,7 @@ struct PostProcessor {
     func apply(to ids: [Int]) -> [Int] {
         template.flatMap { piece -> [Int] in
             switch piece {
-            case let .ids(special): return special
+            case .ids(let special): return special
             case .sequence: return ids
             }
         }
@@ -32,7 +32,9 @@ struct PostProcessor {
         case "TemplateProcessing":
             return PostProcessor(template: try readTemplate(fields))
         case "RobertaProcessing", "BertProcessing":
-            return PostProcessor(template: [.ids([try specialID(fields, "cls")]), .sequence, .ids([try specialID(fields, "sep")])])
+            return PostProcessor(template: [
+                .ids([try specialID(fields, "cls")]), .sequence, .ids([try specialID(fields, "sep")]),
+            ])
         case "Sequence":
             var result = PostProcessor()
             for step in try fields.required("processors", fields.objects) {
@@ -41,7 +43,9 @@ struct PostProcessor {
             }
             return result
         default:
-            throw fields.error("has post-processor type '\(type)', which gputrain does not support (supported: ByteLevel, TemplateProcessing, RobertaProcessing, BertProcessing, Sequence)")
+            throw fields.error(
+                "has post-processor type '\(type)', which gputrain does not support (supported: ByteLevel, TemplateProcessing, RobertaProcessing, BertProcessing, Sequence)"
+            )
         }
     }
 
@@ -62,7 +66,7 @@ struct PostProcessor {
             }
             let name = try special.required("id", special.string)
             guard let entry = try specials?.object(name), let ids = try entry.array("ids"),
-                  let values = Optional(ids.compactMap(\.intValue)), values.count == ids.count
+                let values = Optional(ids.compactMap(\.intValue)), values.count == ids.count
             else {
                 throw fields.error("special_tokens", "has no ids for '\(name)', which the single template uses")
             }

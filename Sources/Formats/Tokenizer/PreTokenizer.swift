@@ -52,13 +52,13 @@ struct PreTokenizer {
 
     private func apply(_ step: PreTokenizerStep, to piece: Piece, isFirstSegment: Bool) -> [Piece] {
         switch step {
-        case let .split(pattern, behavior, invert):
+        case .split(let pattern, let behavior, let invert):
             return Self.split(piece, matches: pattern.matches(in: piece), behavior: behavior, invert: invert)
-        case let .digits(individual):
+        case .digits(let individual):
             let digitRanges = Self.runs(in: piece) { ScalarClass($0) == .number }  // Rust `char::is_numeric`: \p{N}
             let matches = individual ? digitRanges.flatMap { range in range.map { $0..<($0 + 1) } } : digitRanges
             return Self.split(piece, matches: matches, behavior: .isolated, invert: false)
-        case let .metaspace(replacement, prepend, split):
+        case .metaspace(let replacement, let prepend, let split):
             var scalars = piece.map { $0 == " " ? replacement : $0 }
             let prepends = prepend == .always || (prepend == .first && isFirstSegment && piece.startIndex == 0)
             if prepends, scalars.first != replacement { scalars.insert(replacement, at: 0) }
@@ -141,7 +141,8 @@ extension PreTokenizer {
     private mutating func append(_ fields: JSONFields) throws {
         let type = try fields.required("type", fields.string)
         if byteLevel {
-            throw fields.error("is a \(type) pre-tokenizer after ByteLevel; gputrain supports ByteLevel only as the last step")
+            throw fields.error(
+                "is a \(type) pre-tokenizer after ByteLevel; gputrain supports ByteLevel only as the last step")
         }
         switch type {
         case "Sequence":
@@ -154,12 +155,15 @@ extension PreTokenizer {
         case "Split":
             let pattern: SplitPattern
             switch try TextPattern.read(fields) {
-            case let .literal(text): pattern = .literal(Array(text.unicodeScalars))
-            case let .regex(source): pattern = try SplitPattern.regex(source) { fields.error("pattern", $0) }
+            case .literal(let text): pattern = .literal(Array(text.unicodeScalars))
+            case .regex(let source): pattern = try SplitPattern.regex(source) { fields.error("pattern", $0) }
             }
             let behaviorName = try fields.required("behavior", fields.string)
             guard let behavior = SplitBehavior(rawValue: behaviorName) else {
-                throw fields.error("behavior", "is '\(behaviorName)'; expected Isolated, Removed, MergedWithPrevious, MergedWithNext or Contiguous")
+                throw fields.error(
+                    "behavior",
+                    "is '\(behaviorName)'; expected Isolated, Removed, MergedWithPrevious, MergedWithNext or Contiguous"
+                )
             }
             steps.append(.split(pattern, behavior, invert: try fields.bool("invert") ?? false))
         case "Digits":
@@ -169,13 +173,17 @@ extension PreTokenizer {
             guard replacement.unicodeScalars.count == 1, let scalar = replacement.unicodeScalars.first else {
                 throw fields.error("replacement", "should be one character, found '\(replacement)'")
             }
-            let schemeName = try fields.string("prepend_scheme") ?? ((try fields.bool("add_prefix_space") ?? true) ? "always" : "never")
+            let schemeName =
+                try fields.string("prepend_scheme")
+                ?? ((try fields.bool("add_prefix_space") ?? true) ? "always" : "never")
             guard let scheme = PreTokenizerStep.PrependScheme(rawValue: schemeName) else {
                 throw fields.error("prepend_scheme", "is '\(schemeName)'; expected always, first or never")
             }
             steps.append(.metaspace(replacement: scalar, prepend: scheme, split: try fields.bool("split") ?? true))
         default:
-            throw fields.error("has pre-tokenizer type '\(type)', which gputrain does not support (supported: ByteLevel, Split, Digits, Metaspace, Sequence)")
+            throw fields.error(
+                "has pre-tokenizer type '\(type)', which gputrain does not support (supported: ByteLevel, Split, Digits, Metaspace, Sequence)"
+            )
         }
     }
 }

@@ -16,8 +16,10 @@ enum SplitPattern {
     case literal([Unicode.Scalar])
 
     static let gpt2Regex = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
-    static let llama3Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-    static let qwen2Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let llama3Regex =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let qwen2Regex =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     /// The pattern for a `tokenizer.json` regex: a built-in scanner when the text is one of the
     /// known patterns, else ICU. Throws `failure(reason)` if ICU rejects it.
@@ -51,7 +53,7 @@ enum SplitPattern {
                     position = end
                 }
             }
-        case let .literal(needle):
+        case .literal(let needle):
             guard !needle.isEmpty else { return [] }
             let scalars = Array(piece)
             var position = 0
@@ -63,7 +65,7 @@ enum SplitPattern {
                     position += 1
                 }
             }
-        case let .regex(expression):
+        case .regex(let expression):
             result = Self.icuMatches(expression, piece)
         }
         return result
@@ -78,7 +80,8 @@ enum SplitPattern {
             while j < end, predicate(c[j]) { j += 1 }
             return j
         }
-        let isGPT2: Bool, digitLimit: Int
+        let isGPT2: Bool
+        let digitLimit: Int
         switch self {
         case .gpt2: (isGPT2, digitLimit) = (true, 0)
         case .qwen2: (isGPT2, digitLimit) = (false, 1)
@@ -120,7 +123,9 @@ enum SplitPattern {
 
     /// The length of `s|t|re|ve|m|ll|d` at `i` (the apostrophe already matched), or `nil`.
     /// Case-insensitive matching follows Unicode case folding, so `ſ` (long s) matches `s`.
-    private static func contractionLength(_ s: UnsafeBufferPointer<Unicode.Scalar>, _ i: Int, _ end: Int, caseInsensitive: Bool) -> Int? {
+    private static func contractionLength(
+        _ s: UnsafeBufferPointer<Unicode.Scalar>, _ i: Int, _ end: Int, caseInsensitive: Bool
+    ) -> Int? {
         func letter(_ offset: Int) -> Unicode.Scalar? {
             guard i + offset < end else { return nil }
             let scalar = s[i + offset]
@@ -142,7 +147,9 @@ enum SplitPattern {
     // MARK: ICU fallback
 
     /// Matches of `expression` in `scalars`, as scalar offsets from the slice start.
-    private static func icuMatches(_ expression: NSRegularExpression, _ scalars: ArraySlice<Unicode.Scalar>) -> [Range<Int>] {
+    private static func icuMatches(_ expression: NSRegularExpression, _ scalars: ArraySlice<Unicode.Scalar>) -> [Range<
+        Int
+    >] {
         let text = String(scalars: scalars)
         // NSRegularExpression reports UTF-16 offsets; map them back to scalar offsets.
         var scalarAtUTF16: [Int] = []

@@ -47,7 +47,9 @@ public struct StreamingDecoder {
 
     /// The window's text up to the tokens already returned, and with every token.
     private func windowTexts() -> (previous: String, current: String) {
-        (tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: true),
-         tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: true))
+        (
+            tokenizer.decode(Array(ids[prefixOffset..<readOffset]), skipSpecialTokens: true),
+            tokenizer.decode(Array(ids[prefixOffset...]), skipSpecialTokens: true)
+        )
     }
 }

@@ -33,21 +33,24 @@ struct TokenDecoder {
             var bytes: [UInt8] = []
             for token in tokens { ByteLevelAlphabet.decodeBytes(token, into: &bytes) }
             return [String(decoding: bytes, as: UTF8.self)]
-        case let .replace(expression, content):
+        case .replace(let expression, let content):
             let template = NSRegularExpression.escapedTemplate(for: content)
-            return tokens.map { expression.stringByReplacingMatches(in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: template) }
+            return tokens.map {
+                expression.stringByReplacingMatches(
+                    in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: template)
+            }
         case .byteFallback:
             return byteFallback(tokens)
         case .fuse:
             return [tokens.joined()]
-        case let .strip(content, start, stop):
+        case .strip(let content, let start, let stop):
             return tokens.map { token in
                 let scalars = Array(token.unicodeScalars)
                 let leading = scalars.prefix(start).prefix { $0 == content }.count
                 let trailing = scalars.dropFirst(leading).reversed().prefix(stop).prefix { $0 == content }.count
                 return String(scalars: scalars[leading..<(scalars.count - trailing)])
             }
-        case let .metaspace(replacement, dropsInFirstToken):
+        case .metaspace(let replacement, let dropsInFirstToken):
             return tokens.enumerated().map { index, token in
                 var scalars = String.UnicodeScalarView()
                 for scalar in token.unicodeScalars {
@@ -77,7 +80,7 @@ struct TokenDecoder {
         for token in tokens {
             let utf8 = Array(token.utf8)
             if utf8.count == 6, token.hasPrefix("<0x"), token.hasSuffix(">"),
-               let byte = UInt8(String(decoding: utf8[3..<5], as: UTF8.self), radix: 16)
+                let byte = UInt8(String(decoding: utf8[3..<5], as: UTF8.self), radix: 16)
             {
                 pending.append(byte)
             } else {
@@ -105,7 +108,8 @@ struct TokenDecoder {
         case "ByteLevel":
             steps.append(.byteLevel)
         case "Replace":
-            steps.append(.replace(try TextPattern.read(fields).compiled(fields), try fields.required("content", fields.string)))
+            steps.append(
+                .replace(try TextPattern.read(fields).compiled(fields), try fields.required("content", fields.string)))
         case "ByteFallback":
             steps.append(.byteFallback)
         case "Fuse":
@@ -113,14 +117,24 @@ struct TokenDecoder {
         case "Strip":
             let content = try fields.required("content", fields.string)
             guard content.unicodeScalars.count == 1 else { throw fields.error("content", "should be one character") }
-            steps.append(.strip(content: content.unicodeScalars.first!, start: try fields.count("start") ?? 0, stop: try fields.count("stop") ?? 0))
+            steps.append(
+                .strip(
+                    content: content.unicodeScalars.first!, start: try fields.count("start") ?? 0,
+                    stop: try fields.count("stop") ?? 0))
         case "Metaspace":
             let replacement = try fields.string("replacement") ?? "\u{2581}"
-            guard replacement.unicodeScalars.count == 1 else { throw fields.error("replacement", "should be one character") }
-            let scheme = try fields.string("prepend_scheme") ?? ((try fields.bool("add_prefix_space") ?? true) ? "always" : "never")
-            steps.append(.metaspace(replacement: replacement.unicodeScalars.first!, dropsInFirstToken: scheme != "never"))
+            guard replacement.unicodeScalars.count == 1 else {
+                throw fields.error("replacement", "should be one character")
+            }
+            let scheme =
+                try fields.string("prepend_scheme")
+                ?? ((try fields.bool("add_prefix_space") ?? true) ? "always" : "never")
+            steps.append(
+                .metaspace(replacement: replacement.unicodeScalars.first!, dropsInFirstToken: scheme != "never"))
         default:
-            throw fields.error("has decoder type '\(type)', which gputrain does not support (supported: ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)")
+            throw fields.error(
+                "has decoder type '\(type)', which gputrain does not support (supported: ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)"
+            )
         }
     }
 }

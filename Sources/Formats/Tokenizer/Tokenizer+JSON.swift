@@ -2,7 +2,9 @@ import Foundation
 
 extension Tokenizer {
     /// The components whose JSON is kept verbatim and written back, in HF's key order.
-    static let componentKeys = ["version", "truncation", "padding", "normalizer", "pre_tokenizer", "post_processor", "decoder"]
+    static let componentKeys = [
+        "version", "truncation", "padding", "normalizer", "pre_tokenizer", "post_processor", "decoder",
+    ]
 
     /// Reads the `tokenizer.json` at `url`.
     public convenience init(contentsOf url: URL) throws {
@@ -16,19 +18,21 @@ extension Tokenizer {
         let modelFields = try fields.required("model", fields.object)
         let type = try modelFields.string("type") ?? (modelFields.contains("merges") ? "BPE" : "unknown")
         guard type == "BPE" else {
-            throw modelFields.error("type", "is '\(type)'; gputrain supports only BPE tokenizers (not WordPiece, Unigram or WordLevel)")
+            throw modelFields.error(
+                "type", "is '\(type)'; gputrain supports only BPE tokenizers (not WordPiece, Unigram or WordLevel)")
         }
         let model = try Self.readModel(modelFields, file: file)
         let normalizer = try fields.object("normalizer").map(Normalizer.read)
         var components = JSONObject()
         for key in Self.componentKeys { components[key] = fields.object[key] ?? .null }
-        self.init(model: model,
-                  addedTokens: try Self.readAddedTokens(fields),
-                  normalizer: normalizer,
-                  preTokenizer: try PreTokenizer.read(fields.object("pre_tokenizer")),
-                  postProcessor: try PostProcessor.read(fields.object("post_processor")),
-                  decoder: try TokenDecoder.read(fields.object("decoder")),
-                  componentJSON: components)
+        self.init(
+            model: model,
+            addedTokens: try Self.readAddedTokens(fields),
+            normalizer: normalizer,
+            preTokenizer: try PreTokenizer.read(fields.object("pre_tokenizer")),
+            postProcessor: try PostProcessor.read(fields.object("post_processor")),
+            decoder: try TokenDecoder.read(fields.object("decoder")),
+            componentJSON: components)
     }
 
     private static func readModel(_ fields: JSONFields, file: String) throws -> BPEModel {
@@ -55,11 +59,14 @@ extension Tokenizer {
             if let line = value.stringValue {
                 let parts = line.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
-                    throw fields.error("merges[\(index)]", "is \"\(line)\"; a merge string must be two tokens separated by one space")
+                    throw fields.error(
+                        "merges[\(index)]", "is \"\(line)\"; a merge string must be two tokens separated by one space")
                 }
                 return BPEModel.Merge(left: String(parts[0]), right: String(parts[1]))
             }
-            if let pair = value.arrayValue, pair.count == 2, let left = pair[0].stringValue, let right = pair[1].stringValue {
+            if let pair = value.arrayValue, pair.count == 2, let left = pair[0].stringValue,
+                let right = pair[1].stringValue
+            {
                 return BPEModel.Merge(left: left, right: right)
             }
             throw fields.error("merges[\(index)]", "should be \"a b\" or [\"a\", \"b\"], found \(value.kindName)")
@@ -95,13 +102,14 @@ extension Tokenizer {
         var document = JSONObject()
         for key in Self.componentKeys.prefix(3) { document[key] = componentJSON[key] ?? .null }
         if document["version"] == .null { document["version"] = "1.0" }
-        document["added_tokens"] = .array(addedTokens.map { token in
-            .object([
-                "id": .int(token.id), "content": .string(token.content), "single_word": .bool(token.singleWord),
-                "lstrip": .bool(token.leftStrip), "rstrip": .bool(token.rightStrip),
-                "normalized": .bool(token.normalized), "special": .bool(token.special),
-            ])
-        })
+        document["added_tokens"] = .array(
+            addedTokens.map { token in
+                .object([
+                    "id": .int(token.id), "content": .string(token.content), "single_word": .bool(token.singleWord),
+                    "lstrip": .bool(token.leftStrip), "rstrip": .bool(token.rightStrip),
+                    "normalized": .bool(token.normalized), "special": .bool(token.special),
+                ])
+            })
         for key in Self.componentKeys.dropFirst(3) { document[key] = componentJSON[key] ?? .null }
         var vocab = JSONObject()
         for id in 0..<model.idCount {

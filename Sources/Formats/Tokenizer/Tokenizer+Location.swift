@@ -9,7 +9,8 @@ extension Tokenizer {
             url = url.appendingPathComponent("tokenizer.json")
         }
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw FormatError(file: url.path, "not found: pass a tokenizer.json file or a model folder that contains one")
+            throw FormatError(
+                file: url.path, "not found: pass a tokenizer.json file or a model folder that contains one")
         }
         return try Tokenizer(contentsOf: url)
     }

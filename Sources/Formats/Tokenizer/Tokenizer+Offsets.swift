@@ -1,7 +1,9 @@
 extension Tokenizer {
     /// The ids of `text` (no post-processor, as for rendered chats) and, for each id, the UTF-8
     /// byte range of `text` it stands for. See `byteOffsets(of:in:)`.
-    public func encodeWithOffsets(_ text: String, parseSpecialTokens: Bool = true) throws -> (ids: [Int], offsets: [Range<Int>]) {
+    public func encodeWithOffsets(_ text: String, parseSpecialTokens: Bool = true) throws -> (
+        ids: [Int], offsets: [Range<Int>]
+    ) {
         let ids = encode(text, addSpecialTokens: false, parseSpecialTokens: parseSpecialTokens)
         return (ids, try byteOffsets(of: ids, in: text))
     }
@@ -20,7 +22,7 @@ extension Tokenizer {
         offsets.reserveCapacity(ids.count)
         var end = 0
         var windowStart = 0  // first token of the context decoded with each step
-        var groupStart = 0   // first token whose text has not come out yet
+        var groupStart = 0  // first token whose text has not come out yet
         for index in ids.indices {
             let previous = decode(Array(ids[windowStart..<groupStart]))
             let current = decode(Array(ids[windowStart...index]))
@@ -45,8 +47,10 @@ extension Tokenizer {
 
     private func mismatch(at offset: Int, in text: String) -> FormatError {
         let context = String(decoding: Array(text.utf8).dropFirst(max(offset - 20, 0)).prefix(40), as: UTF8.self)
-        return FormatError(file: "tokenizer", "decoding the tokens does not give back the text near byte \(offset) "
-            + "(\(context.debugDescription)): a normalizer changed it or an added token absorbed whitespace, so token "
-            + "offsets (and assistant loss masks) cannot be computed with this tokenizer")
+        return FormatError(
+            file: "tokenizer",
+            "decoding the tokens does not give back the text near byte \(offset) "
+                + "(\(context.debugDescription)): a normalizer changed it or an added token absorbed whitespace, so token "
+                + "offsets (and assistant loss masks) cannot be computed with this tokenizer")
     }
 }

@@ -30,9 +30,10 @@ public final class Tokenizer: @unchecked Sendable {
     /// The cache is cleared when it grows past this many pieces.
     private static let cacheCapacity = 500_000
 
-    init(model: BPEModel, addedTokens: [AddedToken], normalizer: Normalizer?, preTokenizer: PreTokenizer,
-         postProcessor: PostProcessor, decoder: TokenDecoder, componentJSON: JSONObject)
-    {
+    init(
+        model: BPEModel, addedTokens: [AddedToken], normalizer: Normalizer?, preTokenizer: PreTokenizer,
+        postProcessor: PostProcessor, decoder: TokenDecoder, componentJSON: JSONObject
+    ) {
         self.model = model
         self.addedTokens = addedTokens
         self.normalizer = normalizer
@@ -46,7 +47,8 @@ public final class Tokenizer: @unchecked Sendable {
         let raw = addedTokens.filter { !$0.normalized }
         rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map(\.content))
         let normalized = addedTokens.filter(\.normalized)
-        normalizedMatcher = AddedTokenMatcher(tokens: normalized, patterns: normalized.map { normalizer?.apply($0.content) ?? $0.content })
+        normalizedMatcher = AddedTokenMatcher(
+            tokens: normalized, patterns: normalized.map { normalizer?.apply($0.content) ?? $0.content })
     }
 
     // MARK: Vocabulary
@@ -77,16 +79,19 @@ public final class Tokenizer: @unchecked Sendable {
         ids.reserveCapacity(scalars.count / 3)
         for segment in rawMatcher.segments(of: scalars, matchSpecial: parseSpecialTokens) {
             switch segment {
-            case let .token(id, _):
+            case .token(let id, _):
                 ids.append(id)
-            case let .text(range):
-                encodeSegment(scalars[range], isFirst: range.lowerBound == 0, parseSpecialTokens: parseSpecialTokens, into: &ids)
+            case .text(let range):
+                encodeSegment(
+                    scalars[range], isFirst: range.lowerBound == 0, parseSpecialTokens: parseSpecialTokens, into: &ids)
             }
         }
         return addSpecialTokens ? postProcessor.apply(to: ids) : ids
     }
 
-    private func encodeSegment(_ segment: ArraySlice<Unicode.Scalar>, isFirst: Bool, parseSpecialTokens: Bool, into ids: inout [Int]) {
+    private func encodeSegment(
+        _ segment: ArraySlice<Unicode.Scalar>, isFirst: Bool, parseSpecialTokens: Bool, into ids: inout [Int]
+    ) {
         guard normalizer != nil || !normalizedMatcher.isEmpty else {
             encodeNormalized(Array(segment), isFirst: isFirst, into: &ids)
             return
@@ -95,9 +100,9 @@ public final class Tokenizer: @unchecked Sendable {
         let normalized = Array((normalizer?.apply(text) ?? text).unicodeScalars)
         for part in normalizedMatcher.segments(of: normalized, matchSpecial: parseSpecialTokens) {
             switch part {
-            case let .token(id, _):
+            case .token(let id, _):
                 ids.append(id)
-            case let .text(range):
+            case .text(let range):
                 encodeNormalized(Array(normalized[range]), isFirst: isFirst && range.lowerBound == 0, into: &ids)
             }
         }

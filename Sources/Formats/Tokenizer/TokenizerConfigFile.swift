@@ -57,11 +57,16 @@ public struct TokenizerConfigFile: Equatable, Sendable {
         guard let value = fields.value("chat_template") else { return [] }
         if let source = value.stringValue { return [NamedTemplate(name: "default", source: source)] }
         guard let list = value.arrayValue else {
-            throw fields.error("chat_template", "should be a string or a list of {\"name\", \"template\"} objects, found \(value.kindName)")
+            throw fields.error(
+                "chat_template",
+                "should be a string or a list of {\"name\", \"template\"} objects, found \(value.kindName)")
         }
         let named = try list.enumerated().map { index, entry -> NamedTemplate in
-            guard let name = entry.objectValue?["name"]?.stringValue, let source = entry.objectValue?["template"]?.stringValue else {
-                throw fields.error("chat_template[\(index)]", "should be an object with string \"name\" and \"template\"")
+            guard let name = entry.objectValue?["name"]?.stringValue,
+                let source = entry.objectValue?["template"]?.stringValue
+            else {
+                throw fields.error(
+                    "chat_template[\(index)]", "should be an object with string \"name\" and \"template\"")
             }
             return NamedTemplate(name: name, source: source)
         }

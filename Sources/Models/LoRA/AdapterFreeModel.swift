@@ -12,7 +12,8 @@ public final class AdapterFreeModel: LanguageModel {
     /// The base of `adapted`, which must have adapters.
     public init(_ adapted: LanguageModel) throws {
         guard let adapters = adapted.adapters else {
-            throw DeviceError.invalidArgument(operation: "AdapterFreeModel", message: "the model has no LoRA adapters to turn off")
+            throw DeviceError.invalidArgument(
+                operation: "AdapterFreeModel", message: "the model has no LoRA adapters to turn off")
         }
         self.adapted = adapted
         switchable = adapters

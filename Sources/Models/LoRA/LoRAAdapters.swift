@@ -24,18 +24,26 @@ public final class LoRAAdapters {
     public init(settings: LoRASettings, config: ModelConfig) throws {
         self.settings = settings
         let candidates = ModelParameters.linearModules(for: config)
-        let targets = settings.targetModules, familyDefault = config.family.defaultLoRATargets
+        let targets = settings.targetModules
+        let familyDefault = config.family.defaultLoRATargets
         modules = candidates.filter { targets.matches($0.path, familyDefault: familyDefault) }
         var unmatched: [String] = []
         if case .names(let names) = targets {
-            unmatched = names.filter { name in !candidates.contains { LoRATargets.names([name]).matches($0.path, familyDefault: familyDefault) } }
+            unmatched = names.filter { name in
+                !candidates.contains { LoRATargets.names([name]).matches($0.path, familyDefault: familyDefault) }
+            }
         }
         guard !modules.isEmpty, unmatched.isEmpty else {
             // Each projection by its path inside a block ("attn.c_proj", "self_attn.q_proj"): a name that picks it in every layer.
-            let kinds = Set(candidates.map { $0.path.split(separator: ".").drop { Int($0) == nil }.dropFirst().joined(separator: ".") })
-            throw FormatError(file: "config", "'lora.target_modules' \(unmatched.isEmpty ? "" : "entry \(unmatched) ")matches no module of "
-                + "this \(config.modelType.rawValue) model; its projections are \(kinds.sorted().joined(separator: ", ")) "
-                + "(or use \"all-linear\")")
+            let kinds = Set(
+                candidates.map {
+                    $0.path.split(separator: ".").drop { Int($0) == nil }.dropFirst().joined(separator: ".")
+                })
+            throw FormatError(
+                file: "config",
+                "'lora.target_modules' \(unmatched.isEmpty ? "" : "entry \(unmatched) ")matches no module of "
+                    + "this \(config.modelType.rawValue) model; its projections are \(kinds.sorted().joined(separator: ", ")) "
+                    + "(or use \"all-linear\")")
         }
         moduleIndex = Dictionary(uniqueKeysWithValues: modules.enumerated().map { ($1.path, $0) })
     }
@@ -43,8 +51,10 @@ public final class LoRAAdapters {
     /// The adapter parameters (trainable), A then B for each module.
     public var specs: [ParameterSpec] {
         modules.flatMap { module in
-            [ParameterSpec(Self.aName(module.path), shape: [settings.r, module.inputs]),
-             ParameterSpec(Self.bName(module.path), shape: [module.outputs, settings.r])]
+            [
+                ParameterSpec(Self.aName(module.path), shape: [settings.r, module.inputs]),
+                ParameterSpec(Self.bName(module.path), shape: [module.outputs, settings.r]),
+            ]
         }
     }
 
@@ -64,9 +74,11 @@ public final class LoRAAdapters {
         var random = SeededGenerator(seed: UInt64(settings.seed) ^ 0x10BA_AD00)
         for module in modules {
             let bound = 1 / Float(module.inputs).squareRoot()
-            try store.load(Self.aName(module.path), values: (0..<(settings.r * module.inputs)).map { _ in
-                (random.nextUniform() * 2 - 1) * bound
-            })
+            try store.load(
+                Self.aName(module.path),
+                values: (0..<(settings.r * module.inputs)).map { _ in
+                    (random.nextUniform() * 2 - 1) * bound
+                })
             try store.load(Self.bName(module.path), values: [Float](repeating: 0, count: module.outputs * settings.r))
         }
     }
@@ -77,10 +89,12 @@ public final class LoRAAdapters {
         guard isEnabled, let index = moduleIndex[path] else { return nil }
         var input = x
         if let seed = dropoutSeed, settings.dropout > 0 {
-            input = try x.dropout(probability: Float(settings.dropout), seed: seed &+ UInt64(index + 1) &* 0xA24B_AED4_963E_E407)
+            input = try x.dropout(
+                probability: Float(settings.dropout), seed: seed &+ UInt64(index + 1) &* 0xA24B_AED4_963E_E407)
         }
         let down = try Tensor.linear(input, weight: parameters.tensor(Self.aName(path)), layout: .outputInput)
-        return try Tensor.linear(down, weight: parameters.tensor(Self.bName(path)), layout: .outputInput).scaled(by: settings.scale)
+        return try Tensor.linear(down, weight: parameters.tensor(Self.bName(path)), layout: .outputInput).scaled(
+            by: settings.scale)
     }
 
     /// Runs `body` with the adapters off (the base model), restoring their state afterwards.

@@ -1,6 +1,6 @@
 import Core
-import Foundation
 import Formats
+import Foundation
 import Tensors
 
 /// A LoRA adapter folder in PEFT's format (docs/formats.md §7.3–7.4): `adapter_config.json`, which names
@@ -36,12 +36,19 @@ public struct PEFTAdapter {
     /// current directory, else relative to the adapter folder.
     public func baseFolder() throws -> URL {
         let path = config.baseModel
-        let candidates = path.hasPrefix("/") ? [URL(fileURLWithPath: path)]
+        let candidates =
+            path.hasPrefix("/")
+            ? [URL(fileURLWithPath: path)]
             : [URL(fileURLWithPath: path), folder.appendingPathComponent(path)]
-        guard let base = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }) else {
-            throw FormatError(file: folder.appendingPathComponent(PEFTAdapterConfig.fileName).path,
-                              "base_model_name_or_path '\(path)' is not a model folder here (no config.json); "
-                                  + "point it at the base model's folder (Hub names are not downloaded)")
+        guard
+            let base = candidates.first(where: {
+                FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path)
+            })
+        else {
+            throw FormatError(
+                file: folder.appendingPathComponent(PEFTAdapterConfig.fileName).path,
+                "base_model_name_or_path '\(path)' is not a model folder here (no config.json); "
+                    + "point it at the base model's folder (Hub names are not downloaded)")
         }
         return base
     }
@@ -56,14 +63,20 @@ public struct PEFTAdapter {
     /// `weight` of module `path` ([out, in], or [in, out] when `layout` says so) with this
     /// adapter merged in: W₀ + s·B·A (docs/formats.md §7.5), computed in float32. Unadapted modules come back unchanged.
     func merged(_ weight: [Float], module path: String, layout: WeightLayout) throws -> [Float] {
-        let aKey = Self.keyPrefix + LoRAAdapters.aName(path), bKey = Self.keyPrefix + LoRAAdapters.bName(path)
+        let aKey = Self.keyPrefix + LoRAAdapters.aName(path)
+        let bKey = Self.keyPrefix + LoRAAdapters.bName(path)
         guard weights.contains(aKey) else { return weight }
         let (aShape, bShape) = (try weights.info(aKey).shape, try weights.info(bKey).shape)
         let (r, inputs, outputs) = (aShape[0], aShape[1], bShape[0])
         guard aShape.count == 2, bShape == [outputs, r], inputs * outputs == weight.count else {
-            throw FormatError(file: weights.fileName, "adapter of '\(path)' has A \(aShape) and B \(bShape), which do not fit its weight of \(weight.count) elements")
+            throw FormatError(
+                file: weights.fileName,
+                "adapter of '\(path)' has A \(aShape) and B \(bShape), which do not fit its weight of \(weight.count) elements"
+            )
         }
-        let a = try weights.floats(aKey), b = try weights.floats(bKey), scale = config.lora.scale
+        let a = try weights.floats(aKey)
+        let b = try weights.floats(bKey)
+        let scale = config.lora.scale
         var result = weight
         for o in 0..<outputs {
             for i in 0..<inputs {
@@ -77,24 +90,33 @@ public struct PEFTAdapter {
 
     /// Module paths this adapter adapts.
     var adaptedModules: [String] {
-        weights.names.filter { $0.hasSuffix(".lora_A.weight") }.map { String($0.dropFirst(Self.keyPrefix.count).dropLast(".lora_A.weight".count)) }
+        weights.names.filter { $0.hasSuffix(".lora_A.weight") }.map {
+            String($0.dropFirst(Self.keyPrefix.count).dropLast(".lora_A.weight".count))
+        }
     }
 
     /// Writes `adapters`' weights from `store` (and the fully trained `modulesToSave`
     /// parameters, such as "score.weight") into `folder` as a PEFT adapter on `baseModel`.
-    public static func write(_ adapters: LoRAAdapters, store: ParameterStore, config: ModelConfig, baseModel: URL,
-                             taskType: String, savedParameters: [String] = [], to folder: URL) throws {
+    public static func write(
+        _ adapters: LoRAAdapters, store: ParameterStore, config: ModelConfig, baseModel: URL,
+        taskType: String, savedParameters: [String] = [], to folder: URL
+    ) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var settings = adapters.settings
-        if settings.targetModules == .familyDefault { settings.targetModules = .names(config.family.defaultLoRATargets) }
+        if settings.targetModules == .familyDefault {
+            settings.targetModules = .names(config.family.defaultLoRATargets)
+        }
         let names = adapters.specs.map(\.name) + savedParameters
         let tensors = try names.map { name in
-            SafetensorsTensor(name: keyPrefix + name, shape: try store.tensor(name).shape, floats: try store.values(of: name))
+            SafetensorsTensor(
+                name: keyPrefix + name, shape: try store.tensor(name).shape, floats: try store.values(of: name))
         }
         try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent(weightsFileName))
         let modules = savedParameters.map { String($0.split(separator: ".").first!) }
-        try PEFTAdapterConfig(baseModel: baseModel.standardizedFileURL.path, taskType: taskType, lora: settings,
-                              modulesToSave: modules, fanInFanOut: adapters.modules.contains { $0.layout == .inputOutput })
-            .write(to: folder.appendingPathComponent(PEFTAdapterConfig.fileName))
+        try PEFTAdapterConfig(
+            baseModel: baseModel.standardizedFileURL.path, taskType: taskType, lora: settings,
+            modulesToSave: modules, fanInFanOut: adapters.modules.contains { $0.layout == .inputOutput }
+        )
+        .write(to: folder.appendingPathComponent(PEFTAdapterConfig.fileName))
     }
 }

@@ -20,11 +20,14 @@ public struct ChatAnswer: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case question, text, verdict, reward
-        case tokenCount = "token_count", endedTurn = "ended_turn"
+        case tokenCount = "token_count"
+        case endedTurn = "ended_turn"
     }
 
-    public init(question: TinyWorldQuestion, text: String, tokenCount: Int, endedTurn: Bool,
-                verdict: TinyWorldJudge.Verdict?, reward: Double? = nil) {
+    public init(
+        question: TinyWorldQuestion, text: String, tokenCount: Int, endedTurn: Bool,
+        verdict: TinyWorldJudge.Verdict?, reward: Double? = nil
+    ) {
         self.question = question
         self.text = text
         self.tokenCount = tokenCount

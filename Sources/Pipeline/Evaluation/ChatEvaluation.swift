@@ -26,7 +26,9 @@ public struct ChatEvaluation {
         /// Seed of the temperature-1 samples on which the KL to the reference is measured.
         public var klSeed: UInt64
 
-        public init(maxNewTokens: Int = 32, sampling: SamplingOptions = .greedy, batchSize: Int = 16, klSeed: UInt64 = 0) {
+        public init(
+            maxNewTokens: Int = 32, sampling: SamplingOptions = .greedy, batchSize: Int = 16, klSeed: UInt64 = 0
+        ) {
             self.maxNewTokens = maxNewTokens
             self.sampling = sampling
             self.batchSize = batchSize
@@ -52,7 +54,9 @@ public struct ChatEvaluation {
     private let prompts: [[Int32]]
 
     /// An evaluation of `questions` (at least one), rendered by `encoder` and scored by `judge`.
-    public init(encoder: ChatEncoder, questions: [TinyWorldQuestion], judge: TinyWorldJudge, settings: Settings = Settings()) throws {
+    public init(
+        encoder: ChatEncoder, questions: [TinyWorldQuestion], judge: TinyWorldJudge, settings: Settings = Settings()
+    ) throws {
         func fail(_ message: String) -> DeviceError { .invalidArgument(operation: "ChatEvaluation", message: message) }
         guard !questions.isEmpty else { throw fail("no questions to ask") }
         guard settings.batchSize > 0 else { throw fail("batch size \(settings.batchSize) must be positive") }
@@ -68,7 +72,9 @@ public struct ChatEvaluation {
     /// Answers every question with `model` and scores the answers. With `reward`, each answer
     /// gets the reward model's score; with `klReference`, `kl_to_sft` is measured against it
     /// (exactly 0 when it is `model` itself).
-    public func evaluate(_ model: LanguageModel, reward: Reward? = nil, klReference: LanguageModel? = nil) throws -> Result {
+    public func evaluate(_ model: LanguageModel, reward: Reward? = nil, klReference: LanguageModel? = nil) throws
+        -> Result
+    {
         let answers = try answer(with: model, reward: reward)
         let kl = try klReference.map { try klDivergence(of: model, from: $0) }
         return Result(answers: answers, scorecard: ModelScorecard(answers: answers, klToSFT: kl))
@@ -81,7 +87,8 @@ public struct ChatEvaluation {
         let generations = try generate(model, options: options)
         return try zip(questions, generations).map { question, generation in
             let stopped = generation.stopReason == .endOfSequence
-            let text = encoder.tokenizer.decode((stopped ? generation.tokens.dropLast() : generation.tokens[...]).map(Int.init))
+            let text = encoder.tokenizer.decode(
+                (stopped ? generation.tokens.dropLast() : generation.tokens[...]).map(Int.init))
             return ChatAnswer(
                 question: question, text: text, tokenCount: generation.tokens.count,
                 endedTurn: stopped && generation.tokens.last == endOfTurn,
@@ -99,7 +106,8 @@ public struct ChatEvaluation {
         if reference === model { return 0 }
         guard reference.config.vocabSize == model.config.vocabSize else {
             throw DeviceError.invalidArgument(
-                operation: "ChatEvaluation KL", message: "the reference's vocabulary has \(reference.config.vocabSize) tokens, "
+                operation: "ChatEvaluation KL",
+                message: "the reference's vocabulary has \(reference.config.vocabSize) tokens, "
                     + "the model's \(model.config.vocabSize); they must share one tokenizer")
         }
         let sampling = SamplingOptions(temperature: 1, seed: settings.klSeed)
@@ -112,9 +120,10 @@ public struct ChatEvaluation {
 
     /// Generation settings: stop at the end of the turn or the model's end of sequence.
     private func generationOptions(_ model: LanguageModel, sampling: SamplingOptions) -> GenerationOptions {
-        GenerationOptions(maxNewTokens: settings.maxNewTokens,
-                          stopTokens: encoder.stopTokens(for: model.config),
-                          sampling: sampling)
+        GenerationOptions(
+            maxNewTokens: settings.maxNewTokens,
+            stopTokens: encoder.stopTokens(for: model.config),
+            sampling: sampling)
     }
 
     /// The generations of every prompt, `batchSize` prompts per generator call. Each batch draws
@@ -124,7 +133,8 @@ public struct ChatEvaluation {
         return try stride(from: 0, to: prompts.count, by: settings.batchSize).flatMap { start in
             var batchOptions = options
             batchOptions.sampling.seed = options.sampling.seed ^ (UInt64(start) &* 0x9E37_79B9_7F4A_7C15)
-            return try generator.generate(Array(prompts[start..<min(start + settings.batchSize, prompts.count)]), options: batchOptions)
+            return try generator.generate(
+                Array(prompts[start..<min(start + settings.batchSize, prompts.count)]), options: batchOptions)
         }
     }
 
@@ -138,7 +148,8 @@ public struct ChatEvaluation {
             throw DatasetError.file(url.path, "cannot be read: \(error.localizedDescription)")
         }
         let decoder = JSONDecoder()
-        return try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+        return try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap {
+            index, line in
             guard !line.allSatisfy(\.isWhitespace) else { return nil }
             do {
                 return try decoder.decode(TinyWorldQuestion.self, from: Data(line.utf8))

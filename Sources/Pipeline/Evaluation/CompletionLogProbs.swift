@@ -16,22 +16,31 @@ extension LanguageModel {
     ///   - completions: token ids, one list per prompt; an empty completion gets `[]`.
     ///   - prompts: non-empty token ids; prompt plus completion must fit the model's context.
     ///   - batchSize: sequences per forward pass.
-    public func completionLogProbs(of completions: [[Int32]], after prompts: [[Int32]], batchSize: Int = 16) throws -> [[Float]] {
-        func fail(_ message: String) -> DeviceError { .invalidArgument(operation: "completionLogProbs", message: message) }
+    public func completionLogProbs(of completions: [[Int32]], after prompts: [[Int32]], batchSize: Int = 16) throws
+        -> [[Float]]
+    {
+        func fail(_ message: String) -> DeviceError {
+            .invalidArgument(operation: "completionLogProbs", message: message)
+        }
         guard prompts.count == completions.count else {
             throw fail("\(prompts.count) prompts but \(completions.count) completions")
         }
         guard batchSize > 0 else { throw fail("batch size \(batchSize) must be positive") }
         for (row, (prompt, completion)) in zip(prompts, completions).enumerated() {
-            guard !prompt.isEmpty else { throw fail("prompt \(row) is empty (nothing predicts the first completion token)") }
+            guard !prompt.isEmpty else {
+                throw fail("prompt \(row) is empty (nothing predicts the first completion token)")
+            }
             guard prompt.count + completion.count <= config.maxPositions else {
-                throw fail("sequence \(row) has \(prompt.count) + \(completion.count) tokens; the context holds \(config.maxPositions)")
+                throw fail(
+                    "sequence \(row) has \(prompt.count) + \(completion.count) tokens; the context holds \(config.maxPositions)"
+                )
             }
         }
         return try Tensor.withNoGrad {
             try stride(from: 0, to: prompts.count, by: batchSize).flatMap { start in
                 let end = min(start + batchSize, prompts.count)
-                return try chunkLogProbs(prompts: Array(prompts[start..<end]), completions: Array(completions[start..<end]))
+                return try chunkLogProbs(
+                    prompts: Array(prompts[start..<end]), completions: Array(completions[start..<end]))
             }
         }
     }
@@ -40,12 +49,16 @@ extension LanguageModel {
     private func chunkLogProbs(prompts: [[Int32]], completions: [[Int32]]) throws -> [[Float]] {
         guard completions.contains(where: { !$0.isEmpty }) else { return completions.map { _ in [] } }
         let examples = zip(prompts, completions).map { prompt, completion in
-            ChatExample(ids: (prompt + completion).map(Int.init),
-                        labels: prompt.map { _ in ChatExample.ignoredLabel } + completion.map(Int.init), promptLength: prompt.count)
+            ChatExample(
+                ids: (prompt + completion).map(Int.init),
+                labels: prompt.map { _ in ChatExample.ignoredLabel } + completion.map(Int.init),
+                promptLength: prompt.count)
         }
         let batch = try CompletionBatch(examples, padID: 0)
         let tokens = try batch.logProbs(self).tokens.values()
         let width = batch.mask.length
-        return completions.enumerated().map { row, completion in Array(tokens[(row * width)..<(row * width + completion.count)]) }
+        return completions.enumerated().map { row, completion in
+            Array(tokens[(row * width)..<(row * width + completion.count)])
+        }
     }
 }

@@ -23,8 +23,9 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
         /// The means over `answers` (0 over none; an unjudged answer counts as all zeros).
         init(answers: [ChatAnswer]) {
             let judged = answers.map(\.judged)
-            self.init(correct: mean(judged.map(\.correct)), followsSystemPrompt: mean(judged.map(\.followsSystemPrompt)),
-                      concise: mean(judged.map(\.concise)))
+            self.init(
+                correct: mean(judged.map(\.correct)), followsSystemPrompt: mean(judged.map(\.followsSystemPrompt)),
+                concise: mean(judged.map(\.concise)))
         }
     }
 
@@ -51,12 +52,17 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case accuracy, judge, reward
-        case answerRate = "answer_rate", accuracyPretrainOnly = "accuracy_pretrain_only", judgeScore = "judge_score"
-        case meanLength = "mean_length", klToSFT = "kl_to_sft"
+        case answerRate = "answer_rate"
+        case accuracyPretrainOnly = "accuracy_pretrain_only"
+        case judgeScore = "judge_score"
+        case meanLength = "mean_length"
+        case klToSFT = "kl_to_sft"
     }
 
-    public init(answerRate: Double, accuracy: Double, accuracyPretrainOnly: Double?, judgeScore: Double, judge: JudgeMeans,
-                reward: Double?, meanLength: Double, klToSFT: Double?) {
+    public init(
+        answerRate: Double, accuracy: Double, accuracyPretrainOnly: Double?, judgeScore: Double, judge: JudgeMeans,
+        reward: Double?, meanLength: Double, klToSFT: Double?
+    ) {
         self.answerRate = answerRate
         self.accuracy = accuracy
         self.accuracyPretrainOnly = accuracyPretrainOnly
@@ -75,7 +81,8 @@ public struct ModelScorecard: Codable, Equatable, Sendable {
         let pretrainOnly = answers.filter(\.question.pretrainOnly)
         let rewards = answers.compactMap(\.reward)
         judge = JudgeMeans(answers: answers)
-        judgeBySystemPrompt = Dictionary(grouping: answers) { $0.question.style.rawValue }.mapValues(JudgeMeans.init(answers:))
+        judgeBySystemPrompt = Dictionary(grouping: answers) { $0.question.style.rawValue }.mapValues(
+            JudgeMeans.init(answers:))
         answerRate = mean(answers.map { $0.isChatAnswer ? 1 : 0 })
         accuracy = judge.correct
         accuracyPretrainOnly = pretrainOnly.isEmpty ? nil : mean(pretrainOnly.map(\.judged.correct))

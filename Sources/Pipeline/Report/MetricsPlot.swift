@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// Draws a stage's `metrics.jsonl` as one self-contained SVG: a small line chart per numeric
 /// key (title = key, minimum and maximum of both axes labelled), against the line's `step`.
@@ -17,7 +17,8 @@ public enum MetricsPlot {
         }
 
         public static func == (lhs: Series, rhs: Series) -> Bool {
-            lhs.key == rhs.key && lhs.points.map(\.step) == rhs.points.map(\.step) && lhs.points.map(\.value) == rhs.points.map(\.value)
+            lhs.key == rhs.key && lhs.points.map(\.step) == rhs.points.map(\.step)
+                && lhs.points.map(\.value) == rhs.points.map(\.value)
         }
     }
 
@@ -28,7 +29,9 @@ public enum MetricsPlot {
     /// The numeric series of a metrics file's text (one JSON object per line; blank lines are
     /// skipped), in order of each key's first appearance. A line without a numeric `step`
     /// counts as step = its line number.
-    public static func series(jsonLines text: String, file: String, excluding excluded: Set<String> = bookkeepingKeys) throws -> [Series] {
+    public static func series(jsonLines text: String, file: String, excluding excluded: Set<String> = bookkeepingKeys)
+        throws -> [Series]
+    {
         var order: [String] = []
         var points: [String: [(step: Double, value: Double)]] = [:]
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -50,7 +53,8 @@ public enum MetricsPlot {
     /// The chart of `series` as an SVG document titled `title`.
     public static func svg(_ series: [Series], title: String) -> String {
         let rows = max((series.count + columns - 1) / columns, 1)
-        let width = Double(columns) * chartWidth, height = headerHeight + Double(rows) * chartHeight
+        let width = Double(columns) * chartWidth
+        let height = headerHeight + Double(rows) * chartHeight
         var parts = [
             #"<?xml version="1.0" encoding="UTF-8"?>"#,
             #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(format(width))" height="\#(format(height))" "#
@@ -63,7 +67,8 @@ public enum MetricsPlot {
         let steps = series.flatMap { $0.points.map(\.step) }
         let stepRange = (steps.min() ?? 0, steps.max() ?? 0)
         for (index, one) in series.enumerated() {
-            let x = Double(index % columns) * chartWidth, y = headerHeight + Double(index / columns) * chartHeight
+            let x = Double(index % columns) * chartWidth
+            let y = headerHeight + Double(index / columns) * chartHeight
             parts.append(chart(one, steps: stepRange, x: x, y: y))
         }
         parts.append("</svg>")
@@ -98,7 +103,10 @@ public enum MetricsPlot {
         let (stepLow, stepHigh) = steps
         let (valueLow, valueHigh) = (values.min() ?? 0, values.max() ?? 0)
         let coordinates = series.points.map { point in
-            (scale(point.step, stepLow, stepHigh, plotLeft, plotRight), scale(point.value, valueLow, valueHigh, plotBottom, plotTop))
+            (
+                scale(point.step, stepLow, stepHigh, plotLeft, plotRight),
+                scale(point.value, valueLow, valueHigh, plotBottom, plotTop)
+            )
         }
         var lines = [
             #"<g transform="translate(\#(format(x)),\#(format(y)))">"#,
@@ -113,7 +121,9 @@ public enum MetricsPlot {
         ]
         // A lone point draws no line; mark it.
         if coordinates.count == 1 {
-            lines.append(#"<circle cx="\#(format(coordinates[0].0))" cy="\#(format(coordinates[0].1))" r="2.5" fill="\#(lineColor)"/>"#)
+            lines.append(
+                #"<circle cx="\#(format(coordinates[0].0))" cy="\#(format(coordinates[0].1))" r="2.5" fill="\#(lineColor)"/>"#
+            )
         }
         lines.append("</g>")
         return lines.joined(separator: "\n")

@@ -33,8 +33,10 @@ extension PipelineReport {
     private func modelsSection() -> String {
         let present = PipelineModel.allCases.filter { models[$0] != nil }
         guard !present.isEmpty else { return "## Models\n\nNo model was evaluated." }
-        let rows = Self.figures.map { figure in [figure.label] + present.map { Self.number(figure.value(models[$0]!)) } }
-        return "## Models\n\nEach model answered the held-out questions (greedy decoding); the judge checks each answer "
+        let rows = Self.figures.map { figure in [figure.label] + present.map { Self.number(figure.value(models[$0]!)) }
+        }
+        return
+            "## Models\n\nEach model answered the held-out questions (greedy decoding); the judge checks each answer "
             + "against the world's facts and the system prompt. A dash: not applicable.\n\n"
             + Self.table(header: ["figure"] + present.map(\.rawValue), rows: rows, numericFrom: 1)
     }
@@ -44,48 +46,59 @@ extension PipelineReport {
     private func judgeBySystemPromptSection() -> String? {
         let present = PipelineModel.allCases.filter { !(models[$0]?.judgeBySystemPrompt.isEmpty ?? true) }
         guard !present.isEmpty else { return nil }
-        let styles = AnswerStyle.allCases.filter { style in present.contains { models[$0]!.judgeBySystemPrompt[style.rawValue] != nil } }
-        let rows = styles.map { style in
-            [style.systemPrompt ?? "(none)"] + present.map { model in
-                models[model]!.judgeBySystemPrompt[style.rawValue].map {
-                    [$0.correct, $0.followsSystemPrompt, $0.concise].map { Self.number($0) }.joined(separator: " / ")
-                } ?? "—"
-            }
+        let styles = AnswerStyle.allCases.filter { style in
+            present.contains { models[$0]!.judgeBySystemPrompt[style.rawValue] != nil }
         }
-        return "## Judge by system prompt\n\nThe judge's parts, correct / follows system prompt / concise, on the questions "
-            + "asked with each system prompt.\n\n" + Self.table(header: ["system prompt"] + present.map(\.rawValue), rows: rows, numericFrom: 1)
+        let rows = styles.map { style in
+            [style.systemPrompt ?? "(none)"]
+                + present.map { model in
+                    models[model]!.judgeBySystemPrompt[style.rawValue].map {
+                        [$0.correct, $0.followsSystemPrompt, $0.concise].map { Self.number($0) }.joined(
+                            separator: " / ")
+                    } ?? "—"
+                }
+        }
+        return
+            "## Judge by system prompt\n\nThe judge's parts, correct / follows system prompt / concise, on the questions "
+            + "asked with each system prompt.\n\n"
+            + Self.table(header: ["system prompt"] + present.map(\.rawValue), rows: rows, numericFrom: 1)
     }
 
     private func rewardModelSection() -> String {
         guard let rewardModel else { return "## Reward model\n\nNo reward model was trained." }
         let rows = rewardModel.heldoutAccuracyByKind.sorted { $0.key < $1.key }.map { [$0.key, Self.number($0.value)] }
-        return "## Reward model\n\nHeld-out accuracy (chosen scored above rejected): \(Self.number(rewardModel.heldoutAccuracy))"
-            + (rows.isEmpty ? "" : "\n\n" + Self.table(header: ["rejected kind", "accuracy"], rows: rows, numericFrom: 1))
+        return
+            "## Reward model\n\nHeld-out accuracy (chosen scored above rejected): \(Self.number(rewardModel.heldoutAccuracy))"
+            + (rows.isEmpty
+                ? "" : "\n\n" + Self.table(header: ["rejected kind", "accuracy"], rows: rows, numericFrom: 1))
     }
 
     private func timesSection() -> String {
         let ran = PipelineStage.allCases.compactMap { stage in seconds[stage].map { (stage, $0) } }
         guard !ran.isEmpty else { return "## Wall time\n\nNo stage was timed." }
-        let rows = ran.map { [$0.0.rawValue, String(format: "%.1f", $0.1)] }
+        let rows =
+            ran.map { [$0.0.rawValue, String(format: "%.1f", $0.1)] }
             + [["total", String(format: "%.1f", ran.reduce(0) { $0 + $1.1 })]]
         return "## Wall time\n\n" + Self.table(header: ["stage", "seconds"], rows: rows, numericFrom: 1)
     }
 
     private func samplesSection(_ samples: [PipelineModel: [ChatAnswer]]) -> String {
         let models = PipelineModel.allCases.filter { samples[$0] != nil }
-        return "## Sample conversations\n\n" + models.map { model in
-            "### \(model.rawValue)\n\n" + samples[model]!.map(Self.conversation).joined(separator: "\n\n")
-        }.joined(separator: "\n\n")
+        return "## Sample conversations\n\n"
+            + models.map { model in
+                "### \(model.rawValue)\n\n" + samples[model]!.map(Self.conversation).joined(separator: "\n\n")
+            }.joined(separator: "\n\n")
     }
 
     /// One question and answer as a short block of labelled lines.
     private static func conversation(_ answer: ChatAnswer) -> String {
         let system = answer.question.prompt.first { $0.role == .system }?.content
         let question = answer.question.prompt.last { $0.role == .user }?.content ?? ""
-        let verdict = answer.verdict.map {
-            "correct \(number($0.correct, digits: 0)), follows system prompt \(number($0.followsSystemPrompt, digits: 0)), "
-                + "concise \(number($0.concise, digits: 0))"
-        } ?? "not judged (scored 0)"
+        let verdict =
+            answer.verdict.map {
+                "correct \(number($0.correct, digits: 0)), follows system prompt \(number($0.followsSystemPrompt, digits: 0)), "
+                    + "concise \(number($0.concise, digits: 0))"
+            } ?? "not judged (scored 0)"
         let ending = answer.endedTurn ? "" : " (did not end its turn)"
         return [
             "- **System:** \(system.map(escaped) ?? "(none)")",
@@ -96,7 +109,8 @@ extension PipelineReport {
     }
 
     private func plotsSection(_ plots: [String]) -> String {
-        "## Training curves\n\n" + plots.map { "- [\($0)](plots/\($0).svg)\n\n  ![\($0) metrics](plots/\($0).svg)" }.joined(separator: "\n")
+        "## Training curves\n\n"
+            + plots.map { "- [\($0)](plots/\($0).svg)\n\n  ![\($0) metrics](plots/\($0).svg)" }.joined(separator: "\n")
     }
 
     /// A Markdown table; columns from `numericFrom` on are right-aligned.

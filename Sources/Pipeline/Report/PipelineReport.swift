@@ -38,7 +38,8 @@ public struct PipelineReport: Codable, Equatable, Sendable {
         public var heldoutAccuracyByKind: [String: Double]
 
         enum CodingKeys: String, CodingKey {
-            case heldoutAccuracy = "heldout_accuracy", heldoutAccuracyByKind = "heldout_accuracy_by_kind"
+            case heldoutAccuracy = "heldout_accuracy"
+            case heldoutAccuracyByKind = "heldout_accuracy_by_kind"
         }
 
         public init(heldoutAccuracy: Double, heldoutAccuracyByKind: [String: Double]) {
@@ -53,7 +54,8 @@ public struct PipelineReport: Codable, Equatable, Sendable {
                 outcomes.isEmpty ? 0 : Double(outcomes.filter(\.correct).count) / Double(outcomes.count)
             }
             heldoutAccuracy = accuracy(outcomes)
-            heldoutAccuracyByKind = Dictionary(grouping: outcomes.filter { $0.kind != nil }, by: { $0.kind! }).mapValues(accuracy)
+            heldoutAccuracyByKind = Dictionary(grouping: outcomes.filter { $0.kind != nil }, by: { $0.kind! })
+                .mapValues(accuracy)
         }
     }
 
@@ -95,7 +97,10 @@ public struct PipelineReport: Codable, Equatable, Sendable {
         case rewardModel = "reward_model"
     }
 
-    public init(models: [PipelineModel: ModelScorecard] = [:], rewardModel: RewardModelAccuracy? = nil, seconds: StageSeconds = StageSeconds()) {
+    public init(
+        models: [PipelineModel: ModelScorecard] = [:], rewardModel: RewardModelAccuracy? = nil,
+        seconds: StageSeconds = StageSeconds()
+    ) {
         self.models = models
         self.rewardModel = rewardModel
         self.seconds = seconds
@@ -127,7 +132,9 @@ public struct PipelineReport: Codable, Equatable, Sendable {
     /// `plots/<stage>.svg` (see `MetricsPlot`).
     public func write(to directory: URL, samples: [PipelineModel: [ChatAnswer]] = [:], plots: [String] = []) throws {
         try AtomicFile.write(jsonData(), to: directory.appendingPathComponent(Self.jsonName))
-        try AtomicFile.write(Data(markdown(samples: samples, plots: plots).utf8), to: directory.appendingPathComponent(Self.markdownName))
+        try AtomicFile.write(
+            Data(markdown(samples: samples, plots: plots).utf8), to: directory.appendingPathComponent(Self.markdownName)
+        )
     }
 
     /// The report in `file` (a `report.json`).
@@ -143,7 +150,9 @@ public struct PipelineReport: Codable, Equatable, Sendable {
     /// word, full sentence), then the earliest others, in question order. Pick from each model's
     /// answers to the same questions and the samples line up across models.
     public static func sampleAnswers(_ answers: [ChatAnswer], count: Int = 3) -> [ChatAnswer] {
-        let firstOfEachStyle = AnswerStyle.allCases.compactMap { style in answers.firstIndex { $0.question.style == style } }
+        let firstOfEachStyle = AnswerStyle.allCases.compactMap { style in
+            answers.firstIndex { $0.question.style == style }
+        }
         let rest = answers.indices.filter { !firstOfEachStyle.contains($0) }
         return (firstOfEachStyle + rest).prefix(count).sorted().map { answers[$0] }
     }

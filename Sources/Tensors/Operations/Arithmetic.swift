@@ -31,8 +31,10 @@ extension Tensor {
         try device.binary(op, buffer, other.buffer, out: out.buffer, shape: plan.layout)
         guard GradientMode.isEnabled, requiresGrad || other.requiresGrad else { return out }
 
-        let a = self, b = other
-        let aShape = shape, bShape = other.shape
+        let a = self
+        let b = other
+        let aShape = shape
+        let bShape = other.shape
         // Each case captures only what its gradient reads, so e.g. an addition keeps no buffer alive.
         let backward: GradientNode.Backward
         switch op {
@@ -47,14 +49,16 @@ extension Tensor {
                 if sink.needsGradient(1) { try sink.add(dy.sum(toShape: bShape).negated(), to: 1) }
             }
         case .multiply:
-            let aSaved = b.requiresGrad ? a.detached() : nil, bSaved = a.requiresGrad ? b.detached() : nil
+            let aSaved = b.requiresGrad ? a.detached() : nil
+            let bSaved = a.requiresGrad ? b.detached() : nil
             backward = { dy, sink in
                 if let bSaved, sink.needsGradient(0) { try sink.add((dy * bSaved).sum(toShape: aShape), to: 0) }
                 if let aSaved, sink.needsGradient(1) { try sink.add((dy * aSaved).sum(toShape: bShape), to: 1) }
             }
         case .divide:
             // d(a/b)/da = 1/b; d(a/b)/db = −(a/b)/b, read from the output.
-            let bSaved = b.detached(), quotient = b.requiresGrad ? out.detached() : nil
+            let bSaved = b.detached()
+            let quotient = b.requiresGrad ? out.detached() : nil
             backward = { dy, sink in
                 if sink.needsGradient(0) { try sink.add((dy / bSaved).sum(toShape: aShape), to: 0) }
                 if let quotient, sink.needsGradient(1) {

@@ -14,20 +14,28 @@ extension Tensor {
         query: Tensor, key: Tensor, value: Tensor, shape: AttentionShape, masks: AttentionMasks = .none
     ) throws -> Tensor {
         try query.requireSameDevice([key, value], "attention")
-        for (tensor, expected) in [(query, shape.queryCount), (key, shape.keyCount), (value, shape.keyCount)] where tensor.count != expected {
-            throw DeviceError.shapeMismatch(operation: "attention '\(tensor.label)' for \(shape)", lhs: tensor.shape, rhs: [expected])
+        for (tensor, expected) in [(query, shape.queryCount), (key, shape.keyCount), (value, shape.keyCount)]
+        where tensor.count != expected {
+            throw DeviceError.shapeMismatch(
+                operation: "attention '\(tensor.label)' for \(shape)", lhs: tensor.shape, rhs: [expected])
         }
         try requireMask(masks.keyValid, shape.batch * shape.keyLength, "keyValid")
         try requireMask(masks.querySegments, shape.batch * shape.queryLength, "querySegments")
         try requireMask(masks.keySegments, shape.batch * shape.keyLength, "keySegments")
         guard (masks.querySegments == nil) == (masks.keySegments == nil) else {
-            throw DeviceError.invalidArgument(operation: "attention", message: "querySegments and keySegments go together")
+            throw DeviceError.invalidArgument(
+                operation: "attention", message: "querySegments and keySegments go together")
         }
         let device = query.device
         let out = try Tensor.output(device, query.shape, "attention")
-        let logSumExp = try device.makeBuffer(count: shape.logSumExpCount, dtype: .float32, label: "attention logSumExp")
-        try device.attention(shape, q: query.buffer, k: key.buffer, v: value.buffer, masks: masks, out: out.buffer, logSumExp: logSumExp)
-        let q = query.detached(), k = key.detached(), v = value.detached(), o = out.detached()
+        let logSumExp = try device.makeBuffer(
+            count: shape.logSumExpCount, dtype: .float32, label: "attention logSumExp")
+        try device.attention(
+            shape, q: query.buffer, k: key.buffer, v: value.buffer, masks: masks, out: out.buffer, logSumExp: logSumExp)
+        let q = query.detached()
+        let k = key.detached()
+        let v = value.detached()
+        let o = out.detached()
         return out.recorded("attention", inputs: [query, key, value]) { dOut, sink in
             let dq = try Tensor.output(device, q.shape, "attention dq")
             let dk = try Tensor.output(device, k.shape, "attention dk")

@@ -27,7 +27,8 @@ struct BroadcastPlan {
         // Fold: (size, a present, b present) runs.
         var folded: [(size: Int, inA: Bool, inB: Bool)] = []
         for i in 0..<rank where output[i] > 1 {
-            let inA = paddedA[i] > 1, inB = paddedB[i] > 1
+            let inA = paddedA[i] > 1
+            let inB = paddedB[i] > 1
             if let last = folded.last, last.inA == inA, last.inB == inB {
                 folded[folded.count - 1].size *= output[i]
             } else {
@@ -36,7 +37,7 @@ struct BroadcastPlan {
         }
         if folded.isEmpty { folded = [(1, true, true)] }
         guard folded.count <= 4,
-              let (_, layout) = BroadcastShape.broadcasting(
+            let (_, layout) = BroadcastShape.broadcasting(
                 folded.map { $0.inA ? $0.size : 1 }, folded.map { $0.inB ? $0.size : 1 })
         else {
             throw DeviceError.invalidArgument(
@@ -60,7 +61,9 @@ struct BroadcastPlan {
 
     /// The runs of `source` (dimensions folded as above) that summing down to `target` reduces:
     /// the sizes of alternating kept and reduced groups.
-    static func reductionGroups(from source: [Int], to target: [Int], operation: String) throws -> [(size: Int, reduced: Bool)] {
+    static func reductionGroups(from source: [Int], to target: [Int], operation: String) throws -> [(
+        size: Int, reduced: Bool
+    )] {
         let plan = try BroadcastPlan(target, source, operation: operation)
         guard plan.shape == source else {
             throw DeviceError.shapeMismatch(operation: operation + " (sum to shape)", lhs: source, rhs: target)
@@ -107,7 +110,8 @@ extension Tensor {
             let inner = groups[(index + 1)...].reduce(1) { $0 * $1.size }
             let reducedShape = [outer * inner]
             let next = try Tensor.output(device, reducedShape, "sum(toShape:)")
-            try device.reduceSum(current.buffer, out: next.buffer, outer: outer, reduced: groups[index].size, inner: inner)
+            try device.reduceSum(
+                current.buffer, out: next.buffer, outer: outer, reduced: groups[index].size, inner: inner)
             groups.remove(at: index)
             current = next
         }

@@ -9,15 +9,18 @@ extension Tensor {
     public func dropout(probability: Float, seed: UInt64, training: Bool = true) throws -> Tensor {
         guard training, probability > 0 else { return self }
         guard probability < 1 else {
-            throw DeviceError.invalidArgument(operation: "dropout", message: "probability \(probability) must be below 1")
+            throw DeviceError.invalidArgument(
+                operation: "dropout", message: "probability \(probability) must be below 1")
         }
         let count = count
         let out = try Tensor.output(device, shape, "dropout")
         try device.dropout(buffer, out: out.buffer, count: count, probability: probability, seed: seed)
         return out.recorded("dropout", inputs: [self]) { dy, sink in
-            try sink.add(to: 0, overwriting: { dx in
-                try dy.device.dropout(dy.buffer, out: dx, count: count, probability: probability, seed: seed)
-            })
+            try sink.add(
+                to: 0,
+                overwriting: { dx in
+                    try dy.device.dropout(dy.buffer, out: dx, count: count, probability: probability, seed: seed)
+                })
         }
     }
 }

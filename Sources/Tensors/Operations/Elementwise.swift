@@ -50,9 +50,11 @@ extension Tensor {
         default:
             let x = detached()
             return out.recorded(name, inputs: [self]) { dy, sink in
-                try sink.add(to: 0, overwriting: { dx in
-                    try x.device.unaryBackward(op, x: x.buffer, dy: dy.buffer, dx: dx, count: count)
-                })
+                try sink.add(
+                    to: 0,
+                    overwriting: { dx in
+                        try x.device.unaryBackward(op, x: x.buffer, dy: dy.buffer, dx: dx, count: count)
+                    })
             }
         }
     }

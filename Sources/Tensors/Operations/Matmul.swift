@@ -16,7 +16,9 @@ extension Tensor {
     /// with `transposeB`). The leading (batch) dimensions must be equal, or one operand is a
     /// plain matrix shared by every batch item (a weight); the result is [batch..., m, n].
     /// A shared right operand with an untransposed left one is folded into one large product.
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws
+        -> Tensor
+    {
         try a.requireSameDevice([b], "matmul")
         let plan = try ProductPlan(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB)
         return try product(a, b, bias: nil, plan: plan, name: "matmul")
@@ -28,12 +30,14 @@ extension Tensor {
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, layout: WeightLayout) throws -> Tensor {
         try x.requireSameDevice([weight] + (bias.map { [$0] } ?? []), "linear")
         guard weight.rank == 2 else {
-            throw DeviceError.invalidArgument(operation: "linear", message: "weight '\(weight.label)' has shape \(weight.shape); needs 2 dimensions")
+            throw DeviceError.invalidArgument(
+                operation: "linear", message: "weight '\(weight.label)' has shape \(weight.shape); needs 2 dimensions")
         }
         let inputs = x.shape.last ?? 1
         let rows = x.count / inputs
         let transposeB = layout == .outputInput
-        let plan = try ProductPlan([rows, inputs], weight.shape, transposeA: false, transposeB: transposeB, name: "linear")
+        let plan = try ProductPlan(
+            [rows, inputs], weight.shape, transposeA: false, transposeB: transposeB, name: "linear")
         if let bias, bias.count != plan.n {
             throw DeviceError.shapeMismatch(operation: "linear bias '\(bias.label)'", lhs: bias.shape, rhs: [plan.n])
         }
@@ -42,7 +46,9 @@ extension Tensor {
     }
 
     /// op(a)·op(b) (+ bias broadcast over rows) as planned, recorded with its gradients.
-    private static func product(_ a: Tensor, _ b: Tensor, bias: Tensor?, plan: ProductPlan, name: String) throws -> Tensor {
+    private static func product(_ a: Tensor, _ b: Tensor, bias: Tensor?, plan: ProductPlan, name: String) throws
+        -> Tensor
+    {
         let device = a.device
         let out = try Tensor.output(device, plan.outputShape, name)
         if let bias {
@@ -53,23 +59,30 @@ extension Tensor {
         }
         try device.matmul(plan.forward(beta: bias == nil ? 0 : 1), a: a.buffer, b: b.buffer, c: out.buffer)
 
-        let aSaved = b.requiresGrad ? a.detached() : nil, bSaved = a.requiresGrad ? b.detached() : nil
+        let aSaved = b.requiresGrad ? a.detached() : nil
+        let bSaved = a.requiresGrad ? b.detached() : nil
         let hasBias = bias != nil
         return out.recorded(name, inputs: [a, b] + (bias.map { [$0] } ?? [])) { dc, sink in
             if let bSaved, sink.needsGradient(0) {
-                try sink.add(to: 0, accumulating: { da, accumulate in
-                    try plan.gradientOfA(device, dc: dc.buffer, b: bSaved.buffer, into: da, accumulate: accumulate)
-                })
+                try sink.add(
+                    to: 0,
+                    accumulating: { da, accumulate in
+                        try plan.gradientOfA(device, dc: dc.buffer, b: bSaved.buffer, into: da, accumulate: accumulate)
+                    })
             }
             if let aSaved, sink.needsGradient(1) {
-                try sink.add(to: 1, accumulating: { db, accumulate in
-                    try plan.gradientOfB(device, dc: dc.buffer, a: aSaved.buffer, into: db, accumulate: accumulate)
-                })
+                try sink.add(
+                    to: 1,
+                    accumulating: { db, accumulate in
+                        try plan.gradientOfB(device, dc: dc.buffer, a: aSaved.buffer, into: db, accumulate: accumulate)
+                    })
             }
             if hasBias, sink.needsGradient(2) {
-                try sink.add(to: 2, overwriting: { dBias in
-                    try device.reduceSum(dc.buffer, out: dBias, outer: 1, reduced: dc.count / plan.n, inner: plan.n)
-                })
+                try sink.add(
+                    to: 2,
+                    overwriting: { dBias in
+                        try device.reduceSum(dc.buffer, out: dBias, outer: 1, reduced: dc.count / plan.n, inner: plan.n)
+                    })
             }
         }
     }
@@ -95,7 +108,8 @@ struct ProductPlan {
 
     init(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool, name: String = "matmul") throws {
         guard a.count >= 2, b.count >= 2 else {
-            throw DeviceError.invalidArgument(operation: name, message: "operands \(a) and \(b) need at least 2 dimensions")
+            throw DeviceError.invalidArgument(
+                operation: name, message: "operands \(a) and \(b) need at least 2 dimensions")
         }
         let (ar, ac) = (a[a.count - 2], a[a.count - 1])
         let (br, bc) = (b[b.count - 2], b[b.count - 1])
@@ -105,7 +119,8 @@ struct ProductPlan {
         guard (transposeB ? bc : br) == k else {
             throw DeviceError.shapeMismatch(operation: name + " (inner dimensions)", lhs: a, rhs: b)
         }
-        let aBatch = Array(a.dropLast(2)), bBatch = Array(b.dropLast(2))
+        let aBatch = Array(a.dropLast(2))
+        let bBatch = Array(b.dropLast(2))
         let sharedA = aBatch.isEmpty && !bBatch.isEmpty
         let sharedB = bBatch.isEmpty
         guard sharedA || sharedB || aBatch == bBatch else {
@@ -127,27 +142,40 @@ struct ProductPlan {
 
     /// The forward product; β = 1 adds onto what C holds (the bias).
     func forward(beta: Float) -> MatmulShape {
-        MatmulShape(batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                    strideA: strideA, strideB: strideB, strideC: batch == 1 ? 0 : m * n, beta: beta)
+        MatmulShape(
+            batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+            strideA: strideA, strideB: strideB, strideC: batch == 1 ? 0 : m * n, beta: beta)
     }
 
     /// Writes (or adds) dA.
-    func gradientOfA(_ device: Device, dc: DeviceBuffer, b: DeviceBuffer, into da: DeviceBuffer, accumulate: Bool) throws {
+    func gradientOfA(_ device: Device, dc: DeviceBuffer, b: DeviceBuffer, into da: DeviceBuffer, accumulate: Bool)
+        throws
+    {
         let outStride = strideA == 0 ? 0 : m * k
         if transposeA {
-            try product(device, b, strideB, dc, m * n, transposeB, true, m: k, n: m, k: n, into: da, stride: outStride, accumulate: accumulate)
+            try product(
+                device, b, strideB, dc, m * n, transposeB, true, m: k, n: m, k: n, into: da, stride: outStride,
+                accumulate: accumulate)
         } else {
-            try product(device, dc, m * n, b, strideB, false, !transposeB, m: m, n: k, k: n, into: da, stride: outStride, accumulate: accumulate)
+            try product(
+                device, dc, m * n, b, strideB, false, !transposeB, m: m, n: k, k: n, into: da, stride: outStride,
+                accumulate: accumulate)
         }
     }
 
     /// Writes (or adds) dB.
-    func gradientOfB(_ device: Device, dc: DeviceBuffer, a: DeviceBuffer, into db: DeviceBuffer, accumulate: Bool) throws {
+    func gradientOfB(_ device: Device, dc: DeviceBuffer, a: DeviceBuffer, into db: DeviceBuffer, accumulate: Bool)
+        throws
+    {
         let outStride = strideB == 0 ? 0 : k * n
         if transposeB {
-            try product(device, dc, m * n, a, strideA, true, transposeA, m: n, n: k, k: m, into: db, stride: outStride, accumulate: accumulate)
+            try product(
+                device, dc, m * n, a, strideA, true, transposeA, m: n, n: k, k: m, into: db, stride: outStride,
+                accumulate: accumulate)
         } else {
-            try product(device, a, strideA, dc, m * n, !transposeA, false, m: k, n: n, k: m, into: db, stride: outStride, accumulate: accumulate)
+            try product(
+                device, a, strideA, dc, m * n, !transposeA, false, m: k, n: n, k: m, into: db, stride: outStride,
+                accumulate: accumulate)
         }
     }
 
@@ -169,11 +197,13 @@ struct ProductPlan {
         }
         let items = try device.makeBuffer(count: batch * m * n, dtype: .float32, label: "matmul gradient items")
         try device.matmul(shape, a: lhs, b: rhs, c: items)
-        let summed = accumulate ? try device.makeBuffer(count: m * n, dtype: .float32, label: "matmul gradient sum") : out
+        let summed =
+            accumulate ? try device.makeBuffer(count: m * n, dtype: .float32, label: "matmul gradient sum") : out
         try device.reduceSum(items, out: summed, outer: 1, reduced: batch, inner: m * n)
         if accumulate {
-            try device.binary(.add, out, summed, out: out,
-                              shape: BroadcastShape(dims: [1, 1, 1, m * n], aStrides: [0, 0, 0, 1], bStrides: [0, 0, 0, 1]))
+            try device.binary(
+                .add, out, summed, out: out,
+                shape: BroadcastShape(dims: [1, 1, 1, m * n], aStrides: [0, 0, 0, 1], bStrides: [0, 0, 0, 1]))
         }
     }
 }

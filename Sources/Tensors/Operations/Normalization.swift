@@ -15,9 +15,11 @@ extension Tensor {
         let out = try Tensor.output(device, shape, "layerNorm")
         let mean = try device.makeBuffer(count: rows, dtype: .float32, label: "layerNorm mean")
         let rstd = try device.makeBuffer(count: rows, dtype: .float32, label: "layerNorm rstd")
-        try device.layerNorm(buffer, weight: weight.buffer, bias: bias.buffer, out: out.buffer,
-                             mean: mean, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
-        let x = detached(), w = weight.detached()
+        try device.layerNorm(
+            buffer, weight: weight.buffer, bias: bias.buffer, out: out.buffer,
+            mean: mean, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
+        let x = detached()
+        let w = weight.detached()
         return out.recorded("layerNorm", inputs: [self, weight, bias]) { dy, sink in
             let dx = try Tensor.output(x.device, x.shape, "layerNorm dx")
             let dWeight = try Tensor.output(x.device, w.shape, "layerNorm dWeight")
@@ -38,8 +40,10 @@ extension Tensor {
         try Tensor.requireVector(weight, columns, "rmsNorm weight")
         let out = try Tensor.output(device, shape, "rmsNorm")
         let rstd = try device.makeBuffer(count: rows, dtype: .float32, label: "rmsNorm rstd")
-        try device.rmsNorm(buffer, weight: weight.buffer, out: out.buffer, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
-        let x = detached(), w = weight.detached()
+        try device.rmsNorm(
+            buffer, weight: weight.buffer, out: out.buffer, rstd: rstd, rows: rows, columns: columns, epsilon: epsilon)
+        let x = detached()
+        let w = weight.detached()
         return out.recorded("rmsNorm", inputs: [self, weight]) { dy, sink in
             let dx = try Tensor.output(x.device, x.shape, "rmsNorm dx")
             let dWeight = try Tensor.output(x.device, w.shape, "rmsNorm dWeight")
@@ -54,7 +58,8 @@ extension Tensor {
     /// Throws unless `tensor` has exactly `count` elements (a per-column parameter).
     static func requireVector(_ tensor: Tensor, _ count: Int, _ operation: String) throws {
         guard tensor.count == count else {
-            throw DeviceError.shapeMismatch(operation: "\(operation) '\(tensor.label)'", lhs: tensor.shape, rhs: [count])
+            throw DeviceError.shapeMismatch(
+                operation: "\(operation) '\(tensor.label)'", lhs: tensor.shape, rhs: [count])
         }
     }
 }

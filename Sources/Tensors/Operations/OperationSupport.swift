@@ -12,7 +12,8 @@ extension Tensor {
     func requireSameDevice(_ others: [Tensor], _ operation: String) throws {
         for other in others where other.device !== device {
             throw DeviceError.invalidArgument(
-                operation: operation, message: "'\(other.label)' is on \(other.device.name), '\(label)' on \(device.name)")
+                operation: operation,
+                message: "'\(other.label)' is on \(other.device.name), '\(label)' on \(device.name)")
         }
     }
 
@@ -20,7 +21,8 @@ extension Tensor {
     func requireSameDevice(_ other: IntTensor, _ operation: String) throws {
         guard other.device === device else {
             throw DeviceError.invalidArgument(
-                operation: operation, message: "'\(other.buffer.label)' is on \(other.device.name), '\(label)' on \(device.name)")
+                operation: operation,
+                message: "'\(other.buffer.label)' is on \(other.device.name), '\(label)' on \(device.name)")
         }
     }
 

@@ -32,14 +32,17 @@ extension Tensor {
     func normalized(_ axis: Int, _ operation: String) throws -> Int {
         let resolved = axis < 0 ? axis + rank : axis
         guard (0..<rank).contains(resolved) else {
-            throw DeviceError.invalidArgument(operation: operation, message: "axis \(axis) out of range for shape \(shape)")
+            throw DeviceError.invalidArgument(
+                operation: operation, message: "axis \(axis) out of range for shape \(shape)")
         }
         return resolved
     }
 
     /// The [outer, reduced, inner] middle-axis sum; the gradient broadcasts back through
     /// `keptShape` (the output with the reduced axis kept as 1).
-    private func reducing(outer: Int, reduced: Int, inner: Int, to outShape: [Int], keptShape: [Int], _ name: String) throws -> Tensor {
+    private func reducing(outer: Int, reduced: Int, inner: Int, to outShape: [Int], keptShape: [Int], _ name: String)
+        throws -> Tensor
+    {
         let out = try Tensor.output(device, outShape, name)
         try device.reduceSum(buffer, out: out.buffer, outer: outer, reduced: reduced, inner: inner)
         let inputShape = shape

@@ -39,7 +39,9 @@ extension Tensor {
         }
         if range.count == shape[axis] { return self }
         let block = blockView(axis)
-        let width = range.count * block.inner, start = range.lowerBound * block.inner, columns = block.columns
+        let width = range.count * block.inner
+        let start = range.lowerBound * block.inner
+        let columns = block.columns
         var outShape = shape
         outShape[axis] = range.count
         let out = try Tensor.output(device, outShape, "slice")
@@ -48,12 +50,14 @@ extension Tensor {
             to: out.buffer, destinationOffset: 0, destinationRowStride: width,
             rows: block.outer, columns: width, accumulate: false)
         return out.recorded("slice", inputs: [self]) { dy, sink in
-            try sink.add(to: 0, accumulating: { dx, accumulate in
-                try dy.device.copy2D(
-                    from: dy.buffer, sourceOffset: 0, sourceRowStride: width,
-                    to: dx, destinationOffset: start, destinationRowStride: columns,
-                    rows: block.outer, columns: width, accumulate: accumulate)
-            })
+            try sink.add(
+                to: 0,
+                accumulating: { dx, accumulate in
+                    try dy.device.copy2D(
+                        from: dy.buffer, sourceOffset: 0, sourceRowStride: width,
+                        to: dx, destinationOffset: start, destinationRowStride: columns,
+                        rows: block.outer, columns: width, accumulate: accumulate)
+                })
         }
     }
 
@@ -66,7 +70,8 @@ extension Tensor {
     public func split(axis: Int = -1, sizes: [Int]) throws -> [Tensor] {
         let resolved = try normalized(axis, "split")
         guard sizes.reduce(0, +) == shape[resolved] else {
-            throw DeviceError.shapeMismatch(operation: "split of '\(label)' along axis \(resolved)", lhs: shape, rhs: sizes)
+            throw DeviceError.shapeMismatch(
+                operation: "split of '\(label)' along axis \(resolved)", lhs: shape, rhs: sizes)
         }
         var start = 0
         return try sizes.map { size in
@@ -88,10 +93,12 @@ extension Tensor {
             var expected = first.shape
             expected[axis] = tensor.rank == first.rank ? tensor.shape[axis] : 0
             guard tensor.shape == expected else {
-                throw DeviceError.shapeMismatch(operation: "concatenate along axis \(axis)", lhs: first.shape, rhs: tensor.shape)
+                throw DeviceError.shapeMismatch(
+                    operation: "concatenate along axis \(axis)", lhs: first.shape, rhs: tensor.shape)
             }
         }
-        let inner = first.blockView(axis).inner, outer = first.blockView(axis).outer
+        let inner = first.blockView(axis).inner
+        let outer = first.blockView(axis).outer
         let widths = tensors.map { $0.shape[axis] * inner }
         let total = widths.reduce(0, +)
         let offsets = widths.indices.map { widths[..<$0].reduce(0, +) }
@@ -108,12 +115,14 @@ extension Tensor {
         // The closure captures widths and offsets only, not the inputs: their buffers may go.
         return out.recorded("concatenate", inputs: tensors) { dy, sink in
             for index in widths.indices where sink.needsGradient(index) {
-                try sink.add(to: index, accumulating: { dx, accumulate in
-                    try device.copy2D(
-                        from: dy.buffer, sourceOffset: offsets[index], sourceRowStride: total,
-                        to: dx, destinationOffset: 0, destinationRowStride: widths[index],
-                        rows: outer, columns: widths[index], accumulate: accumulate)
-                })
+                try sink.add(
+                    to: index,
+                    accumulating: { dx, accumulate in
+                        try device.copy2D(
+                            from: dy.buffer, sourceOffset: offsets[index], sourceRowStride: total,
+                            to: dx, destinationOffset: 0, destinationRowStride: widths[index],
+                            rows: outer, columns: widths[index], accumulate: accumulate)
+                    })
             }
         }
     }
@@ -133,10 +142,13 @@ extension Tensor {
         var expected = shape
         expected[axis] = source.rank == rank ? source.shape[axis] : 0
         guard source.shape == expected, offset >= 0, offset + source.shape[axis] <= shape[axis] else {
-            throw DeviceError.shapeMismatch(operation: "write at \(offset) along axis \(axis) of '\(label)'", lhs: shape, rhs: source.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "write at \(offset) along axis \(axis) of '\(label)'", lhs: shape, rhs: source.shape)
         }
         guard !requiresGrad else {
-            throw DeviceError.invalidArgument(operation: "write(_:axis:at:)", message: "'\(label)' requires a gradient; in-place writes are for constants")
+            throw DeviceError.invalidArgument(
+                operation: "write(_:axis:at:)",
+                message: "'\(label)' requires a gradient; in-place writes are for constants")
         }
         let block = blockView(axis)
         let width = source.shape[axis] * block.inner

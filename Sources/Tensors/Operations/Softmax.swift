@@ -28,9 +28,12 @@ extension Tensor {
         try device.softmax(buffer, out: out.buffer, rows: rows, columns: columns, log: log)
         let y = out.detached()
         return out.recorded(name, inputs: [self]) { dy, sink in
-            try sink.add(to: 0, overwriting: { dx in
-                try y.device.softmaxBackward(y: y.buffer, dy: dy.buffer, dx: dx, rows: rows, columns: columns, log: log)
-            })
+            try sink.add(
+                to: 0,
+                overwriting: { dx in
+                    try y.device.softmaxBackward(
+                        y: y.buffer, dy: dy.buffer, dx: dx, rows: rows, columns: columns, log: log)
+                })
         }
     }
 
@@ -61,12 +64,15 @@ extension Tensor {
     }
 
     /// The per-row losses, recorded with their gradient (softmax − onehot, scaled per row).
-    private static func perRowCrossEntropy(_ logits: Tensor, _ targets: IntTensor, _ ignoreIndex: Int32) throws -> Tensor {
+    private static func perRowCrossEntropy(_ logits: Tensor, _ targets: IntTensor, _ ignoreIndex: Int32) throws
+        -> Tensor
+    {
         let device = logits.device
         try logits.requireSameDevice(targets, "crossEntropy")
         let (rows, columns) = logits.rowsAndColumns
         guard targets.count == rows else {
-            throw DeviceError.shapeMismatch(operation: "crossEntropy (targets per logits row)", lhs: targets.shape, rhs: [rows])
+            throw DeviceError.shapeMismatch(
+                operation: "crossEntropy (targets per logits row)", lhs: targets.shape, rhs: [rows])
         }
         let losses = try Tensor.output(device, targets.shape, "crossEntropy")
         let logSumExp = try device.makeBuffer(count: rows, dtype: .float32, label: "crossEntropy logSumExp")
@@ -75,11 +81,14 @@ extension Tensor {
             rows: rows, columns: columns, ignoreIndex: ignoreIndex)
         let savedLogits = logits.detached()
         return losses.recorded("crossEntropy", inputs: [logits]) { dLosses, sink in
-            try sink.add(to: 0, overwriting: { dLogits in
-                try device.crossEntropyBackward(
-                    logits: savedLogits.buffer, targets: targets.buffer, logSumExp: logSumExp, dLosses: dLosses.buffer,
-                    dLogits: dLogits, rows: rows, columns: columns, ignoreIndex: ignoreIndex)
-            })
+            try sink.add(
+                to: 0,
+                overwriting: { dLogits in
+                    try device.crossEntropyBackward(
+                        logits: savedLogits.buffer, targets: targets.buffer, logSumExp: logSumExp,
+                        dLosses: dLosses.buffer,
+                        dLogits: dLogits, rows: rows, columns: columns, ignoreIndex: ignoreIndex)
+                })
         }
     }
 }

@@ -34,14 +34,17 @@ public enum ConfigLoader {
     }
 
     /// Reads `recipe` (nil: the defaults alone), applies `overrides` and decodes `T`.
-    public static func load<T: Configuration>(_: T.Type, from recipe: RecipeSource?, overrides: [String] = []) throws -> T {
+    public static func load<T: Configuration>(_: T.Type, from recipe: RecipeSource?, overrides: [String] = []) throws
+        -> T
+    {
         var tree = try defaultsTree(T.self)
         if let recipe {
             tree = try merge(recipe, into: tree, path: [])
         }
         for override in overrides {
             guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
-                throw ConfigError(source: "--set", line: nil, message: "'\(override)' must have the form key.path=value")
+                throw ConfigError(
+                    source: "--set", line: nil, message: "'\(override)' must have the form key.path=value")
             }
             let path = override[..<equals].split(separator: ".").map(String.init)
             let valueText = String(override[override.index(after: equals)...])
@@ -81,11 +84,13 @@ public enum ConfigLoader {
     /// The tree with every mapping key passed through `rename`.
     static func renamingKeys(_ node: Node, with rename: (String) -> String) -> Node {
         switch node {
-        case let .mapping(mapping):
-            return .mapping(Node.Mapping(mapping.map { key, value in
-                (key.string.map { Node(rename($0)) } ?? key, renamingKeys(value, with: rename))
-            }))
-        case let .sequence(sequence):
+        case .mapping(let mapping):
+            return .mapping(
+                Node.Mapping(
+                    mapping.map { key, value in
+                        (key.string.map { Node(rename($0)) } ?? key, renamingKeys(value, with: rename))
+                    }))
+        case .sequence(let sequence):
             return .sequence(Node.Sequence(sequence.map { renamingKeys($0, with: rename) }))
         default:
             return node
@@ -102,8 +107,10 @@ public enum ConfigLoader {
     /// `learning_rate` → `learningRate`.
     static func camelCased(_ key: String) -> String {
         let parts = key.split(separator: "_", omittingEmptySubsequences: false)
-        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }
-            .joined()
+        return parts.enumerated().map {
+            $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst()
+        }
+        .joined()
     }
 
     /// Lays the tree of `recipe` over `base`.
@@ -120,9 +127,10 @@ public enum ConfigLoader {
 
     /// Lays `user` over `base`: mappings merge key by key, anything else replaces. A mapping's
     /// `recipe: NAME` (where the schema has no such key) lays that recipe over `base` first.
-    static func merge(_ user: Node, into base: Node, path: [String], source: String, folder: URL? = nil) throws -> Node {
-        guard case let .mapping(baseMapping) = base else { return user }
-        guard case let .mapping(userMapping) = user else {
+    static func merge(_ user: Node, into base: Node, path: [String], source: String, folder: URL? = nil) throws -> Node
+    {
+        guard case .mapping(let baseMapping) = base else { return user }
+        guard case .mapping(let userMapping) = user else {
             if case .scalar = user, user.null != nil { return base }  // an empty section keeps the defaults
             throw ConfigError(
                 source: source, line: user.mark?.line,
@@ -132,7 +140,9 @@ public enum ConfigLoader {
         var merged = baseMapping
         if baseMapping["recipe"] == nil, let include = userMapping["recipe"] {
             guard let name = include.string else {
-                throw ConfigError(source: source, line: include.mark?.line, message: "'recipe' must name a recipe file or a built-in recipe")
+                throw ConfigError(
+                    source: source, line: include.mark?.line,
+                    message: "'recipe' must name a recipe file or a built-in recipe")
             }
             let recipe: RecipeSource
             do {
@@ -142,7 +152,7 @@ public enum ConfigLoader {
                 error.message = "'\((path + ["recipe"]).joined(separator: "."))' names '\(name)': " + error.message
                 throw error
             }
-            if case let .mapping(included) = try merge(recipe, into: base, path: path) { merged = included }
+            if case .mapping(let included) = try merge(recipe, into: base, path: path) { merged = included }
         }
         for (keyNode, value) in userMapping where keyNode.string != "recipe" || baseMapping["recipe"] != nil {
             guard let key = keyNode.string else {
@@ -156,7 +166,8 @@ public enum ConfigLoader {
                 message += " Valid keys here: \(valid.joined(separator: ", "))"
                 throw ConfigError(source: source, line: keyNode.mark?.line, message: message)
             }
-            merged[key] = try merge(value, into: merged[key] ?? existing, path: path + [key], source: source, folder: folder)
+            merged[key] = try merge(
+                value, into: merged[key] ?? existing, path: path + [key], source: source, folder: folder)
         }
         return .mapping(merged)
     }
@@ -169,7 +180,8 @@ public enum ConfigLoader {
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
             var current = [i] + Array(repeating: 0, count: b.count)
@@ -186,13 +198,16 @@ public enum ConfigLoader {
     static func describe(_ error: DecodingError, tree: Node, source: String, overrides: [String] = []) -> ConfigError {
         let (context, expected): (DecodingError.Context, String) = {
             switch error {
-            case let .typeMismatch(type, context): return (context, typeName(type))
-            case let .valueNotFound(type, context): return (context, typeName(type))
-            case let .keyNotFound(key, context): return (context, "a value for '\(key.stringValue)'")
-            case let .dataCorrupted(context):
+            case .typeMismatch(let type, let context): return (context, typeName(type))
+            case .valueNotFound(let type, let context): return (context, typeName(type))
+            case .keyNotFound(let key, let context): return (context, "a value for '\(key.stringValue)'")
+            case .dataCorrupted(let context):
                 // A `ConfigChoice` puts the list of valid names in the description.
-                return (context, context.debugDescription.hasPrefix("one of ") ? context.debugDescription : "a valid value")
-            @unknown default: return (DecodingError.Context(codingPath: [], debugDescription: "\(error)"), "a valid value")
+                return (
+                    context, context.debugDescription.hasPrefix("one of ") ? context.debugDescription : "a valid value"
+                )
+            @unknown default:
+                return (DecodingError.Context(codingPath: [], debugDescription: "\(error)"), "a valid value")
             }
         }()
         var node: Node? = tree

@@ -21,17 +21,21 @@ public struct RecipeSource: Sendable {
     /// The recipe in the file at `url`.
     public static func file(_ url: URL) throws -> RecipeSource {
         do {
-            return RecipeSource(name: url.path, stem: url.deletingPathExtension().lastPathComponent,
-                                text: try String(contentsOf: url, encoding: .utf8), folder: url.deletingLastPathComponent())
+            return RecipeSource(
+                name: url.path, stem: url.deletingPathExtension().lastPathComponent,
+                text: try String(contentsOf: url, encoding: .utf8), folder: url.deletingLastPathComponent())
         } catch {
-            throw ConfigError(source: url.path, line: nil, message: "cannot read the config file (\(error.localizedDescription))")
+            throw ConfigError(
+                source: url.path, line: nil, message: "cannot read the config file (\(error.localizedDescription))")
         }
     }
 
     /// The built-in recipe `name` (with or without `.yaml`), or nil.
     public static func builtIn(_ name: String) -> RecipeSource? {
         let stem = name.hasSuffix(".yaml") ? String(name.dropLast(5)) : name
-        return BuiltInRecipes.files[stem].map { RecipeSource(name: "\(stem).yaml (built in)", stem: stem, text: $0, folder: nil) }
+        return BuiltInRecipes.files[stem].map {
+            RecipeSource(name: "\(stem).yaml (built in)", stem: stem, text: $0, folder: nil)
+        }
     }
 
     /// The names of the built-in recipes, sorted.
@@ -40,10 +44,14 @@ public struct RecipeSource: Sendable {
     /// `argument` as a file when one exists there (relative to `folder`, else the working
     /// directory), else the built-in recipe of that name; an error lists the built-in names.
     public static func named(_ argument: String, relativeTo folder: URL? = nil) throws -> RecipeSource {
-        let url = folder.map { URL(fileURLWithPath: argument, relativeTo: $0).standardizedFileURL } ?? URL(fileURLWithPath: argument)
+        let url =
+            folder.map { URL(fileURLWithPath: argument, relativeTo: $0).standardizedFileURL }
+            ?? URL(fileURLWithPath: argument)
         if FileManager.default.fileExists(atPath: url.path) { return try file(url) }
         if let builtIn = builtIn(argument) { return builtIn }
-        throw ConfigError(source: argument, line: nil, message: "no such recipe file, and no built-in recipe of that name; "
-            + "the built-in recipes are \(builtInNames.joined(separator: ", "))")
+        throw ConfigError(
+            source: argument, line: nil,
+            message: "no such recipe file, and no built-in recipe of that name; "
+                + "the built-in recipes are \(builtInNames.joined(separator: ", "))")
     }
 }

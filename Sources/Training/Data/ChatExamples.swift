@@ -8,10 +8,14 @@ import Tensors
 public enum ChatExamples {
     /// The conversations of `url` encoded with `encoder` and fitted to `limits` (dropped ones
     /// counted in a note); examples with nothing to train are left out.
-    public static func read(_ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
-                            emit: (TrainingEvent) -> Void) throws -> [ChatExample] {
+    public static func read(
+        _ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
+        emit: (TrainingEvent) -> Void
+    ) throws -> [ChatExample] {
         var filter = ChatLengthFilter(limits: limits)
-        let examples = try SFTDataset.read(url).compactMap { filter.fit(try encoder.encode($0)) }.filter { $0.trainedCount > 0 }
+        let examples = try SFTDataset.read(url).compactMap { filter.fit(try encoder.encode($0)) }.filter {
+            $0.trainedCount > 0
+        }
         emit(.note(filter.report.summary(of: "SFT conversations in \(url.lastPathComponent)", limits: limits)))
         return examples
     }
@@ -19,7 +23,8 @@ public enum ChatExamples {
     /// `examples` right-padded into one batch whose targets are the next token's label.
     public static func batch(_ examples: [ChatExample], padID: Int) -> BatchSampler.Batch {
         let length = examples.map(\.ids.count).max() ?? 1
-        var inputs: [Int32] = [], targets: [Int32] = []
+        var inputs: [Int32] = []
+        var targets: [Int32] = []
         for example in examples {
             let padded = example.padded(to: length, padID: padID)
             inputs += padded.ids.map(Int32.init)
@@ -29,8 +34,11 @@ public enum ChatExamples {
     }
 
     /// Mean cross-entropy over every trained token of `examples`, `batchSize` at a time.
-    public static func meanLoss(_ model: LanguageModel, _ examples: [ChatExample], padID: Int, batchSize: Int) throws -> Double {
-        var total = 0.0, tokens = 0
+    public static func meanLoss(_ model: LanguageModel, _ examples: [ChatExample], padID: Int, batchSize: Int) throws
+        -> Double
+    {
+        var total = 0.0
+        var tokens = 0
         for start in stride(from: 0, to: examples.count, by: batchSize) {
             let batch = batch(Array(examples[start..<min(start + batchSize, examples.count)]), padID: padID)
             total += Double(try languageModelLoss(model, batch: batch, dropout: nil).scalar())

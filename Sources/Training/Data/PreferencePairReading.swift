@@ -7,14 +7,17 @@ extension EncodedPreferencePair {
     /// The pairs of `url` encoded with `encoder` and fitted to `limits` (both sides lose the
     /// same prompt tokens; dropped pairs counted in a note), in file order, each with its
     /// `rejected_kind` and `margin`: the data of the reward model and of DPO.
-    public static func read(_ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
-                            emit: (TrainingEvent) -> Void = { _ in }) throws -> [EncodedPreferencePair] {
+    public static func read(
+        _ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
+        emit: (TrainingEvent) -> Void = { _ in }
+    ) throws -> [EncodedPreferencePair] {
         let pairs = try PreferenceDataset.read(url)
         let margins = try PreferenceMargins.read(url, pairs: pairs.count)
         var filter = ChatLengthFilter(limits: limits)
         let encoded = try pairs.enumerated().compactMap { index, pair -> EncodedPreferencePair? in
             guard let fitted = filter.fit(try encoder.encode(pair)) else { return nil }
-            return EncodedPreferencePair(chosen: fitted.chosen, rejected: fitted.rejected, kind: pair.rejectedKind, margin: margins?[index])
+            return EncodedPreferencePair(
+                chosen: fitted.chosen, rejected: fitted.rejected, kind: pair.rejectedKind, margin: margins?[index])
         }
         emit(.note(filter.report.summary(of: "preference pairs in \(url.lastPathComponent)", limits: limits)))
         return encoded
@@ -30,10 +33,13 @@ enum PreferenceMargins {
     static func read(_ url: URL, pairs: Int) throws -> [Float]? {
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
         var margins: [(line: Int, value: Float?)] = []
-        for (index, text) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        for (index, text) in String(decoding: data, as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).enumerated()
         where !text.allSatisfy(\.isWhitespace) {
             let line = index + 1
-            guard let value = try JSONValue.parse(Data(text.utf8), file: url.path).objectValue?["margin"], !value.isNull else {
+            guard let value = try JSONValue.parse(Data(text.utf8), file: url.path).objectValue?["margin"], !value.isNull
+            else {
                 margins.append((line, nil))
                 continue
             }
@@ -44,7 +50,9 @@ enum PreferenceMargins {
         }
         guard margins.contains(where: { $0.value != nil }) else { return nil }
         if let missing = margins.first(where: { $0.value == nil }) {
-            throw DatasetError.line(url.path, missing.line, "has no \"margin\" while other lines have one; give every pair a margin or none")
+            throw DatasetError.line(
+                url.path, missing.line, "has no \"margin\" while other lines have one; give every pair a margin or none"
+            )
         }
         precondition(margins.count == pairs, "one margin per preference line")
         return margins.map { $0.value! }

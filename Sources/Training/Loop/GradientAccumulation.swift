@@ -34,7 +34,9 @@ public enum GradientAccumulation {
         guard total > 0 else { return [] }
         return try microBatches.enumerated().map { index, batch in
             let value = try loss(index, batch)
-            let share = try reduction == .sum ? value.scaled(by: 1 / Float(total)) : value.scaled(by: Float(units(batch)) / Float(total))
+            let share =
+                try reduction == .sum
+                ? value.scaled(by: 1 / Float(total)) : value.scaled(by: Float(units(batch)) / Float(total))
             try (weight == 1 ? share : share.scaled(by: weight)).backward()
             return share.detached()
         }
@@ -44,7 +46,8 @@ public enum GradientAccumulation {
     /// step's mean loss into the parameters' gradients, and returns that mean loss.
     /// `dropout(i)` gives micro-batch i's dropout.
     public static func accumulate(
-        _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1, dropout: (Int) -> DropoutSettings? = { _ in nil }
+        _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1,
+        dropout: (Int) -> DropoutSettings? = { _ in nil }
     ) throws -> Double {
         try sum(backward(model, batches: batches, weight: weight, dropout: dropout))
     }
@@ -56,10 +59,12 @@ public enum GradientAccumulation {
 
     /// The backward passes of `accumulate`: next-token cross-entropy, summed over target tokens.
     public static func backward(
-        _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1, dropout: (Int) -> DropoutSettings? = { _ in nil }
+        _ model: LanguageModel, batches: [BatchSampler.Batch], weight: Float = 1,
+        dropout: (Int) -> DropoutSettings? = { _ in nil }
     ) throws -> [Tensor] {
         try backward(
-            batches, units: { $0.targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) } }, reduction: .sum, weight: weight,
+            batches, units: { $0.targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) } }, reduction: .sum,
+            weight: weight,
             loss: { index, batch in try languageModelLoss(model, batch: batch, dropout: dropout(index)) })
     }
 
@@ -73,6 +78,8 @@ func languageModelLoss(_ model: LanguageModel, batch: BatchSampler.Batch, dropou
     let rows = batch.inputs.count
     let ids = try IntTensor(device: device, shape: [rows], values: batch.inputs, label: "input ids")
     let targets = try IntTensor(device: device, shape: [rows], values: batch.targets, label: "targets")
-    let logits = try model.logits(TokenBatch(ids: ids, batch: batch.batchSize, length: batch.sequenceLength), dropout: dropout)
-    return try Tensor.crossEntropy(logits: logits, targets: targets, ignoreIndex: GradientAccumulation.ignoreIndex, reduction: .sum)
+    let logits = try model.logits(
+        TokenBatch(ids: ids, batch: batch.batchSize, length: batch.sequenceLength), dropout: dropout)
+    return try Tensor.crossEntropy(
+        logits: logits, targets: targets, ignoreIndex: GradientAccumulation.ignoreIndex, reduction: .sum)
 }

@@ -25,7 +25,8 @@ public final class Interruption: @unchecked Sendable {
         source.setEventHandler {
             if interruption.isRequested { exit(130) }
             interruption.request()
-            FileHandle.standardError.write(Data("\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)\n".utf8))
+            FileHandle.standardError.write(
+                Data("\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)\n".utf8))
         }
         source.resume()
         onSignal = (source, interruption)

@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 
 /// The folder of one run (`runs/<name>/`): the resolved config, `metrics.jsonl`, checkpoints
 /// and the final model.
@@ -22,7 +22,8 @@ public struct RunDirectory {
         let exists = FileManager.default.fileExists(atPath: url.path)
         switch (exists, existing) {
         case (true, .refuse):
-            throw FormatError(file: url.path, "run directory exists; pass --resume to continue it or --overwrite to start again")
+            throw FormatError(
+                file: url.path, "run directory exists; pass --resume to continue it or --overwrite to start again")
         case (true, .overwrite):
             try FileManager.default.removeItem(at: url)
         default:
@@ -54,7 +55,8 @@ public struct RunDirectory {
         guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let lineStep = object["step"] as? Int else { return true }
+                let lineStep = object["step"] as? Int
+            else { return true }
             return lineStep <= step
         }
         try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: metricsURL)

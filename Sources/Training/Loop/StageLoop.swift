@@ -51,8 +51,10 @@ public final class StageLoop {
     /// A loop over `settings.steps` steps training `trainees` (the first is the one whose
     /// learning rate and gradient norm are reported) with `optim`'s schedule and clipping,
     /// stopping cleanly when `interruption` is requested.
-    public init(run: RunDirectory, trainees: [Trainee], settings: LoopSchedule, optim: OptimizerSettings,
-                interruption: Interruption, emit: @escaping (TrainingEvent) -> Void) {
+    public init(
+        run: RunDirectory, trainees: [Trainee], settings: LoopSchedule, optim: OptimizerSettings,
+        interruption: Interruption, emit: @escaping (TrainingEvent) -> Void
+    ) {
         precondition(!trainees.isEmpty, "a stage trains at least one model")
         self.run = run
         self.trainees = trainees
@@ -70,7 +72,8 @@ public final class StageLoop {
     /// reported as `val_loss`). Returns false when interrupted (after checkpointing), true when
     /// every step is done.
     public func callAsFunction(
-        step: (_ index: Int, _ learningRate: Float) throws -> StepResult, evaluate: (() throws -> [String: Double])? = nil
+        step: (_ index: Int, _ learningRate: Float) throws -> StepResult,
+        evaluate: (() throws -> [String: Double])? = nil
     ) throws -> Bool {
         var start = 0
         if let latest = TrainerCheckpoint.latest(in: run.url) {
@@ -78,8 +81,10 @@ public final class StageLoop {
             try run.truncateMetrics(after: start)
         }
         let parameters = trainees.reduce(0) { $0 + $1.store.layout.parameterCounts.trainable }
-        emit(.started(runDirectory: run.url.path, device: device.name, parameters: parameters,
-                      deviceBytes: device.memoryInUse, resumedAtStep: start > 0 ? start : nil))
+        emit(
+            .started(
+                runDirectory: run.url.path, device: device.name, parameters: parameters,
+                deviceBytes: device.memoryInUse, resumedAtStep: start > 0 ? start : nil))
         var secondsPerStep: Double?
         for index in start..<settings.steps {
             if interruption.isRequested {
@@ -122,7 +127,8 @@ public final class StageLoop {
     /// clipping.
     @discardableResult
     public func update(_ trainee: Trainee, learningRate: Float, whileIdle: () throws -> Void = {}) throws -> Float {
-        let (norm, updated) = try trainee.update(learningRate: learningRate, gradientClip: gradientClip, whileIdle: whileIdle)
+        let (norm, updated) = try trainee.update(
+            learningRate: learningRate, gradientClip: gradientClip, whileIdle: whileIdle)
         if !updated { emit(.note("\(trainee.name): gradient norm \(norm); update skipped")) }
         return norm
     }

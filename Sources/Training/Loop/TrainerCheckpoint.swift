@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 import Optimizers
 import Tensors
 
@@ -43,13 +43,17 @@ public struct TrainerCheckpoint: Codable, Equatable {
         // Frozen parameters (LoRA's base weights) come back from the model the run started from.
         let values = try store.allValues()
         try SafetensorsWriter.write(
-            store.layout.entries.filter(\.spec.trainable).map { SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!) },
+            store.layout.entries.filter(\.spec.trainable).map {
+                SafetensorsTensor(name: $0.spec.name, shape: $0.spec.shape, floats: values[$0.spec.name]!)
+            },
             to: folder.appendingPathComponent(trainee.modelFile))
         let state = try optimizer.state()
         let shapes = Dictionary(uniqueKeysWithValues: store.layout.entries.map { ($0.spec.name, $0.spec.shape) })
         try SafetensorsWriter.write(
             state.firstMoments.map { SafetensorsTensor(name: "m." + $0.key, shape: shapes[$0.key]!, floats: $0.value) }
-                + state.secondMoments.map { SafetensorsTensor(name: "v." + $0.key, shape: shapes[$0.key]!, floats: $0.value) },
+                + state.secondMoments.map {
+                    SafetensorsTensor(name: "v." + $0.key, shape: shapes[$0.key]!, floats: $0.value)
+                },
             metadata: ["format": "pt", "adam_step": String(state.step)],
             to: folder.appendingPathComponent(trainee.optimizerFile))
     }
@@ -61,7 +65,8 @@ public struct TrainerCheckpoint: Codable, Equatable {
         return names.compactMap { name -> (Int, URL)? in
             guard name.hasPrefix("step-"), let step = Int(name.dropFirst(5)) else { return nil }
             let url = checkpoints.appendingPathComponent(name)
-            return FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) ? (step, url) : nil
+            return FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path)
+                ? (step, url) : nil
         }.max { $0.0 < $1.0 }?.1
     }
 
@@ -72,7 +77,9 @@ public struct TrainerCheckpoint: Codable, Equatable {
         do {
             checkpoint = try JSONDecoder().decode(TrainerCheckpoint.self, from: Data(contentsOf: stateURL))
         } catch {
-            throw FormatError(file: stateURL.path, "corrupt checkpoint state (\(error)); delete this checkpoint folder to resume from an earlier one")
+            throw FormatError(
+                file: stateURL.path,
+                "corrupt checkpoint state (\(error)); delete this checkpoint folder to resume from an earlier one")
         }
         for trainee in trainees { try restore(trainee, from: folder) }
         return checkpoint
@@ -85,13 +92,15 @@ public struct TrainerCheckpoint: Codable, Equatable {
             try store.load(entry.spec.name, values: model.floats(entry.spec.name))
         }
         let moments = try SafetensorsFile(contentsOf: folder.appendingPathComponent(trainee.optimizerFile))
-        var first: [String: [Float]] = [:], second: [String: [Float]] = [:]
+        var first: [String: [Float]] = [:]
+        var second: [String: [Float]] = [:]
         for entry in store.layout.entries where entry.spec.trainable {
             first[entry.spec.name] = try moments.floats("m." + entry.spec.name)
             second[entry.spec.name] = try moments.floats("v." + entry.spec.name)
         }
         guard let adamStep = moments.metadata["adam_step"].flatMap(Int.init) else {
-            throw FormatError(file: folder.appendingPathComponent(trainee.optimizerFile).path, "has no adam_step in its metadata")
+            throw FormatError(
+                file: folder.appendingPathComponent(trainee.optimizerFile).path, "has no adam_step in its metadata")
         }
         try optimizer.load(AdamWState(step: adamStep, firstMoments: first, secondMoments: second))
     }

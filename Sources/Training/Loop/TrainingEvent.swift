@@ -30,8 +30,10 @@ public struct StepMetrics: Codable, Equatable, Sendable {
     /// The stage's own figures, by the names its users know them (TRL's, where it has them).
     public var extra: [String: Double] = [:]
 
-    public init(step: Int, totalSteps: Int, loss: Double, learningRate: Double, gradientNorm: Double, tokensPerSecond: Double,
-                validationLoss: Double? = nil, secondsRemaining: Double, extra: [String: Double] = [:]) {
+    public init(
+        step: Int, totalSteps: Int, loss: Double, learningRate: Double, gradientNorm: Double, tokensPerSecond: Double,
+        validationLoss: Double? = nil, secondsRemaining: Double, extra: [String: Double] = [:]
+    ) {
         self.step = step
         self.totalSteps = totalSteps
         self.loss = loss
@@ -45,8 +47,12 @@ public struct StepMetrics: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case step, loss
-        case learningRate = "lr", gradientNorm = "grad_norm", tokensPerSecond = "tokens_per_s"
-        case validationLoss = "val_loss", totalSteps = "total_steps", secondsRemaining = "eta_s"
+        case learningRate = "lr"
+        case gradientNorm = "grad_norm"
+        case tokensPerSecond = "tokens_per_s"
+        case validationLoss = "val_loss"
+        case totalSteps = "total_steps"
+        case secondsRemaining = "eta_s"
     }
 
     /// Any key of the flat object.

@@ -19,8 +19,10 @@ public class TrainingStage<Config: TrainingConfiguration> {
     let emit: (TrainingEvent) -> Void
 
     /// Prepares a run of `config` in `run` on `device`; `emit` receives progress events.
-    public required init(config: Config, run: RunDirectory, device: Device, interruption: Interruption = Interruption(),
-                         emit: @escaping (TrainingEvent) -> Void) {
+    public required init(
+        config: Config, run: RunDirectory, device: Device, interruption: Interruption = Interruption(),
+        emit: @escaping (TrainingEvent) -> Void
+    ) {
         self.config = config
         self.run = run
         self.device = device
@@ -30,11 +32,16 @@ public class TrainingStage<Config: TrainingConfiguration> {
 
     /// The loop that trains `models` (checkpoint name, parameters), each with its own AdamW
     /// from the recipe's `optim`; the resolved recipe is kept as the run's `config.yaml`.
-    func makeLoop(training models: [(name: String, store: ParameterStore)], adapters: [LoRAAdapters?] = []) throws -> StageLoop {
-        let trainees = try models.map { Trainee(name: $0.name, store: $0.store, optimizer: try config.optim.makeOptimizer(for: $0.store)) }
+    func makeLoop(training models: [(name: String, store: ParameterStore)], adapters: [LoRAAdapters?] = []) throws
+        -> StageLoop
+    {
+        let trainees = try models.map {
+            Trainee(name: $0.name, store: $0.store, optimizer: try config.optim.makeOptimizer(for: $0.store))
+        }
         try run.writeConfig(config)
-        let loop = StageLoop(run: run, trainees: trainees, settings: config.train, optim: config.optim,
-                             interruption: interruption, emit: emit)
+        let loop = StageLoop(
+            run: run, trainees: trainees, settings: config.train, optim: config.optim,
+            interruption: interruption, emit: emit)
         loop.adapters = adapters.compactMap { $0 }
         return loop
     }
@@ -66,7 +73,9 @@ extension PostTrainingConfiguration {
 /// final model folder (nil when interrupted after checkpointing).
 public protocol RunnableStage {
     associatedtype Config: TrainingConfiguration
-    init(config: Config, run: RunDirectory, device: Device, interruption: Interruption, emit: @escaping (TrainingEvent) -> Void)
+    init(
+        config: Config, run: RunDirectory, device: Device, interruption: Interruption,
+        emit: @escaping (TrainingEvent) -> Void)
     func train() throws -> URL?
 }
 
@@ -97,10 +106,13 @@ extension TrainingStage where Config: PostTrainingConfiguration {
     /// last after a shuffle seeded by `train.seed`); an error when none is left to train on,
     /// naming the data file and what it lacks (`what`: "example", "preference pair", …).
     func split<Item>(_ items: [Item], what: String) throws -> (train: [Item], heldout: [Item]) {
-        let (train, heldout) = EpochOrder.split(items, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
+        let (train, heldout) = EpochOrder.split(
+            items, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
         guard !train.isEmpty else {
-            throw ConfigError(source: "config", line: nil, message: "'data.path' (\(config.data.path)) has no \(what) that fits "
-                + "max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'data.path' (\(config.data.path)) has no \(what) that fits "
+                    + "max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
         }
         return (train, heldout)
     }

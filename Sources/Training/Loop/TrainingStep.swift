@@ -40,8 +40,10 @@ public struct TrainingStep {
 
     /// Trains on `batches` (the micro-batches of one step, each weighing by its tokens) at
     /// `learningRate`; `dropout` gives micro-batch i's dropout, nil for none.
-    public func run(batches: [BatchSampler.Batch], learningRate: Float,
-                    dropout: (Int) -> DropoutSettings? = { _ in nil }) throws -> Outcome {
+    public func run(
+        batches: [BatchSampler.Batch], learningRate: Float,
+        dropout: (Int) -> DropoutSettings? = { _ in nil }
+    ) throws -> Outcome {
         try model.parameters.zeroGrad()
         let shares = try GradientAccumulation.backward(model, batches: batches, dropout: dropout)
         var loss = 0.0

@@ -27,13 +27,16 @@ public struct BradleyTerryLoss: Sendable {
     public func callAsFunction(chosen: Tensor, rejected: Tensor, margins: [Float]? = nil) throws -> Output {
         let pairs = chosen.count
         guard rejected.count == pairs, margins.map({ $0.count == pairs }) ?? true else {
-            throw DeviceError.shapeMismatch(operation: "BradleyTerryLoss (chosen, rejected rewards)", lhs: chosen.shape, rhs: rejected.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "BradleyTerryLoss (chosen, rejected rewards)", lhs: chosen.shape, rhs: rejected.shape)
         }
-        let chosen = try chosen.reshaped([pairs]), rejected = try rejected.reshaped([pairs])
+        let chosen = try chosen.reshaped([pairs])
+        let rejected = try rejected.reshaped([pairs])
         let difference = try chosen - rejected
         var logits = difference
         if let margins {
-            logits = try logits - Tensor(device: chosen.device, shape: [pairs], values: margins, label: "reward margins")
+            logits =
+                try logits - Tensor(device: chosen.device, shape: [pairs], values: margins, label: "reward margins")
         }
         var loss = try logits.logSigmoid().mean().negated()
         if centeringCoefficient != 0 {

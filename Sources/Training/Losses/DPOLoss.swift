@@ -36,12 +36,14 @@ public struct DPOLoss: Sendable {
 
     /// The mean loss over pairs, and the implicit rewards β·ρ (of the normalised ratios for IPO).
     public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> PreferenceLossOutput {
-        if case let .robust(epsilon) = variant, !(epsilon < 0.5) {
-            throw DeviceError.invalidArgument(operation: "DPOLoss", message: "robust label smoothing \(epsilon) must be below 0.5")
+        if case .robust(let epsilon) = variant, !(epsilon < 0.5) {
+            throw DeviceError.invalidArgument(
+                operation: "DPOLoss", message: "robust label smoothing \(epsilon) must be below 0.5")
         }
         let normalize = variant == .ipo
         let policy = normalize ? try policy.lengthNormalized() : policy
-        var chosenRatio = policy.chosen, rejectedRatio = policy.rejected
+        var chosenRatio = policy.chosen
+        var rejectedRatio = policy.rejected
         if let reference {
             try policy.requireMatches(reference, "DPOLoss")
             let frozen = try (normalize ? reference.lengthNormalized() : reference).detached()
@@ -53,9 +55,9 @@ public struct DPOLoss: Sendable {
         switch variant {
         case .sigmoid:
             losses = try delta.scaled(by: beta).smoothedSigmoidLoss(labelSmoothing: 0)
-        case let .conservative(epsilon):
+        case .conservative(let epsilon):
             losses = try delta.scaled(by: beta).smoothedSigmoidLoss(labelSmoothing: epsilon)
-        case let .robust(epsilon):
+        case .robust(let epsilon):
             let x = try delta.scaled(by: beta)
             let pulled = try x.logSigmoid().scaled(by: -(1 - epsilon))
             losses = try (pulled + x.negated().logSigmoid().scaled(by: epsilon)).scaled(by: 1 / (1 - 2 * epsilon))

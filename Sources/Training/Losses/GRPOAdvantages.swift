@@ -19,7 +19,8 @@ public enum GRPOAdvantages {
     public static func compute(rewards: [Float], groupSize: Int, scaling: Scaling = .group) throws -> [Float] {
         guard groupSize > 0, !rewards.isEmpty, rewards.count % groupSize == 0 else {
             throw DeviceError.invalidArgument(
-                operation: "GRPOAdvantages", message: "\(rewards.count) rewards do not split into groups of \(groupSize)")
+                operation: "GRPOAdvantages",
+                message: "\(rewards.count) rewards do not split into groups of \(groupSize)")
         }
         let values = rewards.map(Double.init)
         let batchDeviation = standardDeviation(values)

@@ -56,13 +56,16 @@ public struct GRPOLoss: Sendable {
     /// update per generation, where logp_old is the detached current log-probs and the ratio is 1
     /// with the gradient of logp_θ). `referenceLogProbs` is needed when β > 0.
     public func callAsFunction(
-        logProbs: Tensor, oldLogProbs: Tensor? = nil, referenceLogProbs: Tensor? = nil, advantages: [Float], mask: TokenMask
+        logProbs: Tensor, oldLogProbs: Tensor? = nil, referenceLogProbs: Tensor? = nil, advantages: [Float],
+        mask: TokenMask
     ) throws -> Output {
         guard advantages.count == mask.sequences else {
-            throw DeviceError.shapeMismatch(operation: "GRPOLoss (advantages per sequence)", lhs: [advantages.count], rhs: [mask.sequences])
+            throw DeviceError.shapeMismatch(
+                operation: "GRPOLoss (advantages per sequence)", lhs: [advantages.count], rhs: [mask.sequences])
         }
         try mask.require(logProbs, "GRPOLoss")
-        let device = logProbs.device, shape = mask.shape
+        let device = logProbs.device
+        let shape = mask.shape
         let logProbs = try logProbs.reshaped(shape)
         let old = (oldLogProbs ?? logProbs).detached()
         try mask.require(old, "GRPOLoss old log-probs")
@@ -75,10 +78,12 @@ public struct GRPOLoss: Sendable {
         var meanKL: Double?
         if beta != 0 {
             guard let referenceLogProbs else {
-                throw DeviceError.invalidArgument(operation: "GRPOLoss", message: "β = \(beta) needs reference log-probs")
+                throw DeviceError.invalidArgument(
+                    operation: "GRPOLoss", message: "β = \(beta) needs reference log-probs")
             }
             try mask.require(referenceLogProbs, "GRPOLoss reference log-probs")
-            let kl = try KLEstimator.k3.perToken(logProbs: logProbs, referenceLogProbs: referenceLogProbs.detached().reshaped(shape))
+            let kl = try KLEstimator.k3.perToken(
+                logProbs: logProbs, referenceLogProbs: referenceLogProbs.detached().reshaped(shape))
             perToken = try perToken + kl.scaled(by: beta)
             meanKL = mask.mean(of: try kl.values())
         }
@@ -87,8 +92,8 @@ public struct GRPOLoss: Sendable {
         switch aggregation {
         case .grpo: loss = try mask.means(perToken, "GRPOLoss").mean()
         case .bnpo: loss = try mask.mean(perToken, "GRPOLoss")
-        case let .dapo(tokenCount): loss = try mask.sum(perToken, dividedBy: tokenCount, "GRPOLoss")
-        case let .drGRPO(maxLength): loss = try mask.sum(perToken, dividedBy: mask.sequences * maxLength, "GRPOLoss")
+        case .dapo(let tokenCount): loss = try mask.sum(perToken, dividedBy: tokenCount, "GRPOLoss")
+        case .drGRPO(let maxLength): loss = try mask.sum(perToken, dividedBy: mask.sequences * maxLength, "GRPOLoss")
         }
 
         let ratios = try ratio.values()

@@ -32,8 +32,10 @@ public struct PPOAdvantageEstimator: Sendable {
     public var scorePlacement: ScorePlacement
 
     /// An estimator with TRL's defaults unless stated.
-    public init(klCoefficient: Double = 0.05, klEstimator: KLEstimator = .k1, gamma: Double = 1, lambda: Double = 0.95,
-                scorePlacement: ScorePlacement = .lastToken) {
+    public init(
+        klCoefficient: Double = 0.05, klEstimator: KLEstimator = .k1, gamma: Double = 1, lambda: Double = 0.95,
+        scorePlacement: ScorePlacement = .lastToken
+    ) {
         self.klCoefficient = klCoefficient
         self.klEstimator = klEstimator
         self.gamma = gamma
@@ -56,19 +58,27 @@ public struct PPOAdvantageEstimator: Sendable {
     /// Rewards, advantages and returns of a rollout from the sampling policy's log-probs, the
     /// reference model's log-probs and the value model's values (one per response token) and one
     /// score per sequence.
-    public func estimate(logProbs: [Float], referenceLogProbs: [Float], values: [Float], scores: [Float], mask: TokenMask) throws -> Estimate {
-        let length = mask.length, tokens = mask.sequences * length
-        guard logProbs.count == tokens, referenceLogProbs.count == tokens, values.count == tokens, scores.count == mask.sequences else {
+    public func estimate(
+        logProbs: [Float], referenceLogProbs: [Float], values: [Float], scores: [Float], mask: TokenMask
+    ) throws -> Estimate {
+        let length = mask.length
+        let tokens = mask.sequences * length
+        guard logProbs.count == tokens, referenceLogProbs.count == tokens, values.count == tokens,
+            scores.count == mask.sequences
+        else {
             throw DeviceError.shapeMismatch(
                 operation: "PPOAdvantageEstimator (log-probs, reference, values, scores against mask \(mask.shape))",
-                lhs: [logProbs.count, referenceLogProbs.count, values.count, scores.count], rhs: [tokens, tokens, tokens, mask.sequences])
+                lhs: [logProbs.count, referenceLogProbs.count, values.count, scores.count],
+                rhs: [tokens, tokens, tokens, mask.sequences])
         }
         var estimate = Estimate(kl: [], rewards: [], advantages: [], returns: [])
         for row in 0..<mask.sequences {
             let range = row * length..<(row + 1) * length
             let valid = Array(mask.isIncluded[range])
             let kl = range.map { i in
-                mask.isIncluded[i] ? klEstimator.perToken(logProb: Double(logProbs[i]), referenceLogProb: Double(referenceLogProbs[i])) : 0
+                mask.isIncluded[i]
+                    ? klEstimator.perToken(logProb: Double(logProbs[i]), referenceLogProb: Double(referenceLogProbs[i]))
+                    : 0
             }
             var rewards = kl.map { -klCoefficient * $0 }
             var rowValues = range.map { Double(values[$0]) }
@@ -80,7 +90,8 @@ public struct PPOAdvantageEstimator: Sendable {
             } else {
                 rowValues = rowValues.map { _ in 0 }
             }
-            let (advantages, returns) = Self.generalizedAdvantages(rewards: rewards, values: rowValues, gamma: gamma, lambda: lambda)
+            let (advantages, returns) = Self.generalizedAdvantages(
+                rewards: rewards, values: rowValues, gamma: gamma, lambda: lambda)
             estimate.kl += kl
             estimate.rewards += rewards
             estimate.advantages += advantages
@@ -92,10 +103,14 @@ public struct PPOAdvantageEstimator: Sendable {
 
     /// GAE over one sequence (reverse over t, V_T = 0): δ_t = r_t + γ·V_{t+1} − V_t,
     /// A_t = δ_t + γλ·A_{t+1}; returns G_t = A_t + V_t.
-    public static func generalizedAdvantages(rewards: [Double], values: [Double], gamma: Double, lambda: Double) -> (advantages: [Double], returns: [Double]) {
-        precondition(rewards.count == values.count, "generalizedAdvantages: \(rewards.count) rewards but \(values.count) values")
+    public static func generalizedAdvantages(rewards: [Double], values: [Double], gamma: Double, lambda: Double) -> (
+        advantages: [Double], returns: [Double]
+    ) {
+        precondition(
+            rewards.count == values.count, "generalizedAdvantages: \(rewards.count) rewards but \(values.count) values")
         var advantages = [Double](repeating: 0, count: rewards.count)
-        var next = 0.0, nextValue = 0.0
+        var next = 0.0
+        var nextValue = 0.0
         for t in rewards.indices.reversed() {
             let delta = rewards[t] + gamma * nextValue - values[t]
             next = delta + gamma * lambda * next

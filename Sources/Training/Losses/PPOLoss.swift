@@ -52,13 +52,19 @@ public struct PPOLoss: Sendable {
     ) throws -> Output {
         let valueMask = valueMask ?? mask
         guard valueMask.shape == mask.shape else {
-            throw DeviceError.shapeMismatch(operation: "PPOLoss (value mask against token mask)", lhs: valueMask.shape, rhs: mask.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "PPOLoss (value mask against token mask)", lhs: valueMask.shape, rhs: mask.shape)
         }
-        for tensor in [logProbs, oldLogProbs, advantages, values, oldValues, returns] { try mask.require(tensor, "PPOLoss") }
+        for tensor in [logProbs, oldLogProbs, advantages, values, oldValues, returns] {
+            try mask.require(tensor, "PPOLoss")
+        }
         let shape = mask.shape
-        let logProbs = try logProbs.reshaped(shape), values = try values.reshaped(shape)
-        let oldLogProbs = try oldLogProbs.detached().reshaped(shape), advantages = try advantages.detached().reshaped(shape)
-        let oldValues = try oldValues.detached().reshaped(shape), returns = try returns.detached().reshaped(shape)
+        let logProbs = try logProbs.reshaped(shape)
+        let values = try values.reshaped(shape)
+        let oldLogProbs = try oldLogProbs.detached().reshaped(shape)
+        let advantages = try advantages.detached().reshaped(shape)
+        let oldValues = try oldValues.detached().reshaped(shape)
+        let returns = try returns.detached().reshaped(shape)
 
         let logRatio = try logProbs - oldLogProbs
         let ratio = try logRatio.exp()

@@ -18,7 +18,8 @@ public struct PairLogProbs {
     public init(chosen: Tensor, rejected: Tensor, chosenTokenCounts: [Int], rejectedTokenCounts: [Int]) throws {
         let pairs = chosen.count
         guard rejected.count == pairs, chosenTokenCounts.count == pairs, rejectedTokenCounts.count == pairs else {
-            throw DeviceError.shapeMismatch(operation: "PairLogProbs (chosen, rejected)", lhs: chosen.shape, rhs: rejected.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "PairLogProbs (chosen, rejected)", lhs: chosen.shape, rhs: rejected.shape)
         }
         self.chosen = try chosen.reshaped([pairs])
         self.rejected = try rejected.reshaped([pairs])
@@ -28,8 +29,9 @@ public struct PairLogProbs {
 
     /// Pairs from the log-probs of the chosen and of the rejected sequences (same count).
     public init(chosen: SequenceLogProbs, rejected: SequenceLogProbs) throws {
-        try self.init(chosen: chosen.sums, rejected: rejected.sums,
-                      chosenTokenCounts: chosen.tokenCounts, rejectedTokenCounts: rejected.tokenCounts)
+        try self.init(
+            chosen: chosen.sums, rejected: rejected.sums,
+            chosenTokenCounts: chosen.tokenCounts, rejectedTokenCounts: rejected.tokenCounts)
     }
 
     /// Number of pairs.
@@ -37,24 +39,29 @@ public struct PairLogProbs {
 
     /// The same pairs with gradients cut: a frozen reference model's log-probs.
     public func detached() throws -> PairLogProbs {
-        try PairLogProbs(chosen: chosen.detached(), rejected: rejected.detached(),
-                         chosenTokenCounts: chosenTokenCounts, rejectedTokenCounts: rejectedTokenCounts)
+        try PairLogProbs(
+            chosen: chosen.detached(), rejected: rejected.detached(),
+            chosenTokenCounts: chosenTokenCounts, rejectedTokenCounts: rejectedTokenCounts)
     }
 
     /// Each side divided by its token count (LP → ALP).
     func lengthNormalized() throws -> PairLogProbs {
         func divided(_ values: Tensor, _ counts: [Int]) throws -> Tensor {
-            try values * Tensor(device: values.device, shape: [counts.count], values: counts.map { 1 / Float(max($0, 1)) },
-                                label: "1/token count")
+            try values
+                * Tensor(
+                    device: values.device, shape: [counts.count], values: counts.map { 1 / Float(max($0, 1)) },
+                    label: "1/token count")
         }
-        return try PairLogProbs(chosen: divided(chosen, chosenTokenCounts), rejected: divided(rejected, rejectedTokenCounts),
-                                chosenTokenCounts: chosenTokenCounts, rejectedTokenCounts: rejectedTokenCounts)
+        return try PairLogProbs(
+            chosen: divided(chosen, chosenTokenCounts), rejected: divided(rejected, rejectedTokenCounts),
+            chosenTokenCounts: chosenTokenCounts, rejectedTokenCounts: rejectedTokenCounts)
     }
 
     /// Throws unless `other` has as many pairs on the same device.
     func requireMatches(_ other: PairLogProbs, _ operation: String) throws {
         guard other.count == count, other.chosen.device === chosen.device else {
-            throw DeviceError.shapeMismatch(operation: "\(operation) (policy against reference pairs)", lhs: chosen.shape, rhs: other.chosen.shape)
+            throw DeviceError.shapeMismatch(
+                operation: "\(operation) (policy against reference pairs)", lhs: chosen.shape, rhs: other.chosen.shape)
         }
     }
 }

@@ -72,21 +72,27 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
         case .sigmoid: variant = epsilon > 0 ? .conservative(labelSmoothing: epsilon) : .sigmoid
         case .conservative:
             guard epsilon > 0 else {
-                throw Self.error("'loss.type' conservative needs 'loss.label_smoothing' above 0 (e.g. 0.1); with 0 it is plain sigmoid")
+                throw Self.error(
+                    "'loss.type' conservative needs 'loss.label_smoothing' above 0 (e.g. 0.1); with 0 it is plain sigmoid"
+                )
             }
             variant = .conservative(labelSmoothing: epsilon)
         case .robust: variant = .robust(labelSmoothing: epsilon)
         case .ipo: variant = .ipo
         case .hinge: variant = .hinge
         case .simpo:
-            return PreferenceObjective(.simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon)),
-                                       chosenNLLWeight: Float(rpoAlpha))
+            return PreferenceObjective(
+                .simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon)),
+                chosenNLLWeight: Float(rpoAlpha))
         }
-        return PreferenceObjective(.dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree),
-                                   chosenNLLWeight: Float(rpoAlpha))
+        return PreferenceObjective(
+            .dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree),
+            chosenNLLWeight: Float(rpoAlpha))
     }
 
-    private static func error(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
+    private static func error(_ message: String) -> ConfigError {
+        ConfigError(source: "config", line: nil, message: message)
+    }
 }
 
 /// Where the reference log-probs come from (`reference:` section).
@@ -136,7 +142,7 @@ public struct PreferenceObjective {
 
     /// Whether the loss reads reference log-probs.
     public var needsReference: Bool {
-        if case let .dpo(_, referenceFree) = pairwise { return !referenceFree }
+        if case .dpo(_, let referenceFree) = pairwise { return !referenceFree }
         return false
     }
 
@@ -144,11 +150,13 @@ public struct PreferenceObjective {
     public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> Scored {
         let preference: PreferenceLossOutput
         switch pairwise {
-        case let .dpo(loss, referenceFree): preference = try loss(policy: policy, reference: referenceFree ? nil : reference)
-        case let .simpo(loss): preference = try loss(policy: policy)
+        case .dpo(let loss, let referenceFree):
+            preference = try loss(policy: policy, reference: referenceFree ? nil : reference)
+        case .simpo(let loss): preference = try loss(policy: policy)
         }
         guard chosenNLLWeight > 0 else { return Scored(loss: preference.loss, preference: preference, chosenNLL: nil) }
         let nll = try policy.lengthNormalized().chosen.mean().negated()
-        return Scored(loss: try preference.loss + nll.scaled(by: chosenNLLWeight), preference: preference, chosenNLL: nll)
+        return Scored(
+            loss: try preference.loss + nll.scaled(by: chosenNLLWeight), preference: preference, chosenNLL: nll)
     }
 }

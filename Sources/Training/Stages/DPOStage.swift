@@ -39,15 +39,17 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         let pairs = try Self.pairs(from: dataURL, encoder: folder.encoder, limits: config.data.limits, emit: emit)
         let (trainSet, heldout) = try split(pairs, what: "preference pair")
         let pairRows = 2 * config.train.batchSize
-        try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
-            + (mode == .model ? plannedReference(folder.url, sequencesPerBatch: pairRows) : []))
+        try requireMemory(
+            for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
+                + (mode == .model ? plannedReference(folder.url, sequencesPerBatch: pairRows) : []))
         let policy = try folder.loadModel(device: device, lora: config.lora)
         try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
         let padID = folder.padID(config: policy.config)
         // Before any step (and before a resumed run restores its checkpoint), the policy is
         // the reference: the cache is computed from it.
-        let reference = try referenceSource(mode: objective.needsReference ? mode : .none, folder: folder, policy: policy,
-                                            pairs: pairs, dataURL: dataURL, padID: padID)
+        let reference = try referenceSource(
+            mode: objective.needsReference ? mode : .none, folder: folder, policy: policy,
+            pairs: pairs, dataURL: dataURL, padID: padID)
         let loop = try makeLoop(training: [("model", policy.parameters)], adapters: [policy.adapters])
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
@@ -55,15 +57,17 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         let score: Scorer = { pairs in
             try Self.preferenceLoss(objective, policy: policy, reference: reference, pairs: pairs, padID: padID)
         }
-        let finished = try loop(step: { step, learningRate in
-            let microBatches = (0..<t.gradientAccumulation).map { micro in
-                order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
-            }
-            try policy.parameters.zeroGrad()
-            let (summary, tokens) = try Self.accumulate(microBatches, score: score)
-            let norm = try loop.update(trainee, learningRate: learningRate)
-            return StageLoop.StepResult(loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
-        }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })
+        let finished = try loop(
+            step: { step, learningRate in
+                let microBatches = (0..<t.gradientAccumulation).map { micro in
+                    order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
+                }
+                try policy.parameters.zeroGrad()
+                let (summary, tokens) = try Self.accumulate(microBatches, score: score)
+                let norm = try loop.update(trainee, learningRate: learningRate)
+                return StageLoop.StepResult(
+                    loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
+            }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })
         guard finished else { return nil }
         return try finish { try folder.saveChatModel(policy, to: $0) }
     }
@@ -71,8 +75,11 @@ public final class DPOStage: TrainingStage<DPOConfig> {
     /// Runs forward and backward over `microBatches`, adding into the gradients, with each
     /// micro-batch's mean loss weighed by its share of the pairs: the gradients of one batch of
     /// all of them. Returns the loss and metrics over all the pairs, and the tokens processed.
-    static func accumulate(_ microBatches: [[EncodedPair]], score: Scorer) throws -> (summary: PreferenceSummary, tokens: Int) {
-        var summary = PreferenceSummary(), tokens = 0
+    static func accumulate(_ microBatches: [[EncodedPair]], score: Scorer) throws -> (
+        summary: PreferenceSummary, tokens: Int
+    ) {
+        var summary = PreferenceSummary()
+        var tokens = 0
         _ = try GradientAccumulation.backward(microBatches, units: \.count, reduction: .mean) { _, pairs in
             let (scored, batch) = try score(pairs)
             try summary.add(scored, pairs: pairs.count)
@@ -94,12 +101,15 @@ public final class DPOStage: TrainingStage<DPOConfig> {
 
     /// The pairs of `url` (`EncodedPreferencePair.read`) that have completion tokens on both
     /// sides, indexed in file order.
-    static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, emit: (TrainingEvent) -> Void) throws
+    static func pairs(from url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, emit: (TrainingEvent) -> Void)
+        throws
         -> [EncodedPair]
     {
         try EncodedPreferencePair.read(url, encoder: encoder, limits: limits, emit: emit)
             .filter { $0.chosen.trainedCount > 0 && $0.rejected.trainedCount > 0 }
-            .enumerated().map { EncodedPair(index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected) }
+            .enumerated().map {
+                EncodedPair(index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected)
+            }
     }
 
     /// Throws unless every sequence fits the model's context (the length limit is what keeps them in).
@@ -107,8 +117,11 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         let longest = pairs.map { max($0.chosen.ids.count, $0.rejected.ids.count) }.max() ?? 0
         guard longest <= positions else {
             let limit = maxLength > 0 ? "\(maxLength)" : "0 (no limit)"
-            throw ConfigError(source: "config", line: nil, message: "'data.max_length' is \(limit), which lets through a "
-                + "\(longest)-token sequence, but the model has \(positions) positions; set data.max_length to \(positions) or less")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'data.max_length' is \(limit), which lets through a "
+                    + "\(longest)-token sequence, but the model has \(positions) positions; set data.max_length to \(positions) or less"
+            )
         }
     }
 
@@ -123,13 +136,16 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         let sums = try batch.logProbs(model).sums
         let pairs = batch.sequences / 2
         let counts = batch.mask.counts
-        return try PairLogProbs(chosen: sums.slice(axis: 0, 0..<pairs), rejected: sums.slice(axis: 0, pairs..<2 * pairs),
-                                chosenTokenCounts: Array(counts[..<pairs]), rejectedTokenCounts: Array(counts[pairs...]))
+        return try PairLogProbs(
+            chosen: sums.slice(axis: 0, 0..<pairs), rejected: sums.slice(axis: 0, pairs..<2 * pairs),
+            chosenTokenCounts: Array(counts[..<pairs]), rejectedTokenCounts: Array(counts[pairs...]))
     }
 
     /// The preference loss of `pairs` under `policy` (differentiable) against `reference`.
-    static func preferenceLoss(_ objective: PreferenceObjective, policy: LanguageModel, reference: ReferenceSource,
-                               pairs: [EncodedPair], padID: Int) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch) {
+    static func preferenceLoss(
+        _ objective: PreferenceObjective, policy: LanguageModel, reference: ReferenceSource,
+        pairs: [EncodedPair], padID: Int
+    ) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch) {
         let batch = try batch(pairs, padID: padID)
         let policyLogProbs = try pairLogProbs(policy, batch)
         let referenceLogProbs = try reference.logProbs(of: pairs, batch: batch, matching: policyLogProbs)
@@ -137,26 +153,34 @@ public final class DPOStage: TrainingStage<DPOConfig> {
     }
 
     /// The reference the loss compares with, per `mode`.
-    private func referenceSource(mode: ReferenceMode, folder: ChatModelFolder, policy: LanguageModel, pairs: [EncodedPair],
-                                 dataURL: URL, padID: Int) throws -> ReferenceSource {
+    private func referenceSource(
+        mode: ReferenceMode, folder: ChatModelFolder, policy: LanguageModel, pairs: [EncodedPair],
+        dataURL: URL, padID: Int
+    ) throws -> ReferenceSource {
         switch mode {
         case .none:
             emit(.note("\(config.loss.type): no reference model"))
             return .none
         case .model:
-            emit(.note(policy.adapters != nil ? "reference: \(folder.url.path) with the LoRA adapters off"
-                : "reference: a frozen copy of \(folder.url.path)"))
+            emit(
+                .note(
+                    policy.adapters != nil
+                        ? "reference: \(folder.url.path) with the LoRA adapters off"
+                        : "reference: a frozen copy of \(folder.url.path)"))
             return .model(try folder.referenceModel(for: policy, device: device))
         case .cached:
-            return .cached(try cachedReference(folder: folder, model: policy, pairs: pairs, dataURL: dataURL, padID: padID))
+            return .cached(
+                try cachedReference(folder: folder, model: policy, pairs: pairs, dataURL: dataURL, padID: padID))
         }
     }
 
     /// The reference log-probs of `pairs` under `model` (the untrained policy) from their cache
     /// file, or computed and cached beside the data (in the run directory when the data's folder
     /// is read-only).
-    private func cachedReference(folder: ChatModelFolder, model: LanguageModel, pairs: [EncodedPair], dataURL: URL,
-                                 padID: Int) throws -> ReferenceLogProbCache {
+    private func cachedReference(
+        folder: ChatModelFolder, model: LanguageModel, pairs: [EncodedPair], dataURL: URL,
+        padID: Int
+    ) throws -> ReferenceLogProbCache {
         let key = try ReferenceLogProbCache.key(
             modelFolder: folder.url, data: dataURL, template: config.data.template.rawValue, limits: config.data.limits,
             pairs: pairs.map { ($0.chosen, $0.rejected) })
@@ -172,24 +196,30 @@ public final class DPOStage: TrainingStage<DPOConfig> {
         let cache = try Tensor.withNoGrad {
             try Self.referenceCache(model, pairs: pairs, key: key, padID: padID, batchSize: config.train.batchSize)
         }
-        let computed = "reference log-probs: computed for \(pairs.count) pairs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+        let computed =
+            "reference log-probs: computed for \(pairs.count) pairs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
         do {
             try cache.write(to: beside)
             emit(.note("\(computed), cached in \(beside.path)"))
         } catch {
             try cache.write(to: inRun)
-            emit(.note("\(computed); cannot write beside the data (\(error)), so cached in \(inRun.path) for this run only"))
+            emit(
+                .note(
+                    "\(computed); cannot write beside the data (\(error)), so cached in \(inRun.path) for this run only"
+                ))
         }
         return cache
     }
 
     /// The cache of `model`'s log-probs of every pair, `batchSize` pairs per forward pass.
-    static func referenceCache(_ model: LanguageModel, pairs: [EncodedPair], key: String, padID: Int, batchSize: Int) throws
+    static func referenceCache(_ model: LanguageModel, pairs: [EncodedPair], key: String, padID: Int, batchSize: Int)
+        throws
         -> ReferenceLogProbCache
     {
         var cache = ReferenceLogProbCache(key: key, chosen: [], rejected: [])
         for start in stride(from: 0, to: pairs.count, by: max(batchSize, 1)) {
-            let logProbs = try pairLogProbs(model, batch(Array(pairs[start..<min(start + batchSize, pairs.count)]), padID: padID))
+            let logProbs = try pairLogProbs(
+                model, batch(Array(pairs[start..<min(start + batchSize, pairs.count)]), padID: padID))
             cache.chosen += try logProbs.chosen.values().map(Double.init)
             cache.rejected += try logProbs.rejected.values().map(Double.init)
         }
@@ -208,20 +238,24 @@ enum ReferenceSource {
 
     /// The reference log-probs of `pairs`, laid out as `batch` and `policy` (whose token counts
     /// they share).
-    func logProbs(of pairs: [DPOStage.EncodedPair], batch: CompletionBatch, matching policy: PairLogProbs) throws -> PairLogProbs? {
+    func logProbs(of pairs: [DPOStage.EncodedPair], batch: CompletionBatch, matching policy: PairLogProbs) throws
+        -> PairLogProbs?
+    {
         switch self {
         case .none:
             return nil
-        case let .model(model):
+        case .model(let model):
             return try Tensor.withNoGrad { try DPOStage.pairLogProbs(model, batch) }
-        case let .cached(cache):
+        case .cached(let cache):
             let device = policy.chosen.device
             func tensor(_ values: [Double], _ label: String) throws -> Tensor {
-                try Tensor(device: device, shape: [pairs.count], values: pairs.map { Float(values[$0.index]) }, label: label)
+                try Tensor(
+                    device: device, shape: [pairs.count], values: pairs.map { Float(values[$0.index]) }, label: label)
             }
-            return try PairLogProbs(chosen: tensor(cache.chosen, "reference chosen log-probs"),
-                                    rejected: tensor(cache.rejected, "reference rejected log-probs"),
-                                    chosenTokenCounts: policy.chosenTokenCounts, rejectedTokenCounts: policy.rejectedTokenCounts)
+            return try PairLogProbs(
+                chosen: tensor(cache.chosen, "reference chosen log-probs"),
+                rejected: tensor(cache.rejected, "reference rejected log-probs"),
+                chosenTokenCounts: policy.chosenTokenCounts, rejectedTokenCounts: policy.rejectedTokenCounts)
         }
     }
 }

@@ -62,8 +62,9 @@ public struct GRPOConfig: Configuration, Equatable {
         case .dapo: aggregation = .dapo(tokenCount: 0)
         case .drGRPO: aggregation = .drGRPO(maxCompletionLength: rollout.maxNewTokens)
         }
-        return GRPOLoss(epsilonLow: Float(epsilon), epsilonHigh: epsilonHigh > 0 ? Float(epsilonHigh) : nil,
-                        beta: Float(beta), aggregation: aggregation)
+        return GRPOLoss(
+            epsilonLow: Float(epsilon), epsilonHigh: epsilonHigh > 0 ? Float(epsilonHigh) : nil,
+            beta: Float(beta), aggregation: aggregation)
     }
 
     /// Throws unless the settings are in range, naming the field and what it takes.
@@ -71,18 +72,27 @@ public struct GRPOConfig: Configuration, Equatable {
         try validatePostTraining()
         try rollout.validate()
         guard rollout.temperature > 0 else {
-            throw Self.fail("'rollout.temperature' must be positive for GRPO: greedy completions of a prompt are all alike, so no group has a signal")
+            throw Self.fail(
+                "'rollout.temperature' must be positive for GRPO: greedy completions of a prompt are all alike, so no group has a signal"
+            )
         }
         guard numGenerations >= 2 else {
-            throw Self.fail("'num_generations' must be at least 2 (a group's rewards are compared with each other), got \(numGenerations)")
+            throw Self.fail(
+                "'num_generations' must be at least 2 (a group's rewards are compared with each other), got \(numGenerations)"
+            )
         }
         guard numIterations >= 1 else { throw Self.fail("'num_iterations' must be at least 1, got \(numIterations)") }
-        guard train.batchSize >= 1 else { throw Self.fail("'train.batch_size' (prompts per step) must be at least 1, got \(train.batchSize)") }
-        guard (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation) else {
-            throw Self.fail("'train.gradient_accumulation' must be between 1 and batch_size × num_generations "
-                + "(\(train.batchSize * numGenerations)), got \(train.gradientAccumulation)")
+        guard train.batchSize >= 1 else {
+            throw Self.fail("'train.batch_size' (prompts per step) must be at least 1, got \(train.batchSize)")
         }
-        guard epsilon > 0, epsilonHigh >= 0 else { throw Self.fail("'epsilon' must be positive and 'epsilon_high' 0 or positive") }
+        guard (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation) else {
+            throw Self.fail(
+                "'train.gradient_accumulation' must be between 1 and batch_size × num_generations "
+                    + "(\(train.batchSize * numGenerations)), got \(train.gradientAccumulation)")
+        }
+        guard epsilon > 0, epsilonHigh >= 0 else {
+            throw Self.fail("'epsilon' must be positive and 'epsilon_high' 0 or positive")
+        }
         guard beta >= 0 else { throw Self.fail("'beta' must be 0 or positive, got \(beta)") }
     }
 
@@ -92,7 +102,9 @@ public struct GRPOConfig: Configuration, Equatable {
         case drGRPO = "dr_grpo"
     }
 
-    private static func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
+    private static func fail(_ message: String) -> ConfigError {
+        ConfigError(source: "config", line: nil, message: message)
+    }
 }
 
 extension GRPOConfig: PostTrainingConfiguration {}

@@ -24,16 +24,19 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
     public func train() throws -> URL? {
         try config.validate()
         let folder = try openModelFolder(stage: "GRPO")
-        let rewards = try RewardSet(specs: config.rewards, options: .init(rewardModel: config.rewardModel, lengthLimit: config.lengthLimit),
-                                    device: device)
+        let rewards = try RewardSet(
+            specs: config.rewards, options: .init(rewardModel: config.rewardModel, lengthLimit: config.lengthLimit),
+            device: device)
         let url = URL(fileURLWithPath: config.data.path)
         try rewards.requireFields(of: RLPromptDataset.read(url), in: url)
-        let prompts = try Rollouts.read(url, encoder: folder.encoder, limits: config.data.limits, field: "data.path", emit: emit)
+        let prompts = try Rollouts.read(
+            url, encoder: folder.encoder, limits: config.data.limits, field: "data.path", emit: emit)
         let seed = config.train.seed
         let (trainSet, heldout) = try split(prompts, what: "prompt")
         let rows = config.train.batchSize * config.numGenerations
-        try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows)]
-            + (config.beta > 0 ? plannedReference(folder.url, sequencesPerBatch: rows) : []))
+        try requireMemory(
+            for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows)]
+                + (config.beta > 0 ? plannedReference(folder.url, sequencesPerBatch: rows) : []))
         let model = try folder.loadModel(device: device, lora: config.lora)
         let policy = GRPOPolicy(
             model: model, reference: config.beta > 0 ? try folder.referenceModel(for: model, device: device) : nil,
@@ -42,12 +45,18 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(seed))
         if !heldout.isEmpty, config.train.evalEvery > 0, TrainerCheckpoint.latest(in: run.url) == nil {
-            emit(.note("held-out rewards before training: " + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))
+            emit(
+                .note(
+                    "held-out rewards before training: "
+                        + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))
         }
-        let finished = try loop(step: { step, learningRate in
-            let batch = order.batch(step, size: self.config.train.batchSize).map { trainSet[$0] }
-            return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) { try loop.update(trainee, learningRate: learningRate) }
-        }, evaluate: heldout.isEmpty ? nil : { try policy.evaluate(heldout) })
+        let finished = try loop(
+            step: { step, learningRate in
+                let batch = order.batch(step, size: self.config.train.batchSize).map { trainSet[$0] }
+                return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) {
+                    try loop.update(trainee, learningRate: learningRate)
+                }
+            }, evaluate: heldout.isEmpty ? nil : { try policy.evaluate(heldout) })
         guard finished else { return nil }
         return try finish { try folder.saveChatModel(model, to: $0) }
     }
@@ -69,20 +78,27 @@ struct GRPOPolicy {
     func step(_ prompts: [EncodedPrompt], seed: UInt64, update: () throws -> Float) throws -> StageLoop.StepResult {
         let groupSize = config.numGenerations
         let rows = prompts.flatMap { Array(repeating: $0, count: groupSize) }
-        let rollout = try Rollouts.generate(model, encoder: encoder, prompts: rows.map(\.ids), settings: config.rollout, seed: seed,
-                                            maxLength: config.data.maxLength)
+        let rollout = try Rollouts.generate(
+            model, encoder: encoder, prompts: rows.map(\.ids), settings: config.rollout, seed: seed,
+            maxLength: config.data.maxLength)
         let scored = try rewards.score(prompts: rows.map(\.prompt), completions: rollout.texts)
-        let advantages = try GRPOAdvantages.compute(rewards: scored.total.map(Float.init), groupSize: groupSize, scaling: config.scaleRewards)
+        let advantages = try GRPOAdvantages.compute(
+            rewards: scored.total.map(Float.init), groupSize: groupSize, scaling: config.scaleRewards)
         let microBatches = try self.microBatches(rollout.examples, advantages: advantages)
         let totalTokens = microBatches.reduce(0) { $0 + $1.batch.completionTokenCount }
         let loss = config.loss().countingTokens(totalTokens)
         let temperature = config.rollout.logProbTemperature
 
         // The sampling policy's and the reference's log-probs do not change over the iterations.
-        let old = config.numIterations > 1
-            ? try Tensor.withNoGrad { try microBatches.map { try $0.batch.logProbs(model, temperature: temperature).tokens } } : nil
+        let old =
+            config.numIterations > 1
+            ? try Tensor.withNoGrad {
+                try microBatches.map { try $0.batch.logProbs(model, temperature: temperature).tokens }
+            } : nil
         let referenceLogProbs = try reference.map { reference in
-            try Tensor.withNoGrad { try microBatches.map { try $0.batch.logProbs(reference, temperature: temperature).tokens } }
+            try Tensor.withNoGrad {
+                try microBatches.map { try $0.batch.logProbs(reference, temperature: temperature).tokens }
+            }
         }
 
         var statistics = GRPOUpdateStatistics()
@@ -91,10 +107,13 @@ struct GRPOPolicy {
             try model.parameters.zeroGrad()
             for (index, micro) in microBatches.enumerated() {
                 let logProbs = try micro.batch.logProbs(model, temperature: temperature)
-                let output = try loss(logProbs: logProbs.tokens, oldLogProbs: old?[index], referenceLogProbs: referenceLogProbs?[index],
-                                      advantages: micro.advantages, mask: micro.batch.mask)
-                let share = try output.loss.scaled(by: loss.weight(ofSequences: micro.batch.sequences, among: rows.count,
-                                                                  batches: microBatches.count))
+                let output = try loss(
+                    logProbs: logProbs.tokens, oldLogProbs: old?[index], referenceLogProbs: referenceLogProbs?[index],
+                    advantages: micro.advantages, mask: micro.batch.mask)
+                let share = try output.loss.scaled(
+                    by: loss.weight(
+                        ofSequences: micro.batch.sequences, among: rows.count,
+                        batches: microBatches.count))
                 try share.backward()
                 try statistics.add(share.scalar(), output, tokens: micro.batch.completionTokenCount)
             }
@@ -103,11 +122,13 @@ struct GRPOPolicy {
         }
         var extra = Self.rewardMetrics(scored, groupSize: groupSize)
         extra["completion_length"] = rollout.meanResponseLength
-        extra["completions/clipped_ratio"] = Double(rollout.endedWithStop.filter { !$0 }.count) / Double(max(rows.count, 1))
+        extra["completions/clipped_ratio"] =
+            Double(rollout.endedWithStop.filter { !$0 }.count) / Double(max(rows.count, 1))
         extra["clip_ratio"] = statistics.clipRatio
         if let kl = statistics.kl { extra["kl"] = kl }
-        return StageLoop.StepResult(loss: statistics.meanLoss, gradientNorm: Double(gradientNorm),
-                                    tokens: rollout.examples.reduce(0) { $0 + $1.ids.count } * config.numIterations, extra: extra)
+        return StageLoop.StepResult(
+            loss: statistics.meanLoss, gradientNorm: Double(gradientNorm),
+            tokens: rollout.examples.reduce(0) { $0 + $1.ids.count } * config.numIterations, extra: extra)
     }
 
     /// The mean rewards of answers to the held-out `prompts`: sampled as in training
@@ -124,13 +145,18 @@ struct GRPOPolicy {
 
     /// `prefix` + "reward" and `prefix` + "rewards/<name>/mean" of answers to `prompts` sampled
     /// with `settings`, in batches of a training step's size, from seeds no training step uses.
-    private func rewardFigures(of prompts: [EncodedPrompt], settings: RolloutSettings, prefix: String) throws -> [String: Double] {
+    private func rewardFigures(of prompts: [EncodedPrompt], settings: RolloutSettings, prefix: String) throws
+        -> [String: Double]
+    {
         let chunk = config.train.batchSize * config.numGenerations
         var texts: [String] = []
         for start in stride(from: 0, to: prompts.count, by: chunk) {
             let part = prompts[start..<min(start + chunk, prompts.count)]
-            texts += try Rollouts.generate(model, encoder: encoder, prompts: part.map(\.ids), settings: settings,
-                                           seed: Rollouts.seed(base: config.train.seed, step: config.train.steps + start), maxLength: config.data.maxLength).texts
+            texts += try Rollouts.generate(
+                model, encoder: encoder, prompts: part.map(\.ids), settings: settings,
+                seed: Rollouts.seed(base: config.train.seed, step: config.train.steps + start),
+                maxLength: config.data.maxLength
+            ).texts
         }
         let scored = try rewards.score(prompts: prompts.map(\.prompt), completions: texts)
         var metrics = [prefix + "reward": Self.mean(scored.total)]
@@ -144,13 +170,16 @@ struct GRPOPolicy {
             let parts = evaluation.keys.filter { $0.hasPrefix(prefix + "rewards/") }.sorted().map { key in
                 "\(key.dropFirst((prefix + "rewards/").count).dropLast("/mean".count)) \(String(format: "%.3f", evaluation[key]!))"
             }
-            return "\(title) reward \(String(format: "%.3f", evaluation[prefix + "reward"] ?? 0)) (\(parts.joined(separator: ", ")))"
+            return
+                "\(title) reward \(String(format: "%.3f", evaluation[prefix + "reward"] ?? 0)) (\(parts.joined(separator: ", ")))"
         }.joined(separator: "; ")
     }
 
     /// The rollout's sequences split into `gradient_accumulation` micro-batches, each with its
     /// sequences' advantages.
-    private func microBatches(_ examples: [ChatExample], advantages: [Float]) throws -> [(batch: CompletionBatch, advantages: [Float])] {
+    private func microBatches(_ examples: [ChatExample], advantages: [Float]) throws -> [(
+        batch: CompletionBatch, advantages: [Float]
+    )] {
         let size = (examples.count + config.train.gradientAccumulation - 1) / config.train.gradientAccumulation
         return try stride(from: 0, to: examples.count, by: size).map { start in
             let range = start..<min(start + size, examples.count)
@@ -161,8 +190,12 @@ struct GRPOPolicy {
     /// TRL's reward figures: the mean total reward, the mean of the groups' standard deviations,
     /// the share of groups whose rewards are all alike (no signal), and each function's mean and
     /// standard deviation.
-    static func rewardMetrics(_ scored: (total: [Double], byName: [String: [Double]]), groupSize: Int) -> [String: Double] {
-        let groups = stride(from: 0, to: scored.total.count, by: groupSize).map { Array(scored.total[$0..<($0 + groupSize)]) }
+    static func rewardMetrics(_ scored: (total: [Double], byName: [String: [Double]]), groupSize: Int) -> [String:
+        Double]
+    {
+        let groups = stride(from: 0, to: scored.total.count, by: groupSize).map {
+            Array(scored.total[$0..<($0 + groupSize)])
+        }
         let deviations = groups.map { GRPOAdvantages.standardDeviation($0) }
         var metrics = [
             "reward": mean(scored.total),

@@ -1,6 +1,6 @@
 import Datasets
-import Foundation
 import Formats
+import Foundation
 
 /// The PPO recipe (`gputrain ppo --config …`, the `ppo:` section of a pipeline config): TRL's
 /// `PPOConfig` names and defaults (docs/formats.md §6.7) where the tiny world does not need others.
@@ -78,27 +78,38 @@ public struct PPOConfig: Configuration, Equatable {
         try validatePostTraining()
         func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
         try rollout.validate()
-        guard train.batchSize >= 1 else { throw fail("'train.batch_size' (prompts per PPO iteration) must be at least 1, got \(train.batchSize)") }
+        guard train.batchSize >= 1 else {
+            throw fail("'train.batch_size' (prompts per PPO iteration) must be at least 1, got \(train.batchSize)")
+        }
         guard train.gradientAccumulation == 1 else {
-            throw fail("'train.gradient_accumulation' must be 1 for PPO; choose the rows per update with 'mini_batch_size'")
+            throw fail(
+                "'train.gradient_accumulation' must be 1 for PPO; choose the rows per update with 'mini_batch_size'")
         }
         guard ppoEpochs >= 1 else { throw fail("'ppo_epochs' must be at least 1, got \(ppoEpochs)") }
-        guard miniBatchSize >= 0 else { throw fail("'mini_batch_size' must be 0 (the whole rollout) or positive, got \(miniBatchSize)") }
-        guard cliprange > 0, cliprangeValue > 0 else { throw fail("'cliprange' and 'cliprange_value' must be positive") }
+        guard miniBatchSize >= 0 else {
+            throw fail("'mini_batch_size' must be 0 (the whole rollout) or positive, got \(miniBatchSize)")
+        }
+        guard cliprange > 0, cliprangeValue > 0 else {
+            throw fail("'cliprange' and 'cliprange_value' must be positive")
+        }
         guard (0...1).contains(gamma), (0...1).contains(lam) else { throw fail("'gamma' and 'lam' must lie in [0, 1]") }
         guard klCoef >= 0, vfCoef >= 0, missingEosPenalty >= 0, ptxCoef >= 0 else {
             throw fail("'kl_coef', 'vf_coef', 'missing_eos_penalty' and 'ptx_coef' must not be negative")
         }
         guard ptxCoef == 0 || !ptxData.isEmpty else {
-            throw fail("'ptx_coef' is \(ptxCoef) but 'ptx_data' is empty; give the chats to train on (an SFT JSONL file) or set ptx_coef to 0")
+            throw fail(
+                "'ptx_coef' is \(ptxCoef) but 'ptx_data' is empty; give the chats to train on (an SFT JSONL file) or set ptx_coef to 0"
+            )
         }
     }
 
     /// The reward model folder; an empty setting is an error saying what to give.
     func rewardModelFolder() throws -> URL {
         guard !rewardModel.isEmpty else {
-            throw ConfigError(source: "config", line: nil, message: "'reward_model' is empty; PPO scores its responses with a reward model "
-                + "folder (`gputrain reward`'s final/): set it in the config or with --set reward_model=DIR")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'reward_model' is empty; PPO scores its responses with a reward model "
+                    + "folder (`gputrain reward`'s final/): set it in the config or with --set reward_model=DIR")
         }
         return URL(fileURLWithPath: rewardModel)
     }

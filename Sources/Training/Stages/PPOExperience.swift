@@ -39,8 +39,11 @@ struct PPOExperience {
         let (logProbs, references, values, scores, entropy) = try Tensor.withNoGrad {
             let policy = try PPOExperience.policyStatistics(models.policy, batch, temperature: temperature)
             let reference = try batch.logProbs(models.reference, temperature: temperature)
-            return (try policy.logProbs.tokens.values(), try reference.tokens.values(), try batch.values(models.value).values(),
-                    try batch.scores(models.reward).values(), batch.mask.mean(of: try policy.entropy.values()))
+            return (
+                try policy.logProbs.tokens.values(), try reference.tokens.values(),
+                try batch.values(models.value).values(),
+                try batch.scores(models.reward).values(), batch.mask.mean(of: try policy.entropy.values())
+            )
         }
         self.logProbs = logProbs
         self.values = values
@@ -48,7 +51,8 @@ struct PPOExperience {
         self.entropy = entropy
         estimate = try PPOAdvantageEstimator(
             klCoefficient: config.klCoef, klEstimator: config.klEstimator, gamma: config.gamma, lambda: config.lam
-        ).estimate(logProbs: logProbs, referenceLogProbs: references, values: values, scores: self.scores, mask: batch.mask)
+        ).estimate(
+            logProbs: logProbs, referenceLogProbs: references, values: values, scores: self.scores, mask: batch.mask)
     }
 
     /// The policy's completion log-probs on `batch` at `temperature` and the softmax entropy of
@@ -58,11 +62,14 @@ struct PPOExperience {
     {
         let device = model.parameters.device
         let hidden = try model.hiddenStates(batch.tokenBatch(on: device), dropout: nil)
-        let rows = try IntTensor(device: device, shape: [batch.predictingRows.count], values: batch.predictingRows, label: "predicting rows")
+        let rows = try IntTensor(
+            device: device, shape: [batch.predictingRows.count], values: batch.predictingRows, label: "predicting rows")
         var logits = try model.logits(fromHidden: hidden.gatherRows(rows))
         // The same scaling SequenceLogProbs applies for a temperature, done once for both figures.
         if let temperature { logits = try logits.scaled(by: 1 / (temperature + 1e-7)) }
-        let targets = try IntTensor(device: device, shape: [batch.completionTokens.count], values: batch.completionTokens, label: "completion tokens")
+        let targets = try IntTensor(
+            device: device, shape: [batch.completionTokens.count], values: batch.completionTokens,
+            label: "completion tokens")
         return (try SequenceLogProbs(logits: logits, targets: targets, mask: batch.mask), try logits.softmaxEntropy())
     }
 

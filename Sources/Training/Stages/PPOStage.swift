@@ -31,55 +31,71 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         try config.validate()
         let folder = try openModelFolder(stage: "PPO")
         let rewardURL = try config.rewardModelFolder()
-        let rewardFolder = try ChatModelFolder(url: rewardURL, templateName: config.data.template.rawValue, field: "reward_model")
+        let rewardFolder = try ChatModelFolder(
+            url: rewardURL, templateName: config.data.template.rawValue, field: "reward_model")
         try folder.requireSameTokenizer(as: rewardFolder)
         try ScalarHeadModel.requireHead(in: rewardURL, field: "'reward_model'")
-        let prompts = try Rollouts.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
-                                        field: "data.path", emit: emit)
+        let prompts = try Rollouts.read(
+            URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
+            field: "data.path", emit: emit)
         let (trainSet, heldout) = try split(prompts, what: "prompt")
-        let ptx = config.ptxCoef > 0
-            ? try ChatExamples.read(URL(fileURLWithPath: config.ptxData), encoder: folder.encoder, limits: config.data.limits, emit: emit) : []
+        let ptx =
+            config.ptxCoef > 0
+            ? try ChatExamples.read(
+                URL(fileURLWithPath: config.ptxData), encoder: folder.encoder, limits: config.data.limits, emit: emit)
+            : []
         if config.ptxCoef > 0, ptx.isEmpty {
-            throw ConfigError(source: "config", line: nil, message: "'ptx_data' (\(config.ptxData)) has no chat that fits max_length \(config.data.maxLength)")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'ptx_data' (\(config.ptxData)) has no chat that fits max_length \(config.data.maxLength)")
         }
         let rows = config.train.batchSize
-        try requireMemory(for: [
-            PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
-            PlannedModel(folder: rewardURL, trained: false, scalarHead: true, sequencesPerBatch: rows),
-            PlannedModel(folder: rewardURL, trained: true, scalarHead: true, sequencesPerBatch: rows),
-        ] + plannedReference(folder.url, sequencesPerBatch: rows))
+        try requireMemory(
+            for: [
+                PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
+                PlannedModel(folder: rewardURL, trained: false, scalarHead: true, sequencesPerBatch: rows),
+                PlannedModel(folder: rewardURL, trained: true, scalarHead: true, sequencesPerBatch: rows),
+            ] + plannedReference(folder.url, sequencesPerBatch: rows))
         let policy = try folder.loadModel(device: device, lora: config.lora)
         let models = PPOModels(
             policy: policy, reference: try folder.referenceModel(for: policy, device: device),
             reward: try ScalarHeadModel.load(rewardURL, device: device, trainable: false),
             value: try ScalarHeadModel.load(rewardURL, device: device, lora: config.lora), encoder: folder.encoder,
             padID: folder.padID(config: policy.config))
-        let loop = try makeLoop(training: [("model", policy.parameters), ("value", models.value.parameters)],
-                                adapters: [policy.adapters, models.value.backbone.adapters])
+        let loop = try makeLoop(
+            training: [("model", policy.parameters), ("value", models.value.parameters)],
+            adapters: [policy.adapters, models.value.backbone.adapters])
         let (policyTrainee, valueTrainee) = (loop.trainees[0], loop.trainees[1])
         if !heldout.isEmpty, TrainerCheckpoint.latest(in: run.url) == nil {
             let before = try Tensor.withNoGrad { try evaluate(models, heldout) }
-            emit(.note("held-out prompts before PPO: mean score \(Self.format(before["eval/scores"]!)), "
-                + "mean response length \(Self.format(before["eval/response_length"]!))"))
+            emit(
+                .note(
+                    "held-out prompts before PPO: mean score \(Self.format(before["eval/scores"]!)), "
+                        + "mean response length \(Self.format(before["eval/response_length"]!))"))
         }
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
-        let finished = try loop(step: { step, learningRate in
-            let rollout = try Rollouts.generate(
-                policy, encoder: models.encoder, prompts: order.batch(step, size: config.train.batchSize).map { trainSet[$0].ids },
-                settings: config.rollout, seed: Rollouts.seed(base: config.train.seed, step: step), maxLength: config.data.maxLength)
-            let experience = try PPOExperience(rollout, models: models, config: config)
-            var result = try optimize(experience, models: models, step: step, ptx: ptx) {
-                let norm = try loop.update(policyTrainee, learningRate: learningRate)
-                try loop.update(valueTrainee, learningRate: learningRate)
-                return norm
-            }
-            experience.metrics.forEach { result.extra[$0.key] = $0.value }
-            return result
-        }, evaluate: heldout.isEmpty ? nil : { [self] in try evaluate(models, heldout) })
+        let finished = try loop(
+            step: { step, learningRate in
+                let rollout = try Rollouts.generate(
+                    policy, encoder: models.encoder,
+                    prompts: order.batch(step, size: config.train.batchSize).map { trainSet[$0].ids },
+                    settings: config.rollout, seed: Rollouts.seed(base: config.train.seed, step: step),
+                    maxLength: config.data.maxLength)
+                let experience = try PPOExperience(rollout, models: models, config: config)
+                var result = try optimize(experience, models: models, step: step, ptx: ptx) {
+                    let norm = try loop.update(policyTrainee, learningRate: learningRate)
+                    try loop.update(valueTrainee, learningRate: learningRate)
+                    return norm
+                }
+                experience.metrics.forEach { result.extra[$0.key] = $0.value }
+                return result
+            }, evaluate: heldout.isEmpty ? nil : { [self] in try evaluate(models, heldout) })
         guard finished else { return nil }
         return try finish { url in
             try folder.saveChatModel(policy, to: url)
-            if config.saveValueModel { try rewardFolder.saveScalarHeadModel(models.value, to: valueModelURL, padID: models.padID) }
+            if config.saveValueModel {
+                try rewardFolder.saveScalarHeadModel(models.value, to: valueModelURL, padID: models.padID)
+            }
         }
     }
 
@@ -88,12 +104,18 @@ public final class PPOStage: TrainingStage<PPOConfig> {
     /// (which returns the policy's gradient norm). With `ptx_coef`, each update also backs the
     /// language-model loss of a mini-batch of `ptx` chats (drawn in a seeded order that runs on
     /// across iterations). Returns the step's figures averaged over the updates.
-    private func optimize(_ experience: PPOExperience, models: PPOModels, step: Int, ptx: [ChatExample],
-                          update: () throws -> Float) throws -> StageLoop.StepResult {
-        let loss = PPOLoss(clipRange: Float(config.cliprange), valueClipRange: Float(config.cliprangeValue), valueCoefficient: Float(config.vfCoef))
+    private func optimize(
+        _ experience: PPOExperience, models: PPOModels, step: Int, ptx: [ChatExample],
+        update: () throws -> Float
+    ) throws -> StageLoop.StepResult {
+        let loss = PPOLoss(
+            clipRange: Float(config.cliprange), valueClipRange: Float(config.cliprangeValue),
+            valueCoefficient: Float(config.vfCoef))
         let rows = experience.batch.sequences
         var random = SeededGenerator(seed: Rollouts.seed(base: config.train.seed, step: step) ^ 0x0BB0_E9C4_5EED)
-        var sums: [String: Double] = [:], updates = 0, policyNorms = 0.0
+        var sums: [String: Double] = [:]
+        var updates = 0
+        var policyNorms = 0.0
         let updatesPerStep = config.ppoEpochs * ((rows + config.rowsPerUpdate - 1) / config.rowsPerUpdate)
         let ptxOrder = EpochOrder(count: max(ptx.count, 1), seed: UInt64(config.train.seed) ^ 0x97C0_5EED)
         for _ in 0..<config.ppoEpochs {
@@ -109,30 +131,41 @@ public final class PPOStage: TrainingStage<PPOConfig> {
                 try models.value.parameters.zeroGrad()
                 let output = try loss(
                     logProbs: batch.logProbs(models.policy, temperature: config.rollout.logProbTemperature).tokens,
-                    oldLogProbs: constant(experience.gather(experience.logProbs, rows: indices, width: width), "old log-probs"),
-                    advantages: constant(experience.gather(experience.estimate.advantages, rows: indices, width: width), "advantages"),
+                    oldLogProbs: constant(
+                        experience.gather(experience.logProbs, rows: indices, width: width), "old log-probs"),
+                    advantages: constant(
+                        experience.gather(experience.estimate.advantages, rows: indices, width: width), "advantages"),
                     values: batch.values(models.value),
-                    oldValues: constant(experience.gather(experience.values, rows: indices, width: width), "old values"),
-                    returns: constant(experience.gather(experience.estimate.returns, rows: indices, width: width), "returns"),
+                    oldValues: constant(
+                        experience.gather(experience.values, rows: indices, width: width), "old values"),
+                    returns: constant(
+                        experience.gather(experience.estimate.returns, rows: indices, width: width), "returns"),
                     mask: batch.mask)
                 try output.loss.backward()
                 if !ptx.isEmpty {
-                    let chats = ptxOrder.batch(step * updatesPerStep + updates, size: config.rowsPerUpdate).map { ptx[$0] }
+                    let chats = ptxOrder.batch(step * updatesPerStep + updates, size: config.rowsPerUpdate).map {
+                        ptx[$0]
+                    }
                     sums["loss/ptx_avg", default: 0] += try GradientAccumulation.accumulate(
-                        models.policy, batches: [ChatExamples.batch(chats, padID: models.padID)], weight: Float(config.ptxCoef))
+                        models.policy, batches: [ChatExamples.batch(chats, padID: models.padID)],
+                        weight: Float(config.ptxCoef))
                 }
                 policyNorms += Double(try update())
-                let figures = ["loss/policy_avg": Double(try output.policyLoss.scalar()), "loss/value_avg": Double(try output.valueLoss.scalar()),
-                               "policy/clipfrac_avg": output.policyClipFraction, "val/clipfrac_avg": output.valueClipFraction,
-                               "policy/approxkl_avg": output.approximateKL]
+                let figures = [
+                    "loss/policy_avg": Double(try output.policyLoss.scalar()),
+                    "loss/value_avg": Double(try output.valueLoss.scalar()),
+                    "policy/clipfrac_avg": output.policyClipFraction, "val/clipfrac_avg": output.valueClipFraction,
+                    "policy/approxkl_avg": output.approximateKL,
+                ]
                 figures.forEach { sums[$0.key, default: 0] += $0.value }
                 updates += 1
             }
         }
         let extra = sums.mapValues { $0 / Double(updates) }
         // tokens/s counts the rollout's sequences (prompt and response), the step's data.
-        return StageLoop.StepResult(loss: extra["loss/policy_avg"] ?? 0, gradientNorm: policyNorms / Double(updates),
-                                    tokens: experience.batch.sequenceLengths.reduce(0, +), extra: extra)
+        return StageLoop.StepResult(
+            loss: extra["loss/policy_avg"] ?? 0, gradientNorm: policyNorms / Double(updates),
+            tokens: experience.batch.sequenceLengths.reduce(0, +), extra: extra)
     }
 
     /// Greedy responses to the held-out prompts scored by the reward model (missing-EOS penalty
@@ -140,18 +173,26 @@ public final class PPOStage: TrainingStage<PPOConfig> {
     private func evaluate(_ models: PPOModels, _ prompts: [EncodedPrompt]) throws -> [String: Double] {
         var greedy = config.rollout
         greedy.temperature = 0
-        var scores = 0.0, lengths = 0.0, ended = 0
+        var scores = 0.0
+        var lengths = 0.0
+        var ended = 0
         for start in stride(from: 0, to: prompts.count, by: max(config.train.batchSize, 1)) {
             let rollout = try Rollouts.generate(
-                models.policy, encoder: models.encoder, prompts: prompts[start..<min(start + config.train.batchSize, prompts.count)].map(\.ids),
+                models.policy, encoder: models.encoder,
+                prompts: prompts[start..<min(start + config.train.batchSize, prompts.count)].map(\.ids),
                 settings: greedy, seed: 0, maxLength: config.data.maxLength)
             let raw = try CompletionBatch(rollout.examples, padID: models.padID).scores(models.reward).values()
-            scores += zip(raw, rollout.endedWithStop).reduce(0) { $0 + Double($1.0) - ($1.1 ? 0 : config.missingEosPenalty) }
+            scores += zip(raw, rollout.endedWithStop).reduce(0) {
+                $0 + Double($1.0) - ($1.1 ? 0 : config.missingEosPenalty)
+            }
             lengths += Double(rollout.generatedTokens)
             ended += rollout.endedWithStop.filter { $0 }.count
         }
         let count = Double(prompts.count)
-        return ["eval/scores": scores / count, "eval/response_length": lengths / count, "eval/eos_fraction": Double(ended) / count]
+        return [
+            "eval/scores": scores / count, "eval/response_length": lengths / count,
+            "eval/eos_fraction": Double(ended) / count,
+        ]
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.4f", value) }

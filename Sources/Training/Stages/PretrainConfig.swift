@@ -77,7 +77,9 @@ public struct PretrainConfig: Configuration, Equatable {
     /// The Hugging Face configuration of a fresh model with `vocabSize` rows.
     public func modelConfig(vocabSize: Int, endOfText: Int) -> ModelConfig {
         let type = model.type.modelType
-        let intermediate = model.intermediateSize > 0 ? model.intermediateSize
+        let intermediate =
+            model.intermediateSize > 0
+            ? model.intermediateSize
             : type.family.defaultIntermediateSize(hiddenSize: model.hiddenSize)
         var config = ModelConfig(
             modelType: type, vocabSize: vocabSize, hiddenSize: model.hiddenSize, layerCount: model.layers,

@@ -18,27 +18,36 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         let data = try PreparedDataset(folder: try prepareData())
         let t = config.train
         let modelConfig = try plannedModelConfig(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
-        let estimate = MemoryEstimate(languageModel: modelConfig, batchSize: t.batchSize, sequenceLength: t.sequenceLength, training: true)
+        let estimate = MemoryEstimate(
+            languageModel: modelConfig, batchSize: t.batchSize, sequenceLength: t.sequenceLength, training: true)
         emit(.note(estimate.summary))
         try estimate.requireFits(on: device)
         let model = try makeModel(modelConfig)
         let loop = try makeLoop(training: [("model", model.parameters)])
         let trainee = loop.trainees[0]
-        var sampler = try BatchSampler(count: data.train.count, token: { data.train[$0] }, batchSize: t.batchSize,
-                                       sequenceLength: t.sequenceLength, seed: UInt64(t.seed))
-        let finished = try loop(step: { step, learningRate in
-            sampler.seek(toBatch: step * t.gradientAccumulation)
-            let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
-            try model.parameters.zeroGrad()
-            let shares = try GradientAccumulation.backward(model, batches: batches) { micro in
-                t.dropout > 0
-                    ? DropoutSettings(probability: Float(t.dropout), seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
-                    : nil
-            }
-            var loss = 0.0
-            let norm = try loop.update(trainee, learningRate: learningRate) { loss = try GradientAccumulation.sum(shares) }
-            return StageLoop.StepResult(loss: loss, gradientNorm: Double(norm), tokens: t.batchSize * t.sequenceLength * t.gradientAccumulation)
-        }, evaluate: t.evalEvery > 0 ? { ["eval/loss": try self.validationLoss(model, data: data)] } : nil)
+        var sampler = try BatchSampler(
+            count: data.train.count, token: { data.train[$0] }, batchSize: t.batchSize,
+            sequenceLength: t.sequenceLength, seed: UInt64(t.seed))
+        let finished = try loop(
+            step: { step, learningRate in
+                sampler.seek(toBatch: step * t.gradientAccumulation)
+                let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
+                try model.parameters.zeroGrad()
+                let shares = try GradientAccumulation.backward(model, batches: batches) { micro in
+                    t.dropout > 0
+                        ? DropoutSettings(
+                            probability: Float(t.dropout),
+                            seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
+                        : nil
+                }
+                var loss = 0.0
+                let norm = try loop.update(trainee, learningRate: learningRate) {
+                    loss = try GradientAccumulation.sum(shares)
+                }
+                return StageLoop.StepResult(
+                    loss: loss, gradientNorm: Double(norm),
+                    tokens: t.batchSize * t.sequenceLength * t.gradientAccumulation)
+            }, evaluate: t.evalEvery > 0 ? { ["eval/loss": try self.validationLoss(model, data: data)] } : nil)
         guard finished else { return nil }
         return try finish { url in
             try ModelFolder.save(model, to: url)
@@ -57,8 +66,9 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
             // ChatML for the fine-tuning stages (the base model has not seen it yet, but they start from here).
             let tokenizer = try Tokenizer(contentsOf: target)
             if tokenizer.id(of: "<|im_start|>") != nil, tokenizer.id(of: "<|im_end|>") != nil {
-                try TokenizerConfigWriter.write(template: .chatML, tokenizer: tokenizer,
-                                                to: url.appendingPathComponent("tokenizer_config.json"))
+                try TokenizerConfigWriter.write(
+                    template: .chatML, tokenizer: tokenizer,
+                    to: url.appendingPathComponent("tokenizer_config.json"))
             }
         }
     }
@@ -79,8 +89,9 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
     /// knowledge probe.
     private func writeReport(_ model: LanguageModel, data: PreparedDataset) throws {
         let length = config.train.sequenceLength
-        var sampler = try BatchSampler(count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
-                                       sequenceLength: length, seed: 0, shuffle: false)
+        var sampler = try BatchSampler(
+            count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
+            sequenceLength: length, seed: 0, shuffle: false)
         let windows = sampler.windowsPerEpoch
         let modelLoss = try Tensor.withNoGrad {
             try (0..<windows).reduce(0.0) { total, _ in
@@ -89,17 +100,31 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         }
         let bigram = BigramBaseline(vocabularySize: data.meta.vocabSize, count: data.train.count) { data.train[$0] }
             .loss(count: windows * length + 1) { data.validation[$0] }
-        var report: [String: Any] = ["validation_loss": modelLoss, "bigram_validation_loss": bigram, "validation_tokens": windows * length]
-        emit(.note(String(format: "validation loss %.4f; add-one bigram baseline %.4f on the same %d tokens", modelLoss, bigram, windows * length)))
-        let probes = config.data.tinyWorld.isEmpty ? config.data.probes
+        var report: [String: Any] = [
+            "validation_loss": modelLoss, "bigram_validation_loss": bigram, "validation_tokens": windows * length,
+        ]
+        emit(
+            .note(
+                String(
+                    format: "validation loss %.4f; add-one bigram baseline %.4f on the same %d tokens", modelLoss,
+                    bigram, windows * length)))
+        let probes =
+            config.data.tinyWorld.isEmpty
+            ? config.data.probes
             : TinyWorldData.Layout(root: URL(fileURLWithPath: config.data.tinyWorld)).probes.path
         if !probes.isEmpty, FileManager.default.fileExists(atPath: probes),
-           FileManager.default.fileExists(atPath: data.tokenizerURL.path) {
-            let probe = try KnowledgeProbe.run(model, tokenizer: Tokenizer(contentsOf: data.tokenizerURL), probesFile: URL(fileURLWithPath: probes))
+            FileManager.default.fileExists(atPath: data.tokenizerURL.path)
+        {
+            let probe = try KnowledgeProbe.run(
+                model, tokenizer: Tokenizer(contentsOf: data.tokenizerURL), probesFile: URL(fileURLWithPath: probes))
             let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(probe))
             report["knowledge_probe"] = encoded
-            emit(.note(String(format: "knowledge probe: %.1f%% of %d facts completed correctly (%.1f%% for pretraining-only entities; chance %.1f%%)",
-                              100 * probe.accuracy, probe.probes, 100 * probe.accuracyPretrainOnly, 100 * probe.chance)))
+            emit(
+                .note(
+                    String(
+                        format:
+                            "knowledge probe: %.1f%% of %d facts completed correctly (%.1f%% for pretraining-only entities; chance %.1f%%)",
+                        100 * probe.accuracy, probe.probes, 100 * probe.accuracyPretrainOnly, 100 * probe.chance)))
         }
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
         try AtomicFile.write(json, to: run.url.appendingPathComponent("pretrain_report.json"))
@@ -108,7 +133,8 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
     /// The configuration of the model to train: `init_from`'s config.json, or the configured shape.
     private func plannedModelConfig(vocabSize: Int, endOfText: Int) throws -> ModelConfig {
         if !config.model.initFrom.isEmpty {
-            return try ModelConfig(contentsOf: URL(fileURLWithPath: config.model.initFrom).appendingPathComponent("config.json"))
+            return try ModelConfig(
+                contentsOf: URL(fileURLWithPath: config.model.initFrom).appendingPathComponent("config.json"))
         }
         return config.modelConfig(vocabSize: vocabSize, endOfText: endOfText)
     }
@@ -127,8 +153,9 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
     /// Mean loss over the first `eval_batches` validation batches (always the same ones).
     private func validationLoss(_ model: LanguageModel, data: PreparedDataset) throws -> Double {
         let t = config.train
-        var sampler = try BatchSampler(count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
-                                       sequenceLength: t.sequenceLength, seed: 0, shuffle: false)
+        var sampler = try BatchSampler(
+            count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
+            sequenceLength: t.sequenceLength, seed: 0, shuffle: false)
         let batches = min(t.evalBatches * t.batchSize, sampler.windowsPerEpoch)
         return try Tensor.withNoGrad {
             var total = 0.0

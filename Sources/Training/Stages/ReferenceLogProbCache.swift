@@ -1,6 +1,6 @@
 import Datasets
-import Foundation
 import Formats
+import Foundation
 
 /// The frozen reference's summed completion log-probs of every preference pair, computed once
 /// and kept in a JSON file beside the dataset (`<data>.ref-logprobs-<key>.json`), so DPO trains
@@ -25,18 +25,23 @@ public struct ReferenceLogProbCache: Codable, Equatable {
 
     /// The key for the pairs `pairs` (in order) of `data`, encoded with `template` under
     /// `limits`, scored by the model in `modelFolder`.
-    public static func key(modelFolder: URL, data: URL, template: String, limits: ChatLengthLimits,
-                           pairs: [(chosen: ChatExample, rejected: ChatExample)]) throws -> String {
+    public static func key(
+        modelFolder: URL, data: URL, template: String, limits: ChatLengthLimits,
+        pairs: [(chosen: ChatExample, rejected: ChatExample)]
+    ) throws -> String {
         var hasher = StableHasher()
         hasher.combine("gputrain reference log-probs v1")
         let files = try FileManager.default.contentsOfDirectory(atPath: modelFolder.path)
-            .filter { $0 == "config.json" || $0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json") }.sorted()
+            .filter { $0 == "config.json" || $0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json") }
+            .sorted()
         for name in files {
             hasher.combine(name)
             hasher.combine(try Data(contentsOf: modelFolder.appendingPathComponent(name)))
         }
         hasher.combine(try Data(contentsOf: data))
-        hasher.combine("template \(template), max_length \(limits.maxLength ?? 0), max_prompt_length \(limits.maxPromptLength ?? 0)")
+        hasher.combine(
+            "template \(template), max_length \(limits.maxLength ?? 0), max_prompt_length \(limits.maxPromptLength ?? 0)"
+        )
         for pair in pairs {
             for example in [pair.chosen, pair.rejected] {
                 hasher.combine(example.ids)
@@ -55,8 +60,8 @@ public struct ReferenceLogProbCache: Codable, Equatable {
     /// damaged or foreign file is recomputed, never trusted).
     public static func load(from url: URL, key: String, count: Int) -> ReferenceLogProbCache? {
         guard let data = try? Data(contentsOf: url), let cache = try? JSONDecoder().decode(Self.self, from: data),
-              cache.key == key, cache.chosen.count == count, cache.rejected.count == count,
-              (cache.chosen + cache.rejected).allSatisfy(\.isFinite)
+            cache.key == key, cache.chosen.count == count, cache.rejected.count == count,
+            (cache.chosen + cache.rejected).allSatisfy(\.isFinite)
         else { return nil }
         return cache
     }
@@ -92,7 +97,9 @@ struct StableHasher {
     }
 
     private mutating func add(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { state = (state ^ ((value >> UInt64(shift)) & 0xff)) &* 0x0000_0100_0000_01b3 }
+        for shift in stride(from: 0, to: 64, by: 8) {
+            state = (state ^ ((value >> UInt64(shift)) & 0xff)) &* 0x0000_0100_0000_01b3
+        }
     }
 
     /// The hash as 16 hex digits.

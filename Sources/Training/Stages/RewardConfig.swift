@@ -30,11 +30,14 @@ public struct RewardConfig: Configuration, Equatable {
     public func validate() throws {
         try validatePostTraining()
         guard centerRewardsCoefficient >= 0, centerRewardsCoefficient.isFinite else {
-            throw ConfigError(source: "config", line: nil,
-                              message: "'center_rewards_coefficient' must be 0 (off) or positive, got \(centerRewardsCoefficient)")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'center_rewards_coefficient' must be 0 (off) or positive, got \(centerRewardsCoefficient)")
         }
         guard train.batchSize > 0, train.gradientAccumulation > 0 else {
-            throw ConfigError(source: "config", line: nil, message: "'train.batch_size' and 'train.gradient_accumulation' must be positive")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'train.batch_size' and 'train.gradient_accumulation' must be positive")
         }
     }
 }

@@ -100,7 +100,8 @@ public struct LengthReward: RewardFunction {
     /// A length reward reaching 0 at `limit` words (at least 1).
     public init(limit: Int) throws {
         guard limit >= 1 else {
-            throw ConfigError(source: "config", line: nil, message: "'length_limit' must be at least 1 word, got \(limit)")
+            throw ConfigError(
+                source: "config", line: nil, message: "'length_limit' must be at least 1 word, got \(limit)")
         }
         self.limit = limit
     }

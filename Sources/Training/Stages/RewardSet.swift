@@ -23,8 +23,10 @@ public struct RewardSpec: Codable, Equatable, Sendable {
     public init(from decoder: Decoder) throws {
         let keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
         if let unknown = keys.first(where: { CodingKeys(rawValue: $0) == nil }) {
-            throw ConfigError(source: "config", line: nil, message: "'rewards' entry has unknown key '\(unknown)'; "
-                + "an entry looks like {name: exact_match, weight: 1.0}")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'rewards' entry has unknown key '\(unknown)'; "
+                    + "an entry looks like {name: exact_match, weight: 1.0}")
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
@@ -66,29 +68,39 @@ public struct RewardSet {
     public init(specs: [RewardSpec], options: Options, device: Device) throws {
         func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
         guard !specs.isEmpty else {
-            throw fail("'rewards' is empty; name at least one of \(Self.choices.joined(separator: ", ")), e.g. [{name: exact_match, weight: 1.0}]")
+            throw fail(
+                "'rewards' is empty; name at least one of \(Self.choices.joined(separator: ", ")), e.g. [{name: exact_match, weight: 1.0}]"
+            )
         }
         var seen = Set<String>()
         entries = try specs.map { spec in
             guard seen.insert(spec.name).inserted else { throw fail("'rewards' names '\(spec.name)' twice") }
-            guard spec.weight.isFinite else { throw fail("'rewards' weight of '\(spec.name)' must be a number, got \(spec.weight)") }
+            guard spec.weight.isFinite else {
+                throw fail("'rewards' weight of '\(spec.name)' must be a number, got \(spec.weight)")
+            }
             return (try Self.make(spec.name, options: options, device: device, fail: fail), spec.weight)
         }
     }
 
-    private static func make(_ name: String, options: Options, device: Device, fail: (String) -> ConfigError) throws -> RewardFunction {
+    private static func make(_ name: String, options: Options, device: Device, fail: (String) -> ConfigError) throws
+        -> RewardFunction
+    {
         switch name {
         case "exact_match": return ExactMatchReward()
         case "format": return FormatReward()
         case "length": return try LengthReward(limit: options.lengthLimit)
         case "reward_model":
             guard !options.rewardModel.isEmpty else {
-                throw fail("the 'reward_model' reward needs 'reward_model: DIR', a reward model folder (e.g. a reward run's final/)")
+                throw fail(
+                    "the 'reward_model' reward needs 'reward_model: DIR', a reward model folder (e.g. a reward run's final/)"
+                )
             }
             return try RewardModelReward(folder: URL(fileURLWithPath: options.rewardModel), device: device)
         default:
             var message = "unknown reward '\(name)'"
-            if let suggestion = ConfigLoader.closest(to: name, in: choices) { message += "; did you mean '\(suggestion)'?" }
+            if let suggestion = ConfigLoader.closest(to: name, in: choices) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             throw fail(message + " Choose from: \(choices.joined(separator: ", "))")
         }
     }
@@ -97,7 +109,9 @@ public struct RewardSet {
     public var names: [String] { entries.map(\.function.name) }
 
     /// The rewards of each completion: per function (by name) and the weighted total.
-    public func score(prompts: [RLPrompt], completions: [String]) throws -> (total: [Double], byName: [String: [Double]]) {
+    public func score(prompts: [RLPrompt], completions: [String]) throws -> (
+        total: [Double], byName: [String: [Double]]
+    ) {
         var total = [Double](repeating: 0, count: completions.count)
         var byName: [String: [Double]] = [:]
         for (function, weight) in entries {
@@ -113,10 +127,13 @@ public struct RewardSet {
     public func requireFields(of prompts: [RLPrompt], in url: URL) throws {
         for (function, _) in entries {
             for field in function.requiredFields {
-                guard let index = prompts.firstIndex(where: { $0.fields[field] == nil || $0.fields[field]!.isNull }) else { continue }
+                guard let index = prompts.firstIndex(where: { $0.fields[field] == nil || $0.fields[field]!.isNull })
+                else { continue }
                 let line = try Self.lineNumbers(of: url)[index]
-                throw DatasetError.line(url.path, line, "the prompt has no \"\(field)\", which the '\(function.name)' reward reads; "
-                    + "add it to every line or choose other rewards")
+                throw DatasetError.line(
+                    url.path, line,
+                    "the prompt has no \"\(field)\", which the '\(function.name)' reward reads; "
+                        + "add it to every line or choose other rewards")
             }
         }
     }

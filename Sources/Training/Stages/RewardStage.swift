@@ -22,48 +22,62 @@ public final class RewardStage: TrainingStage<RewardConfig> {
     public func train() throws -> URL? {
         try config.validate()
         let folder = try openModelFolder(stage: "Reward modelling")
-        let pairs = try EncodedPreferencePair.read(URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
-                                                   limits: config.data.limits, emit: emit)
+        let pairs = try EncodedPreferencePair.read(
+            URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
+            limits: config.data.limits, emit: emit)
         let (trainSet, heldout) = try split(pairs, what: "preference pair")
-        try requireMemory(for: [PlannedModel(folder: folder.url, trained: true, scalarHead: true, sequencesPerBatch: 2 * config.train.batchSize)])
-        let model = try ScalarHeadModel.load(folder.url, device: device, lora: config.lora, headSeed: UInt64(config.train.seed))
+        try requireMemory(for: [
+            PlannedModel(
+                folder: folder.url, trained: true, scalarHead: true, sequencesPerBatch: 2 * config.train.batchSize)
+        ])
+        let model = try ScalarHeadModel.load(
+            folder.url, device: device, lora: config.lora, headSeed: UInt64(config.train.seed))
         let padID = folder.padID(config: model.config)
-        let scorer = RewardScorer(model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize)
+        let scorer = RewardScorer(
+            model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize)
         let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.backbone.adapters])
         let trainee = loop.trainees[0]
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
         let loss = BradleyTerryLoss(centeringCoefficient: Float(config.centerRewardsCoefficient))
-        let finished = try loop(step: { step, learningRate in
-            let microBatches = (0..<t.gradientAccumulation).map { micro in
-                order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
-            }
-            try model.parameters.zeroGrad()
-            var result = StageLoop.StepResult(loss: 0, gradientNorm: 0, tokens: 0)
-            var accuracy = 0.0, margin = 0.0, meanReward = 0.0
-            let total = Double(microBatches.reduce(0) { $0 + $1.count })
-            let shares = try GradientAccumulation.backward(microBatches, units: \.count, reduction: .mean) { _, pairs in
-                let output = try Self.loss(loss, model: model, pairs: pairs, padID: padID)
-                let share = Double(pairs.count) / total
-                result.tokens += output.tokens
-                accuracy += output.accuracy * share
-                margin += output.meanMargin * share
-                meanReward += output.meanReward * share
-                return output.loss
-            }
-            result.loss = try GradientAccumulation.sum(shares)
-            result.gradientNorm = Double(try loop.update(trainee, learningRate: learningRate))
-            result.extra = ["accuracy": accuracy, "margin": margin, "mean_reward": meanReward]
-            return result
-        }, evaluate: heldout.isEmpty ? nil : {
-            try scorer.evaluate(heldout, centeringCoefficient: self.config.centerRewardsCoefficient).metrics()
-        })
+        let finished = try loop(
+            step: { step, learningRate in
+                let microBatches = (0..<t.gradientAccumulation).map { micro in
+                    order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
+                }
+                try model.parameters.zeroGrad()
+                var result = StageLoop.StepResult(loss: 0, gradientNorm: 0, tokens: 0)
+                var accuracy = 0.0
+                var margin = 0.0
+                var meanReward = 0.0
+                let total = Double(microBatches.reduce(0) { $0 + $1.count })
+                let shares = try GradientAccumulation.backward(microBatches, units: \.count, reduction: .mean) {
+                    _, pairs in
+                    let output = try Self.loss(loss, model: model, pairs: pairs, padID: padID)
+                    let share = Double(pairs.count) / total
+                    result.tokens += output.tokens
+                    accuracy += output.accuracy * share
+                    margin += output.meanMargin * share
+                    meanReward += output.meanReward * share
+                    return output.loss
+                }
+                result.loss = try GradientAccumulation.sum(shares)
+                result.gradientNorm = Double(try loop.update(trainee, learningRate: learningRate))
+                result.extra = ["accuracy": accuracy, "margin": margin, "mean_reward": meanReward]
+                return result
+            },
+            evaluate: heldout.isEmpty
+                ? nil
+                : {
+                    try scorer.evaluate(heldout, centeringCoefficient: self.config.centerRewardsCoefficient).metrics()
+                })
         guard finished else { return nil }
         return try finish { url in
             try folder.saveScalarHeadModel(model, to: url, padID: padID)
             let c = config.centerRewardsCoefficient
-            let report = try RewardReport(heldout: heldout.isEmpty ? nil : scorer.evaluate(heldout, centeringCoefficient: c),
-                                          train: scorer.evaluate(trainSet, centeringCoefficient: c))
+            let report = try RewardReport(
+                heldout: heldout.isEmpty ? nil : scorer.evaluate(heldout, centeringCoefficient: c),
+                train: scorer.evaluate(trainSet, centeringCoefficient: c))
             try report.write(to: run.url)
             emit(.note(report.summary))
         }
@@ -80,15 +94,20 @@ public final class RewardStage: TrainingStage<RewardConfig> {
 
     /// The Bradley–Terry loss of `pairs`: chosen and rejected sequences scored in one batch
     /// (chosen first, then rejected), the scores split in two.
-    static func loss(_ loss: BradleyTerryLoss, model: ScalarHeadModel, pairs: [EncodedPreferencePair], padID: Int) throws -> MicroBatchOutput {
+    static func loss(_ loss: BradleyTerryLoss, model: ScalarHeadModel, pairs: [EncodedPreferencePair], padID: Int)
+        throws -> MicroBatchOutput
+    {
         let count = pairs.count
         let batch = try CompletionBatch(pairs.map(\.chosen) + pairs.map(\.rejected), padID: padID)
         let scores = try batch.scores(model)
         let margins = pairs.allSatisfy { $0.margin != nil } ? pairs.map { $0.margin! } : nil
-        let output = try loss(chosen: scores.slice(axis: 0, 0..<count), rejected: scores.slice(axis: 0, count..<2 * count), margins: margins)
+        let output = try loss(
+            chosen: scores.slice(axis: 0, 0..<count), rejected: scores.slice(axis: 0, count..<2 * count),
+            margins: margins)
         let rewards = try scores.detached().values()
-        return MicroBatchOutput(loss: output.loss, accuracy: output.accuracy, meanMargin: output.meanMargin,
-                                meanReward: rewards.reduce(0) { $0 + Double($1) } / Double(rewards.count), tokens: batch.ids.count)
+        return MicroBatchOutput(
+            loss: output.loss, accuracy: output.accuracy, meanMargin: output.meanMargin,
+            meanReward: rewards.reduce(0) { $0 + Double($1) } / Double(rewards.count), tokens: batch.ids.count)
     }
 }
 
@@ -104,8 +123,10 @@ public struct RewardReport: Codable, Equatable, Sendable {
     public var trainAccuracy: Double
 
     enum CodingKeys: String, CodingKey {
-        case heldoutAccuracy = "heldout_accuracy", heldoutAccuracyByKind = "heldout_accuracy_by_kind"
-        case heldoutPairs = "heldout_pairs", trainAccuracy = "train_accuracy"
+        case heldoutAccuracy = "heldout_accuracy"
+        case heldoutAccuracyByKind = "heldout_accuracy_by_kind"
+        case heldoutPairs = "heldout_pairs"
+        case trainAccuracy = "train_accuracy"
     }
 
     /// The report from the final model's evaluations.
@@ -140,7 +161,9 @@ public struct RewardReport: Codable, Equatable, Sendable {
         var line = String(format: "reward model: train accuracy %.3f", trainAccuracy)
         if let heldoutAccuracy {
             line += String(format: ", held-out accuracy %.3f on %d pairs", heldoutAccuracy, heldoutPairs)
-            let kinds = heldoutAccuracyByKind.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.3f", $0.value) }
+            let kinds = heldoutAccuracyByKind.sorted { $0.key < $1.key }.map {
+                "\($0.key) " + String(format: "%.3f", $0.value)
+            }
             if !kinds.isEmpty { line += " (" + kinds.joined(separator: ", ") + ")" }
         }
         return line

@@ -1,7 +1,7 @@
 import Core
 import Datasets
-import Foundation
 import Formats
+import Foundation
 import Models
 
 /// How an online RL stage (PPO, GRPO) samples its responses (the `rollout:` section): TRL's
@@ -26,14 +26,17 @@ public struct RolloutSettings: Codable, Equatable, Sendable {
     func generationOptions(seed: UInt64, stopTokens: Set<Int32>) -> GenerationOptions {
         GenerationOptions(
             maxNewTokens: maxNewTokens, stopTokens: stopTokens,
-            sampling: SamplingOptions(temperature: Float(temperature), topK: topK > 0 ? topK : nil, topP: Float(topP), seed: seed))
+            sampling: SamplingOptions(
+                temperature: Float(temperature), topK: topK > 0 ? topK : nil, topP: Float(topP), seed: seed))
     }
 
     /// Throws unless every setting is in range, naming the field.
     public func validate() throws {
         func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
         guard maxNewTokens >= 1 else { throw fail("'rollout.max_new_tokens' must be at least 1, got \(maxNewTokens)") }
-        guard temperature >= 0, temperature.isFinite else { throw fail("'rollout.temperature' must be 0 (greedy) or positive, got \(temperature)") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw fail("'rollout.temperature' must be 0 (greedy) or positive, got \(temperature)")
+        }
         guard topK >= 0 else { throw fail("'rollout.top_k' must be 0 (off) or positive, got \(topK)") }
         guard topP > 0, topP <= 1 else { throw fail("'rollout.top_p' must be in (0, 1], got \(topP)") }
     }
@@ -88,7 +91,9 @@ public enum Rollouts {
     /// `prompts` rendered with an open assistant turn and fitted to `limits` (cut from the left
     /// to `max_prompt_length`; dropped when no response token fits `max_length`). The report
     /// counts what was cut and dropped.
-    public static func encode(_ prompts: [RLPrompt], encoder: ChatEncoder, limits: ChatLengthLimits) -> (prompts: [EncodedPrompt], report: ChatLengthReport) {
+    public static func encode(_ prompts: [RLPrompt], encoder: ChatEncoder, limits: ChatLengthLimits) -> (
+        prompts: [EncodedPrompt], report: ChatLengthReport
+    ) {
         var filter = ChatLengthFilter(limits: limits)
         let encoded = prompts.compactMap { prompt in
             filter.fit(prompt: encoder.encodePrompt(prompt.messages)).map { EncodedPrompt(prompt: prompt, ids: $0) }
@@ -98,13 +103,17 @@ public enum Rollouts {
 
     /// The prompts of the JSONL file `url` encoded and fitted, with a note saying what the limits
     /// did; an error when none is left.
-    static func read(_ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, field: String,
-                     emit: (TrainingEvent) -> Void) throws -> [EncodedPrompt] {
+    static func read(
+        _ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits, field: String,
+        emit: (TrainingEvent) -> Void
+    ) throws -> [EncodedPrompt] {
         let (prompts, report) = encode(try RLPromptDataset.read(url), encoder: encoder, limits: limits)
         emit(.note(report.summary(of: "RL prompts in \(url.lastPathComponent)", limits: limits)))
         guard !prompts.isEmpty else {
-            throw ConfigError(source: "config", line: nil, message: "'\(field)' (\(url.path)) has no prompt that leaves room for a response "
-                + "under max_length \(limits.maxLength ?? 0); raise data.max_length or set data.max_prompt_length")
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "'\(field)' (\(url.path)) has no prompt that leaves room for a response "
+                    + "under max_length \(limits.maxLength ?? 0); raise data.max_length or set data.max_prompt_length")
         }
         return prompts
     }
@@ -129,22 +138,28 @@ public enum Rollouts {
     /// after `settings.maxNewTokens` tokens, or where prompt + response would exceed `maxLength`
     /// (0: the model's context) — a response cut there counts as not stopped.
     public static func generate(
-        _ model: LanguageModel, encoder: ChatEncoder, prompts: [[Int]], settings: RolloutSettings, seed: UInt64, maxLength: Int = 0
+        _ model: LanguageModel, encoder: ChatEncoder, prompts: [[Int]], settings: RolloutSettings, seed: UInt64,
+        maxLength: Int = 0
     ) throws -> Rollout {
         let started = Date()
         let generations = try Generator(model: model).generate(
             prompts.map { $0.map(Int32.init) },
             options: settings.generationOptions(seed: seed, stopTokens: encoder.stopTokens(for: model.config)))
-        return try assemble(prompts: prompts, generations: generations, encoder: encoder,
-                            limit: min(maxLength > 0 ? maxLength : .max, model.config.maxPositions), seconds: Date().timeIntervalSince(started))
+        return try assemble(
+            prompts: prompts, generations: generations, encoder: encoder,
+            limit: min(maxLength > 0 ? maxLength : .max, model.config.maxPositions),
+            seconds: Date().timeIntervalSince(started))
     }
 
     /// The rollout of `generations` (one per prompt), each response cut to fit `limit` tokens
     /// with its prompt.
-    static func assemble(prompts: [[Int]], generations: [Generation], encoder: ChatEncoder, limit: Int, seconds: Double) throws -> Rollout {
+    static func assemble(prompts: [[Int]], generations: [Generation], encoder: ChatEncoder, limit: Int, seconds: Double)
+        throws -> Rollout
+    {
         let separator = try turnSeparator(encoder: encoder)
-        var rollout = Rollout(promptIDs: prompts, responseIDs: [], endedWithStop: [], texts: [], examples: [],
-                              generatedTokens: generations.reduce(0) { $0 + $1.tokens.count }, seconds: seconds)
+        var rollout = Rollout(
+            promptIDs: prompts, responseIDs: [], endedWithStop: [], texts: [], examples: [],
+            generatedTokens: generations.reduce(0) { $0 + $1.tokens.count }, seconds: seconds)
         for (prompt, generation) in zip(prompts, generations) {
             var response = generation.tokens.map(Int.init)
             var stopped = generation.stopReason == .endOfSequence
@@ -155,11 +170,14 @@ public enum Rollouts {
             rollout.responseIDs.append(response)
             rollout.endedWithStop.append(stopped)
             rollout.texts.append(encoder.tokenizer.decode(stopped ? Array(response.dropLast()) : response))
-            let closing = stopped && response.last == encoder.endOfTurnID
-                && prompt.count + response.count + separator.count <= limit ? separator : []
+            let closing =
+                stopped && response.last == encoder.endOfTurnID
+                    && prompt.count + response.count + separator.count <= limit ? separator : []
             let ignored = { (count: Int) in [Int](repeating: ChatExample.ignoredLabel, count: count) }
-            rollout.examples.append(ChatExample(
-                ids: prompt + response + closing, labels: ignored(prompt.count) + response + ignored(closing.count), promptLength: prompt.count))
+            rollout.examples.append(
+                ChatExample(
+                    ids: prompt + response + closing, labels: ignored(prompt.count) + response + ignored(closing.count),
+                    promptLength: prompt.count))
         }
         return rollout
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Formats
+import Foundation
 import Models
 import Tensors
 
@@ -19,7 +19,8 @@ extension TrainingStage where Config: PostTrainingConfiguration {
     /// The frozen reference copy of `folder` a stage holds besides its policy: none with LoRA,
     /// whose reference is the policy with its adapters off (`ChatModelFolder.referenceModel`).
     func plannedReference(_ folder: URL, sequencesPerBatch: Int) -> [PlannedModel] {
-        config.lora.isEnabled ? [] : [PlannedModel(folder: folder, trained: false, sequencesPerBatch: sequencesPerBatch)]
+        config.lora.isEnabled
+            ? [] : [PlannedModel(folder: folder, trained: false, sequencesPerBatch: sequencesPerBatch)]
     }
 
     /// Reports the parameters and the device memory `models` need (with the stage's LoRA
@@ -28,11 +29,15 @@ extension TrainingStage where Config: PostTrainingConfiguration {
     func requireMemory(for models: [PlannedModel]) throws {
         let estimates = try models.map { planned -> MemoryEstimate in
             let config = try ModelFolder.config(of: planned.folder)
-            let lora = planned.trained && self.config.lora.isEnabled ? try LoRAAdapters(settings: self.config.lora, config: config) : nil
-            let specs = ModelParameters.specs(planned.scalarHead ? ScalarHeadModel.specs(for: config) : ModelParameters.specs(for: config),
-                                              trainable: planned.trained, adapters: lora, fullyTrained: [ScalarHeadModel.headName])
-            return MemoryEstimate(config: config, specs: specs.base + specs.adapters, batchSize: planned.sequencesPerBatch,
-                                  sequenceLength: self.config.data.maxLength, training: planned.trained)
+            let lora =
+                planned.trained && self.config.lora.isEnabled
+                ? try LoRAAdapters(settings: self.config.lora, config: config) : nil
+            let specs = ModelParameters.specs(
+                planned.scalarHead ? ScalarHeadModel.specs(for: config) : ModelParameters.specs(for: config),
+                trainable: planned.trained, adapters: lora, fullyTrained: [ScalarHeadModel.headName])
+            return MemoryEstimate(
+                config: config, specs: specs.base + specs.adapters, batchSize: planned.sequencesPerBatch,
+                sequenceLength: self.config.data.maxLength, training: planned.trained)
         }
         guard var total = estimates.first else { return }
         for estimate in estimates.dropFirst() { total = total + estimate }

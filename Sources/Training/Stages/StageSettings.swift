@@ -30,8 +30,9 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
 
     /// AdamW over the trainable parameters of `store`.
     public func makeOptimizer(for store: ParameterStore) throws -> AdamW {
-        try AdamW(store: store, learningRate: Float(learningRate), beta1: Float(beta1), beta2: Float(beta2),
-                  epsilon: Float(epsilon), weightDecay: Float(weightDecay))
+        try AdamW(
+            store: store, learningRate: Float(learningRate), beta1: Float(beta1), beta2: Float(beta2),
+            epsilon: Float(epsilon), weightDecay: Float(weightDecay))
     }
 
     /// The learning-rate schedule over `steps` optimizer steps.
@@ -70,7 +71,8 @@ public struct ChatDataSettings: Codable, Equatable, Sendable {
 
     /// The length limits these settings describe.
     public var limits: ChatLengthLimits {
-        ChatLengthLimits(maxLength: maxLength > 0 ? maxLength : nil, maxPromptLength: maxPromptLength > 0 ? maxPromptLength : nil)
+        ChatLengthLimits(
+            maxLength: maxLength > 0 ? maxLength : nil, maxPromptLength: maxPromptLength > 0 ? maxPromptLength : nil)
     }
 }
 
