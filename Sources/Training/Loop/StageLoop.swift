@@ -44,6 +44,8 @@ public final class StageLoop {
     private let schedule: LearningRateSchedule
     private let baseLearningRate: Float
     private let gradientClip: Float
+    /// The learning rate of the step being run.
+    private var learningRate: Float = 0
     private let device: Device
     private let interruption: Interruption
     private let emit: (TrainingEvent) -> Void
@@ -67,12 +69,12 @@ public final class StageLoop {
         self.emit = emit
     }
 
-    /// Runs the remaining steps: `step(index, learningRate)` does one step's forward, backward
-    /// and updates (through `update`); `evaluate()` returns held-out figures (`eval/loss` is
-    /// reported as `val_loss`). Returns false when interrupted (after checkpointing), true when
-    /// every step is done.
+    /// Runs the remaining steps: `step(index)` does one step's forward, backward and updates
+    /// (through `update`, which applies the step's learning rate); `evaluate()` returns
+    /// held-out figures (`eval/loss` is reported as `val_loss`). Returns false when interrupted
+    /// (after checkpointing), true when every step is done.
     public func callAsFunction(
-        step: (_ index: Int, _ learningRate: Float) throws -> StepResult,
+        step: (_ index: Int) throws -> StepResult,
         evaluate: (() throws -> [String: Double])? = nil
     ) throws -> Bool {
         var start = 0
@@ -93,9 +95,9 @@ public final class StageLoop {
                 return false
             }
             let started = Date()
-            let learningRate = schedule.learningRate(base: baseLearningRate, atStep: index)
+            learningRate = schedule.learningRate(base: baseLearningRate, atStep: index)
             adapters.forEach { $0.dropoutSeed = UInt64(settings.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) }
-            let result = try step(index, learningRate)
+            let result = try step(index)
             adapters.forEach { $0.dropoutSeed = nil }
             let trainingSeconds = Date().timeIntervalSince(started)
             let done = index + 1
@@ -122,11 +124,11 @@ public final class StageLoop {
         return true
     }
 
-    /// Updates `trainee` (`Trainee.update`, with the recipe's clipping) at `learningRate`; a
-    /// step whose gradient norm is not finite is skipped and said. Returns the norm before
-    /// clipping.
+    /// Updates `trainee` (`Trainee.update`, with the recipe's clipping) at the current step's
+    /// learning rate (the recipe's schedule at this step); a step whose gradient norm is not
+    /// finite is skipped and said. Returns the norm before clipping.
     @discardableResult
-    public func update(_ trainee: Trainee, learningRate: Float, whileIdle: () throws -> Void = {}) throws -> Float {
+    public func update(_ trainee: Trainee, whileIdle: () throws -> Void = {}) throws -> Float {
         let (norm, updated) = try trainee.update(
             learningRate: learningRate, gradientClip: gradientClip, whileIdle: whileIdle)
         if !updated { emit(.note("\(trainee.name): gradient norm \(norm); update skipped")) }

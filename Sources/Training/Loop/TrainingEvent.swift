@@ -22,10 +22,13 @@ public struct StepMetrics: Codable, Equatable, Sendable {
     public var loss: Double
     public var learningRate: Double
     public var gradientNorm: Double
+    /// The tokens the step's forward passes processed over the seconds of its training work;
+    /// evaluation and checkpointing are left out, in every stage alike.
     public var tokensPerSecond: Double
     /// Validation loss, on the steps where it was evaluated.
     public var validationLoss: Double?
-    /// Seconds left at the current pace.
+    /// Seconds left at the current pace: the steps left times a moving average of the whole
+    /// step's time, evaluation included (what the user waits for).
     public var secondsRemaining: Double
     /// The stage's own figures, by the names its users know them (TRL's, where it has them).
     public var extra: [String: Double] = [:]

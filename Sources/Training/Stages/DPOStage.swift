@@ -58,13 +58,13 @@ public final class DPOStage: TrainingStage<DPOConfig> {
             try Self.preferenceLoss(objective, policy: policy, reference: reference, pairs: pairs, padID: padID)
         }
         let finished = try loop(
-            step: { step, learningRate in
+            step: { step in
                 let microBatches = (0..<t.gradientAccumulation).map { micro in
                     order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
                 }
                 try policy.parameters.zeroGrad()
                 let (summary, tokens) = try Self.accumulate(microBatches, score: score)
-                let norm = try loop.update(trainee, learningRate: learningRate)
+                let norm = try loop.update(trainee)
                 return StageLoop.StepResult(
                     loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
             }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })

@@ -51,10 +51,10 @@ public final class GRPOStage: TrainingStage<GRPOConfig> {
                         + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))
         }
         let finished = try loop(
-            step: { step, learningRate in
+            step: { step in
                 let batch = order.batch(step, size: self.config.train.batchSize).map { trainSet[$0] }
                 return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) {
-                    try loop.update(trainee, learningRate: learningRate)
+                    try loop.update(trainee)
                 }
             }, evaluate: heldout.isEmpty ? nil : { try policy.evaluate(heldout) })
         guard finished else { return nil }

@@ -75,7 +75,7 @@ public final class PPOStage: TrainingStage<PPOConfig> {
         }
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let finished = try loop(
-            step: { step, learningRate in
+            step: { step in
                 let rollout = try Rollouts.generate(
                     policy, encoder: models.encoder,
                     prompts: order.batch(step, size: config.train.batchSize).map { trainSet[$0].ids },
@@ -83,8 +83,8 @@ public final class PPOStage: TrainingStage<PPOConfig> {
                     maxLength: config.data.maxLength)
                 let experience = try PPOExperience(rollout, models: models, config: config)
                 var result = try optimize(experience, models: models, step: step, ptx: ptx) {
-                    let norm = try loop.update(policyTrainee, learningRate: learningRate)
-                    try loop.update(valueTrainee, learningRate: learningRate)
+                    let norm = try loop.update(policyTrainee)
+                    try loop.update(valueTrainee)
                     return norm
                 }
                 experience.metrics.forEach { result.extra[$0.key] = $0.value }

@@ -29,7 +29,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
             count: data.train.count, token: { data.train[$0] }, batchSize: t.batchSize,
             sequenceLength: t.sequenceLength, seed: UInt64(t.seed))
         let finished = try loop(
-            step: { step, learningRate in
+            step: { step in
                 sampler.seek(toBatch: step * t.gradientAccumulation)
                 let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
                 try model.parameters.zeroGrad()
@@ -41,7 +41,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
                         : nil
                 }
                 var loss = 0.0
-                let norm = try loop.update(trainee, learningRate: learningRate) {
+                let norm = try loop.update(trainee) {
                     loss = try GradientAccumulation.sum(shares)
                 }
                 return StageLoop.StepResult(

@@ -41,7 +41,7 @@ public final class RewardStage: TrainingStage<RewardConfig> {
         let t = config.train
         let loss = BradleyTerryLoss(centeringCoefficient: Float(config.centerRewardsCoefficient))
         let finished = try loop(
-            step: { step, learningRate in
+            step: { step in
                 let microBatches = (0..<t.gradientAccumulation).map { micro in
                     order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
                 }
@@ -62,7 +62,7 @@ public final class RewardStage: TrainingStage<RewardConfig> {
                     return output.loss
                 }
                 result.loss = try GradientAccumulation.sum(shares)
-                result.gradientNorm = Double(try loop.update(trainee, learningRate: learningRate))
+                result.gradientNorm = Double(try loop.update(trainee))
                 result.extra = ["accuracy": accuracy, "margin": margin, "mean_reward": meanReward]
                 return result
             },

@@ -33,7 +33,7 @@ public final class SFTStage: TrainingStage<SFTConfig> {
         let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
         let t = config.train
         let finished = try loop(
-            step: { step, learningRate in
+            step: { step in
                 let batches = (0..<t.gradientAccumulation).map { micro in
                     ChatExamples.batch(
                         order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] },
@@ -41,7 +41,7 @@ public final class SFTStage: TrainingStage<SFTConfig> {
                 }
                 try model.parameters.zeroGrad()
                 let loss = try GradientAccumulation.accumulate(model, batches: batches)
-                let norm = try loop.update(trainee, learningRate: learningRate)
+                let norm = try loop.update(trainee)
                 return StageLoop.StepResult(
                     loss: loss, gradientNorm: Double(norm), tokens: batches.reduce(0) { $0 + $1.inputs.count })
             },
