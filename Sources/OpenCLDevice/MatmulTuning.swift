@@ -11,7 +11,7 @@ public enum MatmulKernelDesign: String, Sendable, CaseIterable {
 
 /// The tile sizes of the matmul kernels for one device: the `-D` defines of `Kernels/matmul.cl`
 /// (see the comments there), chosen by a small table keyed by device type and instruction set.
-struct MatmulTuning: Equatable {
+struct MatmulTuning: Sendable, Equatable {
     // Packed (CPU) design.
     var mr: Int
     var nr: Int
@@ -113,11 +113,10 @@ struct MatmulTuning: Equatable {
 
 /// Per-device matmul state. An extension cannot add stored properties to `OpenCLDevice`, so it
 /// lives in a side table keyed by the device: the packing scratch buffer (made through the device,
-/// so it counts in `memoryInUse`, and reused by later calls), the chosen kernel design and tuning.
+/// so it counts in `memoryInUse`, and reused by later calls). The design and tile sizes are part
+/// of the device's `tuning`.
 final class MatmulState {
     var scratch: OpenCLBuffer?
-    var design: MatmulKernelDesign?
-    var tuning: MatmulTuning?
 
     private struct Entry {
         weak var device: OpenCLDevice?

@@ -94,7 +94,7 @@ extension OpenCLDevice {
         let local = elementwiseLocalSize
         // Whole rows per work-item where rows are contiguous and plenty (CPUs stream them best);
         // otherwise passes over segments of REDUCE_SEGMENT rows, which parallelize any shape.
-        if isCPU, inner == 1, outer >= 4 * local {
+        if tuning.elementwise.contiguousRuns, inner == 1, outer >= 4 * local {
             try launch(
                 "elementwise", "reduce_sum_rows", defines: elementwiseDefines,
                 global: [roundUp(outer, toMultipleOf: local)], local: [local],
@@ -104,7 +104,7 @@ extension OpenCLDevice {
         var source = x
         var length = reduced
         while true {
-            let segments = (length + ElementwiseLaunch.reduceSegment - 1) / ElementwiseLaunch.reduceSegment
+            let segments = (length + tuning.elementwise.reduceSegment - 1) / tuning.elementwise.reduceSegment
             // OpenCL keeps each scratch buffer alive until the queued kernels that use it have finished.
             let target =
                 segments == 1
@@ -129,10 +129,10 @@ extension OpenCLDevice {
         let local = elementwiseLocalSize
         let chunks = (count + 3) / 4
         // CPUs: a few groups of contiguous runs (SOS_CONTIGUOUS); GPUs: one group per tile.
+        let tileChunks = local * tuning.elementwise.squaresChunks
         let groups =
-            isCPU
-            ? min(16, (chunks + local - 1) / local)
-            : (chunks + local * ElementwiseLaunch.squaresChunks - 1) / (local * ElementwiseLaunch.squaresChunks)
+            tuning.elementwise.contiguousRuns
+            ? min(16, (chunks + local - 1) / local) : (chunks + tileChunks - 1) / tileChunks
         // OpenCL keeps the scratch alive until the queued kernels that use it have finished.
         let partials = try makeBuffer(count: groups, dtype: .float32, label: "sumOfSquares partials")
         try launch(
@@ -173,17 +173,11 @@ extension OpenCLDevice {
 
     // MARK: Launch shapes of the elementwise, activation and embedding families
 
-    /// Work-items per group for these families: 256 vectorizes well on PoCL (one float4 each,
-    /// so 4 KiB of floats per group) and is a good occupancy unit on GPUs.
-    var elementwiseLocalSize: Int { 256 }
+    /// Work-items per group for these families (`tuning.elementwise`).
+    var elementwiseLocalSize: Int { tuning.elementwise.localSize }
 
     /// The `-D` tunables of `elementwise.cl` and `activations.cl` for this device.
-    var elementwiseDefines: [String: String] {
-        [
-            "LOCAL_SIZE": "\(elementwiseLocalSize)", "SOS_CHUNKS": "\(ElementwiseLaunch.squaresChunks)",
-            "SOS_CONTIGUOUS": isCPU ? "1" : "0", "REDUCE_SEGMENT": "\(ElementwiseLaunch.reduceSegment)",
-        ]
-    }
+    var elementwiseDefines: [String: String] { tuning.elementwise.defines }
 
     /// Launches a one-dimensional kernel with one work-item per float4 chunk of `count` elements.
     /// `defines` add to `elementwiseDefines`.
@@ -201,11 +195,6 @@ extension OpenCLDevice {
 
 /// Launch geometry shared by the elementwise, activation and embedding kernels.
 enum ElementwiseLaunch {
-    /// float4 chunks per work-item of a `sum_of_squares_partials` tile on GPUs (SOS_CHUNKS).
-    static let squaresChunks = 16
-    /// Rows each `reduce_sum_segments` work-item sums per pass (REDUCE_SEGMENT).
-    static let reduceSegment = 64
-
     /// Throws unless `value` elements fit the kernels' 32-bit `int` indices (with room for
     /// index arithmetic such as 4·chunk past the end).
     static func requireIndexable(_ value: Int, _ operation: String) throws {

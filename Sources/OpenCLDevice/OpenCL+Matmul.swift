@@ -2,25 +2,8 @@ import COpenCL
 import Core
 
 extension OpenCLDevice {
-    /// The matmul kernel design this device runs: `.packed` on CPUs, `.tiled` on GPUs, unless
-    /// set otherwise (tests run both designs on PoCL).
-    public var matmulDesign: MatmulKernelDesign {
-        get { MatmulState.of(self).design ?? (isCPU ? .packed : .tiled) }
-        set { MatmulState.of(self).design = newValue }
-    }
-
-    var matmulTuning: MatmulTuning {
-        let state = MatmulState.of(self)
-        if let tuning = state.tuning { return tuning }
-        let localBytes =
-            (try? OpenCLPlatforms.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong)
-            .map { Int($0) } ?? 32 * 1024
-        let tuning = MatmulTuning.forDevice(type: info.type, name: info.name, localMemoryBytes: localBytes)
-        state.tuning = tuning
-        return tuning
-    }
-
-    /// C = α·op(A)·op(B) + β·C (see `MatmulShape`), by `Kernels/matmul.cl`.
+    /// C = α·op(A)·op(B) + β·C (see `MatmulShape`), by `Kernels/matmul.cl` in the design and
+    /// tile sizes of this device's `tuning`.
     public func matmul(_ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {
         try shape.validate(a: a, b: b, c: c)
         let counts = shape.requiredCounts
@@ -30,7 +13,7 @@ extension OpenCLDevice {
         let launches =
             shape.batch > 1 && shape.strideC == 0
             ? (0..<shape.batch).map { (first: $0, count: 1) } : [(first: 0, count: shape.batch)]
-        switch matmulDesign {
+        switch tuning.matmulDesign {
         case .packed: try packedMatmul(shape, a: a, b: b, c: c, launches: launches)
         case .tiled: try tiledMatmul(shape, a: a, b: b, c: c, launches: launches)
         }
@@ -41,7 +24,7 @@ extension OpenCLDevice {
         _ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer, launches: [(first: Int, count: Int)]
     ) throws {
         let operation = shape.operationName
-        let tuning = matmulTuning
+        let tuning = self.tuning.matmul
         let defines = tuning.defines
         let panels = tuning.panels(rows: shape.m)
         let packedItems = shape.strideA == 0 ? 1 : shape.batch
@@ -80,7 +63,7 @@ extension OpenCLDevice {
     private func tiledMatmul(
         _ shape: MatmulShape, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer, launches: [(first: Int, count: Int)]
     ) throws {
-        let tuning = matmulTuning
+        let tuning = self.tuning.matmul
         let local = tuning.tiledLocal
         for (first, count) in launches {
             try launch(

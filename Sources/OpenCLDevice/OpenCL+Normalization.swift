@@ -3,38 +3,11 @@ import Core
 /// Layer and RMS normalisation with their gradients: `Kernels/normalization.cl`, specified by
 /// `Reference+Normalization.swift`.
 extension OpenCLDevice {
-    /// Launch geometry of normalization.cl (see the file's header).
-    private struct NormalizationTuning {
-        /// Work-items per row and floats per vector load in the row kernels.
-        var rowGroup: Int
-        var vectorWidth: Int
-        /// Work-items along the columns (`vectorWidth` columns each) and row lanes per column in
-        /// the parameter-gradient kernels.
-        var parameterColumns: Int
-        var parameterLanes: Int
-
-        var defines: [String: String] {
-            [
-                "NORM_WG": String(rowGroup), "NORM_VEC": String(vectorWidth),
-                "NORM_PARAM_COLUMNS": String(parameterColumns), "NORM_PARAM_LANES": String(parameterLanes),
-            ]
-        }
-    }
-
-    /// PoCL runs a group's work-items as a loop on one core: a few work-items with float8
-    /// vectors (SIMD code, 2–4× faster there) suit it. A GPU wants wide groups of scalar
-    /// work-items, which coalesce.
-    private var normalizationTuning: NormalizationTuning {
-        rowKernelsUseCPUTuning
-            ? NormalizationTuning(rowGroup: 8, vectorWidth: 8, parameterColumns: 8, parameterLanes: 1)
-            : NormalizationTuning(rowGroup: 128, vectorWidth: 1, parameterColumns: 32, parameterLanes: 8)
-    }
-
     /// Launches a row kernel of normalization.cl: one work-group per row.
     private func launchNormalizationRows(_ kernel: String, rows: Int, arguments: [KernelArgument], operation: String)
         throws
     {
-        let tuning = normalizationTuning
+        let tuning = self.tuning.rowKernels.normalization
         try launch(
             "normalization", kernel, defines: tuning.defines, global: [rows * tuning.rowGroup],
             local: [tuning.rowGroup], arguments: arguments, operation: operation)
@@ -44,7 +17,7 @@ extension OpenCLDevice {
     private func launchNormalizationColumns(
         _ kernel: String, columns: Int, arguments: [KernelArgument], operation: String
     ) throws {
-        let tuning = normalizationTuning
+        let tuning = self.tuning.rowKernels.normalization
         try launch(
             "normalization", kernel, defines: tuning.defines,
             global: [

@@ -2,12 +2,6 @@ import Core
 
 /// The fused AdamW update: `Kernels/optimizer.cl`, specified by `Reference+Optimizer.swift`.
 extension OpenCLDevice {
-    /// Work-items per group of `adamw_step`, and elements per work-item: PoCL runs float8 as
-    /// SIMD code (about twice as fast as float4 there); a GPU coalesces one float per work-item.
-    private var adamWTuning: (group: Int, vectorWidth: Int) {
-        rowKernelsUseCPUTuning ? (group: 64, vectorWidth: 8) : (group: 256, vectorWidth: 1)
-    }
-
     public func adamW(
         parameters: DeviceBuffer, gradients: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer,
         count: Int, decayCount: Int, step: AdamWStep
@@ -25,9 +19,10 @@ extension OpenCLDevice {
         for buffer in [parameters, gradients, firstMoment, secondMoment] {
             try BufferChecks.require(buffer, holds: count, in: operation)
         }
-        let (group, width) = adamWTuning
+        let adamW = tuning.rowKernels.adamW
+        let (group, width) = (adamW.group, adamW.vectorWidth)
         try launch(
-            "optimizer", "adamw_step", defines: ["ADAMW_WG": String(group), "ADAMW_VEC": String(width)],
+            "optimizer", "adamw_step", defines: adamW.defines,
             global: [roundUp((count + width - 1) / width, toMultipleOf: group)], local: [group],
             arguments: [
                 .buffer(parameters), .buffer(gradients), .buffer(firstMoment), .buffer(secondMoment),

@@ -3,43 +3,9 @@ import Core
 /// Softmax, its gradient and the fused cross-entropy: `Kernels/softmax.cl`, specified by
 /// `Reference+Softmax.swift`.
 extension OpenCLDevice {
-    /// Forces the CPU (`true`) or GPU (`false`) launch geometry of the softmax, normalisation and
-    /// optimizer kernels whatever the device, so that tests can run the GPU configuration on
-    /// PoCL; `nil`, the default, picks by device. Affects every OpenCL device in the process.
-    public static var rowKernelsTuneForCPU: Bool?
-
-    /// Whether the softmax, normalisation and optimizer kernels launch with their CPU geometry.
-    var rowKernelsUseCPUTuning: Bool { Self.rowKernelsTuneForCPU ?? isCPU }
-
-    /// Launch geometry of softmax.cl (see the file's header).
-    private struct SoftmaxTuning {
-        /// Work-items per row in the row kernels.
-        var rowGroup: Int
-        /// Floats per vector load: 8 lets PoCL run exp as SIMD code (about 8× faster on a CPU);
-        /// a GPU coalesces one float per work-item best.
-        var vectorWidth: Int
-        /// Work-items per group of the elementwise cross_entropy_backward.
-        var elementGroup: Int
-
-        var defines: [String: String] {
-            [
-                "SOFTMAX_WG": String(rowGroup), "SOFTMAX_VEC": String(vectorWidth),
-                "CE_BACKWARD_WG": String(elementGroup),
-            ]
-        }
-    }
-
-    /// PoCL runs a group's work-items as a loop on one core, so a few work-items with wide
-    /// vectors suit it; a GPU wants many work-items per row.
-    private var softmaxTuning: SoftmaxTuning {
-        rowKernelsUseCPUTuning
-            ? SoftmaxTuning(rowGroup: 8, vectorWidth: 8, elementGroup: 64)
-            : SoftmaxTuning(rowGroup: 256, vectorWidth: 1, elementGroup: 256)
-    }
-
     /// Launches a row kernel of softmax.cl: one work-group per row.
     private func launchSoftmaxRows(_ kernel: String, rows: Int, arguments: [KernelArgument], operation: String) throws {
-        let tuning = softmaxTuning
+        let tuning = self.tuning.rowKernels.softmax
         try launch(
             "softmax", kernel, defines: tuning.defines, global: [rows * tuning.rowGroup], local: [tuning.rowGroup],
             arguments: arguments, operation: operation)
@@ -94,7 +60,7 @@ extension OpenCLDevice {
         try checkSoftmaxMatrices([logits, dLogits], rows: rows, columns: columns, operation)
         try BufferChecks.require(targets, holds: rows, of: .int32, in: operation)
         for buffer in [logSumExp, dLosses] { try BufferChecks.require(buffer, holds: rows, in: operation) }
-        let tuning = softmaxTuning
+        let tuning = self.tuning.rowKernels.softmax
         let vectors = (columns + tuning.vectorWidth - 1) / tuning.vectorWidth
         try launch(
             "softmax", "cross_entropy_backward", defines: tuning.defines,

@@ -29,7 +29,8 @@ public final class OpenCLBuffer: DeviceBuffer {
 }
 
 /// The OpenCL device: any GPU, or a CPU through PoCL. Kernels come from `Kernels/*.cl`
-/// (embedded), are compiled at run time with per-device `-D` defines, and are cached.
+/// (embedded), are compiled at run time with the `-D` defines of the device's `tuning`, and
+/// are cached.
 ///
 /// The operations live in one file per kernel family (`OpenCL+Matmul.swift`, …). None of
 /// them ever falls back to the reference device; `launchCounts` lets tests prove a kernel ran.
@@ -47,8 +48,12 @@ public final class OpenCLDevice: Device {
     public private(set) var launchCounts: [String: Int] = [:]
     /// Kernel name → total seconds measured by OpenCL events (only when made with `profiling`).
     public private(set) var kernelSeconds: [String: Double] = [:]
-    /// True for CPU devices (PoCL), whose kernels are tuned differently from GPUs'.
+    /// True for CPU devices (PoCL). Kernels do not branch on it: `tuning` holds what differs.
     public var isCPU: Bool { info.type == "cpu" }
+    /// Every kernel family's launch parameters on this device, chosen when it opens from what it
+    /// reports (`DeviceTuning.forDevice`). Settable so that tests can run another device kind's
+    /// configuration; it changes this device only.
+    public var tuning: DeviceTuning
 
     let device: cl_device_id
     let context: cl_context
@@ -91,6 +96,10 @@ public final class OpenCLDevice: Device {
         maxAllocationBytes = Int(
             try OpenCLPlatforms.deviceValue(entry.device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE)) as cl_ulong)
         programs = ProgramCache(context: context, device: entry.device, deviceName: entry.info.name)
+        let localMemoryBytes: cl_ulong = try OpenCLPlatforms.deviceValue(
+            entry.device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE))
+        tuning = DeviceTuning.forDevice(
+            type: entry.info.type, name: entry.info.name, localMemoryBytes: Int(localMemoryBytes))
     }
 
     deinit {

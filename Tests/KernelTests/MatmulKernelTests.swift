@@ -22,9 +22,9 @@ final class MatmulKernelTests: XCTestCase {
         file: StaticString = #filePath, line: UInt = #line
     ) throws {
         let gpu = try device()
-        let previous = gpu.matmulDesign
-        gpu.matmulDesign = design
-        defer { gpu.matmulDesign = previous }
+        let previous = gpu.tuning.matmulDesign
+        gpu.tuning.matmulDesign = design
+        defer { gpu.tuning.matmulDesign = previous }
         let reference = TestDevices.reference()
         var random = TestRandom(seed: seed)
         let counts = shape.requiredCounts
@@ -87,14 +87,13 @@ final class MatmulKernelTests: XCTestCase {
     /// GPUs: small packed blocks, 64×64 tiles) compile and compute the same here.
     func testOtherDevicesTunings() throws {
         let gpu = try device()
-        let state = MatmulState.of(gpu)
-        let previous = state.tuning
-        defer { state.tuning = previous }
+        let previous = gpu.tuning.matmul
+        defer { gpu.tuning.matmul = previous }
         for tuning in [
             MatmulTuning.forDevice(type: "cpu", name: "pthread-skylake-avx512"),
             MatmulTuning.forDevice(type: "gpu", name: "NVIDIA H100"),
         ] {
-            state.tuning = tuning
+            gpu.tuning.matmul = tuning
             for design in MatmulKernelDesign.allCases {
                 for (m, n, k) in [(33, 70, 129), (9, 257, 40)] {
                     try check(
@@ -146,9 +145,9 @@ final class MatmulKernelTests: XCTestCase {
         try gpu.write(random.floats(a.count), to: a)
         try gpu.write(random.floats(b.count), to: b)
         for design in MatmulKernelDesign.allCases {
-            let previous = gpu.matmulDesign
-            gpu.matmulDesign = design
-            defer { gpu.matmulDesign = previous }
+            let previous = gpu.tuning.matmulDesign
+            gpu.tuning.matmulDesign = design
+            defer { gpu.tuning.matmulDesign = previous }
             try gpu.matmul(shape, a: a, b: b, c: c)
             let first = try gpu.readFloats(c)
             try gpu.matmul(shape, a: a, b: b, c: c)
@@ -185,7 +184,7 @@ final class MatmulKernelTests: XCTestCase {
     /// by products that fit in it, and replaced by a bigger one when needed.
     func testScratchIsCountedAndReused() throws {
         let gpu = try OpenCLDevice(selector: ProcessInfo.processInfo.environment["GPUTRAIN_DEVICE"])
-        gpu.matmulDesign = .packed
+        gpu.tuning.matmulDesign = .packed
         let shape = MatmulShape(m: 600, n: 8, k: 700)
         let a = try gpu.makeBuffer(count: shape.m * shape.k, dtype: .float32, label: "a")
         let b = try gpu.makeBuffer(count: shape.k * shape.n, dtype: .float32, label: "b")

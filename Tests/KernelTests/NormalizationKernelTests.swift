@@ -52,7 +52,7 @@ final class NormalizationKernelTests: XCTestCase {
     func testGPUGeometryMatchesReference() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 14)
-        try OracleHarness.withGPUTuning {
+        try harness.withGPUTuning {
             for (rows, columns) in [(1, 1), (7, 33), (33, 257), (3, 768)] {
                 try compareLayerNorm(harness, Inputs(rows: rows, columns: columns, random: &random))
                 try compareRMSNorm(harness, Inputs(rows: rows, columns: columns, random: &random))

@@ -19,7 +19,7 @@ final class OptimizerKernelTests: XCTestCase {
         let harness = try OracleHarness()
         try checkTorchFixture(on: TestDevices.reference())
         try checkTorchFixture(on: harness.openCL)
-        try OracleHarness.withGPUTuning { try checkTorchFixture(on: harness.openCL, label: "GPU geometry") }
+        try harness.withGPUTuning { try checkTorchFixture(on: harness.openCL, label: "GPU geometry") }
     }
 
     /// Counts around the vector width, and decay boundaries inside a vector.
@@ -34,7 +34,7 @@ final class OptimizerKernelTests: XCTestCase {
     func testGPUGeometryMatchesReference() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 23)
-        try OracleHarness.withGPUTuning {
+        try harness.withGPUTuning {
             for count in [7, 257, 1031] {
                 try compare(harness, count: count, random: &random)
             }

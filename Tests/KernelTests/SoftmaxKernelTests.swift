@@ -58,9 +58,10 @@ struct OracleHarness {
 
     /// Runs `body` with the softmax, normalisation and optimizer kernels launched with their GPU
     /// geometry (work-group sizes, one float per work-item), so that PoCL checks those paths too.
-    static func withGPUTuning(_ body: () throws -> Void) rethrows {
-        OpenCLDevice.rowKernelsTuneForCPU = false
-        defer { OpenCLDevice.rowKernelsTuneForCPU = nil }
+    func withGPUTuning(_ body: () throws -> Void) rethrows {
+        let previous = openCL.tuning.rowKernels
+        openCL.tuning.rowKernels = .gpu
+        defer { openCL.tuning.rowKernels = previous }
         try body()
     }
 
@@ -111,7 +112,7 @@ final class SoftmaxKernelTests: XCTestCase {
     func testGPUGeometryMatchesReference() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 6)
-        try OracleHarness.withGPUTuning {
+        try harness.withGPUTuning {
             for (rows, columns) in [(1, 1), (7, 33), (3, 257), (2, 8192)] {
                 try compareSoftmax(harness, rows: rows, columns: columns, random: &random)
                 try compareCrossEntropy(harness, rows: rows, columns: columns, random: &random)
