@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 /// Raw text documents from files: a `.jsonl` file holds one `{"text": …}` object per line
@@ -13,11 +14,11 @@ public enum TextDocuments {
         var documents: [String] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.allSatisfy(\.isWhitespace) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            guard let object = (try? JSONValue.parse(Data(line.utf8), file: url.path))?.objectValue else {
                 throw DatasetError.line(
                     url.path, index + 1, "not a JSON object; each line must look like {\"text\": \"...\"}")
             }
-            guard let document = object["text"] as? String else {
+            guard let document = object["text"]?.stringValue else {
                 throw DatasetError.line(url.path, index + 1, "missing the string field \"text\"")
             }
             documents.append(document)

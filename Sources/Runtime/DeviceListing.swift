@@ -16,15 +16,34 @@ public struct DeviceListing {
     /// One JSON array of objects with the keys `index`, `platform`, `name`, `type`, `vendor`,
     /// `compute_units`, `global_mem_bytes`, `opencl_c_version`, `default`.
     public func json() throws -> String {
-        let objects: [[String: Any]] = devices.map { d in
-            [
-                "index": d.index, "platform": d.platform, "name": d.name, "type": d.type, "vendor": d.vendor,
-                "compute_units": d.computeUnits, "global_mem_bytes": d.globalMemoryBytes,
-                "opencl_c_version": d.openCLCVersion, "default": d.index == defaultIndex,
-            ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(
+            decoding: try encoder.encode(devices.map { Entry($0, isDefault: $0.index == defaultIndex) }), as: UTF8.self)
+    }
+
+    /// One device as `json()` writes it.
+    private struct Entry: Encodable {
+        var index: Int
+        var platform, name, type, vendor: String
+        var computeUnits: Int
+        var globalMemBytes: Int
+        var openclCVersion: String
+        var isDefault: Bool
+
+        init(_ d: OpenCLDeviceInfo, isDefault: Bool) {
+            (index, platform, name, type, vendor) = (d.index, d.platform, d.name, d.type, d.vendor)
+            (computeUnits, globalMemBytes, openclCVersion, self.isDefault) =
+                (d.computeUnits, d.globalMemoryBytes, d.openCLCVersion, isDefault)
         }
-        let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+
+        enum CodingKeys: String, CodingKey {
+            case index, platform, name, type, vendor
+            case computeUnits = "compute_units"
+            case globalMemBytes = "global_mem_bytes"
+            case openclCVersion = "opencl_c_version"
+            case isDefault = "default"
+        }
     }
 
     /// A table for people, one device a line, `*` marking the default.

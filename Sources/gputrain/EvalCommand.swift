@@ -39,10 +39,10 @@ struct EvalCommand: ParsableCommand {
         let loaded = try ModelFolder.load(folder, device: chosen, trainable: false)
         let result = try Evaluation.evaluate(loaded.model, documents: documents)
         if json {
-            let line = try JSONSerialization.data(
-                withJSONObject: ["loss": result.loss, "tokens": result.tokens, "perplexity": result.perplexity],
-                options: [.sortedKeys])
-            print(String(decoding: line, as: UTF8.self))
+            let line: JSONObject = [
+                "loss": .double(result.loss), "tokens": .int(result.tokens), "perplexity": .double(result.perplexity),
+            ]
+            print(JSONValue.object(line).serialized(JSONLayout(sortKeys: true)))
         } else {
             print(
                 String(

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Training
 
@@ -39,28 +40,27 @@ struct EventPrinter {
     }
 
     private func printJSON(_ event: TrainingEvent) {
-        let object: [String: Any]
+        var object: JSONObject
         switch event {
         case .started(let directory, let device, let parameters, let bytes, let resumed):
             object = [
-                "event": "started", "run": directory, "device": device, "parameters": parameters,
-                "device_bytes": bytes, "resumed_at_step": resumed.map { $0 as Any } ?? NSNull(),
+                "event": .string("started"), "run": .string(directory), "device": .string(device),
+                "parameters": .int(parameters), "device_bytes": .int(bytes),
+                "resumed_at_step": resumed.map { .int($0) } ?? .null,
             ]
         case .step(let m):
-            let data = (try? JSONEncoder().encode(m)) ?? Data()
-            var fields = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-            fields["event"] = "step"
-            object = fields
+            // The metrics' own encoding (the same keys as metrics.jsonl), with the event's name added.
+            let encoded = (try? JSONEncoder().encode(m)).flatMap { try? JSONValue.parse($0, file: "step metrics") }
+            object = encoded?.objectValue ?? [:]
+            object["event"] = .string("step")
         case .checkpoint(let step, let path):
-            object = ["event": "checkpoint", "step": step, "path": path]
+            object = ["event": .string("checkpoint"), "step": .int(step), "path": .string(path)]
         case .note(let message):
-            object = ["event": "note", "message": message]
+            object = ["event": .string("note"), "message": .string(message)]
         case .finished(let step, let finalModel):
-            object = ["event": "finished", "step": step, "final_model": finalModel]
+            object = ["event": .string("finished"), "step": .int(step), "final_model": .string(finalModel)]
         }
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-            print(String(decoding: data, as: UTF8.self))
-        }
+        print(JSONValue.object(object).serialized(JSONLayout(sortKeys: true)))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -54,8 +54,9 @@ public struct RunDirectory {
     public func truncateMetrics(after step: Int) throws {
         guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let lineStep = object["step"] as? Int
+            guard
+                let lineStep = (try? JSONValue.parse(Data(line.utf8), file: metricsURL.path))?.objectValue?["step"]?
+                    .intValue
             else { return true }
             return lineStep <= step
         }

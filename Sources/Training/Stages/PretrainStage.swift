@@ -100,9 +100,8 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         }
         let bigram = BigramBaseline(vocabularySize: data.meta.vocabSize, count: data.train.count) { data.train[$0] }
             .loss(count: windows * length + 1) { data.validation[$0] }
-        var report: [String: Any] = [
-            "validation_loss": modelLoss, "bigram_validation_loss": bigram, "validation_tokens": windows * length,
-        ]
+        var report = PretrainReport(
+            validationLoss: modelLoss, bigramValidationLoss: bigram, validationTokens: windows * length)
         emit(
             .note(
                 String(
@@ -117,8 +116,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
         {
             let probe = try KnowledgeProbe.run(
                 model, tokenizer: Tokenizer(contentsOf: data.tokenizerURL), probesFile: URL(fileURLWithPath: probes))
-            let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(probe))
-            report["knowledge_probe"] = encoded
+            report.knowledgeProbe = probe
             emit(
                 .note(
                     String(
@@ -126,8 +124,9 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
                             "knowledge probe: %.1f%% of %d facts completed correctly (%.1f%% for pretraining-only entities; chance %.1f%%)",
                         100 * probe.accuracy, probe.probes, 100 * probe.accuracyPretrainOnly, 100 * probe.chance)))
         }
-        let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
-        try AtomicFile.write(json, to: run.url.appendingPathComponent("pretrain_report.json"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(encoder.encode(report), to: run.url.appendingPathComponent("pretrain_report.json"))
     }
 
     /// The configuration of the model to train: `init_from`'s config.json, or the configured shape.
@@ -164,5 +163,23 @@ public final class PretrainStage: TrainingStage<PretrainConfig> {
             }
             return total / Double(batches * t.sequenceLength)
         }
+    }
+}
+
+/// `pretrain_report.json`: what the base model learned (`PretrainStage.writeReport`).
+struct PretrainReport: Encodable {
+    /// Mean next-token loss over the whole validation split.
+    var validationLoss: Double
+    /// An add-one bigram model's loss on the same tokens.
+    var bigramValidationLoss: Double
+    var validationTokens: Int
+    /// The knowledge probe, when the recipe has probes.
+    var knowledgeProbe: KnowledgeProbe.Result?
+
+    enum CodingKeys: String, CodingKey {
+        case validationLoss = "validation_loss"
+        case bigramValidationLoss = "bigram_validation_loss"
+        case validationTokens = "validation_tokens"
+        case knowledgeProbe = "knowledge_probe"
     }
 }
