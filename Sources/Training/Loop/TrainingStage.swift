@@ -79,13 +79,6 @@ public protocol RunnableStage {
     func train() throws -> URL?
 }
 
-extension PretrainStage: RunnableStage {}
-extension SFTStage: RunnableStage {}
-extension RewardStage: RunnableStage {}
-extension DPOStage: RunnableStage {}
-extension PPOStage: RunnableStage {}
-extension GRPOStage: RunnableStage {}
-
 extension TrainingStage {
     /// Saves the final model with `save`, says so, and returns its folder: how every stage ends.
     func finish(_ save: (URL) throws -> Void) throws -> URL {

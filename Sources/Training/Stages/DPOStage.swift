@@ -16,7 +16,7 @@ import Tensors
 /// computed once before the first step), from a frozen second copy of the model, or not at all
 /// (reference-free DPO, SimPO). The loss is a mean over pairs; with gradient accumulation each
 /// micro-batch's mean is weighed by its share of the step's pairs, so every pair counts the same.
-public final class DPOStage: TrainingStage<DPOConfig> {
+public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage {
     /// A preference pair encoded for the model, with its position in the dataset (the index of
     /// its cached reference log-probs).
     struct EncodedPair {

@@ -18,7 +18,7 @@ import Tensors
 /// would. Every `eval_every` steps (and once before training) the held-out prompts are answered,
 /// sampled as in training and greedily, and their mean rewards logged (`eval/reward`,
 /// `eval/greedy/reward`).
-public final class GRPOStage: TrainingStage<GRPOConfig> {
+public final class GRPOStage: TrainingStage<GRPOConfig>, RunnableStage {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {

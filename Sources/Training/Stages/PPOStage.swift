@@ -21,7 +21,7 @@ import Tensors
 /// The score is placed on the last response token (`ScorePlacement.lastToken`) rather than
 /// TRL's one-past-the-end slot: a completion batch has no value for the padding after a
 /// response, and the two differ only in which token's advantage first sees the score.
-public final class PPOStage: TrainingStage<PPOConfig> {
+public final class PPOStage: TrainingStage<PPOConfig>, RunnableStage {
     /// The value model's folder in the run directory.
     public var valueModelURL: URL { run.url.appendingPathComponent("value") }
 

@@ -9,7 +9,7 @@ import TinyWorld
 /// Stage 1, pretraining: next-token cross-entropy on token shards, with AdamW, warmup and a
 /// decaying schedule, clipping, gradient accumulation, periodic validation and checkpoints,
 /// exact resume, and a final model folder in Hugging Face layout.
-public final class PretrainStage: TrainingStage<PretrainConfig> {
+public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
     /// Trains to `config.train.steps` (continuing from the latest checkpoint when there is one)
     /// and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult

@@ -16,7 +16,7 @@ import Tensors
 /// inside the sigmoid. A held-out share of the pairs measures accuracy overall and per
 /// `rejected_kind`; the end writes `final/` (transformers' `*ForSequenceClassification`, one
 /// label) and `reward_report.json`.
-public final class RewardStage: TrainingStage<RewardConfig> {
+public final class RewardStage: TrainingStage<RewardConfig>, RunnableStage {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {

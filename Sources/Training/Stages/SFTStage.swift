@@ -12,7 +12,7 @@ import Tensors
 /// Batches are padded, not packed: each micro-batch is right-padded to its longest example, and
 /// padding is excluded from the loss by its label (causal attention never lets a real token see
 /// the padding after it). The loss of a step is the mean over all its trained tokens.
-public final class SFTStage: TrainingStage<SFTConfig> {
+public final class SFTStage: TrainingStage<SFTConfig>, RunnableStage {
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
     public func train() throws -> URL? {
