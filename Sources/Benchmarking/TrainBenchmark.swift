@@ -75,7 +75,8 @@ public struct TrainBenchmark {
         try WeightInitializer.initialize(model, seed: seed)
         let optimizer = try AdamW(
             store: store, learningRate: learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01)
-        let step = TrainingStep(model: model, optimizer: optimizer, gradientClip: gradientClip)
+        let trainee = Trainee(name: "model", store: store, optimizer: optimizer)
+        let step = TrainingStep(model: model)
         var sampler = try randomTokens()
         let openCL = device as? OpenCLDevice
         var seconds: [Double] = []
@@ -84,7 +85,9 @@ public struct TrainBenchmark {
             if index == warmupSteps { openCL?.resetCounters() }
             let batch = sampler.next()
             let start = DispatchTime.now().uptimeNanoseconds
-            let outcome = try step.run(batches: [batch], learningRate: learningRate)
+            let outcome = try step.run(batches: [batch]) {
+                try trainee.update(learningRate: learningRate, gradientClip: gradientClip, whileIdle: $0).gradientNorm
+            }
             try device.synchronize()
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             loss = outcome.loss

@@ -142,9 +142,10 @@ public final class Pipeline {
             return try train(RewardStage.self, linked(config.reward, stage, data: "preferences.jsonl"), folder: folder)
         case .dpo: return try train(DPOStage.self, linked(config.dpo, stage, data: "preferences.jsonl"), folder: folder)
         case .ppo:
-            var recipe = linked(config.ppo, stage, data: "rl_prompts.jsonl")
+            var recipe = linked(
+                config.ppo(sftChats: data.world.appendingPathComponent("sft.jsonl").path), stage,
+                data: "rl_prompts.jsonl")
             recipe.rewardModel = finalModel("reward").path
-            if recipe.ptxCoef > 0 { recipe.ptxData = data.world.appendingPathComponent("sft.jsonl").path }
             return try train(PPOStage.self, recipe, folder: folder)
         case .grpo:
             var recipe = linked(config.grpo, stage, data: "rl_prompts.jsonl")

@@ -64,11 +64,7 @@ extension PipelineConfig {
             case .sft: try check("sft", sft)
             case .reward: try check("reward", reward)
             case .dpo: try check("dpo", dpo)
-            case .ppo:
-                // The pipeline passes the world's sft.jsonl as ptx_data when ptx_coef is set.
-                var recipe = ppo
-                if recipe.ptxCoef > 0 { recipe.ptxData = "sft.jsonl" }
-                try check("ppo", recipe)
+            case .ppo: try check("ppo", ppo(sftChats: "sft.jsonl"))
             case .grpo: try check("grpo", grpo)
             }
         }
@@ -77,6 +73,14 @@ extension PipelineConfig {
                 source: "config", line: nil,
                 message: "'stages' lists ppo without reward; PPO trains against the reward model")
         }
+    }
+
+    /// The PPO recipe as the pipeline runs it: with `ptx_coef` set, its `ptx_data` is the
+    /// world's SFT chats, `sftChats`.
+    func ppo(sftChats: String) -> PPOConfig {
+        var recipe = ppo
+        if recipe.ptxCoef > 0 { recipe.ptxData = sftChats }
+        return recipe
     }
 
     /// The post-training stages a pipeline can run (`stages`).

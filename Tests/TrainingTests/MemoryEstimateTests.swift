@@ -61,12 +61,14 @@ final class MemoryEstimateTests: XCTestCase {
             let specs = ModelParameters.specs(for: config)
             let model = try makeLanguageModel(config: config, parameters: ParameterStore(device: device, specs: specs))
             try WeightInitializer.initialize(model, seed: 1)
-            let step = TrainingStep(model: model, optimizer: try AdamW(store: model.parameters), gradientClip: 1)
+            let trainee = Trainee(name: "model", store: model.parameters, optimizer: try AdamW(store: model.parameters))
             var random = TestRandom(seed: 3)
             let batch = BatchSampler.Batch(
                 inputs: random.ints(4 * 64, below: 96), targets: random.ints(4 * 64, below: 96),
                 batchSize: 4, sequenceLength: 64)
-            _ = try step.run(batches: [batch], learningRate: 1e-3)
+            _ = try TrainingStep(model: model).run(batches: [batch]) {
+                try trainee.update(learningRate: 1e-3, gradientClip: 1, whileIdle: $0).gradientNorm
+            }
             let estimate = MemoryEstimate(
                 config: config, specs: specs, batchSize: 4, sequenceLength: 64, training: true)
             let peak = Double(device.peakMemoryInUse)

@@ -25,6 +25,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         let model = try makeModel(modelConfig)
         let loop = try makeLoop(training: [("model", model.parameters)])
         let trainee = loop.trainees[0]
+        let trainingStep = TrainingStep(model: model)
         var sampler = try BatchSampler(
             count: data.train.count, token: { data.train[$0] }, batchSize: t.batchSize,
             sequenceLength: t.sequenceLength, seed: UInt64(t.seed))
@@ -32,22 +33,24 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
             step: { step in
                 sampler.seek(toBatch: step * t.gradientAccumulation)
                 let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
-                try model.parameters.zeroGrad()
-                let shares = try GradientAccumulation.backward(model, batches: batches) { micro in
-                    t.dropout > 0
-                        ? DropoutSettings(
-                            probability: Float(t.dropout),
-                            seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
-                        : nil
-                }
-                var loss = 0.0
-                let norm = try loop.update(trainee) {
-                    loss = try GradientAccumulation.sum(shares)
-                }
+                let (loss, norm) = try trainingStep.run(
+                    batches: batches,
+                    dropout: { micro in
+                        t.dropout > 0
+                            ? DropoutSettings(
+                                probability: Float(t.dropout),
+                                seed: UInt64(t.seed) &+ UInt64(step * t.gradientAccumulation + micro) &* 1_000_003)
+                            : nil
+                    },
+                    update: { try loop.update(trainee, whileIdle: $0) })
                 return StageLoop.StepResult(
                     loss: loss, gradientNorm: Double(norm),
                     tokens: t.batchSize * t.sequenceLength * t.gradientAccumulation)
-            }, evaluate: t.evalEvery > 0 ? { ["eval/loss": try self.validationLoss(model, data: data)] } : nil)
+            },
+            evaluate: t.evalEvery > 0
+                ? {
+                    ["eval/loss": try self.validationLoss(model, data: data, windows: t.evalBatches * t.batchSize).loss]
+                } : nil)
         guard finished else { return nil }
         return try finish { url in
             try ModelFolder.save(model, to: url)
@@ -89,15 +92,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
     /// knowledge probe.
     private func writeReport(_ model: LanguageModel, data: PreparedDataset) throws {
         let length = config.train.sequenceLength
-        var sampler = try BatchSampler(
-            count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
-            sequenceLength: length, seed: 0, shuffle: false)
-        let windows = sampler.windowsPerEpoch
-        let modelLoss = try Tensor.withNoGrad {
-            try (0..<windows).reduce(0.0) { total, _ in
-                total + Double(try languageModelLoss(model, batch: sampler.next(), dropout: nil).scalar())
-            } / Double(windows * length)
-        }
+        let (modelLoss, windows) = try validationLoss(model, data: data, windows: nil)
         let bigram = BigramBaseline(vocabularySize: data.meta.vocabSize, count: data.train.count) { data.train[$0] }
             .loss(count: windows * length + 1) { data.validation[$0] }
         var report = PretrainReport(
@@ -149,20 +144,24 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         return model
     }
 
-    /// Mean loss over the first `eval_batches` validation batches (always the same ones).
-    private func validationLoss(_ model: LanguageModel, data: PreparedDataset) throws -> Double {
-        let t = config.train
+    /// Mean next-token loss over the first `windows` windows of the validation split (always the
+    /// same ones; nil: the whole split), and how many windows that was.
+    private func validationLoss(_ model: LanguageModel, data: PreparedDataset, windows limit: Int?) throws
+        -> (loss: Double, windows: Int)
+    {
+        let length = config.train.sequenceLength
         var sampler = try BatchSampler(
             count: data.validation.count, token: { data.validation[$0] }, batchSize: 1,
-            sequenceLength: t.sequenceLength, seed: 0, shuffle: false)
-        let batches = min(t.evalBatches * t.batchSize, sampler.windowsPerEpoch)
-        return try Tensor.withNoGrad {
+            sequenceLength: length, seed: 0, shuffle: false)
+        let windows = min(limit ?? sampler.windowsPerEpoch, sampler.windowsPerEpoch)
+        let loss = try Tensor.withNoGrad {
             var total = 0.0
-            for _ in 0..<batches {
+            for _ in 0..<windows {
                 total += Double(try languageModelLoss(model, batch: sampler.next(), dropout: nil).scalar())
             }
-            return total / Double(batches * t.sequenceLength)
+            return total / Double(windows * length)
         }
+        return (loss, windows)
     }
 }
 
