@@ -84,6 +84,25 @@ final class RecipeTests: XCTestCase {
         }
     }
 
+    /// A recipe that includes itself, directly or through another, is an error naming the chain.
+    func testRecipeIncludeCyclesAreErrors() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("recipe-cycle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let a = folder.appendingPathComponent("a.yaml")
+        let b = folder.appendingPathComponent("b.yaml")
+        try "recipe: b.yaml\n".write(to: a, atomically: true, encoding: .utf8)
+        try "recipe: a.yaml\n".write(to: b, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigLoader.load(SFTConfig.self, from: a)) { error in
+            XCTAssertTrue(
+                "\(error)".contains("includes itself through 'recipe:' (\(a.path) → \(b.path) → \(a.path))"), "\(error)"
+            )
+        }
+        try "sft:\n  recipe: a.yaml\n".write(to: b, atomically: true, encoding: .utf8)
+        try "train:\n  steps: 2\n".write(to: a, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ConfigLoader.load(PipelineConfig.self, from: b).sft.train.steps, 2)
+    }
+
     func testAMissingRecipeListsTheBuiltInOnes() {
         XCTAssertThrowsError(try RecipeSource.named("tiny-wrld")) { error in
             XCTAssertTrue(

@@ -113,8 +113,16 @@ public enum ConfigLoader {
         .joined()
     }
 
-    /// Lays the tree of `recipe` over `base`.
-    static func merge(_ recipe: RecipeSource, into base: Node, path: [String]) throws -> Node {
+    /// Lays the tree of `recipe` over `base`; `including` names the recipes whose `recipe:` led
+    /// here, so that one that includes itself, directly or not, is an error rather than endless.
+    static func merge(_ recipe: RecipeSource, into base: Node, path: [String], including: [String] = []) throws -> Node
+    {
+        guard !including.contains(recipe.name) else {
+            throw ConfigError(
+                source: recipe.name, line: nil,
+                message: "includes itself through 'recipe:' (\((including + [recipe.name]).joined(separator: " → ")))"
+                    + "; remove one of these 'recipe:' keys")
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: recipe.text)
@@ -122,13 +130,16 @@ public enum ConfigLoader {
             throw ConfigError(source: recipe.name, line: nil, message: "is not valid YAML: \(error)")
         }
         guard let node else { return base }
-        return try merge(node, into: base, path: path, source: recipe.name, folder: recipe.folder)
+        return try merge(
+            node, into: base, path: path, source: recipe.name, folder: recipe.folder,
+            including: including + [recipe.name])
     }
 
     /// Lays `user` over `base`: mappings merge key by key, anything else replaces. A mapping's
     /// `recipe: NAME` (where the schema has no such key) lays that recipe over `base` first.
-    static func merge(_ user: Node, into base: Node, path: [String], source: String, folder: URL? = nil) throws -> Node
-    {
+    static func merge(
+        _ user: Node, into base: Node, path: [String], source: String, folder: URL? = nil, including: [String] = []
+    ) throws -> Node {
         guard case .mapping(let baseMapping) = base else { return user }
         guard case .mapping(let userMapping) = user else {
             if case .scalar = user, user.null != nil { return base }  // an empty section keeps the defaults
@@ -152,7 +163,9 @@ public enum ConfigLoader {
                 error.message = "'\((path + ["recipe"]).joined(separator: "."))' names '\(name)': " + error.message
                 throw error
             }
-            if case .mapping(let included) = try merge(recipe, into: base, path: path) { merged = included }
+            if case .mapping(let included) = try merge(recipe, into: base, path: path, including: including) {
+                merged = included
+            }
         }
         for (keyNode, value) in userMapping where keyNode.string != "recipe" || baseMapping["recipe"] != nil {
             guard let key = keyNode.string else {
@@ -167,7 +180,8 @@ public enum ConfigLoader {
                 throw ConfigError(source: source, line: keyNode.mark?.line, message: message)
             }
             merged[key] = try merge(
-                value, into: merged[key] ?? existing, path: path + [key], source: source, folder: folder)
+                value, into: merged[key] ?? existing, path: path + [key], source: source, folder: folder,
+                including: including)
         }
         return .mapping(merged)
     }
