@@ -353,6 +353,70 @@ final class LossTests: XCTestCase {
         }
     }
 
+    /// Micro-batches of 2, 3 and 1 sequences accumulated by `GradientAccumulation` with each
+    /// loss type's unit give the gradient of the whole step's loss: for grpo, dr_grpo and dapo
+    /// that of the six sequences as one batch; for bnpo, the mean of the micro-batches' own
+    /// losses (TRL's definition under accumulation).
+    func testGRPOAccumulatesToTheStepsLoss() throws {
+        typealias F = LossFixtures.GRPO
+        let device = TestDevices.reference()
+        let whole = try TokenMask(lengths: F.lengths, length: F.length)
+        let ranges = [0..<2, 2..<5, 5..<6]
+        let advantages = try XCTUnwrap(F.advantages[.group])
+        func rows<T>(_ values: [T], _ range: Range<Int>) -> [T] {
+            Array(values[range.lowerBound * F.length..<range.upperBound * F.length])
+        }
+        func output(_ loss: GRPOLoss, _ logProbs: Tensor, _ range: Range<Int>, _ mask: TokenMask) throws -> Tensor {
+            try loss(
+                logProbs: logProbs, oldLogProbs: constant(rows(F.oldLogProbs, range), device, shape: mask.shape),
+                referenceLogProbs: constant(rows(F.referenceLogProbs, range), device, shape: mask.shape),
+                advantages: Array(advantages[range]), mask: mask
+            ).loss
+        }
+        let aggregations: [GRPOLoss.Aggregation] = [
+            .grpo, .drGRPO(maxCompletionLength: 6), .dapo(tokenCount: whole.total), .bnpo,
+        ]
+        for aggregation in aggregations {
+            let loss = GRPOLoss(
+                epsilonLow: F.epsilonLow, epsilonHigh: F.epsilonHigh, beta: 0.04, aggregation: aggregation)
+            let micro = try ranges.map { range in
+                (
+                    range: range, mask: try TokenMask(lengths: Array(F.lengths[range]), length: F.length),
+                    leaf: try Tensor(
+                        device: device, shape: [range.count, F.length], values: rows(F.logProbs, range),
+                        requiresGrad: true)
+                )
+            }
+            let shares = try GradientAccumulation.backward(
+                micro, units: { loss.accumulationUnits(of: $0.mask) }, reduction: .mean,
+                loss: { _, batch in try output(loss.overMicroBatch(batch.mask), batch.leaf, batch.range, batch.mask) })
+            let accumulated = try micro.flatMap { try XCTUnwrap($0.leaf.grad).values() }
+
+            var expectedLoss: Float = 0
+            var expected: [Float] = []
+            if aggregation == .bnpo {
+                for batch in micro {
+                    let leaf = try Tensor(
+                        device: device, shape: batch.mask.shape, values: rows(F.logProbs, batch.range),
+                        requiresGrad: true)
+                    let value = try output(loss, leaf, batch.range, batch.mask)
+                    expectedLoss += try value.scalar() / Float(ranges.count)
+                    try value.backward()
+                    expected += try XCTUnwrap(leaf.grad).values().map { $0 / Float(ranges.count) }
+                }
+            } else {
+                let leaf = try Tensor(device: device, shape: whole.shape, values: F.logProbs, requiresGrad: true)
+                let value = try output(loss, leaf, 0..<F.lengths.count, whole)
+                expectedLoss = try value.scalar()
+                try value.backward()
+                expected = try XCTUnwrap(leaf.grad).values()
+            }
+            let total = try shares.reduce(Float(0)) { $0 + (try $1.scalar()) }
+            XCTAssertNil(valueTolerance.firstMismatch([total], [expectedLoss]), "\(aggregation) loss")
+            XCTAssertNil(gradientTolerance.firstMismatch(accumulated, expected), "\(aggregation) gradient")
+        }
+    }
+
     // MARK: Bad inputs
 
     func testBadInputsNameTheOperation() throws {

@@ -46,11 +46,7 @@ extension ModelConfig {
         }
         config.padTokenID = try fields.int("pad_token_id")
         config.labelCount = try fields.object("id2label")?.object.count ?? fields.positive("num_labels")
-        if modelType == .gpt2 {
-            try config.readGPT2(fields)
-        } else {
-            try config.readLlama(fields)
-        }
+        try modelType.dialect.read(fields, into: &config)
         try config.validate(fields)
         self = config
     }
@@ -66,71 +62,6 @@ extension ModelConfig {
             if ids.count == list.count { return ids }
         }
         throw fields.error(key, "should be a token id or a list of ids, found \(value.kindName)")
-    }
-
-    private mutating func readGPT2(_ fields: JSONFields) throws {
-        hiddenSize = try fields.positive("n_embd") ?? hiddenSize
-        layerCount = try fields.positive("n_layer") ?? layerCount
-        headCount = try fields.positive("n_head") ?? headCount
-        keyValueHeadCount = headCount
-        guard hiddenSize % headCount == 0 else {
-            throw fields.error("n_embd", "(\(hiddenSize)) should be divisible by n_head (\(headCount))")
-        }
-        headDimension = hiddenSize / headCount
-        intermediateSize = try fields.positive("n_inner") ?? 4 * hiddenSize
-        maxPositions = try fields.positive("n_positions") ?? fields.positive("n_ctx") ?? maxPositions
-        normEpsilon = try fields.double("layer_norm_epsilon") ?? normEpsilon
-        activation = try fields.string("activation_function") ?? activation
-        attentionDropout = try fields.double("attn_pdrop") ?? attentionDropout
-        residualDropout = try fields.double("resid_pdrop") ?? residualDropout
-        embeddingDropout = try fields.double("embd_pdrop") ?? embeddingDropout
-        scaleAttentionWeights = try fields.bool("scale_attn_weights") ?? scaleAttentionWeights
-        scaleAttentionByInverseLayerIndex = try fields.bool("scale_attn_by_inverse_layer_idx") ?? false
-    }
-
-    private mutating func readLlama(_ fields: JSONFields) throws {
-        hiddenSize = try fields.positive("hidden_size") ?? hiddenSize
-        layerCount = try fields.positive("num_hidden_layers") ?? layerCount
-        headCount = try fields.positive("num_attention_heads") ?? headCount
-        // Llama and Qwen2 default the kv heads to the query heads; Mistral's class default is 8.
-        keyValueHeadCount =
-            try fields.positive("num_key_value_heads") ?? (modelType == .mistral ? keyValueHeadCount : headCount)
-        if let headDimension = try fields.positive("head_dim") {
-            self.headDimension = headDimension
-        } else {
-            guard hiddenSize % headCount == 0 else {
-                throw fields.error(
-                    "hidden_size",
-                    "(\(hiddenSize)) should be divisible by num_attention_heads (\(headCount)) when head_dim is not given"
-                )
-            }
-            headDimension = hiddenSize / headCount
-        }
-        intermediateSize = try fields.positive("intermediate_size") ?? intermediateSize
-        maxPositions = try fields.positive("max_position_embeddings") ?? maxPositions
-        normEpsilon = try fields.double("rms_norm_eps") ?? normEpsilon
-        activation = try fields.string("hidden_act") ?? activation
-        attentionDropout = try fields.double("attention_dropout") ?? attentionDropout
-        (ropeTheta, ropeScaling) = try RopeScaling.read(from: fields, defaultTheta: ropeTheta)
-        switch modelType {
-        case .llama:
-            let attentionBias = try fields.bool("attention_bias") ?? false
-            queryKeyValueBias = attentionBias
-            attentionOutputBias = attentionBias
-            mlpBias = try fields.bool("mlp_bias") ?? false
-        case .mistral:
-            // MistralAttention and MistralMLP have no biases whatever the file says.
-            if fields.object.contains("sliding_window") { slidingWindow = try fields.positive("sliding_window") }
-        case .qwen2:
-            // Qwen2 applies the window only to layers from max_window_layers on; no released
-            // Qwen2/2.5 checkpoint turns it on, so refuse rather than silently mis-model it.
-            if try fields.bool("use_sliding_window") == true {
-                throw fields.error(
-                    "use_sliding_window", "is true; gputrain does not support Qwen2 sliding-window layers")
-            }
-        case .gpt2:
-            break
-        }
     }
 
     /// Checks that the sizes fit together and that token ids the file gives are inside the vocabulary
@@ -170,10 +101,7 @@ extension ModelConfig {
             object["id2label"] = .object(JSONObject((0..<labelCount).map { ("\($0)", .string("LABEL_\($0)")) }))
             object["label2id"] = .object(JSONObject((0..<labelCount).map { ("LABEL_\($0)", .int($0)) }))
         }
-        switch modelType {
-        case .gpt2: try writeGPT2(into: &object)
-        case .llama, .qwen2, .mistral: try writeLlama(into: &object)
-        }
+        try modelType.dialect.write(self, into: &object)
         return .object(object)
     }
 
@@ -187,69 +115,12 @@ extension ModelConfig {
         try AtomicFile.write(jsonData(), to: url)
     }
 
-    private func requireBiases(_ expected: (Bool, Bool, Bool), _ description: String) throws {
+    func requireBiases(_ expected: (Bool, Bool, Bool), _ description: String) throws {
         guard (queryKeyValueBias, attentionOutputBias, mlpBias) == expected else {
             throw FormatError(
                 file: "config.json",
                 "cannot write a \(modelType.rawValue) config with biases (q/k/v \(queryKeyValueBias), output \(attentionOutputBias), mlp \(mlpBias)): \(description)"
             )
-        }
-    }
-
-    private func writeGPT2(into object: inout JSONObject) throws {
-        try requireBiases((true, true, true), "GPT-2 always has all biases")
-        guard keyValueHeadCount == headCount, headDimension * headCount == hiddenSize else {
-            throw FormatError(
-                file: "config.json",
-                "cannot write a gpt2 config with \(keyValueHeadCount) kv heads or head_dim \(headDimension): GPT-2 has n_head heads of width n_embd / n_head"
-            )
-        }
-        object["n_embd"] = .int(hiddenSize)
-        object["n_layer"] = .int(layerCount)
-        object["n_head"] = .int(headCount)
-        object["n_inner"] = intermediateSize == 4 * hiddenSize ? .null : .int(intermediateSize)
-        object["n_positions"] = .int(maxPositions)
-        object["layer_norm_epsilon"] = .double(normEpsilon)
-        object["activation_function"] = .string(activation)
-        object["attn_pdrop"] = .double(attentionDropout)
-        object["resid_pdrop"] = .double(residualDropout)
-        object["embd_pdrop"] = .double(embeddingDropout)
-        object["scale_attn_weights"] = .bool(scaleAttentionWeights)
-        object["scale_attn_by_inverse_layer_idx"] = .bool(scaleAttentionByInverseLayerIndex)
-        object["reorder_and_upcast_attn"] = .bool(false)
-    }
-
-    private func writeLlama(into object: inout JSONObject) throws {
-        object["hidden_size"] = .int(hiddenSize)
-        object["num_hidden_layers"] = .int(layerCount)
-        object["num_attention_heads"] = .int(headCount)
-        object["num_key_value_heads"] = .int(keyValueHeadCount)
-        object["head_dim"] = .int(headDimension)
-        object["intermediate_size"] = .int(intermediateSize)
-        object["max_position_embeddings"] = .int(maxPositions)
-        object["rms_norm_eps"] = .double(normEpsilon)
-        object["hidden_act"] = .string(activation)
-        object["attention_dropout"] = .double(attentionDropout)
-        object["rope_theta"] = .double(ropeTheta)
-        object["rope_scaling"] = ropeScaling?.json ?? .null
-        switch modelType {
-        case .qwen2:
-            try requireBiases((true, false, false), "Qwen2 has q/k/v biases only")
-            guard slidingWindow == nil else {
-                throw FormatError(file: "config.json", "cannot write a qwen2 config with a sliding window")
-            }
-            object["use_sliding_window"] = .bool(false)
-        case .mistral:
-            try requireBiases((false, false, false), "Mistral has no biases")
-            object["sliding_window"] = .int(orNull: slidingWindow)
-        default:
-            try requireBiases(
-                (queryKeyValueBias, queryKeyValueBias, mlpBias), "attention_bias covers q/k/v and output together")
-            guard slidingWindow == nil else {
-                throw FormatError(file: "config.json", "cannot write a llama config with a sliding window")
-            }
-            object["attention_bias"] = .bool(queryKeyValueBias)
-            object["mlp_bias"] = .bool(mlpBias)
         }
     }
 }

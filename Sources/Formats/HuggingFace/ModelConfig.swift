@@ -9,25 +9,11 @@ public enum ModelType: String, CaseIterable, Sendable {
     case mistral
 
     /// The causal-LM class transformers instantiates for this type.
-    public var causalLMArchitecture: String {
-        switch self {
-        case .gpt2: return "GPT2LMHeadModel"
-        case .llama: return "LlamaForCausalLM"
-        case .qwen2: return "Qwen2ForCausalLM"
-        case .mistral: return "MistralForCausalLM"
-        }
-    }
+    public var causalLMArchitecture: String { dialect.causalLMArchitecture(of: self) }
 
     /// The sequence-classification class transformers instantiates for this type (reward and
     /// value models, docs/formats.md §3.7).
-    public var sequenceClassificationArchitecture: String {
-        switch self {
-        case .gpt2: return "GPT2ForSequenceClassification"
-        case .llama: return "LlamaForSequenceClassification"
-        case .qwen2: return "Qwen2ForSequenceClassification"
-        case .mistral: return "MistralForSequenceClassification"
-        }
-    }
+    public var sequenceClassificationArchitecture: String { dialect.sequenceClassificationArchitecture(of: self) }
 
     /// Every `architectures` entry gputrain can build: the causal LM and the sequence classifier of
     /// each supported type.
@@ -121,7 +107,8 @@ public struct ModelConfig: Equatable, Sendable {
         config.headCount = headCount
         config.keyValueHeadCount = keyValueHeadCount ?? headCount
         config.headDimension = headDimension ?? hiddenSize / max(headCount, 1)
-        config.intermediateSize = intermediateSize ?? (modelType == .gpt2 ? 4 * hiddenSize : config.intermediateSize)
+        config.intermediateSize =
+            intermediateSize ?? modelType.dialect.intermediateSize(default: config, hiddenSize: hiddenSize)
         config.maxPositions = maxPositions
         config.tieWordEmbeddings = tieWordEmbeddings ?? config.tieWordEmbeddings
         config.bosTokenID = bosTokenID
@@ -173,36 +160,6 @@ public struct ModelConfig: Equatable, Sendable {
     /// The values transformers' `GPT2Config`, `LlamaConfig`, `Qwen2Config` and `MistralConfig` use
     /// for keys a file leaves out.
     public static func defaults(for modelType: ModelType) -> ModelConfig {
-        let architectures = [modelType.causalLMArchitecture]
-        switch modelType {
-        case .gpt2:
-            return ModelConfig(
-                modelType: .gpt2, architectures: architectures, vocabSize: 50257, hiddenSize: 768, layerCount: 12,
-                headCount: 12, keyValueHeadCount: 12, headDimension: 64, intermediateSize: 3072, maxPositions: 1024,
-                normEpsilon: 1e-5, activation: "gelu_new", ropeTheta: 10000, tieWordEmbeddings: true,
-                bias: (true, true, true), bosTokenID: 50256, eosTokenIDs: [50256],
-                dropout: (0.1, 0.1, 0.1), slidingWindow: nil)
-        case .llama:
-            return ModelConfig(
-                modelType: .llama, architectures: architectures, vocabSize: 32000, hiddenSize: 4096, layerCount: 32,
-                headCount: 32, keyValueHeadCount: 32, headDimension: 128, intermediateSize: 11008, maxPositions: 2048,
-                normEpsilon: 1e-6, activation: "silu", ropeTheta: 10000, tieWordEmbeddings: false,
-                bias: (false, false, false), bosTokenID: 1, eosTokenIDs: [2],
-                dropout: (0, 0, 0), slidingWindow: nil)
-        case .qwen2:
-            return ModelConfig(
-                modelType: .qwen2, architectures: architectures, vocabSize: 151_936, hiddenSize: 4096, layerCount: 32,
-                headCount: 32, keyValueHeadCount: 32, headDimension: 128, intermediateSize: 22016, maxPositions: 32768,
-                normEpsilon: 1e-6, activation: "silu", ropeTheta: 10000, tieWordEmbeddings: false,
-                bias: (true, false, false), bosTokenID: nil, eosTokenIDs: [],
-                dropout: (0, 0, 0), slidingWindow: nil)
-        case .mistral:
-            return ModelConfig(
-                modelType: .mistral, architectures: architectures, vocabSize: 32000, hiddenSize: 4096, layerCount: 32,
-                headCount: 32, keyValueHeadCount: 8, headDimension: 128, intermediateSize: 14336, maxPositions: 131_072,
-                normEpsilon: 1e-6, activation: "silu", ropeTheta: 10000, tieWordEmbeddings: false,
-                bias: (false, false, false), bosTokenID: 1, eosTokenIDs: [2],
-                dropout: (0, 0, 0), slidingWindow: 4096)
-        }
+        modelType.dialect.defaults(for: modelType)
     }
 }

@@ -30,19 +30,17 @@ public class TrainingStage<Config: TrainingConfiguration> {
         self.emit = emit
     }
 
-    /// The loop that trains `models` (checkpoint name, parameters), each with its own AdamW
-    /// from the recipe's `optim`; the resolved recipe is kept as the run's `config.yaml`.
-    func makeLoop(training models: [(name: String, store: ParameterStore)], adapters: [LoRAAdapters?] = []) throws
-        -> StageLoop
-    {
+    /// The loop that trains `models`, each with its own AdamW from the recipe's `optim`; the
+    /// resolved recipe is kept as the run's `config.yaml`.
+    func makeLoop(training models: [TrainedModel]) throws -> StageLoop {
         let trainees = try models.map {
-            Trainee(name: $0.name, store: $0.store, optimizer: try config.optim.makeOptimizer(for: $0.store))
+            Trainee(name: $0.name, store: $0.parameters, optimizer: try config.optim.makeOptimizer(for: $0.parameters))
         }
         try run.writeConfig(config)
         let loop = StageLoop(
             run: run, trainees: trainees, settings: config.train, optim: config.optim,
             interruption: interruption, emit: emit)
-        loop.adapters = adapters.compactMap { $0 }
+        loop.adapters = models.compactMap(\.adapters)
         return loop
     }
 }
@@ -85,28 +83,5 @@ extension TrainingStage {
         try save(run.finalModelURL)
         emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
         return run.finalModelURL
-    }
-}
-
-extension TrainingStage where Config: PostTrainingConfiguration {
-    /// The model folder `model.init_from` names, opened with the recipe's chat template;
-    /// `stage` names the stage in the error when `init_from` is unset.
-    func openModelFolder(stage: String) throws -> ChatModelFolder {
-        try ChatModelFolder(url: config.model.folder(stage: stage), templateName: config.data.template.rawValue)
-    }
-
-    /// `items` split into training and held-out ones (`data.heldout_fraction` of them, the
-    /// last after a shuffle seeded by `train.seed`); an error when none is left to train on,
-    /// naming the data file and what it lacks (`what`: "example", "preference pair", …).
-    func split<Item>(_ items: [Item], what: String) throws -> (train: [Item], heldout: [Item]) {
-        let (train, heldout) = EpochOrder.split(
-            items, heldoutFraction: config.data.heldoutFraction, seed: UInt64(config.train.seed))
-        guard !train.isEmpty else {
-            throw ConfigError(
-                source: "config", line: nil,
-                message: "'data.path' (\(config.data.path)) has no \(what) that fits "
-                    + "max_length \(config.data.maxLength); raise data.max_length or set data.max_prompt_length")
-        }
-        return (train, heldout)
     }
 }

@@ -106,3 +106,27 @@ public struct GRPOLoss: Sendable {
             highClipFraction: clipped { $0 > 1 + epsilonHigh && $1 > 0 })
     }
 }
+
+extension GRPOLoss {
+    /// The loss's units in a micro-batch with `mask`, for `GradientAccumulation` (each
+    /// micro-batch's loss a mean over its units): sequences for the per-sequence means (grpo,
+    /// dr_grpo), completion tokens for DAPO's token mean, and one per micro-batch for BNPO, whose
+    /// per-batch token means TRL averages over the micro-batches. So the micro-batches of a step
+    /// accumulate the gradient of the step's loss as TRL defines it for each `loss_type`.
+    public func accumulationUnits(of mask: TokenMask) -> Int {
+        switch aggregation {
+        case .grpo, .drGRPO: return mask.sequences
+        case .dapo: return mask.total
+        case .bnpo: return 1
+        }
+    }
+
+    /// The loss of one micro-batch with `mask`, a mean over its `accumulationUnits`: DAPO's
+    /// denominator becomes the micro-batch's own tokens.
+    public func overMicroBatch(_ mask: TokenMask) -> GRPOLoss {
+        guard case .dapo = aggregation else { return self }
+        var loss = self
+        loss.aggregation = .dapo(tokenCount: mask.total)
+        return loss
+    }
+}

@@ -16,7 +16,10 @@ import Tensors
 /// computed once before the first step), from a frozen second copy of the model, or not at all
 /// (reference-free DPO, SimPO). The loss is a mean over pairs; with gradient accumulation each
 /// micro-batch's mean is weighed by its share of the step's pairs, so every pair counts the same.
-public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage {
+public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTrainingStage {
+    static let title = "DPO"
+    static let itemName = "preference pair"
+
     /// A preference pair encoded for the model, with its position in the dataset (the index of
     /// its cached reference log-probs).
     struct EncodedPair {
@@ -28,48 +31,62 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage {
     /// The loss of some pairs, and the batch they made.
     typealias Scorer = ([EncodedPair]) throws -> (scored: PreferenceObjective.Scored, batch: CompletionBatch)
 
+    /// The policy being trained and the loss of pairs under it.
+    struct Session {
+        let policy: LanguageModel
+        let score: Scorer
+    }
+
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
-    public func train() throws -> URL? {
-        try config.validate()
-        let mode = config.reference.mode
-        let objective = try config.loss.objective(referenceFree: mode == .none)
-        let folder = try openModelFolder(stage: "DPO")
-        let dataURL = URL(fileURLWithPath: config.data.path)
-        let pairs = try Self.pairs(from: dataURL, encoder: folder.encoder, limits: config.data.limits, emit: emit)
-        let (trainSet, heldout) = try split(pairs, what: "preference pair")
+    public func train() throws -> URL? { try runPostTraining(self) }
+
+    func read(_ folder: ChatModelFolder) throws -> [EncodedPair] {
+        try Self.pairs(
+            from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
+            emit: emit)
+    }
+
+    func plannedModels(_ folder: ChatModelFolder) -> [PlannedModel] {
         let pairRows = 2 * config.train.batchSize
-        try requireMemory(
-            for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
-                + (mode == .model ? plannedReference(folder.url, sequencesPerBatch: pairRows) : []))
+        return [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: pairRows)]
+            + (config.reference.mode == .model ? plannedReference(folder.url, sequencesPerBatch: pairRows) : [])
+    }
+
+    func load(_ folder: ChatModelFolder, data: StageData<EncodedPair>) throws -> Session {
+        let objective = try config.loss.objective(referenceFree: config.reference.mode == .none)
         let policy = try folder.loadModel(device: device, lora: config.lora)
-        try Self.requireFits(pairs, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
+        try Self.requireFits(data.all, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
         let padID = folder.padID(config: policy.config)
         // Before any step (and before a resumed run restores its checkpoint), the policy is
         // the reference: the cache is computed from it.
         let reference = try referenceSource(
-            mode: objective.needsReference ? mode : .none, folder: folder, policy: policy,
-            pairs: pairs, dataURL: dataURL, padID: padID)
-        let loop = try makeLoop(training: [("model", policy.parameters)], adapters: [policy.adapters])
-        let trainee = loop.trainees[0]
-        let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
-        let t = config.train
-        let score: Scorer = { pairs in
+            mode: objective.needsReference ? config.reference.mode : .none, folder: folder, policy: policy,
+            pairs: data.all, dataURL: URL(fileURLWithPath: config.data.path), padID: padID)
+        return Session(policy: policy) { pairs in
             try Self.preferenceLoss(objective, policy: policy, reference: reference, pairs: pairs, padID: padID)
         }
-        let finished = try loop(
-            step: { step in
-                let microBatches = (0..<t.gradientAccumulation).map { micro in
-                    order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
-                }
-                try policy.parameters.zeroGrad()
-                let (summary, tokens) = try Self.accumulate(microBatches, score: score)
-                let norm = try loop.update(trainee)
-                return StageLoop.StepResult(
-                    loss: summary.loss, gradientNorm: Double(norm), tokens: tokens, extra: summary.metrics(prefix: ""))
-            }, evaluate: heldout.isEmpty ? nil : { try Self.evaluate(heldout, batchSize: t.batchSize, score: score) })
-        guard finished else { return nil }
-        return try finish { try folder.saveChatModel(policy, to: $0) }
+    }
+
+    func trainees(of session: Session) -> [TrainedModel] {
+        [TrainedModel(name: "model", parameters: session.policy.parameters, adapters: session.policy.adapters)]
+    }
+
+    func step(_ session: Session, batches: [[EncodedPair]], index: Int, update: () throws -> Float) throws
+        -> StageLoop.StepResult
+    {
+        try session.policy.parameters.zeroGrad()
+        let (summary, tokens) = try Self.accumulate(batches, score: session.score)
+        return StageLoop.StepResult(
+            loss: summary.loss, gradientNorm: Double(try update()), tokens: tokens, extra: summary.metrics(prefix: ""))
+    }
+
+    func evaluate(_ session: Session, heldout: [EncodedPair]) throws -> [String: Double] {
+        try Self.evaluate(heldout, batchSize: config.train.batchSize, score: session.score)
+    }
+
+    func save(_ session: Session, folder: ChatModelFolder, data: StageData<EncodedPair>, to url: URL) throws {
+        try folder.saveChatModel(session.policy, to: url)
     }
 
     /// Runs forward and backward over `microBatches`, adding into the gradients, with each

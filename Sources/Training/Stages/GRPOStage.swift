@@ -18,47 +18,71 @@ import Tensors
 /// would. Every `eval_every` steps (and once before training) the held-out prompts are answered,
 /// sampled as in training and greedily, and their mean rewards logged (`eval/reward`,
 /// `eval/greedy/reward`).
-public final class GRPOStage: TrainingStage<GRPOConfig>, RunnableStage {
+public final class GRPOStage: TrainingStage<GRPOConfig>, RunnableStage, PostTrainingStage {
+    static let title = "GRPO"
+    static let itemName = "prompt"
+
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
-    public func train() throws -> URL? {
-        try config.validate()
-        let folder = try openModelFolder(stage: "GRPO")
-        let rewards = try RewardSet(
+    public func train() throws -> URL? { try runPostTraining(self) }
+
+    /// One batch of prompts per step; its rollout is split into micro-batches by `GRPOPolicy`.
+    var batchesPerStep: Int { 1 }
+
+    /// The prompts, after checking that each has the fields its reward functions read.
+    func read(_ folder: ChatModelFolder) throws -> [EncodedPrompt] {
+        let url = URL(fileURLWithPath: config.data.path)
+        try rewards.get().requireFields(of: RLPromptDataset.read(url), in: url)
+        return try Rollouts.read(
+            url, encoder: folder.encoder, limits: config.data.limits, field: "data.path", emit: emit)
+    }
+
+    func plannedModels(_ folder: ChatModelFolder) -> [PlannedModel] {
+        let rows = config.train.batchSize * config.numGenerations
+        return [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows)]
+            + (config.beta > 0 ? plannedReference(folder.url, sequencesPerBatch: rows) : [])
+    }
+
+    func load(_ folder: ChatModelFolder, data: StageData<EncodedPrompt>) throws -> GRPOPolicy {
+        let model = try folder.loadModel(device: device, lora: config.lora)
+        return GRPOPolicy(
+            model: model, reference: config.beta > 0 ? try folder.referenceModel(for: model, device: device) : nil,
+            encoder: folder.encoder, padID: folder.padID(config: model.config), rewards: try rewards.get(),
+            config: config)
+    }
+
+    func trainees(of policy: GRPOPolicy) -> [TrainedModel] {
+        [TrainedModel(name: "model", parameters: policy.model.parameters, adapters: policy.model.adapters)]
+    }
+
+    /// The starting model's held-out rewards, when the recipe evaluates.
+    func beforeTraining(_ policy: GRPOPolicy, heldout: [EncodedPrompt]) throws {
+        guard config.train.evalEvery > 0 else { return }
+        emit(
+            .note(
+                "held-out rewards before training: "
+                    + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))
+    }
+
+    func step(_ policy: GRPOPolicy, batches: [[EncodedPrompt]], index: Int, update: () throws -> Float) throws
+        -> StageLoop.StepResult
+    {
+        try policy.step(batches[0], seed: Rollouts.seed(base: config.train.seed, step: index), update: update)
+    }
+
+    func evaluate(_ policy: GRPOPolicy, heldout: [EncodedPrompt]) throws -> [String: Double] {
+        try policy.evaluate(heldout)
+    }
+
+    func save(_ policy: GRPOPolicy, folder: ChatModelFolder, data: StageData<EncodedPrompt>, to url: URL) throws {
+        try folder.saveChatModel(policy.model, to: url)
+    }
+
+    /// The reward functions the recipe names, made once (a reward model loads onto the device).
+    private lazy var rewards = Result {
+        try RewardSet(
             specs: config.rewards, options: .init(rewardModel: config.rewardModel, lengthLimit: config.lengthLimit),
             device: device)
-        let url = URL(fileURLWithPath: config.data.path)
-        try rewards.requireFields(of: RLPromptDataset.read(url), in: url)
-        let prompts = try Rollouts.read(
-            url, encoder: folder.encoder, limits: config.data.limits, field: "data.path", emit: emit)
-        let seed = config.train.seed
-        let (trainSet, heldout) = try split(prompts, what: "prompt")
-        let rows = config.train.batchSize * config.numGenerations
-        try requireMemory(
-            for: [PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows)]
-                + (config.beta > 0 ? plannedReference(folder.url, sequencesPerBatch: rows) : []))
-        let model = try folder.loadModel(device: device, lora: config.lora)
-        let policy = GRPOPolicy(
-            model: model, reference: config.beta > 0 ? try folder.referenceModel(for: model, device: device) : nil,
-            encoder: folder.encoder, padID: folder.padID(config: model.config), rewards: rewards, config: config)
-        let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.adapters])
-        let trainee = loop.trainees[0]
-        let order = EpochOrder(count: trainSet.count, seed: UInt64(seed))
-        if !heldout.isEmpty, config.train.evalEvery > 0, TrainerCheckpoint.latest(in: run.url) == nil {
-            emit(
-                .note(
-                    "held-out rewards before training: "
-                        + GRPOPolicy.describe(try Tensor.withNoGrad { try policy.evaluate(heldout) })))
-        }
-        let finished = try loop(
-            step: { step in
-                let batch = order.batch(step, size: self.config.train.batchSize).map { trainSet[$0] }
-                return try policy.step(batch, seed: Rollouts.seed(base: seed, step: step)) {
-                    try loop.update(trainee)
-                }
-            }, evaluate: heldout.isEmpty ? nil : { try policy.evaluate(heldout) })
-        guard finished else { return nil }
-        return try finish { try folder.saveChatModel(model, to: $0) }
     }
 }
 
@@ -85,8 +109,7 @@ struct GRPOPolicy {
         let advantages = try GRPOAdvantages.compute(
             rewards: scored.total.map(Float.init), groupSize: groupSize, scaling: config.scaleRewards)
         let microBatches = try self.microBatches(rollout.examples, advantages: advantages)
-        let totalTokens = microBatches.reduce(0) { $0 + $1.batch.completionTokenCount }
-        let loss = config.loss().countingTokens(totalTokens)
+        let loss = config.loss()
         let temperature = config.rollout.logProbTemperature
 
         // The sampling policy's and the reference's log-probs do not change over the iterations.
@@ -105,17 +128,20 @@ struct GRPOPolicy {
         var gradientNorm: Float = 0
         for _ in 0..<config.numIterations {
             try model.parameters.zeroGrad()
-            for (index, micro) in microBatches.enumerated() {
+            var outputs: [GRPOLoss.Output] = []
+            let units = { (micro: GRPOMicroBatch) in loss.accumulationUnits(of: micro.batch.mask) }
+            let shares = try GradientAccumulation.backward(microBatches, units: units, reduction: .mean) {
+                index, micro in
                 let logProbs = try micro.batch.logProbs(model, temperature: temperature)
-                let output = try loss(
+                let output = try loss.overMicroBatch(micro.batch.mask)(
                     logProbs: logProbs.tokens, oldLogProbs: old?[index], referenceLogProbs: referenceLogProbs?[index],
                     advantages: micro.advantages, mask: micro.batch.mask)
-                let share = try output.loss.scaled(
-                    by: loss.weight(
-                        ofSequences: micro.batch.sequences, among: rows.count,
-                        batches: microBatches.count))
-                try share.backward()
-                try statistics.add(share.scalar(), output, tokens: micro.batch.completionTokenCount)
+                outputs.append(output)
+                return output.loss
+            }
+            for (index, share) in shares.enumerated() {
+                statistics.add(
+                    try share.scalar(), outputs[index], tokens: microBatches[index].batch.completionTokenCount)
             }
             gradientNorm = try update()
             statistics.finishIteration()
@@ -177,13 +203,12 @@ struct GRPOPolicy {
 
     /// The rollout's sequences split into `gradient_accumulation` micro-batches, each with its
     /// sequences' advantages.
-    private func microBatches(_ examples: [ChatExample], advantages: [Float]) throws -> [(
-        batch: CompletionBatch, advantages: [Float]
-    )] {
+    private func microBatches(_ examples: [ChatExample], advantages: [Float]) throws -> [GRPOMicroBatch] {
         let size = (examples.count + config.train.gradientAccumulation - 1) / config.train.gradientAccumulation
         return try stride(from: 0, to: examples.count, by: size).map { start in
             let range = start..<min(start + size, examples.count)
-            return (try CompletionBatch(Array(examples[range]), padID: padID), Array(advantages[range]))
+            return GRPOMicroBatch(
+                batch: try CompletionBatch(Array(examples[range]), padID: padID), advantages: Array(advantages[range]))
         }
     }
 
@@ -212,6 +237,12 @@ struct GRPOPolicy {
     static func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
 }
 
+/// Some of a rollout's sequences, with their advantages: one micro-batch of a GRPO update.
+struct GRPOMicroBatch {
+    let batch: CompletionBatch
+    let advantages: [Float]
+}
+
 /// Running figures of a step's updates: the loss of each iteration, and token-weighted means of
 /// the clip fraction and the KL estimate.
 struct GRPOUpdateStatistics {
@@ -238,26 +269,4 @@ struct GRPOUpdateStatistics {
     var meanLoss: Double { GRPOPolicy.mean(losses) }
     var clipRatio: Double { clipped / Double(max(tokens, 1)) }
     var kl: Double? { klSum.map { $0 / Double(max(tokens, 1)) } }
-}
-
-extension GRPOLoss {
-    /// The loss with DAPO's denominator set to the whole step's `tokenCount` completion tokens.
-    func countingTokens(_ tokenCount: Int) -> GRPOLoss {
-        guard case .dapo = aggregation else { return self }
-        var loss = self
-        loss.aggregation = .dapo(tokenCount: tokenCount)
-        return loss
-    }
-
-    /// The weight of a micro-batch of `sequences` among `total` sequences in `batches`
-    /// micro-batches, so the accumulated gradient is that of the whole step's loss: per-sequence
-    /// means are averaged over all sequences, token sums already share the step's denominator
-    /// (DAPO), and BNPO's per-batch token means are averaged over the micro-batches.
-    func weight(ofSequences sequences: Int, among total: Int, batches: Int) -> Float {
-        switch aggregation {
-        case .grpo, .drGRPO: return Float(sequences) / Float(total)
-        case .dapo: return 1
-        case .bnpo: return 1 / Float(batches)
-        }
-    }
 }

@@ -21,24 +21,48 @@ import Tensors
 /// The score is placed on the last response token (`ScorePlacement.lastToken`) rather than
 /// TRL's one-past-the-end slot: a completion batch has no value for the padding after a
 /// response, and the two differ only in which token's advantage first sees the score.
-public final class PPOStage: TrainingStage<PPOConfig>, RunnableStage {
+public final class PPOStage: TrainingStage<PPOConfig>, RunnableStage, PostTrainingStage {
+    static let title = "PPO"
+    static let itemName = "prompt"
+
+    /// The four models, the pretraining chats of PPO-ptx, and the reward model's folder (the
+    /// value model is saved in its layout).
+    struct Session {
+        let models: PPOModels
+        let ptx: [ChatExample]
+        let rewardFolder: ChatModelFolder
+    }
+
     /// The value model's folder in the run directory.
     public var valueModelURL: URL { run.url.appendingPathComponent("value") }
 
     /// Trains and returns the final policy folder, or nil when interrupted (after checkpointing).
     @discardableResult
-    public func train() throws -> URL? {
-        try config.validate()
-        let folder = try openModelFolder(stage: "PPO")
-        let rewardURL = try config.rewardModelFolder()
-        let rewardFolder = try ChatModelFolder(
-            url: rewardURL, templateName: config.data.template.rawValue, field: "reward_model")
+    public func train() throws -> URL? { try runPostTraining(self) }
+
+    /// The prompts, after checking that the reward model has a scalar head and the policy's tokenizer.
+    func read(_ folder: ChatModelFolder) throws -> [EncodedPrompt] {
+        let rewardFolder = try self.rewardFolder()
         try folder.requireSameTokenizer(as: rewardFolder)
-        try ScalarHeadModel.requireHead(in: rewardURL, field: "'reward_model'")
-        let prompts = try Rollouts.read(
+        try ScalarHeadModel.requireHead(in: rewardFolder.url, field: "'reward_model'")
+        return try Rollouts.read(
             URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
             field: "data.path", emit: emit)
-        let (trainSet, heldout) = try split(prompts, what: "prompt")
+    }
+
+    func plannedModels(_ folder: ChatModelFolder) throws -> [PlannedModel] {
+        let rewardURL = try config.rewardModelFolder()
+        let rows = config.train.batchSize
+        return [
+            PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
+            PlannedModel(folder: rewardURL, trained: false, scalarHead: true, sequencesPerBatch: rows),
+            PlannedModel(folder: rewardURL, trained: true, scalarHead: true, sequencesPerBatch: rows),
+        ] + plannedReference(folder.url, sequencesPerBatch: rows)
+    }
+
+    /// The policy and its frozen reference from `folder`; the reward model and the value model
+    /// (trained, starting as its copy) from `reward_model`; the `ptx_data` chats when `ptx_coef` > 0.
+    func load(_ folder: ChatModelFolder, data: StageData<EncodedPrompt>) throws -> Session {
         let ptx =
             config.ptxCoef > 0
             ? try ChatExamples.read(
@@ -49,54 +73,62 @@ public final class PPOStage: TrainingStage<PPOConfig>, RunnableStage {
                 source: "config", line: nil,
                 message: "'ptx_data' (\(config.ptxData)) has no chat that fits max_length \(config.data.maxLength)")
         }
-        let rows = config.train.batchSize
-        try requireMemory(
-            for: [
-                PlannedModel(folder: folder.url, trained: true, sequencesPerBatch: rows),
-                PlannedModel(folder: rewardURL, trained: false, scalarHead: true, sequencesPerBatch: rows),
-                PlannedModel(folder: rewardURL, trained: true, scalarHead: true, sequencesPerBatch: rows),
-            ] + plannedReference(folder.url, sequencesPerBatch: rows))
+        let rewardURL = try config.rewardModelFolder()
         let policy = try folder.loadModel(device: device, lora: config.lora)
         let models = PPOModels(
             policy: policy, reference: try folder.referenceModel(for: policy, device: device),
             reward: try ScalarHeadModel.load(rewardURL, device: device, trainable: false),
             value: try ScalarHeadModel.load(rewardURL, device: device, lora: config.lora), encoder: folder.encoder,
             padID: folder.padID(config: policy.config))
-        let loop = try makeLoop(
-            training: [("model", policy.parameters), ("value", models.value.parameters)],
-            adapters: [policy.adapters, models.value.backbone.adapters])
-        let (policyTrainee, valueTrainee) = (loop.trainees[0], loop.trainees[1])
-        if !heldout.isEmpty, TrainerCheckpoint.latest(in: run.url) == nil {
-            let before = try Tensor.withNoGrad { try evaluate(models, heldout) }
-            emit(
-                .note(
-                    "held-out prompts before PPO: mean score \(Self.format(before["eval/scores"]!)), "
-                        + "mean response length \(Self.format(before["eval/response_length"]!))"))
+        return Session(models: models, ptx: ptx, rewardFolder: try rewardFolder())
+    }
+
+    func trainees(of session: Session) -> [TrainedModel] {
+        [
+            TrainedModel(
+                name: "model", parameters: session.models.policy.parameters, adapters: session.models.policy.adapters),
+            TrainedModel(
+                name: "value", parameters: session.models.value.parameters,
+                adapters: session.models.value.backbone.adapters),
+        ]
+    }
+
+    /// The starting policy's held-out figures, for comparison with the end's.
+    func beforeTraining(_ session: Session, heldout: [EncodedPrompt]) throws {
+        let before = try Tensor.withNoGrad { try evaluate(session, heldout: heldout) }
+        emit(
+            .note(
+                "held-out prompts before PPO: mean score \(Self.format(before["eval/scores"]!)), "
+                    + "mean response length \(Self.format(before["eval/response_length"]!))"))
+    }
+
+    /// One iteration: a rollout on the step's prompts, its experience, and the updates.
+    func step(_ session: Session, batches: [[EncodedPrompt]], index: Int, update: () throws -> Float) throws
+        -> StageLoop.StepResult
+    {
+        let models = session.models
+        let rollout = try Rollouts.generate(
+            models.policy, encoder: models.encoder, prompts: batches[0].map(\.ids), settings: config.rollout,
+            seed: Rollouts.seed(base: config.train.seed, step: index), maxLength: config.data.maxLength)
+        let experience = try PPOExperience(rollout, models: models, config: config)
+        var result = try optimize(experience, models: models, step: index, ptx: session.ptx, update: update)
+        experience.metrics.forEach { result.extra[$0.key] = $0.value }
+        return result
+    }
+
+    /// The policy, and the value model when `save_value_model` is set (in `valueModelURL`).
+    func save(_ session: Session, folder: ChatModelFolder, data: StageData<EncodedPrompt>, to url: URL) throws {
+        try folder.saveChatModel(session.models.policy, to: url)
+        if config.saveValueModel {
+            try session.rewardFolder.saveScalarHeadModel(
+                session.models.value, to: valueModelURL, padID: session.models.padID)
         }
-        let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
-        let finished = try loop(
-            step: { step in
-                let rollout = try Rollouts.generate(
-                    policy, encoder: models.encoder,
-                    prompts: order.batch(step, size: config.train.batchSize).map { trainSet[$0].ids },
-                    settings: config.rollout, seed: Rollouts.seed(base: config.train.seed, step: step),
-                    maxLength: config.data.maxLength)
-                let experience = try PPOExperience(rollout, models: models, config: config)
-                var result = try optimize(experience, models: models, step: step, ptx: ptx) {
-                    let norm = try loop.update(policyTrainee)
-                    try loop.update(valueTrainee)
-                    return norm
-                }
-                experience.metrics.forEach { result.extra[$0.key] = $0.value }
-                return result
-            }, evaluate: heldout.isEmpty ? nil : { [self] in try evaluate(models, heldout) })
-        guard finished else { return nil }
-        return try finish { url in
-            try folder.saveChatModel(policy, to: url)
-            if config.saveValueModel {
-                try rewardFolder.saveScalarHeadModel(models.value, to: valueModelURL, padID: models.padID)
-            }
-        }
+    }
+
+    /// The reward model's folder (`reward_model`), read with the recipe's template.
+    private func rewardFolder() throws -> ChatModelFolder {
+        try ChatModelFolder(
+            url: config.rewardModelFolder(), templateName: config.data.template.rawValue, field: "reward_model")
     }
 
     /// The `ppo_epochs` passes over `experience`: each a seeded permutation of its rows cut into
@@ -170,7 +202,8 @@ public final class PPOStage: TrainingStage<PPOConfig>, RunnableStage {
 
     /// Greedy responses to the held-out prompts scored by the reward model (missing-EOS penalty
     /// included): "eval/scores", "eval/response_length", "eval/eos_fraction".
-    private func evaluate(_ models: PPOModels, _ prompts: [EncodedPrompt]) throws -> [String: Double] {
+    func evaluate(_ session: Session, heldout prompts: [EncodedPrompt]) throws -> [String: Double] {
+        let models = session.models
         var greedy = config.rollout
         greedy.temperature = 0
         var scores = 0.0

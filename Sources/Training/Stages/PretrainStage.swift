@@ -23,7 +23,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         emit(.note(estimate.summary))
         try estimate.requireFits(on: device)
         let model = try makeModel(modelConfig)
-        let loop = try makeLoop(training: [("model", model.parameters)])
+        let loop = try makeLoop(training: [TrainedModel(name: "model", parameters: model.parameters)])
         let trainee = loop.trainees[0]
         let trainingStep = TrainingStep(model: model)
         var sampler = try BatchSampler(

@@ -16,71 +16,88 @@ import Tensors
 /// inside the sigmoid. A held-out share of the pairs measures accuracy overall and per
 /// `rejected_kind`; the end writes `final/` (transformers' `*ForSequenceClassification`, one
 /// label) and `reward_report.json`.
-public final class RewardStage: TrainingStage<RewardConfig>, RunnableStage {
+public final class RewardStage: TrainingStage<RewardConfig>, RunnableStage, PostTrainingStage {
+    static let title = "Reward modelling"
+    static let itemName = "preference pair"
+
+    /// The reward model, its padding id, the loss and the scorer its evaluations use.
+    struct Session {
+        let model: ScalarHeadModel
+        let padID: Int
+        let loss: BradleyTerryLoss
+        let scorer: RewardScorer
+    }
+
     /// Trains and returns the final model folder, or nil when interrupted (after checkpointing).
     @discardableResult
-    public func train() throws -> URL? {
-        try config.validate()
-        let folder = try openModelFolder(stage: "Reward modelling")
-        let pairs = try EncodedPreferencePair.read(
-            URL(fileURLWithPath: config.data.path), encoder: folder.encoder,
-            limits: config.data.limits, emit: emit)
-        let (trainSet, heldout) = try split(pairs, what: "preference pair")
-        try requireMemory(for: [
+    public func train() throws -> URL? { try runPostTraining(self) }
+
+    func read(_ folder: ChatModelFolder) throws -> [EncodedPreferencePair] {
+        try EncodedPreferencePair.read(
+            URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits, emit: emit)
+    }
+
+    func plannedModels(_ folder: ChatModelFolder) -> [PlannedModel] {
+        [
             PlannedModel(
                 folder: folder.url, trained: true, scalarHead: true, sequencesPerBatch: 2 * config.train.batchSize)
-        ])
+        ]
+    }
+
+    func load(_ folder: ChatModelFolder, data: StageData<EncodedPreferencePair>) throws -> Session {
         let model = try ScalarHeadModel.load(
             folder.url, device: device, lora: config.lora, headSeed: UInt64(config.train.seed))
         let padID = folder.padID(config: model.config)
-        let scorer = RewardScorer(
-            model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize)
-        let loop = try makeLoop(training: [("model", model.parameters)], adapters: [model.backbone.adapters])
-        let trainee = loop.trainees[0]
-        let order = EpochOrder(count: trainSet.count, seed: UInt64(config.train.seed))
-        let t = config.train
-        let loss = BradleyTerryLoss(centeringCoefficient: Float(config.centerRewardsCoefficient))
-        let finished = try loop(
-            step: { step in
-                let microBatches = (0..<t.gradientAccumulation).map { micro in
-                    order.batch(step * t.gradientAccumulation + micro, size: t.batchSize).map { trainSet[$0] }
-                }
-                try model.parameters.zeroGrad()
-                var result = StageLoop.StepResult(loss: 0, gradientNorm: 0, tokens: 0)
-                var accuracy = 0.0
-                var margin = 0.0
-                var meanReward = 0.0
-                let total = Double(microBatches.reduce(0) { $0 + $1.count })
-                let shares = try GradientAccumulation.backward(microBatches, units: \.count, reduction: .mean) {
-                    _, pairs in
-                    let output = try Self.loss(loss, model: model, pairs: pairs, padID: padID)
-                    let share = Double(pairs.count) / total
-                    result.tokens += output.tokens
-                    accuracy += output.accuracy * share
-                    margin += output.meanMargin * share
-                    meanReward += output.meanReward * share
-                    return output.loss
-                }
-                result.loss = try GradientAccumulation.sum(shares)
-                result.gradientNorm = Double(try loop.update(trainee))
-                result.extra = ["accuracy": accuracy, "margin": margin, "mean_reward": meanReward]
-                return result
-            },
-            evaluate: heldout.isEmpty
-                ? nil
-                : {
-                    try scorer.evaluate(heldout, centeringCoefficient: self.config.centerRewardsCoefficient).metrics()
-                })
-        guard finished else { return nil }
-        return try finish { url in
-            try folder.saveScalarHeadModel(model, to: url, padID: padID)
-            let c = config.centerRewardsCoefficient
-            let report = try RewardReport(
-                heldout: heldout.isEmpty ? nil : scorer.evaluate(heldout, centeringCoefficient: c),
-                train: scorer.evaluate(trainSet, centeringCoefficient: c))
-            try report.write(to: run.url)
-            emit(.note(report.summary))
+        return Session(
+            model: model, padID: padID,
+            loss: BradleyTerryLoss(centeringCoefficient: Float(config.centerRewardsCoefficient)),
+            scorer: RewardScorer(
+                model: model, encoder: folder.encoder, padID: padID, batchSize: 2 * config.train.batchSize))
+    }
+
+    func trainees(of session: Session) -> [TrainedModel] {
+        [TrainedModel(name: "model", parameters: session.model.parameters, adapters: session.model.backbone.adapters)]
+    }
+
+    func step(_ session: Session, batches: [[EncodedPreferencePair]], index: Int, update: () throws -> Float) throws
+        -> StageLoop.StepResult
+    {
+        try session.model.parameters.zeroGrad()
+        var result = StageLoop.StepResult(loss: 0, gradientNorm: 0, tokens: 0)
+        var accuracy = 0.0
+        var margin = 0.0
+        var meanReward = 0.0
+        let total = Double(batches.reduce(0) { $0 + $1.count })
+        let shares = try GradientAccumulation.backward(batches, units: \.count, reduction: .mean) { _, pairs in
+            let output = try Self.loss(session.loss, model: session.model, pairs: pairs, padID: session.padID)
+            let share = Double(pairs.count) / total
+            result.tokens += output.tokens
+            accuracy += output.accuracy * share
+            margin += output.meanMargin * share
+            meanReward += output.meanReward * share
+            return output.loss
         }
+        result.loss = try GradientAccumulation.sum(shares)
+        result.gradientNorm = Double(try update())
+        result.extra = ["accuracy": accuracy, "margin": margin, "mean_reward": meanReward]
+        return result
+    }
+
+    func evaluate(_ session: Session, heldout: [EncodedPreferencePair]) throws -> [String: Double] {
+        try session.scorer.evaluate(heldout, centeringCoefficient: config.centerRewardsCoefficient).metrics()
+    }
+
+    /// The reward model (transformers' sequence-classification layout) and `reward_report.json`.
+    func save(_ session: Session, folder: ChatModelFolder, data: StageData<EncodedPreferencePair>, to url: URL)
+        throws
+    {
+        try folder.saveScalarHeadModel(session.model, to: url, padID: session.padID)
+        let c = config.centerRewardsCoefficient
+        let report = try RewardReport(
+            heldout: data.heldout.isEmpty ? nil : session.scorer.evaluate(data.heldout, centeringCoefficient: c),
+            train: session.scorer.evaluate(data.train, centeringCoefficient: c))
+        try report.write(to: run.url)
+        emit(.note(report.summary))
     }
 
     /// What one micro-batch's loss gives besides the loss.
