@@ -4,12 +4,26 @@
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var source: String
     public var line: Int?
+    /// The recipe key the error is about (`train.steps`), when there is one: the loader finds
+    /// its line, or the `--set` that gave it.
+    public var key: String?
     public var message: String
 
-    public init(source: String, line: Int?, message: String) {
+    public init(source: String, line: Int?, key: String? = nil, message: String) {
         self.source = source
         self.line = line
+        self.key = key
         self.message = message
+    }
+
+    /// A recipe value out of range: names the key, the value and what it must be.
+    public static func value(_ key: String, _ value: Any, mustBe valid: String) -> ConfigError {
+        ConfigError(source: "config", line: nil, key: key, message: "'\(key)' must be \(valid), got \(value)")
+    }
+
+    /// Throws `value(key, value, mustBe: valid)` unless `condition` holds.
+    public static func require(_ condition: Bool, _ key: String, _ value: Any, mustBe valid: String) throws {
+        guard condition else { throw Self.value(key, value, mustBe: valid) }
     }
 
     public var description: String {

@@ -55,6 +55,7 @@ extension PipelineConfig {
                 try recipe.validate()
             } catch var error as ConfigError {
                 error.message = "in section '\(section)': " + error.message
+                error.key = error.key.map { "\(section).\($0)" }
                 throw error
             }
         }

@@ -63,7 +63,12 @@ public enum ConfigLoader {
         do {
             try config.validate()
         } catch var error as ConfigError where error.source == "config" {
-            error.source = source
+            if let key = error.key {
+                (error.source, error.line) = locate(
+                    key.split(separator: ".").map(String.init), tree: tree, source: source, overrides: overrides)
+            } else {
+                error.source = source
+            }
             throw error
         }
         return config
@@ -78,7 +83,20 @@ public enum ConfigLoader {
     /// The defaults of `T` as a YAML tree.
     static func defaultsTree<T: Configuration>(_: T.Type) throws -> Node {
         let yaml = try YAMLEncoder().encode(T())
-        return renamingKeys(try Yams.compose(yaml: yaml) ?? .mapping(Node.Mapping([])), with: snakeCased)
+        return withoutMarks(renamingKeys(try Yams.compose(yaml: yaml) ?? .mapping(Node.Mapping([])), with: snakeCased))
+    }
+
+    /// The tree without source positions: a default has no line in the user's recipe.
+    static func withoutMarks(_ node: Node) -> Node {
+        switch node {
+        case .scalar(let scalar): return .scalar(Node.Scalar(scalar.string, scalar.tag, scalar.style))
+        case .mapping(let mapping):
+            return .mapping(
+                Node.Mapping(mapping.map { (withoutMarks($0), withoutMarks($1)) }, mapping.tag, mapping.style))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(withoutMarks), sequence.tag, sequence.style))
+        default: return node
+        }
     }
 
     /// The tree with every mapping key passed through `rename`.
@@ -224,26 +242,50 @@ public enum ConfigLoader {
                 return (DecodingError.Context(codingPath: [], debugDescription: "\(error)"), "a valid value")
             }
         }()
-        var node: Node? = tree
         var name = ""
         for key in context.codingPath {
-            if let index = key.intValue {
-                node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
-                name += "[\(index)]"
-            } else {
-                let key = snakeCased(key.stringValue)
-                node = node?.mapping?[key]
-                name += (name.isEmpty ? "" : ".") + key
+            name += key.intValue.map { "[\($0)]" } ?? ((name.isEmpty ? "" : ".") + snakeCased(key.stringValue))
+        }
+        let node = self.node(
+            at: context.codingPath.map { $0.intValue.map(Path.index) ?? .key($0.stringValue) }, in: tree)
+        let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"
+        let (origin, line) = locate(name, node: node, source: source, overrides: overrides)
+        return ConfigError(source: origin, line: line, message: "'\(name)' must be \(expected), got \(found)")
+    }
+
+    /// One step of a path into the recipe tree.
+    enum Path {
+        case key(String)
+        case index(Int)
+    }
+
+    /// The node at `path` (keys in Swift's camelCase or YAML's snake_case) in `tree`.
+    static func node(at path: [Path], in tree: Node) -> Node? {
+        var node: Node? = tree
+        for step in path {
+            switch step {
+            case .index(let index): node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
+            case .key(let key): node = node?.mapping?[snakeCased(key)]
             }
         }
-        let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"
-        let message = "'\(name)' must be \(expected), got \(found)"
+        return node
+    }
+
+    /// Where the value of the key `keyPath` (snake_case, dotted) came from: the `--set` that gave
+    /// it last, else the line of the recipe that holds it (`source`, `line`).
+    static func locate(_ keyPath: [String], tree: Node, source: String, overrides: [String]) -> (String, Int?) {
+        locate(
+            keyPath.joined(separator: "."), node: node(at: keyPath.map(Path.key), in: tree), source: source,
+            overrides: overrides)
+    }
+
+    private static func locate(_ name: String, node: Node?, source: String, overrides: [String]) -> (String, Int?) {
         let override = overrides.last { override in
             let key = override.prefix { $0 != "=" }
             return name == key || name.hasPrefix(key + ".") || name.hasPrefix(key + "[")
         }
-        if let override { return ConfigError(source: "--set \(override)", line: nil, message: message) }
-        return ConfigError(source: source, line: node?.mark?.line, message: message)
+        if let override { return ("--set \(override)", nil) }
+        return (source, node?.mark?.line)
     }
 
     private static func typeName(_ type: Any.Type) -> String {

@@ -60,10 +60,14 @@ public protocol PostTrainingConfiguration: TrainingConfiguration where Train == 
 }
 
 extension PostTrainingConfiguration {
-    /// The checks every post-training recipe shares (its `lora:` section); each recipe's
-    /// `validate()` calls it before its own.
+    /// The checks every post-training recipe shares (`run`, `train`, `optim`, `data`, `lora`);
+    /// each recipe's `validate()` calls it before its own.
     func validatePostTraining() throws {
-        if let problem = lora.problem { throw ConfigError(source: "config", line: nil, message: problem) }
+        try run.validate()
+        try train.validate()
+        try optim.validate()
+        try data.validate()
+        try lora.validate()
     }
 }
 

@@ -74,6 +74,49 @@ public struct PretrainConfig: Configuration, Equatable {
 
     public init() {}
 
+    /// The range checks of every section, and how the sizes relate.
+    public func validate() throws {
+        try run.validate()
+        try train.validateSchedule(batchSize: train.batchSize, gradientAccumulation: train.gradientAccumulation)
+        try ConfigError.require(
+            (2...Self.maxSize).contains(train.sequenceLength), "train.sequence_length", train.sequenceLength,
+            mustBe: "in 2…\(Self.maxSize)")
+        try ConfigError.require(train.evalBatches >= 1, "train.eval_batches", train.evalBatches, mustBe: "at least 1")
+        try ConfigError.require((0..<1).contains(train.dropout), "train.dropout", train.dropout, mustBe: "in [0, 1)")
+        try optim.validate()
+        try ConfigError.require(
+            (2...Self.maxSize).contains(data.vocabSize), "data.vocab_size", data.vocabSize,
+            mustBe: "in 2…\(Self.maxSize)")
+        guard model.initFrom.isEmpty else { return }
+        func size(_ value: Int, _ key: String) throws {
+            try ConfigError.require((1...Self.maxSize).contains(value), key, value, mustBe: "in 1…\(Self.maxSize)")
+        }
+        try size(model.hiddenSize, "model.hidden_size")
+        try size(model.layers, "model.layers")
+        try size(model.heads, "model.heads")
+        try size(model.maxPositions, "model.max_positions")
+        try ConfigError.require(
+            model.hiddenSize % model.heads == 0, "model.heads", model.heads,
+            mustBe: "a divisor of model.hidden_size (\(model.hiddenSize))")
+        try ConfigError.require(
+            model.keyValueHeads == 0 || (model.keyValueHeads > 0 && model.heads % model.keyValueHeads == 0),
+            "model.key_value_heads", model.keyValueHeads,
+            mustBe: "0 (as many as heads) or a divisor of model.heads (\(model.heads))")
+        try ConfigError.require(
+            (0...Self.maxSize).contains(model.intermediateSize), "model.intermediate_size", model.intermediateSize,
+            mustBe: "0 (the family's default) or up to \(Self.maxSize)")
+        try ConfigError.require(
+            model.ropeTheta > 0 && model.ropeTheta.isFinite, "model.rope_theta", model.ropeTheta,
+            mustBe: "a positive number")
+        try ConfigError.require(
+            train.sequenceLength <= model.maxPositions, "train.sequence_length", train.sequenceLength,
+            mustBe: "at most model.max_positions (\(model.maxPositions))")
+    }
+
+    /// The largest size any recipe count may take (widths, layers, positions, vocabulary): far
+    /// above any model gputrain can hold, and small enough that products of sizes cannot overflow.
+    static let maxSize = 1 << 20
+
     /// The Hugging Face configuration of a fresh model with `vocabSize` rows.
     public func modelConfig(vocabSize: Int, endOfText: Int) -> ModelConfig {
         let type = model.type.modelType
