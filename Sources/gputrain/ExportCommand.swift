@@ -30,6 +30,9 @@ struct ExportCommand: ParsableCommand {
     @Flag(name: .customLong("merge-lora"), help: "Merge a LoRA adapter folder into its base model's weights.")
     var mergeLoRA = false
 
+    @Flag(help: "Replace an earlier export at --out (never a folder gputrain did not make).")
+    var overwrite = false
+
     func validate() throws {
         guard ["hf", "gguf"].contains(format) else {
             throw ValidationError("--format must be hf or gguf, got '\(format)'")
@@ -50,13 +53,13 @@ struct ExportCommand: ParsableCommand {
         if format == "gguf" {
             let result = try ModelExport.gguf(
                 from: source, to: target, dtype: dtype.flatMap(GGUFExport.DType.init(rawValue:)) ?? .f16,
-                mergeLoRA: mergeLoRA, device: device)
+                mergeLoRA: mergeLoRA, overwrite: overwrite, device: device)
             result.warnings.forEach { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
             summary = result.summary
         } else {
             summary = try ModelExport.huggingFace(
                 from: source, to: target, dtype: dtype.flatMap(SafetensorsDType.init(floatName:)),
-                mergeLoRA: mergeLoRA, device: device)
+                mergeLoRA: mergeLoRA, overwrite: overwrite, device: device)
         }
         print(
             "wrote \(summary.output.path): \(summary.parameters) parameters as \(summary.dtype)"

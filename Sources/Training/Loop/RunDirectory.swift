@@ -10,7 +10,7 @@ public struct RunDirectory {
         case refuse
         /// Continue from its latest checkpoint.
         case resume
-        /// Delete it and start again.
+        /// Delete it and start again (only a folder gputrain made, `OwnedFolder`).
         case overwrite
     }
 
@@ -25,11 +25,13 @@ public struct RunDirectory {
             throw FormatError(
                 file: url.path, "run directory exists; pass --resume to continue it or --overwrite to start again")
         case (true, .overwrite):
-            try FileManager.default.removeItem(at: url)
-        default:
+            try OwnedFolder.remove(url, instead: "move it away or choose another run.name or --out")
+            try OwnedFolder.create(url, holding: "run folder")
+        case (true, .resume):
             break
+        case (false, _):
+            try OwnedFolder.create(url, holding: "run folder")
         }
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
     public var metricsURL: URL { url.appendingPathComponent("metrics.jsonl") }
