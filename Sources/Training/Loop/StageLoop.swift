@@ -88,6 +88,8 @@ public final class StageLoop {
                 runDirectory: run.url.path, device: device.name, parameters: parameters,
                 deviceBytes: device.memoryInUse, resumedAtStep: start > 0 ? start : nil))
         var secondsPerStep: Double?
+        var nonFiniteInARow = 0
+        var skippedSteps = 0
         for index in start..<settings.steps {
             if interruption.isRequested {
                 try checkpoint(step: index)
@@ -102,6 +104,12 @@ public final class StageLoop {
             let trainingSeconds = Date().timeIntervalSince(started)
             let done = index + 1
             var extra = result.extra
+            let finite = result.loss.isFinite && result.gradientNorm.isFinite
+            nonFiniteInARow = finite ? 0 : nonFiniteInARow + 1
+            if !finite {
+                skippedSteps += 1
+                extra["skipped_steps"] = Double(skippedSteps)
+            }
             if let evaluate, settings.evalEvery > 0, done % settings.evalEvery == 0 || done == settings.steps {
                 try Tensor.withNoGrad { try evaluate() }.forEach { extra[$0.key] = $0.value }
             }
@@ -114,6 +122,14 @@ public final class StageLoop {
                 secondsRemaining: Double(settings.steps - done) * (secondsPerStep ?? stepSeconds), extra: extra)
             try run.appendMetrics(metrics)
             emit(.step(metrics))
+            if !finite, settings.onNonfinite == .stop || nonFiniteInARow > settings.maxSkippedSteps {
+                // A non-finite norm updated nothing, so the weights are still those after step `index`.
+                let safe = result.gradientNorm.isFinite ? done : index
+                try checkpoint(step: safe)
+                throw NonFiniteStepError(
+                    step: done, loss: result.loss, gradientNorm: result.gradientNorm, checkpointStep: safe,
+                    inARow: nonFiniteInARow)
+            }
             if done % max(settings.checkpointEvery, 1) == 0 || done == settings.steps {
                 try checkpoint(step: done)
             }
@@ -151,4 +167,37 @@ public protocol LoopSchedule {
     var checkpointEvery: Int { get }
     /// The run's seed (LoRA dropout is seeded from it and the step).
     var seed: Int { get }
+    /// What a step whose loss or gradient norm is not finite does to the run.
+    var onNonfinite: NonFinitePolicy { get }
+    /// With `skip`, the most non-finite steps in a row before the run stops anyway.
+    var maxSkippedSteps: Int { get }
+}
+
+/// What a non-finite step (NaN or ±Inf loss or gradient norm) does (`train.on_nonfinite`). In
+/// both cases a step whose gradient norm is not finite updates nothing (`Trainee.update`).
+public enum NonFinitePolicy: String, ConfigChoice {
+    /// Stop the run with an error naming the step and the value, after checkpointing the last
+    /// finite state.
+    case stop
+    /// Go on to the next step, counting the skipped ones; stop after `max_skipped_steps` in a row.
+    case skip
+}
+
+/// A run stopped by a non-finite step: what it was, and where its last finite state is.
+public struct NonFiniteStepError: Error, CustomStringConvertible {
+    public var step: Int
+    public var loss: Double
+    public var gradientNorm: Double
+    /// The step of the checkpoint written before stopping.
+    public var checkpointStep: Int
+    /// Non-finite steps in a row (more than one only under `skip`).
+    public var inARow: Int
+
+    public var description: String {
+        "step \(step): the loss is \(loss) and the gradient norm \(gradientNorm)"
+            + (inARow > 1 ? " (\(inARow) non-finite steps in a row, more than train.max_skipped_steps)" : "")
+            + "; the run stopped with its last finite state checkpointed at step \(checkpointStep) "
+            + "(continue with --resume). Likely causes: a learning rate too high (optim.learning_rate), "
+            + "optim.beta1 or beta2 too close to 1, or bad data; train.on_nonfinite: skip steps past such steps"
+    }
 }

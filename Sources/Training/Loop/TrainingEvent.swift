@@ -66,34 +66,52 @@ public struct StepMetrics: Codable, Equatable, Sendable {
         init?(intValue: Int) { nil }
     }
 
+    /// Reads a line `encode` wrote; a null figure reads as NaN.
     public init(from decoder: Decoder) throws {
         let fixed = try decoder.container(keyedBy: CodingKeys.self)
+        func number(_ key: CodingKeys) throws -> Double {
+            try fixed.decodeIfPresent(Double.self, forKey: key) ?? .nan
+        }
         step = try fixed.decode(Int.self, forKey: .step)
         totalSteps = try fixed.decode(Int.self, forKey: .totalSteps)
-        loss = try fixed.decode(Double.self, forKey: .loss)
-        learningRate = try fixed.decode(Double.self, forKey: .learningRate)
-        gradientNorm = try fixed.decode(Double.self, forKey: .gradientNorm)
-        tokensPerSecond = try fixed.decode(Double.self, forKey: .tokensPerSecond)
-        validationLoss = try fixed.decodeIfPresent(Double.self, forKey: .validationLoss)
-        secondsRemaining = try fixed.decode(Double.self, forKey: .secondsRemaining)
-        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        loss = try number(.loss)
+        learningRate = try number(.learningRate)
+        gradientNorm = try number(.gradientNorm)
+        tokensPerSecond = try number(.tokensPerSecond)
+        validationLoss = fixed.contains(.validationLoss) ? try number(.validationLoss) : nil
+        secondsRemaining = try number(.secondsRemaining)
+        let known = Set(CodingKeys.allCases.map(\.rawValue) + [Self.nonFiniteKey])
         let all = try decoder.container(keyedBy: FlatKey.self)
         for key in all.allKeys where !known.contains(key.stringValue) {
-            extra[key.stringValue] = try all.decode(Double.self, forKey: key)
+            extra[key.stringValue] = try all.decodeIfPresent(Double.self, forKey: key) ?? .nan
         }
     }
 
+    /// One flat JSON object. JSON has no NaN or infinity: a non-finite figure is written as
+    /// `null` and its key listed in `"nonfinite"`, so a diverging run's line is still valid JSON.
     public func encode(to encoder: Encoder) throws {
-        var fixed = encoder.container(keyedBy: CodingKeys.self)
-        try fixed.encode(step, forKey: .step)
-        try fixed.encode(totalSteps, forKey: .totalSteps)
-        try fixed.encode(loss, forKey: .loss)
-        try fixed.encode(learningRate, forKey: .learningRate)
-        try fixed.encode(gradientNorm, forKey: .gradientNorm)
-        try fixed.encode(tokensPerSecond, forKey: .tokensPerSecond)
-        try fixed.encodeIfPresent(validationLoss, forKey: .validationLoss)
-        try fixed.encode(secondsRemaining, forKey: .secondsRemaining)
         var all = encoder.container(keyedBy: FlatKey.self)
-        for (key, value) in extra { try all.encode(value, forKey: FlatKey(stringValue: key)) }
+        var nonFinite: [String] = []
+        func number(_ value: Double, _ key: String) throws {
+            if value.isFinite {
+                try all.encode(value, forKey: FlatKey(stringValue: key))
+            } else {
+                try all.encodeNil(forKey: FlatKey(stringValue: key))
+                nonFinite.append(key)
+            }
+        }
+        try all.encode(step, forKey: FlatKey(stringValue: CodingKeys.step.rawValue))
+        try all.encode(totalSteps, forKey: FlatKey(stringValue: CodingKeys.totalSteps.rawValue))
+        try number(loss, CodingKeys.loss.rawValue)
+        try number(learningRate, CodingKeys.learningRate.rawValue)
+        try number(gradientNorm, CodingKeys.gradientNorm.rawValue)
+        try number(tokensPerSecond, CodingKeys.tokensPerSecond.rawValue)
+        if let validationLoss { try number(validationLoss, CodingKeys.validationLoss.rawValue) }
+        try number(secondsRemaining, CodingKeys.secondsRemaining.rawValue)
+        for (key, value) in extra.sorted(by: { $0.key < $1.key }) { try number(value, key) }
+        if !nonFinite.isEmpty { try all.encode(nonFinite, forKey: FlatKey(stringValue: Self.nonFiniteKey)) }
     }
+
+    /// The key listing a line's non-finite figures (written as null).
+    public static let nonFiniteKey = "nonfinite"
 }

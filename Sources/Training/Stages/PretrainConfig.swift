@@ -57,6 +57,11 @@ public struct PretrainConfig: Configuration, Equatable {
         /// Write a checkpoint every this many steps (and at the end).
         public var checkpointEvery = 200
         public var seed = 1234
+        /// What a step with a non-finite loss or gradient norm does: `stop` the run (after
+        /// checkpointing the last finite state) or `skip` it.
+        public var onNonfinite = NonFinitePolicy.stop
+        /// With `skip`, the most non-finite steps in a row before the run stops anyway.
+        public var maxSkippedSteps = 5
         /// Dropout on embeddings and residual branches while training.
         public var dropout = 0.0
     }

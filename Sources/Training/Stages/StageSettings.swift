@@ -99,6 +99,11 @@ public struct LoopSettings: Codable, Equatable, Sendable {
     /// Write a checkpoint every this many steps (and at the end).
     public var checkpointEvery = 50
     public var seed = 1234
+    /// What a step with a non-finite loss or gradient norm does: `stop` the run (after
+    /// checkpointing the last finite state) or `skip` it.
+    public var onNonfinite = NonFinitePolicy.stop
+    /// With `skip`, the most non-finite steps in a row before the run stops anyway.
+    public var maxSkippedSteps = 5
 }
 
 /// A stage's recipe: where its run goes and on which device, plus the stage's own sections.
