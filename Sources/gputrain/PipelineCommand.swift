@@ -24,7 +24,7 @@ struct PipelineCommand: ParsableCommand {
         let chosen = try options.makeDevice(recipe: recipe.device)
         let pipeline = try Pipeline(
             config: recipe, directory: directory, device: chosen, resume: options.resume,
-            interruption: .controlC(), emit: options.printer.callAsFunction)
+            interruption: .onSignals(), emit: options.printer.callAsFunction)
         let started = Date()
         guard let report = try pipeline.run() else { throw ExitCode(130) }
         let minutes = Date().timeIntervalSince(started) / 60

@@ -56,7 +56,7 @@ struct StageOptions: ParsableArguments {
         let directory = try run.runDirectory(fallback: "\(recipe.run.out)/\(name)")
         let stage = Stage(
             config: recipe, run: directory, device: try run.makeDevice(recipe: recipe.device),
-            interruption: .controlC(), emit: run.printer.callAsFunction)
+            interruption: .onSignals(), emit: run.printer.callAsFunction)
         if try stage.train() == nil { throw ExitCode(130) }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// A request to stop a run cleanly. The loop answers it before each step: it writes a
-/// checkpoint and returns, so `--resume` continues bit for bit. The CLI connects one to Ctrl-C
-/// (`controlC()`); a test requests it at the step it chooses.
+/// checkpoint and returns, so `--resume` continues bit for bit. The CLI connects one to Ctrl-C,
+/// SIGTERM and SIGHUP (`onSignals()`); a test requests it at the step it chooses.
 public final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
@@ -16,23 +16,37 @@ public final class Interruption: @unchecked Sendable {
     /// Asks the run to stop after its current step.
     public func request() { lock.withLock { requested = true } }
 
-    /// The interruption Ctrl-C (SIGINT) requests; a second Ctrl-C exits at once.
-    public static func controlC() -> Interruption {
-        if let installed = onSignal { return installed.interruption }
+    /// The interruption that Ctrl-C (SIGINT), SIGTERM (what a scheduler or `docker stop`
+    /// sends) and SIGHUP (a closed terminal) request; a second such signal exits at once.
+    public static func onSignals() -> Interruption {
+        if let installed = installed { return installed.interruption }
         let interruption = Interruption()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            if interruption.isRequested { exit(130) }
-            interruption.request()
-            FileHandle.standardError.write(
-                Data("\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)\n".utf8))
+        let sources = [SIGINT, SIGTERM, SIGHUP].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if interruption.isRequested { exit(128 + number) }
+                interruption.request()
+                FileHandle.standardError.write(
+                    Data(
+                        "\n\(Self.name(of: number)): finishing this step and writing a checkpoint (again to quit now)\n"
+                            .utf8))
+            }
+            source.resume()
+            return source
         }
-        source.resume()
-        onSignal = (source, interruption)
+        installed = (sources, interruption)
         return interruption
     }
 
-    /// The signal source, kept alive for the process, and the interruption it requests.
-    nonisolated(unsafe) private static var onSignal: (source: DispatchSourceSignal, interruption: Interruption)?
+    private static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "interrupted"
+        case SIGTERM: return "terminated (SIGTERM)"
+        default: return "hung up (SIGHUP)"
+        }
+    }
+
+    /// The signal sources, kept alive for the process, and the interruption they request.
+    nonisolated(unsafe) private static var installed: (sources: [DispatchSourceSignal], interruption: Interruption)?
 }

@@ -15,8 +15,11 @@ public struct RunDirectory {
     }
 
     public let url: URL
+    /// Held while this value lives: no other process writes the folder meanwhile.
+    private let lock: RunLock
 
-    /// Opens or creates the run folder `url`, following `existing` when it is there already.
+    /// Opens or creates the run folder `url`, following `existing` when it is there already,
+    /// and locks it (`RunLock`) for this process.
     public init(url: URL, existing: Existing) throws {
         self.url = url
         let exists = FileManager.default.fileExists(atPath: url.path)
@@ -25,6 +28,7 @@ public struct RunDirectory {
             throw FormatError(
                 file: url.path, "run directory exists; pass --resume to continue it or --overwrite to start again")
         case (true, .overwrite):
+            try RunLock.requireFree(url)
             try OwnedFolder.remove(url, instead: "move it away or choose another run.name or --out")
             try OwnedFolder.create(url, holding: "run folder")
         case (true, .resume):
@@ -32,6 +36,7 @@ public struct RunDirectory {
         case (false, _):
             try OwnedFolder.create(url, holding: "run folder")
         }
+        lock = try RunLock(folder: url)
     }
 
     public var metricsURL: URL { url.appendingPathComponent("metrics.jsonl") }
