@@ -81,7 +81,8 @@ public enum ModelExport {
         if isFolder.boolValue && OwnedFolder.isEmptyFolder(output) { return }
         guard overwrite else {
             throw FormatError(
-                file: output.path, "already exists; choose a new --out folder, or pass --overwrite to replace an export")
+                file: output.path, "already exists; choose a new --out folder, or pass --overwrite to replace an export"
+            )
         }
         guard isFolder.boolValue, OwnedFolder.isOwned(output) else {
             throw FormatError(

@@ -79,4 +79,66 @@ final class RunFolderSafetyTests: XCTestCase {
         ])
         XCTAssertEqual(resumed.status, 0, resumed.standardError)
     }
+
+    private func checkpointSteps(_ run: URL) throws -> [Int] {
+        try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)
+            .compactMap { $0.hasPrefix("step-") ? Int($0.dropFirst(5)) : nil }.sorted()
+    }
+
+    func testOnlyTheNewestCheckpointsAreKept() throws {
+        let run = root.appendingPathComponent("retention")
+        let result = try CommandRunner.run([
+            "pretrain", "--config", try recipe(steps: 8).path, "--out", run.path, "--set", "train.checkpoint_every=1",
+        ])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertEqual(try checkpointSteps(run), [6, 7, 8], "train.keep_checkpoints defaults to 3")
+
+        let all = root.appendingPathComponent("retention-all")
+        let kept = try CommandRunner.run([
+            "pretrain", "--config", try recipe(steps: 4).path, "--out", all.path, "--set", "train.checkpoint_every=1",
+            "--set", "train.keep_checkpoints=0",
+        ])
+        XCTAssertEqual(kept.status, 0, kept.standardError)
+        XCTAssertEqual(try checkpointSteps(all), [1, 2, 3, 4])
+    }
+
+    func testKeepBestKeepsTheLowestValidationLoss() throws {
+        let run = root.appendingPathComponent("best")
+        let result = try CommandRunner.run([
+            "pretrain", "--config", try recipe(steps: 6).path, "--out", run.path, "--set", "train.checkpoint_every=1",
+            "--set", "train.eval_every=1", "--set", "train.keep_checkpoints=1", "--set", "train.keep_best=true",
+            "--set", "optim.learning_rate=0.3", "--set", "optim.warmup_steps=0",
+        ])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let losses = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { line -> (Int, Double) in
+                let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return (try XCTUnwrap(object["step"] as? Int), try XCTUnwrap(object["val_loss"] as? Double))
+            }
+        let best = try XCTUnwrap(losses.min { $0.1 < $1.1 }).0
+        XCTAssertEqual(try checkpointSteps(run), Array(Set([best, 6])).sorted())
+    }
+
+    func testResumeDropsAHalfWrittenMetricsLine() throws {
+        let run = root.appendingPathComponent("half-line")
+        let recipe = try recipe(steps: 3)
+        let first = try CommandRunner.run([
+            "pretrain", "--config", recipe.path, "--out", run.path, "--set", "train.checkpoint_every=2",
+        ])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        // As a kill or a full disk would leave it: the final step's line half written, no final/.
+        let metrics = run.appendingPathComponent("metrics.jsonl")
+        var text = try String(contentsOf: metrics, encoding: .utf8)
+        text += "{\"step\":4,\"loss\":1."
+        try text.write(to: metrics, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: run.appendingPathComponent("checkpoints/step-3"))
+        let resumed = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        let steps = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n").map { line in
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["step"] as? Int
+        }
+        XCTAssertEqual(steps, [1, 2, 3], "each step exactly once")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent(".final.partial").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("final/config.json").path))
+    }
 }

@@ -34,6 +34,8 @@ extension LoopSchedule {
         try ConfigError.require(evalEvery >= 0, "train.eval_every", evalEvery, mustBe: "0 (off) or more")
         try ConfigError.require(checkpointEvery >= 0, "train.checkpoint_every", checkpointEvery, mustBe: "0 or more")
         try ConfigError.require(seed >= 0, "train.seed", seed, mustBe: "0 or more")
+        try ConfigError.require(
+            keepCheckpoints >= 0, "train.keep_checkpoints", keepCheckpoints, mustBe: "0 (keep all) or more")
         try ConfigError.require(maxSkippedSteps >= 0, "train.max_skipped_steps", maxSkippedSteps, mustBe: "0 or more")
     }
 }

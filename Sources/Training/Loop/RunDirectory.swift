@@ -57,14 +57,15 @@ public struct RunDirectory {
         }
     }
 
-    /// Drops the metrics lines of steps after `step` (a resumed run repeats them).
+    /// Keeps the metrics lines of steps up to `step` (a resumed run repeats the later ones),
+    /// dropping any line a killed process or a full disk left half written.
     public func truncateMetrics(after step: Int) throws {
         guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
             guard
                 let lineStep = (try? JSONValue.parse(Data(line.utf8), file: metricsURL.path))?.objectValue?["step"]?
                     .intValue
-            else { return true }
+            else { return false }
             return lineStep <= step
         }
         try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: metricsURL)

@@ -80,8 +80,9 @@ public final class StageLoop {
         var start = 0
         if let latest = TrainerCheckpoint.latest(in: run.url) {
             start = try TrainerCheckpoint.restore(from: latest, trainees).step
-            try run.truncateMetrics(after: start)
         }
+        // Steps after the checkpoint (or every step, without one) are run again.
+        try run.truncateMetrics(after: start)
         let parameters = trainees.reduce(0) { $0 + $1.store.layout.parameterCounts.trainable }
         emit(
             .started(
@@ -118,7 +119,10 @@ public final class StageLoop {
             let metrics = StepMetrics(
                 step: done, totalSteps: settings.steps, loss: result.loss, learningRate: Double(learningRate),
                 gradientNorm: result.gradientNorm, tokensPerSecond: Double(result.tokens) / max(trainingSeconds, 1e-9),
-                validationLoss: extra.removeValue(forKey: "eval/loss"),
+                validationLoss: extra.removeValue(forKey: "eval/loss").map { loss in
+                    latestValidationLoss = loss
+                    return loss
+                },
                 secondsRemaining: Double(settings.steps - done) * (secondsPerStep ?? stepSeconds), extra: extra)
             try run.appendMetrics(metrics)
             emit(.step(metrics))
@@ -151,9 +155,16 @@ public final class StageLoop {
         return norm
     }
 
+    /// The validation loss of the latest evaluation, kept with the next checkpoint for `keep_best`.
+    private var latestValidationLoss: Double?
+
+    /// Writes the checkpoint of `step`, then removes the checkpoints retention no longer keeps.
     private func checkpoint(step: Int) throws {
-        let url = try TrainerCheckpoint(step: step).write(trainees, runDirectory: run.url)
+        let url = try TrainerCheckpoint(step: step, validationLoss: latestValidationLoss)
+            .write(trainees, runDirectory: run.url)
         emit(.checkpoint(step: step, path: url.path))
+        try TrainerCheckpoint.prune(
+            in: run.url, keepingNewest: settings.keepCheckpoints, keepingBest: settings.keepBest)
     }
 }
 
@@ -171,6 +182,10 @@ public protocol LoopSchedule {
     var onNonfinite: NonFinitePolicy { get }
     /// With `skip`, the most non-finite steps in a row before the run stops anyway.
     var maxSkippedSteps: Int { get }
+    /// Checkpoints kept, the newest ones; 0 keeps every one.
+    var keepCheckpoints: Int { get }
+    /// Whether the checkpoint with the lowest validation loss is kept as well.
+    var keepBest: Bool { get }
 }
 
 /// What a non-finite step (NaN or ±Inf loss or gradient norm) does (`train.on_nonfinite`). In

@@ -14,11 +14,14 @@ import Tensors
 public struct TrainerCheckpoint: Codable, Equatable {
     /// Optimizer steps taken.
     public var step: Int
+    /// The validation loss of the latest evaluation at or before `step` (for `keep_best`).
+    public var validationLoss: Double?
 
     static let stateFile = "state.json"
 
-    public init(step: Int) {
+    public init(step: Int, validationLoss: Double? = nil) {
         self.step = step
+        self.validationLoss = validationLoss.flatMap { $0.isFinite ? $0 : nil }
     }
 
     /// Writes the checkpoint of every trainee under `checkpoints/step-N` of `runDirectory`.
@@ -60,6 +63,11 @@ public struct TrainerCheckpoint: Codable, Equatable {
 
     /// The newest complete checkpoint folder of `runDirectory`, if any.
     public static func latest(in runDirectory: URL) -> URL? {
+        all(in: runDirectory).last?.url
+    }
+
+    /// The complete checkpoint folders of `runDirectory` (those with their state file), oldest first.
+    static func all(in runDirectory: URL) -> [(step: Int, url: URL)] {
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
         return names.compactMap { name -> (Int, URL)? in
@@ -67,7 +75,30 @@ public struct TrainerCheckpoint: Codable, Equatable {
             let url = checkpoints.appendingPathComponent(name)
             return FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path)
                 ? (step, url) : nil
-        }.max { $0.0 < $1.0 }?.1
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Removes the checkpoints of `runDirectory` other than the newest `newest` (all kept when
+    /// it is 0) and, with `best`, the one whose state records the lowest validation loss.
+    static func prune(in runDirectory: URL, keepingNewest newest: Int, keepingBest best: Bool) throws {
+        let checkpoints = all(in: runDirectory)
+        guard newest > 0, checkpoints.count > newest else { return }
+        var kept = Set(checkpoints.suffix(newest).map(\.step))
+        if best {
+            let losses = checkpoints.compactMap { checkpoint -> (Int, Double)? in
+                guard
+                    let data = FileManager.default.contents(
+                        atPath: checkpoint.url.appendingPathComponent(stateFile).path),
+                    let state = try? JSONDecoder().decode(TrainerCheckpoint.self, from: data),
+                    let loss = state.validationLoss
+                else { return nil }
+                return (checkpoint.step, loss)
+            }
+            if let lowest = losses.min(by: { $0.1 < $1.1 }) { kept.insert(lowest.0) }
+        }
+        for checkpoint in checkpoints where !kept.contains(checkpoint.step) {
+            try FileManager.default.removeItem(at: checkpoint.url)
+        }
     }
 
     /// Loads the checkpoint in `folder` into every trainee; a damaged file is an error naming it.

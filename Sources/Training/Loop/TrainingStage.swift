@@ -83,9 +83,17 @@ public protocol RunnableStage {
 
 extension TrainingStage {
     /// Saves the final model with `save`, says so, and returns its folder: how every stage ends.
+    /// `save` writes into a temporary folder that is renamed to `final/` once complete, so an
+    /// interrupted save (a kill, a full disk) never leaves a `final/` without its files.
     func finish(_ save: (URL) throws -> Void) throws -> URL {
-        try save(run.finalModelURL)
-        emit(.finished(step: config.train.steps, finalModel: run.finalModelURL.path))
+        let final = run.finalModelURL
+        let partial = run.url.appendingPathComponent(".final.partial")
+        try? FileManager.default.removeItem(at: partial)
+        try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+        try save(partial)
+        try? FileManager.default.removeItem(at: final)
+        try FileManager.default.moveItem(at: partial, to: final)
+        emit(.finished(step: config.train.steps, finalModel: final.path))
         return run.finalModelURL
     }
 }

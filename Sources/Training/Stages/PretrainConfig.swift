@@ -62,6 +62,10 @@ public struct PretrainConfig: Configuration, Equatable {
         public var onNonfinite = NonFinitePolicy.stop
         /// With `skip`, the most non-finite steps in a row before the run stops anyway.
         public var maxSkippedSteps = 5
+        /// Checkpoints kept, the newest ones (older ones are removed as new ones are written); 0 keeps all.
+        public var keepCheckpoints = 3
+        /// Also keep the checkpoint with the lowest validation loss.
+        public var keepBest = false
         /// Dropout on embeddings and residual branches while training.
         public var dropout = 0.0
     }

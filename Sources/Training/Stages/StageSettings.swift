@@ -104,6 +104,10 @@ public struct LoopSettings: Codable, Equatable, Sendable {
     public var onNonfinite = NonFinitePolicy.stop
     /// With `skip`, the most non-finite steps in a row before the run stops anyway.
     public var maxSkippedSteps = 5
+    /// Checkpoints kept, the newest ones (older ones are removed as new ones are written); 0 keeps all.
+    public var keepCheckpoints = 3
+    /// Also keep the checkpoint with the lowest validation loss.
+    public var keepBest = false
 }
 
 /// A stage's recipe: where its run goes and on which device, plus the stage's own sections.
