@@ -97,7 +97,9 @@ public final class Pipeline {
     }
 
     private func stageRun(_ stage: String) throws -> RunDirectory {
-        try RunDirectory(url: stageFolder(stage), existing: resume ? .resume : .overwrite)
+        var run = try RunDirectory(url: stageFolder(stage), existing: resume ? .resume : .overwrite)
+        run.allowedChanges = directory.allowedChanges
+        return run
     }
 
     private var deviceName: String { config.device }

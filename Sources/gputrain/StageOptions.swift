@@ -16,8 +16,14 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Continue the run in the run directory from its latest checkpoint (pipeline: skip finished stages).")
     var resume = false
 
-    @Flag(help: "Delete an existing run directory and start again.")
+    @Flag(help: "Delete an existing run directory (one gputrain made) and start again.")
     var overwrite = false
+
+    @Option(
+        name: .customLong("allow-changed"),
+        help: "With --resume: accept a changed seed, global batch, sequence length, data.* or optim.* key (repeatable)."
+    )
+    var allowChanged: [String] = []
 
     @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
     var device: String?
@@ -27,8 +33,10 @@ struct RunOptions: ParsableArguments {
 
     /// Opens the run directory `out`, or `fallback` when no `--out` is given.
     func runDirectory(fallback: String) throws -> RunDirectory {
-        try RunDirectory(
+        var directory = try RunDirectory(
             url: URL(fileURLWithPath: out ?? fallback), existing: resume ? .resume : overwrite ? .overwrite : .refuse)
+        directory.allowedChanges = Set(allowChanged)
+        return directory
     }
 
     /// The device `--device` names, else the recipe's, else the default.

@@ -141,4 +141,28 @@ final class RunFolderSafetyTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent(".final.partial").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("final/config.json").path))
     }
+
+    func testResumingWithChangedOptimisationIsRefusedUnlessAllowed() throws {
+        let run = root.appendingPathComponent("changed")
+        let recipe = try recipe(steps: 2)
+        let first = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        let longer = ["pretrain", "--config", recipe.path, "--out", run.path, "--resume", "--set", "train.steps=3"]
+        let refused = try CommandRunner.run(
+            longer + ["--set", "optim.learning_rate=0.5", "--set", "train.batch_size=4"])
+        XCTAssertNotEqual(refused.status, 0)
+        for fragment in [
+            "optim.learning_rate: 1e-3 → 5e-1", "global batch (train.batch_size × train.gradient_accumulation): 2 → 4",
+            "--allow-changed optim.learning_rate", "--allow-changed train.batch_size",
+        ] {
+            XCTAssertTrue(refused.standardError.contains(fragment), "\(fragment): \(refused.standardError)")
+        }
+        let allowed = try CommandRunner.run(
+            longer + ["--set", "optim.learning_rate=0.5", "--allow-changed", "optim"])
+        XCTAssertEqual(allowed.status, 0, allowed.standardError)
+        let log = try String(contentsOf: run.appendingPathComponent("changes.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("resumed from step-2 with optim.learning_rate: 1e-3 → 5e-1"), log)
+        let growing = try CommandRunner.run(longer.dropLast() + ["train.steps=4", "--set", "optim.learning_rate=0.5"])
+        XCTAssertEqual(growing.status, 0, "train.steps grows freely: \(growing.standardError)")
+    }
 }

@@ -15,6 +15,9 @@ public struct RunDirectory {
     }
 
     public let url: URL
+    /// The protected settings (`ResumeCheck`) a resume may change: keys or sections, from
+    /// `--allow-changed`.
+    public var allowedChanges: Set<String> = []
     /// Held while this value lives: no other process writes the folder meanwhile.
     private let lock: RunLock
 
@@ -37,6 +40,22 @@ public struct RunDirectory {
             try OwnedFolder.create(url, holding: "run folder")
         }
         lock = try RunLock(folder: url)
+    }
+
+    /// Before a resumed run continues: refuses a changed protected setting (`ResumeCheck`)
+    /// unless allowed, and records the allowed changes in `changes.log`.
+    func checkResume<T: Configuration>(_ config: T) throws {
+        let saved = url.appendingPathComponent("config.yaml")
+        guard TrainerCheckpoint.latest(in: url) != nil, let old = try? String(contentsOf: saved, encoding: .utf8) else {
+            return
+        }
+        let changes = try ResumeCheck.changes(from: old, to: ConfigLoader.yaml(of: config), allowed: allowedChanges)
+        guard !changes.isEmpty else { return }
+        let log = url.appendingPathComponent("changes.log")
+        let before = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let step = TrainerCheckpoint.latest(in: url)?.lastPathComponent ?? ""
+        let entry = changes.map { "resumed from \(step) with \($0)\n" }.joined()
+        try AtomicFile.write(Data((before + entry).utf8), to: log)
     }
 
     public var metricsURL: URL { url.appendingPathComponent("metrics.jsonl") }

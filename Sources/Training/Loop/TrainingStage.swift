@@ -36,6 +36,7 @@ public class TrainingStage<Config: TrainingConfiguration> {
         let trainees = try models.map {
             Trainee(name: $0.name, store: $0.parameters, optimizer: try config.optim.makeOptimizer(for: $0.parameters))
         }
+        try run.checkResume(config)
         try run.writeConfig(config)
         let loop = StageLoop(
             run: run, trainees: trainees, settings: config.train, optim: config.optim,
