@@ -1,0 +1,120 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// kill -9 at random moments (seeded delays within the length of an uninterrupted run) of short
+/// runs, a pretraining and a LoRA SFT, each until 20 kills have landed: a kill may land in a
+/// step, a checkpoint write or the `final/` write (also of a run already finished, which a
+/// resume writes again). Each time the run is started again with `--resume`,
+/// and in the end its final weights equal, bit for bit, those of a run never killed, and
+/// `metrics.jsonl` holds each step exactly once.
+final class KillResumeTests: XCTestCase {
+    private var root: URL!
+    private static let kills = 20
+
+    override func setUpWithError() throws {
+        root = try makeScratchFolder("kill-resume")
+    }
+
+    /// Runs `arguments` to the end without interruption; returns the seconds it took.
+    private func straight(_ arguments: [String]) throws -> Double {
+        let started = Date()
+        let result = try CommandRunner.run(arguments)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        return Date().timeIntervalSince(started)
+    }
+
+    /// Runs `arguments` into `run` (with `--resume` once the folder exists), killing it with
+    /// SIGKILL after a random delay below `window` seconds until `kills` kills have landed in a
+    /// running process, then lets it finish.
+    private func killRepeatedly(_ arguments: [String], run: URL, window: Double, seed: UInt64) throws {
+        var random = SplitMix(seed: seed)
+        var landed = 0
+        var starts = 0
+        while true {
+            let process = Process()
+            process.executableURL = CommandRunner.executable
+            let resume = FileManager.default.fileExists(atPath: run.path) ? ["--resume"] : []
+            process.arguments = arguments + ["--out", run.path] + resume
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            starts += 1
+            let killing = landed < Self.kills && starts < 4 * Self.kills
+            if killing {
+                Thread.sleep(forTimeInterval: window * random.nextUnit())
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    landed += 1
+                }
+            }
+            process.waitUntilExit()
+            if !killing {
+                XCTAssertEqual(process.terminationStatus, 0, "the last start finishes the run")
+                break
+            }
+        }
+        XCTAssertEqual(landed, Self.kills, "\(Self.kills) kills landed in \(starts) starts")
+    }
+
+    private func weights(_ run: URL, _ file: String) throws -> Data {
+        try Data(contentsOf: run.appendingPathComponent("final/\(file)"))
+    }
+
+    /// The steps of the run's metrics lines, in order.
+    private func metricSteps(_ run: URL) throws -> [Int] {
+        try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { line in
+                let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try XCTUnwrap(object["step"] as? Int)
+            }
+    }
+
+    func testPretrainingAndLoRASFTSurviveKillNine() throws {
+        let world = root.appendingPathComponent("world")
+        let pretrain = try writeFile(
+            """
+            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 64
+            data:\n  tiny_world: \(world.path)\n  tiny_world_size: smoke\n  vocab_size: 300
+            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 12\n  eval_every: 4\n  checkpoint_every: 1
+            """, named: "pretrain.yaml", in: root)
+        let straightPretrain = root.appendingPathComponent("pretrain-straight")
+        let pretrainSeconds = try straight(["pretrain", "--config", pretrain.path, "--out", straightPretrain.path])
+        let killedPretrain = root.appendingPathComponent("pretrain-killed")
+        try killRepeatedly(
+            ["pretrain", "--config", pretrain.path], run: killedPretrain, window: pretrainSeconds, seed: 7)
+        XCTAssertEqual(
+            try weights(killedPretrain, "model.safetensors"), try weights(straightPretrain, "model.safetensors"))
+        XCTAssertEqual(try metricSteps(killedPretrain), Array(1...12))
+
+        let sft = try writeFile(
+            """
+            model:\n  init_from: \(straightPretrain.appendingPathComponent("final").path)
+            data:\n  path: \(world.appendingPathComponent("world/sft.jsonl").path)\n  max_length: 64
+            train:\n  steps: 10\n  batch_size: 2\n  eval_every: 5\n  checkpoint_every: 1
+            lora:\n  r: 4\n  alpha: 8
+            """, named: "sft.yaml", in: root)
+        let straightSFT = root.appendingPathComponent("sft-straight")
+        let sftSeconds = try straight(["sft", "--config", sft.path, "--out", straightSFT.path])
+        let killedSFT = root.appendingPathComponent("sft-killed")
+        try killRepeatedly(["sft", "--config", sft.path], run: killedSFT, window: sftSeconds, seed: 11)
+        XCTAssertEqual(
+            try weights(killedSFT, "adapter_model.safetensors"), try weights(straightSFT, "adapter_model.safetensors"))
+        XCTAssertEqual(try metricSteps(killedSFT), Array(1...10))
+    }
+}
+
+/// A small seeded generator for the kill delays.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    /// A uniform value in [0, 1).
+    mutating func nextUnit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}
