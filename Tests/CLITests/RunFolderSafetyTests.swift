@@ -165,4 +165,33 @@ final class RunFolderSafetyTests: XCTestCase {
         let growing = try CommandRunner.run(longer.dropLast() + ["train.steps=4", "--set", "optim.learning_rate=0.5"])
         XCTAssertEqual(growing.status, 0, "train.steps grows freely: \(growing.standardError)")
     }
+
+    func testADamagedLatestCheckpointFallsBackToTheOneBefore() throws {
+        let recipe = try recipe(steps: 3)
+        let straight = root.appendingPathComponent("undamaged")
+        let reference = try CommandRunner.run([
+            "pretrain", "--config", recipe.path, "--out", straight.path, "--set", "train.steps=4",
+        ])
+        XCTAssertEqual(reference.status, 0, reference.standardError)
+        let run = root.appendingPathComponent("damaged")
+        let first = try CommandRunner.run([
+            "pretrain", "--config", recipe.path, "--out", run.path, "--set", "train.checkpoint_every=1",
+        ])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        // One flipped bit in the middle of the newest checkpoint's weights: same size, still parses.
+        let weights = run.appendingPathComponent("checkpoints/step-3/model.safetensors")
+        var bytes = try Data(contentsOf: weights)
+        bytes[bytes.count - 100] ^= 0x01
+        try bytes.write(to: weights)
+        let resumed = try CommandRunner.run([
+            "pretrain", "--config", recipe.path, "--out", run.path, "--resume", "--set", "train.steps=4",
+        ])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertTrue(
+            resumed.standardError.contains("checkpoint step-3 is damaged"), resumed.standardError)
+        XCTAssertTrue(resumed.standardError.contains("resuming at step 2"), resumed.standardError)
+        XCTAssertEqual(
+            try Data(contentsOf: run.appendingPathComponent("final/model.safetensors")),
+            try Data(contentsOf: straight.appendingPathComponent("final/model.safetensors")))
+    }
 }

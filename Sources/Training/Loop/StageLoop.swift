@@ -78,8 +78,8 @@ public final class StageLoop {
         evaluate: (() throws -> [String: Double])? = nil
     ) throws -> Bool {
         var start = 0
-        if let latest = TrainerCheckpoint.latest(in: run.url) {
-            start = try TrainerCheckpoint.restore(from: latest, trainees).step
+        if let step = try TrainerCheckpoint.restoreLatest(in: run.url, trainees, note: { emit(.note($0)) }) {
+            start = step
         }
         // Steps after the checkpoint (or every step, without one) are run again.
         try run.truncateMetrics(after: start)

@@ -16,6 +16,9 @@ public struct TrainerCheckpoint: Codable, Equatable {
     public var step: Int
     /// The validation loss of the latest evaluation at or before `step` (for `keep_best`).
     public var validationLoss: Double?
+    /// The checksum (`FileChecksum`) of each file of the checkpoint, by name: a damaged file is
+    /// found before anything loads.
+    public var checksums: [String: String]?
 
     static let stateFile = "state.json"
 
@@ -33,9 +36,14 @@ public struct TrainerCheckpoint: Codable, Equatable {
         try? FileManager.default.removeItem(at: temporary)
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         for trainee in trainees { try Self.write(trainee, into: temporary) }
+        var state = self
+        state.checksums = try Dictionary(
+            uniqueKeysWithValues: trainees.flatMap { [$0.modelFile, $0.optimizerFile] }.map {
+                ($0, try FileChecksum.of(temporary.appendingPathComponent($0)))
+            })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try AtomicFile.write(encoder.encode(self), to: temporary.appendingPathComponent(Self.stateFile))
+        try AtomicFile.write(encoder.encode(state), to: temporary.appendingPathComponent(Self.stateFile))
         try? FileManager.default.removeItem(at: final)
         try FileManager.default.moveItem(at: temporary, to: final)
         return final
@@ -98,6 +106,40 @@ public struct TrainerCheckpoint: Codable, Equatable {
         }
         for checkpoint in checkpoints where !kept.contains(checkpoint.step) {
             try FileManager.default.removeItem(at: checkpoint.url)
+        }
+    }
+
+    /// Loads the newest checkpoint of `runDirectory` whose files match their checksums into every
+    /// trainee, saying through `note` which damaged ones it passed over; returns its step, or
+    /// nil when there is none. When every checkpoint is damaged, the newest one's error is thrown.
+    public static func restoreLatest(in runDirectory: URL, _ trainees: [Trainee], note: (String) -> Void) throws
+        -> Int?
+    {
+        var newestError: Error?
+        for checkpoint in all(in: runDirectory).reversed() {
+            do {
+                try verify(checkpoint.url)
+                return try restore(from: checkpoint.url, trainees).step
+            } catch {
+                note("checkpoint \(checkpoint.url.lastPathComponent) is damaged (\(error)); trying the one before")
+                newestError = newestError ?? error
+            }
+        }
+        if let newestError { throw newestError }
+        return nil
+    }
+
+    /// Throws, naming the file, unless every file the state lists matches its checksum.
+    static func verify(_ folder: URL) throws {
+        let stateURL = folder.appendingPathComponent(stateFile)
+        guard let state = try? JSONDecoder().decode(TrainerCheckpoint.self, from: Data(contentsOf: stateURL)) else {
+            throw FormatError(file: stateURL.path, "is not a readable checkpoint state")
+        }
+        for (name, expected) in state.checksums ?? [:] {
+            let url = folder.appendingPathComponent(name)
+            guard (try? FileChecksum.of(url)) == expected else {
+                throw FormatError(file: url.path, "does not match the checksum its checkpoint recorded")
+            }
         }
     }
 
