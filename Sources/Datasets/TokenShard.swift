@@ -39,14 +39,17 @@ public struct TokenShard {
         guard tokenWidth == 2 || tokenWidth == 4 else {
             throw DatasetError.file(url.path, "token width \(tokenWidth) must be 2 or 4")
         }
-        count = Int(data.readLittleEndian(UInt64.self, at: 16))
-        let expected = Self.headerSize + count * tokenWidth
-        guard data.count == expected else {
+        // Compared with what the file holds before any arithmetic on it: a corrupt count may be
+        // any 64-bit value.
+        let stated = data.readLittleEndian(UInt64.self, at: 16)
+        let held = data.count - Self.headerSize
+        guard held % tokenWidth == 0, stated == UInt64(held / tokenWidth) else {
             throw DatasetError.file(
                 url.path,
-                "truncated or corrupt token shard: header says \(count) tokens (\(expected) bytes), "
-                    + "file has \(data.count) bytes; run `gputrain data prepare` again")
+                "truncated or corrupt token shard: header says \(stated) tokens of \(tokenWidth) bytes, "
+                    + "file has \(held) bytes after its header; run `gputrain data prepare` again")
         }
+        count = Int(stated)
     }
 
     /// Token `index`.

@@ -30,7 +30,7 @@ public struct MemoryEstimate: Equatable, Sendable {
     public var activationBytes: Int
 
     /// The whole estimate.
-    public var totalBytes: Int { weightBytes + gradientBytes + optimizerBytes + activationBytes }
+    public var totalBytes: Int { [gradientBytes, optimizerBytes, activationBytes].reduce(weightBytes, Self.sum) }
 
     private static let floatBytes = 4
 
@@ -41,19 +41,32 @@ public struct MemoryEstimate: Equatable, Sendable {
     public init(config: ModelConfig, specs: [ParameterSpec], batchSize: Int, sequenceLength: Int, training: Bool) {
         parameters = specs.reduce(0) { $0 + $1.count }
         trainableParameters = training ? specs.filter(\.trainable).reduce(0) { $0 + $1.count } : 0
-        weightBytes = parameters * Self.floatBytes
-        gradientBytes = trainableParameters * Self.floatBytes
-        optimizerBytes = 2 * trainableParameters * Self.floatBytes
-        let tokens = batchSize * sequenceLength
-        let perLayer = tokens * config.family.activationsPerTokenPerLayer(config)
-        let embedding = tokens * config.hiddenSize
+        // Counted in Double and saturated: a configuration far too large for any device gets an
+        // estimate that refuses it, not an integer overflow.
+        let float = Double(Self.floatBytes)
+        weightBytes = Self.saturated(Double(parameters) * float)
+        gradientBytes = Self.saturated(Double(trainableParameters) * float)
+        optimizerBytes = Self.saturated(2 * Double(trainableParameters) * float)
+        let tokens = Double(batchSize) * Double(sequenceLength)
+        let perLayer = tokens * Double(config.family.activationsPerTokenPerLayer(config))
+        let embedding = tokens * Double(config.hiddenSize)
+        let vocabulary = Double(config.vocabSize)
         let floats =
             training
             // Every layer's saved values, plus the backward pass's gradients of one layer and of the logits.
-            ? embedding + config.layerCount * perLayer + perLayer + 2 * tokens * config.vocabSize
-            : embedding + perLayer + tokens * config.vocabSize
-        activationBytes = floats * Self.floatBytes
+            ? embedding + Double(config.layerCount) * perLayer + perLayer + 2 * tokens * vocabulary
+            : embedding + perLayer + tokens * vocabulary
+        activationBytes = Self.saturated(floats * float)
     }
+
+    /// `a + b`, Int.max when it does not fit.
+    private static func sum(_ a: Int, _ b: Int) -> Int {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : total
+    }
+
+    /// `value` as an Int, Int.max when it does not fit.
+    private static func saturated(_ value: Double) -> Int { value < Double(Int.max) ? Int(value) : Int.max }
 
     /// The estimate for `config`'s causal LM with every parameter trainable when `training` (a
     /// full fine-tune or pretraining), frozen otherwise (evaluation).
@@ -79,11 +92,12 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// Two models on one device (e.g. a policy and its frozen reference).
     public static func + (lhs: MemoryEstimate, rhs: MemoryEstimate) -> MemoryEstimate {
         MemoryEstimate(
-            parameters: lhs.parameters + rhs.parameters,
-            trainableParameters: lhs.trainableParameters + rhs.trainableParameters,
-            weightBytes: lhs.weightBytes + rhs.weightBytes, gradientBytes: lhs.gradientBytes + rhs.gradientBytes,
-            optimizerBytes: lhs.optimizerBytes + rhs.optimizerBytes,
-            activationBytes: lhs.activationBytes + rhs.activationBytes)
+            parameters: sum(lhs.parameters, rhs.parameters),
+            trainableParameters: sum(lhs.trainableParameters, rhs.trainableParameters),
+            weightBytes: sum(lhs.weightBytes, rhs.weightBytes),
+            gradientBytes: sum(lhs.gradientBytes, rhs.gradientBytes),
+            optimizerBytes: sum(lhs.optimizerBytes, rhs.optimizerBytes),
+            activationBytes: sum(lhs.activationBytes, rhs.activationBytes))
     }
 
     /// One line for people: parameter counts and the estimate with its parts.

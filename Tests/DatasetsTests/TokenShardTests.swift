@@ -34,6 +34,22 @@ final class TokenShardTests: XCTestCase {
         XCTAssertThrowsError(try TokenShard(contentsOf: url)) { XCTAssertTrue("\($0)".contains("bad magic"), "\($0)") }
     }
 
+    /// A header whose count is larger than any file (or than Int) is an error naming the file and
+    /// the count, never an overflow trap.
+    func testAHugeHeaderCountIsAnError() throws {
+        let url = directory.appendingPathComponent("train-00000.bin")
+        for count in [UInt64.max, UInt64(Int.max) / 2 + 7, 1 << 40] {
+            try TokenShard.write(Array(0..<100), to: url)
+            var data = try Data(contentsOf: url)
+            withUnsafeBytes(of: count.littleEndian) { data.replaceSubrange(16..<24, with: $0) }
+            try data.write(to: url)
+            XCTAssertThrowsError(try TokenShard(contentsOf: url)) { error in
+                XCTAssertTrue("\(error)".contains("train-00000.bin"), "\(error)")
+                XCTAssertTrue("\(error)".contains("header says \(count) tokens"), "\(error)")
+            }
+        }
+    }
+
     func testSamplerIsDeterministicCoversEachWindowAndResumesExactly() throws {
         let stream = (0..<1001).map { Int32($0) }
         func sampler(_ position: BatchSampler.Position = .init()) throws -> BatchSampler {

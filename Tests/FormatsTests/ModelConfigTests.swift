@@ -12,6 +12,25 @@ final class ModelConfigTests: XCTestCase {
         XCTAssertEqual(reread, config, String(decoding: written, as: UTF8.self), file: file, line: line)
     }
 
+    /// An activation gputrain would compute as another, and sizes whose parameter counts would
+    /// overflow, are errors naming the key and the value.
+    func testUnknownActivationsAndHugeSizesAreErrors() throws {
+        let cases: [(String, [String])] = [
+            (#"{"model_type": "gpt2", "activation_function": "relu"}"#, ["activation_function", "'relu'", "gelu_new"]),
+            (#"{"model_type": "llama", "hidden_act": "gelu"}"#, ["hidden_act", "'gelu'", "silu"]),
+            (#"{"model_type": "gpt2", "n_embd": 100000000000, "n_head": 1}"#, ["n_embd", "100000000000", "at most"]),
+            (
+                #"{"model_type": "llama", "num_hidden_layers": 1000000000}"#,
+                ["num_hidden_layers", "1000000000", "at most"]
+            ),
+        ]
+        for (text, fragments) in cases {
+            XCTAssertThrowsError(try parse(text), text) { error in
+                for fragment in fragments { XCTAssertTrue("\(error)".contains(fragment), "\(fragment): \(error)") }
+            }
+        }
+    }
+
     func testGPT2Fixture() throws {
         let config = try ModelConfig(contentsOf: FixtureFiles.url("gpt2-tiny/config.json"))
         XCTAssertEqual(config.modelType, .gpt2)

@@ -211,6 +211,24 @@ final class TokenizerTests: XCTestCase {
         assertFormatError(try Tokenizer(json: model { $0["dropout"] = 0.1 }), mentions: ["dropout"])
     }
 
+    /// An id far beyond the vocabulary's entries (a 16–34 GB table before) is an error naming it.
+    func testHugeTokenIDsAreErrors() throws {
+        assertFormatError(
+            try Tokenizer(
+                json: model { model in
+                    var vocab = model["vocab"] as! [String: Any]
+                    vocab["huge"] = 4_000_000_000
+                    model["vocab"] = vocab
+                }), mentions: ["model.vocab ids must be between 0 and", "found 4000000000"])
+        assertFormatError(
+            try Tokenizer(
+                json: document { object in
+                    object["added_tokens"] = [
+                        ["id": 2_000_000_000, "content": "<big>", "special": true] as [String: Any]
+                    ]
+                }), mentions: ["added_tokens", "'<big>' id 2000000000"])
+    }
+
     func testBadMergesAreErrors() throws {
         assertFormatError(
             try Tokenizer(json: model { $0["merges"] = ["h e x"] }), mentions: ["merges[0]", "\"h e x\"", "two tokens"])

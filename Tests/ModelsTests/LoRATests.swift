@@ -183,4 +183,15 @@ final class LoRATests: XCTestCase {
             try LoRAAdapters(settings: LoRASettings(r: 2, targetModules: .pattern("nothing")), config: config))
         XCTAssertEqual(LoRASettings(r: 2, dropout: 1).problem, "'lora.dropout' must be in [0, 1), got 1.0")
     }
+
+    /// A rank above a projection's smaller side is refused, naming the rank and the projection.
+    func testARankAboveTheWidthIsRefused() throws {
+        let config = try ModelConfig(
+            contentsOf: HuggingFaceFixtures.folder("llama-tiny").appendingPathComponent("config.json"))
+        let width = min(config.hiddenSize, config.keyValueHeadCount * config.headDimension)
+        XCTAssertNoThrow(try LoRAAdapters(settings: LoRASettings(r: width), config: config))
+        XCTAssertThrowsError(try LoRAAdapters(settings: LoRASettings(r: 10_000), config: config)) { error in
+            XCTAssertTrue("\(error)".contains("'lora.r' is 10000, above the size of"), "\(error)")
+        }
+    }
 }

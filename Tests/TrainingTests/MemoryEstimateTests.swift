@@ -10,6 +10,18 @@ import XCTest
 
 /// The device memory a run needs, estimated before it starts.
 final class MemoryEstimateTests: XCTestCase {
+    /// Sizes whose products overflow Int give an estimate that refuses the run, not a trap.
+    func testHugeShapesSaturateInsteadOfOverflowing() throws {
+        var config = ModelConfig.defaults(for: .gpt2)
+        config.vocabSize = 1 << 20
+        config.hiddenSize = 1 << 20
+        let estimate = MemoryEstimate(
+            languageModel: config, batchSize: 1 << 20, sequenceLength: 1 << 20, training: true)
+        XCTAssertEqual(estimate.totalBytes, Int.max)
+        XCTAssertEqual((estimate + estimate).totalBytes, Int.max)
+        XCTAssertThrowsError(try estimate.requireFits(capacity: 1 << 40, deviceName: "a device"))
+    }
+
     func testGPT2SmallCountsAndFullTraining() {
         let config = ModelConfig.defaults(for: .gpt2)
         let specs = ModelParameters.specs(for: config)

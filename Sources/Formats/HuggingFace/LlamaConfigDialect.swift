@@ -75,6 +75,12 @@ extension ModelConfig {
         maxPositions = try fields.positive("max_position_embeddings") ?? maxPositions
         normEpsilon = try fields.double("rms_norm_eps") ?? normEpsilon
         activation = try fields.string("hidden_act") ?? activation
+        // Llama-family MLPs compute SiLU; another activation would silently be computed as this one.
+        let supported = ["silu", "swish"]
+        guard supported.contains(activation) else {
+            throw fields.error(
+                "hidden_act", "is '\(activation)'; gputrain computes only \(supported.joined(separator: " and ")) here")
+        }
         attentionDropout = try fields.double("attention_dropout") ?? attentionDropout
         (ropeTheta, ropeScaling) = try RopeScaling.read(from: fields, defaultTheta: ropeTheta)
         switch modelType {

@@ -68,6 +68,20 @@ extension ModelConfig {
     /// (class defaults such as GPT-2's 50256 are not checked: a small custom vocabulary that leaves
     /// them out is common and harmless).
     func validate(_ fields: JSONFields) throws {
+        // Far above any released model, and small enough that parameter counts cannot overflow.
+        // Each size under the keys either family spells it with.
+        let sizes: [(keys: [String], value: Int, limit: Int)] = [
+            (["hidden_size", "n_embd"], hiddenSize, 1 << 20),
+            (["intermediate_size", "n_inner"], intermediateSize, 1 << 20),
+            (["vocab_size"], vocabSize, 1 << 20),
+            (["max_position_embeddings", "n_positions", "n_ctx"], maxPositions, 1 << 20),
+            (["head_dim"], headDimension, 1 << 16), (["num_hidden_layers", "n_layer"], layerCount, 1 << 12),
+            (["num_attention_heads", "n_head"], headCount, 1 << 12),
+        ]
+        for size in sizes where size.value > size.limit {
+            let key = size.keys.first(where: fields.contains) ?? size.keys[0]
+            throw fields.error(key, "is \(size.value); gputrain takes at most \(size.limit)")
+        }
         guard headCount % keyValueHeadCount == 0 else {
             throw fields.error(
                 "num_key_value_heads", "(\(keyValueHeadCount)) should divide num_attention_heads (\(headCount)) evenly")

@@ -51,9 +51,15 @@ struct BPEModel {
         self.unknownToken = unknownToken
         self.fuseUnknown = fuseUnknown
 
+        // The id table is as long as the largest id: bounded by the entries the file holds, so a
+        // stray huge id cannot ask for gigabytes.
         let largest = vocabulary.values.max() ?? -1
-        guard largest < Int(Int32.max), vocabulary.values.allSatisfy({ $0 >= 0 }) else {
-            throw FormatError(file: file, "model.vocab ids must be between 0 and \(Int32.max)")
+        let limit = min(2 * vocabulary.count + 65536, Int(Int32.max))
+        guard largest < limit, vocabulary.values.allSatisfy({ $0 >= 0 }) else {
+            throw FormatError(
+                file: file,
+                "model.vocab ids must be between 0 and \(limit - 1) (twice its \(vocabulary.count) entries, "
+                    + "plus 65536), found \(largest)")
         }
         var tokenOfID = [String?](repeating: nil, count: largest + 1)
         for (token, id) in vocabulary {

@@ -22,12 +22,20 @@ extension Tokenizer {
                 "type", "is '\(type)'; gputrain supports only BPE tokenizers (not WordPiece, Unigram or WordLevel)")
         }
         let model = try Self.readModel(modelFields, file: file)
+        let addedTokens = try Self.readAddedTokens(fields)
+        // Tables downstream are as long as the largest id (the vocabulary size).
+        let limit = 2 * model.idCount + 65536
+        if let huge = addedTokens.first(where: { $0.id >= limit }) {
+            throw fields.error(
+                "added_tokens",
+                "gives '\(huge.content)' id \(huge.id); ids must stay below \(limit) for this vocabulary")
+        }
         let normalizer = try fields.object("normalizer").map(Normalizer.read)
         var components = JSONObject()
         for key in Self.componentKeys { components[key] = fields.object[key] ?? .null }
         self.init(
             model: model,
-            addedTokens: try Self.readAddedTokens(fields),
+            addedTokens: addedTokens,
             normalizer: normalizer,
             preTokenizer: try PreTokenizer.read(fields.object("pre_tokenizer")),
             postProcessor: try PostProcessor.read(fields.object("post_processor")),

@@ -45,6 +45,13 @@ public final class LoRAAdapters {
                     + "this \(config.modelType.rawValue) model; its projections are \(kinds.sorted().joined(separator: ", ")) "
                     + "(or use \"all-linear\")")
         }
+        // A rank above a matrix's smaller side adds parameters without adding anything it can express.
+        if let narrow = modules.first(where: { settings.r > min($0.inputs, $0.outputs) }) {
+            throw FormatError(
+                file: "config",
+                "'lora.r' is \(settings.r), above the size of \(narrow.path) (\(narrow.inputs)×\(narrow.outputs)); "
+                    + "choose a rank of at most \(min(narrow.inputs, narrow.outputs))")
+        }
         moduleIndex = Dictionary(uniqueKeysWithValues: modules.enumerated().map { ($1.path, $0) })
     }
 

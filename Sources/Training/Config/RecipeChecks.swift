@@ -29,6 +29,7 @@ extension LoopSchedule {
     func validateSchedule(batchSize: Int, gradientAccumulation: Int) throws {
         try ConfigError.require(steps >= 1, "train.steps", steps, mustBe: "at least 1")
         try ConfigError.require(batchSize >= 1, "train.batch_size", batchSize, mustBe: "at least 1")
+        try ConfigError.require(batchSize <= 1 << 20, "train.batch_size", batchSize, mustBe: "at most \(1 << 20)")
         try ConfigError.require(
             gradientAccumulation >= 1, "train.gradient_accumulation", gradientAccumulation, mustBe: "at least 1")
         try ConfigError.require(evalEvery >= 0, "train.eval_every", evalEvery, mustBe: "0 (off) or more")
