@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "TinyWorld"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_generation_fixture.py", "make_whole_model_fixture.py", "Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "TinyWorld", "Inference", "Pipeline", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"], exclude: ["make_loss_fixtures.py"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"], exclude: ["Shims"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict
     // concurrency checking would add annotations without catching real races here.
