@@ -67,25 +67,19 @@ enum ChatJSONL {
     /// The lines of `url` as objects; a line that is not a JSON object is an error naming the file,
     /// the line and `shape`, the expected form of a line.
     static func lines(of url: URL, shape: String) throws -> [ChatJSONLine] {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DatasetError.file(url.path, "cannot be read (missing or not a file)")
-        }
         var lines: [ChatJSONLine] = []
-        for (index, line) in String(decoding: data, as: UTF8.self).split(
-            separator: "\n", omittingEmptySubsequences: false
-        ).enumerated()
-        where !line.allSatisfy(\.isWhitespace) {
+        for line in try TextLines.read(url) where !line.isBlank {
             let value: JSONValue
             do {
-                value = try JSONValue.parse(Data(line.utf8), file: url.path)
+                value = try JSONValue.parse(Data(line.text.utf8), file: url.path)
             } catch let error as FormatError {
                 throw DatasetError.line(
-                    url.path, index + 1, "not valid JSON (\(error.message)); each line must look like \(shape)")
+                    url.path, line.number, "not valid JSON (\(error.message)); each line must look like \(shape)")
             }
             guard let object = value.objectValue else {
-                throw DatasetError.line(url.path, index + 1, "not a JSON object; each line must look like \(shape)")
+                throw DatasetError.line(url.path, line.number, "not a JSON object; each line must look like \(shape)")
             }
-            lines.append(ChatJSONLine(file: url.path, line: index + 1, object: object))
+            lines.append(ChatJSONLine(file: url.path, line: line.number, object: object))
         }
         return lines
     }

@@ -9,17 +9,15 @@ public enum TextDocuments {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw DatasetError.file(url.path, "cannot be read (missing or not a file)")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        guard url.pathExtension.lowercased() == "jsonl" else { return [text] }
+        guard url.pathExtension.lowercased() == "jsonl" else { return [try TextLines.text(of: data, file: url.path)] }
         var documents: [String] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-        where !line.allSatisfy(\.isWhitespace) {
-            guard let object = (try? JSONValue.parse(Data(line.utf8), file: url.path))?.objectValue else {
+        for line in try TextLines.lines(of: data, file: url.path) where !line.isBlank {
+            guard let object = (try? JSONValue.parse(Data(line.text.utf8), file: url.path))?.objectValue else {
                 throw DatasetError.line(
-                    url.path, index + 1, "not a JSON object; each line must look like {\"text\": \"...\"}")
+                    url.path, line.number, "not a JSON object; each line must look like {\"text\": \"...\"}")
             }
             guard let document = object["text"]?.stringValue else {
-                throw DatasetError.line(url.path, index + 1, "missing the string field \"text\"")
+                throw DatasetError.line(url.path, line.number, "missing the string field \"text\"")
             }
             documents.append(document)
         }

@@ -18,7 +18,13 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 
     /// A recipe value out of range: names the key, the value and what it must be.
     public static func value(_ key: String, _ value: Any, mustBe valid: String) -> ConfigError {
-        ConfigError(source: "config", line: nil, key: key, message: "'\(key)' must be \(valid), got \(value)")
+        ConfigError(
+            source: "config", line: nil, key: key, message: "'\(key)' must be \(valid), got \(shortened("\(value)"))")
+    }
+
+    /// `text` cut to its first 60 characters (with "…"): a value quoted in an error may be huge.
+    public static func shortened(_ text: String) -> String {
+        text.count <= 60 ? text : text.prefix(60) + "…"
     }
 
     /// Throws `value(key, value, mustBe: valid)` unless `condition` holds.

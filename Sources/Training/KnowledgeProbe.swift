@@ -36,12 +36,11 @@ public enum KnowledgeProbe {
     public static func run(_ model: LanguageModel, tokenizer: Tokenizer, probesFile: URL, maxTokens: Int = 8) throws
         -> Result
     {
-        let lines = try String(contentsOf: probesFile, encoding: .utf8).split(separator: "\n")
-        let probes = try lines.enumerated().map { index, line -> TinyWorldWriter.Probe in
+        let probes = try TextLines.read(probesFile).filter { !$0.isBlank }.map { line -> TinyWorldWriter.Probe in
             do {
-                return try JSONDecoder().decode(TinyWorldWriter.Probe.self, from: Data(line.utf8))
+                return try JSONDecoder().decode(TinyWorldWriter.Probe.self, from: Data(line.text.utf8))
             } catch {
-                throw DatasetError.line(probesFile.path, index + 1, "not a probe object (\(error))")
+                throw DatasetError.line(probesFile.path, line.number, "not a probe object (\(error))")
             }
         }
         var answersByRelation: [Relation: Set<String>] = [:]

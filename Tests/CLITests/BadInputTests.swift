@@ -32,6 +32,23 @@ final class BadInputTests: XCTestCase {
             mentions: ["unknown key 'optim.learning_rat'", "did you mean 'learning_rate'?"])
     }
 
+    /// A file given as a recipe that is not one (a password file, a binary) is refused by
+    /// position and problem, without quoting a byte of it.
+    func testANonRecipeFileIsRefusedWithoutQuotingIt() throws {
+        let secret = "s3cr3t-hash-value"
+        let cases = [
+            "root:$6$\(secret):19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+            "key: [\(secret)\n  other: \"x\n", "\(secret)\n",
+        ]
+        for (index, text) in cases.enumerated() {
+            let file = try write(text, "not-a-recipe-\(index)")
+            let result = try CommandRunner.run(["pretrain", "--config", file.path, "--out", root.path + "/r\(index)"])
+            XCTAssertNotEqual(result.status, 0, text)
+            XCTAssertTrue(result.standardError.contains(file.path), result.standardError)
+            XCTAssertFalse(result.standardError.contains(secret), "quoted the file: \(result.standardError)")
+        }
+    }
+
     func testMissingOrTruncatedShardIsNamed() throws {
         let data = root.appendingPathComponent("data")
         let result = try CommandRunner.run([

@@ -127,6 +127,33 @@ final class ChatDataTests: XCTestCase {
         XCTAssertEqual(prompts[0].fields["answer"], .string("4"))
     }
 
+    /// Files saved with CRLF line ends read as with LF; a line that is not UTF-8 is an error naming
+    /// the file and the line, in every reader (no silent replacement character).
+    func testCRLFIsALineEndAndInvalidUTF8IsAnError() throws {
+        let folder = try temporaryFolder()
+        let lines = [
+            #"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#,
+            #"{"prompt": "Hi", "completion": "Yo"}"#,
+        ]
+        let unix = try write(folder, "unix.jsonl", lines)
+        let windows = folder.appendingPathComponent("windows.jsonl")
+        try Data((lines.joined(separator: "\r\n") + "\r\n").utf8).write(to: windows)
+        XCTAssertEqual(try SFTDataset.read(windows), try SFTDataset.read(unix))
+
+        var bad = Data((lines[0] + "\n").utf8)
+        bad += Data(#"{"prompt": "Hi"#.utf8) + Data([0xFF, 0xFE]) + Data(#"", "completion": "Yo"}"#.utf8)
+        let invalid = folder.appendingPathComponent("invalid.jsonl")
+        try bad.write(to: invalid)
+        let readers: [(URL) throws -> Any] = [
+            SFTDataset.read, PreferenceDataset.read, RLPromptDataset.read, TextDocuments.read,
+        ]
+        for read in readers {
+            XCTAssertThrowsError(try read(invalid)) { error in
+                XCTAssertTrue("\(error)".contains("invalid.jsonl: line 2: not valid UTF-8 (at byte 15"), "\(error)")
+            }
+        }
+    }
+
     func testMalformedLinesNameFileLineAndWhatWasExpected() throws {
         let folder = try temporaryFolder()
         let cases: [(String, (URL) throws -> Any, String)] = [

@@ -141,20 +141,12 @@ public struct ChatEvaluation {
     /// The questions of an `eval_questions.jsonl` file (one `TinyWorldQuestion` per line; blank
     /// lines are skipped). A malformed line is an error naming the file and line.
     public static func readQuestions(_ url: URL) throws -> [TinyWorldQuestion] {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw DatasetError.file(url.path, "cannot be read: \(error.localizedDescription)")
-        }
         let decoder = JSONDecoder()
-        return try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap {
-            index, line in
-            guard !line.allSatisfy(\.isWhitespace) else { return nil }
+        return try TextLines.read(url).filter { !$0.isBlank }.map { line in
             do {
-                return try decoder.decode(TinyWorldQuestion.self, from: Data(line.utf8))
+                return try decoder.decode(TinyWorldQuestion.self, from: Data(line.text.utf8))
             } catch {
-                throw DatasetError.line(url.path, index + 1, "not an evaluation question (\(error))")
+                throw DatasetError.line(url.path, line.number, "not an evaluation question (\(error))")
             }
         }
     }

@@ -145,12 +145,34 @@ public enum ConfigLoader {
         do {
             node = try Yams.compose(yaml: recipe.text)
         } catch {
-            throw ConfigError(source: recipe.name, line: nil, message: "is not valid YAML: \(error)")
+            throw notYAML(recipe.name, error)
         }
         guard let node else { return base }
+        guard node.mapping != nil else {
+            throw ConfigError(
+                source: recipe.name, line: nil, message: "is not a YAML recipe (its top level is not a mapping of keys)"
+            )
+        }
         return try merge(
             node, into: base, path: path, source: recipe.name, folder: recipe.folder,
             including: including + [recipe.name])
+    }
+
+    /// The parse error of a file that is not YAML, by position and problem only: the file may be
+    /// anything (a key, a password file), so none of its text is quoted.
+    static func notYAML(_ source: String, _ error: Error) -> ConfigError {
+        let (problem, line): (String, Int?) = {
+            switch error as? YamlError {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                .composer(_, let problem, let mark, _):
+                return (problem, mark.line)
+            case .reader(let problem, _, _, _): return (problem, nil)
+            case .duplicatedKeysInMapping(let duplicates, _):
+                return ("duplicate keys \(duplicates.joined(separator: ", "))", nil)
+            default: return ("unreadable", nil)
+            }
+        }()
+        return ConfigError(source: source, line: line, message: "is not valid YAML (\(problem))")
     }
 
     /// Lays `user` over `base`: mappings merge key by key, anything else replaces. A mapping's
@@ -192,9 +214,14 @@ public enum ConfigLoader {
             let fullKey = (path + [key]).joined(separator: ".")
             guard let existing = baseMapping[key] else {
                 let valid = Array(baseMapping.keys.compactMap(\.string))
-                var message = "unknown key '\(fullKey)'"
-                if let suggestion = closest(to: key, in: valid) { message += "; did you mean '\(suggestion)'?" }
-                message += " Valid keys here: \(valid.joined(separator: ", "))"
+                // A key that could not be a recipe's (the file may be anything) is not quoted.
+                let plausible =
+                    key.count <= 40 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+                var message = plausible ? "unknown key '\(fullKey)'" : "a key that is not a recipe key"
+                if plausible, let suggestion = closest(to: key, in: valid) {
+                    message += "; did you mean '\(suggestion)'?"
+                }
+                message += "; valid keys here: \(valid.joined(separator: ", "))"
                 throw ConfigError(source: source, line: keyNode.mark?.line, message: message)
             }
             merged[key] = try merge(
@@ -248,7 +275,7 @@ public enum ConfigLoader {
         }
         let node = self.node(
             at: context.codingPath.map { $0.intValue.map(Path.index) ?? .key($0.stringValue) }, in: tree)
-        let found = node?.scalar.map { "'\($0.string)'" } ?? "something else"
+        let found = node?.scalar.map { "'\(ConfigError.shortened($0.string))'" } ?? "something else"
         let (origin, line) = locate(name, node: node, source: source, overrides: overrides)
         return ConfigError(source: origin, line: line, message: "'\(name)' must be \(expected), got \(found)")
     }

@@ -31,14 +31,11 @@ enum PreferenceMargins {
     /// reads them), or nil when no line has one. A margin on some lines but not others, or one
     /// that is not a number, is an error naming the line.
     static func read(_ url: URL, pairs: Int) throws -> [Float]? {
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
         var margins: [(line: Int, value: Float?)] = []
-        for (index, text) in String(decoding: data, as: UTF8.self).split(
-            separator: "\n", omittingEmptySubsequences: false
-        ).enumerated()
-        where !text.allSatisfy(\.isWhitespace) {
-            let line = index + 1
-            guard let value = try JSONValue.parse(Data(text.utf8), file: url.path).objectValue?["margin"], !value.isNull
+        for text in try TextLines.read(url) where !text.isBlank {
+            let line = text.number
+            guard let value = try JSONValue.parse(Data(text.text.utf8), file: url.path).objectValue?["margin"],
+                !value.isNull
             else {
                 margins.append((line, nil))
                 continue

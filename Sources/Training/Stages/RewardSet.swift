@@ -140,8 +140,6 @@ public struct RewardSet {
 
     /// The line number of each non-blank line of `url` (how the JSONL readers count records).
     static func lineNumbers(of url: URL) throws -> [Int] {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .filter { !$0.element.allSatisfy(\.isWhitespace) }.map { $0.offset + 1 }
+        try TextLines.read(url).filter { !$0.isBlank }.map(\.number)
     }
 }
