@@ -28,6 +28,14 @@ public struct ChatModelFolder {
         self.url = url
         tokenizerURL = try ModelFolder.tokenizerFolder(of: url)
         tokenizer = try Tokenizer.load(fromPath: tokenizerURL.path)
+        // A token without an embedding row would be read past the embedding table.
+        let config = try ModelFolder.config(of: url)
+        guard tokenizer.vocabularySize <= config.vocabSize else {
+            throw FormatError(
+                file: tokenizerURL.appendingPathComponent("tokenizer.json").path,
+                "has ids up to \(tokenizer.vocabularySize - 1), but the model's config.json has vocab_size "
+                    + "\(config.vocabSize); use the tokenizer the model was trained with")
+        }
         template =
             templateName == "auto"
             ? try ChatTemplate.load(fromFolder: tokenizerURL) ?? .chatML : try ChatTemplate.named(templateName)

@@ -18,6 +18,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         let data = try PreparedDataset(folder: try prepareData())
         let t = config.train
         let modelConfig = try plannedModelConfig(vocabSize: data.meta.vocabSize, endOfText: data.meta.endOfTextID)
+        try requireFits(data, modelConfig)
         let estimate = MemoryEstimate(
             languageModel: modelConfig, batchSize: t.batchSize, sequenceLength: t.sequenceLength, training: true)
         emit(.note(estimate.summary))
@@ -33,6 +34,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
             step: { step in
                 sampler.seek(toBatch: step * t.gradientAccumulation)
                 let batches = (0..<t.gradientAccumulation).map { _ in sampler.next() }
+                try Self.requireIDs(in: batches, of: data, below: modelConfig.vocabSize, step: step)
                 let (loss, norm) = try trainingStep.run(
                     batches: batches,
                     dropout: { micro in
@@ -122,6 +124,38 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(encoder.encode(report), to: run.url.appendingPathComponent("pretrain_report.json"))
+    }
+
+    /// Throws unless the data's ids and the recipe's sequence length fit the model: its vocabulary
+    /// and its positions (a model from `init_from` has its own).
+    private func requireFits(_ data: PreparedDataset, _ model: ModelConfig) throws {
+        guard data.meta.vocabSize <= model.vocabSize else {
+            throw ConfigError(
+                source: "config", line: nil,
+                message: "the shards in '\(data.folder.path)' have a \(data.meta.vocabSize)-token vocabulary, "
+                    + "but the model's vocab_size is \(model.vocabSize); prepare the data with the model's tokenizer")
+        }
+        guard config.train.sequenceLength <= model.contextLength else {
+            throw ConfigError.value(
+                "train.sequence_length", config.train.sequenceLength,
+                mustBe: "at most the model's \(model.contextLength) positions")
+        }
+    }
+
+    /// Throws unless every id of `batches` is inside the model's vocabulary: a shard damaged after
+    /// it was prepared is caught at the step that reads it.
+    private static func requireIDs(
+        in batches: [BatchSampler.Batch], of data: PreparedDataset, below vocabulary: Int, step: Int
+    ) throws {
+        for batch in batches {
+            if let bad = (batch.inputs + batch.targets).first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+                throw DatasetError.file(
+                    data.folder.path,
+                    "step \(step + 1) reads token id \(bad), outside the model's vocabulary of \(vocabulary); "
+                        + "the shards are damaged or were prepared with another tokenizer: run `gputrain data prepare` again"
+                )
+            }
+        }
     }
 
     /// The configuration of the model to train: `init_from`'s config.json, or the configured shape.
