@@ -87,12 +87,15 @@ final class ChatTemplateTests: XCTestCase {
         let folder = try temporaryFolder(self)
         XCTAssertNil(try ChatTemplate.load(fromFolder: folder))
         let config = folder.appendingPathComponent("tokenizer_config.json")
-        try Data(
-            #"{"chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "{{ '<|start_header_id|>' }}<|eot_id|>"}]}"#
-                .utf8
-        ).write(to: config)
+        let named = JSONValue.object([
+            "chat_template": .array([
+                .object(["name": .string("tool_use"), "template": .string("x")]),
+                .object(["name": .string("default"), "template": .string(TokenizerConfigWriter.jinjaSource(.llama3))]),
+            ])
+        ])
+        try named.serializedData(JSONLayout(indent: 2, sortKeys: true)).write(to: config)
         XCTAssertEqual(try ChatTemplate.load(fromFolder: folder), .llama3)
-        try Data("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}".utf8)
+        try Data(TokenizerConfigWriter.jinjaSource(.chatML).utf8)
             .write(to: folder.appendingPathComponent("chat_template.jinja"))
         XCTAssertEqual(try ChatTemplate.load(fromFolder: folder), .chatML, "the sidecar file wins")
         try Data(#"{"chat_template": 3}"#.utf8).write(to: config)
@@ -104,7 +107,12 @@ final class ChatTemplateTests: XCTestCase {
     func testUnsupportedTemplatesAreErrors() {
         assertFormatError(
             try ChatTemplate(recognizing: "{{ '<s>[INST] ' + messages[0]['content'] + ' [/INST]' }}"),
-            mentions: ["neither ChatML", "chatml, llama3"])
+            mentions: ["not one gputrain renders exactly", "chatml"])
+        // ChatML's markers in a template that renders other text (here, no newline after the role).
+        assertFormatError(
+            try ChatTemplate(
+                recognizing: "{% for m in messages %}<|im_start|>{{ m.role }}{{ m.content }}<|im_end|>{% endfor %}"),
+            mentions: ["not one gputrain renders exactly"])
         assertFormatError(
             try ChatTemplate(recognizing: "<|im_start|><|im_end|>{% if '<think>' in content %}"),
             mentions: ["reasoning"])

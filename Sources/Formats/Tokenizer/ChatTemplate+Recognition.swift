@@ -1,35 +1,48 @@
 import Foundation
 
 extension ChatTemplate {
-    /// The native template equivalent to the Jinja `source` of a `tokenizer_config.json`, when it is
-    /// ChatML (with or without a default system prompt) or Llama 3 / 3.1 / 3.2. Anything else is an
-    /// error naming what is supported: rendering another template approximately would silently
-    /// train on the wrong text.
+    /// The native template whose rendering the Jinja `source` of a `tokenizer_config.json` is,
+    /// known by its exact text: the templates gputrain writes (`TokenizerConfigWriter`), and the
+    /// released ChatML and Llama 3 templates it renders (`releasedTemplates`). Anything else is an
+    /// error naming the file: a template that merely contains another's markers may render other
+    /// text, and training on the wrong text would be silent.
     public init(recognizing source: String, file: String = "chat_template") throws {
+        if let written = [ChatTemplate.chatML, .llama3].first(where: { TokenizerConfigWriter.jinjaSource($0) == source }
+        ) {
+            self = written
+            return
+        }
+        if let released = Self.releasedTemplates[Checksum.of(text: source)] {
+            self = released
+            return
+        }
         if source.contains("<think>") || source.contains("reasoning_content") {
             throw FormatError(
                 file: file,
-                "the chat template strips reasoning from earlier turns, which gputrain does not render "
-                    + "(supported: plain ChatML and Llama 3 templates); pass --chat-template chatml or llama3 to choose one"
-            )
+                "the chat template strips reasoning from earlier turns, which gputrain does not render; "
+                    + "choose a template by name (data.template: chatml, llama3 or llama3.1)")
         }
-        if source.contains("<|im_start|>"), source.contains("<|im_end|>") {
-            self.init(style: .chatML, defaultSystemPrompt: Self.constantSystemPrompt(in: source))
-        } else if source.contains("<|start_header_id|>"), source.contains("<|eot_id|>") {
-            var dates: KnowledgeDates?
-            if let cutoff = Self.firstCapture(#"Cutting Knowledge Date: ([^"'\\\n]+)"#, in: source) {
-                dates = KnowledgeDates(
-                    cutoff: cutoff, today: Self.firstCapture(#"date_string = "([^"]+)""#, in: source) ?? "26 Jul 2024")
-            }
-            self.init(style: .llama3, knowledgeDates: dates)
-        } else {
-            throw FormatError(
-                file: file,
-                "the chat template is neither ChatML (<|im_start|>…<|im_end|>) nor Llama 3 "
-                    + "(<|start_header_id|>…<|eot_id|>), the templates gputrain renders; choose one by name (chatml, llama3)"
-            )
-        }
+        throw FormatError(
+            file: file,
+            "the chat template is not one gputrain renders exactly (its own ChatML and Llama 3, and the released "
+                + "ChatML, Qwen2.5, Llama 3 and Llama 3.1 templates); choose one by name (data.template: chatml, "
+                + "llama3 or llama3.1) to train with it instead")
     }
+
+    /// Released templates gputrain renders, by the checksum (`Checksum.of(text:)`) of their exact
+    /// Jinja source (as in the models' `tokenizer_config.json`; the sources are in the test
+    /// fixture `chat-template-cases.json`, whose cases check the rendering against transformers).
+    static let releasedTemplates: [String: ChatTemplate] = [
+        // Plain ChatML.
+        "a41d6bae9b9141bc": .chatML,
+        // Qwen2.5-Instruct: ChatML with its default system prompt.
+        "4f486a73df2f30b4": ChatTemplate(
+            style: .chatML, defaultSystemPrompt: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."),
+        // Meta-Llama-3-Instruct.
+        "0e60067a5537498e": .llama3,
+        // Llama 3.1-Instruct, with its knowledge-cutoff header.
+        "fb52d6392c2d4058": ChatTemplate(style: .llama3, knowledgeDates: KnowledgeDates()),
+    ]
 
     /// The template of the tokenizer in `folder`: `chat_template.jinja` when present (newer
     /// transformers prefer it), else `tokenizer_config.json`'s `chat_template` (a string, or a list
@@ -51,20 +64,5 @@ extension ChatTemplate {
             throw fields.error("chat_template", "should be a string or a list of {\"name\", \"template\"} objects")
         }
         return try ChatTemplate(recognizing: source, file: config.path)
-    }
-
-    /// A system prompt written as constant text right after `<|im_start|>system` (Qwen2.5 and
-    /// SmolLM2 insert one when the conversation has none).
-    private static func constantSystemPrompt(in source: String) -> String? {
-        // In the Jinja source the newline is usually the two characters "\n" inside a string literal.
-        firstCapture(#"<\|im_start\|>system(?:\\n|\n)([^'"{}<\\]+)<\|im_end\|>"#, in: source)
-    }
-
-    private static func firstCapture(_ pattern: String, in text: String) -> String? {
-        guard let expression = try? NSRegularExpression(pattern: pattern),
-            let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-            let range = Range(match.range(at: 1), in: text)
-        else { return nil }
-        return String(text[range])
     }
 }

@@ -16,7 +16,7 @@ public struct TrainerCheckpoint: Codable, Equatable {
     public var step: Int
     /// The validation loss of the latest evaluation at or before `step` (for `keep_best`).
     public var validationLoss: Double?
-    /// The checksum (`FileChecksum`) of each file of the checkpoint, by name: a damaged file is
+    /// The checksum (`Checksum`) of each file of the checkpoint, by name: a damaged file is
     /// found before anything loads.
     public var checksums: [String: String]?
 
@@ -39,7 +39,7 @@ public struct TrainerCheckpoint: Codable, Equatable {
         var state = self
         state.checksums = try Dictionary(
             uniqueKeysWithValues: trainees.flatMap { [$0.modelFile, $0.optimizerFile] }.map {
-                ($0, try FileChecksum.of(temporary.appendingPathComponent($0)))
+                ($0, try Checksum.of(file: temporary.appendingPathComponent($0)))
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -137,7 +137,7 @@ public struct TrainerCheckpoint: Codable, Equatable {
         }
         for (name, expected) in state.checksums ?? [:] {
             let url = folder.appendingPathComponent(name)
-            guard (try? FileChecksum.of(url)) == expected else {
+            guard (try? Checksum.of(file: url)) == expected else {
                 throw FormatError(file: url.path, "does not match the checksum its checkpoint recorded")
             }
         }
