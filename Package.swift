@@ -20,6 +20,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "gputrain", targets: ["gputrain"]),
+        .executable(name: "gputrain-fuzz", targets: ["Fuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,6 +65,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "Fuzzing", dependencies: ["Formats", "Datasets", "Training"]),
         .target(name: "TestSupport", dependencies: ["Core", "Tensors", "Models", "ReferenceDevice", "OpenCLDevice", "Runtime"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_adamw_fixture.py"]),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
