@@ -73,8 +73,9 @@ watchdog.setEventHandler {
 watchdog.resume()
 
 for target in chosen {
-    let seeds = (try? FileManager.default.contentsOfDirectory(
-        at: options.corpus.appendingPathComponent(target.name), includingPropertiesForKeys: nil)) ?? []
+    let seeds =
+        (try? FileManager.default.contentsOfDirectory(
+            at: options.corpus.appendingPathComponent(target.name), includingPropertiesForKeys: nil)) ?? []
     let corpus = seeds.sorted { $0.path < $1.path }.compactMap { try? [UInt8](Data(contentsOf: $0)) }
     guard !corpus.isEmpty else { fail("no seed files in \(options.corpus.path)/\(target.name)") }
     let folder = options.work.appendingPathComponent(target.name)
@@ -86,7 +87,8 @@ for target in chosen {
     let started = Date()
     while count < options.inputs, Date().timeIntervalSince(started) < options.seconds {
         let base = corpus[mutator.next(corpus.count)]
-        let bytes = count < corpus.count ? corpus[count] : mutator.mutate(base, other: corpus[mutator.next(corpus.count)])
+        let bytes =
+            count < corpus.count ? corpus[count] : mutator.mutate(base, other: corpus[mutator.next(corpus.count)])
         try Data(bytes).write(to: input)
         readingTarget = target.name
         readingSince = Date()

@@ -13,7 +13,7 @@ final class ModuleLayeringTests: XCTestCase {
         "Optimizers": 2, "Models": 2, "Datasets": 2,
         "TinyWorld": 3, "Inference": 3, "Runtime": 3,
         "Training": 4,
-        "Pipeline": 5, "Benchmarking": 5,
+        "Pipeline": 5, "Benchmarking": 5, "Fuzzing": 5,
         "gputrain": 6,
     ]
     /// The modules that must stay device-agnostic.
