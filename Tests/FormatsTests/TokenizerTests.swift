@@ -1,6 +1,7 @@
 import Core
-import Formats
 import XCTest
+
+@testable import Formats
 
 final class TokenizerTests: XCTestCase {
     /// `tokenizer-cases.json`, made by `make_tokenizer_cases.py` with Hugging Face `tokenizers`.
@@ -227,6 +228,35 @@ final class TokenizerTests: XCTestCase {
                         ["id": 2_000_000_000, "content": "<big>", "special": true] as [String: Any]
                     ]
                 }), mentions: ["added_tokens", "'<big>' id 2000000000"])
+    }
+
+    /// Patterns that could take exponential time (ICU backtracks) or normalizers that could
+    /// multiply the text's length are refused as the file loads, naming them.
+    func testCostlyPatternsAreRefused() throws {
+        for pattern in ["(a+)+$", "(?:x|xx)*y", "((ab)*c)+", "(\\w+\\s?)*$"] {
+            assertFormatError(
+                try Tokenizer(
+                    json: document { object in
+                        object["pre_tokenizer"] =
+                            [
+                                "type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false,
+                            ] as [String: Any]
+                    }), mentions: ["exponential time"])
+        }
+        XCTAssertNil(PatternSafety.backtrackingProblem(in: SplitPattern.gpt2Regex))
+        XCTAssertNil(PatternSafety.backtrackingProblem(in: SplitPattern.llama3Regex))
+        XCTAssertNil(PatternSafety.backtrackingProblem(in: "(?:ab)+|[a-z]+"))
+        let growing: [String: Any] = [
+            "type": "Sequence",
+            "normalizers": (0..<3).map { _ in
+                ["type": "Replace", "pattern": ["String": "a"], "content": "aaaa"] as [String: Any]
+            },
+        ]
+        assertFormatError(
+            try Tokenizer(json: document { $0["normalizer"] = growing }), mentions: ["multiply a text's length by 64"])
+        let empty: [String: Any] = ["type": "Replace", "pattern": ["Regex": "x*"], "content": "y"]
+        assertFormatError(
+            try Tokenizer(json: document { $0["normalizer"] = empty }), mentions: ["matches the empty string"])
     }
 
     func testBadMergesAreErrors() throws {

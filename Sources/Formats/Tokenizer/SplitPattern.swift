@@ -29,6 +29,11 @@ enum SplitPattern {
         case llama3Regex: return .llama3
         case qwen2Regex: return .qwen2
         default:
+            if let problem = PatternSafety.backtrackingProblem(in: pattern) {
+                throw failure(
+                    "has a regex with \(problem), which can take exponential time; gputrain refuses it: \(ConfigError.shortened(pattern))"
+                )
+            }
             do {
                 return .regex(try NSRegularExpression(pattern: pattern))
             } catch {
