@@ -91,13 +91,15 @@ DEFINE_GROUP_REDUCTION(group_max, fmax)
         if (c_ < (columns)) total += TERM((a)[c_], (b)[c_], k);                              \
     } while (0)
 
-// out = TERM over the share.
+// out = TERM over the share. The leftover column index is clamped into the row, so that no store
+// leaves the row even where a compiler wrongly treats the guard as the same for every work-item
+// (PoCL 3.1 did, see softmax_backward); the guard still keeps each column to one writer.
 #define ROW_MAP(out, TERM, a, b, k, columns)                                                 \
     do {                                                                                     \
         for (int v_ = get_local_id(0); v_ < (columns) / SOFTMAX_VEC; v_ += SOFTMAX_WG)       \
             store_v(TERM(load_v(v_, a), load_v(v_, b), k), v_, out);                         \
-        const int c_ = LEFTOVER_COLUMN(columns);                                             \
-        if (c_ < (columns)) (out)[c_] = TERM((a)[c_], (b)[c_], k);                           \
+        const int c_ = min(LEFTOVER_COLUMN(columns), (columns) - 1);                         \
+        if (LEFTOVER_COLUMN(columns) < (columns)) (out)[c_] = TERM((a)[c_], (b)[c_], k);     \
     } while (0)
 
 #define TERM_SHIFTED_EXP(x, y, maximum) exp((x) - (maximum))
@@ -154,14 +156,20 @@ void softmax_backward(__global const float* y, __global const float* dy, __globa
     __global const float* out = y + offset;
     __global const float* dout = dy + offset;
     __global float* din = dx + offset;
+    // group_sum's barriers stay outside the branches on log_output: PoCL 3.1 compiles a branch
+    // with barriers in it so that the leftover-column guard of the ROW_MAP after it is taken to be
+    // the same for every work-item, and the work-items past the row's end then write into the
+    // next row (a race with that row's work-group) or past the buffer.
     float partial;
     if (log_output) {
         ROW_SUM(partial, TERM_VALUE, dout, dout, 0.0f, columns);
-        const float total = group_sum(scratch, partial);
-        ROW_MAP(din, TERM_LOG_SOFTMAX_GRADIENT, dout, out, total, columns);
     } else {
         ROW_SUM(partial, TERM_PRODUCT, dout, out, 0.0f, columns);
-        const float total = group_sum(scratch, partial);
+    }
+    const float total = group_sum(scratch, partial);
+    if (log_output) {
+        ROW_MAP(din, TERM_LOG_SOFTMAX_GRADIENT, dout, out, total, columns);
+    } else {
         ROW_MAP(din, TERM_SOFTMAX_GRADIENT, dout, out, total, columns);
     }
 }
