@@ -135,6 +135,50 @@ final class EmbeddingKernelTests: XCTestCase {
         }
     }
 
+    /// NaN and ±∞ in the table, the output gradient, x and the frequencies go where the
+    /// reference sends them.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let (rows, dimension) = (5, 6)
+        var tableValues = random.floats(rows * dimension)
+        (tableValues[2 * dimension + 1], tableValues[3 * dimension], tableValues[3 * dimension + 5]) =
+            (.nan, .infinity, -.infinity)
+        let table = try harness.floats(tableValues, "table")
+        let idValues: [Int32] = [2, 0, 3, 2, 4]
+        let ids = try harness.ints(idValues)
+        var gradient = random.floats(idValues.count * dimension)
+        (gradient[1], gradient[2 * dimension + 3], gradient[4 * dimension]) = (.nan, .infinity, -.infinity)
+        let dOut = try harness.floats(gradient, "dOut")
+        let out = try harness.floats([Float](repeating: 9, count: idValues.count * dimension), "out")
+        let dTable = try harness.floats([Float](repeating: 9, count: rows * dimension), "dTable")
+        let results = try harness.compare(
+            "embedding with non-finite values", kernels: ["embedding", "embedding_backward"], outputs: [out, dTable]
+        ) { device, side in
+            try device.embedding(table: table[side], ids: ids[side], out: out[side], count: 5, dimension: dimension)
+            try device.embeddingBackward(
+                ids: ids[side], dOut: dOut[side], dTable: dTable[side], count: 5, dimension: dimension, rows: rows)
+        }
+        XCTAssertTrue(results[0][1].isNaN && results[0][2 * dimension] == .infinity && results[0][dimension].isFinite)
+        XCTAssertTrue(results[1][2 * dimension + 1].isNaN && results[1][1 * dimension + 1].isFinite)
+
+        let (tokens, heads, headDim) = (3, 2, 4)
+        var xValues = random.floats(tokens * heads * headDim)
+        (xValues[0], xValues[headDim + 3], xValues[2 * heads * headDim + 1]) = (.nan, .infinity, -.infinity)
+        let x = try harness.floats(xValues, "x")
+        let positions = try harness.ints([0, 7, 300], "positions")
+        for frequencies: [Float] in [[1, 0.01], [.infinity, 0.01], [.nan, 0.01]] {
+            let invFrequencies = try harness.floats(frequencies, "invFrequencies")
+            let y = try harness.floats([Float](repeating: 9, count: xValues.count), "y")
+            try harness.compare(
+                "rope with non-finite values, frequencies \(frequencies)", kernels: ["rope"], outputs: [y]
+            ) {
+                device, side in
+                try device.rope(
+                    x[side], out: y[side], positions: positions[side], invFrequencies: invFrequencies[side],
+                    tokens: tokens, heads: heads, headDim: headDim, inverse: false)
+            }
+        }
+    }
+
     func testBadArgumentsNameTheOperationAndSizes() throws {
         for side in ElementwiseSide.allCases {
             let device = harness.device(side)

@@ -120,6 +120,42 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
+    /// NaN and ±∞ reach the rows they reach on the reference (a NaN or +∞ makes a softmax row
+    /// NaN; −∞ is a probability of 0), in both geometries; ignored rows keep loss 0 and zero
+    /// gradients whatever their logits.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 8)
+        let rows = 7
+        for columns in [7, 129] {
+            var x = random.floats(rows * columns, in: -8...8)
+            x[1 * columns + 2] = .nan
+            x[2 * columns + 3] = .infinity
+            x[3 * columns] = -.infinity
+            for c in 0..<columns { x[4 * columns + c] = -.infinity }
+            for c in 0..<columns { x[5 * columns + c] = .nan }
+            var dy = random.floats(rows * columns)
+            dy[6 * columns + 1] = .nan
+            var targets = random.ints(rows, below: columns)
+            targets[5] = ignoreIndex
+            var dLosses = random.floats(rows)
+            dLosses[5] = .nan
+            let reference = try crossEntropy(
+                on: TestDevices.reference(), logits: x, targets: targets, dLosses: dLosses, columns: columns)
+            XCTAssertEqual(reference[0].map(\.isNaN), [false, true, true, false, true, false, false])
+            XCTAssertEqual(reference[0][5], 0, "an ignored row's loss")
+            XCTAssertTrue(reference[2][(5 * columns)..<(6 * columns)].allSatisfy { $0 == 0 }, "its gradient")
+            func compareAll() throws {
+                try compareCrossEntropy(
+                    harness, "crossEntropy \(rows)×\(columns) non-finite", logits: x, targets: targets,
+                    dLosses: dLosses, columns: columns)
+                try compareSoftmax(harness, rows: rows, columns: columns, x: x, dy: dy)
+            }
+            try compareAll()
+            try harness.withGPUTuning { try compareAll() }
+        }
+    }
+
     func testCrossEntropyWithEveryRowIgnored() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 4)
@@ -233,8 +269,13 @@ final class SoftmaxKernelTests: XCTestCase {
 
     /// Compares softmax and log-softmax, forward and backward, on seeded [rows, columns] inputs.
     private func compareSoftmax(_ harness: OracleHarness, rows: Int, columns: Int, random: inout TestRandom) throws {
-        let x = random.floats(rows * columns, in: -8...8)
-        let dy = random.floats(rows * columns)
+        try compareSoftmax(
+            harness, rows: rows, columns: columns, x: random.floats(rows * columns, in: -8...8),
+            dy: random.floats(rows * columns))
+    }
+
+    /// Compares softmax and log-softmax, forward and backward, on [rows, columns] inputs x and dy.
+    private func compareSoftmax(_ harness: OracleHarness, rows: Int, columns: Int, x: [Float], dy: [Float]) throws {
         let reference = TestDevices.reference()
         for log in [false, true] {
             try harness.compare("softmax \(rows)×\(columns) log \(log)", kernels: ["softmax_forward"]) { device in
