@@ -8,6 +8,7 @@
 //   targets                 int32 [rows]      class per row, or ignore_index
 //   losses, log_sum_exp     [rows]            per-row loss and log Σ exp(logits[row])
 //   dlosses                 [rows]            gradient of each row's loss
+//   errors                  int32 [6]         where a target outside the row is reported
 //
 // Row kernels run one work-group of SOFTMAX_WG work-items per row (global = rows·SOFTMAX_WG).
 // A row is read as columns/SOFTMAX_VEC vectors of SOFTMAX_VEC floats, which work-item lid visits
@@ -19,7 +20,8 @@
 // SIMD code; GPUs read one float per work-item, which coalesces.
 //
 // A target outside [0, columns) that is not ignore_index is the caller's error (the reference
-// device throws); these kernels then write NaN for that row rather than read out of bounds.
+// device throws); these kernels then write NaN for that row rather than read out of bounds, and
+// report it, which the host turns into the reference's error (OpenCL+IDErrors.swift).
 
 #ifndef SOFTMAX_WG
 #define SOFTMAX_WG 256 // work-items per row; a power of two, at least SOFTMAX_VEC
@@ -114,6 +116,18 @@ DEFINE_GROUP_REDUCTION(group_max, fmax)
 // x = dy, y = log-softmax output, k = Σ dy.
 #define TERM_LOG_SOFTMAX_GRADIENT(x, y, k) ((x) - exp(y) * (k))
 
+// Records that the target of `row` is outside [0, columns) for the host, which throws it at its
+// next read: errors = [found, operation, row, target, columns, ignore_index]. The first report
+// claims the record, so it stays whole.
+void report_bad_target(__global int* errors, int operation, int row, int target, int columns, int ignore_index) {
+    if (atomic_cmpxchg((volatile __global int*)errors, 0, 1) != 0) return;
+    errors[1] = operation;
+    errors[2] = row;
+    errors[3] = target;
+    errors[4] = columns;
+    errors[5] = ignore_index;
+}
+
 // The row maximum, over the work-group.
 float row_max(__global const float* row, int columns, __local float* scratch) {
     floatv lanes = (floatv)(-INFINITY);
@@ -178,7 +192,8 @@ void softmax_backward(__global const float* y, __global const float* dy, __globa
 // or 0 when the target is ignore_index.
 __kernel __attribute__((reqd_work_group_size(SOFTMAX_WG, 1, 1)))
 void cross_entropy_forward(__global const float* logits, __global const int* targets, __global float* losses,
-                           __global float* log_sum_exp, const int columns, const int ignore_index) {
+                           __global float* log_sum_exp, const int columns, const int ignore_index,
+                           __global int* errors, const int operation) {
     __local float scratch[SOFTMAX_WG];
     const int row = get_group_id(0);
     __global const float* scores = logits + (size_t)row * columns;
@@ -186,10 +201,10 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
     if (get_local_id(0) == 0) {
         const float lse = stats.x + log(stats.y);
         const int target = targets[row];
+        const bool valid = target == ignore_index || (target >= 0 && target < columns);
+        if (!valid) report_bad_target(errors, operation, row, target, columns, ignore_index);
         log_sum_exp[row] = lse;
-        losses[row] = target == ignore_index ? 0.0f
-                    : (target >= 0 && target < columns) ? lse - scores[target]
-                    : NAN;
+        losses[row] = !valid ? NAN : target == ignore_index ? 0.0f : lse - scores[target];
     }
 }
 
@@ -200,7 +215,8 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
 __kernel __attribute__((reqd_work_group_size(CE_BACKWARD_WG, 1, 1)))
 void cross_entropy_backward(__global const float* logits, __global const int* targets,
                             __global const float* log_sum_exp, __global const float* dlosses,
-                            __global float* dlogits, const int columns, const int ignore_index) {
+                            __global float* dlogits, const int columns, const int ignore_index,
+                            __global int* errors, const int operation) {
     const int v = get_global_id(0);
     const int row = get_global_id(1);
     const int first = v * SOFTMAX_VEC;
@@ -210,6 +226,7 @@ void cross_entropy_backward(__global const float* logits, __global const int* ta
     const int target = targets[row];
     const bool ignored = target == ignore_index;
     const bool valid = ignored || (target >= 0 && target < columns);
+    if (!valid && v == 0) report_bad_target(errors, operation, row, target, columns, ignore_index);
     const float scale = valid ? dlosses[row] : NAN;
     const float lse = log_sum_exp[row];
     // The work-item that owns the target column subtracts the one-hot term there. It reads the

@@ -206,27 +206,51 @@ final class EmbeddingKernelTests: XCTestCase {
                     tokens: 4, heads: 2, headDim: 4, inverse: false)
             }
         }
-        // Only the reference can see ids without reading them back: it names the bad one.
-        let reference = harness.reference
-        let table = try reference.makeBuffer(count: 40, dtype: .float32, label: "table")
-        let ids = try reference.makeBuffer(count: 2, dtype: .int32, label: "ids")
-        try reference.write([1, 4] as [Int32], to: ids)
-        let out = try reference.makeBuffer(count: 20, dtype: .float32, label: "out")
-        harness.assertRejects(["embedding", "id 4", "position 1", "4 rows"], on: .reference) {
-            try $0.embedding(table: table, ids: ids, out: out, count: 2, dimension: 10)
+    }
+
+    /// An id outside the table is an error on both devices, in the same words: the reference
+    /// throws from the call, the OpenCL device from its next read or synchronize.
+    func testOutOfRangeIdsAreErrorsOnBothDevices() throws {
+        for bad: Int32 in [-1, 4] {
+            let words = ["id \(bad) at position 1 is outside the table's 4 rows"]
+            for side in ElementwiseSide.allCases {
+                let device = harness.device(side)
+                let table = try device.makeBuffer(count: 8, dtype: .float32, label: "table")
+                let ids = try device.makeBuffer(count: 3, dtype: .int32, label: "ids")
+                try device.write([1, bad, 3], to: ids)
+                let out = try device.makeBuffer(count: 6, dtype: .float32, label: "out")
+                harness.assertRejects(["embedding:"] + words, on: side) { device in
+                    try device.embedding(table: table, ids: ids, out: out, count: 3, dimension: 2)
+                    _ = try device.readFloats(out)
+                }
+                harness.assertRejects(["embeddingBackward:"] + words, on: side) { device in
+                    try device.embeddingBackward(ids: ids, dOut: out, dTable: table, count: 3, dimension: 2, rows: 4)
+                    try device.synchronize()
+                }
+            }
         }
     }
 
-    func testOutOfRangeIdsStayInsideTheTableOnOpenCL() throws {
+    /// On OpenCL a bad id gives a NaN row, never a plausible one; its gradient touches no row;
+    /// the error is thrown once, and the device works on.
+    func testOutOfRangeIdsGiveNaNRowsOnOpenCL() throws {
         let device = harness.openCL
         let table = try device.makeBuffer(count: 8, dtype: .float32, label: "table")
         try device.write([1, 2, 3, 4, 5, 6, 7, 8] as [Float], to: table)
         let ids = try device.makeBuffer(count: 3, dtype: .int32, label: "ids")
-        try device.write([1, -1, 4] as [Int32], to: ids)
+        try device.write([1, 9, 3] as [Int32], to: ids)
         let out = try device.makeBuffer(count: 6, dtype: .float32, label: "out")
         try device.embedding(table: table, ids: ids, out: out, count: 3, dimension: 2)
-        XCTAssertEqual(try device.readFloats(out), [3, 4, 0, 0, 0, 0])
+        XCTAssertThrowsError(try device.readFloats(out))
+        let rows = try device.readFloats(out)
+        XCTAssertEqual(rows[0..<2] + rows[4..<6], [3, 4, 7, 8])
+        XCTAssertTrue(rows[2..<4].allSatisfy(\.isNaN), "\(rows)")
+        try device.write([1, 2, 3, 4, 5, 6] as [Float], to: out)
         try device.embeddingBackward(ids: ids, dOut: out, dTable: table, count: 3, dimension: 2, rows: 4)
-        XCTAssertEqual(try device.readFloats(table), [0, 0, 3, 4, 0, 0, 0, 0])
+        XCTAssertThrowsError(try device.synchronize())
+        XCTAssertEqual(try device.readFloats(table), [0, 0, 1, 2, 0, 0, 5, 6])
+        try device.write([1, 0, 3] as [Int32], to: ids)
+        try device.embedding(table: table, ids: ids, out: out, count: 3, dimension: 2)
+        XCTAssertEqual(try device.readFloats(out), [1, 2, 0, 0, 5, 6])
     }
 }

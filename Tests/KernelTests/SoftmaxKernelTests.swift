@@ -247,22 +247,35 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
-    /// A target outside the row is the caller's error: the reference throws, and the kernels
-    /// mark the row with NaN instead of reading outside it.
-    func testOutOfRangeTargetIsFlagged() throws {
+    /// A target outside the row that is not the ignore index is an error on both devices, in
+    /// the same words: the reference throws from the call, the OpenCL device from its next read.
+    /// OpenCL writes NaN for that row, never a plausible loss, and works on after the error.
+    func testOutOfRangeTargetIsAnError() throws {
         let harness = try OracleHarness()
         let logits: [Float] = [0, 1, 2, 3, 4, 5]
-        XCTAssertThrowsError(
-            try crossEntropy(
-                on: TestDevices.reference(), logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
-        ) { error in
-            XCTAssertTrue(String(describing: error).contains("target 7 of row 1"), "\(error)")
+        let words = ["crossEntropy:", "target 7 of row 1 is outside 0..<3 and is not the ignore index -100"]
+        harness.assertThrows(words) { device in
+            _ = try crossEntropy(on: device, logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
         }
-        let outputs = try crossEntropy(
-            on: harness.openCL, logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
-        XCTAssertFalse(outputs[0][0].isNaN)
-        XCTAssertTrue(outputs[0][1].isNaN)
-        XCTAssertTrue(outputs[2][3...].allSatisfy(\.isNaN))
+        harness.assertThrows(["crossEntropyBackward:", "target -2 of row 0"]) { device in
+            let buffer = try OracleHarness.buffer(device, logits, "logits")
+            let targets = try OracleHarness.buffer(device, ints: [-2, 1], "targets")
+            let rowValues = try OracleHarness.buffer(device, [1, 1], "rowValues")
+            try device.crossEntropyBackward(
+                logits: buffer, targets: targets, logSumExp: rowValues, dLosses: rowValues, dLogits: buffer,
+                rows: 2, columns: 3, ignoreIndex: ignoreIndex)
+            try device.synchronize()
+        }
+        let device = harness.openCL
+        let losses = try device.makeBuffer(count: 2, dtype: .float32, label: "losses")
+        try device.crossEntropy(
+            logits: try OracleHarness.buffer(device, logits, "logits"),
+            targets: try OracleHarness.buffer(device, ints: [1, 7], "targets"), losses: losses,
+            logSumExp: try device.makeBuffer(count: 2, dtype: .float32, label: "logSumExp"),
+            rows: 2, columns: 3, ignoreIndex: ignoreIndex)
+        XCTAssertThrowsError(try device.readFloats(losses))
+        let values = try device.readFloats(losses)
+        XCTAssertTrue(values[0].isFinite && values[1].isNaN, "\(values)")
     }
 
     // MARK: Helpers
