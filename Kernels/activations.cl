@@ -28,6 +28,13 @@
 // σ(x) = 1/(1 + e^−x); exp overflowing to +inf for very negative x still gives the right 0.
 float4 sigmoid4(float4 x) { return 1.0f / (1.0f + exp(-x)); }
 
+// tanh(x), exactly ±1 where the true value rounds to ±1 (|x| > 9.1): some devices' tanh stops one
+// step short of 1 (PoCL: 0.99999994 even at ∞), which would make tanh′(±∞) = 1 − t² positive
+// instead of 0, and ∞·tanh′(±∞) infinite instead of NaN.
+float4 tanh_saturated(float4 x) {
+    return select(tanh(x), copysign((float4)(1.0f), x), isgreater(fabs(x), (float4)(10.0f)));
+}
+
 // GELU's inner argument u = √(2/π)·(x + 0.044715·x³).
 float4 gelu_inner(float4 x) { return GELU_SCALE * (x + GELU_CUBIC * x * x * x); }
 
@@ -37,7 +44,7 @@ float4 unary_apply(int op, float4 x, float p0, float p1) {
     case 1: return exp(x);
     case 2: return log(x);
     case 3: return sqrt(x);
-    case 4: return tanh(x);
+    case 4: return tanh_saturated(x);
     case 5: return sigmoid4(x);
     case 6: return fmin(x, 0.0f) - log1p(exp(-fabs(x)));
     // 0.5·x·(1 + tanh u) = x·σ(2u): the same function, without tanh's cancellation for x < 0.
@@ -62,7 +69,7 @@ float4 unary_derivative(int op, float4 x, float p0, float p1) {
     case 1: return exp(x);
     case 2: return 1.0f / x;
     case 3: return 0.5f / sqrt(x);
-    case 4: { float4 t = tanh(x); return 1.0f - t * t; }
+    case 4: { float4 t = tanh_saturated(x); return 1.0f - t * t; }
     case 5: { float4 s = sigmoid4(x); return s * (1.0f - s); }
     case 6: return sigmoid4(-x);
     // With t = tanh u = 2σ(2u) − 1: 0.5·(1 + t) + 0.5·x·(1 − t²)·u′ = s + 2·x·s·(1 − s)·u′, s = σ(2u).

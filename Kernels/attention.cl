@@ -27,6 +27,9 @@
 //                            tiles of QUERY_TILE query rows of each query head sharing its kv head.
 // The backward kernels recompute p = exp(s − logSumExp). Every sum runs in a fixed order and
 // each output element has one writer: no atomics, the same bits on every run.
+// NaN and ∞ follow IEEE arithmetic, as in the reference: a NaN score makes its row's logSumExp,
+// out and gradients NaN; a key of probability 0 (masked, or past the end) contributes nothing,
+// whatever its values; a row that sees no key keeps out 0, logSumExp −∞ and zero gradients.
 //
 // Inner loops work on float8 vectors along a row (a CPU runs them as SIMD code, a GPU as
 // scalar code): 8 row dots at a time, then weighted rows added to 8 vector sums kept in
@@ -151,7 +154,8 @@ inline void row_dots(
 }
 
 // acc[d] += Σ_c w[c]·row_c[d] for c < count, rows addressed as in row_dots; up to 64 columns
-// (8 vector sums in registers) per pass.
+// (8 vector sums in registers) per pass. Rows of weight 0 are skipped, as the reference skips
+// keys of probability 0: a masked key's (or a repeated row's) NaN or ∞ must not reach acc as 0·∞.
 inline void accumulate_rows(
     float *acc, const float *w, TILE_SPACE const float *base, int stride, int first, int last, int count)
 {
@@ -164,6 +168,7 @@ inline void accumulate_rows(
         }
         for (int c = 0; c < count; ++c) {
             const float weight = w[c];
+            if (weight == 0.0f) continue;
             TILE_SPACE const float *row = base + (size_t)min(first + c, last) * stride + d0;
             #pragma unroll
             for (int v = 0; v < 8; ++v) {
@@ -303,20 +308,26 @@ __kernel void attention_forward(
     load_row(q + row.start, scale, query);
     for (int d = 0; d < PADDED_DIM; ++d) acc[d] = 0.0f;
     float maximum = -INFINITY, sum = 0.0f;
+    bool seen = false;  // whether any key is visible
     for (int k0 = 0; k0 < row.groupKeys; k0 += KEY_TILE) {
         const Tiles t = next_tiles(row.keys, row.values, row.kvStride, k0, keyLength, KEY_TILE, keyTile, valueTile);
         if (k0 >= row.ownKeys) continue;
         float s[KEY_TILE];
         row_dots(s, query, t.a, t.stride, t.first, t.last, KEY_TILE);
         float tileMaximum = -INFINITY;
+        int8 anyVisible = (int8)(0);
         for (int j = 0; j < KEY_TILE; j += 8) {
             const int8 visible =
                 keys_visible(keyValid, keySegments, masks, keyLength, k0 + j, row.segment, row.position, causal);
             const float8 scores = select((float8)(-INFINITY), vload8(0, s + j), visible);
             vstore8(scores, 0, s + j);
+            anyVisible |= visible;
             tileMaximum = fmax(tileMaximum, max8(scores));
         }
-        if (tileMaximum == -INFINITY) continue;  // no visible key in this tile
+        // Visibility, not the maximum, says whether the tile has a key: a visible score may be
+        // −∞, or NaN, which fmax drops. Such scores then make sum NaN, as in the reference.
+        if (!any(anyVisible)) continue;
+        seen = true;
         if (tileMaximum > maximum) {
             const float correction = exp(maximum - tileMaximum);  // 0 for the first visible tile
             sum *= correction;
@@ -331,9 +342,9 @@ __kernel void attention_forward(
         accumulate_rows(acc, s, t.b, t.stride, t.first, t.last, KEY_TILE);
     }
     if (!row.active) return;
-    const float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const float inverse = seen ? 1.0f / sum : 0.0f;
     for (int d = 0; d < HEAD_DIM; ++d) out[row.start + d] = acc[d] * inverse;
-    logSumExp[row.statistic] = sum > 0.0f ? maximum + log(sum) : -INFINITY;
+    logSumExp[row.statistic] = seen ? maximum + log(sum) : -INFINITY;
 }
 
 __kernel void attention_backward_query(
@@ -357,8 +368,8 @@ __kernel void attention_backward_query(
     for (int d = 0; d < HEAD_DIM; ++d) rowDelta += dOut[row.start + d] * out[row.start + d];
     if (row.active) delta[row.statistic] = rowDelta;
     const float rowLogSumExp = logSumExp[row.statistic];
-    // A row that sees no key (logSumExp −∞) has zero gradient.
-    const int ownKeys = rowLogSumExp > -INFINITY ? row.ownKeys : 0;
+    // A row that sees no key (logSumExp −∞) has zero gradient; one whose logSumExp is NaN has NaN.
+    const int ownKeys = rowLogSumExp != -INFINITY ? row.ownKeys : 0;
     for (int k0 = 0; k0 < row.groupKeys; k0 += KEY_TILE) {
         const Tiles t = next_tiles(row.keys, row.values, row.kvStride, k0, keyLength, KEY_TILE, keyTile, valueTile);
         if (k0 >= ownKeys) continue;
@@ -369,7 +380,8 @@ __kernel void attention_backward_query(
             const int8 visible =
                 keys_visible(keyValid, keySegments, masks, keyLength, k0 + j, row.segment, row.position, causal);
             const float8 p = select((float8)(0.0f), exp(vload8(0, s + j) - rowLogSumExp), visible);
-            vstore8(p * (vload8(0, dp + j) - rowDelta), 0, s + j);  // dS
+            // dS, exactly 0 where p is (the reference skips those keys), even if dp is NaN there.
+            vstore8(select(p * (vload8(0, dp + j) - rowDelta), (float8)(0.0f), p == 0.0f), 0, s + j);
         }
         accumulate_rows(acc, s, t.a, t.stride, t.first, t.last, KEY_TILE);
     }
@@ -422,7 +434,9 @@ __kernel void attention_backward_key(
                     queries_visible(querySegments, masks, queryLength, i0 + r, segment, j, offset, causal);
                 const float8 p = select(
                     (float8)(0.0f), exp(vload8(0, s + r) - load_floats8(rowLogSumExp, i0 + r, queryLength)), visible);
-                vstore8(p * (vload8(0, dp + r) - load_floats8(rowDelta, i0 + r, queryLength)), 0, s + r);  // dS
+                // dS, exactly 0 where p is (the reference skips those rows), even if dp is NaN there.
+                const float8 dS = p * (vload8(0, dp + r) - load_floats8(rowDelta, i0 + r, queryLength));
+                vstore8(select(dS, (float8)(0.0f), p == 0.0f), 0, s + r);
                 vstore8(p, 0, dp + r);
             }
             accumulate_rows(dValue, dp, t.b, t.stride, t.first, t.last, QUERY_TILE);

@@ -125,9 +125,10 @@ float4 binary_apply(int op, float4 a, float4 b) {
     case 1: return a - b;
     case 2: return a * b;
     case 3: return a / b;
-    // Swift's max(a, b) = b ≥ a ? b : a and min(a, b) = b < a ? b : a, NaNs included.
-    case 4: return select(a, b, isgreaterequal(b, a));
-    case 5: return select(a, b, isless(b, a));
+    // The reference's max(a, b) = b ≥ a ? b : a and min(a, b) = b < a ? b : a, except that a NaN
+    // in either operand gives NaN (a + b): fmax/fmin would drop it.
+    case 4: return select(select(a, b, isgreaterequal(b, a)), a + b, isunordered(a, b));
+    case 5: return select(select(a, b, isless(b, a)), a + b, isunordered(a, b));
     default: return select((float4)(0.0f), (float4)(1.0f), isgreaterequal(a, b));
     }
 }

@@ -9,9 +9,11 @@
 //   links  [2·count] int32 scratch: links[i] = the next token j > i with ids[j] = ids[i], or −1;
 //          links[count + i] = 1 when token i is the first with its id, else 0.
 //   x, out [tokens, heads, headDim]   positions [tokens] int32   invFrequencies [headDim/2]
+//   errors [6] int32                  where an id outside [0, rows) is reported (report_bad_id)
 //
-// Ids outside [0, rows) are the caller's error (the reference throws): the lookup writes a
-// zero row for them and the gradient skips them, so a bad id never touches foreign memory.
+// Ids outside [0, rows) are the caller's error (the reference throws): the lookup writes a NaN
+// row for them and the gradient skips them, so a bad id never touches foreign memory, and both
+// report it, which the host turns into the reference's error (OpenCL+IDErrors.swift).
 // The gradient sums each row's tokens in increasing token order, without atomics: the same
 // bits on every run, and equal to the reference's sequential sum.
 
@@ -34,19 +36,33 @@ void store_columns(float4 v, __global float* p, int length) {
     if (length > 2) p[2] = v.z;
 }
 
+// Records that ids[position] = id is outside [0, rows) for the host, which throws it at its next
+// read: errors = [found, operation, position, id, rows, 0]. The first report claims the record,
+// so it stays whole.
+void report_bad_id(__global int* errors, int operation, int position, int id, int rows) {
+    if (atomic_cmpxchg((volatile __global int*)errors, 0, 1) != 0) return;
+    errors[1] = operation;
+    errors[2] = position;
+    errors[3] = id;
+    errors[4] = rows;
+    errors[5] = 0;
+}
+
 // ---------------------------------------------------------------------------------------------
-// out[t] = table[ids[t]]. Global size: (⌈dimension/4⌉, count), rounded up.
+// out[t] = table[ids[t]], NaN for a bad id. Global size: (⌈dimension/4⌉, count), rounded up.
 
 __kernel void embedding(
     __global const float* table, __global const int* ids, __global float* out,
-    int count, int dimension, int rows)
+    int count, int dimension, int rows, __global int* errors, int operation)
 {
     int chunk = get_global_id(0);
     int t = get_global_id(1);
     if (t >= count || chunk * 4 >= dimension) return;
     int length = min(4, dimension - chunk * 4);
     int id = ids[t];
-    float4 v = (id >= 0 && id < rows) ? load_columns(table + id * dimension + chunk * 4, length) : (float4)(0.0f);
+    bool valid = id >= 0 && id < rows;
+    if (!valid && chunk == 0) report_bad_id(errors, operation, t, id, rows);
+    float4 v = valid ? load_columns(table + id * dimension + chunk * 4, length) : (float4)(NAN);
     store_columns(v, out + t * dimension + chunk * 4, length);
 }
 
@@ -56,10 +72,13 @@ __kernel void embedding(
 // O(count·dimension) arithmetic, never O(rows·count).
 
 // Global size: count, rounded up.
-__kernel void embedding_links(__global const int* ids, __global int* links, int count) {
+__kernel void embedding_links(
+    __global const int* ids, __global int* links, int count, int rows, __global int* errors, int operation)
+{
     int i = get_global_id(0);
     if (i >= count) return;
     int id = ids[i];
+    if (id < 0 || id >= rows) report_bad_id(errors, operation, i, id, rows);
     int first = 1;
     for (int j = i - 1; j >= 0; --j) {
         if (ids[j] == id) { first = 0; break; }

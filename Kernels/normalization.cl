@@ -92,13 +92,15 @@ float2 row_group_sum(__local float2* scratch, float2 value) {
         if (i_ < (columns)) total += TERM((a)[i_], (b)[i_], (c)[i_], k);                              \
     } while (0)
 
-// out = TERM over the share.
+// out = TERM over the share. The leftover column index is clamped into the row, so that no store
+// leaves the row even where a compiler wrongly treats the guard as the same for every work-item
+// (PoCL 3.1 did, see softmax_backward in softmax.cl); the guard still keeps each column to one writer.
 #define ROW_MAP(out, TERM, a, b, c, k, columns)                                                       \
     do {                                                                                              \
         for (int v_ = get_local_id(0); v_ < (columns) / NORM_VEC; v_ += NORM_WG)                      \
             store_v(TERM(load_v(v_, a), load_v(v_, b), load_v(v_, c), k), v_, out);                   \
-        const int i_ = LEFTOVER_COLUMN(columns);                                                      \
-        if (i_ < (columns)) (out)[i_] = TERM((a)[i_], (b)[i_], (c)[i_], k);                           \
+        const int i_ = min(LEFTOVER_COLUMN(columns), (columns) - 1);                                  \
+        if (LEFTOVER_COLUMN(columns) < (columns)) (out)[i_] = TERM((a)[i_], (b)[i_], (c)[i_], k);     \
     } while (0)
 
 #define TERM_VALUE(x, w, y, unused) (x)

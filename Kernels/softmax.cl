@@ -8,6 +8,7 @@
 //   targets                 int32 [rows]      class per row, or ignore_index
 //   losses, log_sum_exp     [rows]            per-row loss and log Σ exp(logits[row])
 //   dlosses                 [rows]            gradient of each row's loss
+//   errors                  int32 [6]         where a target outside the row is reported
 //
 // Row kernels run one work-group of SOFTMAX_WG work-items per row (global = rows·SOFTMAX_WG).
 // A row is read as columns/SOFTMAX_VEC vectors of SOFTMAX_VEC floats, which work-item lid visits
@@ -19,7 +20,8 @@
 // SIMD code; GPUs read one float per work-item, which coalesces.
 //
 // A target outside [0, columns) that is not ignore_index is the caller's error (the reference
-// device throws); these kernels then write NaN for that row rather than read out of bounds.
+// device throws); these kernels then write NaN for that row rather than read out of bounds, and
+// report it, which the host turns into the reference's error (OpenCL+IDErrors.swift).
 
 #ifndef SOFTMAX_WG
 #define SOFTMAX_WG 256 // work-items per row; a power of two, at least SOFTMAX_VEC
@@ -91,13 +93,15 @@ DEFINE_GROUP_REDUCTION(group_max, fmax)
         if (c_ < (columns)) total += TERM((a)[c_], (b)[c_], k);                              \
     } while (0)
 
-// out = TERM over the share.
+// out = TERM over the share. The leftover column index is clamped into the row, so that no store
+// leaves the row even where a compiler wrongly treats the guard as the same for every work-item
+// (PoCL 3.1 did, see softmax_backward); the guard still keeps each column to one writer.
 #define ROW_MAP(out, TERM, a, b, k, columns)                                                 \
     do {                                                                                     \
         for (int v_ = get_local_id(0); v_ < (columns) / SOFTMAX_VEC; v_ += SOFTMAX_WG)       \
             store_v(TERM(load_v(v_, a), load_v(v_, b), k), v_, out);                         \
-        const int c_ = LEFTOVER_COLUMN(columns);                                             \
-        if (c_ < (columns)) (out)[c_] = TERM((a)[c_], (b)[c_], k);                           \
+        const int c_ = min(LEFTOVER_COLUMN(columns), (columns) - 1);                         \
+        if (LEFTOVER_COLUMN(columns) < (columns)) (out)[c_] = TERM((a)[c_], (b)[c_], k);     \
     } while (0)
 
 #define TERM_SHIFTED_EXP(x, y, maximum) exp((x) - (maximum))
@@ -111,6 +115,18 @@ DEFINE_GROUP_REDUCTION(group_max, fmax)
 #define TERM_SOFTMAX_GRADIENT(x, y, k) ((y) * ((x) - (k)))
 // x = dy, y = log-softmax output, k = Σ dy.
 #define TERM_LOG_SOFTMAX_GRADIENT(x, y, k) ((x) - exp(y) * (k))
+
+// Records that the target of `row` is outside [0, columns) for the host, which throws it at its
+// next read: errors = [found, operation, row, target, columns, ignore_index]. The first report
+// claims the record, so it stays whole.
+void report_bad_target(__global int* errors, int operation, int row, int target, int columns, int ignore_index) {
+    if (atomic_cmpxchg((volatile __global int*)errors, 0, 1) != 0) return;
+    errors[1] = operation;
+    errors[2] = row;
+    errors[3] = target;
+    errors[4] = columns;
+    errors[5] = ignore_index;
+}
 
 // The row maximum, over the work-group.
 float row_max(__global const float* row, int columns, __local float* scratch) {
@@ -154,14 +170,20 @@ void softmax_backward(__global const float* y, __global const float* dy, __globa
     __global const float* out = y + offset;
     __global const float* dout = dy + offset;
     __global float* din = dx + offset;
+    // group_sum's barriers stay outside the branches on log_output: PoCL 3.1 compiles a branch
+    // with barriers in it so that the leftover-column guard of the ROW_MAP after it is taken to be
+    // the same for every work-item, and the work-items past the row's end then write into the
+    // next row (a race with that row's work-group) or past the buffer.
     float partial;
     if (log_output) {
         ROW_SUM(partial, TERM_VALUE, dout, dout, 0.0f, columns);
-        const float total = group_sum(scratch, partial);
-        ROW_MAP(din, TERM_LOG_SOFTMAX_GRADIENT, dout, out, total, columns);
     } else {
         ROW_SUM(partial, TERM_PRODUCT, dout, out, 0.0f, columns);
-        const float total = group_sum(scratch, partial);
+    }
+    const float total = group_sum(scratch, partial);
+    if (log_output) {
+        ROW_MAP(din, TERM_LOG_SOFTMAX_GRADIENT, dout, out, total, columns);
+    } else {
         ROW_MAP(din, TERM_SOFTMAX_GRADIENT, dout, out, total, columns);
     }
 }
@@ -170,7 +192,8 @@ void softmax_backward(__global const float* y, __global const float* dy, __globa
 // or 0 when the target is ignore_index.
 __kernel __attribute__((reqd_work_group_size(SOFTMAX_WG, 1, 1)))
 void cross_entropy_forward(__global const float* logits, __global const int* targets, __global float* losses,
-                           __global float* log_sum_exp, const int columns, const int ignore_index) {
+                           __global float* log_sum_exp, const int columns, const int ignore_index,
+                           __global int* errors, const int operation) {
     __local float scratch[SOFTMAX_WG];
     const int row = get_group_id(0);
     __global const float* scores = logits + (size_t)row * columns;
@@ -178,10 +201,10 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
     if (get_local_id(0) == 0) {
         const float lse = stats.x + log(stats.y);
         const int target = targets[row];
+        const bool valid = target == ignore_index || (target >= 0 && target < columns);
+        if (!valid) report_bad_target(errors, operation, row, target, columns, ignore_index);
         log_sum_exp[row] = lse;
-        losses[row] = target == ignore_index ? 0.0f
-                    : (target >= 0 && target < columns) ? lse - scores[target]
-                    : NAN;
+        losses[row] = !valid ? NAN : target == ignore_index ? 0.0f : lse - scores[target];
     }
 }
 
@@ -192,7 +215,8 @@ void cross_entropy_forward(__global const float* logits, __global const int* tar
 __kernel __attribute__((reqd_work_group_size(CE_BACKWARD_WG, 1, 1)))
 void cross_entropy_backward(__global const float* logits, __global const int* targets,
                             __global const float* log_sum_exp, __global const float* dlosses,
-                            __global float* dlogits, const int columns, const int ignore_index) {
+                            __global float* dlogits, const int columns, const int ignore_index,
+                            __global int* errors, const int operation) {
     const int v = get_global_id(0);
     const int row = get_global_id(1);
     const int first = v * SOFTMAX_VEC;
@@ -202,6 +226,7 @@ void cross_entropy_backward(__global const float* logits, __global const int* ta
     const int target = targets[row];
     const bool ignored = target == ignore_index;
     const bool valid = ignored || (target >= 0 && target < columns);
+    if (!valid && v == 0) report_bad_target(errors, operation, row, target, columns, ignore_index);
     const float scale = valid ? dlosses[row] : NAN;
     const float lse = log_sum_exp[row];
     // The work-item that owns the target column subtracts the one-hot term there. It reads the

@@ -45,6 +45,27 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+extension DeviceError {
+    /// `ids[position]` = `id` names no row of a table of `rows` rows (an embedding lookup or its
+    /// gradient). The reference device throws it from the call; the OpenCL device from its next
+    /// read or synchronize, as its kernels find the id (see `OpenCLDevice`).
+    public static func idOutOfRange(operation: String, id: Int32, position: Int, rows: Int) -> DeviceError {
+        .invalidArgument(
+            operation: operation, message: "id \(id) at position \(position) is outside the table's \(rows) rows")
+    }
+
+    /// The target of `row` is neither a column in 0..<`columns` nor `ignoreIndex` (a cross-entropy
+    /// loss or its gradient); thrown as `idOutOfRange` is.
+    public static func targetOutOfRange(
+        operation: String, target: Int32, row: Int, columns: Int, ignoreIndex: Int32
+    ) -> DeviceError {
+        .invalidArgument(
+            operation: operation,
+            message:
+                "target \(target) of row \(row) is outside 0..<\(columns) and is not the ignore index \(ignoreIndex)")
+    }
+}
+
 /// A byte count printed for people (e.g. "1.50 GiB").
 public struct ByteCount: CustomStringConvertible, Sendable {
     public let bytes: Int

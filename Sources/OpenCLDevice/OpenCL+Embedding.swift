@@ -9,7 +9,8 @@ extension OpenCLDevice {
         let grid = ElementwiseLaunch.grid(columns: (dimension + 3) / 4, rows: count, local: elementwiseLocalSize)
         try launch(
             "embedding", "embedding", global: grid.global, local: grid.local,
-            arguments: [.buffer(table), .buffer(ids), .buffer(out), .int(count), .int(dimension), .int(rows)],
+            arguments: [.buffer(table), .buffer(ids), .buffer(out), .int(count), .int(dimension), .int(rows)]
+                + idErrorArguments("embedding"),
             operation: "embedding")
     }
 
@@ -27,7 +28,8 @@ extension OpenCLDevice {
         let local = elementwiseLocalSize
         try launch(
             "embedding", "embedding_links", global: [roundUp(count, toMultipleOf: local)], local: [local],
-            arguments: [.buffer(ids), .buffer(links), .int(count)], operation: "embeddingBackward")
+            arguments: [.buffer(ids), .buffer(links), .int(count), .int(rows)] + idErrorArguments("embeddingBackward"),
+            operation: "embeddingBackward")
         let grid = ElementwiseLaunch.grid(columns: (dimension + 3) / 4, rows: count, local: local)
         try launch(
             "embedding", "embedding_backward", global: grid.global, local: grid.local,

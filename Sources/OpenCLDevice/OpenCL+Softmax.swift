@@ -48,7 +48,7 @@ extension OpenCLDevice {
             arguments: [
                 .buffer(logits), .buffer(targets), .buffer(losses), .buffer(logSumExp),
                 .int(columns), .int(Int(ignoreIndex)),
-            ],
+            ] + idErrorArguments(operation),
             operation: operation)
     }
 
@@ -68,7 +68,7 @@ extension OpenCLDevice {
             arguments: [
                 .buffer(logits), .buffer(targets), .buffer(logSumExp), .buffer(dLosses), .buffer(dLogits),
                 .int(columns), .int(Int(ignoreIndex)),
-            ],
+            ] + idErrorArguments(operation),
             operation: operation)
     }
 }

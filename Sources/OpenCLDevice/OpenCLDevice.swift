@@ -34,6 +34,8 @@ public final class OpenCLBuffer: DeviceBuffer {
 ///
 /// The operations live in one file per kernel family (`OpenCL+Matmul.swift`, …). None of
 /// them ever falls back to the reference device; `launchCounts` lets tests prove a kernel ran.
+/// An id outside its range (embedding ids, cross-entropy targets) is thrown by the next read or
+/// `synchronize` rather than by the call, as the kernels find it (see `IDErrorRecord`).
 public final class OpenCLDevice: Device {
     public let info: OpenCLDeviceInfo
     public var name: String { info.name }
@@ -62,6 +64,10 @@ public final class OpenCLDevice: Device {
     let maxAllocationBytes: Int
     let programs: ProgramCache
     private var cache = BufferCache()
+    /// Where the id kernels record an id outside its range (see `IDErrorRecord`).
+    let idErrors: OpenCLBuffer
+    /// Whether an id kernel was queued since `idErrors` was last read.
+    var idErrorsPending = false
 
     /// Opens the device that `selector` names (index or name substring; `nil` = default).
     public convenience init(selector: String? = nil, profiling: Bool = false) throws {
@@ -90,6 +96,18 @@ public final class OpenCLDevice: Device {
                 call: "clCreateCommandQueue", code: status, operation: "opening \(entry.info.name)")
         }
         self.queue = queue
+        var zeros = [Int32](repeating: 0, count: IDErrorRecord.count)
+        guard
+            let record = clCreateBuffer(
+                context, cl_mem_flags(CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR), zeros.count * 4, &zeros, &status),
+            status == CL_SUCCESS
+        else {
+            clReleaseCommandQueue(queue)
+            clReleaseContext(context)
+            throw DeviceError.openCL(call: "clCreateBuffer", code: status, operation: "opening \(entry.info.name)")
+        }
+        idErrors = OpenCLBuffer(
+            memory: record, count: zeros.count, dtype: .int32, label: "id errors", parent: nil, onRelease: nil)
         let alignBits: cl_uint = try OpenCLPlatforms.deviceValue(
             entry.device, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN))
         viewAlignment = max(1, Int(alignBits) / 8 / 4)
@@ -243,17 +261,20 @@ public final class OpenCLDevice: Device {
         let b = try own(buffer, "read")
         try BufferChecks.require(b, holds: 0, of: dtype, in: "read '\(b.label)'")
         var values = [T](repeating: zero, count: b.count)
-        guard b.count > 0 else { return values }
-        try values.withUnsafeMutableBytes { raw in
-            try check(
-                clEnqueueReadBuffer(queue, b.memory, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
-                "clEnqueueReadBuffer", "reading '\(b.label)'")
+        if b.count > 0 {
+            try values.withUnsafeMutableBytes { raw in
+                try check(
+                    clEnqueueReadBuffer(queue, b.memory, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
+                    "clEnqueueReadBuffer", "reading '\(b.label)'")
+            }
         }
+        try throwRecordedIDError()
         return values
     }
 
     public func synchronize() throws {
         try check(clFinish(queue), "clFinish", "waiting for the device")
+        try throwRecordedIDError()
     }
 
     /// The buffer as this device's own, or `foreignBuffer`.

@@ -114,8 +114,10 @@ extension ReferenceDevice {
         case .subtract: return a - b
         case .multiply: return a * b
         case .divide: return a / b
-        case .maximum: return Swift.max(a, b)
-        case .minimum: return Swift.min(a, b)
+        // A NaN in either operand gives NaN (IEEE 754-2019 maximum/minimum, as torch.maximum);
+        // Swift's max/min alone would drop a NaN in b.
+        case .maximum: return a.isNaN || b.isNaN ? a + b : Swift.max(a, b)
+        case .minimum: return a.isNaN || b.isNaN ? a + b : Swift.min(a, b)
         case .greaterOrEqual: return a >= b ? 1 : 0
         }
     }

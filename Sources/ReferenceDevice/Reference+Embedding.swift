@@ -64,8 +64,7 @@ extension ReferenceDevice {
     private func checkedIDs(_ ids: DeviceBuffer, count: Int, rows: Int, _ operation: String) throws -> [Int] {
         try ints(ids, count, operation).enumerated().map { i, id in
             guard id >= 0, Int(id) < rows else {
-                throw DeviceError.invalidArgument(
-                    operation: operation, message: "id \(id) at position \(i) is outside the table's \(rows) rows")
+                throw DeviceError.idOutOfRange(operation: operation, id: id, position: i, rows: rows)
             }
             return Int(id)
         }

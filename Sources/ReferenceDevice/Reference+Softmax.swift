@@ -108,11 +108,8 @@ extension ReferenceDevice {
     static func target(_ label: Int32, row: Int, columns: Int, ignoreIndex: Int32, _ operation: String) throws -> Int? {
         if label == ignoreIndex { return nil }
         guard 0..<columns ~= Int(label) else {
-            throw DeviceError.invalidArgument(
-                operation: operation,
-                message:
-                    "target \(label) of row \(row) is outside 0..<\(columns) and is not the ignore index \(ignoreIndex)"
-            )
+            throw DeviceError.targetOutOfRange(
+                operation: operation, target: label, row: row, columns: columns, ignoreIndex: ignoreIndex)
         }
         return Int(label)
     }

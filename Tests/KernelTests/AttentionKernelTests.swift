@@ -115,6 +115,55 @@ final class AttentionKernelTests: XCTestCase {
         try assertMatchesReference(problem)
     }
 
+    /// NaN and ±∞ propagate to the rows and keys that see them, as in the reference, and no
+    /// further: not to earlier queries (causality), not from a padding key, and not into rows
+    /// that see no key at all, which keep out 0, logSumExp −∞ and zero gradients.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let shape = AttentionShape(batch: 2, queryHeads: 2, keyValueHeads: 1, queryLength: 40, headDim: 8)
+        var problem = AttentionProblem(shape, seed: 50)
+        let d = shape.headDim
+        func query(_ b: Int, _ i: Int, _ h: Int) -> Range<Int> {
+            let start = ((b * shape.queryLength + i) * shape.queryHeads + h) * d
+            return start..<(start + d)
+        }
+        func key(_ b: Int, _ j: Int) -> Range<Int> {
+            let start = (b * shape.keyLength + j) * d
+            return start..<(start + d)
+        }
+        // Batch 0: a NaN query (every score of its row NaN), an infinite query, a NaN key and a
+        // NaN value further on, a NaN output gradient, and a padding key full of NaN.
+        for c in query(0, 3, 0) { problem.q[c] = .nan }
+        problem.q[query(0, 10, 1).lowerBound] = .infinity
+        problem.k[key(0, 20).lowerBound + 1] = .nan
+        problem.v[key(0, 25).lowerBound + 2] = -.infinity
+        problem.dOut[query(0, 15, 1).lowerBound] = .nan
+        for c in key(0, 7) { (problem.k[c], problem.v[c]) = (.nan, .nan) }
+        // Batch 1 sees no key, and its rows are full of NaN.
+        problem.keyValid = (0..<2).flatMap { b in (0..<40).map { j in Int32(b == 0 && j != 7 ? 1 : 0) } }
+        for i in 0..<40 {
+            for h in 0..<2 {
+                for c in query(1, i, h) { (problem.q[c], problem.dOut[c]) = (.nan, .nan) }
+            }
+            for c in key(1, i) { (problem.k[c], problem.v[c]) = (.infinity, .nan) }
+        }
+
+        let expected = try problem.run(on: TestDevices.reference())
+        XCTAssertTrue(expected.out[query(0, 3, 0)].allSatisfy(\.isNaN), "the NaN query's output")
+        XCTAssertTrue(expected.out[query(0, 10, 1)].allSatisfy(\.isNaN), "the infinite query's output")
+        let clean = (0..<20).flatMap { i in [0, 1].map { h in (i, h) } }.filter { $0 != (3, 0) && $0 != (10, 1) }
+        XCTAssertTrue(clean.allSatisfy { expected.out[query(0, $0.0, $0.1)].allSatisfy(\.isFinite) }, "rows before")
+        XCTAssertTrue(expected.out[query(0, 25, 0)].allSatisfy(\.isNaN), "rows after the NaN key")
+        XCTAssertTrue(expected.dk[key(0, 7)].allSatisfy { $0 == 0 }, "the padding key's gradient")
+        let secondBatch = shape.queryCount / 2
+        XCTAssertTrue(expected.out[secondBatch...].allSatisfy { $0 == 0 }, "rows that see no key")
+        XCTAssertTrue(expected.logSumExp[(shape.logSumExpCount / 2)...].allSatisfy { $0 == -.infinity })
+        XCTAssertTrue(expected.dq[secondBatch...].allSatisfy { $0 == 0 })
+        XCTAssertTrue(expected.dk[(shape.keyCount / 2)...].allSatisfy { $0 == 0 })
+        XCTAssertTrue(expected.dv[(shape.keyCount / 2)...].allSatisfy { $0 == 0 })
+        try assertMatchesReference(problem)
+        try assertMatchesReference(problem, tuning: .gpu)
+    }
+
     func testGPUTuningOnThisDevice() throws {
         // The GPU configuration (tiles copied to local memory, groups of 64) on whatever device
         // runs the tests, with a head dim that the CPU configuration reads in place.

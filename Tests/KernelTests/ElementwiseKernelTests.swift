@@ -293,31 +293,79 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
-    func testNaNsBehaveAsInSwift() throws {
-        // Swift's max/min (and so relu and clamp) keep a NaN in the first operand and drop one
-        // in the second; the kernels copy that instead of IEEE fmax/fmin.
+    func testNaNsPropagateThroughMaximumMinimumReluAndClamp() throws {
+        // A NaN in either operand of maximum and minimum gives NaN (fmax/fmin would drop it);
+        // greaterOrEqual is false for any NaN.
         let nan = Float.nan
         let a = try harness.floats([nan, 1, nan, -1, 0.5, nan, 2], "a")
         let b = try harness.floats([1, nan, nan, 0.5, -1, 0, nan], "b")
         let out = try harness.floats([Float](repeating: 0, count: 7), "out")
         let layout = try XCTUnwrap(BroadcastShape.broadcasting([7], [7])).layout
-        // Tolerance counts NaN against NaN as a mismatch, so compare the bits here.
-        func assertSameBits(_ what: String) throws {
-            let actual = try harness.openCL.readFloats(out.openCL).map(\.bitPattern)
-            XCTAssertEqual(actual, try harness.reference.readFloats(out.reference).map(\.bitPattern), what)
-        }
-        for op in [BinaryOp.maximum, .minimum, .greaterOrEqual] {
-            try harness.compare("\(op) with NaNs", kernels: ["binary_rows"], outputs: []) { device, side in
+        let expected: [(BinaryOp, [Float])] = [
+            (.maximum, [nan, nan, nan, 0.5, 0.5, nan, nan]), (.minimum, [nan, nan, nan, -1, -1, nan, nan]),
+            (.greaterOrEqual, [0, 0, 0, 0, 1, 0, 0]),
+        ]
+        for (op, values) in expected {
+            let results = try harness.compare("\(op) with NaNs", kernels: ["binary_rows"], outputs: [out]) {
+                device, side in
                 try device.binary(op, a[side], b[side], out: out[side], shape: layout)
             }
-            try assertSameBits("\(op)")
+            XCTAssertEqual(results[0].map(\.isNaN), values.map(\.isNaN), "\(op)")
+            XCTAssertEqual(results[0].filter { !$0.isNaN }, values.filter { !$0.isNaN }, "\(op)")
         }
         for op in [UnaryOp.relu, .clamp(-0.5, 0.75)] {
-            try harness.compare("\(op) with NaNs", kernels: ["unary"], outputs: []) { device, side in
+            let results = try harness.compare("\(op) with NaNs", kernels: ["unary"], outputs: [out]) { device, side in
                 try device.unary(op, a[side], out: out[side], count: 7)
             }
-            try assertSameBits("\(op)")
+            XCTAssertEqual(results[0].map(\.isNaN), [true, false, true, false, false, true, false], "\(op)")
         }
+    }
+
+    /// NaN, ±∞ and a few ordinary values, the inputs of the non-finite tests.
+    private static let specialValues: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1, 0.5, 3e38, -3e38]
+
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let specials = Self.specialValues
+        let count = specials.count
+        // Every pair of special values.
+        let a = try harness.floats(specials.flatMap { value in [Float](repeating: value, count: count) }, "a")
+        let b = try harness.floats([[Float]](repeating: specials, count: count).flatMap { $0 }, "b")
+        let pairs = count * count
+        let layout = try XCTUnwrap(BroadcastShape.broadcasting([pairs], [pairs])).layout
+        for op in BinaryOp.allCases {
+            let out = try harness.floats([Float](repeating: 9, count: pairs), "out")
+            try harness.compare("\(op) of special values", kernels: ["binary_rows"], outputs: [out]) { device, side in
+                try device.binary(op, a[side], b[side], out: out[side], shape: layout)
+            }
+        }
+        let ops: [UnaryOp] = [
+            .negate, .exp, .log, .sqrt, .tanh, .sigmoid, .logSigmoid, .gelu, .silu, .relu, .scale(-1.75),
+            .addScalar(0.625), .clamp(-0.5, 0.75), .square,
+        ]
+        for op in ops {
+            let y = try harness.floats([Float](repeating: 9, count: pairs), "y")
+            let dx = try harness.floats([Float](repeating: 9, count: pairs), "dx")
+            try harness.compare("\(op) of special values", kernels: ["unary", "unary_backward"], outputs: [y, dx]) {
+                device, side in
+                try device.unary(op, a[side], out: y[side], count: pairs)
+                try device.unaryBackward(op, x: a[side], dy: b[side], dx: dx[side], count: pairs)
+            }
+        }
+        // Sums over rows holding one special value each (the ±3e38 rows overflow to ±∞), and
+        // dropout, which gives 0 for a dropped NaN or ∞.
+        let sums = try harness.floats([Float](repeating: 9, count: count), "sums")
+        let squares = try harness.floats([9], "squares")
+        let dropped = try harness.floats([Float](repeating: 9, count: pairs), "dropped")
+        let results = try harness.compare(
+            "sums and dropout of special values", kernels: ["sum_of_squares_partials", "dropout"],
+            outputs: [sums, squares, dropped]
+        ) { device, side in
+            try device.reduceSum(a[side], out: sums[side], outer: count, reduced: count, inner: 1)
+            try device.sumOfSquares(b[side], count: count, out: squares[side])
+            try device.dropout(a[side], out: dropped[side], count: pairs, probability: 0.5, seed: 3)
+        }
+        XCTAssertEqual(results[0].prefix(3).map(\.isNaN), [true, false, false])
+        XCTAssertTrue(results[1][0].isNaN)
     }
 
     // MARK: reductions

@@ -135,6 +135,50 @@ final class EmbeddingKernelTests: XCTestCase {
         }
     }
 
+    /// NaN and ±∞ in the table, the output gradient, x and the frequencies go where the
+    /// reference sends them.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let (rows, dimension) = (5, 6)
+        var tableValues = random.floats(rows * dimension)
+        (tableValues[2 * dimension + 1], tableValues[3 * dimension], tableValues[3 * dimension + 5]) =
+            (.nan, .infinity, -.infinity)
+        let table = try harness.floats(tableValues, "table")
+        let idValues: [Int32] = [2, 0, 3, 2, 4]
+        let ids = try harness.ints(idValues)
+        var gradient = random.floats(idValues.count * dimension)
+        (gradient[1], gradient[2 * dimension + 3], gradient[4 * dimension]) = (.nan, .infinity, -.infinity)
+        let dOut = try harness.floats(gradient, "dOut")
+        let out = try harness.floats([Float](repeating: 9, count: idValues.count * dimension), "out")
+        let dTable = try harness.floats([Float](repeating: 9, count: rows * dimension), "dTable")
+        let results = try harness.compare(
+            "embedding with non-finite values", kernels: ["embedding", "embedding_backward"], outputs: [out, dTable]
+        ) { device, side in
+            try device.embedding(table: table[side], ids: ids[side], out: out[side], count: 5, dimension: dimension)
+            try device.embeddingBackward(
+                ids: ids[side], dOut: dOut[side], dTable: dTable[side], count: 5, dimension: dimension, rows: rows)
+        }
+        XCTAssertTrue(results[0][1].isNaN && results[0][2 * dimension] == .infinity && results[0][dimension].isFinite)
+        XCTAssertTrue(results[1][2 * dimension + 1].isNaN && results[1][1 * dimension + 1].isFinite)
+
+        let (tokens, heads, headDim) = (3, 2, 4)
+        var xValues = random.floats(tokens * heads * headDim)
+        (xValues[0], xValues[headDim + 3], xValues[2 * heads * headDim + 1]) = (.nan, .infinity, -.infinity)
+        let x = try harness.floats(xValues, "x")
+        let positions = try harness.ints([0, 7, 300], "positions")
+        for frequencies: [Float] in [[1, 0.01], [.infinity, 0.01], [.nan, 0.01]] {
+            let invFrequencies = try harness.floats(frequencies, "invFrequencies")
+            let y = try harness.floats([Float](repeating: 9, count: xValues.count), "y")
+            try harness.compare(
+                "rope with non-finite values, frequencies \(frequencies)", kernels: ["rope"], outputs: [y]
+            ) {
+                device, side in
+                try device.rope(
+                    x[side], out: y[side], positions: positions[side], invFrequencies: invFrequencies[side],
+                    tokens: tokens, heads: heads, headDim: headDim, inverse: false)
+            }
+        }
+    }
+
     func testBadArgumentsNameTheOperationAndSizes() throws {
         for side in ElementwiseSide.allCases {
             let device = harness.device(side)
@@ -162,27 +206,51 @@ final class EmbeddingKernelTests: XCTestCase {
                     tokens: 4, heads: 2, headDim: 4, inverse: false)
             }
         }
-        // Only the reference can see ids without reading them back: it names the bad one.
-        let reference = harness.reference
-        let table = try reference.makeBuffer(count: 40, dtype: .float32, label: "table")
-        let ids = try reference.makeBuffer(count: 2, dtype: .int32, label: "ids")
-        try reference.write([1, 4] as [Int32], to: ids)
-        let out = try reference.makeBuffer(count: 20, dtype: .float32, label: "out")
-        harness.assertRejects(["embedding", "id 4", "position 1", "4 rows"], on: .reference) {
-            try $0.embedding(table: table, ids: ids, out: out, count: 2, dimension: 10)
+    }
+
+    /// An id outside the table is an error on both devices, in the same words: the reference
+    /// throws from the call, the OpenCL device from its next read or synchronize.
+    func testOutOfRangeIdsAreErrorsOnBothDevices() throws {
+        for bad: Int32 in [-1, 4] {
+            let words = ["id \(bad) at position 1 is outside the table's 4 rows"]
+            for side in ElementwiseSide.allCases {
+                let device = harness.device(side)
+                let table = try device.makeBuffer(count: 8, dtype: .float32, label: "table")
+                let ids = try device.makeBuffer(count: 3, dtype: .int32, label: "ids")
+                try device.write([1, bad, 3], to: ids)
+                let out = try device.makeBuffer(count: 6, dtype: .float32, label: "out")
+                harness.assertRejects(["embedding:"] + words, on: side) { device in
+                    try device.embedding(table: table, ids: ids, out: out, count: 3, dimension: 2)
+                    _ = try device.readFloats(out)
+                }
+                harness.assertRejects(["embeddingBackward:"] + words, on: side) { device in
+                    try device.embeddingBackward(ids: ids, dOut: out, dTable: table, count: 3, dimension: 2, rows: 4)
+                    try device.synchronize()
+                }
+            }
         }
     }
 
-    func testOutOfRangeIdsStayInsideTheTableOnOpenCL() throws {
+    /// On OpenCL a bad id gives a NaN row, never a plausible one; its gradient touches no row;
+    /// the error is thrown once, and the device works on.
+    func testOutOfRangeIdsGiveNaNRowsOnOpenCL() throws {
         let device = harness.openCL
         let table = try device.makeBuffer(count: 8, dtype: .float32, label: "table")
         try device.write([1, 2, 3, 4, 5, 6, 7, 8] as [Float], to: table)
         let ids = try device.makeBuffer(count: 3, dtype: .int32, label: "ids")
-        try device.write([1, -1, 4] as [Int32], to: ids)
+        try device.write([1, 9, 3] as [Int32], to: ids)
         let out = try device.makeBuffer(count: 6, dtype: .float32, label: "out")
         try device.embedding(table: table, ids: ids, out: out, count: 3, dimension: 2)
-        XCTAssertEqual(try device.readFloats(out), [3, 4, 0, 0, 0, 0])
+        XCTAssertThrowsError(try device.readFloats(out))
+        let rows = try device.readFloats(out)
+        XCTAssertEqual(rows[0..<2] + rows[4..<6], [3, 4, 7, 8])
+        XCTAssertTrue(rows[2..<4].allSatisfy(\.isNaN), "\(rows)")
+        try device.write([1, 2, 3, 4, 5, 6] as [Float], to: out)
         try device.embeddingBackward(ids: ids, dOut: out, dTable: table, count: 3, dimension: 2, rows: 4)
-        XCTAssertEqual(try device.readFloats(table), [0, 0, 3, 4, 0, 0, 0, 0])
+        XCTAssertThrowsError(try device.synchronize())
+        XCTAssertEqual(try device.readFloats(table), [0, 0, 1, 2, 0, 0, 5, 6])
+        try device.write([1, 0, 3] as [Int32], to: ids)
+        try device.embedding(table: table, ids: ids, out: out, count: 3, dimension: 2)
+        XCTAssertEqual(try device.readFloats(out), [1, 2, 0, 0, 5, 6])
     }
 }

@@ -16,11 +16,14 @@ final class MatmulKernelTests: XCTestCase {
     private func device() throws -> OpenCLDevice { try TestDevices.openCL.get() }
 
     /// Runs `shape` on both devices from the same seeded A, B and C and compares the whole of C.
-    /// `fillC` replaces C's initial values (e.g. NaN, to show that β = 0 does not read it).
+    /// `fillC` replaces C's initial values (e.g. NaN, to show that β = 0 does not read it);
+    /// `edit` changes A, B and C before both runs. Returns the reference's C.
+    @discardableResult
     private func check(
         _ shape: MatmulShape, design: MatmulKernelDesign, seed: UInt64, fillC: Float? = nil,
-        file: StaticString = #filePath, line: UInt = #line
-    ) throws {
+        file: StaticString = #filePath, line: UInt = #line,
+        edit: (inout [Float], inout [Float], inout [Float]) -> Void = { _, _, _ in }
+    ) throws -> [Float] {
         let gpu = try device()
         let previous = gpu.tuning.matmulDesign
         gpu.tuning.matmulDesign = design
@@ -28,9 +31,10 @@ final class MatmulKernelTests: XCTestCase {
         let reference = TestDevices.reference()
         var random = TestRandom(seed: seed)
         let counts = shape.requiredCounts
-        let aValues = random.floats(counts.a)
-        let bValues = random.floats(counts.b)
-        let cValues = fillC.map { [Float](repeating: $0, count: counts.c) } ?? random.floats(counts.c)
+        var aValues = random.floats(counts.a)
+        var bValues = random.floats(counts.b)
+        var cValues = fillC.map { [Float](repeating: $0, count: counts.c) } ?? random.floats(counts.c)
+        edit(&aValues, &bValues, &cValues)
 
         func run(_ device: Device) throws -> [Float] {
             let a = try device.makeBuffer(count: counts.a, dtype: .float32, label: "a")
@@ -54,6 +58,7 @@ final class MatmulKernelTests: XCTestCase {
                 "\(design) \(shape.operationName) α \(shape.alpha) β \(shape.beta): \(mismatch)", file: file, line: line
             )
         }
+        return expected
     }
 
     /// Every transpose combination; m, n and k each over `sizes` with the other two at awkward values.
@@ -132,6 +137,26 @@ final class MatmulKernelTests: XCTestCase {
             }
             // β = 0 must not read C: NaN there stays out of the result.
             try check(MatmulShape(m: 20, n: 40, k: 30, alpha: 1.5), design: design, seed: 4, fillC: .nan)
+        }
+    }
+
+    /// NaN and ±∞ in A, B and C reach exactly the elements of C that they reach on the
+    /// reference (C only when β ≠ 0), in every design and transpose.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let (m, n, k) = (13, 23, 37)
+        for design in MatmulKernelDesign.allCases {
+            for (transposeA, transposeB) in transposes {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (0, 1)] {
+                    let shape = MatmulShape(
+                        m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
+                    let c = try check(shape, design: design, seed: 60) { a, b, c in
+                        (a[5], a[k + 3], a[4 * k + 1]) = (.nan, .infinity, -.infinity)
+                        (b[7], b[3 * n + 2]) = (.infinity, .nan)
+                        (c[3], c[50], c[51]) = (.nan, .infinity, -.infinity)
+                    }
+                    XCTAssertTrue(c.contains { $0.isNaN } && c.contains { $0.isFinite }, "\(shape.operationName)")
+                }
+            }
         }
     }
 

@@ -60,6 +60,30 @@ final class NormalizationKernelTests: XCTestCase {
         }
     }
 
+    /// NaN and ±∞ in x, the weight and dy reach the rows and columns they reach on the reference.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 15)
+        for columns in [7, 129] {
+            var inputs = Inputs(rows: 6, columns: columns, random: &random)
+            inputs.x[1 * columns + 2] = .nan
+            inputs.x[2 * columns + 3] = .infinity
+            inputs.x[3 * columns] = -.infinity
+            inputs.dy[4 * columns + 1] = .nan
+            inputs.weight[columns - 1] = .infinity
+            inputs.bias[0] = .nan
+            let reference = try layerNorm(on: TestDevices.reference(), inputs)
+            XCTAssertTrue(reference[0][(1 * columns)..<(2 * columns)].allSatisfy(\.isNaN), "a row with NaN")
+            XCTAssertTrue(reference[0][1..<(columns - 1)].allSatisfy(\.isFinite), "a finite row")
+            try compareLayerNorm(harness, inputs)
+            try compareRMSNorm(harness, inputs)
+            try harness.withGPUTuning {
+                try compareLayerNorm(harness, inputs)
+                try compareRMSNorm(harness, inputs)
+            }
+        }
+    }
+
     /// dWeight and dBias sum over many rows: the sums must come out in the same order every run.
     func testBackwardIsDeterministic() throws {
         let harness = try OracleHarness()

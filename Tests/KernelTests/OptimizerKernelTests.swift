@@ -41,6 +41,33 @@ final class OptimizerKernelTests: XCTestCase {
         }
     }
 
+    /// NaN and ±∞ in the gradients, parameters and moments spoil exactly the elements they
+    /// spoil on the reference, in the vector body and in the leftover elements.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 24)
+        let count = 21
+        var start = randomState(count, &random)
+        var gradient = random.floats(count)
+        (gradient[1], gradient[9], gradient[17]) = (.nan, .infinity, -.infinity)
+        (start.parameters[3], start.parameters[18]) = (.nan, .infinity)
+        (start.firstMoment[5], start.secondMoment[6], start.secondMoment[19]) = (-.infinity, .infinity, .nan)
+        func compareAll() throws {
+            try harness.compare("adamW with non-finite values", kernels: ["adamw_step"]) { device in
+                let final = try run(
+                    on: device, from: start, gradients: [gradient], decayCount: 10,
+                    hyperparameters: AdamWStep(learningRate: 3e-3, weightDecay: 0.1, step: 2))
+                return [final.parameters, final.firstMoment, final.secondMoment]
+            }
+        }
+        try compareAll()
+        try harness.withGPUTuning { try compareAll() }
+        let final = try run(
+            on: TestDevices.reference(), from: start, gradients: [gradient], decayCount: 10,
+            hyperparameters: AdamWStep(learningRate: 3e-3, weightDecay: 0.1, step: 2))
+        XCTAssertTrue(final.parameters[1].isNaN && final.parameters[0].isFinite)
+    }
+
     func testIsDeterministic() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 22)

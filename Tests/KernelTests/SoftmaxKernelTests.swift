@@ -120,6 +120,42 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
+    /// NaN and ±∞ reach the rows they reach on the reference (a NaN or +∞ makes a softmax row
+    /// NaN; −∞ is a probability of 0), in both geometries; ignored rows keep loss 0 and zero
+    /// gradients whatever their logits.
+    func testNonFiniteInputsAgreeWithReference() throws {
+        let harness = try OracleHarness()
+        var random = TestRandom(seed: 8)
+        let rows = 7
+        for columns in [7, 129] {
+            var x = random.floats(rows * columns, in: -8...8)
+            x[1 * columns + 2] = .nan
+            x[2 * columns + 3] = .infinity
+            x[3 * columns] = -.infinity
+            for c in 0..<columns { x[4 * columns + c] = -.infinity }
+            for c in 0..<columns { x[5 * columns + c] = .nan }
+            var dy = random.floats(rows * columns)
+            dy[6 * columns + 1] = .nan
+            var targets = random.ints(rows, below: columns)
+            targets[5] = ignoreIndex
+            var dLosses = random.floats(rows)
+            dLosses[5] = .nan
+            let reference = try crossEntropy(
+                on: TestDevices.reference(), logits: x, targets: targets, dLosses: dLosses, columns: columns)
+            XCTAssertEqual(reference[0].map(\.isNaN), [false, true, true, false, true, false, false])
+            XCTAssertEqual(reference[0][5], 0, "an ignored row's loss")
+            XCTAssertTrue(reference[2][(5 * columns)..<(6 * columns)].allSatisfy { $0 == 0 }, "its gradient")
+            func compareAll() throws {
+                try compareCrossEntropy(
+                    harness, "crossEntropy \(rows)×\(columns) non-finite", logits: x, targets: targets,
+                    dLosses: dLosses, columns: columns)
+                try compareSoftmax(harness, rows: rows, columns: columns, x: x, dy: dy)
+            }
+            try compareAll()
+            try harness.withGPUTuning { try compareAll() }
+        }
+    }
+
     func testCrossEntropyWithEveryRowIgnored() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 4)
@@ -211,30 +247,48 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 
-    /// A target outside the row is the caller's error: the reference throws, and the kernels
-    /// mark the row with NaN instead of reading outside it.
-    func testOutOfRangeTargetIsFlagged() throws {
+    /// A target outside the row that is not the ignore index is an error on both devices, in
+    /// the same words: the reference throws from the call, the OpenCL device from its next read.
+    /// OpenCL writes NaN for that row, never a plausible loss, and works on after the error.
+    func testOutOfRangeTargetIsAnError() throws {
         let harness = try OracleHarness()
         let logits: [Float] = [0, 1, 2, 3, 4, 5]
-        XCTAssertThrowsError(
-            try crossEntropy(
-                on: TestDevices.reference(), logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
-        ) { error in
-            XCTAssertTrue(String(describing: error).contains("target 7 of row 1"), "\(error)")
+        let words = ["crossEntropy:", "target 7 of row 1 is outside 0..<3 and is not the ignore index -100"]
+        harness.assertThrows(words) { device in
+            _ = try crossEntropy(on: device, logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
         }
-        let outputs = try crossEntropy(
-            on: harness.openCL, logits: logits, targets: [1, 7], dLosses: [1, 1], columns: 3)
-        XCTAssertFalse(outputs[0][0].isNaN)
-        XCTAssertTrue(outputs[0][1].isNaN)
-        XCTAssertTrue(outputs[2][3...].allSatisfy(\.isNaN))
+        harness.assertThrows(["crossEntropyBackward:", "target -2 of row 0"]) { device in
+            let buffer = try OracleHarness.buffer(device, logits, "logits")
+            let targets = try OracleHarness.buffer(device, ints: [-2, 1], "targets")
+            let rowValues = try OracleHarness.buffer(device, [1, 1], "rowValues")
+            try device.crossEntropyBackward(
+                logits: buffer, targets: targets, logSumExp: rowValues, dLosses: rowValues, dLogits: buffer,
+                rows: 2, columns: 3, ignoreIndex: ignoreIndex)
+            try device.synchronize()
+        }
+        let device = harness.openCL
+        let losses = try device.makeBuffer(count: 2, dtype: .float32, label: "losses")
+        try device.crossEntropy(
+            logits: try OracleHarness.buffer(device, logits, "logits"),
+            targets: try OracleHarness.buffer(device, ints: [1, 7], "targets"), losses: losses,
+            logSumExp: try device.makeBuffer(count: 2, dtype: .float32, label: "logSumExp"),
+            rows: 2, columns: 3, ignoreIndex: ignoreIndex)
+        XCTAssertThrowsError(try device.readFloats(losses))
+        let values = try device.readFloats(losses)
+        XCTAssertTrue(values[0].isFinite && values[1].isNaN, "\(values)")
     }
 
     // MARK: Helpers
 
     /// Compares softmax and log-softmax, forward and backward, on seeded [rows, columns] inputs.
     private func compareSoftmax(_ harness: OracleHarness, rows: Int, columns: Int, random: inout TestRandom) throws {
-        let x = random.floats(rows * columns, in: -8...8)
-        let dy = random.floats(rows * columns)
+        try compareSoftmax(
+            harness, rows: rows, columns: columns, x: random.floats(rows * columns, in: -8...8),
+            dy: random.floats(rows * columns))
+    }
+
+    /// Compares softmax and log-softmax, forward and backward, on [rows, columns] inputs x and dy.
+    private func compareSoftmax(_ harness: OracleHarness, rows: Int, columns: Int, x: [Float], dy: [Float]) throws {
         let reference = TestDevices.reference()
         for log in [false, true] {
             try harness.compare("softmax \(rows)×\(columns) log \(log)", kernels: ["softmax_forward"]) { device in
