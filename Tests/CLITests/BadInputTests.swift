@@ -89,12 +89,7 @@ final class BadInputTests: XCTestCase {
     func testCorruptCheckpointIsAnErrorAndNothingIsOverwritten() throws {
         // A one-step run leaves a checkpoint; damage it and ask to resume a longer run.
         let world = root.appendingPathComponent("tiny")
-        let recipe = try write(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-            data:\n  tiny_world: \(world.path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 1\n  eval_every: 0
-            """, "tiny.yaml")
+        let recipe = try SmokeRecipe.pretrain(in: root, named: "tiny.yaml", world: world, steps: 1)
         let run = root.appendingPathComponent("run")
         let first = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
         XCTAssertEqual(first.status, 0, first.standardError)
@@ -119,13 +114,9 @@ final class PretrainCommandTests: XCTestCase {
     func testJSONEventsParse() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("pretrain-json-\(getpid())")
         defer { try? FileManager.default.removeItem(at: root) }
-        let recipe = root.appendingPathComponent("tiny.yaml")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try """
-        model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-        data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-        train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 2\n  eval_every: 2
-        """.write(to: recipe, atomically: true, encoding: .utf8)
+        let recipe = try SmokeRecipe.pretrain(
+            in: root, named: "tiny.yaml", world: root.appendingPathComponent("world"), steps: 2, evalEvery: 2)
         let result = try CommandRunner.run([
             "pretrain", "--config", recipe.path, "--out", root.appendingPathComponent("run").path, "--json",
         ])

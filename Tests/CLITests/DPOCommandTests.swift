@@ -16,12 +16,8 @@ final class DPOCommandTests: XCTestCase {
 
     /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
     private func pretrainedModel() throws -> URL {
-        let recipe = try write(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 128
-            data:\n  tiny_world: \(root.appendingPathComponent("tiny").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 1\n  eval_every: 0
-            """, "pretrain.yaml")
+        let recipe = try SmokeRecipe.pretrain(
+            in: root, world: root.appendingPathComponent("tiny"), steps: 1, maxPositions: 128)
         let run = root.appendingPathComponent("base")
         let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
         XCTAssertEqual(result.status, 0, result.standardError)

@@ -53,12 +53,8 @@ final class FullDiskTests: XCTestCase {
 
     func testAFullDiskAtThreePointsLeavesARunThatResumes() throws {
         let shim = try buildShim()
-        let recipe = try writeFile(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-            data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 8\n  eval_every: 4\n  checkpoint_every: 1
-            """, named: "run.yaml", in: root)
+        let recipe = try SmokeRecipe.pretrain(
+            in: root, world: root.appendingPathComponent("world"), steps: 8, evalEvery: 4, checkpointEvery: 1)
         // An uninterrupted run on a roomy disk, through the shim only to count what it writes.
         let straight = root.appendingPathComponent("straight")
         let count = root.appendingPathComponent("bytes-written")

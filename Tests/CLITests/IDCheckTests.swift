@@ -11,14 +11,8 @@ final class IDCheckTests: XCTestCase {
         root = try makeScratchFolder("id-checks")
     }
 
-    private func pretrainRecipe(_ extra: String = "") throws -> URL {
-        try writeFile(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-            data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 2\n  eval_every: 0
-            \(extra)
-            """, named: "pretrain.yaml", in: root)
+    private func pretrainRecipe() throws -> URL {
+        try SmokeRecipe.pretrain(in: root, world: root.appendingPathComponent("world"), steps: 2)
     }
 
     func testAShardIdOutsideTheVocabularyStopsTheStepThatReadsIt() throws {

@@ -72,12 +72,8 @@ final class KillResumeTests: XCTestCase {
 
     func testPretrainingAndLoRASFTSurviveKillNine() throws {
         let world = root.appendingPathComponent("world")
-        let pretrain = try writeFile(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 64
-            data:\n  tiny_world: \(world.path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 12\n  eval_every: 4\n  checkpoint_every: 1
-            """, named: "pretrain.yaml", in: root)
+        let pretrain = try SmokeRecipe.pretrain(
+            in: root, world: world, steps: 12, evalEvery: 4, checkpointEvery: 1, maxPositions: 64)
         let straightPretrain = root.appendingPathComponent("pretrain-straight")
         let pretrainSeconds = try straight(["pretrain", "--config", pretrain.path, "--out", straightPretrain.path])
         let killedPretrain = root.appendingPathComponent("pretrain-killed")

@@ -15,13 +15,9 @@ final class NonFiniteStepTests: XCTestCase {
     }
 
     private func recipe(steps: Int) throws -> URL {
-        try writeFile(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-            data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: \(steps)\n  eval_every: 0\n  checkpoint_every: 100
-            optim:\n  learning_rate: 1e9
-            """, named: "diverging.yaml", in: root)
+        try SmokeRecipe.pretrain(
+            in: root, named: "diverging.yaml", world: root.appendingPathComponent("world"), steps: steps,
+            checkpointEvery: 100, sections: "optim:\n  learning_rate: 1e9")
     }
 
     /// Every line of the run's metrics, parsed.

@@ -16,12 +16,8 @@ final class RewardCommandTests: XCTestCase {
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             let world = root.appendingPathComponent("world")
-            let pretrain = try write(
-                """
-                model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 96
-                data:\n  tiny_world: \(world.path)\n  tiny_world_size: smoke\n  vocab_size: 300\n  probes: ''
-                train:\n  batch_size: 2\n  sequence_length: 16\n  steps: 1\n  eval_every: 0
-                """, "pretrain.yaml")
+            let pretrain = try SmokeRecipe.pretrain(
+                in: root, world: world, steps: 1, maxPositions: 96, dataLines: ["probes: ''"])
             try succeed(["pretrain", "--config", pretrain.path, "--out", root.appendingPathComponent("base").path])
             baseModel = root.appendingPathComponent("base/final")
             let reward = try write(

@@ -13,12 +13,9 @@ final class RunFolderSafetyTests: XCTestCase {
     }
 
     private func recipe(steps: Int) throws -> URL {
-        try writeFile(
-            """
-            model:\n  hidden_size: 16\n  layers: 1\n  heads: 2\n  max_positions: 32
-            data:\n  tiny_world: \(root.appendingPathComponent("world").path)\n  tiny_world_size: smoke\n  vocab_size: 300
-            train:\n  batch_size: 2\n  sequence_length: 16\n  steps: \(steps)\n  eval_every: 0\n  checkpoint_every: 100000
-            """, named: "run.yaml", in: root)
+        try SmokeRecipe.pretrain(
+            in: root, named: "run.yaml", world: root.appendingPathComponent("world"), steps: steps,
+            checkpointEvery: 100_000)
     }
 
     /// Starts `gputrain` with `arguments` and `--json`, and returns once it has reported step
