@@ -13,7 +13,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
         self.source = source
         self.line = line
         self.key = key
-        self.message = message
+        self.message = FormatError.bounded(message)
     }
 
     /// A recipe value out of range: names the key, the value and what it must be.

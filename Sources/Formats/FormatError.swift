@@ -11,7 +11,13 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     /// An error about `file`; `message` completes the sentence "<file>: …".
     public init(file: String, _ message: String) {
         self.file = file
-        self.message = message
+        self.message = Self.bounded(message)
+    }
+
+    /// `message` cut to its first 2,000 characters: a value quoted from a hostile file may be
+    /// megabytes long, and the message only has to show what it is.
+    static func bounded(_ message: String) -> String {
+        message.count <= 2000 ? message : message.prefix(2000) + "… (\(message.count - 2000) more characters)"
     }
 
     public var description: String { "\(file): \(message)" }

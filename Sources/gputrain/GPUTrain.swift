@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `gputrain` command: one subcommand per stage; each parses its arguments and calls the library.
 @main
@@ -14,4 +15,21 @@ struct GPUTrain: ParsableCommand {
             EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
             BenchCommand.self,
         ])
+
+    /// Runs the command; an error is printed whole in one write (ArgumentParser's own printing
+    /// writes a character at a time) and sets the exit status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                (code == .success ? FileHandle.standardOutput : FileHandle.standardError)
+                    .write(Data((message + "\n").utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

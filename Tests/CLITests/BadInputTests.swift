@@ -49,6 +49,21 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// A huge value in a file is shortened in the error, which is printed whole.
+    func testAHugeValueIsShortenedInTheError() throws {
+        let folder = root.appendingPathComponent("huge")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let huge = String(repeating: "x", count: 200_000)
+        _ = try write(#"{"model_type": "gpt2", "activation_function": "\#(huge)"}"#, "huge/config.json")
+        try FileManager.default.copyItem(
+            at: HuggingFaceFixtures.folder("gpt2-tiny").appendingPathComponent("tokenizer.json"),
+            to: folder.appendingPathComponent("tokenizer.json"))
+        let result = try CommandRunner.run(["generate", "--model", folder.path, "--prompt", "hi"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.standardError.contains("activation_function"), result.standardError)
+        XCTAssertLessThan(result.standardError.count, 3000)
+    }
+
     func testMissingOrTruncatedShardIsNamed() throws {
         let data = root.appendingPathComponent("data")
         let result = try CommandRunner.run([

@@ -43,7 +43,8 @@ extension ModelConfig {
         guard supported.contains(activation) else {
             throw fields.error(
                 "activation_function",
-                "is '\(activation)'; gputrain computes only \(supported.joined(separator: " and ")) here")
+                "is '\(ConfigError.shortened(activation))'; gputrain computes only \(supported.joined(separator: " and ")) here"
+            )
         }
         attentionDropout = try fields.double("attn_pdrop") ?? attentionDropout
         residualDropout = try fields.double("resid_pdrop") ?? residualDropout

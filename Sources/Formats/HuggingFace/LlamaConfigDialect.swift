@@ -79,7 +79,9 @@ extension ModelConfig {
         let supported = ["silu", "swish"]
         guard supported.contains(activation) else {
             throw fields.error(
-                "hidden_act", "is '\(activation)'; gputrain computes only \(supported.joined(separator: " and ")) here")
+                "hidden_act",
+                "is '\(ConfigError.shortened(activation))'; gputrain computes only \(supported.joined(separator: " and ")) here"
+            )
         }
         attentionDropout = try fields.double("attention_dropout") ?? attentionDropout
         (ropeTheta, ropeScaling) = try RopeScaling.read(from: fields, defaultTheta: ropeTheta)
