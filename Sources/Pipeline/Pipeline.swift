@@ -99,6 +99,8 @@ public final class Pipeline {
     private func stageRun(_ stage: String) throws -> RunDirectory {
         var run = try RunDirectory(url: stageFolder(stage), existing: resume ? .resume : .overwrite)
         run.allowedChanges = directory.allowedChanges
+        // The stages of one pipeline share its cache (a rerun with --overwrite starts afresh).
+        run.cacheFolder = directory.url.appendingPathComponent(".cache")
         return run
     }
 

@@ -20,7 +20,7 @@ struct PipelineCommand: ParsableCommand {
     func run() throws {
         let recipe = try ConfigLoader.load(
             PipelineConfig.self, from: RecipeSource.named(config), overrides: options.overrides)
-        let directory = try options.runDirectory(fallback: "\(recipe.run.out)/\(recipe.run.name)")
+        let directory = try options.runDirectory(runsFolder: recipe.run.out, name: recipe.run.name)
         let chosen = try options.makeDevice(recipe: recipe.device)
         let pipeline = try Pipeline(
             config: recipe, directory: directory, device: chosen, resume: options.resume,

@@ -31,11 +31,13 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Print events as JSON lines on standard output.")
     var json = false
 
-    /// Opens the run directory `out`, or `fallback` when no `--out` is given.
-    func runDirectory(fallback: String) throws -> RunDirectory {
-        var directory = try RunDirectory(
-            url: URL(fileURLWithPath: out ?? fallback), existing: resume ? .resume : overwrite ? .overwrite : .refuse)
+    /// Opens the run directory `out`, or `<runsFolder>/<name>` when no `--out` is given; runs
+    /// in `runsFolder` share its `.cache`.
+    func runDirectory(runsFolder: String, name: String) throws -> RunDirectory {
+        let url = out.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: runsFolder).appendingPathComponent(name)
+        var directory = try RunDirectory(url: url, existing: resume ? .resume : overwrite ? .overwrite : .refuse)
         directory.allowedChanges = Set(allowChanged)
+        if out == nil { directory.cacheFolder = URL(fileURLWithPath: runsFolder).appendingPathComponent(".cache") }
         return directory
     }
 
@@ -61,7 +63,7 @@ struct StageOptions: ParsableArguments {
         let source = try RecipeSource.named(config)
         let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides)
         let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
-        let directory = try run.runDirectory(fallback: "\(recipe.run.out)/\(name)")
+        let directory = try run.runDirectory(runsFolder: recipe.run.out, name: name)
         let stage = Stage(
             config: recipe, run: directory, device: try run.makeDevice(recipe: recipe.device),
             interruption: .onSignals(), emit: run.printer.callAsFunction)

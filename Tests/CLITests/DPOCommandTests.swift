@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 /// `gputrain dpo` as a user runs it: from a (one-step) pretrained tiny-world model on the tiny
-/// world's preference pairs, with the reference log-probs cached beside the data and reused,
+/// world's preference pairs, with the reference log-probs cached under run.out and reused,
 /// and bad recipes rejected with the key and file named.
 final class DPOCommandTests: XCTestCase {
     private var root: URL!
@@ -44,7 +44,7 @@ final class DPOCommandTests: XCTestCase {
         let model = try pretrainedModel()
         let recipe = try recipe(model: model, data: preferences)
         let first = try CommandRunner.run([
-            "dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run1").path, "--json",
+            "dpo", "--config", recipe.path, "--set", "run.out=\(root.path)", "--set", "run.name=run1", "--json",
         ])
         XCTAssertEqual(first.status, 0, first.standardError)
         let events = try first.standardOutput.split(separator: "\n").map {
@@ -66,7 +66,7 @@ final class DPOCommandTests: XCTestCase {
         }
 
         let second = try CommandRunner.run([
-            "dpo", "--config", recipe.path, "--out", root.appendingPathComponent("run2").path,
+            "dpo", "--config", recipe.path, "--set", "run.out=\(root.path)", "--set", "run.name=run2",
             "--set", "train.steps=1",
         ])
         XCTAssertEqual(second.status, 0, second.standardError)

@@ -81,13 +81,18 @@ final class DPOStageTests: XCTestCase {
         var notes: [String] { events.compactMap { if case .note(let n) = $0 { return n } else { return nil } } }
     }
 
+    /// The cache folder the runs of a test share, as the runs under one `run.out` do.
+    private var cacheFolder: URL { root.appendingPathComponent(".cache") }
+
     private func train(
         _ config: DPOConfig, run: String, existing: RunDirectory.Existing = .refuse,
         interruptAfter step: Int? = nil
     ) throws -> Outcome {
         var outcome = Outcome()
+        var directory = try RunDirectory(url: root.appendingPathComponent(run), existing: existing)
+        directory.cacheFolder = cacheFolder
         let stage = DPOStage(
-            config: config, run: try RunDirectory(url: root.appendingPathComponent(run), existing: existing),
+            config: config, run: directory,
             device: try TestDevices.openCL.get(), interruption: interruption
         ) { event in
             outcome.events.append(event)
@@ -187,11 +192,11 @@ final class DPOStageTests: XCTestCase {
         let data = try writePairs()
         var config = config(model: model, data: data, steps: 4)
         let cached = try train(config, run: "cached")
-        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: root.path).filter {
+        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: cacheFolder.path).filter {
             $0.hasPrefix("pairs.jsonl.ref-logprobs-")
         }
         XCTAssertEqual(cacheFiles.count, 1, "\(cacheFiles)")
-        let cacheURL = root.appendingPathComponent(cacheFiles[0])
+        let cacheURL = cacheFolder.appendingPathComponent(cacheFiles[0])
         XCTAssertTrue(
             cached.notes.contains { $0.contains("computed") && $0.contains(cacheURL.path) }, "\(cached.notes)")
         config.reference.mode = .model
@@ -217,7 +222,7 @@ final class DPOStageTests: XCTestCase {
         let changed = try train(config, run: "changed-data")
         XCTAssertTrue(changed.notes.contains { $0.contains("computed") }, "\(changed.notes)")
         XCTAssertEqual(
-            try FileManager.default.contentsOfDirectory(atPath: root.path).filter {
+            try FileManager.default.contentsOfDirectory(atPath: cacheFolder.path).filter {
                 $0.hasPrefix("pairs.jsonl.ref-logprobs-")
             }.count, 2)
     }

@@ -15,6 +15,9 @@ public struct RunDirectory {
     }
 
     public let url: URL
+    /// Where caches that later runs may reuse go (DPO's reference log-probs): the run folder's
+    /// `cache/` unless the caller names a shared one inside the runs' folder (`<run.out>/.cache`).
+    public var cacheFolder: URL
     /// The protected settings (`ResumeCheck`) a resume may change: keys or sections, from
     /// `--allow-changed`.
     public var allowedChanges: Set<String> = []
@@ -25,6 +28,7 @@ public struct RunDirectory {
     /// and locks it (`RunLock`) for this process.
     public init(url: URL, existing: Existing) throws {
         self.url = url
+        cacheFolder = url.appendingPathComponent("cache")
         let exists = FileManager.default.fileExists(atPath: url.path)
         switch (exists, existing) {
         case (true, .refuse):

@@ -102,7 +102,7 @@ public struct ReferenceSettings: Codable, Equatable, Sendable {
 
 /// How the frozen reference is evaluated.
 public enum ReferenceMode: String, ConfigChoice {
-    /// Computed once before training from `model.init_from` and kept beside the data for later runs.
+    /// Computed once before training from `model.init_from` and kept in `<run.out>/.cache` for later runs.
     case cached
     /// A frozen copy of `init_from` run at every step (twice the forward work, no file).
     case model

@@ -192,8 +192,7 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
     }
 
     /// The reference log-probs of `pairs` under `model` (the untrained policy) from their cache
-    /// file, or computed and cached beside the data (in the run directory when the data's folder
-    /// is read-only).
+    /// file in the runs' cache folder, or computed and cached there.
     private func cachedReference(
         folder: ChatModelFolder, model: LanguageModel, pairs: [EncodedPair], dataURL: URL,
         padID: Int
@@ -201,13 +200,10 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
         let key = try ReferenceLogProbCache.key(
             modelFolder: folder.url, data: dataURL, template: config.data.template.rawValue, limits: config.data.limits,
             pairs: pairs.map { ($0.chosen, $0.rejected) })
-        let beside = ReferenceLogProbCache.url(besideData: dataURL, key: key)
-        let inRun = run.url.appendingPathComponent("reference-logprobs.json")
-        for url in [beside, inRun] {
-            if let cache = ReferenceLogProbCache.load(from: url, key: key, count: pairs.count) {
-                emit(.note("reference log-probs: reused \(url.path)"))
-                return cache
-            }
+        let url = ReferenceLogProbCache.url(in: run.cacheFolder, data: dataURL, key: key)
+        if let cache = ReferenceLogProbCache.load(from: url, key: key, count: pairs.count) {
+            emit(.note("reference log-probs: reused \(url.path)"))
+            return cache
         }
         let started = Date()
         let cache = try Tensor.withNoGrad {
@@ -215,16 +211,8 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
         }
         let computed =
             "reference log-probs: computed for \(pairs.count) pairs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
-        do {
-            try cache.write(to: beside)
-            emit(.note("\(computed), cached in \(beside.path)"))
-        } catch {
-            try cache.write(to: inRun)
-            emit(
-                .note(
-                    "\(computed); cannot write beside the data (\(error)), so cached in \(inRun.path) for this run only"
-                ))
-        }
+        try cache.write(to: url)
+        emit(.note("\(computed), cached in \(url.path)"))
         return cache
     }
 

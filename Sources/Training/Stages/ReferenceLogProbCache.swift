@@ -3,9 +3,9 @@ import Formats
 import Foundation
 
 /// The frozen reference's summed completion log-probs of every preference pair, computed once
-/// and kept in a JSON file beside the dataset (`<data>.ref-logprobs-<key>.json`), so DPO trains
-/// with a single model in memory and one forward pass per step, and a second run — or a resumed
-/// one — reads them instead of recomputing.
+/// and kept in a JSON file in the runs' cache folder (`RunDirectory.cacheFolder`, under `run.out`:
+/// `<data>.ref-logprobs-<key>.json`), so DPO trains with a single model in memory and one forward
+/// pass per step, and a second run — or a resumed one — reads them instead of recomputing.
 ///
 /// The file is named and checked by a key that hashes what the numbers depend on: the reference
 /// model's config and weight files, the data file, the template, the length limits and the
@@ -51,9 +51,9 @@ public struct ReferenceLogProbCache: Codable, Equatable {
         return hasher.hex
     }
 
-    /// Where the cache for `key` of the dataset `data` lives: beside it.
-    public static func url(besideData data: URL, key: String) -> URL {
-        data.deletingLastPathComponent().appendingPathComponent("\(data.lastPathComponent).ref-logprobs-\(key).json")
+    /// Where the cache for `key` of the dataset `data` lives in the cache folder `folder`.
+    public static func url(in folder: URL, data: URL, key: String) -> URL {
+        folder.appendingPathComponent("\(data.lastPathComponent).ref-logprobs-\(key).json")
     }
 
     /// The cache in `url` when it exists and holds `count` pairs for `key`; nil otherwise (a
