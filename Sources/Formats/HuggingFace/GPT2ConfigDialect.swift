@@ -38,14 +38,8 @@ extension ModelConfig {
         maxPositions = try fields.positive("n_positions") ?? fields.positive("n_ctx") ?? maxPositions
         normEpsilon = try fields.double("layer_norm_epsilon") ?? normEpsilon
         activation = try fields.string("activation_function") ?? activation
-        // GPT-2 layers compute the tanh approximation of GELU; another activation would silently be computed as this one.
-        let supported = ["gelu_new", "gelu_pytorch_tanh"]
-        guard supported.contains(activation) else {
-            throw fields.error(
-                "activation_function",
-                "is '\(ConfigError.shortened(activation))'; gputrain computes only \(supported.joined(separator: " and ")) here"
-            )
-        }
+        // GPT-2 layers compute the tanh approximation of GELU.
+        try requireActivation(fields, key: "activation_function", oneOf: ["gelu_new", "gelu_pytorch_tanh"])
         attentionDropout = try fields.double("attn_pdrop") ?? attentionDropout
         residualDropout = try fields.double("resid_pdrop") ?? residualDropout
         embeddingDropout = try fields.double("embd_pdrop") ?? embeddingDropout

@@ -75,14 +75,8 @@ extension ModelConfig {
         maxPositions = try fields.positive("max_position_embeddings") ?? maxPositions
         normEpsilon = try fields.double("rms_norm_eps") ?? normEpsilon
         activation = try fields.string("hidden_act") ?? activation
-        // Llama-family MLPs compute SiLU; another activation would silently be computed as this one.
-        let supported = ["silu", "swish"]
-        guard supported.contains(activation) else {
-            throw fields.error(
-                "hidden_act",
-                "is '\(ConfigError.shortened(activation))'; gputrain computes only \(supported.joined(separator: " and ")) here"
-            )
-        }
+        // Llama-family MLPs compute SiLU.
+        try requireActivation(fields, key: "hidden_act", oneOf: ["silu", "swish"])
         attentionDropout = try fields.double("attention_dropout") ?? attentionDropout
         (ropeTheta, ropeScaling) = try RopeScaling.read(from: fields, defaultTheta: ropeTheta)
         switch modelType {

@@ -64,6 +64,17 @@ extension ModelConfig {
         throw fields.error(key, "should be a token id or a list of ids, found \(value.kindName)")
     }
 
+    /// Throws unless `activation` (read from `key`) is one the family computes: another would
+    /// silently be computed as the family's own.
+    func requireActivation(_ fields: JSONFields, key: String, oneOf supported: [String]) throws {
+        guard supported.contains(activation) else {
+            throw fields.error(
+                key,
+                "is '\(ConfigError.shortened(activation))'; gputrain computes only \(supported.joined(separator: " and ")) here"
+            )
+        }
+    }
+
     /// Checks that the sizes fit together and that token ids the file gives are inside the vocabulary
     /// (class defaults such as GPT-2's 50256 are not checked: a small custom vocabulary that leaves
     /// them out is common and harmless).

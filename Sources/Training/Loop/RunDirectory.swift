@@ -50,15 +50,13 @@ public struct RunDirectory {
     /// unless allowed, and records the allowed changes in `changes.log`.
     func checkResume<T: Configuration>(_ config: T) throws {
         let saved = url.appendingPathComponent("config.yaml")
-        guard TrainerCheckpoint.latest(in: url) != nil, let old = try? String(contentsOf: saved, encoding: .utf8) else {
-            return
-        }
+        guard let latest = TrainerCheckpoint.latest(in: url), let old = try? String(contentsOf: saved, encoding: .utf8)
+        else { return }
         let changes = try ResumeCheck.changes(from: old, to: ConfigLoader.yaml(of: config), allowed: allowedChanges)
         guard !changes.isEmpty else { return }
         let log = url.appendingPathComponent("changes.log")
         let before = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        let step = TrainerCheckpoint.latest(in: url)?.lastPathComponent ?? ""
-        let entry = changes.map { "resumed from \(step) with \($0)\n" }.joined()
+        let entry = changes.map { "resumed from \(latest.lastPathComponent) with \($0)\n" }.joined()
         try AtomicFile.write(Data((before + entry).utf8), to: log)
     }
 

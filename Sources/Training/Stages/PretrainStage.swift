@@ -148,7 +148,8 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         in batches: [BatchSampler.Batch], of data: PreparedDataset, below vocabulary: Int, step: Int
     ) throws {
         for batch in batches {
-            if let bad = (batch.inputs + batch.targets).first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+            for ids in [batch.inputs, batch.targets] {
+                guard let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabulary }) else { continue }
                 throw DatasetError.file(
                     data.folder.path,
                     "step \(step + 1) reads token id \(bad), outside the model's vocabulary of \(vocabulary); "
