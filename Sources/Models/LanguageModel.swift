@@ -21,9 +21,18 @@ public struct TokenBatch {
         self.masks = masks
     }
 
-    /// The positions to use: the given ones, or start … start+length−1 in every row.
-    func resolvedPositions(start: Int = 0) throws -> IntTensor {
+    /// The positions to use: the given ones (their caller keeps them inside the model, as the
+    /// generator does for left-padded rows), or start … start+length−1 in every row, which must
+    /// stay inside the model's `limit` positions: a learned position table could not look them
+    /// up and rotary embeddings were never trained on them.
+    func resolvedPositions(start: Int = 0, limit: Int) throws -> IntTensor {
         if let positions { return positions }
+        guard start + length <= limit else {
+            throw DeviceError.invalidArgument(
+                operation: "positions",
+                message: "a sequence of \(start + length) tokens runs past the model's \(limit) positions "
+                    + "(max_position_embeddings); use sequences of at most \(limit) tokens")
+        }
         let row = (start..<(start + length)).map(Int32.init)
         return try IntTensor(
             device: ids.device, shape: [batch * length],

@@ -40,7 +40,7 @@ public final class LlamaModel: LanguageModel {
                     + "\(config.modelType.rawValue) sliding window of \(window) tokens; gputrain attends over whole sequences only, "
                     + "so use sequences of at most \(window) tokens")
         }
-        let positions = try batch.resolvedPositions(start: start)
+        let positions = try batch.resolvedPositions(start: start, limit: config.maxPositions)
         let rows = batch.batch * batch.length
         var x = try Tensor.embedding(p(layout.tokenEmbedding), ids: batch.ids)
         let shape = AttentionShape(

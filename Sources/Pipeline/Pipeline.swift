@@ -108,7 +108,8 @@ public final class Pipeline {
 
     private func runPretrain() throws -> Bool {
         var recipe = config.pretrain
-        recipe.data.tinyWorld = data.root.path
+        recipe.run.out = root.path
+        recipe.data.tinyWorld = data.root.lastPathComponent
         recipe.data.tinyWorldSize = config.data.size
         recipe.data.vocabSize = config.data.vocabSize
         recipe.device = deviceName

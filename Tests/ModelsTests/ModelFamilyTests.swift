@@ -1,5 +1,7 @@
+import Core
 import Formats
 import Models
+import ReferenceDevice
 import Tensors
 import TestSupport
 import XCTest
@@ -65,6 +67,24 @@ final class ModelFamilyTests: XCTestCase {
             XCTAssertEqual(
                 ModelParameters.linearModules(for: config).map { $0.path + ".weight" }, projections.map(\.name), name)
             XCTAssertEqual(projections.count, config.layerCount * (config.modelType == .gpt2 ? 4 : 7), name)
+        }
+    }
+
+    /// A sequence past the model's positions is an error in both families, never a lookup past
+    /// GPT-2's position table or rotary angles a Llama was not trained on.
+    func testPositionsPastTheModelsLimitAreAnError() throws {
+        let device = ReferenceDevice()
+        for name in ["gpt2-tiny", "llama-tiny"] {
+            let model = try ModelFolder.load(HuggingFaceFixtures.folder(name), device: device, trainable: false).model
+            let limit = model.config.maxPositions
+            func run(_ length: Int) throws {
+                let ids = try IntTensor(device: device, shape: [length], values: Array(repeating: 1, count: length))
+                _ = try Tensor.withNoGrad { try model.hiddenStates(TokenBatch(ids: ids, batch: 1, length: length), dropout: nil) }
+            }
+            XCTAssertNoThrow(try run(limit), name)
+            XCTAssertThrowsError(try run(limit + 1), name) { error in
+                XCTAssertTrue("\(error)".contains("\(limit + 1) tokens runs past the model's \(limit) positions"), "\(error)")
+            }
         }
     }
 }

@@ -280,7 +280,7 @@ final class DPOStageTests: XCTestCase {
         let config = try ConfigLoader.load(DPOConfig.self, from: recipe)
         XCTAssertEqual(config.reference.mode, .cached)
         XCTAssertTrue(try config.loss.objective(referenceFree: false).needsReference)
-        XCTAssertEqual(config.data.path, "data/tiny-world/world/preferences.jsonl")
+        XCTAssertEqual(config.data.path, "runs/tiny-world-data/world/preferences.jsonl")
     }
 
     /// Bad data and settings are errors that say where and what to do.

@@ -120,7 +120,7 @@ final class PPOStageTests: XCTestCase {
                 #"{"messages": [{"role": "user", "content": "What is the \#($0)?"}, {"role": "assistant", "content": "The \#($0) is good."}]}"#
             }.joined(separator: "\n") + "\n", named: "chats.jsonl", in: root)
         config.ptxCoef = 1
-        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'ptx_data' is empty"), "\($0)") }
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'ptx_data' must be the chats to train on"), "\($0)") }
         config.ptxData = chats.path
 
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))
@@ -333,7 +333,7 @@ final class PPOStageTests: XCTestCase {
         XCTAssertEqual(config.rowsPerUpdate, 8)
         XCTAssertEqual(config.rollout.logProbTemperature, 1.0)
         XCTAssertEqual(config.ptxCoef, 3)
-        XCTAssertEqual(config.ptxData, "data/tiny-world/world/sft.jsonl")
+        XCTAssertEqual(config.ptxData, "runs/tiny-world-data/world/sft.jsonl")
     }
 }
 

@@ -58,6 +58,8 @@ final class RecipeRangeTests: XCTestCase {
             ("optim:\n  warmup_steps: -3\n", "'optim.warmup_steps' must be 0 or more, got -3"),
             ("optim:\n  weight_decay: -0.1\n", "'optim.weight_decay' must be 0 or more, got -0.1"),
             ("run:\n  name: ../../etc\n", "'run.name' must be a plain folder name ([A-Za-z0-9][A-Za-z0-9._-]*)"),
+            ("data:\n  tiny_world: /tmp/world\n", "'data.tiny_world' must be a folder relative to run.out"),
+            ("data:\n  tiny_world: a/../../x\n", "'data.tiny_world' must be a folder relative to run.out"),
         ]
         for (yaml, expected) in cases {
             let message = try XCTUnwrap(try loadError(PretrainConfig.self, yaml), "\(yaml) loaded")
@@ -82,6 +84,38 @@ final class RecipeRangeTests: XCTestCase {
         }
     }
 
+    /// The online and preference stages' own keys, each on line 2 of its recipe.
+    func testStageKeysOutOfRange() throws {
+        func check<T: Configuration>(_ type: T.Type, _ cases: [(yaml: String, expected: String)]) throws {
+            for (yaml, expected) in cases {
+                let message = try XCTUnwrap(try loadError(type, yaml), "\(yaml) loaded")
+                XCTAssertTrue(message.hasPrefix("\(recipePath):2: "), "\(yaml): \(message)")
+                XCTAssertTrue(message.contains(expected), "\(yaml): \(message)")
+            }
+        }
+        try check(
+            PPOConfig.self,
+            [
+                ("reward_model: r\nppo_epochs: 0\n", "'ppo_epochs' must be at least 1, got 0"),
+                ("reward_model: r\ncliprange: .nan\n", "'cliprange' must be a positive number, got nan"),
+                ("reward_model: r\ngamma: 1.5\n", "'gamma' must be in [0, 1], got 1.5"),
+                ("reward_model: r\nkl_coef: .inf\n", "'kl_coef' must be 0 or a positive number, got inf"),
+                ("rollout:\n  top_p: 0\n", "'rollout.top_p' must be in (0, 1], got 0.0"),
+            ])
+        try check(
+            GRPOConfig.self,
+            [
+                ("rewards: []\nnum_generations: 1\n", "'num_generations' must be in 2…65536"),
+                ("num_generations: 4\nbeta: -1\n", "'beta' must be 0 or a positive number, got -1.0"),
+                ("num_generations: 4\nlength_limit: 0\nrewards: [{name: length}]\n", "'length_limit' must be at least 1"),
+                ("num_generations: 4\nrewards: [{name: lenght}]\n", "unknown reward 'lenght'; did you mean 'length'?"),
+            ])
+        try check(DPOConfig.self, [("loss:\n  beta: 0\n", "'loss.beta' must be a positive number, got 0.0")])
+        try check(
+            RewardConfig.self,
+            [("# a reward model\ncenter_rewards_coefficient: -1\n", "'center_rewards_coefficient' must be 0 (off)")])
+    }
+
     func testAnOverrideIsNamedInsteadOfALine() throws {
         let message = try XCTUnwrap(try loadError(DPOConfig.self, "train:\n  steps: 3\n", overrides: ["train.seed=-2"]))
         XCTAssertTrue(message.hasPrefix("--set train.seed=-2: "), message)
@@ -92,6 +126,15 @@ final class RecipeRangeTests: XCTestCase {
         let message = try XCTUnwrap(try loadError(PipelineConfig.self, "sft:\n  train:\n    batch_size: 0\n"))
         XCTAssertTrue(message.hasPrefix("\(recipePath):3: "), message)
         XCTAssertTrue(message.contains("in section 'sft': 'train.batch_size' must be at least 1, got 0"), message)
+    }
+
+    func testPathsInsideTheRunsFolder() {
+        for path in ["tiny-world-data", "data/tiny-world", "a/./b"] {
+            XCTAssertTrue(RunSettings.isInsideRunsFolder(path), path)
+        }
+        for path in ["", "/tmp/x", "~/x", "..", "../x", "a/../../b", "a/.."] {
+            XCTAssertFalse(RunSettings.isInsideRunsFolder(path), path)
+        }
     }
 
     func testPlainRunNames() {

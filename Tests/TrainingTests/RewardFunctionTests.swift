@@ -119,9 +119,9 @@ final class RewardFunctionTests: XCTestCase {
         XCTAssertTrue(
             unknown.contains("unknown reward 'exact_mach'") && unknown.contains("did you mean 'exact_match'"), unknown)
         XCTAssertTrue(unknown.contains("exact_match, format, length, reward_model"), unknown)
-        XCTAssertTrue(message([]).contains("'rewards' is empty"))
-        XCTAssertTrue(message([RewardSpec(name: "format"), RewardSpec(name: "format")]).contains("twice"))
-        XCTAssertTrue(message([RewardSpec(name: "reward_model")]).contains("reward_model: DIR"))
+        XCTAssertTrue(message([]).contains("'rewards' must be at least one of"))
+        XCTAssertTrue(message([RewardSpec(name: "format"), RewardSpec(name: "format")]).contains("named once each"))
+        XCTAssertTrue(message([RewardSpec(name: "reward_model")]).contains("'reward_model' must be a reward model folder"))
         XCTAssertTrue(message([RewardSpec(name: "reward_model")], .init(rewardModel: "/nowhere")).contains("/nowhere"))
     }
 

@@ -205,7 +205,7 @@ final class RewardStageTests: XCTestCase {
             .appendingPathComponent("configs/tiny-world-reward.yaml")
         let config = try ConfigLoader.load(RewardConfig.self, from: url)
         XCTAssertEqual(config.model.initFrom, "runs/tiny-world-sft/final")
-        XCTAssertEqual(config.data.path, "data/tiny-world/world/preferences.jsonl")
+        XCTAssertEqual(config.data.path, "runs/tiny-world-data/world/preferences.jsonl")
         XCTAssertEqual(config.centerRewardsCoefficient, 0.01)
         XCTAssertNoThrow(try config.validate())
     }

@@ -16,6 +16,12 @@ extension RunSettings {
         return name.allSatisfy { isAlphanumeric($0) || "._-".contains($0) }
     }
 
+    /// Whether `path` names a place inside the runs' folder: relative, without `..`.
+    public static func isInsideRunsFolder(_ path: String) -> Bool {
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.hasPrefix("~") else { return false }
+        return !path.split(separator: "/").contains("..")
+    }
+
     func validate() throws {
         try ConfigError.require(
             name.isEmpty || Self.isPlainName(name), "run.name", "'\(name)'",

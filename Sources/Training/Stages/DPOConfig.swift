@@ -20,7 +20,7 @@ public struct DPOConfig: Configuration, Equatable {
     public var device = ""
 
     public init() {
-        data.path = "data/tiny-world/world/preferences.jsonl"
+        data.path = "runs/tiny-world-data/world/preferences.jsonl"
         optim.learningRate = 1e-4
         optim.warmupSteps = 10
         optim.weightDecay = 0
@@ -61,21 +61,20 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
     /// The loss these settings describe; `referenceFree` drops the reference (TRL's
     /// `reference_free`), which SimPO never has.
     public func objective(referenceFree: Bool) throws -> PreferenceObjective {
-        guard beta > 0 else { throw Self.error("'loss.beta' must be positive, got \(beta)") }
-        guard rpoAlpha >= 0 else { throw Self.error("'loss.rpo_alpha' must be 0 (off) or positive, got \(rpoAlpha)") }
+        try ConfigError.require(beta > 0 && beta.isFinite, "loss.beta", beta, mustBe: "a positive number")
+        try ConfigError.require(
+            rpoAlpha >= 0 && rpoAlpha.isFinite, "loss.rpo_alpha", rpoAlpha, mustBe: "0 (off) or a positive number")
+        try ConfigError.require(simpoGamma.isFinite, "loss.simpo_gamma", simpoGamma, mustBe: "a number")
+        try ConfigError.require(
+            (0..<0.5).contains(labelSmoothing), "loss.label_smoothing", labelSmoothing, mustBe: "in [0, 0.5)")
         let epsilon = Float(labelSmoothing)
-        guard (0..<0.5).contains(labelSmoothing) else {
-            throw Self.error("'loss.label_smoothing' must be at least 0 and below 0.5, got \(labelSmoothing)")
-        }
         let variant: DPOLoss.Variant
         switch type {
         case .sigmoid: variant = epsilon > 0 ? .conservative(labelSmoothing: epsilon) : .sigmoid
         case .conservative:
-            guard epsilon > 0 else {
-                throw Self.error(
-                    "'loss.type' conservative needs 'loss.label_smoothing' above 0 (e.g. 0.1); with 0 it is plain sigmoid"
-                )
-            }
+            try ConfigError.require(
+                epsilon > 0, "loss.label_smoothing", labelSmoothing,
+                mustBe: "above 0 (e.g. 0.1) for loss.type conservative; with 0 it is plain sigmoid")
             variant = .conservative(labelSmoothing: epsilon)
         case .robust: variant = .robust(labelSmoothing: epsilon)
         case .ipo: variant = .ipo
@@ -88,10 +87,6 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
         return PreferenceObjective(
             .dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree),
             chosenNLLWeight: Float(rpoAlpha))
-    }
-
-    private static func error(_ message: String) -> ConfigError {
-        ConfigError(source: "config", line: nil, message: message)
     }
 }
 

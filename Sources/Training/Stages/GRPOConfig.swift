@@ -40,7 +40,7 @@ public struct GRPOConfig: Configuration, Equatable {
     public var device = ""
 
     public init() {
-        data.path = "data/tiny-world/world/rl_prompts.jsonl"
+        data.path = "runs/tiny-world-data/world/rl_prompts.jsonl"
         data.maxLength = 128
         train.steps = 40
         train.batchSize = 8
@@ -71,39 +71,27 @@ public struct GRPOConfig: Configuration, Equatable {
     public func validate() throws {
         try validatePostTraining()
         try rollout.validate()
-        guard rollout.temperature > 0 else {
-            throw Self.fail(
-                "'rollout.temperature' must be positive for GRPO: greedy completions of a prompt are all alike, so no group has a signal"
-            )
-        }
-        guard numGenerations >= 2 else {
-            throw Self.fail(
-                "'num_generations' must be at least 2 (a group's rewards are compared with each other), got \(numGenerations)"
-            )
-        }
-        guard numIterations >= 1 else { throw Self.fail("'num_iterations' must be at least 1, got \(numIterations)") }
-        guard train.batchSize >= 1 else {
-            throw Self.fail("'train.batch_size' (prompts per step) must be at least 1, got \(train.batchSize)")
-        }
-        guard (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation) else {
-            throw Self.fail(
-                "'train.gradient_accumulation' must be between 1 and batch_size × num_generations "
-                    + "(\(train.batchSize * numGenerations)), got \(train.gradientAccumulation)")
-        }
-        guard epsilon > 0, epsilonHigh >= 0 else {
-            throw Self.fail("'epsilon' must be positive and 'epsilon_high' 0 or positive")
-        }
-        guard beta >= 0 else { throw Self.fail("'beta' must be 0 or positive, got \(beta)") }
+        try ConfigError.require(
+            rollout.temperature > 0, "rollout.temperature", rollout.temperature,
+            mustBe: "positive for GRPO (greedy completions of a prompt are all alike, so no group has a signal)")
+        try ConfigError.require(
+            (2...(1 << 16)).contains(numGenerations), "num_generations", numGenerations,
+            mustBe: "in 2…\(1 << 16) (a group's rewards are compared with each other)")
+        try ConfigError.require(numIterations >= 1, "num_iterations", numIterations, mustBe: "at least 1")
+        try ConfigError.require(
+            (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation), "train.gradient_accumulation",
+            train.gradientAccumulation, mustBe: "in 1…batch_size × num_generations (\(train.batchSize * numGenerations))")
+        try ConfigError.require(epsilon > 0 && epsilon.isFinite, "epsilon", epsilon, mustBe: "a positive number")
+        try ConfigError.require(
+            epsilonHigh >= 0 && epsilonHigh.isFinite, "epsilon_high", epsilonHigh, mustBe: "0 (epsilon) or a positive number")
+        try ConfigError.require(beta >= 0 && beta.isFinite, "beta", beta, mustBe: "0 or a positive number")
+        try RewardSet.validate(rewards, options: RewardSet.Options(rewardModel: rewardModel, lengthLimit: lengthLimit))
     }
 
     /// The per-token loss aggregations TRL names (`loss_type`).
     public enum LossType: String, ConfigChoice {
         case grpo, bnpo, dapo
         case drGRPO = "dr_grpo"
-    }
-
-    private static func fail(_ message: String) -> ConfigError {
-        ConfigError(source: "config", line: nil, message: message)
     }
 }
 

@@ -58,7 +58,7 @@ public struct PPOConfig: Configuration, Equatable {
     public var device = ""
 
     public init() {
-        data.path = "data/tiny-world/world/rl_prompts.jsonl"
+        data.path = "runs/tiny-world-data/world/rl_prompts.jsonl"
         data.maxLength = 128
         rollout.temperature = 0.7
         rollout.maxNewTokens = 53
@@ -76,31 +76,26 @@ public struct PPOConfig: Configuration, Equatable {
     /// Throws unless the settings are usable, naming the field and what to give.
     public func validate() throws {
         try validatePostTraining()
-        func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
         try rollout.validate()
-        guard train.batchSize >= 1 else {
-            throw fail("'train.batch_size' (prompts per PPO iteration) must be at least 1, got \(train.batchSize)")
+        try ConfigError.require(
+            train.gradientAccumulation == 1, "train.gradient_accumulation", train.gradientAccumulation,
+            mustBe: "1 for PPO (choose the rows per update with mini_batch_size)")
+        try ConfigError.require(ppoEpochs >= 1, "ppo_epochs", ppoEpochs, mustBe: "at least 1")
+        try ConfigError.require(miniBatchSize >= 0, "mini_batch_size", miniBatchSize, mustBe: "0 (the whole rollout) or positive")
+        for (key, value) in [("cliprange", cliprange), ("cliprange_value", cliprangeValue)] {
+            try ConfigError.require(value > 0 && value.isFinite, key, value, mustBe: "a positive number")
         }
-        guard train.gradientAccumulation == 1 else {
-            throw fail(
-                "'train.gradient_accumulation' must be 1 for PPO; choose the rows per update with 'mini_batch_size'")
+        for (key, value) in [("gamma", gamma), ("lam", lam)] {
+            try ConfigError.require((0...1).contains(value), key, value, mustBe: "in [0, 1]")
         }
-        guard ppoEpochs >= 1 else { throw fail("'ppo_epochs' must be at least 1, got \(ppoEpochs)") }
-        guard miniBatchSize >= 0 else {
-            throw fail("'mini_batch_size' must be 0 (the whole rollout) or positive, got \(miniBatchSize)")
+        for (key, value) in [
+            ("kl_coef", klCoef), ("vf_coef", vfCoef), ("missing_eos_penalty", missingEosPenalty), ("ptx_coef", ptxCoef),
+        ] {
+            try ConfigError.require(value >= 0 && value.isFinite, key, value, mustBe: "0 or a positive number")
         }
-        guard cliprange > 0, cliprangeValue > 0 else {
-            throw fail("'cliprange' and 'cliprange_value' must be positive")
-        }
-        guard (0...1).contains(gamma), (0...1).contains(lam) else { throw fail("'gamma' and 'lam' must lie in [0, 1]") }
-        guard klCoef >= 0, vfCoef >= 0, missingEosPenalty >= 0, ptxCoef >= 0 else {
-            throw fail("'kl_coef', 'vf_coef', 'missing_eos_penalty' and 'ptx_coef' must not be negative")
-        }
-        guard ptxCoef == 0 || !ptxData.isEmpty else {
-            throw fail(
-                "'ptx_coef' is \(ptxCoef) but 'ptx_data' is empty; give the chats to train on (an SFT JSONL file) or set ptx_coef to 0"
-            )
-        }
+        try ConfigError.require(
+            ptxCoef == 0 || !ptxData.isEmpty, "ptx_data", "''",
+            mustBe: "the chats to train on (an SFT JSONL file) when ptx_coef is \(ptxCoef), or set ptx_coef to 0")
     }
 
     /// The reward model folder; an empty setting is an error saying what to give.

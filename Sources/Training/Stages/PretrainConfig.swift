@@ -31,11 +31,12 @@ public struct PretrainConfig: Configuration, Equatable {
     /// The data: a folder written by `gputrain data prepare`, or the tiny world made on first use.
     public struct Data: Codable, Equatable {
         /// The prepared token shards.
-        public var shards = "data/tiny-world/tokens"
+        public var shards = "runs/tiny-world-data/tokens"
         /// Knowledge probes (JSONL of prompt/answer) to run on the final model; empty skips them.
-        public var probes = "data/tiny-world/world/probes.jsonl"
+        public var probes = "runs/tiny-world-data/world/probes.jsonl"
         /// When set, the tiny world, its tokenizer and `shards` are generated under this folder
-        /// if missing (`shards` and `probes` then point inside it).
+        /// of `run.out` if missing (`shards` and `probes` then point inside it): a relative path
+        /// without `..`, so the data a recipe makes stays inside `run.out`.
         public var tinyWorld = ""
         /// Size preset of a generated tiny world.
         public var tinyWorldSize = TinyWorldSizeName.standard
@@ -93,6 +94,9 @@ public struct PretrainConfig: Configuration, Equatable {
         try ConfigError.require(train.evalBatches >= 1, "train.eval_batches", train.evalBatches, mustBe: "at least 1")
         try ConfigError.require((0..<1).contains(train.dropout), "train.dropout", train.dropout, mustBe: "in [0, 1)")
         try optim.validate()
+        try ConfigError.require(
+            data.tinyWorld.isEmpty || RunSettings.isInsideRunsFolder(data.tinyWorld), "data.tiny_world",
+            "'\(data.tinyWorld)'", mustBe: "a folder relative to run.out, without '..'")
         try ConfigError.require(
             (2...Self.maxSize).contains(data.vocabSize), "data.vocab_size", data.vocabSize,
             mustBe: "in 2…\(Self.maxSize)")

@@ -78,12 +78,17 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         }
     }
 
+    /// The generated tiny world's folder: `data.tiny_world` inside `run.out`.
+    private var tinyWorldRoot: URL {
+        URL(fileURLWithPath: config.run.out).appendingPathComponent(config.data.tinyWorld)
+    }
+
     /// The shards folder, generating the tiny world first when the recipe asks for it.
     private func prepareData() throws -> URL {
         guard !config.data.tinyWorld.isEmpty else { return URL(fileURLWithPath: config.data.shards) }
         let size = config.data.tinyWorldSize.size
         let (layout, notes) = try TinyWorldData.ensure(
-            root: URL(fileURLWithPath: config.data.tinyWorld), size: size, seed: UInt64(config.train.seed),
+            root: tinyWorldRoot, size: size, seed: UInt64(config.train.seed),
             vocabularySize: config.data.vocabSize)
         notes.forEach { emit(.note($0)) }
         return layout.tokens
@@ -107,7 +112,7 @@ public final class PretrainStage: TrainingStage<PretrainConfig>, RunnableStage {
         let probes =
             config.data.tinyWorld.isEmpty
             ? config.data.probes
-            : TinyWorldData.Layout(root: URL(fileURLWithPath: config.data.tinyWorld)).probes.path
+            : TinyWorldData.Layout(root: tinyWorldRoot).probes.path
         if !probes.isEmpty, FileManager.default.fileExists(atPath: probes),
             FileManager.default.fileExists(atPath: data.tokenizerURL.path)
         {

@@ -19,7 +19,7 @@ public struct RewardConfig: Configuration, Equatable {
     public var device = ""
 
     public init() {
-        data.path = "data/tiny-world/world/preferences.jsonl"
+        data.path = "runs/tiny-world-data/world/preferences.jsonl"
         data.heldoutFraction = 0.2
         optim.learningRate = 1e-4
         optim.warmupSteps = 10
@@ -29,16 +29,9 @@ public struct RewardConfig: Configuration, Equatable {
     /// Throws unless the reward-specific settings make sense.
     public func validate() throws {
         try validatePostTraining()
-        guard centerRewardsCoefficient >= 0, centerRewardsCoefficient.isFinite else {
-            throw ConfigError(
-                source: "config", line: nil,
-                message: "'center_rewards_coefficient' must be 0 (off) or positive, got \(centerRewardsCoefficient)")
-        }
-        guard train.batchSize > 0, train.gradientAccumulation > 0 else {
-            throw ConfigError(
-                source: "config", line: nil,
-                message: "'train.batch_size' and 'train.gradient_accumulation' must be positive")
-        }
+        try ConfigError.require(
+            centerRewardsCoefficient >= 0 && centerRewardsCoefficient.isFinite, "center_rewards_coefficient",
+            centerRewardsCoefficient, mustBe: "0 (off) or a positive number")
     }
 }
 

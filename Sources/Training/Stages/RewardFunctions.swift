@@ -99,10 +99,7 @@ public struct LengthReward: RewardFunction {
 
     /// A length reward reaching 0 at `limit` words (at least 1).
     public init(limit: Int) throws {
-        guard limit >= 1 else {
-            throw ConfigError(
-                source: "config", line: nil, message: "'length_limit' must be at least 1 word, got \(limit)")
-        }
+        try ConfigError.require(limit >= 1, "length_limit", limit, mustBe: "at least 1 word")
         self.limit = limit
     }
 

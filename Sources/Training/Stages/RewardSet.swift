@@ -63,45 +63,50 @@ public struct RewardSet {
     /// The functions in config order, each with its weight.
     public let entries: [(function: RewardFunction, weight: Double)]
 
-    /// The rewards `specs` name; an unknown or repeated name, an empty list or a bad option is a
-    /// config error that says what to write.
+    /// The rewards `specs` name (checked by `validate` first).
     public init(specs: [RewardSpec], options: Options, device: Device) throws {
-        func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
-        guard !specs.isEmpty else {
-            throw fail(
-                "'rewards' is empty; name at least one of \(Self.choices.joined(separator: ", ")), e.g. [{name: exact_match, weight: 1.0}]"
-            )
-        }
-        var seen = Set<String>()
+        try Self.validate(specs, options: options)
         entries = try specs.map { spec in
-            guard seen.insert(spec.name).inserted else { throw fail("'rewards' names '\(spec.name)' twice") }
-            guard spec.weight.isFinite else {
-                throw fail("'rewards' weight of '\(spec.name)' must be a number, got \(spec.weight)")
-            }
-            return (try Self.make(spec.name, options: options, device: device, fail: fail), spec.weight)
+            (try Self.make(spec.name, options: options, device: device), spec.weight)
         }
     }
 
-    private static func make(_ name: String, options: Options, device: Device, fail: (String) -> ConfigError) throws
-        -> RewardFunction
-    {
+    /// Throws unless `specs` can be built: an empty list, an unknown or repeated name, a weight
+    /// that is not a number or an option out of range is an error naming the key and what to write.
+    public static func validate(_ specs: [RewardSpec], options: Options) throws {
+        try ConfigError.require(
+            !specs.isEmpty, "rewards", "[]",
+            mustBe: "at least one of \(choices.joined(separator: ", ")), e.g. [{name: exact_match, weight: 1.0}]")
+        var seen = Set<String>()
+        for spec in specs {
+            guard choices.contains(spec.name) else {
+                var message = "unknown reward '\(ConfigError.shortened(spec.name))'"
+                if let suggestion = ConfigLoader.closest(to: spec.name, in: choices) {
+                    message += "; did you mean '\(suggestion)'?"
+                }
+                throw ConfigError(
+                    source: "config", line: nil, key: "rewards",
+                    message: message + " Choose from: \(choices.joined(separator: ", "))")
+            }
+            try ConfigError.require(seen.insert(spec.name).inserted, "rewards", spec.name, mustBe: "named once each")
+            try ConfigError.require(
+                spec.weight.isFinite, "rewards", "\(spec.name) weight \(spec.weight)", mustBe: "weighted by a number")
+        }
+        if seen.contains("length") { _ = try LengthReward(limit: options.lengthLimit) }
+        if seen.contains("reward_model") {
+            try ConfigError.require(
+                !options.rewardModel.isEmpty, "reward_model", "''",
+                mustBe: "a reward model folder (e.g. a reward run's final/) for the 'reward_model' reward")
+        }
+    }
+
+    /// The reward function `name` (one of `choices`).
+    private static func make(_ name: String, options: Options, device: Device) throws -> RewardFunction {
         switch name {
         case "exact_match": return ExactMatchReward()
         case "format": return FormatReward()
         case "length": return try LengthReward(limit: options.lengthLimit)
-        case "reward_model":
-            guard !options.rewardModel.isEmpty else {
-                throw fail(
-                    "the 'reward_model' reward needs 'reward_model: DIR', a reward model folder (e.g. a reward run's final/)"
-                )
-            }
-            return try RewardModelReward(folder: URL(fileURLWithPath: options.rewardModel), device: device)
-        default:
-            var message = "unknown reward '\(name)'"
-            if let suggestion = ConfigLoader.closest(to: name, in: choices) {
-                message += "; did you mean '\(suggestion)'?"
-            }
-            throw fail(message + " Choose from: \(choices.joined(separator: ", "))")
+        default: return try RewardModelReward(folder: URL(fileURLWithPath: options.rewardModel), device: device)
         }
     }
 

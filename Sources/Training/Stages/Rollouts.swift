@@ -30,15 +30,16 @@ public struct RolloutSettings: Codable, Equatable, Sendable {
                 temperature: Float(temperature), topK: topK > 0 ? topK : nil, topP: Float(topP), seed: seed))
     }
 
-    /// Throws unless every setting is in range, naming the field.
+    /// Throws unless every setting is in range, naming the key.
     public func validate() throws {
-        func fail(_ message: String) -> ConfigError { ConfigError(source: "config", line: nil, message: message) }
-        guard maxNewTokens >= 1 else { throw fail("'rollout.max_new_tokens' must be at least 1, got \(maxNewTokens)") }
-        guard temperature >= 0, temperature.isFinite else {
-            throw fail("'rollout.temperature' must be 0 (greedy) or positive, got \(temperature)")
-        }
-        guard topK >= 0 else { throw fail("'rollout.top_k' must be 0 (off) or positive, got \(topK)") }
-        guard topP > 0, topP <= 1 else { throw fail("'rollout.top_p' must be in (0, 1], got \(topP)") }
+        try ConfigError.require(maxNewTokens >= 1, "rollout.max_new_tokens", maxNewTokens, mustBe: "at least 1")
+        try ConfigError.require(
+            maxNewTokens <= 1 << 20, "rollout.max_new_tokens", maxNewTokens, mustBe: "at most \(1 << 20)")
+        try ConfigError.require(
+            temperature >= 0 && temperature.isFinite, "rollout.temperature", temperature,
+            mustBe: "0 (greedy) or a positive number")
+        try ConfigError.require(topK >= 0, "rollout.top_k", topK, mustBe: "0 (off) or positive")
+        try ConfigError.require(topP > 0 && topP <= 1, "rollout.top_p", topP, mustBe: "in (0, 1]")
     }
 }
 

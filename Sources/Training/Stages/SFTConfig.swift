@@ -17,7 +17,7 @@ public struct SFTConfig: Configuration, Equatable {
     public var device = ""
 
     public init() {
-        data.path = "data/tiny-world/world/sft.jsonl"
+        data.path = "runs/tiny-world-data/world/sft.jsonl"
         optim.learningRate = 3e-4
         optim.warmupSteps = 10
         optim.weightDecay = 0
