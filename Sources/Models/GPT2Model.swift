@@ -31,7 +31,8 @@ public final class GPT2Model: LanguageModel {
         let dh = d / heads
         let start = try cache?.positionOfNext(batch, config: config) ?? 0
         let tokens = try Tensor.embedding(p(layout.tokenEmbedding), ids: batch.ids)
-        let positions = try Tensor.embedding(p(layout.positionEmbedding), ids: batch.resolvedPositions(start: start, limit: config.maxPositions))
+        let positions = try Tensor.embedding(
+            p(layout.positionEmbedding), ids: batch.resolvedPositions(start: start, limit: config.maxPositions))
         var x = try (tokens + positions).dropout(dropout, stream: 0)
         for (layer, block) in layout.blocks.enumerated() {
             let h = try layerNorm(x, block.attentionNorm)

@@ -79,11 +79,14 @@ final class ModelFamilyTests: XCTestCase {
             let limit = model.config.maxPositions
             func run(_ length: Int) throws {
                 let ids = try IntTensor(device: device, shape: [length], values: Array(repeating: 1, count: length))
-                _ = try Tensor.withNoGrad { try model.hiddenStates(TokenBatch(ids: ids, batch: 1, length: length), dropout: nil) }
+                _ = try Tensor.withNoGrad {
+                    try model.hiddenStates(TokenBatch(ids: ids, batch: 1, length: length), dropout: nil)
+                }
             }
             XCTAssertNoThrow(try run(limit), name)
             XCTAssertThrowsError(try run(limit + 1), name) { error in
-                XCTAssertTrue("\(error)".contains("\(limit + 1) tokens runs past the model's \(limit) positions"), "\(error)")
+                XCTAssertTrue(
+                    "\(error)".contains("\(limit + 1) tokens runs past the model's \(limit) positions"), "\(error)")
             }
         }
     }

@@ -120,7 +120,9 @@ final class PPOStageTests: XCTestCase {
                 #"{"messages": [{"role": "user", "content": "What is the \#($0)?"}, {"role": "assistant", "content": "The \#($0) is good."}]}"#
             }.joined(separator: "\n") + "\n", named: "chats.jsonl", in: root)
         config.ptxCoef = 1
-        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'ptx_data' must be the chats to train on"), "\($0)") }
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertTrue("\($0)".contains("'ptx_data' must be the chats to train on"), "\($0)")
+        }
         config.ptxData = chats.path
 
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: config.model.initFrom))

@@ -111,7 +111,10 @@ final class RecipeChoiceTests: XCTestCase {
     /// A stage's own checks also run at load, with the file named; in a pipeline the section too.
     func testStageChecksRunAtLoad() throws {
         let ppo = try loadError(PPOConfig.self, "ptx_coef: 2\n")
-        XCTAssertTrue(ppo.hasPrefix(recipePath) && ppo.contains("'ptx_data' must be the chats to train on (an SFT JSONL file) when ptx_coef is 2.0"), ppo)
+        XCTAssertTrue(
+            ppo.hasPrefix(recipePath)
+                && ppo.contains("'ptx_data' must be the chats to train on (an SFT JSONL file) when ptx_coef is 2.0"),
+            ppo)
         let pipeline = try loadError(PipelineConfig.self, "sft:\n  lora:\n    r: -1\n")
         XCTAssertTrue(pipeline.contains("in section 'sft'") && pipeline.contains("'lora.r'"), pipeline)
         let orphan = try loadError(PipelineConfig.self, "stages: [sft, ppo]\n")

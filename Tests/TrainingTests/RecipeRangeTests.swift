@@ -107,7 +107,10 @@ final class RecipeRangeTests: XCTestCase {
             [
                 ("rewards: []\nnum_generations: 1\n", "'num_generations' must be in 2…65536"),
                 ("num_generations: 4\nbeta: -1\n", "'beta' must be 0 or a positive number, got -1.0"),
-                ("num_generations: 4\nlength_limit: 0\nrewards: [{name: length}]\n", "'length_limit' must be at least 1"),
+                (
+                    "num_generations: 4\nlength_limit: 0\nrewards: [{name: length}]\n",
+                    "'length_limit' must be at least 1"
+                ),
                 ("num_generations: 4\nrewards: [{name: lenght}]\n", "unknown reward 'lenght'; did you mean 'length'?"),
             ])
         try check(DPOConfig.self, [("loss:\n  beta: 0\n", "'loss.beta' must be a positive number, got 0.0")])

@@ -121,7 +121,8 @@ final class RewardFunctionTests: XCTestCase {
         XCTAssertTrue(unknown.contains("exact_match, format, length, reward_model"), unknown)
         XCTAssertTrue(message([]).contains("'rewards' must be at least one of"))
         XCTAssertTrue(message([RewardSpec(name: "format"), RewardSpec(name: "format")]).contains("named once each"))
-        XCTAssertTrue(message([RewardSpec(name: "reward_model")]).contains("'reward_model' must be a reward model folder"))
+        XCTAssertTrue(
+            message([RewardSpec(name: "reward_model")]).contains("'reward_model' must be a reward model folder"))
         XCTAssertTrue(message([RewardSpec(name: "reward_model")], .init(rewardModel: "/nowhere")).contains("/nowhere"))
     }
 

@@ -79,11 +79,14 @@ public struct GRPOConfig: Configuration, Equatable {
             mustBe: "in 2…\(1 << 16) (a group's rewards are compared with each other)")
         try ConfigError.require(numIterations >= 1, "num_iterations", numIterations, mustBe: "at least 1")
         try ConfigError.require(
-            (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation), "train.gradient_accumulation",
-            train.gradientAccumulation, mustBe: "in 1…batch_size × num_generations (\(train.batchSize * numGenerations))")
+            (1...(train.batchSize * numGenerations)).contains(train.gradientAccumulation),
+            "train.gradient_accumulation",
+            train.gradientAccumulation,
+            mustBe: "in 1…batch_size × num_generations (\(train.batchSize * numGenerations))")
         try ConfigError.require(epsilon > 0 && epsilon.isFinite, "epsilon", epsilon, mustBe: "a positive number")
         try ConfigError.require(
-            epsilonHigh >= 0 && epsilonHigh.isFinite, "epsilon_high", epsilonHigh, mustBe: "0 (epsilon) or a positive number")
+            epsilonHigh >= 0 && epsilonHigh.isFinite, "epsilon_high", epsilonHigh,
+            mustBe: "0 (epsilon) or a positive number")
         try ConfigError.require(beta >= 0 && beta.isFinite, "beta", beta, mustBe: "0 or a positive number")
         try RewardSet.validate(rewards, options: RewardSet.Options(rewardModel: rewardModel, lengthLimit: lengthLimit))
     }

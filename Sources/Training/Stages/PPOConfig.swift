@@ -81,7 +81,8 @@ public struct PPOConfig: Configuration, Equatable {
             train.gradientAccumulation == 1, "train.gradient_accumulation", train.gradientAccumulation,
             mustBe: "1 for PPO (choose the rows per update with mini_batch_size)")
         try ConfigError.require(ppoEpochs >= 1, "ppo_epochs", ppoEpochs, mustBe: "at least 1")
-        try ConfigError.require(miniBatchSize >= 0, "mini_batch_size", miniBatchSize, mustBe: "0 (the whole rollout) or positive")
+        try ConfigError.require(
+            miniBatchSize >= 0, "mini_batch_size", miniBatchSize, mustBe: "0 (the whole rollout) or positive")
         for (key, value) in [("cliprange", cliprange), ("cliprange_value", cliprangeValue)] {
             try ConfigError.require(value > 0 && value.isFinite, key, value, mustBe: "a positive number")
         }
