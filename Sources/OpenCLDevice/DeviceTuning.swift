@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Every kernel family's launch parameters for one device: the one table that decides the `-D`
@@ -23,18 +24,24 @@ public struct DeviceTuning: Sendable, Equatable {
     /// The elementwise, activation and embedding kernels' geometry.
     public var elementwise: ElementwiseTuning
 
-    /// The tuning for a device of `type` ("cpu", "gpu", …, as `OpenCLDeviceInfo.type`) named
-    /// `name` (PoCL names its CPU device after the instruction set it compiles for) with
-    /// `localMemoryBytes` of local memory. CPUs (PoCL) run a work-group's work-items as a loop
-    /// on one core, so they get few work-items with wide vectors; GPUs get wide groups of
-    /// scalar work-items, which coalesce.
-    public static func forDevice(type: String, name: String, localMemoryBytes: Int) -> DeviceTuning {
-        let isCPU = type == "cpu"
+    /// The tuning for the device `info` describes, running the `kernels` variants (`auto`: the
+    /// GPU variants unless the device reports itself as a CPU). Only what the device reports
+    /// decides, never its name: the CPU variants (a work-group runs as a loop on one core, so few
+    /// work-items with wide vectors) take their matmul micro-kernel from the native vector
+    /// width; the GPU variants (wide groups of scalar work-items, which coalesce) take their tile
+    /// sizes as they are; both are fitted to the device's local memory and largest work-group.
+    public static func forDevice(_ info: OpenCLDeviceInfo, kernels: KernelVariant = .auto) -> DeviceTuning {
+        let gpu = kernels.usesGPUKernels(deviceType: info.type)
+        let group = max(1, info.maxWorkGroupSize)
         return DeviceTuning(
-            matmulDesign: isCPU ? .packed : .tiled,
-            matmul: MatmulTuning.forDevice(type: type, name: name, localMemoryBytes: localMemoryBytes),
-            attention: isCPU ? .cpu : .gpu, localMemoryBytes: localMemoryBytes,
-            rowKernels: isCPU ? .cpu : .gpu, elementwise: isCPU ? .cpu : .gpu)
+            matmulDesign: gpu ? .tiled : .packed,
+            matmul: MatmulTuning.forDevice(
+                cpuVariant: !gpu, nativeVectorWidth: info.nativeFloatVectorWidth,
+                localMemoryBytes: info.localMemoryBytes, maxWorkGroupSize: group),
+            attention: (gpu ? AttentionTuning.gpu : .cpu).fitted(maxWorkGroupSize: group),
+            localMemoryBytes: info.localMemoryBytes,
+            rowKernels: (gpu ? RowKernelTuning.gpu : .cpu).fitted(maxWorkGroupSize: group),
+            elementwise: (gpu ? ElementwiseTuning.gpu : .cpu).fitted(maxWorkGroupSize: group))
     }
 
     /// The attention tile sizes for `headDim`: `attention`, with local-memory tiles wherever rows
@@ -74,6 +81,30 @@ public struct RowKernelTuning: Sendable, Equatable {
         softmax: SoftmaxTuning(rowGroup: 256, vectorWidth: 1, elementGroup: 256),
         normalization: NormalizationTuning(rowGroup: 128, vectorWidth: 1, parameterColumns: 32, parameterLanes: 8),
         adamW: AdamWTuning(group: 256, vectorWidth: 1))
+
+    /// These sizes with every work-group halved until it fits `maxWorkGroupSize`.
+    func fitted(maxWorkGroupSize limit: Int) -> RowKernelTuning {
+        var tuning = self
+        tuning.softmax.rowGroup = halved(rowGroup: softmax.rowGroup, toFit: limit)
+        tuning.softmax.elementGroup = halved(rowGroup: softmax.elementGroup, toFit: limit)
+        tuning.normalization.rowGroup = halved(rowGroup: normalization.rowGroup, toFit: limit)
+        while tuning.normalization.parameterColumns * tuning.normalization.parameterLanes > limit {
+            if tuning.normalization.parameterLanes > 1 {
+                tuning.normalization.parameterLanes /= 2
+            } else {
+                tuning.normalization.parameterColumns /= 2
+            }
+        }
+        tuning.adamW.group = halved(rowGroup: adamW.group, toFit: limit)
+        return tuning
+    }
+}
+
+/// `size` (a power of two) halved until it is at most `limit` (at least 1).
+func halved(rowGroup size: Int, toFit limit: Int) -> Int {
+    var size = size
+    while size > limit, size > 1 { size /= 2 }
+    return size
 }
 
 /// Launch geometry of softmax.cl (see the file's header).
@@ -145,6 +176,13 @@ public struct ElementwiseTuning: Sendable, Equatable {
     public static let gpu = ElementwiseTuning(
         localSize: 256, squaresChunks: 16, reduceSegment: 64, contiguousRuns: false)
 
+    /// These sizes with the work-group halved until it fits `maxWorkGroupSize`.
+    func fitted(maxWorkGroupSize limit: Int) -> ElementwiseTuning {
+        var tuning = self
+        tuning.localSize = halved(rowGroup: localSize, toFit: limit)
+        return tuning
+    }
+
     /// The `-D` tunables of `elementwise.cl` and `activations.cl`.
     var defines: [String: String] {
         [
@@ -182,6 +220,14 @@ public struct AttentionTuning: Sendable, Equatable {
     public static let cpu = AttentionTuning(queryGroup: 64, keyTile: 32, keyGroup: 64, queryTile: 32, localTiles: false)
     /// GPUs: groups of 64 work-items share each tile through local memory.
     public static let gpu = AttentionTuning(queryGroup: 64, keyTile: 32, keyGroup: 64, queryTile: 32, localTiles: true)
+
+    /// These sizes with the work-groups halved until they fit `maxWorkGroupSize`.
+    func fitted(maxWorkGroupSize limit: Int) -> AttentionTuning {
+        var tuning = self
+        tuning.queryGroup = halved(rowGroup: queryGroup, toFit: limit)
+        tuning.keyGroup = halved(rowGroup: keyGroup, toFit: limit)
+        return tuning
+    }
 
     /// Whether the kernels can run with these sizes for `headDim`.
     func isUsable(headDim: Int) -> Bool {

@@ -10,7 +10,7 @@ public enum MatmulKernelDesign: String, Sendable, CaseIterable {
 }
 
 /// The tile sizes of the matmul kernels for one device: the `-D` defines of `Kernels/matmul.cl`
-/// (see the comments there), chosen by a small table keyed by device type and instruction set.
+/// (see the comments there), chosen from the variant and what the device reports.
 struct MatmulTuning: Sendable, Equatable {
     // Packed (CPU) design.
     var mr: Int
@@ -42,35 +42,31 @@ struct MatmulTuning: Sendable, Equatable {
     /// Work-group shape of the tiled kernel.
     var tiledLocal: [Int] { [tileN / workPerItemN, tileM / workPerItemM, 1] }
 
-    /// The tuning for a device. CPUs: a 6×16 micro-kernel of 8-wide vectors (12 AVX2 registers
-    /// of accumulators), or 8×32 of 16-wide ones where PoCL targets AVX-512; a 256-deep slice of
-    /// k and strips of up to 256 columns keep a work-item's B block (256 KiB) within its core's
-    /// L2. GPUs: 64×64 tiles, 4×4 per work-item; the packed kernel then gets small blocks so that
-    /// its local array still fits and the program builds. Blocks shrink where the device has less
-    /// local memory than the packed kernel's B block needs
-    /// (PoCL has 512 KiB; other CPU runtimes may have as little as 32 KiB).
-    static func forDevice(type: String, name: String, localMemoryBytes: Int = 512 * 1024) -> MatmulTuning {
+    /// The tuning for a device. The CPU variant: a 6×16 micro-kernel of 8-wide vectors (12 AVX2
+    /// registers of accumulators), or 8×32 of 16-wide ones where the device's native vectors hold
+    /// 16 floats (AVX-512); a 256-deep slice of k and strips of up to 256 columns keep a
+    /// work-item's B block (256 KiB) within its core's L2. The GPU variant: 64×64 tiles, 4×4 per
+    /// work-item (halved until a tile's work-group fits `maxWorkGroupSize`); the packed kernel
+    /// then gets small blocks so that its local array still fits and the program builds. Packed
+    /// blocks shrink where the device has less local memory than their B block needs (PoCL has
+    /// 512 KiB or more; other CPU runtimes may have as little as 32 KiB).
+    static func forDevice(
+        cpuVariant: Bool, nativeVectorWidth: Int, localMemoryBytes: Int = 512 * 1024, maxWorkGroupSize: Int = 1024
+    ) -> MatmulTuning {
         var tuning = MatmulTuning(
             mr: 4, nr: 8, vectorWidth: 4, kc: 32, strip: 64,
             tileM: 64, tileN: 64, tileK: 16, workPerItemM: 4, workPerItemN: 4)
-        if type == "cpu" {
+        if cpuVariant {
             (tuning.mr, tuning.nr, tuning.vectorWidth, tuning.kc, tuning.strip) =
-                hasAVX512(name) ? (8, 32, 16, 256, 256) : (6, 16, 8, 256, 256)
+                nativeVectorWidth >= 16 ? (8, 32, 16, 256, 256) : (6, 16, 8, 256, 256)
         }
         while tuning.kc * tuning.strip * 4 > localMemoryBytes, tuning.strip > tuning.nr { tuning.strip /= 2 }
         while tuning.kc * tuning.strip * 4 > localMemoryBytes, tuning.kc > 8 { tuning.kc /= 2 }
+        while tuning.tiledLocal[0] * tuning.tiledLocal[1] > maxWorkGroupSize, tuning.tileM > tuning.workPerItemM {
+            tuning.tileM /= 2
+            tuning.tileN /= 2
+        }
         return tuning
-    }
-
-    /// PoCL names its CPU device after the LLVM target it compiles for (e.g. "pthread-haswell-…",
-    /// "pthread-skylake-avx512-…"); these targets have 512-bit vectors.
-    static func hasAVX512(_ deviceName: String) -> Bool {
-        let name = deviceName.lowercased()
-        let targets = [
-            "avx512", "knl", "knm", "cannonlake", "icelake", "cascadelake", "cooperlake", "tigerlake",
-            "sapphirerapids", "graniterapids", "emeraldrapids", "rocketlake", "znver4", "znver5",
-        ]
-        return targets.contains { name.contains($0) }
     }
 
     /// How the packed kernel splits one product over work-items: blocks of `columnsPerItem`

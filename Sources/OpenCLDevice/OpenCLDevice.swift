@@ -53,7 +53,7 @@ public final class OpenCLDevice: Device {
     /// True for CPU devices (PoCL). Kernels do not branch on it: `tuning` holds what differs.
     public var isCPU: Bool { info.type == "cpu" }
     /// Every kernel family's launch parameters on this device, chosen when it opens from what it
-    /// reports (`DeviceTuning.forDevice`). Settable so that tests can run another device kind's
+    /// reports and the kernel variant asked for (`DeviceTuning.forDevice`). Settable so that tests can run another device kind's
     /// configuration; it changes this device only.
     public var tuning: DeviceTuning
 
@@ -69,16 +69,18 @@ public final class OpenCLDevice: Device {
     /// Whether an id kernel was queued since `idErrors` was last read.
     var idErrorsPending = false
 
-    /// Opens the device that `selector` names (index or name substring; `nil` = default).
-    public convenience init(selector: String? = nil, profiling: Bool = false) throws {
+    /// Opens the device that `selector` names (index or name substring; `nil` = default), to run
+    /// the `kernels` variants (`nil`: as `GPUTRAIN_KERNELS` says, else `auto`).
+    public convenience init(selector: String? = nil, profiling: Bool = false, kernels: KernelVariant? = nil) throws {
+        let kernels = try kernels ?? KernelVariant.fromEnvironment(ProcessInfo.processInfo.environment)
         let chosen = try OpenCLPlatforms.select(selector)
         guard let entry = try OpenCLPlatforms.entries().first(where: { $0.info.index == chosen.index }) else {
             throw DeviceError.deviceNotFound(selector: selector ?? "default", available: [])
         }
-        try self.init(entry: entry, profiling: profiling)
+        try self.init(entry: entry, profiling: profiling, kernels: kernels)
     }
 
-    init(entry: OpenCLPlatforms.Entry, profiling: Bool) throws {
+    init(entry: OpenCLPlatforms.Entry, profiling: Bool, kernels: KernelVariant) throws {
         info = entry.info
         device = entry.device
         self.profiling = profiling
@@ -114,10 +116,7 @@ public final class OpenCLDevice: Device {
         maxAllocationBytes = Int(
             try OpenCLPlatforms.deviceValue(entry.device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE)) as cl_ulong)
         programs = ProgramCache(context: context, device: entry.device, deviceName: entry.info.name)
-        let localMemoryBytes: cl_ulong = try OpenCLPlatforms.deviceValue(
-            entry.device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE))
-        tuning = DeviceTuning.forDevice(
-            type: entry.info.type, name: entry.info.name, localMemoryBytes: Int(localMemoryBytes))
+        tuning = DeviceTuning.forDevice(entry.info, kernels: kernels)
     }
 
     deinit {

@@ -13,6 +13,15 @@ public struct OpenCLDeviceInfo: Sendable, Codable, Equatable {
     public var computeUnits: Int
     public var globalMemoryBytes: Int
     public var openCLCVersion: String
+    /// `CL_DRIVER_VERSION`: with the name, what a remembered self-check or tuning is keyed by.
+    public var driverVersion: String
+    /// `CL_DEVICE_LOCAL_MEM_SIZE`: the tiles of the matmul, attention and packed kernels fit in it.
+    public var localMemoryBytes: Int
+    /// `CL_DEVICE_MAX_WORK_GROUP_SIZE`: no kernel's work-group is larger.
+    public var maxWorkGroupSize: Int
+    /// `CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT`: floats per SIMD register (16 where a CPU runtime
+    /// compiles for AVX-512), which sizes the CPU matmul's register micro-kernel.
+    public var nativeFloatVectorWidth: Int
 }
 
 /// Enumerates the OpenCL platforms and devices installed on this machine.
@@ -81,7 +90,14 @@ public enum OpenCLPlatforms {
                     computeUnits: Int(try deviceValue(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS)) as cl_uint),
                     globalMemoryBytes: Int(
                         try deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE)) as cl_ulong),
-                    openCLCVersion: try deviceString(device, cl_device_info(CL_DEVICE_OPENCL_C_VERSION)))
+                    openCLCVersion: try deviceString(device, cl_device_info(CL_DEVICE_OPENCL_C_VERSION)),
+                    driverVersion: try deviceString(device, cl_device_info(CL_DRIVER_VERSION)),
+                    localMemoryBytes: Int(
+                        try deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE)) as cl_ulong),
+                    maxWorkGroupSize: Int(
+                        try deviceValue(device, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE)) as Int),
+                    nativeFloatVectorWidth: Int(
+                        try deviceValue(device, cl_device_info(CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT)) as cl_uint))
                 result.append(Entry(info: info, platform: platform, device: device))
             }
         }

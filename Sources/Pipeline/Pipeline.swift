@@ -113,6 +113,7 @@ public final class Pipeline {
         recipe.data.tinyWorldSize = config.data.size
         recipe.data.vocabSize = config.data.vocabSize
         recipe.device = deviceName
+        recipe.kernels = config.kernels
         return try train(PretrainStage.self, recipe, folder: "pretrain")
     }
 

@@ -1,3 +1,4 @@
+import Core
 import Datasets
 import Formats
 import Training
@@ -30,6 +31,8 @@ public struct PipelineConfig: StageConfiguration, Equatable {
 
     public var run = RunSettings()
     public var device = ""
+    /// The kernel variants (`auto`, `cpu`, `gpu`); empty leaves it to `GPUTRAIN_KERNELS`, else `auto`.
+    public var kernels = ""
     public var data = Data()
     /// The stages after pretraining to run, in order (pretrain and eval always run).
     public var stages: [Stage] = [.sft, .reward, .dpo, .ppo]
@@ -59,6 +62,7 @@ extension PipelineConfig {
                 throw error
             }
         }
+        try KernelVariant.requireRecipeValue(kernels)
         try check("pretrain", pretrain)
         for stage in stages {
             switch stage {

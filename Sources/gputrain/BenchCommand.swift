@@ -18,8 +18,7 @@ struct BenchKernelsCommand: ParsableCommand {
         abstract: "Time the kernels: matmul (GFLOP/s, with CLBlast when installed), softmax cross-entropy, "
             + "layer norm, attention, AdamW and copy (GB/s or GFLOP/s). Medians over repeats after a warm-up.")
 
-    @Option(help: "Device: an index or name substring from `gputrain devices`, or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(help: "Print one JSON object per line on stdout (progress goes to stderr).")
     var json = false
@@ -45,7 +44,7 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let target = try DeviceFactory.make(device)
+        let target = try deviceOptions.open()
         let standardError = FileHandle.standardError
         let log: (String) -> Void = { standardError.write(Data(($0 + "\n").utf8)) }
         log("device: \(target.name)")

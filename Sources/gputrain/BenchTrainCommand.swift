@@ -31,8 +31,7 @@ struct BenchTrainCommand: ParsableCommand {
         name: .customLong("peak-gflops"), help: "The peak to compute MFU against, instead of timing a 2048³ matmul.")
     var peakGFLOPS: Double?
 
-    @Option(help: "Device: an index or name substring from `gputrain devices`, or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
         guard (preset == nil) != (config == nil) else {
@@ -56,7 +55,7 @@ struct BenchTrainCommand: ParsableCommand {
         } else {
             shape = TrainBenchmarkShape.preset(preset ?? "")!
         }
-        let target = try DeviceFactory.make(device, profiling: profile)
+        let target = try deviceOptions.open(profiling: profile)
         let standardError = FileHandle.standardError
         let log: (String) -> Void = { standardError.write(Data(($0 + "\n").utf8)) }
         var benchmark = TrainBenchmark(device: target, shape: shape, steps: steps, log: log)

@@ -20,14 +20,13 @@ struct ChatCommand: ParsableCommand {
 
     @OptionGroup var sampling: SamplingArguments
 
-    @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     func run() throws {
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
         let options = sampling.options(defaultMaxTokens: 128, defaultTemperature: 0)
         var session = ChatSession(
-            model: try folder.loadModel(device: DeviceFactory.make(device), trainable: false),
+            model: try folder.loadModel(device: deviceOptions.open(), trainable: false),
             encoder: folder.encoder, systemPrompt: system, options: options)
         let interactive = isatty(fileno(stdin)) != 0
         if interactive {

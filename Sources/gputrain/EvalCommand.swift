@@ -19,14 +19,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A text file (one document) or JSONL of {\"text\": ...} (one document per line).")
     var data: String
 
-    @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(help: "End with one JSON line: {\"loss\", \"tokens\", \"perplexity\"}.")
     var json = false
 
     func run() throws {
-        let chosen = try DeviceFactory.make(device)
+        let chosen = try deviceOptions.open()
         let folder = URL(fileURLWithPath: model)
         let tokenizer = try Tokenizer.load(fromPath: ModelFolder.tokenizerFolder(of: folder).path)
         let documents = try TextDocuments.read(URL(fileURLWithPath: data)).map { tokenizer.encode($0).map(Int32.init) }

@@ -32,13 +32,12 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var sampling: SamplingArguments
 
-    @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     private var options: GenerationOptions { sampling.options(defaultMaxTokens: 64, defaultTemperature: 1) }
 
     func run() throws {
-        let chosen = try DeviceFactory.make(device)
+        let chosen = try deviceOptions.open()
         if chat || system != nil { return try runChat(on: chosen) }
         let tokenizer = try Tokenizer.load(fromPath: ModelFolder.tokenizerFolder(of: URL(fileURLWithPath: model)).path)
         let loaded = try ModelFolder.load(URL(fileURLWithPath: model), device: chosen, trainable: false)

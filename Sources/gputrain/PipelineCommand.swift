@@ -20,8 +20,8 @@ struct PipelineCommand: ParsableCommand {
     func run() throws {
         let recipe = try ConfigLoader.load(
             PipelineConfig.self, from: RecipeSource.named(config), overrides: options.overrides)
+        let chosen = try options.deviceOptions.open(recipeDevice: recipe.device, recipeKernels: recipe.kernels)
         let directory = try options.runDirectory(runsFolder: recipe.run.out, name: recipe.run.name)
-        let chosen = try options.makeDevice(recipe: recipe.device)
         let pipeline = try Pipeline(
             config: recipe, directory: directory, device: chosen, resume: options.resume,
             interruption: .onSignals(), emit: options.printer.callAsFunction)

@@ -32,8 +32,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Chats per forward pass.")
     var batchSize = 16
 
-    @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(help: "Print each input line as a JSON object with \"score\" added.")
     var json = false
@@ -45,7 +44,7 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: data)
         let chats = try ScoredChat.read(url)
-        let chosen = try DeviceFactory.make(device)
+        let chosen = try deviceOptions.open()
         let scorer = try RewardScorer(
             folder: URL(fileURLWithPath: model), device: chosen, templateName: template, batchSize: batchSize)
         let scores = try scorer.scores(conversations: chats.map(\.messages))

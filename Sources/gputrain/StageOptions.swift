@@ -25,8 +25,7 @@ struct RunOptions: ParsableArguments {
     )
     var allowChanged: [String] = []
 
-    @Option(help: "Device index or name (`gputrain devices`), or `reference`.")
-    var device: String?
+    @OptionGroup var deviceOptions: DeviceOptions
 
     @Flag(help: "Print events as JSON lines on standard output.")
     var json = false
@@ -41,11 +40,6 @@ struct RunOptions: ParsableArguments {
         return directory
     }
 
-    /// The device `--device` names, else the recipe's, else the default.
-    func makeDevice(recipe: String) throws -> Device {
-        try DeviceFactory.make(device ?? (recipe.isEmpty ? nil : recipe))
-    }
-
     /// Where events go.
     var printer: EventPrinter { EventPrinter(json: json) }
 }
@@ -57,16 +51,17 @@ struct StageOptions: ParsableArguments {
 
     @OptionGroup var run: RunOptions
 
-    /// Loads the recipe, opens the run directory and the device, connects Ctrl-C to the run's
+    /// Loads the recipe, opens the device and the run directory, connects Ctrl-C to the run's
     /// interruption, and trains a `Stage`; an interrupted stage exits with status 130.
     func run<Stage: RunnableStage>(_: Stage.Type) throws {
         let source = try RecipeSource.named(config)
         let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides)
         let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
+        let device = try run.deviceOptions.open(recipeDevice: recipe.device, recipeKernels: recipe.kernels)
         let directory = try run.runDirectory(runsFolder: recipe.run.out, name: name)
         let stage = Stage(
-            config: recipe, run: directory, device: try run.makeDevice(recipe: recipe.device),
-            interruption: .onSignals(), emit: run.printer.callAsFunction)
+            config: recipe, run: directory, device: device, interruption: .onSignals(), emit: run.printer.callAsFunction
+        )
         if try stage.train() == nil { throw ExitCode(130) }
     }
 }

@@ -32,6 +32,26 @@ final class BadInputTests: XCTestCase {
             mentions: ["unknown key 'optim.learning_rat'", "did you mean 'learning_rate'?"])
     }
 
+    /// A kernel variant that does not exist is refused where it was given (option, recipe key
+    /// with its line, environment), naming the valid ones, before any device work.
+    func testAnUnknownKernelVariantNamesWhereItCameFrom() throws {
+        let run = root.appendingPathComponent("run").path
+        try expectFailure(
+            ["pretrain", "--config", "tiny-world-pretrain", "--out", run, "--kernels", "fast"],
+            mentions: ["'fast' is invalid for '--kernels <kernels>'", "'auto', 'cpu' or 'gpu'"])
+        let recipe = try write("# a recipe\nkernels: fast\n", "kernels.yaml")
+        try expectFailure(
+            ["pretrain", "--config", recipe.path, "--out", run],
+            mentions: ["kernels.yaml:2", "'kernels' must be auto, cpu or gpu, or empty, got 'fast'"])
+        let result = try CommandRunner.run(
+            ["pretrain", "--config", "tiny-world-pretrain", "--out", run], environment: ["GPUTRAIN_KERNELS": "fast"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(
+            result.standardError.contains("GPUTRAIN_KERNELS: 'fast' is not a kernel variant; choose auto, cpu or gpu"),
+            result.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run), "refused before the run folder was made")
+    }
+
     /// A file given as a recipe that is not one (a password file, a binary) is refused by
     /// position and problem, without quoting a byte of it.
     func testANonRecipeFileIsRefusedWithoutQuotingIt() throws {

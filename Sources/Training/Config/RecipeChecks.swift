@@ -1,3 +1,4 @@
+import Core
 import Formats
 import Foundation
 
@@ -27,6 +28,15 @@ extension RunSettings {
             name.isEmpty || Self.isPlainName(name), "run.name", "'\(name)'",
             mustBe: "a plain folder name (\(Self.namePattern)), or empty for the recipe's own name")
         try ConfigError.require(!out.isEmpty, "run.out", "''", mustBe: "a folder")
+    }
+}
+
+extension KernelVariant {
+    /// Throws unless a recipe's `kernels:` is empty (the environment decides) or names a variant.
+    public static func requireRecipeValue(_ value: String) throws {
+        try ConfigError.require(
+            value.isEmpty || KernelVariant(rawValue: value) != nil, "kernels", "'\(value)'",
+            mustBe: "\(choices), or empty")
     }
 }
 

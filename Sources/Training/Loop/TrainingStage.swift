@@ -65,6 +65,7 @@ extension PostTrainingConfiguration {
     /// each recipe's `validate()` calls it before its own.
     func validatePostTraining() throws {
         try run.validate()
+        try KernelVariant.requireRecipeValue(kernels)
         try train.validate()
         try optim.validate()
         try data.validate()

@@ -18,6 +18,8 @@ public struct DPOConfig: Configuration, Equatable {
     public var reference = ReferenceSettings()
     /// The device (`gputrain devices`); empty picks the default.
     public var device = ""
+    /// The kernel variants (`auto`, `cpu`, `gpu`); empty leaves it to `GPUTRAIN_KERNELS`, else `auto`.
+    public var kernels = ""
 
     public init() {
         data.path = "runs/tiny-world-data/world/preferences.jsonl"

@@ -38,6 +38,8 @@ public struct GRPOConfig: Configuration, Equatable {
     public var lengthLimit = 32
     /// The device (`gputrain devices`); empty picks the default.
     public var device = ""
+    /// The kernel variants (`auto`, `cpu`, `gpu`); empty leaves it to `GPUTRAIN_KERNELS`, else `auto`.
+    public var kernels = ""
 
     public init() {
         data.path = "runs/tiny-world-data/world/rl_prompts.jsonl"

@@ -1,3 +1,4 @@
+import Core
 import Datasets
 import Formats
 import Models
@@ -81,12 +82,15 @@ public struct PretrainConfig: Configuration, Equatable {
     public var optim = Optim()
     /// The device (`gputrain devices`); empty picks the default.
     public var device = ""
+    /// The kernel variants (`auto`, `cpu`, `gpu`); empty leaves it to `GPUTRAIN_KERNELS`, else `auto`.
+    public var kernels = ""
 
     public init() {}
 
     /// The range checks of every section, and how the sizes relate.
     public func validate() throws {
         try run.validate()
+        try KernelVariant.requireRecipeValue(kernels)
         try train.validateSchedule(batchSize: train.batchSize, gradientAccumulation: train.gradientAccumulation)
         try ConfigError.require(
             (2...Self.maxSize).contains(train.sequenceLength), "train.sequence_length", train.sequenceLength,

@@ -17,6 +17,8 @@ public struct RewardConfig: Configuration, Equatable {
     public var centerRewardsCoefficient = 0.0
     /// The device (`gputrain devices`); empty picks the default.
     public var device = ""
+    /// The kernel variants (`auto`, `cpu`, `gpu`); empty leaves it to `GPUTRAIN_KERNELS`, else `auto`.
+    public var kernels = ""
 
     public init() {
         data.path = "runs/tiny-world-data/world/preferences.jsonl"

@@ -15,6 +15,8 @@ public struct SFTConfig: Configuration, Equatable {
     public var lossOn = ChatLossScope.assistantOnly
     /// The device (`gputrain devices`); empty picks the default.
     public var device = ""
+    /// The kernel variants (`auto`, `cpu`, `gpu`); empty leaves it to `GPUTRAIN_KERNELS`, else `auto`.
+    public var kernels = ""
 
     public init() {
         data.path = "runs/tiny-world-data/world/sft.jsonl"

@@ -115,6 +115,8 @@ public protocol StageConfiguration: Configuration {
     var run: RunSettings { get }
     /// The device (`gputrain devices`); empty picks the default.
     var device: String { get }
+    /// The kernel variants (`KernelVariant`); empty leaves the choice to the environment.
+    var kernels: String { get }
 }
 
 extension PretrainConfig: TrainingConfiguration {}
