@@ -47,12 +47,15 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "TinyWorld", "Inference", "BuiltInRecipes",
+                "Core", "Tensors", "Models", "Optimizers", "Formats", "Datasets", "TinyWorld", "Inference",
+                "BuiltInRecipes",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "Pipeline", dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training"]),
-        .target(name: "Runtime", dependencies: ["Core", "ReferenceDevice", "OpenCLDevice"]),
+        .target(
+            name: "Pipeline",
+            dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training"]),
+        .target(name: "Runtime", dependencies: ["Core", "Formats", "ReferenceDevice", "OpenCLDevice"]),
         .target(
             name: "Benchmarking",
             dependencies: ["Core", "OpenCLDevice", "Tensors", "Models", "Optimizers", "Datasets", "Training"]
@@ -60,21 +63,41 @@ let package = Package(
         .executableTarget(
             name: "gputrain",
             dependencies: [
-                "Runtime", "Benchmarking", "Core", "Tensors", "Datasets", "TinyWorld", "Inference", "Training", "Pipeline",
+                "Runtime", "Benchmarking", "Core", "Tensors", "Datasets", "TinyWorld", "Inference", "Training",
+                "Pipeline",
                 "Models", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "Fuzzing", dependencies: ["Formats", "Datasets", "Training"]),
-        .target(name: "TestSupport", dependencies: ["Core", "Tensors", "Models", "ReferenceDevice", "OpenCLDevice", "Runtime"], path: "Tests/TestSupport"),
-        .testTarget(name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_adamw_fixture.py"]),
-        .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
-        .testTarget(name: "OptimizersTests", dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Core", "Tensors", "Models", "ReferenceDevice", "OpenCLDevice", "Runtime"],
+            path: "Tests/TestSupport"),
+        .testTarget(
+            name: "KernelTests", dependencies: ["TestSupport", "Core", "ReferenceDevice", "OpenCLDevice"],
+            exclude: ["make_adamw_fixture.py"]),
+        .testTarget(
+            name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
+        .testTarget(
+            name: "OptimizersTests",
+            dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "TinyWorld"]),
-        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice"], exclude: ["make_generation_fixture.py", "make_whole_model_fixture.py", "Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "TinyWorld", "Inference", "Pipeline", "Datasets", "Models", "Tensors", "Core", "OpenCLDevice", "ReferenceDevice"], exclude: ["make_loss_fixtures.py"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"], exclude: ["Shims"]),
+        .testTarget(
+            name: "ModelsTests",
+            dependencies: [
+                "TestSupport", "Core", "Tensors", "Models", "Optimizers", "Formats", "ReferenceDevice", "OpenCLDevice",
+            ], exclude: ["make_generation_fixture.py", "make_whole_model_fixture.py", "Fixtures"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "TestSupport", "Training", "TinyWorld", "Inference", "Pipeline", "Datasets", "Models", "Tensors",
+                "Core", "OpenCLDevice", "ReferenceDevice",
+            ], exclude: ["make_loss_fixtures.py"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"],
+            exclude: ["Shims"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict
     // concurrency checking would add annotations without catching real races here.

@@ -9,7 +9,7 @@ import Foundation
 /// The values decide the order in which floats are summed, so a run is bit-identical only on
 /// devices given the same tuning. Tests replace parts of a device's tuning to run the other
 /// device kind's configuration on PoCL.
-public struct DeviceTuning: Sendable, Equatable {
+public struct DeviceTuning: Sendable, Equatable, Codable {
     /// The matmul kernel design: `.packed` on CPUs, `.tiled` on GPUs.
     public var matmulDesign: MatmulKernelDesign
     /// The tile sizes of both matmul designs (both live in one program).
@@ -66,7 +66,7 @@ public struct DeviceTuning: Sendable, Equatable {
 
 /// Launch geometry of the kernels that give each row (or run of elements) to one work-group:
 /// `softmax.cl`, `normalization.cl` and `optimizer.cl` (see each file's header).
-public struct RowKernelTuning: Sendable, Equatable {
+public struct RowKernelTuning: Sendable, Equatable, Codable {
     var softmax: SoftmaxTuning
     var normalization: NormalizationTuning
     var adamW: AdamWTuning
@@ -108,7 +108,7 @@ func halved(rowGroup size: Int, toFit limit: Int) -> Int {
 }
 
 /// Launch geometry of softmax.cl (see the file's header).
-struct SoftmaxTuning: Sendable, Equatable {
+struct SoftmaxTuning: Sendable, Equatable, Codable {
     /// Work-items per row in the row kernels.
     var rowGroup: Int
     /// Floats per vector load: 8 lets PoCL run exp as SIMD code (about 8× faster on a CPU);
@@ -127,7 +127,7 @@ struct SoftmaxTuning: Sendable, Equatable {
 
 /// Launch geometry of normalization.cl (see the file's header). On PoCL float8 vectors run as
 /// SIMD code, 2–4× faster there.
-struct NormalizationTuning: Sendable, Equatable {
+struct NormalizationTuning: Sendable, Equatable, Codable {
     /// Work-items per row and floats per vector load in the row kernels.
     var rowGroup: Int
     var vectorWidth: Int
@@ -146,7 +146,7 @@ struct NormalizationTuning: Sendable, Equatable {
 
 /// Launch geometry of optimizer.cl's `adamw_step`: PoCL runs float8 as SIMD code (about twice as
 /// fast as float4 there); a GPU coalesces one float per work-item.
-struct AdamWTuning: Sendable, Equatable {
+struct AdamWTuning: Sendable, Equatable, Codable {
     /// Work-items per group.
     var group: Int
     /// Elements per work-item.
@@ -156,7 +156,7 @@ struct AdamWTuning: Sendable, Equatable {
 }
 
 /// Launch geometry of `elementwise.cl`, `activations.cl` and `embedding.cl`.
-public struct ElementwiseTuning: Sendable, Equatable {
+public struct ElementwiseTuning: Sendable, Equatable, Codable {
     /// Work-items per group: 256 vectorizes well on PoCL (one float4 each, so 4 KiB of floats
     /// per group) and is a good occupancy unit on GPUs.
     var localSize: Int
@@ -193,7 +193,7 @@ public struct ElementwiseTuning: Sendable, Equatable {
 }
 
 /// How Kernels/attention.cl is run: group sizes (local sizes) and tile sizes (`-D` defines).
-public struct AttentionTuning: Sendable, Equatable {
+public struct AttentionTuning: Sendable, Equatable, Codable {
     /// Work-items (query rows) per group of the forward and dq kernels; fewer when there are
     /// fewer query rows.
     public var queryGroup: Int
@@ -248,5 +248,37 @@ public struct AttentionTuning: Sendable, Equatable {
             "HEAD_DIM": "\(headDim)", "KEY_TILE": "\(keyTile)", "QUERY_TILE": "\(queryTile)",
             "LOCAL_TILES": localTiles ? "1" : "0",
         ]
+    }
+}
+
+/// The sizes at which a tuning's kernels move to another block, tile, slice or work-group: the
+/// self-check's shapes cross each of them.
+public struct BlockingSizes: Sendable, Equatable {
+    /// The packed matmul's micro-kernel (MR×NR), k-slice (KC) and strip; the tiled one's tiles.
+    public var mr, nr, kc, strip, tileM, tileN, tileK: Int
+    /// Work-items per row times floats per vector in softmax and cross-entropy.
+    public var softmaxGroup, softmaxVector: Int
+    /// The same in the normalisations, and the parameter-gradient columns and row lanes.
+    public var normGroup, normVector, parameterColumns, parameterLanes: Int
+    /// AdamW's work-items per group and floats per work-item.
+    public var adamWGroup, adamWVector: Int
+    /// The elementwise kernels' group, the sum-of-squares tile chunks and the segment length.
+    public var elementwiseGroup, squaresChunks, reduceSegment: Int
+    /// Attention's query and key groups and tiles.
+    public var attentionRows: Int
+}
+
+extension DeviceTuning {
+    /// The sizes where this tuning's blocking changes (`BlockingSizes`).
+    public var blocking: BlockingSizes {
+        let r = rowKernels
+        return BlockingSizes(
+            mr: matmul.mr, nr: matmul.nr, kc: matmul.kc, strip: matmul.strip, tileM: matmul.tileM, tileN: matmul.tileN,
+            tileK: matmul.tileK, softmaxGroup: r.softmax.rowGroup, softmaxVector: r.softmax.vectorWidth,
+            normGroup: r.normalization.rowGroup, normVector: r.normalization.vectorWidth,
+            parameterColumns: r.normalization.parameterColumns, parameterLanes: r.normalization.parameterLanes,
+            adamWGroup: r.adamW.group, adamWVector: r.adamW.vectorWidth, elementwiseGroup: elementwise.localSize,
+            squaresChunks: elementwise.squaresChunks, reduceSegment: elementwise.reduceSegment,
+            attentionRows: max(attention.queryGroup, attention.keyGroup, attention.keyTile, attention.queryTile))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The two matmul kernel designs of `Kernels/matmul.cl`.
-public enum MatmulKernelDesign: String, Sendable, CaseIterable {
+public enum MatmulKernelDesign: String, Sendable, CaseIterable, Codable {
     /// BLIS-style: A packed into row panels, B packed per work-item into local memory, an
     /// MR×NR register micro-kernel. For CPU devices (PoCL), where a work-group is a thread.
     case packed
@@ -11,7 +11,7 @@ public enum MatmulKernelDesign: String, Sendable, CaseIterable {
 
 /// The tile sizes of the matmul kernels for one device: the `-D` defines of `Kernels/matmul.cl`
 /// (see the comments there), chosen from the variant and what the device reports.
-struct MatmulTuning: Sendable, Equatable {
+struct MatmulTuning: Sendable, Equatable, Codable {
     // Packed (CPU) design.
     var mr: Int
     var nr: Int

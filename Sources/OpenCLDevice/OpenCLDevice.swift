@@ -56,6 +56,8 @@ public final class OpenCLDevice: Device {
     /// reports and the kernel variant asked for (`DeviceTuning.forDevice`). Settable so that tests can run another device kind's
     /// configuration; it changes this device only.
     public var tuning: DeviceTuning
+    /// The OpenCL C sources it compiles, family → text (`KernelSourceFiles`).
+    public let kernelSources: [String: String]
 
     let device: cl_device_id
     let context: cl_context
@@ -81,6 +83,7 @@ public final class OpenCLDevice: Device {
     }
 
     init(entry: OpenCLPlatforms.Entry, profiling: Bool, kernels: KernelVariant) throws {
+        kernelSources = try KernelSourceFiles.load()
         info = entry.info
         device = entry.device
         self.profiling = profiling
@@ -115,7 +118,8 @@ public final class OpenCLDevice: Device {
         viewAlignment = max(1, Int(alignBits) / 8 / 4)
         maxAllocationBytes = Int(
             try OpenCLPlatforms.deviceValue(entry.device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE)) as cl_ulong)
-        programs = ProgramCache(context: context, device: entry.device, deviceName: entry.info.name)
+        programs = ProgramCache(
+            context: context, device: entry.device, deviceName: entry.info.name, sources: kernelSources)
         tuning = DeviceTuning.forDevice(entry.info, kernels: kernels)
     }
 

@@ -1,7 +1,6 @@
 import COpenCL
 import Core
 import Foundation
-import KernelSources
 
 /// Compiles kernel families on first use and keeps the programs and kernels, keyed by
 /// (family, build options): the same file with other tile sizes is another program.
@@ -9,13 +8,16 @@ final class ProgramCache {
     private let context: cl_context
     private let device: cl_device_id
     private let deviceName: String
+    /// Family name → OpenCL C source (`KernelSourceFiles`).
+    private let sources: [String: String]
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
 
-    init(context: cl_context, device: cl_device_id, deviceName: String) {
+    init(context: cl_context, device: cl_device_id, deviceName: String, sources: [String: String]) {
         self.context = context
         self.device = device
         self.deviceName = deviceName
+        self.sources = sources
     }
 
     deinit {
@@ -47,7 +49,7 @@ final class ProgramCache {
     func program(family: String, options: String, source: String? = nil) throws -> cl_program {
         let key = "\(family)|\(options)"
         if let program = programs[key] { return program }
-        guard let text = source ?? KernelSources.files[family] else {
+        guard let text = source ?? sources[family] else {
             throw DeviceError.invalidArgument(operation: "compiling kernels", message: "no kernel file \(family).cl")
         }
         var status: cl_int = 0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runtime
 
 /// The `gputrain` command: one subcommand per stage; each parses its arguments and calls the library.
 @main
@@ -7,13 +8,14 @@ struct GPUTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gputrain",
         abstract: "Train language models end to end on any OpenCL device.",
+        version: GPUTrainVersion.current,
         subcommands: [
             DevicesCommand.self, RecipesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self,
             PipelineCommand.self,
             PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, PPOCommand.self,
             GRPOCommand.self,
             EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
-            BenchCommand.self,
+            BenchCommand.self, SelfCheckCommand.self,
         ])
 
     /// Runs the command; an error is printed whole in one write (ArgumentParser's own printing

@@ -20,8 +20,11 @@ struct PipelineCommand: ParsableCommand {
     func run() throws {
         let recipe = try ConfigLoader.load(
             PipelineConfig.self, from: RecipeSource.named(config), overrides: options.overrides)
-        let chosen = try options.deviceOptions.open(recipeDevice: recipe.device, recipeKernels: recipe.kernels)
+        let (chosen, selfCheck) = try options.openForTraining(
+            recipeDevice: recipe.device, recipeKernels: recipe.kernels)
         let directory = try options.runDirectory(runsFolder: recipe.run.out, name: recipe.run.name)
+        try DeviceRecord(device: chosen, selfCheck: selfCheck).write(
+            into: directory.url, resuming: options.resume, allowedChanges: directory.allowedChanges)
         let pipeline = try Pipeline(
             config: recipe, directory: directory, device: chosen, resume: options.resume,
             interruption: .onSignals(), emit: options.printer.callAsFunction)

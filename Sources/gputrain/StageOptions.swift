@@ -27,6 +27,9 @@ struct RunOptions: ParsableArguments {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
+    @Flag(help: "Train without first checking the device's kernels against the reference device (at your own risk).")
+    var skipSelfCheck = false
+
     @Flag(help: "Print events as JSON lines on standard output.")
     var json = false
 
@@ -42,6 +45,16 @@ struct RunOptions: ParsableArguments {
 
     /// Where events go.
     var printer: EventPrinter { EventPrinter(json: json) }
+
+    /// Opens the device for training: `deviceOptions`' choice (else the recipe's), refused unless
+    /// its kernels pass the self-check (`SelfCheck.requireForTraining`); the check's line is
+    /// printed and returned, for the run's `device.json`.
+    func openForTraining(recipeDevice: String, recipeKernels: String) throws -> (device: Device, selfCheck: String) {
+        let device = try deviceOptions.open(recipeDevice: recipeDevice, recipeKernels: recipeKernels)
+        let note = try SelfCheck.requireForTraining(device, skip: skipSelfCheck)
+        printer(.note(note))
+        return (device, note)
+    }
 }
 
 /// The options every training stage takes: the recipe and the run options.
@@ -57,8 +70,10 @@ struct StageOptions: ParsableArguments {
         let source = try RecipeSource.named(config)
         let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides)
         let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
-        let device = try run.deviceOptions.open(recipeDevice: recipe.device, recipeKernels: recipe.kernels)
+        let (device, selfCheck) = try run.openForTraining(recipeDevice: recipe.device, recipeKernels: recipe.kernels)
         let directory = try run.runDirectory(runsFolder: recipe.run.out, name: name)
+        try DeviceRecord(device: device, selfCheck: selfCheck).write(
+            into: directory.url, resuming: run.resume, allowedChanges: directory.allowedChanges)
         let stage = Stage(
             config: recipe, run: directory, device: device, interruption: .onSignals(), emit: run.printer.callAsFunction
         )
