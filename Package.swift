@@ -58,7 +58,9 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Core", "Formats", "ReferenceDevice", "OpenCLDevice"]),
         .target(
             name: "Benchmarking",
-            dependencies: ["Core", "OpenCLDevice", "Tensors", "Models", "Optimizers", "Datasets", "Training"]
+            dependencies: [
+                "Core", "OpenCLDevice", "Runtime", "Tensors", "Models", "Optimizers", "Datasets", "Training",
+            ]
         ),
         .executableTarget(
             name: "gputrain",

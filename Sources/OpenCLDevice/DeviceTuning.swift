@@ -13,7 +13,7 @@ public struct DeviceTuning: Sendable, Equatable, Codable {
     /// The matmul kernel design: `.packed` on CPUs, `.tiled` on GPUs.
     public var matmulDesign: MatmulKernelDesign
     /// The tile sizes of both matmul designs (both live in one program).
-    var matmul: MatmulTuning
+    public var matmul: MatmulTuning
     /// The attention tile sizes before they are fitted to local memory (see `attention(headDim:)`).
     public var attention: AttentionTuning
     /// `CL_DEVICE_LOCAL_MEM_SIZE`: `attention(headDim:)` fits the attention tiles to it (the
@@ -227,6 +227,29 @@ public struct AttentionTuning: Sendable, Equatable, Codable {
         tuning.queryGroup = halved(rowGroup: queryGroup, toFit: limit)
         tuning.keyGroup = halved(rowGroup: keyGroup, toFit: limit)
         return tuning
+    }
+
+    /// The sizes `gputrain tune` tries on a device whose work-groups hold `maxWorkGroupSize`.
+    public static func candidates(maxWorkGroupSize: Int) -> [AttentionTuning] {
+        var result: [AttentionTuning] = []
+        for group in [32, 64, 128] where group <= maxWorkGroupSize {
+            for keyTile in [16, 32, 64] {
+                for queryTile in [16, 32] {
+                    for localTiles in [false, true] {
+                        result.append(
+                            AttentionTuning(
+                                queryGroup: group, keyTile: keyTile, keyGroup: group, queryTile: queryTile,
+                                localTiles: localTiles))
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The sizes as `NAME=value` pairs.
+    public var summary: String {
+        "QUERY_GROUP=\(queryGroup) KEY_TILE=\(keyTile) KEY_GROUP=\(keyGroup) QUERY_TILE=\(queryTile) LOCAL_TILES=\(localTiles ? 1 : 0)"
     }
 
     /// Whether the kernels can run with these sizes for `headDim`.

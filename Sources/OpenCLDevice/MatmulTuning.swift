@@ -11,7 +11,7 @@ public enum MatmulKernelDesign: String, Sendable, CaseIterable, Codable {
 
 /// The tile sizes of the matmul kernels for one device: the `-D` defines of `Kernels/matmul.cl`
 /// (see the comments there), chosen from the variant and what the device reports.
-struct MatmulTuning: Sendable, Equatable, Codable {
+public struct MatmulTuning: Sendable, Equatable, Codable {
     // Packed (CPU) design.
     var mr: Int
     var nr: Int
@@ -42,6 +42,30 @@ struct MatmulTuning: Sendable, Equatable, Codable {
     /// Work-group shape of the tiled kernel.
     var tiledLocal: [Int] { [tileN / workPerItemN, tileM / workPerItemM, 1] }
 
+    /// Why these sizes cannot build or run on a device with `localMemoryBytes` of local memory
+    /// and work-groups of at most `maxWorkGroupSize` (the constraints of `Kernels/matmul.cl`),
+    /// or nil when they can.
+    func problem(localMemoryBytes: Int, maxWorkGroupSize: Int) -> String? {
+        let positive = [mr, nr, vectorWidth, kc, strip, tileM, tileN, tileK, workPerItemM, workPerItemN]
+        if positive.contains(where: { $0 < 1 || $0 > 4096 }) { return "every size must be in 1…4096" }
+        if ![1, 2, 4, 8, 16].contains(vectorWidth) { return "vectorWidth must be 1, 2, 4, 8 or 16" }
+        if nr % vectorWidth != 0 { return "nr (\(nr)) must be a multiple of vectorWidth (\(vectorWidth))" }
+        if kc % 8 != 0 { return "kc (\(kc)) must be a multiple of 8" }
+        if strip % nr != 0 { return "strip (\(strip)) must be a multiple of nr (\(nr))" }
+        if kc * strip * 4 > localMemoryBytes {
+            return
+                "the packed B block (kc·strip·4 = \(kc * strip * 4) bytes) exceeds the \(localMemoryBytes) bytes of local memory"
+        }
+        if tileM % workPerItemM != 0 || tileN % workPerItemN != 0 {
+            return "tileM and tileN must be multiples of workPerItemM and workPerItemN"
+        }
+        if tiledLocal[0] * tiledLocal[1] > maxWorkGroupSize {
+            return "the tiled work-group (\(tiledLocal[0] * tiledLocal[1])) exceeds the device's \(maxWorkGroupSize)"
+        }
+        if tileK * (tileM + tileN) * 4 > localMemoryBytes { return "the tiled kernel's tiles exceed local memory" }
+        return nil
+    }
+
     /// The tuning for a device. The CPU variant: a 6×16 micro-kernel of 8-wide vectors (12 AVX2
     /// registers of accumulators), or 8×32 of 16-wide ones where the device's native vectors hold
     /// 16 floats (AVX-512); a 256-deep slice of k and strips of up to 256 columns keep a
@@ -67,6 +91,49 @@ struct MatmulTuning: Sendable, Equatable, Codable {
             tuning.tileN /= 2
         }
         return tuning
+    }
+
+    /// The sizes `gputrain tune` tries for one design on a device: micro-kernels, k-slices and
+    /// strips for the packed design, tiles and work per item for the tiled one, each combined
+    /// with the other design's sizes from `base`, and only those the device can run.
+    public static func candidates(
+        for design: MatmulKernelDesign, base: MatmulTuning, localMemoryBytes: Int, maxWorkGroupSize: Int
+    ) -> [MatmulTuning] {
+        var result: [MatmulTuning] = []
+        switch design {
+        case .packed:
+            for (mr, nr, vw) in [(6, 16, 8), (8, 32, 16), (4, 16, 8), (8, 16, 8), (4, 32, 16)] {
+                for kc in [128, 256, 384] {
+                    for strip in [128, 256] {
+                        var t = base
+                        (t.mr, t.nr, t.vectorWidth, t.kc, t.strip) = (mr, nr, vw, kc, strip)
+                        result.append(t)
+                    }
+                }
+            }
+        case .tiled:
+            for (tileM, tileN) in [(64, 64), (32, 32), (64, 32), (32, 64), (128, 64)] {
+                for tileK in [8, 16, 32] {
+                    for (wm, wn) in [(4, 4), (2, 2), (8, 4)] {
+                        var t = base
+                        (t.tileM, t.tileN, t.tileK, t.workPerItemM, t.workPerItemN) = (tileM, tileN, tileK, wm, wn)
+                        result.append(t)
+                    }
+                }
+            }
+        }
+        var seen = Set<String>()
+        return result.filter {
+            $0.problem(localMemoryBytes: localMemoryBytes, maxWorkGroupSize: maxWorkGroupSize) == nil
+                && seen.insert($0.summary(design)).inserted
+        }
+    }
+
+    /// The defines of `design` that differ between candidates, as `NAME=value` pairs.
+    public func summary(_ design: MatmulKernelDesign) -> String {
+        let names =
+            design == .packed ? ["MR", "NR", "VW", "KC", "STRIP"] : ["TILE_M", "TILE_N", "TILE_K", "WPT_M", "WPT_N"]
+        return names.map { "\($0)=\(defines[$0] ?? "?")" }.joined(separator: " ")
     }
 
     /// How the packed kernel splits one product over work-items: blocks of `columnsPerItem`

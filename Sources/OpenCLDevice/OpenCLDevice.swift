@@ -56,6 +56,8 @@ public final class OpenCLDevice: Device {
     /// reports and the kernel variant asked for (`DeviceTuning.forDevice`). Settable so that tests can run another device kind's
     /// configuration; it changes this device only.
     public var tuning: DeviceTuning
+    /// The tuning file whose sizes `tuning` holds, if one applied (`TuningFile`).
+    public private(set) var tuningFile: URL?
     /// The OpenCL C sources it compiles, family → text (`KernelSourceFiles`).
     public let kernelSources: [String: String]
 
@@ -121,6 +123,13 @@ public final class OpenCLDevice: Device {
         programs = ProgramCache(
             context: context, device: entry.device, deviceName: entry.info.name, sources: kernelSources)
         tuning = DeviceTuning.forDevice(entry.info, kernels: kernels)
+        if let url = TuningFile.url(for: entry.info, environment: ProcessInfo.processInfo.environment),
+            let file = try TuningFile.load(url, for: entry.info)
+        {
+            let tuned = tuning.applying(file)
+            if tuned != tuning { tuningFile = url }
+            tuning = tuned
+        }
     }
 
     deinit {

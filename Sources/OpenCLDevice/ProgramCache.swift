@@ -25,6 +25,9 @@ final class ProgramCache {
         for program in programs.values { clReleaseProgram(program) }
     }
 
+    /// The families and build options compiled so far, as "family|options".
+    var compiled: [String] { programs.keys.sorted() }
+
     /// The build options for `defines`: sorted, so equal sets give equal cache keys.
     static func options(_ defines: [String: String]) -> String {
         (["-cl-std=CL1.2"] + defines.sorted(by: { $0.key < $1.key }).map { "-D \($0.key)=\($0.value)" })

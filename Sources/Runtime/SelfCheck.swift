@@ -27,11 +27,14 @@ public enum SelfCheck {
         public var passed: Bool { failedKernel == nil }
     }
 
-    /// Runs every case for `device`'s tuning on it and on the reference device, stopping at the
-    /// first disagreement; `progress` sees each case's name and whether it agreed.
-    public static func run(_ device: OpenCLDevice, progress: ((String, Bool) -> Void)? = nil) throws -> Outcome {
+    /// Runs every case for `device`'s tuning (those whose name starts with `only`, when given)
+    /// on it and on the reference device, stopping at the first disagreement; `progress` sees
+    /// each case's name and whether it agreed.
+    public static func run(_ device: OpenCLDevice, only: String? = nil, progress: ((String, Bool) -> Void)? = nil)
+        throws -> Outcome
+    {
         let started = Date()
-        let cases = KernelCheckCases.all(for: device.tuning)
+        let cases = KernelCheckCases.all(for: device.tuning).filter { only.map($0.kernel.hasPrefix) ?? true }
         let reference = ReferenceDevice()
         var outcome = Outcome(
             failedKernel: nil, detail: nil, cases: 0, seconds: 0, checked: ISO8601DateFormatter().string(from: started))

@@ -15,7 +15,7 @@ struct GPUTrain: ParsableCommand {
             PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, PPOCommand.self,
             GRPOCommand.self,
             EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
-            BenchCommand.self, SelfCheckCommand.self,
+            BenchCommand.self, SelfCheckCommand.self, TuneCommand.self,
         ])
 
     /// Runs the command; an error is printed whole in one write (ArgumentParser's own printing
