@@ -108,25 +108,28 @@ __kernel void embedding_backward(
 }
 
 // ---------------------------------------------------------------------------------------------
-// rope: for each (token, head) row of x and i < headDim/2, with φ = positions[token]·invFrequencies[i]
-// and s = sign·sin φ (sign −1 for the inverse rotation, the backward pass):
+// rope: for each token, head and i < headDim/2, with φ = positions[token]·invFrequencies[i] and
+// s = sign·sin φ (sign −1 for the inverse rotation, the backward pass):
 //   out[i] = x[i]·cos φ − x[i + halfDim]·s,   out[i + halfDim] = x[i + halfDim]·cos φ + x[i]·s.
-// Each work-item reads its pair before writing it, so out may be x.
-// Global size: (halfDim = headDim/2, tokens·heads), rounded up.
+// A work-item takes one (token, i) through every head, so each angle's sine and cosine are
+// computed once rather than once per head. Each reads its pairs before writing them, so out may
+// be x. Global size: (halfDim = headDim/2, tokens), rounded up.
 
 __kernel void rope(
     __global const float* x, __global float* out, __global const int* positions,
     __global const float* invFrequencies, int tokens, int heads, int halfDim, float sign)
 {
     int i = get_global_id(0);
-    int row = get_global_id(1);
-    if (i >= halfDim || row >= tokens * heads) return;
-    float angle = (float)positions[row / heads] * invFrequencies[i];
+    int token = get_global_id(1);
+    if (i >= halfDim || token >= tokens) return;
+    float angle = (float)positions[token] * invFrequencies[i];
     float cosine = cos(angle);
     float sine = sign * sin(angle);
-    int base = row * 2 * halfDim + i;
-    float first = x[base];
-    float second = x[base + halfDim];
-    out[base] = first * cosine - second * sine;
-    out[base + halfDim] = second * cosine + first * sine;
+    for (int head = 0; head < heads; head++) {
+        int base = (token * heads + head) * 2 * halfDim + i;
+        float first = x[base];
+        float second = x[base + halfDim];
+        out[base] = first * cosine - second * sine;
+        out[base + halfDim] = second * cosine + first * sine;
+    }
 }

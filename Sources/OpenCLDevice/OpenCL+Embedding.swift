@@ -48,7 +48,7 @@ extension OpenCLDevice {
             tokens: tokens, heads: heads, headDim: headDim)
         try ElementwiseLaunch.requireIndexable(tokens * heads * headDim, "rope")
         let half = headDim / 2
-        let grid = ElementwiseLaunch.grid(columns: half, rows: tokens * heads, local: elementwiseLocalSize)
+        let grid = ElementwiseLaunch.grid(columns: half, rows: tokens, local: elementwiseLocalSize)
         try launch(
             "embedding", "rope", global: grid.global, local: grid.local,
             arguments: [
