@@ -45,14 +45,17 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fused", action="store_true", help="fused AdamW")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     args = parser.parse_args()
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     for name in args.preset or list(PRESETS):
         p = PRESETS[name]
-        model = build(p).float().train()
+        model = build(p).float().train().to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, fused=args.fused or None)
-        ids = torch.randint(0, p["vocab"], (p["B"], p["T"]))
+        ids = torch.randint(0, p["vocab"], (p["B"], p["T"])).to(device)
         times = []
         for step in range(3 + args.steps):
             start = time.perf_counter()
@@ -60,6 +63,7 @@ def main():
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            sync()
             if step >= 3:
                 times.append(time.perf_counter() - start)
         ms = statistics.median(times) * 1000
@@ -67,7 +71,8 @@ def main():
             "preset": name, "framework": "pytorch " + torch.__version__, "ms_per_step": round(ms, 1),
             "tokens_per_s": round(p["B"] * p["T"] / (ms / 1000), 1),
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "threads": args.threads, "loss": float(loss),
+            "threads": args.threads, "loss": float(loss), "device": str(device)
+            + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
         }), flush=True)
 
 
