@@ -54,9 +54,12 @@ if $tests; then
         .opencl/intel/bin/pip install -q -r "$requirements"
         cp "$requirements" "$stamp"
     fi
-    # The .icd file holds the library's absolute path: written each time, so a moved checkout works.
+    # The .icd file holds the library's absolute path: written each time, for a moved checkout.
     library="$PWD/.opencl/intel/lib/libintelocl.so"
-    [ -f "$library" ] || { echo "setup.sh: $library is missing after installing $requirements" >&2; exit 1; }
+    if [ ! -f "$library" ]; then
+        echo "setup.sh: no $library after installing $requirements" >&2
+        exit 1
+    fi
     mkdir -p .opencl/vendors
     echo "$library" >.opencl/vendors/intel-cpu.icd
 fi
