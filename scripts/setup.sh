@@ -7,6 +7,12 @@
 # with the real clients the interop tests use: tokenizers, safetensors, gguf, numpy, torch,
 # transformers, peft and llama-cpp-python (scripts/interop-requirements.txt). The first time
 # this downloads a few GB of wheels and builds llama.cpp (about 15 minutes on two cores).
+# --tests also installs the other two OpenCL implementations that scripts/test.sh runs the
+# tests on: Oclgrind (apt), and Intel's OpenCL CPU runtime (intel-opencl-rt from PyPI, plus
+# intel-cmplr-lib-rt, whose maths libraries it needs but does not depend on) in its own
+# environment .opencl/intel/ (reused when it is there, about 850 MB). The runtime is not
+# registered with the system: .opencl/vendors/intel-cpu.icd names it, for the ICD loader's
+# OCL_ICD_VENDORS, and /etc/OpenCL/vendors is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests=false
@@ -17,7 +23,7 @@ for argument in "$@"; do
     esac
 done
 packages=(pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo libclblast-dev libopenblas-dev)
-if $tests; then packages+=(python3 python3-venv cmake build-essential); fi
+if $tests; then packages+=(python3 python3-venv cmake build-essential oclgrind); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -38,4 +44,22 @@ if $tests; then
         .venv/bin/pip install -q -r "$requirements"
         cp "$requirements" "$stamp"
     fi
+fi
+if $tests; then
+    requirements=scripts/intel-opencl-requirements.txt
+    stamp=.opencl/intel/requirements.txt
+    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+        rm -rf .opencl/intel
+        python3 -m venv .opencl/intel
+        .opencl/intel/bin/pip install -q -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+    # The .icd file holds the library's absolute path: written each time, for a moved checkout.
+    library="$PWD/.opencl/intel/lib/libintelocl.so"
+    if [ ! -f "$library" ]; then
+        echo "setup.sh: no $library after installing $requirements" >&2
+        exit 1
+    fi
+    mkdir -p .opencl/vendors
+    echo "$library" >.opencl/vendors/intel-cpu.icd
 fi

@@ -395,7 +395,8 @@ final class ElementwiseKernelTests: XCTestCase {
     }
 
     func testSumOfSquares() throws {
-        for size in elementwiseSizes + [4 * 256 * 16 + 1, 2_000_003] {
+        // One float more than a GPU tile of sum_of_squares_partials (256 work-items × 16 float4s).
+        for size in elementwiseSizes + [4 * 256 * 16 + 1, TestShapes.pick(2_000_003, small: 100_003)] {
             let x = try harness.floats(random.floats(size, in: -3...3))
             let out = try harness.floats([0, 7], "out")
             let first = try harness.compare(
@@ -410,15 +411,17 @@ final class ElementwiseKernelTests: XCTestCase {
 
     func testReductionsAreDeterministic() throws {
         let device = harness.openCL
-        let x = try device.makeBuffer(count: 1_000_001, dtype: .float32, label: "x")
-        try device.write(random.floats(1_000_001), to: x)
-        let out = try device.makeBuffer(count: 1000, dtype: .float32, label: "out")
+        // Small shapes: still several tiles of sum_of_squares_partials and passes of reduce_sum_segments.
+        let (count, reduced, inner) = TestShapes.pick((1_000_001, 1000, 1000), small: (100_001, 200, 500))
+        let x = try device.makeBuffer(count: count, dtype: .float32, label: "x")
+        try device.write(random.floats(count), to: x)
+        let out = try device.makeBuffer(count: inner, dtype: .float32, label: "out")
         func run() throws -> [UInt32] {
-            try device.sumOfSquares(x, count: 1_000_001, out: out)
+            try device.sumOfSquares(x, count: count, out: out)
             let norm = try device.readFloats(out)[0]
-            try device.reduceSum(x, out: out, outer: 1, reduced: 1000, inner: 1000)
+            try device.reduceSum(x, out: out, outer: 1, reduced: reduced, inner: inner)
             let columns = try device.readFloats(out)
-            try device.reduceSum(x, out: out, outer: 10, reduced: 100_000, inner: 1)
+            try device.reduceSum(x, out: out, outer: 10, reduced: (count - 1) / 10, inner: 1)
             return try ([norm] + columns + device.readFloats(out)).map(\.bitPattern)
         }
         XCTAssertEqual(try run(), try run())

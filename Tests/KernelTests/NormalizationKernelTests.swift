@@ -88,7 +88,8 @@ final class NormalizationKernelTests: XCTestCase {
     func testBackwardIsDeterministic() throws {
         let harness = try OracleHarness()
         var random = TestRandom(seed: 13)
-        let inputs = Inputs(rows: 257, columns: 768, random: &random)
+        let (rows, columns) = TestShapes.pick((257, 768), small: (70, 300))
+        let inputs = Inputs(rows: rows, columns: columns, random: &random)
         try harness.assertDeterministic("layerNorm forward and backward") { device in try layerNorm(on: device, inputs)
         }
         try harness.assertDeterministic("rmsNorm forward and backward") { device in try rmsNorm(on: device, inputs) }
