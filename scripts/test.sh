@@ -90,12 +90,7 @@ if wanted oclgrind; then
     start=$SECONDS
     status=0
     tests="$(swift build --show-bin-path)/gputrainPackageTests.xctest"
-    # MatmulKernelTests/testOtherDevicesTunings builds the packed kernel with a CPU tuning's
-    # 256 KiB local array, more than Oclgrind's 32 KiB (CL_OUT_OF_RESOURCES); it runs in the
-    # other two steps.
-    skip=KernelTests.MatmulKernelTests/testOtherDevicesTunings
-    echo "Not under Oclgrind: $skip (a CPU tuning's 256 KiB of local memory; Oclgrind has 32 KiB)"
-    selected=$("$tests" --list-tests | grep '^KernelTests\.' | grep -vxF "$skip")
+    selected=$("$tests" --list-tests | grep '^KernelTests\.')
     # Oclgrind runs one work-item at a time (with --data-races): one process per core (at most
     # 4), each with every n-th test, its output shown when all have finished.
     shards=$(nproc)
