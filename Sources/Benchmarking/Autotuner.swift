@@ -134,7 +134,7 @@ public struct Autotuner {
         chosen["attention"] = (attentions.best.0, attentions.builtIn)
 
         let file = TuningFile(
-            device: info.name, driver: info.driverVersion, kernels: design == .packed ? "cpu" : "gpu",
+            device: info.name, driver: info.driverVersion, kernels: builtIn.variant.rawValue,
             matmul: matmuls.best.1, attention: attentions.best.1)
         return Result(candidates: candidates, file: file, chosen: chosen)
     }

@@ -44,6 +44,9 @@ public struct DeviceTuning: Sendable, Equatable, Codable {
             elementwise: (gpu ? ElementwiseTuning.gpu : .cpu).fitted(maxWorkGroupSize: group))
     }
 
+    /// The kernel variant this tuning runs (`cpu` or `gpu`; the matmul design follows it).
+    public var variant: KernelVariant { matmulDesign == .packed ? .cpu : .gpu }
+
     /// The attention tile sizes for `headDim`: `attention`, with local-memory tiles wherever rows
     /// cannot be read in place, halved until two of them fit the device's local memory.
     public func attention(headDim: Int) -> AttentionTuning {

@@ -104,7 +104,7 @@ public struct TuningFile: Codable, Equatable {
 extension DeviceTuning {
     /// This tuning with `file`'s sizes, when it was tuned for the variant this tuning runs.
     func applying(_ file: TuningFile) -> DeviceTuning {
-        guard file.kernels == (matmulDesign == .packed ? "cpu" : "gpu") else { return self }
+        guard file.kernels == variant.rawValue else { return self }
         var tuning = self
         if let matmul = file.matmul { tuning.matmul = matmul }
         if let attention = file.attention { tuning.attention = attention }

@@ -86,7 +86,7 @@ public enum SelfCheck {
         let key = SelfCheckRecords.key(for: device)
         let outcome: Outcome
         let note: String
-        if let remembered = try records.outcome(for: key) {
+        if let remembered = records.outcome(for: key) {
             outcome = remembered
             note = "self-check: passed on \(remembered.checked) (\(remembered.cases) kernels)"
         } else {
@@ -102,7 +102,7 @@ public enum SelfCheck {
             message: "\(device.name) (\(device.info.platform), driver \(device.info.driverVersion)) disagrees with the "
                 + "reference device in \(kernel): \(outcome.detail ?? "")\n"
                 + "Training on it would give wrong results. Try the other kernel variant (--kernels "
-                + "\(device.tuning.matmulDesign == .packed ? "gpu" : "cpu")), --device reference, or "
+                + "\(device.tuning.variant == .cpu ? "gpu" : "cpu")), --device reference, or "
                 + "--skip-self-check to train anyway at your own risk. (Remembered in \(records.url.path).)")
     }
 }

@@ -50,7 +50,7 @@ public struct SelfCheckRecords {
         return table
     }
 
-    public func outcome(for key: String) throws -> SelfCheck.Outcome? { all()[key] }
+    public func outcome(for key: String) -> SelfCheck.Outcome? { all()[key] }
 
     public func remember(_ outcome: SelfCheck.Outcome, for key: String) throws {
         var table = all()

@@ -31,7 +31,7 @@ struct SelfCheckCommand: ParsableCommand {
                     "the self-check compares an OpenCL device with the reference device; choose one with --device")
             }
             described = ["device": device.name, "platform": device.info.platform, "driver": device.info.driverVersion]
-            let design = device.tuning.matmulDesign == .packed ? "cpu" : "gpu"
+            let design = device.tuning.variant.rawValue
             if !json {
                 print(
                     "\(device.name) (\(device.info.platform), driver \(device.info.driverVersion)), \(design) kernels:")
