@@ -12,47 +12,92 @@
 //
 // Row kernels run one work-group of SOFTMAX_WG work-items per row (global = rows·SOFTMAX_WG).
 // A row is read as columns/SOFTMAX_VEC vectors of SOFTMAX_VEC floats, which work-item lid visits
-// as lid, lid + SOFTMAX_WG, …, plus fewer than SOFTMAX_VEC leftover columns, one each for the
-// first work-items. Each work-item folds its share into a private partial in that order (vector
+// as lid, lid + SOFTMAX_WG, …, plus fewer than SOFTMAX_VEC leftover columns, dealt out the same
+// way. Each work-item folds its share into a private partial in that order (vector
 // lanes combined in a fixed order), and a local-memory tree combines the partials in a fixed
 // order: the same inputs give the same bits on every run. All arithmetic is float32, with the
-// row maximum subtracted before exp. Vectors matter on CPUs (PoCL), where float8 turns exp into
-// SIMD code; GPUs read one float per work-item, which coalesces.
+// row maximum subtracted before exp. Vectors matter on CPUs (PoCL), where float8 runs as SIMD
+// code; GPUs read one float per work-item, which coalesces. A CPU does best with one work-item
+// per row (SOFTMAX_WG 1): it then streams the row from start to end.
+//
+// exp is this file's own (exp_v, exp_s below), in plain arithmetic: PoCL's vector exp calls a
+// library routine per lane, which made cross-entropy run at a fifth of copy bandwidth.
 //
 // A target outside [0, columns) that is not ignore_index is the caller's error (the reference
 // device throws); these kernels then write NaN for that row rather than read out of bounds, and
 // report it, which the host turns into the reference's error (OpenCL+IDErrors.swift).
 
 #ifndef SOFTMAX_WG
-#define SOFTMAX_WG 256 // work-items per row; a power of two, at least SOFTMAX_VEC
+#define SOFTMAX_WG 256 // work-items per row; a power of two
 #endif
 #ifndef SOFTMAX_VEC
-#define SOFTMAX_VEC 1 // floats per vector: 1 or 8
+#define SOFTMAX_VEC 1 // floats per vector: 1, 8 or 16
 #endif
 #ifndef CE_BACKWARD_WG
 #define CE_BACKWARD_WG 256 // work-items per work-group of cross_entropy_backward, SOFTMAX_VEC columns each
 #endif
 
-#if (SOFTMAX_WG & (SOFTMAX_WG - 1)) != 0 || SOFTMAX_WG < SOFTMAX_VEC
-#error "SOFTMAX_WG must be a power of two and at least SOFTMAX_VEC"
+#if (SOFTMAX_WG & (SOFTMAX_WG - 1)) != 0
+#error "SOFTMAX_WG must be a power of two"
 #endif
 
+// Defines T NAME(T x) = e^x for float or a float vector T (INT_T: the int type of the same
+// width), within 1.24 ulp of the exact value where the result is a normal float (measured by
+// scripts/fit_exp.py). Meant for x ≤ 0, as every argument here is (x − max, x − log Σ exp, a
+// log-probability): below −87.3 it gives 0 (e^x is then subnormal or 0), above 88.3 +∞ (so it
+// also holds up to 88.3); NaN stays NaN; e^0 is exactly 1.
+// Method: x = n·ln 2 + r with integer n and |r| ≤ ln 2 / 2 (Cody and Waite's reduction: ln 2 split
+// into 0.693359375, exact in a few bits, and the small rest, so that n·0.693359375 is exact);
+// e^r = 1 + r + r²·q(r) with q a degree-5 polynomial fitted to (e^r − 1 − r)/r² on that interval
+// by scripts/fit_exp.py; 2^n goes into the exponent bits. n is rounded by adding 1.5·2²³, whose
+// float spacing is 1, and read back from the sum's low bits, rather than by rint, which PoCL
+// compiles as a library call per lane.
+#define DEFINE_EXP(NAME, T, INT_T)                                                        \
+    T NAME(T x) {                                                                         \
+        const T shifter = (T)(12582912.0f);                                               \
+        const T shifted = fma(x, (T)(1.44269504088896341f), shifter);                     \
+        const T n = shifted - shifter;                                                    \
+        const T r = fma(n, (T)(2.12194442e-4f), fma(n, (T)(-0.693359375f), x));           \
+        T q = (T)(1.97903530e-4f);                                                        \
+        q = fma(q, r, (T)(1.39446487e-3f));                                               \
+        q = fma(q, r, (T)(8.33349675e-3f));                                               \
+        q = fma(q, r, (T)(4.16662954e-2f));                                               \
+        q = fma(q, r, (T)(1.66666657e-1f));                                               \
+        q = fma(q, r, (T)(0.5f));                                                         \
+        const T er = fma(q * r, r, r + (T)(1.0f));                                        \
+        const T two_to_n = as_##T((as_##INT_T(shifted) - as_##INT_T(shifter) + 127) << 23); \
+        const T result = select(er * two_to_n, (T)(0.0f), as_##INT_T(x < (T)(-87.3f)));   \
+        return select(result, (T)(INFINITY), as_##INT_T(x > (T)(88.3f)));                 \
+    }
+
 // floatv holds SOFTMAX_VEC floats; load_v/store_v are vloadn/vstoren; sum_v and max_v combine its
-// lanes in a fixed order.
+// lanes in a fixed order; exp_v is e^x for floatv, exp_s for float.
+DEFINE_EXP(exp_s, float, int)
+float sum_v8(float8 v) { const float4 s = v.lo + v.hi; return (s.x + s.y) + (s.z + s.w); }
+float max_v8(float8 v) { const float4 m = fmax(v.lo, v.hi); return fmax(fmax(m.x, m.y), fmax(m.z, m.w)); }
 #if SOFTMAX_VEC == 1
+DEFINE_EXP(exp_v, float, int)
 typedef float floatv;
 #define load_v(i, p) ((p)[i])
 #define store_v(value, i, p) ((p)[i] = (value))
 float sum_v(float v) { return v; }
 float max_v(float v) { return v; }
 #elif SOFTMAX_VEC == 8
+DEFINE_EXP(exp_v, float8, int8)
 typedef float8 floatv;
 #define load_v vload8
 #define store_v vstore8
-float sum_v(float8 v) { const float4 s = v.lo + v.hi; return (s.x + s.y) + (s.z + s.w); }
-float max_v(float8 v) { const float4 m = fmax(v.lo, v.hi); return fmax(fmax(m.x, m.y), fmax(m.z, m.w)); }
+float sum_v(float8 v) { return sum_v8(v); }
+float max_v(float8 v) { return max_v8(v); }
+#elif SOFTMAX_VEC == 16
+DEFINE_EXP(exp_v, float16, int16)
+typedef float16 floatv;
+#define load_v vload16
+#define store_v vstore16
+float sum_v(float16 v) { return sum_v8(v.lo + v.hi); }
+float max_v(float16 v) { return max_v8(fmax(v.lo, v.hi)); }
 #else
-#error "SOFTMAX_VEC must be 1 or 8"
+#error "SOFTMAX_VEC must be 1, 8 or 16"
 #endif
 
 // Defines NAME(scratch, value): COMBINE of `value` over the work-group, by a tree in a fixed
@@ -75,46 +120,49 @@ float max_v(float8 v) { const float4 m = fmax(v.lo, v.hi); return fmax(fmax(m.x,
 DEFINE_GROUP_REDUCTION(group_sum, ADD)
 DEFINE_GROUP_REDUCTION(group_max, fmax)
 
-// The index of the first leftover column this work-item owns (valid when < columns).
+// The first leftover column this work-item owns; it owns every SOFTMAX_WG-th one from there.
 #define LEFTOVER_COLUMN(columns) ((columns) / SOFTMAX_VEC * SOFTMAX_VEC + (int)get_local_id(0))
 
 // ROW_SUM and ROW_MAP walk this work-item's share of rows a and b (see the header) and apply
-// TERM(x, y, k): an expression of same-column values x of a and y of b and a row constant k,
-// written so that it holds for float and floatv alike.
+// TERM(x, y, k, EXP): an expression of same-column values x of a and y of b and a row constant k,
+// written so that it holds for float and floatv alike, with EXP the exp for their type.
 
 // total = Σ TERM over the share.
 #define ROW_SUM(total, TERM, a, b, k, columns)                                               \
     do {                                                                                     \
         floatv lanes_ = (floatv)(0.0f);                                                      \
         for (int v_ = get_local_id(0); v_ < (columns) / SOFTMAX_VEC; v_ += SOFTMAX_WG)       \
-            lanes_ += TERM(load_v(v_, a), load_v(v_, b), k);                                 \
+            lanes_ += TERM(load_v(v_, a), load_v(v_, b), k, exp_v);                          \
         total = sum_v(lanes_);                                                               \
-        const int c_ = LEFTOVER_COLUMN(columns);                                             \
-        if (c_ < (columns)) total += TERM((a)[c_], (b)[c_], k);                              \
+        for (int c_ = LEFTOVER_COLUMN(columns); c_ < (columns); c_ += SOFTMAX_WG)            \
+            total += TERM((a)[c_], (b)[c_], k, exp_s);                                       \
     } while (0)
 
 // out = TERM over the share. The leftover column index is clamped into the row, so that no store
-// leaves the row even where a compiler wrongly treats the guard as the same for every work-item
-// (PoCL 3.1 did, see softmax_backward); the guard still keeps each column to one writer.
+// leaves the row even where a compiler wrongly treats the loop's guard as the same for every
+// work-item (PoCL 3.1 did, see softmax_backward): a stray store then writes the last column's own
+// value again.
 #define ROW_MAP(out, TERM, a, b, k, columns)                                                 \
     do {                                                                                     \
         for (int v_ = get_local_id(0); v_ < (columns) / SOFTMAX_VEC; v_ += SOFTMAX_WG)       \
-            store_v(TERM(load_v(v_, a), load_v(v_, b), k), v_, out);                         \
-        const int c_ = min(LEFTOVER_COLUMN(columns), (columns) - 1);                         \
-        if (LEFTOVER_COLUMN(columns) < (columns)) (out)[c_] = TERM((a)[c_], (b)[c_], k);     \
+            store_v(TERM(load_v(v_, a), load_v(v_, b), k, exp_v), v_, out);                  \
+        for (int c_ = LEFTOVER_COLUMN(columns); c_ < (columns); c_ += SOFTMAX_WG) {          \
+            const int i_ = min(c_, (columns) - 1);                                           \
+            (out)[i_] = TERM((a)[i_], (b)[i_], k, exp_s);                                    \
+        }                                                                                    \
     } while (0)
 
-#define TERM_SHIFTED_EXP(x, y, maximum) exp((x) - (maximum))
-#define TERM_VALUE(x, y, unused) (x)
-#define TERM_PRODUCT(x, y, unused) ((x) * (y))
+#define TERM_SHIFTED_EXP(x, y, maximum, EXP) EXP((x) - (maximum))
+#define TERM_VALUE(x, y, unused, EXP) (x)
+#define TERM_PRODUCT(x, y, unused, EXP) ((x) * (y))
 // k = (max, Σ exp(x − max)).
-#define TERM_SOFTMAX(x, y, k) (exp((x) - (k).s0) / (k).s1)
+#define TERM_SOFTMAX(x, y, k, EXP) (EXP((x) - (k).s0) / (k).s1)
 // k = (max, log Σ exp(x − max)).
-#define TERM_LOG_SOFTMAX(x, y, k) (((x) - (k).s0) - (k).s1)
+#define TERM_LOG_SOFTMAX(x, y, k, EXP) (((x) - (k).s0) - (k).s1)
 // x = dy, y = softmax output, k = Σ dy⊙y.
-#define TERM_SOFTMAX_GRADIENT(x, y, k) ((y) * ((x) - (k)))
+#define TERM_SOFTMAX_GRADIENT(x, y, k, EXP) ((y) * ((x) - (k)))
 // x = dy, y = log-softmax output, k = Σ dy.
-#define TERM_LOG_SOFTMAX_GRADIENT(x, y, k) ((x) - exp(y) * (k))
+#define TERM_LOG_SOFTMAX_GRADIENT(x, y, k, EXP) ((x) - EXP(y) * (k))
 
 // Records that the target of `row` is outside [0, columns) for the host, which throws it at its
 // next read: errors = [found, operation, row, target, columns, ignore_index]. The first report
@@ -133,8 +181,7 @@ float row_max(__global const float* row, int columns, __local float* scratch) {
     floatv lanes = (floatv)(-INFINITY);
     for (int v = get_local_id(0); v < columns / SOFTMAX_VEC; v += SOFTMAX_WG) lanes = fmax(lanes, load_v(v, row));
     float partial = max_v(lanes);
-    const int c = LEFTOVER_COLUMN(columns);
-    if (c < columns) partial = fmax(partial, row[c]);
+    for (int c = LEFTOVER_COLUMN(columns); c < columns; c += SOFTMAX_WG) partial = fmax(partial, row[c]);
     return group_max(scratch, partial);
 }
 
@@ -232,11 +279,11 @@ void cross_entropy_backward(__global const float* logits, __global const int* ta
     // The work-item that owns the target column subtracts the one-hot term there. It reads the
     // target's logit before writing anything, so dlogits may be the logits buffer itself.
     const bool owns_target = !ignored && valid && target >= first && target < first + SOFTMAX_VEC;
-    const float target_gradient = owns_target ? scale * (exp(scores[target] - lse) - 1.0f) : 0.0f;
+    const float target_gradient = owns_target ? scale * (exp_s(scores[target] - lse) - 1.0f) : 0.0f;
     if (first + SOFTMAX_VEC <= columns) {
-        store_v(ignored ? (floatv)(0.0f) : scale * exp(load_v(v, scores) - lse), v, gradients);
+        store_v(ignored ? (floatv)(0.0f) : scale * exp_v(load_v(v, scores) - lse), v, gradients);
     } else {
-        for (int c = first; c < columns; ++c) gradients[c] = ignored ? 0.0f : scale * exp(scores[c] - lse);
+        for (int c = first; c < columns; ++c) gradients[c] = ignored ? 0.0f : scale * exp_s(scores[c] - lse);
     }
     if (owns_target) gradients[target] = target_gradient;
 }

@@ -64,9 +64,10 @@ final class SelfCheckTests: XCTestCase {
     func testTheCheckRunsOncePerDeviceDriverAndTuning() throws {
         let recipe = try SmokeRecipe.pretrain(in: root, world: root.appendingPathComponent("world"), steps: 1)
         let environment = ["XDG_CACHE_HOME": root.appendingPathComponent("cache").path]
-        func train(_ name: String, _ extra: [String] = []) throws -> String {
+        // Each run names its variant, so that GPUTRAIN_KERNELS in the test's environment changes nothing.
+        func train(_ name: String, _ kernels: [String] = ["--kernels", "cpu"]) throws -> String {
             let result = try CommandRunner.run(
-                ["pretrain", "--config", recipe.path, "--out", root.appendingPathComponent(name).path] + extra,
+                ["pretrain", "--config", recipe.path, "--out", root.appendingPathComponent(name).path] + kernels,
                 environment: environment)
             XCTAssertEqual(result.status, 0, result.standardError)
             return result.standardError
@@ -88,7 +89,9 @@ final class SelfCheckTests: XCTestCase {
         let recipe = try SmokeRecipe.pretrain(
             in: root, world: root.appendingPathComponent("world"), steps: 2, checkpointEvery: 1)
         let run = root.appendingPathComponent("run").path
-        let first = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run, "--set", "train.steps=1"])
+        let first = try CommandRunner.run([
+            "pretrain", "--config", recipe.path, "--out", run, "--set", "train.steps=1", "--kernels", "cpu",
+        ])
         XCTAssertEqual(first.status, 0, first.standardError)
         let refused = try CommandRunner.run([
             "pretrain", "--config", recipe.path, "--out", run, "--resume", "--kernels", "gpu",
