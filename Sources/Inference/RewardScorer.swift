@@ -13,13 +13,20 @@ public struct EncodedPreferencePair: Equatable, Sendable {
     public var kind: String?
     /// How much better the chosen completion is (the data's `margin`), when given.
     public var margin: Float?
+    /// The probability that the chosen completion is the better one (the data's
+    /// `chosen_probability`; 1 when it gives none).
+    public var chosenProbability: Float
 
     /// A pair of tokenized completions of one prompt, the first preferred.
-    public init(chosen: ChatExample, rejected: ChatExample, kind: String? = nil, margin: Float? = nil) {
+    public init(
+        chosen: ChatExample, rejected: ChatExample, kind: String? = nil, margin: Float? = nil,
+        chosenProbability: Float = 1
+    ) {
         self.chosen = chosen
         self.rejected = rejected
         self.kind = kind
         self.margin = margin
+        self.chosenProbability = chosenProbability
     }
 }
 

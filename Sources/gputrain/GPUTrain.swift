@@ -12,8 +12,8 @@ struct GPUTrain: ParsableCommand {
         subcommands: [
             DevicesCommand.self, RecipesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self,
             PipelineCommand.self,
-            PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, PPOCommand.self,
-            GRPOCommand.self,
+            PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, ORPOCommand.self,
+            KTOCommand.self, PPOCommand.self, GRPOCommand.self,
             EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
             BenchCommand.self, SelfCheckCommand.self, TuneCommand.self,
         ])

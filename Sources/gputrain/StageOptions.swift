@@ -65,10 +65,11 @@ struct StageOptions: ParsableArguments {
     @OptionGroup var run: RunOptions
 
     /// Loads the recipe, opens the device and the run directory, connects Ctrl-C to the run's
-    /// interruption, and trains a `Stage`; an interrupted stage exits with status 130.
-    func run<Stage: RunnableStage>(_: Stage.Type) throws {
+    /// interruption, and trains a `Stage`; an interrupted stage exits with status 130. `fixed`
+    /// overrides (`key=value`) are applied after the user's: what the command itself means.
+    func run<Stage: RunnableStage>(_: Stage.Type, fixed: [String] = []) throws {
         let source = try RecipeSource.named(config)
-        let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides)
+        let recipe = try ConfigLoader.load(Stage.Config.self, from: source, overrides: run.overrides + fixed)
         let name = recipe.run.name.isEmpty ? source.stem : recipe.run.name
         let (device, selfCheck) = try run.openForTraining(recipeDevice: recipe.device, recipeKernels: recipe.kernels)
         let directory = try run.runDirectory(runsFolder: recipe.run.out, name: name)

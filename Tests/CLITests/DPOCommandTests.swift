@@ -85,10 +85,10 @@ final class DPOCommandTests: XCTestCase {
             XCTAssertNotEqual(result.status, 0)
             return result.standardError
         }
-        let unknownLoss = try failure(recipe(model: missingModel, data: data, extra: "loss:\n  type: kto"))
+        let unknownLoss = try failure(recipe(model: missingModel, data: data, extra: "loss:\n  type: dop"))
         XCTAssertTrue(
             unknownLoss.contains("'loss.type'")
-                && unknownLoss.contains("sigmoid, conservative, robust, ipo, hinge, simpo"), unknownLoss)
+                && unknownLoss.contains("sigmoid, conservative, robust, ipo, hinge, simpo, orpo, kto"), unknownLoss)
         let typo = try failure(recipe(model: missingModel, data: data, extra: "loss:\n  bta: 0.2"))
         XCTAssertTrue(
             typo.contains("dpo.yaml:11") && typo.contains("unknown key 'loss.bta'")

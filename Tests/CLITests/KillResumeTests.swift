@@ -31,7 +31,9 @@ final class KillResumeTests: XCTestCase {
     /// window shrinks to it. A resume of a finished run may be much shorter than `window` where
     /// that was mostly compiling kernels: Intel's CPU runtime compiles them in every process,
     /// where PoCL finds them in its cache on disk.
-    private func killRepeatedly(_ arguments: [String], run: URL, window: Double, seed: UInt64) throws {
+    private func killRepeatedly(
+        _ arguments: [String], run: URL, window: Double, seed: UInt64, kills: Int = KillResumeTests.kills
+    ) throws {
         var window = window
         var random = SplitMix(seed: seed)
         var landed = 0
@@ -46,7 +48,7 @@ final class KillResumeTests: XCTestCase {
             let started = Date()
             try process.run()
             starts += 1
-            let killing = landed < Self.kills && starts < 4 * Self.kills
+            let killing = landed < kills && starts < 4 * kills
             if killing {
                 let deadline = started.addingTimeInterval(window * random.nextUnit())
                 while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
@@ -63,7 +65,7 @@ final class KillResumeTests: XCTestCase {
                 break
             }
         }
-        XCTAssertEqual(landed, Self.kills, "\(Self.kills) kills landed in \(starts) starts")
+        XCTAssertEqual(landed, kills, "\(kills) kills landed in \(starts) starts")
     }
 
     private func weights(_ run: URL, _ file: String) throws -> Data {
@@ -106,6 +108,32 @@ final class KillResumeTests: XCTestCase {
         XCTAssertEqual(
             try weights(killedSFT, "adapter_model.safetensors"), try weights(straightSFT, "adapter_model.safetensors"))
         XCTAssertEqual(try metricSteps(killedSFT), Array(1...10))
+    }
+}
+
+extension KillResumeTests {
+    /// KTO with LoRA (the DPO stage's checkpoints, and its mismatched KL sequences), 6 kills.
+    func testKTOWithLoRASurvivesKillNine() throws {
+        let world = root.appendingPathComponent("world")
+        let pretrain = try SmokeRecipe.pretrain(in: root, world: world, steps: 1, maxPositions: 96)
+        let base = root.appendingPathComponent("base")
+        _ = try straight(["pretrain", "--config", pretrain.path, "--out", base.path])
+        let data = root.appendingPathComponent("kto.jsonl")
+        try writeUnpairedData(from: world.appendingPathComponent("world/preferences.jsonl"), to: data)
+        let kto = try writeFile(
+            """
+            model:\n  init_from: \(base.appendingPathComponent("final").path)
+            data:\n  path: \(data.path)\n  max_length: 96
+            train:\n  steps: 6\n  batch_size: 2\n  eval_every: 3\n  checkpoint_every: 1
+            lora:\n  r: 4\n  alpha: 8
+            """, named: "kto.yaml", in: root)
+        let straightRun = root.appendingPathComponent("kto-straight")
+        let seconds = try straight(["kto", "--config", kto.path, "--out", straightRun.path])
+        let killed = root.appendingPathComponent("kto-killed")
+        try killRepeatedly(["kto", "--config", kto.path], run: killed, window: seconds, seed: 13, kills: 6)
+        XCTAssertEqual(
+            try weights(killed, "adapter_model.safetensors"), try weights(straightRun, "adapter_model.safetensors"))
+        XCTAssertEqual(try metricSteps(killed), Array(1...6))
     }
 }
 

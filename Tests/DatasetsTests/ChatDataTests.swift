@@ -192,6 +192,62 @@ final class ChatDataTests: XCTestCase {
         }
     }
 
+    func testSoftLabelsAndUnpairedCompletionsAreReadAndChecked() throws {
+        let folder = try temporaryFolder()
+        let soft = try write(
+            folder, "soft.jsonl",
+            [
+                #"{"prompt": "Hi", "chosen": "Yo", "rejected": "No", "chosen_probability": 0.75}"#,
+                #"{"prompt": "Hi", "chosen": "Yo", "rejected": "No"}"#,
+            ])
+        XCTAssertEqual(try PreferenceDataset.read(soft).map(\.chosenProbability), [0.75, nil])
+        let unpaired = try write(
+            folder, "kto.jsonl",
+            [
+                #"{"prompt": "Hi", "completion": "Yo", "label": true}"#,
+                #"{"prompt": [{"role": "user", "content": "Hi"}], "completion": [{"role": "assistant", "content": "No"}], "label": false}"#,
+            ])
+        XCTAssertEqual(
+            try UnpairedPreferenceDataset.read(unpaired),
+            [
+                LabelledCompletion(prompt: [.user("Hi")], completion: [.assistant("Yo")], desirable: true),
+                LabelledCompletion(prompt: [.user("Hi")], completion: [.assistant("No")], desirable: false),
+            ])
+        let cases: [(String, String, (URL) throws -> Any, String)] = [
+            (
+                #"{"prompt": "Hi", "chosen": "a", "rejected": "b"}"#,
+                #"{"prompt": "Hi", "chosen": "a", "rejected": "b", "chosen_probability": 1.5}"#,
+                PreferenceDataset.read, #""chosen_probability" should be a number in [0, 1]"#
+            ),
+            (
+                #"{"prompt": "Hi", "chosen": "a", "rejected": "b"}"#,
+                #"{"prompt": "Hi", "chosen": "a", "rejected": "b", "chosen_probability": "high"}"#,
+                PreferenceDataset.read, "found a string"
+            ),
+            (
+                #"{"prompt": "Hi", "completion": "a", "label": true}"#, #"{"prompt": "Hi", "completion": "a"}"#,
+                UnpairedPreferenceDataset.read, #"missing "label""#
+            ),
+            (
+                #"{"prompt": "Hi", "completion": "a", "label": true}"#,
+                #"{"prompt": "Hi", "completion": "a", "label": 1}"#, UnpairedPreferenceDataset.read,
+                "should be true (desirable) or false (undesirable), found an integer"
+            ),
+            (
+                #"{"prompt": "Hi", "completion": "a", "label": true}"#, #"{"prompt": "", "label": true}"#,
+                UnpairedPreferenceDataset.read, #"missing "completion""#
+            ),
+        ]
+        for (index, (good, bad, read, phrase)) in cases.enumerated() {
+            let url = try write(folder, "bad-label\(index).jsonl", [good, bad])
+            XCTAssertThrowsError(try read(url)) { error in
+                let message = "\(error)"
+                XCTAssertTrue(message.hasPrefix("\(url.path):2: "), message)
+                XCTAssertTrue(message.contains(phrase), "\(message) should mention \(phrase)")
+            }
+        }
+    }
+
     private func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chat-data-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -70,21 +70,21 @@ final class LossTests: XCTestCase {
     private let valueTolerance = Tolerance(absolute: 1e-6, relative: 1e-5)
     private let gradientTolerance = Tolerance(absolute: 1e-6, relative: 1e-4)
 
-    private func devices() throws -> [Device] { [TestDevices.reference(), try TestDevices.openCL.get()] }
+    func devices() throws -> [Device] { [TestDevices.reference(), try TestDevices.openCL.get()] }
 
     /// One differentiable input of a loss.
-    private struct Input {
+    struct Input {
         var shape: [Int]
         var values: [Float]
         var expectedGradient: [Float]
     }
 
     /// A loss of `inputs` with host statistics to compare (metrics).
-    private typealias Objective = ([Tensor]) throws -> (loss: Tensor, metrics: [String: Double])
+    typealias Objective = ([Tensor]) throws -> (loss: Tensor, metrics: [String: Double])
 
     /// Checks `objective`'s loss, metrics and input gradients on every device, then its
     /// gradients by central differences on the reference device.
-    private func verify(
+    func verify(
         _ name: String, _ inputs: [Input], loss expectedLoss: Float, metrics expectedMetrics: [String: Double] = [:],
         file: StaticString = #filePath, line: UInt = #line, _ objective: Objective
     ) throws {

@@ -6,7 +6,7 @@ import Inference
 extension EncodedPreferencePair {
     /// The pairs of `url` encoded with `encoder` and fitted to `limits` (both sides lose the
     /// same prompt tokens; dropped pairs counted in a note), in file order, each with its
-    /// `rejected_kind` and `margin`: the data of the reward model and of DPO.
+    /// `rejected_kind`, `margin` and `chosen_probability`: the data of the reward model and of DPO.
     public static func read(
         _ url: URL, encoder: ChatEncoder, limits: ChatLengthLimits,
         emit: (TrainingEvent) -> Void = { _ in }
@@ -17,7 +17,8 @@ extension EncodedPreferencePair {
         let encoded = try pairs.enumerated().compactMap { index, pair -> EncodedPreferencePair? in
             guard let fitted = filter.fit(try encoder.encode(pair)) else { return nil }
             return EncodedPreferencePair(
-                chosen: fitted.chosen, rejected: fitted.rejected, kind: pair.rejectedKind, margin: margins?[index])
+                chosen: fitted.chosen, rejected: fitted.rejected, kind: pair.rejectedKind, margin: margins?[index],
+                chosenProbability: pair.chosenProbability ?? 1)
         }
         emit(.note(filter.report.summary(of: "preference pairs in \(url.lastPathComponent)", limits: limits)))
         return encoded

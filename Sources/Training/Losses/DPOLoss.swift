@@ -7,6 +7,11 @@ import Tensors
 /// The reference log-probs are treated as constants (their gradients are cut), so they may come
 /// from a forward pass under `Tensor.withNoGrad` or from a precomputed file. Passing no
 /// reference is TRL's `reference_free`: the reference log-ratios are 0.
+///
+/// Soft labels: with p the probability that a pair's chosen completion is better (a judge's
+/// `chosen_probability`), `sigmoid` becomes the cross-entropy −p·log σ(βΔ) − (1−p)·log σ(−βΔ),
+/// so p = 1 − ε for every pair is conservative DPO with label smoothing ε; `conservative`
+/// smooths the soft label, p·(1−ε) + (1−p)·ε. The other variants take hard labels only.
 public struct DPOLoss: Sendable {
     /// The loss of one pair as a function of x = β·Δ.
     public enum Variant: Sendable, Equatable {
@@ -34,8 +39,24 @@ public struct DPOLoss: Sendable {
         self.variant = variant
     }
 
-    /// The mean loss over pairs, and the implicit rewards β·ρ (of the normalised ratios for IPO).
-    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> PreferenceLossOutput {
+    /// Whether the variant takes soft labels (`sigmoid`, `conservative`).
+    public var acceptsSoftLabels: Bool {
+        switch variant {
+        case .sigmoid, .conservative: return true
+        case .robust, .hinge, .ipo: return false
+        }
+    }
+
+    /// The mean loss over pairs, and the implicit rewards β·ρ (of the normalised ratios for IPO);
+    /// `chosenProbabilities` are the soft labels (nil: every label is 1).
+    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?, chosenProbabilities: [Float]? = nil)
+        throws -> PreferenceLossOutput
+    {
+        let labels = try requireChosenProbabilities(chosenProbabilities, pairs: policy.count, "DPOLoss")
+        if !acceptsSoftLabels, labels.contains(where: { $0 != 1 }) {
+            throw DeviceError.invalidArgument(
+                operation: "DPOLoss", message: "soft labels need the sigmoid or conservative loss, not \(variant)")
+        }
         if case .robust(let epsilon) = variant, !(epsilon < 0.5) {
             throw DeviceError.invalidArgument(
                 operation: "DPOLoss", message: "robust label smoothing \(epsilon) must be below 0.5")
@@ -54,9 +75,10 @@ public struct DPOLoss: Sendable {
         let losses: Tensor
         switch variant {
         case .sigmoid:
-            losses = try delta.scaled(by: beta).smoothedSigmoidLoss(labelSmoothing: 0)
+            losses = try delta.scaled(by: beta).sigmoidCrossEntropy(targets: labels)
         case .conservative(let epsilon):
-            losses = try delta.scaled(by: beta).smoothedSigmoidLoss(labelSmoothing: epsilon)
+            let smoothed = labels.map { $0 * (1 - epsilon) + (1 - $0) * epsilon }
+            losses = try delta.scaled(by: beta).sigmoidCrossEntropy(targets: smoothed)
         case .robust(let epsilon):
             let x = try delta.scaled(by: beta)
             let pulled = try x.logSigmoid().scaled(by: -(1 - epsilon))

@@ -66,34 +66,36 @@ public struct PairLogProbs {
     }
 }
 
-/// A preference loss and the implicit-reward metrics TRL logs with it.
+/// A preference loss and the metrics TRL logs with it.
 public struct PreferenceLossOutput {
-    /// The loss, a scalar: the mean over pairs.
+    /// The loss, a scalar: the mean over pairs (over examples for KTO).
     public let loss: Tensor
-    /// The implicit reward of each chosen completion (β·log-ratio for DPO, β·ALP for SimPO).
-    public let chosenRewards: [Float]
-    /// The implicit reward of each rejected completion.
-    public let rejectedRewards: [Float]
+    /// The metrics under TRL's names.
+    public let metrics: [String: Double]
 
-    /// Builds the output, reading the rewards from the device.
-    init(loss: Tensor, chosenRewards: Tensor, rejectedRewards: Tensor) throws {
+    /// A loss with its own metrics.
+    init(loss: Tensor, metrics: [String: Double]) {
         self.loss = loss
-        self.chosenRewards = try chosenRewards.values()
-        self.rejectedRewards = try rejectedRewards.values()
+        self.metrics = metrics
     }
 
-    /// The metrics under TRL's names: `rewards/chosen`, `rewards/rejected`, `rewards/margins`
-    /// (means over pairs) and `rewards/accuracies` (fraction of pairs whose chosen reward is
-    /// strictly larger).
-    public var metrics: [String: Double] {
-        let pairs = Double(chosenRewards.count)
-        let margins = zip(chosenRewards, rejectedRewards).map { Double($0) - Double($1) }
-        return [
-            "rewards/chosen": chosenRewards.reduce(0) { $0 + Double($1) } / pairs,
-            "rewards/rejected": rejectedRewards.reduce(0) { $0 + Double($1) } / pairs,
+    /// A pairwise loss with the implicit reward of each chosen and rejected completion (β·log-ratio
+    /// for DPO, β·ALP for SimPO and ORPO), read from the device, as TRL's metrics:
+    /// `rewards/chosen`, `rewards/rejected`, `rewards/margins` (means over pairs) and
+    /// `rewards/accuracies` (fraction of pairs whose chosen reward is strictly larger), with
+    /// `extraMetrics` beside them.
+    init(loss: Tensor, chosenRewards: Tensor, rejectedRewards: Tensor, extraMetrics: [String: Double] = [:]) throws {
+        let chosen = try chosenRewards.values()
+        let rejected = try rejectedRewards.values()
+        let pairs = Double(chosen.count)
+        let margins = zip(chosen, rejected).map { Double($0) - Double($1) }
+        self.loss = loss
+        self.metrics = [
+            "rewards/chosen": chosen.reduce(0) { $0 + Double($1) } / pairs,
+            "rewards/rejected": rejected.reduce(0) { $0 + Double($1) } / pairs,
             "rewards/margins": margins.reduce(0, +) / pairs,
             "rewards/accuracies": Double(margins.filter { $0 > 0 }.count) / pairs,
-        ]
+        ].merging(extraMetrics) { $1 }
     }
 }
 
@@ -101,8 +103,32 @@ extension Tensor {
     /// −(1−ε)·log σ(x) − ε·log σ(−x) elementwise: the sigmoid preference loss with label
     /// smoothing ε (the conservative DPO of TRL ≤ 0.28; plain −log σ(x) when ε is 0).
     func smoothedSigmoidLoss(labelSmoothing epsilon: Float) throws -> Tensor {
-        let positive = try logSigmoid().scaled(by: -(1 - epsilon))
-        guard epsilon != 0 else { return positive }
-        return try positive - negated().logSigmoid().scaled(by: epsilon)
+        try sigmoidCrossEntropy(targets: Array(repeating: 1 - epsilon, count: count))
     }
+
+    /// −q·log σ(x) − (1−q)·log σ(−x) elementwise, one target q per element: the cross-entropy
+    /// of σ(x), the modelled probability that the first of a pair is better, against q (1 for a
+    /// hard label, a judge's probability for a soft one, 1 − ε under label smoothing ε).
+    func sigmoidCrossEntropy(targets: [Float]) throws -> Tensor {
+        let pulled = try logSigmoid()
+        if targets.allSatisfy({ $0 == 1 }) { return try pulled.negated() }
+        func constant(_ values: [Float], _ label: String) throws -> Tensor {
+            try Tensor(device: device, shape: shape, values: values, label: label)
+        }
+        let forward = try constant(targets, "preference targets") * pulled
+        let flipped = try constant(targets.map { 1 - $0 }, "1 − preference targets") * negated().logSigmoid()
+        return try (forward + flipped).negated()
+    }
+}
+
+/// The probability that each pair's chosen completion is the better one, as the losses take it:
+/// nil (every label hard) or one value in [0, 1] per pair.
+func requireChosenProbabilities(_ probabilities: [Float]?, pairs: Int, _ operation: String) throws -> [Float] {
+    guard let probabilities else { return Array(repeating: 1, count: pairs) }
+    guard probabilities.count == pairs, probabilities.allSatisfy({ (0...1).contains($0) }) else {
+        throw DeviceError.invalidArgument(
+            operation: operation,
+            message: "needs one chosen probability in [0, 1] per pair (\(pairs) pairs), got \(probabilities)")
+    }
+    return probabilities
 }

@@ -1,3 +1,4 @@
+import Core
 import Datasets
 import Formats
 import Tensors
@@ -33,6 +34,13 @@ extension DPOConfig: PostTrainingConfiguration {
     public func validate() throws {
         try validatePostTraining()
         _ = try loss.objective(referenceFree: reference.mode == .none)
+        if loss.type == .kto {
+            try ConfigError.require(
+                train.batchSize >= 2, "train.batch_size", train.batchSize,
+                mustBe:
+                    "at least 2 for loss.type kto, whose KL estimate pairs each prompt with another completion of its batch"
+            )
+        }
     }
 }
 
@@ -52,12 +60,20 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
     /// chosen completion's per-token mean, averaged over pairs (TRL averages over the batch's
     /// tokens), so that like the rest of the loss it does not depend on how pairs are batched.
     public var rpoAlpha = 0.0
+    /// KTO's weights of the desirable and undesirable completions' terms (TRL's
+    /// `desirable_weight`, `undesirable_weight`).
+    public var desirableWeight = 1.0
+    public var undesirableWeight = 1.0
 
     /// The losses `type` may name (TRL's `loss_type`).
     public enum LossType: String, ConfigChoice {
         /// DPO; with label smoothing, conservative DPO.
         case sigmoid
         case conservative, robust, ipo, hinge, simpo
+        /// ORPO: the chosen completions' NLL plus β times the odds-ratio term, no reference.
+        case orpo
+        /// KTO, on unpaired desirable and undesirable completions against the reference.
+        case kto
     }
 
     /// The loss these settings describe; `referenceFree` drops the reference (TRL's
@@ -85,6 +101,28 @@ public struct PreferenceLossSettings: Codable, Equatable, Sendable {
             return PreferenceObjective(
                 .simpo(SimPOLoss(beta: Float(beta), gamma: Float(simpoGamma), labelSmoothing: epsilon)),
                 chosenNLLWeight: Float(rpoAlpha))
+        case .orpo:
+            try ConfigError.require(
+                rpoAlpha == 0, "loss.rpo_alpha", rpoAlpha, mustBe: "0 for loss.type orpo, whose NLL term is built in")
+            try ConfigError.require(
+                labelSmoothing == 0, "loss.label_smoothing", labelSmoothing, mustBe: "0 for loss.type orpo")
+            return PreferenceObjective(.orpo(ORPOLoss(beta: Float(beta))), chosenNLLWeight: 1)
+        case .kto:
+            try ConfigError.require(
+                !referenceFree, "reference.mode", "none", mustBe: "cached or model: KTO needs a reference")
+            try ConfigError.require(rpoAlpha == 0, "loss.rpo_alpha", rpoAlpha, mustBe: "0 for loss.type kto")
+            try ConfigError.require(
+                labelSmoothing == 0, "loss.label_smoothing", labelSmoothing, mustBe: "0 for loss.type kto")
+            for (key, weight) in [
+                ("loss.desirable_weight", desirableWeight), ("loss.undesirable_weight", undesirableWeight),
+            ] {
+                try ConfigError.require(weight > 0 && weight.isFinite, key, weight, mustBe: "a positive number")
+            }
+            return PreferenceObjective(
+                .kto(
+                    KTOLoss(
+                        beta: Float(beta), desirableWeight: Float(desirableWeight),
+                        undesirableWeight: Float(undesirableWeight))))
         }
         return PreferenceObjective(
             .dpo(DPOLoss(beta: Float(beta), variant: variant), referenceFree: referenceFree),
@@ -107,8 +145,13 @@ public enum ReferenceMode: String, ConfigChoice {
     case none
 }
 
-/// A preference loss as the stage applies it: a loss of the DPO family or SimPO, plus
-/// optionally the chosen completions' negative log-likelihood.
+/// A preference loss as the stage applies it: a loss of the DPO family, SimPO, ORPO's odds-ratio
+/// term or KTO, plus the chosen completions' negative log-likelihood where it is weighed in.
+///
+/// Each item is a pair of sequences with a label. For the pairwise losses they are a chosen and a
+/// rejected completion, and the label is the probability that the chosen one is better (1 for a
+/// hard label). For KTO they are a completion and its mismatched sequence (its prompt with another
+/// completion, for the KL estimate), and the label is 1 (desirable) or 0 (undesirable).
 public struct PreferenceObjective {
     /// The pairwise loss.
     public enum Pairwise {
@@ -116,6 +159,10 @@ public struct PreferenceObjective {
         case dpo(DPOLoss, referenceFree: Bool)
         /// SimPO (never uses a reference).
         case simpo(SimPOLoss)
+        /// ORPO's odds-ratio term (never uses a reference; the NLL comes with weight 1).
+        case orpo(ORPOLoss)
+        /// KTO (always against the reference).
+        case kto(KTOLoss)
     }
 
     /// What one batch of pairs scored.
@@ -137,19 +184,49 @@ public struct PreferenceObjective {
         self.chosenNLLWeight = chosenNLLWeight
     }
 
-    /// Whether the loss reads reference log-probs.
-    public var needsReference: Bool {
-        if case .dpo(_, let referenceFree) = pairwise { return !referenceFree }
-        return false
+    /// Why `label` does not fit this loss, or nil when it does: the sigmoid and conservative DPO
+    /// losses take soft labels in [0, 1], KTO 1 (desirable) or 0 (undesirable), the others 1.
+    public func labelProblem(_ label: Float) -> String? {
+        switch pairwise {
+        case .dpo(let loss, _) where loss.acceptsSoftLabels:
+            return (0...1).contains(label) ? nil : "a chosen probability must be in [0, 1]"
+        case .kto:
+            return label == 0 || label == 1 ? nil : "a KTO label must be desirable (1) or undesirable (0)"
+        case .dpo, .simpo, .orpo:
+            return label == 1 ? nil : "soft labels (chosen_probability) need loss.type sigmoid or conservative"
+        }
     }
 
-    /// The loss of `policy` against `reference` (ignored when the loss takes none).
-    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?) throws -> Scored {
+    /// Whether the loss reads reference log-probs.
+    public var needsReference: Bool {
+        switch pairwise {
+        case .dpo(_, let referenceFree): return !referenceFree
+        case .kto: return true
+        case .simpo, .orpo: return false
+        }
+    }
+
+    /// The loss of the items `policy` against `reference` (ignored when the loss takes none), with
+    /// their `labels` (nil: every label is 1).
+    public func callAsFunction(policy: PairLogProbs, reference: PairLogProbs?, labels: [Float]? = nil) throws
+        -> Scored
+    {
+        let labels = labels ?? Array(repeating: 1, count: policy.count)
+        if let problem = labels.lazy.compactMap(labelProblem).first {
+            throw DeviceError.invalidArgument(operation: "PreferenceObjective", message: problem)
+        }
         let preference: PreferenceLossOutput
         switch pairwise {
         case .dpo(let loss, let referenceFree):
-            preference = try loss(policy: policy, reference: referenceFree ? nil : reference)
+            preference = try loss(
+                policy: policy, reference: referenceFree ? nil : reference, chosenProbabilities: labels)
         case .simpo(let loss): preference = try loss(policy: policy)
+        case .orpo(let loss): preference = try loss(policy: policy)
+        case .kto(let loss):
+            guard let reference else {
+                throw DeviceError.invalidArgument(operation: "PreferenceObjective", message: "KTO needs a reference")
+            }
+            preference = try loss(policy: policy, reference: reference, desirable: labels.map { $0 == 1 })
         }
         guard chosenNLLWeight > 0 else { return Scored(loss: preference.loss, preference: preference, chosenNLL: nil) }
         let nll = try policy.lengthNormalized().chosen.mean().negated()

@@ -26,6 +26,9 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
         let index: Int
         let chosen: ChatExample
         let rejected: ChatExample
+        /// The item's label (`PreferenceObjective`): the probability that `chosen` is the better
+        /// completion, or for KTO whether it is desirable (1) or not (0).
+        var label: Float = 1
     }
 
     /// The loss of some pairs, and the batch they made.
@@ -42,9 +45,13 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
     public func train() throws -> URL? { try runPostTraining(self) }
 
     func read(_ folder: ChatModelFolder) throws -> [EncodedPair] {
-        try Self.pairs(
-            from: URL(fileURLWithPath: config.data.path), encoder: folder.encoder, limits: config.data.limits,
-            emit: emit)
+        let url = URL(fileURLWithPath: config.data.path)
+        if config.loss.type == .kto {
+            return try Self.ktoItems(
+                from: url, encoder: folder.encoder, limits: config.data.limits, batchSize: config.train.batchSize,
+                emit: emit)
+        }
+        return try Self.pairs(from: url, encoder: folder.encoder, limits: config.data.limits, emit: emit)
     }
 
     func plannedModels(_ folder: ChatModelFolder) -> [PlannedModel] {
@@ -55,6 +62,14 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
 
     func load(_ folder: ChatModelFolder, data: StageData<EncodedPair>) throws -> Session {
         let objective = try config.loss.objective(referenceFree: config.reference.mode == .none)
+        for pair in data.all {
+            if let problem = objective.labelProblem(pair.label) {
+                throw ConfigError(
+                    source: config.data.path, line: nil,
+                    message: "item \(pair.index + 1) has the label \(pair.label), which loss.type "
+                        + "\(config.loss.type.rawValue) cannot take: \(problem)")
+            }
+        }
         let policy = try folder.loadModel(device: device, lora: config.lora)
         try Self.requireFits(data.all, positions: policy.config.maxPositions, maxLength: config.data.maxLength)
         let padID = folder.padID(config: policy.config)
@@ -125,7 +140,9 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
         try EncodedPreferencePair.read(url, encoder: encoder, limits: limits, emit: emit)
             .filter { $0.chosen.trainedCount > 0 && $0.rejected.trainedCount > 0 }
             .enumerated().map {
-                EncodedPair(index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected)
+                EncodedPair(
+                    index: $0.offset, chosen: $0.element.chosen, rejected: $0.element.rejected,
+                    label: $0.element.chosenProbability)
             }
     }
 
@@ -166,7 +183,9 @@ public final class DPOStage: TrainingStage<DPOConfig>, RunnableStage, PostTraini
         let batch = try batch(pairs, padID: padID)
         let policyLogProbs = try pairLogProbs(policy, batch)
         let referenceLogProbs = try reference.logProbs(of: pairs, batch: batch, matching: policyLogProbs)
-        return (try objective(policy: policyLogProbs, reference: referenceLogProbs), batch)
+        let scored = try objective(
+            policy: policyLogProbs, reference: referenceLogProbs, labels: pairs.map(\.label))
+        return (scored, batch)
     }
 
     /// The reference the loss compares with, per `mode`.
@@ -266,11 +285,14 @@ enum ReferenceSource {
 }
 
 /// A preference loss and its metrics over several batches, each weighed by its pairs: the
-/// loss and TRL's reward figures as means over every pair seen.
+/// loss and TRL's reward figures as means over every pair seen (a metric that some batches do
+/// not have, such as KTO's `rewards/rejected` in a batch of desirable completions only, over the
+/// pairs of the batches that have it).
 struct PreferenceSummary {
     private var pairs = 0
     private var lossSum = 0.0
     private var metricSums: [String: Double] = [:]
+    private var metricPairs: [String: Int] = [:]
 
     /// Adds one batch's figures (`pairs` pairs).
     mutating func add(_ scored: PreferenceObjective.Scored, pairs count: Int) throws {
@@ -278,7 +300,10 @@ struct PreferenceSummary {
         lossSum += Double(try scored.loss.scalar()) * Double(count)
         var metrics = scored.preference.metrics
         if let nll = scored.chosenNLL { metrics["nll_loss"] = Double(try nll.scalar()) }
-        for (name, value) in metrics { metricSums[name, default: 0] += value * Double(count) }
+        for (name, value) in metrics {
+            metricSums[name, default: 0] += value * Double(count)
+            metricPairs[name, default: 0] += count
+        }
     }
 
     /// The mean loss over the pairs.
@@ -286,6 +311,7 @@ struct PreferenceSummary {
 
     /// The mean of each metric, named with `prefix`.
     func metrics(prefix: String) -> [String: Double] {
-        Dictionary(uniqueKeysWithValues: metricSums.map { (prefix + $0.key, $0.value / Double(max(pairs, 1))) })
+        Dictionary(
+            uniqueKeysWithValues: metricSums.map { (prefix + $0.key, $0.value / Double(max(metricPairs[$0.key]!, 1))) })
     }
 }

@@ -120,7 +120,7 @@ public final class RewardStage: TrainingStage<RewardConfig>, RunnableStage, Post
         let margins = pairs.allSatisfy { $0.margin != nil } ? pairs.map { $0.margin! } : nil
         let output = try loss(
             chosen: scores.slice(axis: 0, 0..<count), rejected: scores.slice(axis: 0, count..<2 * count),
-            margins: margins)
+            margins: margins, chosenProbabilities: pairs.map(\.chosenProbability))
         let rewards = try scores.detached().values()
         return MicroBatchOutput(
             loss: output.loss, accuracy: output.accuracy, meanMargin: output.meanMargin,
