@@ -96,7 +96,7 @@ let package = Package(
             dependencies: [
                 "TestSupport", "Training", "TinyWorld", "Inference", "Pipeline", "Datasets", "Models", "Tensors",
                 "Core", "OpenCLDevice", "ReferenceDevice",
-            ], exclude: ["make_loss_fixtures.py"]),
+            ], exclude: ["make_loss_fixtures.py", "make_trl_fixtures.py"]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"],
             exclude: ["Shims"]),
