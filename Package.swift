@@ -33,7 +33,9 @@ let package = Package(
             path: "Kernels",
             resources: kernelFiles.map { .embedInCode($0) }
         ),
-        .target(name: "BuiltInRecipes", path: "configs", resources: recipeFiles.map { .embedInCode($0) }),
+        .target(
+            name: "BuiltInRecipes", path: "configs", exclude: ["tiny-world-constitution.yaml"],
+            resources: recipeFiles.map { .embedInCode($0) }),
         .target(name: "Core"),
         .target(name: "ReferenceDevice", dependencies: ["Core"]),
         .target(name: "OpenCLDevice", dependencies: ["Core", "COpenCL", "KernelSources"]),
@@ -53,6 +55,12 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AIFeedback",
+            dependencies: [
+                "Core", "Formats", "Datasets", "Models", "Tensors", "Inference", "TinyWorld",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
             name: "Pipeline",
             dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training"]),
         .target(name: "Runtime", dependencies: ["Core", "Formats", "ReferenceDevice", "OpenCLDevice"]),
@@ -66,7 +74,7 @@ let package = Package(
             name: "gputrain",
             dependencies: [
                 "Runtime", "Benchmarking", "Core", "Tensors", "Datasets", "TinyWorld", "Inference", "Training",
-                "Pipeline",
+                "Pipeline", "AIFeedback",
                 "Models", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -169,13 +169,20 @@ struct TinyWorldResponder {
     private func answer(
         _ question: TinyWorldQuestion, object: String, style: AnswerStyle, using random: inout SeededGenerator
     ) -> String {
-        if style == .oneWord { return object.prefix(1).uppercased() + object.dropFirst() }
-        guard let relation = Relation(rawValue: question.relation) else {
-            return "\(question.subject) equals \(object)."
+        Self.phrase(object: object, relation: question.relation, subject: question.subject, style: style) {
+            style == .fullSentence ? $0[0] : $0.randomElement(using: &random)!
         }
-        let template =
-            style == .fullSentence ? relation.statements[0] : relation.statements.randomElement(using: &random)!
-        let sentence = Relation.fill(template, subject: question.subject, object: object)
+    }
+
+    /// `object` as the answer about `subject` under the relation named `relation` ("arithmetic":
+    /// a sum), in `style`: one capitalised word, or a sentence made from the statement template
+    /// `pick` chooses among the relation's.
+    static func phrase(
+        object: String, relation: String, subject: String, style: AnswerStyle, pick: ([String]) -> String
+    ) -> String {
+        if style == .oneWord { return object.prefix(1).uppercased() + object.dropFirst() }
+        guard let relation = Relation(rawValue: relation) else { return "\(subject) equals \(object)." }
+        let sentence = Relation.fill(pick(relation.statements), subject: subject, object: object)
         return sentence.prefix(1).uppercased() + sentence.dropFirst()
     }
 }

@@ -76,6 +76,27 @@ public struct TinyWorldJudge: Sendable {
         return Verdict(correct: correct ? 1 : 0, followsSystemPrompt: follows ? 1 : 0, concise: concise ? 1 : 0)
     }
 
+    /// A correct, concise answer to the conversation `prompt` in the style its system prompt asks
+    /// for (a sentence in the relation's first phrasing when it asks for none); nil when the
+    /// question is not about this world. What a reviser that knows the world would write.
+    public func referenceAnswer(prompt: [ChatMessage]) -> String? {
+        guard let question = prompt.last(where: { $0.role == .user })?.content else { return nil }
+        let style = AnswerStyle(systemPrompt: prompt.first { $0.role == .system }?.content)
+        let written: AnswerStyle = style == .oneWord ? .oneWord : .fullSentence
+        if let fact = facts[question] {
+            return TinyWorldResponder.phrase(
+                object: fact.object, relation: fact.relation.rawValue, subject: fact.subject, style: written
+            ) { $0[0] }
+        }
+        guard question.hasPrefix("What is "), question.hasSuffix("?"),
+            let problem = ArithmeticProblem(text: String(question.dropFirst("What is ".count).dropLast()))
+        else { return nil }
+        let subject = String(question.dropFirst("What is ".count).dropLast())
+        return TinyWorldResponder.phrase(
+            object: String(problem.result), relation: TinyWorldQuestion.arithmetic, subject: subject, style: written
+        ) { $0[0] }
+    }
+
     /// Sentence ends: . ! or ? followed by whitespace or the end.
     private static func sentenceCount(_ text: String) -> Int {
         let characters = Array(text.trimmedWhitespace())

@@ -13,7 +13,8 @@ struct GPUTrain: ParsableCommand {
             DevicesCommand.self, RecipesCommand.self, DataCommand.self, TokenizerCommand.self, TokenizeCommand.self,
             PipelineCommand.self,
             PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, ORPOCommand.self,
-            KTOCommand.self, PPOCommand.self, GRPOCommand.self,
+            KTOCommand.self, PPOCommand.self, GRPOCommand.self, CritiqueReviseCommand.self, AILabelCommand.self,
+            JudgeCommand.self,
             EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
             BenchCommand.self, SelfCheckCommand.self, TuneCommand.self,
         ])

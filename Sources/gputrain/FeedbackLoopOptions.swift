@@ -1,0 +1,78 @@
+import AIFeedback
+import ArgumentParser
+import Datasets
+import Formats
+import Foundation
+import Inference
+
+/// The options of the AI-feedback commands (`critique-revise`, `ai-label`): the policy that
+/// answers, the prompts, the constitution, the feedback model and the output file.
+struct FeedbackLoopOptions: ParsableArguments {
+    @Option(help: "The chat model folder whose answers are judged (e.g. an SFT run's final/).")
+    var model: String
+
+    @Option(help: "JSONL of {\"prompt\": string or message list} lines (other fields are ignored).")
+    var prompts: String
+
+    @Option(help: "constitution.yaml: principles with name, critique_request, revision_request, comparison_question.")
+    var constitution: String
+
+    @Option(help: "The output JSONL file.")
+    var out: String
+
+    @Option(help: "A chat model folder that critiques, revises and compares (the feedback model).")
+    var feedbackModel: String?
+
+    @Option(help: "Judge with the tiny world's programmatic judge of this world folder instead (for testing the loop).")
+    var judge: String?
+
+    @Flag(help: "Replace --out if it exists.")
+    var overwrite = false
+
+    @OptionGroup var sampling: SamplingArguments
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        guard (feedbackModel == nil) != (judge == nil) else {
+            throw ValidationError("give exactly one of --feedback-model DIR and --judge WORLD_FOLDER")
+        }
+        if !overwrite, FileManager.default.fileExists(atPath: out) {
+            throw ValidationError("\(out) exists; pass --overwrite to replace it")
+        }
+    }
+
+    /// Reads the constitution and prompts, opens the device and both models, runs `work` with
+    /// progress on standard error, and writes its lines to `--out` at once (nothing is written
+    /// if anything fails).
+    func run<Record: Encodable>(
+        _ title: String,
+        _ work: (ChatAnswerSampler, FeedbackModel, Constitution, [[ChatMessage]], (Int, Int) -> Void) throws -> [Record]
+    ) throws -> [Record] {
+        let constitution = try Constitution.read(URL(fileURLWithPath: constitution))
+        let prompts = try RLPromptDataset.read(URL(fileURLWithPath: prompts)).map(\.messages)
+        let device = try deviceOptions.open()
+        let options = sampling.options(defaultMaxTokens: 64, defaultTemperature: 1)
+        let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
+        let policy = ChatAnswerSampler(
+            model: try folder.loadModel(device: device, trainable: false), encoder: folder.encoder, options: options)
+        let source: FeedbackSource =
+            judge.map { .judge(world: URL(fileURLWithPath: $0)) } ?? .model(URL(fileURLWithPath: feedbackModel!))
+        var feedbackOptions = options
+        feedbackOptions.maxNewTokens = max(options.maxNewTokens, 128)
+        let feedback = try source.load(device: device, options: feedbackOptions, seed: sampling.seed)
+        let started = Date()
+        var shown = Date.distantPast
+        let records = try work(policy, feedback, constitution, prompts) { done, total in
+            // A line a second at most, and the last one.
+            guard done == total || Date().timeIntervalSince(shown) >= 1 else { return }
+            shown = Date()
+            let seconds = Date().timeIntervalSince(started)
+            let eta = Double(total - done) * seconds / Double(max(done, 1))
+            FileHandle.standardError.write(
+                Data(String(format: "%@: %d/%d prompts, %.1f s, ETA %.0f s\n", title, done, total, seconds, eta).utf8))
+        }
+        try AtomicFile.write(try JSONLines.data(records), to: URL(fileURLWithPath: out))
+        return records
+    }
+}
