@@ -3,11 +3,10 @@ import Datasets
 import Formats
 import Foundation
 import Models
-import Tensors
 
 /// `gputrain generate --data`: answers to every prompt of a JSONL file, `samples` each,
 /// generated in batches with the key/value cache and appended to a JSONL file of
-/// `GeneratedAnswer` lines (docs/formats.md §9). Everything is read and checked when the value
+/// `GeneratedAnswer` lines (docs/formats.md §4.7). Everything is read and checked when the value
 /// is made, before anything is written; `run` loads the model, opens the output (resuming an
 /// interrupted run of the same settings) and generates the batches still missing.
 public final class DataGeneration {

@@ -1,7 +1,7 @@
 import Formats
 import Models
 
-/// One line of `gputrain generate --data`'s output (docs/formats.md §9): TRL's prompt-completion
+/// One line of `gputrain generate --data`'s output (docs/formats.md §4.7): TRL's prompt-completion
 /// form, the prompt as the input gave it and the completion in the same shape (a string after a
 /// string, an assistant message list after a message list), with where it sits and how it ended.
 public struct GeneratedAnswer: Equatable, Sendable {

@@ -8,7 +8,7 @@ import Foundation
 #endif
 
 /// The answers file of `gputrain generate --data`, with its sidecar `<out>.meta.json` (the
-/// settings it was written with; docs/formats.md §9). Lines are appended a batch at a time and
+/// settings it was written with; docs/formats.md §4.7). Lines are appended a batch at a time and
 /// flushed to disk after each batch, so an interrupted run leaves whole batches plus at most
 /// one cut batch. Opening the file again with the same settings keeps its whole batches and
 /// cuts the rest away (a half-written line, a line that is not what gputrain writes, the lines

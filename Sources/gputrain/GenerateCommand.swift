@@ -17,7 +17,7 @@ struct GenerateCommand: ParsableCommand {
             + "end-of-sequence token of config.json, after --max-tokens or when the context is full; a summary goes "
             + "to standard error. With --data and --out: answers each prompt of a JSONL file ({\"prompt\": text or "
             + "messages}) --n times, in batches, appending one JSON line per answer to --out (TRL's prompt-completion "
-            + "form, docs/formats.md §9); running the same command again resumes an interrupted run. Progress goes to "
+            + "form, docs/formats.md §4.7); running the same command again resumes an interrupted run. Progress goes to "
             + "standard error.")
 
     @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).")
@@ -120,9 +120,10 @@ struct GenerateCommand: ParsableCommand {
         let summary = try generation.run(on: chosen) { event in
             switch event {
             case .started(let start):
+                let batches = plan.batchCount == 1 ? "1 batch" : "\(plan.batchCount) batches"
                 let what =
-                    "\(plan.rowCount) answers (\(plan.prompts) prompts × \(plan.samples)) in \(plan.batchCount) batches "
-                    + "of \(plan.batchSize) on \(chosen.name)"
+                    "\(plan.rowCount) answers (\(plan.prompts) prompts × \(plan.samples)) in \(batches) of "
+                    + "\(plan.batchSize) on \(chosen.name)"
                 if start.overwrites {
                     note("overwriting \(out): " + what)
                 } else if start.keptRows > 0 || start.droppedLines > 0 {
