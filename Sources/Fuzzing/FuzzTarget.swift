@@ -34,6 +34,7 @@ struct FuzzTarget {
         FuzzTarget(name: "jsonl-datasets", fileName: "data.jsonl") { url in
             _ = try? SFTDataset.read(url)
             _ = try? PreferenceDataset.read(url)
+            _ = try? GenerationPromptDataset.read(url)
             _ = try RLPromptDataset.read(url)
         },
         FuzzTarget(name: "yaml-recipe", fileName: "recipe.yaml") { url in

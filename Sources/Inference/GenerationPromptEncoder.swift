@@ -23,8 +23,14 @@ public struct GenerationPromptEncoder {
     public init(model: URL, prompts: [GenerationPrompt], chat: Bool, system: String?) throws {
         self.chat = chat
         self.system = system
-        if prompts.contains(where: { Self.isChat($0, chat: chat) }) {
-            let folder = try ChatModelFolder(url: model, field: "--model")
+        if let first = prompts.first(where: { Self.isChat($0, chat: chat) }) {
+            let folder: ChatModelFolder
+            do {
+                folder = try ChatModelFolder(url: model, field: "--model")
+            } catch let error as DatasetError where !chat {
+                // A message list asked for the template, not the command line: say where.
+                throw first.error("a message-list prompt is rendered with the model's chat template, but \(error)")
+            }
             tokenizer = folder.tokenizer
             chatEncoder = folder.encoder
         } else {

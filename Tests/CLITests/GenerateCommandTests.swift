@@ -261,6 +261,20 @@ final class GenerateDataCommandTests: XCTestCase {
         }
     }
 
+    func testAMessageListNeedsAModelWithAChatTemplate() throws {
+        let data = try prompts(2)
+        let out = root.appendingPathComponent("never.jsonl")
+        let result = try CommandRunner.run([
+            "generate", "--model", HuggingFaceFixtures.folder("gpt2-tiny").path, "--data", data.path, "--out",
+            out.path,
+        ])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(
+            result.standardError.contains("\(data.path):1: a message-list prompt is rendered with the model's chat"),
+            result.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
+
     func testLinesHaveTheDocumentedKeysAndShapes() throws {
         let messages = #"[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?", "name": "x"}]"#
         let data = try writeFile(
