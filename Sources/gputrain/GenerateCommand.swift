@@ -116,6 +116,9 @@ struct GenerateCommand: ParsableCommand {
             note("\(out) already holds all \(plan.rowCount) answers; nothing to do (--overwrite starts again)")
             return
         }
+        if plan.samples > 1, options.sampling.isGreedy {
+            note("note: greedy decoding (--temperature 0) gives the \(plan.samples) answers to a prompt the same text")
+        }
         let chosen = try deviceOptions.open()
         let summary = try generation.run(on: chosen) { event in
             switch event {
