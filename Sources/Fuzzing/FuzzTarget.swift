@@ -35,6 +35,7 @@ struct FuzzTarget {
             _ = try? SFTDataset.read(url)
             _ = try? PreferenceDataset.read(url)
             _ = try? UnpairedPreferenceDataset.read(url)
+            _ = try? GenerationPromptDataset.read(url)
             _ = try RLPromptDataset.read(url)
         },
         FuzzTarget(name: "yaml-recipe", fileName: "recipe.yaml") { url in

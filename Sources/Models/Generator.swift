@@ -45,23 +45,33 @@ public struct GenerationOptions: Sendable, Equatable {
 /// decoder-only models): padding keys are masked out and positions count only real tokens,
 /// so each row gets what it would alone. Tokens are chosen on the host from the downloaded
 /// last-position logits by one `TokenSampler` per row, whose seed derives from the options'
-/// seed and the row, so the first row of a batch draws as a lone prompt with the same seed.
+/// seed and the row, so the first row of a batch draws as a lone prompt with the same seed;
+/// a caller that needs a row's draws not to depend on its place in the batch gives each row
+/// its own seed.
 public struct Generator {
     public let model: LanguageModel
 
     public init(model: LanguageModel) { self.model = model }
 
     /// The continuation of each of `prompts` (non-empty, at most the context length, ids in the
-    /// vocabulary). `onToken(row, token)` sees every new token as soon as it is chosen.
+    /// vocabulary). `seeds`, when given, holds each row's sampling seed (one per prompt), in
+    /// place of the seeds derived from `options.sampling.seed` and the row number.
+    /// `onToken(row, token)` sees every new token as soon as it is chosen.
     public func generate(
-        _ prompts: [[Int32]], options: GenerationOptions, onToken: ((_ row: Int, _ token: Int32) throws -> Void)? = nil
+        _ prompts: [[Int32]], options: GenerationOptions, seeds: [UInt64]? = nil,
+        onToken: ((_ row: Int, _ token: Int32) throws -> Void)? = nil
     ) throws -> [Generation] {
         try validate(prompts, options)
-        var seeds = SeededGenerator(seed: options.sampling.seed)
-        var rows = prompts.map { prompt in
+        if let seeds, seeds.count != prompts.count {
+            throw DeviceError.invalidArgument(
+                operation: "generate", message: "\(seeds.count) seeds for \(prompts.count) prompts")
+        }
+        var derived = SeededGenerator(seed: options.sampling.seed)
+        let rowSeeds = seeds ?? prompts.map { _ in derived.next() }
+        var rows = zip(prompts, rowSeeds).map { prompt, seed in
             GeneratedRow(
                 prompt: prompt, limit: min(options.maxNewTokens, model.config.contextLength - prompt.count),
-                sampler: TokenSampler(options: options.sampling, seed: seeds.next(), context: prompt))
+                sampler: TokenSampler(options: options.sampling, seed: seed, context: prompt))
         }
         let width = prompts.map(\.count).max() ?? 0
         let steps = rows.map(\.limit).max() ?? 0

@@ -157,6 +157,26 @@ final class GenerationTests: XCTestCase {
             try generator.generate(prompts, options: options)[0], try generator.generate(prompts[0], options: options))
     }
 
+    func testGivenRowSeedsMakeARowsDrawsIndependentOfItsPlaceInTheBatch() throws {
+        let model = try load("llama-tiny", on: TestDevices.reference())
+        let generator = Generator(model: model)
+        let prompts = try prompts("llama-tiny")
+        let options = GenerationOptions(
+            maxNewTokens: 8, sampling: SamplingOptions(temperature: 1.1, topK: 40, seed: 5))
+        let seeds: [UInt64] = [101, 202, 303]
+        let together = try generator.generate(prompts, options: options, seeds: seeds)
+        let reordered = try generator.generate(
+            [prompts[2], prompts[0]], options: options, seeds: [seeds[2], seeds[0]])
+        XCTAssertEqual(reordered, [together[2], together[0]])
+        XCTAssertEqual(try generator.generate([prompts[1]], options: options, seeds: [seeds[1]]), [together[1]])
+        XCTAssertNotEqual(
+            try generator.generate(prompts, options: options).map(\.tokens), together.map(\.tokens),
+            "without seeds the rows draw from the options' seed")
+        XCTAssertThrowsError(try generator.generate(prompts, options: options, seeds: [1])) { error in
+            XCTAssertTrue("\(error)".contains("1 seeds for 3 prompts"), "\(error)")
+        }
+    }
+
     // MARK: Sampling
 
     func testSameSeedSameSamplesAndAnotherSeedOthers() throws {
