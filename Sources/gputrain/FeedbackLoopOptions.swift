@@ -50,7 +50,16 @@ struct FeedbackLoopOptions: ParsableArguments {
         _ work: (ChatAnswerSampler, FeedbackModel, Constitution, [[ChatMessage]], (Int, Int) -> Void) throws -> [Record]
     ) throws -> [Record] {
         let constitution = try Constitution.read(URL(fileURLWithPath: constitution))
-        let prompts = try RLPromptDataset.read(URL(fileURLWithPath: prompts)).map(\.messages)
+        let prompts = try GenerationPromptDataset.read(URL(fileURLWithPath: prompts)).map { prompt in
+            switch prompt.content {
+            case .text(let text): return [ChatMessage.user(text)]
+            case .messages(let messages):
+                guard messages.last?.role != .assistant else {
+                    throw prompt.error("the prompt ends with an assistant turn; it should end where the answer begins")
+                }
+                return messages
+            }
+        }
         let device = try deviceOptions.open()
         let options = sampling.options(defaultMaxTokens: 64, defaultTemperature: 1)
         let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
