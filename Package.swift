@@ -62,7 +62,9 @@ let package = Package(
             ]),
         .target(
             name: "Pipeline",
-            dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training"]),
+            dependencies: [
+                "Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training", "AIFeedback",
+            ]),
         .target(name: "Runtime", dependencies: ["Core", "Formats", "ReferenceDevice", "OpenCLDevice"]),
         .target(
             name: "Benchmarking",

@@ -59,6 +59,9 @@ extension Pipeline {
                         card.judgeScore, card.reward.map { String(format: "%.3f", $0) } ?? "–", card.meanLength)))
         }
         report.rewardModel = try rewardModelAccuracy()
+        if config.stages.contains(.reward) || config.stages.contains(.dpo) {
+            report.preferencesSource = config.preferences.source.rawValue
+        }
         // This step's own time so far counts too (the report is its last act).
         var seconds = state.seconds
         seconds["eval", default: 0] += Date().timeIntervalSince(started)

@@ -134,9 +134,16 @@ public final class Pipeline {
     private func linked<Config: PostTrainingConfiguration>(
         _ recipe: Config, _ stage: PipelineConfig.Stage, data file: String
     ) -> Config {
+        linked(recipe, stage, data: data.world.appendingPathComponent(file))
+    }
+
+    /// `recipe` linked into the run: it starts from the model `stage` follows and reads `url`.
+    private func linked<Config: PostTrainingConfiguration>(
+        _ recipe: Config, _ stage: PipelineConfig.Stage, data url: URL
+    ) -> Config {
         var recipe = recipe
         recipe.model.initFrom = initialModel(for: stage).path
-        recipe.data.path = data.world.appendingPathComponent(file).path
+        recipe.data.path = url.path
         return recipe
     }
 
@@ -145,8 +152,8 @@ public final class Pipeline {
         switch stage {
         case .sft: return try train(SFTStage.self, linked(config.sft, stage, data: "sft.jsonl"), folder: folder)
         case .reward:
-            return try train(RewardStage.self, linked(config.reward, stage, data: "preferences.jsonl"), folder: folder)
-        case .dpo: return try train(DPOStage.self, linked(config.dpo, stage, data: "preferences.jsonl"), folder: folder)
+            return try train(RewardStage.self, linked(config.reward, stage, data: preferenceData()), folder: folder)
+        case .dpo: return try train(DPOStage.self, linked(config.dpo, stage, data: preferenceData()), folder: folder)
         case .ppo:
             var recipe = linked(
                 config.ppo(sftChats: data.world.appendingPathComponent("sft.jsonl").path), stage,

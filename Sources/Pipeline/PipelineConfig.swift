@@ -1,6 +1,7 @@
 import Core
 import Datasets
 import Formats
+import Foundation
 import Training
 
 /// The whole story in one recipe (`gputrain pipeline --config configs/tiny-world.yaml`): the
@@ -17,6 +18,42 @@ public struct PipelineConfig: StageConfiguration, Equatable {
         public var vocabSize = 1024
         /// Seed of the world (and of every stage that does not set its own).
         public var seed = 1234
+    }
+
+    /// Where the reward model's and DPO's preference pairs come from (`preferences:`).
+    public struct Preferences: Codable, Equatable, Sendable {
+        /// `generated`: the tiny world's generated pairs; `labeled`: the pairs of `file` (from
+        /// `gputrain label`, or any TRL preference data); `ai`: pairs the SFT model samples and
+        /// a feedback model labels by `constitution` (`gputrain ai-label`).
+        public enum Source: String, ConfigChoice {
+            case generated, labeled, ai
+        }
+
+        public var source = Source.generated
+        /// The preference file of `labeled`.
+        public var file = ""
+        /// The constitution of `ai`.
+        public var constitution = ""
+        /// The feedback model of `ai`: a chat model folder, or `judge` for the tiny world's judge.
+        public var feedbackModel = ""
+
+        /// Throws unless the files `source` needs are given and exist.
+        func validate() throws {
+            func exists(_ path: String) -> Bool { !path.isEmpty && FileManager.default.fileExists(atPath: path) }
+            switch source {
+            case .generated: break
+            case .labeled:
+                try ConfigError.require(
+                    exists(file), "preferences.file", file, mustBe: "an existing preference file for source labeled")
+            case .ai:
+                try ConfigError.require(
+                    exists(constitution), "preferences.constitution", constitution,
+                    mustBe: "an existing constitution.yaml for source ai")
+                try ConfigError.require(
+                    feedbackModel == "judge" || exists(feedbackModel), "preferences.feedback_model", feedbackModel,
+                    mustBe: "an existing chat model folder, or judge (the tiny world's judge), for source ai")
+            }
+        }
     }
 
     /// The final comparison of the models on the held-out questions.
@@ -42,6 +79,7 @@ public struct PipelineConfig: StageConfiguration, Equatable {
     public var dpo = DPOConfig()
     public var ppo = PPOConfig()
     public var grpo = GRPOConfig()
+    public var preferences = Preferences()
     public var eval = Eval()
 
     public init() {
@@ -63,6 +101,7 @@ extension PipelineConfig {
             }
         }
         try KernelVariant.requireRecipeValue(kernels)
+        try preferences.validate()
         try check("pretrain", pretrain)
         for stage in stages {
             switch stage {

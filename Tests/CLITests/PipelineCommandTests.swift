@@ -30,7 +30,8 @@ final class PipelineCommandTests: XCTestCase {
         let report = try XCTUnwrap(
             JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json")))
                 as? [String: Any])
-        XCTAssertEqual(Set(report.keys), ["models", "reward_model", "seconds"])
+        XCTAssertEqual(Set(report.keys), ["models", "reward_model", "seconds", "preferences_source"])
+        XCTAssertEqual(report["preferences_source"] as? String, "generated")
         let models = try XCTUnwrap(report["models"] as? [String: [String: Any]])
         XCTAssertEqual(Set(models.keys), ["base", "sft", "dpo", "ppo"])
         let figures: Set = [
@@ -132,8 +133,22 @@ final class PipelineCommandTests: XCTestCase {
         let lora = ["sft", "reward", "dpo", "ppo"].flatMap {
             ["--set", "\($0).lora.r=4", "--set", "\($0).lora.target_modules=all-linear"]
         }
-        let result = try pipeline(lora + ["--set", "ppo.ptx_coef=0.5"])
+        // The preferences come from AI feedback here: the SFT model's answers, labelled by the judge.
+        let constitution = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("configs/tiny-world-constitution.yaml")
+        let feedback = [
+            "--set", "preferences.source=ai", "--set", "preferences.constitution=\(constitution.path)",
+            "--set", "preferences.feedback_model=judge",
+        ]
+        let result = try pipeline(lora + feedback + ["--set", "ppo.ptx_coef=0.5"])
         XCTAssertEqual(result.status, 0, result.standardError)
+        let labels = try String(
+            contentsOf: out.appendingPathComponent("preferences/ai-labels.jsonl"), encoding: .utf8)
+        XCTAssertTrue(labels.contains("chosen_probability"), labels)
+        let report = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json")))
+                as? [String: Any])
+        XCTAssertEqual(report["preferences_source"] as? String, "ai")
         let ppoMetrics = try String(contentsOf: out.appendingPathComponent("ppo/metrics.jsonl"), encoding: .utf8)
         XCTAssertTrue(ppoMetrics.contains("ptx_avg"), "PPO-ptx found the world's sft.jsonl")
         for stage in ["sft", "reward", "dpo", "ppo", "ppo/value"] {

@@ -42,7 +42,8 @@ final class PipelineReportTests: XCTestCase {
     func testJSONHasExactlyTheSchemaKeysWithNullsAndRoundTrips() throws {
         let report = report()
         let json = try object(JSONSerialization.jsonObject(with: report.jsonData()))
-        XCTAssertEqual(Set(json.keys), ["models", "reward_model", "seconds"])
+        XCTAssertEqual(Set(json.keys), ["models", "reward_model", "seconds", "preferences_source"])
+        XCTAssertTrue(json["preferences_source"] is NSNull, "null when the run set none")
 
         let models = try object(json["models"])
         XCTAssertEqual(Set(models.keys), ["base", "sft", "dpo"], "a model the run did not train is absent")

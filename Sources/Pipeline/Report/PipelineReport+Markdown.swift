@@ -65,10 +65,12 @@ extension PipelineReport {
     }
 
     private func rewardModelSection() -> String {
-        guard let rewardModel else { return "## Reward model\n\nNo reward model was trained." }
+        let source = preferencesSource.map { "\n\nPreference pairs: \($0) (`preferences.source`)." } ?? ""
+        guard let rewardModel else { return "## Reward model\n\nNo reward model was trained." + source }
         let rows = rewardModel.heldoutAccuracyByKind.sorted { $0.key < $1.key }.map { [$0.key, Self.number($0.value)] }
         return
             "## Reward model\n\nHeld-out accuracy (chosen scored above rejected): \(Self.number(rewardModel.heldoutAccuracy))"
+            + source
             + (rows.isEmpty
                 ? "" : "\n\n" + Self.table(header: ["rejected kind", "accuracy"], rows: rows, numericFrom: 1))
     }

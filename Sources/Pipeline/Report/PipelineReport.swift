@@ -91,10 +91,14 @@ public struct PipelineReport: Codable, Equatable, Sendable {
     /// `nil` when the run trained no reward model.
     public var rewardModel: RewardModelAccuracy?
     public var seconds: StageSeconds
+    /// Where the reward model's and DPO's preferences came from (`preferences.source`); nil
+    /// when the run trained on no preferences.
+    public var preferencesSource: String?
 
     enum CodingKeys: String, CodingKey {
         case models, seconds
         case rewardModel = "reward_model"
+        case preferencesSource = "preferences_source"
     }
 
     public init(
@@ -111,6 +115,7 @@ public struct PipelineReport: Codable, Equatable, Sendable {
         try container.encode(models, forKey: .models)
         try container.encodeOrNull(rewardModel, forKey: .rewardModel)
         try container.encode(seconds, forKey: .seconds)
+        try container.encodeOrNull(preferencesSource, forKey: .preferencesSource)
     }
 
     /// The report's name in the pipeline's folder.
