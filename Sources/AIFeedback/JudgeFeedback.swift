@@ -32,17 +32,19 @@ public struct JudgeFeedback: FeedbackModel {
         return scores.reduce(0, +) / Double(max(scores.count, 1))
     }
 
+    /// "Fine." when the answer is right under the principle, else its faults under it ("Wrong.",
+    /// "Wrong form.", "Too long."; every fault for a principle the judge has no component for):
+    /// terse, for models that see 128 tokens.
     public func critique(prompt: [ChatMessage], answer: String, principle: Principle) throws -> String {
-        guard let verdict = judge.judge(prompt: prompt, answer: answer) else {
-            return "The question is not about this world; I cannot judge the answer."
-        }
-        var faults: [String] = []
-        if verdict.correct < 1 { faults.append("it is not correct") }
-        if verdict.followsSystemPrompt < 1 { faults.append("it does not follow the system prompt") }
-        if verdict.concise < 1 { faults.append("it is not concise") }
-        let judged = score(prompt: prompt, answer: answer, principle: principle) ?? verdict.score
-        if judged == 1 { return "Under '\(principle.name)' the answer is fine." }
-        return "Under '\(principle.name)' the answer falls short: " + faults.joined(separator: "; ") + "."
+        guard let verdict = judge.judge(prompt: prompt, answer: answer) else { return "I cannot judge this." }
+        let faults = [
+            ("correct", verdict.correct, "Wrong."),
+            ("follows_system_prompt", verdict.followsSystemPrompt, "Wrong form."),
+            ("concise", verdict.concise, "Too long."),
+        ]
+        let named = faults.contains { $0.0 == principle.name }
+        let found = faults.filter { (!named || $0.0 == principle.name) && $0.1 < 1 }.map(\.2)
+        return found.isEmpty ? "Fine." : found.joined(separator: " ")
     }
 
     public func revise(prompt: [ChatMessage], answer: String, critique: String, principle: Principle) throws -> String {

@@ -19,39 +19,48 @@ public struct LanguageModelFeedback: FeedbackModel {
     }
 
     public func critique(prompt: [ChatMessage], answer: String, principle: Principle) throws -> String {
-        try reply(prompt + [.assistant(answer), .user(principle.critiqueRequest)])
+        try reply(Self.critiqueRequest(prompt: prompt, answer: answer, principle: principle))
     }
 
     public func revise(prompt: [ChatMessage], answer: String, critique: String, principle: Principle) throws -> String {
-        try reply(
-            prompt + [
-                .assistant(answer), .user(principle.critiqueRequest), .assistant(critique),
-                .user(principle.revisionRequest),
-            ])
+        try reply(Self.revisionRequest(prompt: prompt, answer: answer, critique: critique, principle: principle))
     }
 
     public func preferenceProbability(prompt: [ChatMessage], a: String, b: String, principle: Principle) throws
         -> Double
     {
-        let conversation = prompt.map { "\($0.role.rawValue): \($0.content)" }.joined(separator: "\n")
-        let question = """
-            Consider this conversation:
-            \(conversation)
-
-            \(principle.comparisonQuestion)
-            (A) \(a)
-            (B) \(b)
-            Answer with A or B.
-            """
         let tokenizer = sampler.encoder.tokenizer
         guard let tokenA = tokenizer.encode("A", addSpecialTokens: false).first,
             let tokenB = tokenizer.encode("B", addSpecialTokens: false).first, tokenA != tokenB
         else {
             throw FeedbackError("the feedback model's tokenizer has no distinct first tokens for \"A\" and \"B\"")
         }
-        let logProbs = try sampler.firstTokenLogProbs(prompt: [.user(question)], candidates: [tokenA, tokenB])
+        let logProbs = try sampler.firstTokenLogProbs(
+            prompt: Self.comparison(prompt: prompt, a: a, b: b, principle: principle), candidates: [tokenA, tokenB])
         // P(A) among the two choices: σ(log P(A) − log P(B)).
         return 1 / (1 + exp(Double(logProbs[1] - logProbs[0])))
+    }
+
+    /// The conversation that asks which of `a` and `b` follows `principle` better, answered by
+    /// "A" or "B": the conversation so far (a line per message, "role: content"), the
+    /// principle's question, the answers after "A:" and "B:", and "A or B?".
+    public static func comparison(prompt: [ChatMessage], a: String, b: String, principle: Principle) -> [ChatMessage] {
+        let conversation = prompt.map { "\($0.role.rawValue): \($0.content)" }.joined(separator: "\n")
+        return [.user("\(conversation)\n\(principle.comparisonQuestion)\nA: \(a)\nB: \(b)\nA or B?")]
+    }
+
+    /// The conversation that asks for a critique of `answer` under `principle`.
+    public static func critiqueRequest(prompt: [ChatMessage], answer: String, principle: Principle) -> [ChatMessage] {
+        prompt + [.assistant(answer), .user(principle.critiqueRequest)]
+    }
+
+    /// The conversation that asks for `answer` revised by `critique` under `principle`.
+    public static func revisionRequest(prompt: [ChatMessage], answer: String, critique: String, principle: Principle)
+        -> [ChatMessage]
+    {
+        critiqueRequest(prompt: prompt, answer: answer, principle: principle) + [
+            .assistant(critique), .user(principle.revisionRequest),
+        ]
     }
 
     private func reply(_ messages: [ChatMessage]) throws -> String {

@@ -8,7 +8,7 @@ import TinyWorld
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Make and prepare datasets.",
-        subcommands: [TinyWorldCommand.self, PrepareCommand.self, InspectCommand.self])
+        subcommands: [TinyWorldCommand.self, PrepareCommand.self, InspectCommand.self, FeedbackDataCommand.self])
 }
 
 /// `gputrain data tiny-world`: writes the built-in synthetic world (the pipeline's default data).

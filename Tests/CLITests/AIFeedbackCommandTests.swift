@@ -58,7 +58,7 @@ final class AIFeedbackCommandTests: XCTestCase {
             }
         }
         // The one-step model's answers are wrong: the judge revises them into the reference answers.
-        XCTAssertTrue(records.contains { ($0["critique"] as? String)?.contains("falls short") == true })
+        XCTAssertTrue(records.contains { ($0["critique"] as? String).map { $0 != "Fine." } == true })
 
         let labels = root.appendingPathComponent("labels.jsonl")
         let labelled = try CommandRunner.run(
@@ -97,6 +97,29 @@ final class AIFeedbackCommandTests: XCTestCase {
             "dpo", "--config", recipe.path, "--out", root.appendingPathComponent("dpo").path,
         ])
         XCTAssertEqual(dpo.status, 0, dpo.standardError)
+    }
+
+    /// The judge teaches the three tasks, on pairs that name no entity of the held-out questions.
+    func testFeedbackDataTeachesTheThreeTasksAwayFromTheHeldOutEntities() throws {
+        _ = try pretrainedModel()
+        let out = root.appendingPathComponent("feedback.jsonl")
+        let result = try CommandRunner.run([
+            "data", "feedback", "--world", world.path, "--constitution", constitution.path, "--out", out.path,
+        ])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let lines = try objects(out)
+        XCTAssertEqual(Set(lines.compactMap { $0["task"] as? String }), ["critique", "revision", "comparison"])
+        let heldOut = try objects(world.appendingPathComponent("eval_questions.jsonl")).compactMap {
+            $0["subject"] as? String
+        }
+        for line in lines {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: line["prompt"]!), as: UTF8.self)
+            XCTAssertNil(heldOut.first { text.contains($0) }, text)
+        }
+        for line in lines where line["task"] as? String == "comparison" {
+            let answer = try XCTUnwrap((line["completion"] as? [[String: String]])?.first?["content"])
+            XCTAssertTrue(["A", "B"].contains(answer), answer)
+        }
     }
 
     func testBadConstitutionsPromptsAndOutputsAreNamed() throws {
