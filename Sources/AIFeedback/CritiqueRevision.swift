@@ -14,6 +14,19 @@ public struct CritiqueRevision {
         public var original: String
         public var critique: String
         public var principle: String
+
+        /// The records of a `critique-revise` output; a line that is not one names the file and line.
+        public static func read(_ url: URL) throws -> [Record] {
+            try TextLines.read(url).filter { !$0.isBlank }.map { line in
+                do {
+                    return try JSONDecoder().decode(Record.self, from: Data(line.text.utf8))
+                } catch {
+                    throw DatasetError.line(
+                        url.path, line.number, "not a critique-revise record (prompt, completion, original, "
+                            + "critique, principle): \(error)")
+                }
+            }
+        }
     }
 
     public let policy: ChatAnswerSampler
