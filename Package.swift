@@ -25,6 +25,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
@@ -55,6 +56,14 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: ["Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training"]),
+        .target(
+            name: "Feedback",
+            dependencies: [
+                "Core", "Formats", "Datasets", "Models", "Inference",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ],
+            resources: [.embedInCode("LabelPage.html")]
+        ),
         .target(name: "Runtime", dependencies: ["Core", "Formats", "ReferenceDevice", "OpenCLDevice"]),
         .target(
             name: "Benchmarking",
@@ -66,7 +75,7 @@ let package = Package(
             name: "gputrain",
             dependencies: [
                 "Runtime", "Benchmarking", "Core", "Tensors", "Datasets", "TinyWorld", "Inference", "Training",
-                "Pipeline",
+                "Pipeline", "Feedback",
                 "Models", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -14,7 +14,8 @@ struct GPUTrain: ParsableCommand {
             PipelineCommand.self,
             PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, ORPOCommand.self,
             KTOCommand.self, PPOCommand.self, GRPOCommand.self,
-            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
+            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, LabelCommand.self,
+            ExportCommand.self,
             BenchCommand.self, SelfCheckCommand.self, TuneCommand.self,
         ])
 
