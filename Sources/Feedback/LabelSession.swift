@@ -131,10 +131,13 @@ public final class LabelSession {
                     throw LabelError(
                         "\(at) ranked other answers than \(promptsURL.path):\(prompt.line) gives; \(fix)")
                 }
-            } else if record.sampling != sampling {
+            } else if record.sampling != sampling, let recorded = record.sampling, let sampling {
                 throw LabelError(
-                    "\(at) ranked answers sampled with \(record.sampling?.summary ?? "no model (answers given)"), "
-                        + "but this run samples with \(sampling?.summary ?? "no model"); \(fix)")
+                    "\(at) ranked answers sampled with \(recorded.differences(from: sampling).joined(separator: ", ")), "
+                        + "but this run asks for \(sampling.differences(from: recorded).joined(separator: ", ")); \(fix)"
+                )
+            } else if record.sampling != sampling {
+                throw LabelError("\(at) ranked answers given by the prompts file, but this run samples them; \(fix)")
             }
         }
     }

@@ -78,10 +78,19 @@ public struct SamplingSettings: Equatable, Sendable {
             repetitionPenalty: Float(penalty), seed: seed, maxTokens: maxTokens, system: system)
     }
 
-    /// The settings in words, for the message that refuses a session made with others.
-    public var summary: String {
-        "model \(model), n \(n), temperature \(temperature), top_k \(topK.map(String.init) ?? "none"), "
-            + "top_p \(topP), repetition_penalty \(repetitionPenalty), seed \(seed), max_tokens \(maxTokens), "
-            + "system \(system.map { "\"\($0)\"" } ?? "none")"
+    /// Each setting by its session-file name, in words.
+    private var fields: [(name: String, value: String)] {
+        [
+            ("model", model), ("n", String(n)), ("temperature", "\(temperature)"),
+            ("top_k", topK.map(String.init) ?? "none"), ("top_p", "\(topP)"),
+            ("repetition_penalty", "\(repetitionPenalty)"), ("seed", String(seed)), ("max_tokens", String(maxTokens)),
+            ("system", system.map { "\"\($0)\"" } ?? "none"),
+        ]
+    }
+
+    /// The settings that differ from `other`'s, in words ("max_tokens 12"), for the message that
+    /// refuses a session made with other settings.
+    public func differences(from other: SamplingSettings) -> [String] {
+        zip(fields, other.fields).filter { $0.0.value != $0.1.value }.map { "\($0.0.name) \($0.0.value)" }
     }
 }
