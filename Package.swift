@@ -108,7 +108,7 @@ let package = Package(
             ], exclude: ["make_loss_fixtures.py", "make_trl_fixtures.py"]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"],
-            exclude: ["Shims"]),
+            exclude: ["Shims", "label_browser.py"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict
     // concurrency checking would add annotations without catching real races here.

@@ -159,7 +159,17 @@ final class LabelCommandTests: XCTestCase {
         let ended = try CommandRunner.run(arguments, input: "")
         XCTAssertEqual(ended.status, 0, ended.standardError)
         XCTAssertTrue(ended.standardOutput.contains("Stopped at prompt 2 of 3 (1 decided)"), ended.standardOutput)
-        XCTAssertEqual(try Self.jsonLines(out).count, 6)
+        // Ctrl-C (SIGINT) while a prompt waits: the decisions are already on disk.
+        let interrupted = try PseudoTerminal(arguments)
+        try interrupted.read(until: "Prompt 2 of 3")
+        interrupted.type("4 3 2 1")
+        try interrupted.read(until: "Prompt 3 of 3")
+        kill(interrupted.process.processIdentifier, SIGINT)
+        XCTAssertEqual(interrupted.wait(), 128 + SIGINT)
+        XCTAssertTrue(
+            interrupted.standardError().contains("interrupted: 2 of 3 prompts decided"), interrupted.standardError())
+        XCTAssertEqual(try Self.jsonLines(out).count, 12)
+        XCTAssertEqual(try Self.jsonLines(session).count, 2)
     }
 
     func testAPartialLastLineIsDropped() throws {
