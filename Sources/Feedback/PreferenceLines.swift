@@ -3,7 +3,7 @@ import Foundation
 
 /// The output of `gputrain label`: TRL preference lines `{"prompt", "chosen", "rejected"}`, one
 /// per ordered pair a ranking implies, made from the session's records (the session is the
-/// source of truth; this file is regenerated after every decision).
+/// source of truth; this file is regenerated after every decision). docs/formats.md §4.7.
 public enum PreferenceLines {
     /// The preference lines of `record` (none when skipped). The prompt is written as given;
     /// with a message-list prompt the answers are `[{"role": "assistant", "content": …}]` (TRL's

@@ -10,7 +10,7 @@ import Foundation
 /// The session file of `gputrain label`: one `LabelRecord` per line, in the order the prompts
 /// were decided. Each decision is appended and flushed to disk before anything else is
 /// written, so a crash or a kill loses at most the decision being written; undo rewrites the
-/// file atomically without its last line.
+/// file atomically without its last line. docs/formats.md §4.7.
 public struct SessionFile {
     public let url: URL
 

@@ -246,6 +246,12 @@ final class LabelCommandTests: XCTestCase {
             XCTAssertNotNil(pair["chosen"] as? [[String: String]], "a message-list prompt gets assistant messages")
         }
         XCTAssertLessThanOrEqual(pairs.count, 6)
+        // The pairs are preference data as the reward model and DPO read it.
+        let inspected = try CommandRunner.run([
+            "data", "inspect", "--model", model.path, "--data", out.path, "--n", "6",
+        ])
+        XCTAssertEqual(inspected.status, 0, inspected.standardError)
+        XCTAssertTrue(inspected.standardOutput.contains("pair \(pairs.count) rejected"), inspected.standardOutput)
 
         // Other settings would show other answers: the session is refused, and left as it is.
         let before = try Data(contentsOf: session)
