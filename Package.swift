@@ -80,7 +80,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "Fuzzing", dependencies: ["Formats", "Datasets", "Training"]),
+        .executableTarget(name: "Fuzzing", dependencies: ["Formats", "Datasets", "Training", "Feedback"]),
         .target(
             name: "TestSupport",
             dependencies: ["Core", "Tensors", "Models", "ReferenceDevice", "OpenCLDevice", "Runtime"],

@@ -1,4 +1,5 @@
 import Datasets
+import Feedback
 import Formats
 import Foundation
 import Training
@@ -35,6 +36,8 @@ struct FuzzTarget {
             _ = try? SFTDataset.read(url)
             _ = try? PreferenceDataset.read(url)
             _ = try? UnpairedPreferenceDataset.read(url)
+            _ = try? RankingPromptDataset.read(url)
+            _ = try? SessionFile(url: url).read()
             _ = try RLPromptDataset.read(url)
         },
         FuzzTarget(name: "yaml-recipe", fileName: "recipe.yaml") { url in
