@@ -5,7 +5,8 @@ It starts `gputrain label --web 0`, reads the page's address from its standard o
 first prompt by clicking the answers, the second by typing their numbers and Enter, kills the
 server with SIGKILL, starts it again (it must resume at the third prompt), takes back the second
 ranking with the Undo button and ranks it again by clicking, clears a half-made ranking of the
-third with Backspace and ranks it by clicking, and waits for the page's done state and the
+third (a tie made with the `=` key) with Backspace, ranks it by clicking with the first two the
+wrong way round and dragging them into order, and waits for the page's done state and the
 server's exit. Rankings are given as JSON, 0-based answer indices best first (full orders).
 
 Usage: label_browser.py --gputrain BIN --prompts FILE --out FILE --rankings JSON
@@ -50,13 +51,38 @@ def wait_for_index(driver, index):
     )
 
 
-def click_ranking(driver, ranking):
+def click_answers(driver, ranking):
+    """Clicks the answers of a full order, best first."""
     for group in ranking:
         assert len(group) == 1, "the test ranks full orders"
         driver.find_element(By.ID, f"answer-{group[0]}").click()
+
+
+def check_places(driver, ranking):
+    """Checks that each answer shows its place in `ranking` (a full order)."""
     places = [driver.find_element(By.CSS_SELECTOR, f"#answer-{g[0]} .place").text for g in ranking]
     assert places == [f"#{n + 1}" for n in range(len(ranking))], places
+
+
+def click_ranking(driver, ranking):
+    click_answers(driver, ranking)
+    check_places(driver, ranking)
     driver.find_element(By.ID, "submit").click()
+
+
+def chips(driver):
+    return [chip.text for chip in driver.find_elements(By.CSS_SELECTOR, "#order li")]
+
+
+# Drags the chip at `source` onto the chip at `target` as a person's mouse would, through the
+# page's HTML5 drag-and-drop handlers (WebDriver's own drag does not fire those in Chromium).
+DRAG = """
+const chips = document.querySelectorAll("#order li");
+const transfer = new DataTransfer();
+chips[arguments[0]].dispatchEvent(new DragEvent("dragstart", {dataTransfer: transfer, bubbles: true}));
+chips[arguments[1]].dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+chips[arguments[1]].dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+"""
 
 
 def type_ranking(driver, ranking):
@@ -109,12 +135,23 @@ def main():
         wait_for_index(driver, 1)
         click_ranking(driver, rankings[1])
         wait_for_index(driver, 2)
-        driver.find_element(By.ID, f"answer-{rankings[2][0][0]}").click()
+        # A tie with the toggle's key, then Backspace clears it.
+        first, second = rankings[2][0][0], rankings[2][1][0]
+        driver.find_element(By.ID, f"answer-{first}").click()
+        driver.find_element(By.TAG_NAME, "body").send_keys("=")
+        driver.find_element(By.ID, f"answer-{second}").click()
+        assert chips(driver) == [f"{first + 1} = {second + 1}"], chips(driver)
+        assert not driver.find_element(By.ID, "tie").is_selected(), "the toggle ties one pick"
         if args.screenshot:
             driver.save_screenshot(args.screenshot)
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.BACKSPACE)
+        assert chips(driver) == [], chips(driver)
         assert driver.find_element(By.ID, "submit").get_attribute("disabled") is not None
-        click_ranking(driver, rankings[2])
+        # The first two clicked the wrong way round, then the second chip dragged before the first.
+        click_answers(driver, [rankings[2][1], rankings[2][0]] + rankings[2][2:])
+        driver.execute_script(DRAG, 1, 0)
+        check_places(driver, rankings[2])
+        driver.find_element(By.ID, "submit").click()
         wait_for_index(driver, "done")
         WebDriverWait(driver, TIMEOUT).until(lambda d: d.find_element(By.ID, "done").is_displayed())
         summary = driver.find_element(By.ID, "summary").text
