@@ -43,15 +43,19 @@ public enum LabelWebServer {
         let server = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: port), timeout: 600, logger: .disabled)
         let (done, doneSignal) = AsyncStream<Void>.makeStream()
         let page = String(decoding: PackageResources.LabelPage_html, as: UTF8.self)
-        await server.appendRoute("GET /") { _ in
-            HTTPResponse(
+        let guardian = RequestGuard()
+        await server.appendRoute("GET /") { request in
+            if let refusal = guardian.refusal(of: request) { return refusal }
+            return HTTPResponse(
                 statusCode: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                 body: Data(page.utf8))
         }
-        await server.appendRoute("GET /api/state") { _ in
-            await respond(queue) { session in try session.state() }
+        await server.appendRoute("GET /api/state") { request in
+            if let refusal = guardian.refusal(of: request) { return refusal }
+            return await respond(queue) { session in try session.state() }
         }
         await server.appendRoute("POST /api/rank") { request in
+            if let refusal = guardian.refusal(of: request) { return refusal }
             let body = try await request.bodyData
             return await respond(queue, finished: doneSignal) { session in
                 let request = try APIRequest(body)
@@ -66,6 +70,7 @@ public enum LabelWebServer {
             }
         }
         await server.appendRoute("POST /api/skip") { request in
+            if let refusal = guardian.refusal(of: request) { return refusal }
             let body = try await request.bodyData
             return await respond(queue, finished: doneSignal) { session in
                 let index = try APIRequest(body).index()
@@ -74,8 +79,9 @@ public enum LabelWebServer {
                 return try session.state()
             }
         }
-        await server.appendRoute("POST /api/undo") { _ in
-            await respond(queue) { session in
+        await server.appendRoute("POST /api/undo") { request in
+            if let refusal = guardian.refusal(of: request) { return refusal }
+            return await respond(queue) { session in
                 guard try session.undo() else { throw LabelError("nothing to undo") }
                 return try session.state()
             }
@@ -100,6 +106,7 @@ public enum LabelWebServer {
                 guard case .ip4(_, let bound)? = await server.listeningAddress else {
                     throw LabelError("the web server listens, but not on an IPv4 address")
                 }
+                guardian.port = bound
                 // A process killed between a decision's two writes left the output one behind.
                 try await queue.perform { try $0.refreshOutput() }
                 try onListening(URL(string: "http://127.0.0.1:\(bound)/")!)
@@ -152,6 +159,37 @@ public enum LabelWebServer {
             statusCode: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: value.serializedData())
+    }
+}
+
+/// Refuses requests that the page did not make: any whose `Host` is not this server's own
+/// address (another site's page reaching 127.0.0.1 through a DNS name it controls), and a POST
+/// without a JSON content type (a form or a script of another site can send one without asking;
+/// a JSON one needs the server's consent, which it never gives).
+private final class RequestGuard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listeningPort: UInt16?
+
+    /// The port the server listens on, once it does.
+    var port: UInt16? {
+        get { lock.withLock { listeningPort } }
+        set { lock.withLock { listeningPort = newValue } }
+    }
+
+    /// An error response for a request to refuse; `nil` for one to answer.
+    func refusal(of request: HTTPRequest) -> HTTPResponse? {
+        guard let port, let host = request.headers[.host]?.lowercased(),
+            host == "127.0.0.1:\(port)" || host == "localhost:\(port)"
+        else {
+            return HTTPResponse(statusCode: .forbidden, body: Data("this server answers only http://127.0.0.1/\n".utf8))
+        }
+        if request.method == .POST,
+            request.headers[.contentType]?.lowercased().hasPrefix("application/json") != true
+        {
+            return HTTPResponse(
+                statusCode: .unsupportedMediaType, body: Data("the API takes application/json requests\n".utf8))
+        }
+        return nil
     }
 }
 

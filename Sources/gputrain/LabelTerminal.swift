@@ -49,17 +49,36 @@ struct LabelTerminal {
     private func show(_ state: LabelState, index: Int) {
         var text = "\n── Prompt \(index + 1) of \(state.total) · \(state.ranked) ranked · "
         text += "\(state.skipped) skipped ──\n"
-        if let system = state.system { text += "system: \(system)\n" }
-        for message in state.prompt?.messages ?? [] { text += "\(message.role.rawValue): \(message.content)\n" }
+        if let system = state.system { text += "system: \(Self.visible(system))\n" }
+        for message in state.prompt?.messages ?? [] {
+            text += "\(message.role.rawValue): \(Self.visible(message.content))\n"
+        }
         text += "\n"
         for (number, answer) in state.answers.enumerated() {
             let lines =
-                answer.isEmpty ? ["(empty answer)"] : answer.split(separator: "\n", omittingEmptySubsequences: false)
+                answer.isEmpty
+                ? ["(empty answer)"]
+                : Self.visible(answer).split(separator: "\n", omittingEmptySubsequences: false)
             text += "[\(number + 1)] " + lines.joined(separator: "\n    ") + "\n"
         }
         text += "\nRank best first (e.g. \(TerminalCommand.example(state.answers.count)); ties 2=1), "
         text += "s skip, u undo, q quit, ? help\n"
         Self.write(text)
+    }
+
+    /// `text` with control characters other than newlines and tabs escaped (`\u{1B}`): a sampled
+    /// answer may hold any bytes, and an escape sequence would act on the terminal instead of
+    /// showing.
+    static func visible(_ text: String) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control, scalar != "\n", scalar != "\t" {
+                shown += scalar.escaped(asASCII: false)
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
     }
 
     private func stop(at index: Int) {
