@@ -13,6 +13,8 @@ import Foundation
 ///   best group first), `POST /api/skip` with `{"index": i}`, `POST /api/undo`: each answers with
 ///   the new state, or an error status with `{"error": message}`.
 ///
+/// Requests that another site's page could make are refused (`RequestGuard`).
+///
 /// When the last prompt is decided the server stops (after the answer to that request has gone
 /// out) and `serve` returns, so a finished session ends the command as the terminal one does.
 public enum LabelWebServer {
@@ -115,13 +117,9 @@ public enum LabelWebServer {
                 try await Task.sleep(nanoseconds: 300_000_000)
                 return true
             }
-            while let finished = try await group.next() {
-                if finished {
-                    group.cancelAll()
-                    await server.stop(timeout: 1)
-                    return
-                }
-            }
+            // The first task to end ends both: every prompt decided, or the server gone.
+            if try await group.next() == true { await server.stop(timeout: 1) }
+            group.cancelAll()
         }
     }
 
