@@ -278,7 +278,7 @@ final class LabelCommandTests: XCTestCase {
         func refused(_ lines: [String], _ extra: [String] = [], expect: [String]) throws {
             let prompts = try writeFile(lines.joined(separator: "\n") + "\n", named: "bad.jsonl", in: root)
             let result = try CommandRunner.run(
-                ["label", "--prompts", prompts.path, "--out", out.path] + extra, input: "1 2\n")
+                ["label", "--prompts", prompts.path, "--out", out.path] + extra, input: "")
             XCTAssertNotEqual(result.status, 0, "\(lines)")
             for text in expect {
                 XCTAssertTrue(result.standardError.contains(text), "'\(text)' not in: \(result.standardError)")
