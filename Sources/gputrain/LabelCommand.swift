@@ -35,7 +35,9 @@ struct LabelCommand: ParsableCommand {
     @Option(help: "A system message before each prompt the model answers.")
     var system: String?
 
-    @Option(help: "Serve a web page on 127.0.0.1:PORT instead of the terminal (0: a free port).")
+    @Option(
+        help: ArgumentHelp(
+            "Serve a web page on 127.0.0.1:PORT instead of the terminal (0: a free port).", valueName: "port"))
     var web: Int?
 
     @Option(help: "The session file, one line per decision (default: <out>.session.jsonl).")
