@@ -25,6 +25,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
@@ -65,6 +66,14 @@ let package = Package(
             dependencies: [
                 "Core", "Formats", "Datasets", "Models", "Tensors", "TinyWorld", "Inference", "Training", "AIFeedback",
             ]),
+        .target(
+            name: "HumanFeedback",
+            dependencies: [
+                "Core", "Formats", "Datasets", "Models", "Inference",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ],
+            resources: [.embedInCode("LabelPage.html")]
+        ),
         .target(name: "Runtime", dependencies: ["Core", "Formats", "ReferenceDevice", "OpenCLDevice"]),
         .target(
             name: "Benchmarking",
@@ -76,12 +85,12 @@ let package = Package(
             name: "gputrain",
             dependencies: [
                 "Runtime", "Benchmarking", "Core", "Tensors", "Datasets", "TinyWorld", "Inference", "Training",
-                "Pipeline", "AIFeedback",
+                "Pipeline", "AIFeedback", "HumanFeedback",
                 "Models", "Formats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "Fuzzing", dependencies: ["Formats", "Datasets", "Training"]),
+        .executableTarget(name: "Fuzzing", dependencies: ["Formats", "Datasets", "Training", "HumanFeedback"]),
         .target(
             name: "TestSupport",
             dependencies: ["Core", "Tensors", "Models", "ReferenceDevice", "OpenCLDevice", "Runtime"],
@@ -109,7 +118,7 @@ let package = Package(
             ], exclude: ["make_loss_fixtures.py", "make_trl_fixtures.py"]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport", "Benchmarking", "Models", "Formats", "Core"],
-            exclude: ["Shims"]),
+            exclude: ["Shims", "label_browser.py"]),
     ],
     // Swift 5 mode: the device objects are used from one thread at a time, and strict
     // concurrency checking would add annotations without catching real races here.

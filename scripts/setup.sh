@@ -5,8 +5,10 @@
 #
 # With --tests it also makes the project's Python environment .venv/ (reused when it is there)
 # with the real clients the interop tests use: tokenizers, safetensors, gguf, numpy, torch,
-# transformers, peft and llama-cpp-python (scripts/interop-requirements.txt). The first time
-# this downloads a few GB of wheels and builds llama.cpp (about 15 minutes on two cores).
+# transformers, peft and llama-cpp-python (scripts/interop-requirements.txt), and selenium, with
+# which the test of `gputrain label --web` drives Chromium through chromium-driver (both from apt).
+# The first time this downloads a few GB of wheels and builds llama.cpp (about 15 minutes on two
+# cores).
 # --tests also installs the other two OpenCL implementations that scripts/test.sh runs the
 # tests on: Oclgrind (apt), and Intel's OpenCL CPU runtime (intel-opencl-rt from PyPI, plus
 # intel-cmplr-lib-rt, whose maths libraries it needs but does not depend on) in its own
@@ -23,7 +25,7 @@ for argument in "$@"; do
     esac
 done
 packages=(pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo libclblast-dev libopenblas-dev)
-if $tests; then packages+=(python3 python3-venv cmake build-essential oclgrind); fi
+if $tests; then packages+=(python3 python3-venv cmake build-essential oclgrind chromium chromium-driver); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

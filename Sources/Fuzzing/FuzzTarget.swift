@@ -1,4 +1,5 @@
 import Datasets
+import HumanFeedback
 import Formats
 import Foundation
 import Training
@@ -36,6 +37,8 @@ struct FuzzTarget {
             _ = try? PreferenceDataset.read(url)
             _ = try? UnpairedPreferenceDataset.read(url)
             _ = try? GenerationPromptDataset.read(url)
+            _ = try? RankingPromptDataset.read(url)
+            _ = try? SessionFile(url: url).read()
             _ = try RLPromptDataset.read(url)
         },
         FuzzTarget(name: "yaml-recipe", fileName: "recipe.yaml") { url in

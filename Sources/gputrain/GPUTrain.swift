@@ -15,7 +15,8 @@ struct GPUTrain: ParsableCommand {
             PretrainCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, ORPOCommand.self,
             KTOCommand.self, PPOCommand.self, GRPOCommand.self, CritiqueReviseCommand.self, AILabelCommand.self,
             JudgeCommand.self,
-            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, ExportCommand.self,
+            EvalCommand.self, ScoreCommand.self, GenerateCommand.self, ChatCommand.self, LabelCommand.self,
+            ExportCommand.self,
             BenchCommand.self, SelfCheckCommand.self, TuneCommand.self,
         ])
 

@@ -1,17 +1,19 @@
 import ArgumentParser
 import Models
 
-/// How `generate` and `chat` pick each new token, and how many they make: the same options,
-/// checked the same way, for both. Only the defaults of the temperature and the token limit
-/// differ, so the command gives them (`generate` samples like transformers' `generate`, `chat`
-/// answers greedily).
+/// How `generate`, `chat` and `label` pick each new token, and how many they make: the same
+/// options, checked the same way, for all. Only the defaults of the temperature and the token
+/// limit differ, so the command gives them (`generate` and `label` sample like transformers'
+/// `generate`, `chat` answers greedily).
 struct SamplingArguments: ParsableArguments {
-    @Option(help: "New tokens at most (per answer in a chat). Default: 64 for generate, 128 for chat.")
+    @Option(help: "New tokens at most (per answer in a chat). Default: 64 for generate and label, 128 for chat.")
     var maxTokens: Int?
 
     @Option(
-        help:
-            "Sampling temperature; 0 always picks the most likely token (greedy). Default: 1 for generate, 0 for chat.")
+        help: """
+            Sampling temperature; 0 always picks the most likely token (greedy). Default: 1 for generate and \
+            label, 0 for chat.
+            """)
     var temperature: Float?
 
     @Option(help: "Sample among the K most likely tokens only.")

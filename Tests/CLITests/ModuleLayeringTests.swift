@@ -12,13 +12,13 @@ final class ModuleLayeringTests: XCTestCase {
         "ReferenceDevice": 1, "OpenCLDevice": 1, "Tensors": 1, "Formats": 1,
         "Optimizers": 2, "Models": 2, "Datasets": 2,
         "TinyWorld": 3, "Inference": 3, "Runtime": 3,
-        "Training": 4, "AIFeedback": 4,
+        "Training": 4, "AIFeedback": 4, "HumanFeedback": 4,
         "Pipeline": 5, "Benchmarking": 5, "Fuzzing": 5,
         "gputrain": 6,
     ]
     /// The modules that must stay device-agnostic.
     private static let deviceAgnostic = [
-        "Tensors", "Optimizers", "Models", "Datasets", "TinyWorld", "Inference", "Training", "AIFeedback", "Pipeline",
+        "Tensors", "Optimizers", "Models", "Datasets", "TinyWorld", "Inference", "Training", "AIFeedback", "Pipeline", "HumanFeedback",
     ]
     private static let backends: Set = ["ReferenceDevice", "OpenCLDevice", "COpenCL"]
 

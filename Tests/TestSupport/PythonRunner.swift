@@ -57,6 +57,8 @@ public enum PythonRunner {
     /// Why no suitable Python was found.
     public struct Unavailable: Error {
         public var reason: String
+
+        public init(reason: String) { self.reason = reason }
     }
 
     /// Runs `executable arguments…` (looked up on the PATH) and returns its exit status and
