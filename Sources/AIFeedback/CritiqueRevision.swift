@@ -22,7 +22,8 @@ public struct CritiqueRevision {
                     return try JSONDecoder().decode(Record.self, from: Data(line.text.utf8))
                 } catch {
                     throw DatasetError.line(
-                        url.path, line.number, "not a critique-revise record (prompt, completion, original, "
+                        url.path, line.number,
+                        "not a critique-revise record (prompt, completion, original, "
                             + "critique, principle): \(error)")
                 }
             }

@@ -1,7 +1,7 @@
 import Datasets
-import HumanFeedback
 import Formats
 import Foundation
+import HumanFeedback
 import Training
 
 /// One reader under fuzzing: its name, the folder of its seed corpus, and how one input is

@@ -1,6 +1,6 @@
 import AIFeedback
-import Formats
 import ArgumentParser
+import Formats
 import Foundation
 import Inference
 import Pipeline

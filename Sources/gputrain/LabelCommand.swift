@@ -1,6 +1,6 @@
 import ArgumentParser
-import HumanFeedback
 import Foundation
+import HumanFeedback
 import Runtime
 
 /// `gputrain label`: a person ranks N answers per prompt, in the terminal or on a local web page;

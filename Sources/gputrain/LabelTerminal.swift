@@ -1,5 +1,5 @@
-import HumanFeedback
 import Foundation
+import HumanFeedback
 
 /// The terminal front end of `gputrain label`: prints the prompt and its numbered answers, reads
 /// one command per line (a ranking, s, u, q, ?) and hands it to the session. End of input quits.

@@ -18,7 +18,8 @@ final class ModuleLayeringTests: XCTestCase {
     ]
     /// The modules that must stay device-agnostic.
     private static let deviceAgnostic = [
-        "Tensors", "Optimizers", "Models", "Datasets", "TinyWorld", "Inference", "Training", "AIFeedback", "Pipeline", "HumanFeedback",
+        "Tensors", "Optimizers", "Models", "Datasets", "TinyWorld", "Inference", "Training", "AIFeedback", "Pipeline",
+        "HumanFeedback",
     ]
     private static let backends: Set = ["ReferenceDevice", "OpenCLDevice", "COpenCL"]
 
