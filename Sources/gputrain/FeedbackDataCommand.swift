@@ -24,9 +24,6 @@ struct FeedbackDataCommand: ParsableCommand {
     @Option(help: "The output JSONL file.")
     var out: String
 
-    @Option(help: "Seed of the principles drawn.")
-    var seed: UInt64 = 0
-
     @Flag(help: "Replace --out if it exists.")
     var overwrite = false
 
@@ -40,7 +37,7 @@ struct FeedbackDataCommand: ParsableCommand {
         let heldOut = try ChatEvaluation.readQuestions(folder.appendingPathComponent("eval_questions.jsonl"))
         let all = try PreferenceDataset.read(folder.appendingPathComponent("preferences.jsonl"))
         let pairs = FeedbackTasks.pairs(all, avoiding: Set(heldOut.map(\.subject)))
-        let lines = try FeedbackTasks(teacher: teacher, constitution: constitution, seed: seed).lines(pairs)
+        let lines = try FeedbackTasks(teacher: teacher, constitution: constitution).lines(pairs)
         try AtomicFile.write(try JSONLines.data(lines), to: URL(fileURLWithPath: out))
         let counts = Dictionary(grouping: lines, by: \.task).mapValues(\.count).sorted { $0.key < $1.key }
         print(
