@@ -1,6 +1,7 @@
 import Datasets
 import Formats
 import Foundation
+import Inference
 
 /// Stage two of Constitutional AI (RL from AI feedback; Bai et al., arXiv:2212.08073, §4): for
 /// each prompt, the policy samples two answers, the feedback model is asked which better follows

@@ -1,6 +1,7 @@
 import Datasets
 import Formats
 import Foundation
+import Inference
 
 /// Stage one of Constitutional AI (Bai et al., arXiv:2212.08073, §3): for each prompt, the
 /// policy answers, the feedback model critiques the answer under a principle drawn for that

@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import Inference
 
 /// A chat model as the feedback model, in the Constitutional AI form (Bai et al.,
 /// arXiv:2212.08073): the critique request follows the conversation and its answer as the next

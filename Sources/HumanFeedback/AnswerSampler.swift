@@ -28,11 +28,16 @@ public final class AnswerSampler {
         contextLength = try ModelFolder.config(of: folder.url).contextLength
     }
 
-    /// The token ids the model reads for `prompt`.
-    func promptIDs(_ prompt: RankingPrompt) -> [Int32] {
+    /// The conversation the model answers for `prompt`: `--system` first unless it has a system message.
+    func messages(_ prompt: RankingPrompt) -> [ChatMessage] {
         var messages = prompt.messages
         if let system = settings.system, messages.first?.role != .system { messages.insert(.system(system), at: 0) }
-        return folder.encoder.encodePrompt(messages).map(Int32.init)
+        return messages
+    }
+
+    /// The token ids the model reads for `prompt`.
+    func promptIDs(_ prompt: RankingPrompt) -> [Int32] {
+        folder.encoder.encodePrompt(messages(prompt)).map(Int32.init)
     }
 
     /// Throws unless `prompt` leaves the model room to answer, naming the prompts file's line.
@@ -47,22 +52,15 @@ public final class AnswerSampler {
 
     /// The `settings.n` answers to prompt `index` (without the end-of-turn token).
     public func answers(to prompt: RankingPrompt, index: Int) throws -> [String] {
-        let model = try loadedModel()
-        var options = GenerationOptions(
-            maxNewTokens: settings.maxTokens, stopTokens: folder.encoder.stopTokens(for: model.config),
+        let options = GenerationOptions(
+            maxNewTokens: settings.maxTokens,
             sampling: SamplingOptions(
                 temperature: settings.temperature, topK: settings.topK, topP: settings.topP,
-                repetitionPenalty: settings.repetitionPenalty, seed: 0))
+                repetitionPenalty: settings.repetitionPenalty))
         var seeds = SeededGenerator(seed: settings.seed)
         for _ in 0..<index { _ = seeds.next() }
-        options.sampling.seed = seeds.next()
-        let ids = promptIDs(prompt)
-        let generations = try Generator(model: model).generate(
-            [[Int32]](repeating: ids, count: settings.n), options: options)
-        return generations.map { generation in
-            let tokens = generation.tokens.filter { !options.stopTokens.contains($0) }.map(Int.init)
-            return folder.tokenizer.decode(tokens, skipSpecialTokens: true)
-        }
+        return try ChatAnswerSampler(model: try loadedModel(), encoder: folder.encoder, options: options).answers(
+            to: messages(prompt), count: settings.n, seed: seeds.next())
     }
 
     private func loadedModel() throws -> LanguageModel {

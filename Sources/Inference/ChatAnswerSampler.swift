@@ -1,13 +1,13 @@
 import Core
 import Datasets
 import Formats
-import Inference
 import Models
 import Tensors
 
-/// Samples answers of a chat model to conversations: the conversation rendered with an open
-/// assistant turn, continued until the end-of-turn token or `options.maxNewTokens`, decoded
-/// without its stop token. The answers of one conversation are one batch.
+/// Samples answers of a chat model to conversations (`gputrain label`, `critique-revise`,
+/// `ai-label`): the conversation rendered with an open assistant turn, continued until the
+/// end-of-turn token or `options.maxNewTokens`, decoded without its stop token. The answers of
+/// one conversation are one batch.
 public struct ChatAnswerSampler {
     public let model: LanguageModel
     public let encoder: ChatEncoder
