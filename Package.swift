@@ -35,7 +35,7 @@ let package = Package(
             resources: kernelFiles.map { .embedInCode($0) }
         ),
         .target(
-            name: "BuiltInRecipes", path: "configs", exclude: ["tiny-world-constitution.yaml"],
+            name: "BuiltInRecipes", path: "configs", exclude: ["constitutions"],
             resources: recipeFiles.map { .embedInCode($0) }),
         .target(name: "Core"),
         .target(name: "ReferenceDevice", dependencies: ["Core"]),
@@ -102,7 +102,8 @@ let package = Package(
             name: "TensorsTests", dependencies: ["TestSupport", "Core", "Tensors", "ReferenceDevice", "OpenCLDevice"]),
         .testTarget(
             name: "OptimizersTests",
-            dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"]),
+            dependencies: ["TestSupport", "Core", "Tensors", "Optimizers", "ReferenceDevice", "OpenCLDevice"],
+            exclude: ["Fixtures/README.md"]),
         .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "TinyWorld"]),
         .testTarget(

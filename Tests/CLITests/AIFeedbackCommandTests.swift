@@ -9,7 +9,7 @@ final class AIFeedbackCommandTests: XCTestCase {
     private var root: URL!
     private let constitution = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-            "configs/tiny-world-constitution.yaml")
+            "configs/constitutions/tiny-world.yaml")
 
     override func setUpWithError() throws {
         root = try makeScratchFolder("ai-feedback-cli")

@@ -135,7 +135,7 @@ final class PipelineCommandTests: XCTestCase {
         }
         // The preferences come from AI feedback here: the SFT model's answers, labelled by the judge.
         let constitution = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("configs/tiny-world-constitution.yaml")
+            .deletingLastPathComponent().appendingPathComponent("configs/constitutions/tiny-world.yaml")
         let feedback = [
             "--set", "preferences.source=ai", "--set", "preferences.constitution=\(constitution.path)",
             "--set", "preferences.feedback_model=judge",

@@ -50,7 +50,7 @@ final class RecipeChoiceTests: XCTestCase {
         XCTAssertTrue(message.hasPrefix("\(recipePath):4: "), message)
         XCTAssertTrue(
             message.contains(
-                "'loss.type' must be one of sigmoid, conservative, robust, ipo, hinge, simpo, got 'sigmod'"),
+                "'loss.type' must be one of sigmoid, conservative, robust, ipo, hinge, simpo, orpo, kto, got 'sigmod'"),
             message)
     }
 
