@@ -14,10 +14,11 @@ struct AILabelCommand: ParsableCommand {
     @OptionGroup var options: FeedbackLoopOptions
 
     func run() throws {
-        let records = try options.run("ai-label") { policy, feedback, constitution, prompts, progress in
+        let records = try options.run("ai-label") { inputs, progress in
             try AILabeling(
-                policy: policy, feedback: feedback, constitution: constitution, seed: options.sampling.seed
-            ).run(prompts, progress: progress)
+                policy: inputs.policy, feedback: inputs.feedback, constitution: inputs.constitution,
+                seed: options.sampling.seed
+            ).run(inputs.prompts, progress: progress)
         }
         print("\(records.count) preference pairs written to \(options.out)")
     }

@@ -1,9 +1,7 @@
 import AIFeedback
 import ArgumentParser
-import Datasets
 import Formats
 import Foundation
-import Inference
 
 /// The options of the AI-feedback commands (`critique-revise`, `ai-label`): the policy that
 /// answers, the prompts, the constitution, the feedback model and the output file.
@@ -42,37 +40,21 @@ struct FeedbackLoopOptions: ParsableArguments {
         }
     }
 
-    /// Reads the constitution and prompts, opens the device and both models, runs `work` with
-    /// progress on standard error, and writes its lines to `--out` at once (nothing is written
-    /// if anything fails).
+    /// Reads the inputs, opens the device and both models, runs `work` with progress on standard
+    /// error, and writes its lines to `--out` at once (nothing is written if anything fails).
     func run<Record: Encodable>(
-        _ title: String,
-        _ work: (ChatAnswerSampler, FeedbackModel, Constitution, [[ChatMessage]], (Int, Int) -> Void) throws -> [Record]
+        _ title: String, _ work: (FeedbackLoopInputs, (Int, Int) -> Void) throws -> [Record]
     ) throws -> [Record] {
-        let constitution = try Constitution.read(URL(fileURLWithPath: constitution))
-        let prompts = try GenerationPromptDataset.read(URL(fileURLWithPath: prompts)).map { prompt in
-            switch prompt.content {
-            case .text(let text): return [ChatMessage.user(text)]
-            case .messages(let messages):
-                guard messages.last?.role != .assistant else {
-                    throw prompt.error("the prompt ends with an assistant turn; it should end where the answer begins")
-                }
-                return messages
-            }
-        }
-        let device = try deviceOptions.open()
-        let options = sampling.options(defaultMaxTokens: 64, defaultTemperature: 1)
-        let folder = try ChatModelFolder(url: URL(fileURLWithPath: model), field: "--model")
-        let policy = ChatAnswerSampler(
-            model: try folder.loadModel(device: device, trainable: false), encoder: folder.encoder, options: options)
         let source: FeedbackSource =
             judge.map { .judge(world: URL(fileURLWithPath: $0)) } ?? .model(URL(fileURLWithPath: feedbackModel!))
-        var feedbackOptions = options
-        feedbackOptions.maxNewTokens = max(options.maxNewTokens, 128)
-        let feedback = try source.load(device: device, options: feedbackOptions, seed: sampling.seed)
+        let inputs = try FeedbackLoopInputs.load(
+            model: URL(fileURLWithPath: model), prompts: URL(fileURLWithPath: prompts),
+            constitution: URL(fileURLWithPath: constitution), feedback: source,
+            openDevice: { try deviceOptions.open() },
+            options: sampling.options(defaultMaxTokens: 64, defaultTemperature: 1))
         let started = Date()
         var shown = Date.distantPast
-        let records = try work(policy, feedback, constitution, prompts) { done, total in
+        let records = try work(inputs) { done, total in
             // A line a second at most, and the last one.
             guard done == total || Date().timeIntervalSince(shown) >= 1 else { return }
             shown = Date()
