@@ -17,16 +17,6 @@ final class AIFeedbackCommandTests: XCTestCase {
 
     private var world: URL { root.appendingPathComponent("tiny/world") }
 
-    /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
-    private func pretrainedModel() throws -> URL {
-        let recipe = try SmokeRecipe.pretrain(
-            in: root, world: root.appendingPathComponent("tiny"), steps: 1, maxPositions: 128)
-        let run = root.appendingPathComponent("base")
-        let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
-        XCTAssertEqual(result.status, 0, result.standardError)
-        return run.appendingPathComponent("final")
-    }
-
     /// The first `count` RL prompts of the world.
     private func prompts(_ count: Int) throws -> URL {
         let lines = try String(contentsOf: world.appendingPathComponent("rl_prompts.jsonl"), encoding: .utf8)
@@ -41,7 +31,7 @@ final class AIFeedbackCommandTests: XCTestCase {
     }
 
     func testTheLoopRunsWithTheJudgeAndWithAModel() throws {
-        let model = try pretrainedModel()
+        let model = try pretrainedTinyModel(in: root)
         let prompts = try prompts(12)
         let common = ["--model", model.path, "--prompts", prompts.path, "--constitution", constitution.path]
 
@@ -101,7 +91,7 @@ final class AIFeedbackCommandTests: XCTestCase {
 
     /// The judge teaches the three tasks, on pairs that name no entity of the held-out questions.
     func testFeedbackDataTeachesTheThreeTasksAwayFromTheHeldOutEntities() throws {
-        _ = try pretrainedModel()
+        _ = try pretrainedTinyModel(in: root)
         let out = root.appendingPathComponent("feedback.jsonl")
         let result = try CommandRunner.run([
             "data", "feedback", "--world", world.path, "--constitution", constitution.path, "--out", out.path,

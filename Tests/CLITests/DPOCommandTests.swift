@@ -14,16 +14,6 @@ final class DPOCommandTests: XCTestCase {
 
     private func write(_ text: String, _ name: String) throws -> URL { try writeFile(text, named: name, in: root) }
 
-    /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
-    private func pretrainedModel() throws -> URL {
-        let recipe = try SmokeRecipe.pretrain(
-            in: root, world: root.appendingPathComponent("tiny"), steps: 1, maxPositions: 128)
-        let run = root.appendingPathComponent("base")
-        let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
-        XCTAssertEqual(result.status, 0, result.standardError)
-        return run.appendingPathComponent("final")
-    }
-
     private var preferences: URL { root.appendingPathComponent("tiny/world/preferences.jsonl") }
 
     private func recipe(model: URL, data: URL, extra: String = "") throws -> URL {
@@ -41,7 +31,7 @@ final class DPOCommandTests: XCTestCase {
     }
 
     func testTrainsAndReusesTheReferenceCache() throws {
-        let model = try pretrainedModel()
+        let model = try pretrainedTinyModel(in: root)
         let recipe = try recipe(model: model, data: preferences)
         let first = try CommandRunner.run([
             "dpo", "--config", recipe.path, "--set", "run.out=\(root.path)", "--set", "run.name=run1", "--json",

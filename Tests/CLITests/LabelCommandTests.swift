@@ -206,7 +206,7 @@ final class LabelCommandTests: XCTestCase {
     }
 
     func testSampledAnswersAreSeededAndRecordTheirSettings() throws {
-        let model = try pretrainedModel()
+        let model = try pretrainedTinyModel(in: root)
         let prompts = try writeFile(
             #"{"prompt": "What is the capital of Varn?"}"# + "\n"
                 + #"{"prompt": [{"role": "user", "content": "Name an animal."}]}"# + "\n",
@@ -262,16 +262,6 @@ final class LabelCommandTests: XCTestCase {
             reseeded.standardError.contains("sampled with seed 7")
                 && reseeded.standardError.contains("this run asks for seed 8"), reseeded.standardError)
         XCTAssertEqual(try Data(contentsOf: session), before)
-    }
-
-    /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
-    private func pretrainedModel() throws -> URL {
-        let recipe = try SmokeRecipe.pretrain(
-            in: root, world: root.appendingPathComponent("tiny"), steps: 1, maxPositions: 128)
-        let run = root.appendingPathComponent("base")
-        let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
-        XCTAssertEqual(result.status, 0, result.standardError)
-        return run.appendingPathComponent("final")
     }
 
     func testBadInputIsNamedAndNothingIsWritten() throws {

@@ -25,16 +25,6 @@ final class ORPOAndKTOCommandTests: XCTestCase {
         root = try makeScratchFolder("orpo-kto-cli")
     }
 
-    /// A smoke-size tiny world and a model pretrained on it for one step; returns the model folder.
-    private func pretrainedModel() throws -> URL {
-        let recipe = try SmokeRecipe.pretrain(
-            in: root, world: root.appendingPathComponent("tiny"), steps: 1, maxPositions: 128)
-        let run = root.appendingPathComponent("base")
-        let result = try CommandRunner.run(["pretrain", "--config", recipe.path, "--out", run.path])
-        XCTAssertEqual(result.status, 0, result.standardError)
-        return run.appendingPathComponent("final")
-    }
-
     private var preferences: URL { root.appendingPathComponent("tiny/world/preferences.jsonl") }
 
     private func recipe(model: URL, data: URL, extra: String = "") throws -> URL {
@@ -55,7 +45,7 @@ final class ORPOAndKTOCommandTests: XCTestCase {
     }
 
     func testORPOAndKTOTrainWithTRLsMetrics() throws {
-        let model = try pretrainedModel()
+        let model = try pretrainedTinyModel(in: root)
         let orpo = try CommandRunner.run([
             "orpo", "--config", recipe(model: model, data: preferences).path, "--out",
             root.appendingPathComponent("orpo").path, "--json",
