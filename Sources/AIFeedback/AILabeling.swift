@@ -6,8 +6,9 @@ import Inference
 /// Stage two of Constitutional AI (RL from AI feedback; Bai et al., arXiv:2212.08073, §4): for
 /// each prompt, the policy samples two answers, the feedback model is asked which better follows
 /// a principle drawn for that prompt, in both orders (averaged, which cancels a preference for
-/// the first or second position), and the probability becomes a soft-labelled preference pair.
-public struct AILabeling {
+/// the first or second position), and the probability becomes a soft-labelled preference pair
+/// (`FeedbackLoop.aiLabels`).
+public enum AILabeling {
     /// One prompt's preference line `{"prompt", "chosen", "rejected", "chosen_probability"}`,
     /// with the principle it was judged by.
     public struct Record: Codable, Equatable, Sendable {
@@ -23,22 +24,13 @@ public struct AILabeling {
         }
     }
 
-    public let policy: ChatAnswerSampler
-    public let feedback: FeedbackModel
-    public let constitution: Constitution
-    public let seed: UInt64
+}
 
-    public init(policy: ChatAnswerSampler, feedback: FeedbackModel, constitution: Constitution, seed: UInt64) {
-        self.policy = policy
-        self.feedback = feedback
-        self.constitution = constitution
-        self.seed = seed
-    }
-
-    /// The preference of every prompt whose two answers differ, in order (identical answers
+extension FeedbackLoop {
+    /// Stage two's preference of every prompt whose two answers differ, in order (identical answers
     /// say nothing and are left out); `progress(done, total)` after each prompt.
-    public func run(_ prompts: [[ChatMessage]], progress: (Int, Int) -> Void = { _, _ in }) throws -> [Record] {
-        var records: [Record] = []
+    public func aiLabels(progress: (Int, Int) -> Void = { _, _ in }) throws -> [AILabeling.Record] {
+        var records: [AILabeling.Record] = []
         for (index, prompt) in prompts.enumerated() {
             defer { progress(index + 1, prompts.count) }
             let principle = constitution.principle(seed: seed, index: index)
@@ -51,7 +43,7 @@ public struct AILabeling {
             let first = (forward + (1 - backward)) / 2
             let (chosen, rejected) = first >= 0.5 ? (answers[0], answers[1]) : (answers[1], answers[0])
             records.append(
-                Record(
+                AILabeling.Record(
                     prompt: prompt, chosen: [.assistant(chosen)], rejected: [.assistant(rejected)],
                     chosenProbability: max(first, 1 - first), principle: principle.name))
         }

@@ -3,10 +3,10 @@ import Formats
 import Foundation
 import Inference
 
-/// Stage one of Constitutional AI (Bai et al., arXiv:2212.08073, §3): for each prompt, the
-/// policy answers, the feedback model critiques the answer under a principle drawn for that
-/// prompt, then revises it by the critique. The revisions are SFT data.
-public struct CritiqueRevision {
+/// Stage one of Constitutional AI (Bai et al., arXiv:2212.08073, §3), `FeedbackLoop.critiqueRevise`:
+/// for each prompt, the policy answers, the feedback model critiques the answer under a principle
+/// drawn for that prompt, then revises it by the critique. The revisions are SFT data.
+public enum CritiqueRevision {
     /// One prompt's outcome: an SFT line `{"prompt", "completion"}` (the revision as the
     /// completion) that keeps the original answer, the critique and the principle for inspection.
     public struct Record: Codable, Equatable, Sendable {
@@ -31,27 +31,18 @@ public struct CritiqueRevision {
         }
     }
 
-    public let policy: ChatAnswerSampler
-    public let feedback: FeedbackModel
-    public let constitution: Constitution
-    public let seed: UInt64
+}
 
-    public init(policy: ChatAnswerSampler, feedback: FeedbackModel, constitution: Constitution, seed: UInt64) {
-        self.policy = policy
-        self.feedback = feedback
-        self.constitution = constitution
-        self.seed = seed
-    }
-
-    /// The record of every prompt, in order; `progress(done, total)` after each.
-    public func run(_ prompts: [[ChatMessage]], progress: (Int, Int) -> Void = { _, _ in }) throws -> [Record] {
+extension FeedbackLoop {
+    /// Stage one's record of every prompt, in order; `progress(done, total)` after each.
+    public func critiqueRevise(progress: (Int, Int) -> Void = { _, _ in }) throws -> [CritiqueRevision.Record] {
         try prompts.enumerated().map { index, prompt in
             let principle = constitution.principle(seed: seed, index: index)
             let answer = try policy.answers(to: prompt, count: 1, seed: FeedbackSeeds.mix(seed, UInt64(index), 1))[0]
             let critique = try feedback.critique(prompt: prompt, answer: answer, principle: principle)
             let revision = try feedback.revise(prompt: prompt, answer: answer, critique: critique, principle: principle)
             progress(index + 1, prompts.count)
-            return Record(
+            return CritiqueRevision.Record(
                 prompt: prompt, completion: [.assistant(revision)], original: answer, critique: critique,
                 principle: principle.name)
         }

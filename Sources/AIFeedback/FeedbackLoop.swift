@@ -5,21 +5,35 @@ import Foundation
 import Inference
 import Models
 
-/// What `critique-revise` and `ai-label` work with: the policy that answers, the feedback model,
-/// the constitution and the prompts, read and checked before any model loads.
-public struct FeedbackLoopInputs {
+/// The AI-feedback loop over some prompts: the policy that answers, the feedback model, the
+/// constitution and the seed every draw of an item derives from (its principle, its answers).
+/// Its two stages are `critiqueRevise` (CritiqueRevision.swift) and `aiLabels` (AILabeling.swift).
+public struct FeedbackLoop {
     public let policy: ChatAnswerSampler
     public let feedback: FeedbackModel
     public let constitution: Constitution
     public let prompts: [[ChatMessage]]
+    public let seed: UInt64
 
-    /// Reads the constitution and the prompts, then opens the device (`openDevice`) and loads the
-    /// policy (the chat model folder `model`) and the feedback model on it. The policy samples with `options`; the
+    public init(
+        policy: ChatAnswerSampler, feedback: FeedbackModel, constitution: Constitution, prompts: [[ChatMessage]],
+        seed: UInt64
+    ) {
+        self.policy = policy
+        self.feedback = feedback
+        self.constitution = constitution
+        self.prompts = prompts
+        self.seed = seed
+    }
+
+    /// Reads the constitution and the prompts (checked before any model loads), then opens the
+    /// device (`openDevice`) and loads the policy (the chat model folder `model`) and the
+    /// feedback model on it. The policy samples with `options` (whose seed is the loop's); the
     /// feedback model writes critiques and revisions of up to 128 tokens (more if `options` allow).
     public static func load(
         model: URL, prompts: URL, constitution: URL, feedback source: FeedbackSource,
         openDevice: () throws -> Device, options: GenerationOptions
-    ) throws -> FeedbackLoopInputs {
+    ) throws -> FeedbackLoop {
         let constitution = try Constitution.read(constitution)
         let prompts = try conversations(GenerationPromptDataset.read(prompts))
         let folder = try ChatModelFolder(url: model, field: "--model")
@@ -29,7 +43,9 @@ public struct FeedbackLoopInputs {
         var feedbackOptions = options
         feedbackOptions.maxNewTokens = max(options.maxNewTokens, 128)
         let feedback = try source.load(device: device, options: feedbackOptions, seed: options.sampling.seed)
-        return FeedbackLoopInputs(policy: policy, feedback: feedback, constitution: constitution, prompts: prompts)
+        return FeedbackLoop(
+            policy: policy, feedback: feedback, constitution: constitution, prompts: prompts,
+            seed: options.sampling.seed)
     }
 
     /// Each prompt as a conversation: a string is a user message, a message list is kept as it is

@@ -52,6 +52,17 @@ struct ChatJSONLine {
         return ChatMessage(role, content)
     }
 
+    /// The line's `prompt` as messages (a string is a user message), which must be present and
+    /// must not end with an assistant turn: it ends where `rest` (e.g. "the completion begins").
+    func requiredPrompt(shape: String, endingWhere rest: String) throws -> [ChatMessage] {
+        let prompt = try requiredMessages(
+            "prompt", stringRole: .user, expected: "the prompt; a line looks like \(shape)")
+        guard prompt.last?.role != .assistant else {
+            throw error("the prompt ends with an assistant turn; it should end where \(rest)")
+        }
+        return prompt
+    }
+
     /// Checks that `messages` (the value of `key`) holds only assistant messages.
     func requireAssistantOnly(_ messages: [ChatMessage], _ key: String) throws {
         if let other = messages.firstIndex(where: { $0.role != .assistant }) {

@@ -33,11 +33,7 @@ public enum PreferenceDataset {
     /// The pairs of `url`; a malformed line is an error naming the file and line.
     public static func read(_ url: URL) throws -> [PreferencePair] {
         try ChatJSONL.lines(of: url, shape: shape).map { line in
-            let prompt = try line.requiredMessages(
-                "prompt", stringRole: .user, expected: "the prompt; a line looks like \(shape)")
-            guard prompt.last?.role != .assistant else {
-                throw line.error("the prompt ends with an assistant turn; it should end where the completions begin")
-            }
+            let prompt = try line.requiredPrompt(shape: shape, endingWhere: "the completions begin")
             var completions: [[ChatMessage]] = []
             for key in ["chosen", "rejected"] {
                 let completion = try line.requiredMessages(

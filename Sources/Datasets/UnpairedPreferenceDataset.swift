@@ -24,11 +24,7 @@ public enum UnpairedPreferenceDataset {
     /// The completions of `url`; a malformed line is an error naming the file and line.
     public static func read(_ url: URL) throws -> [LabelledCompletion] {
         try ChatJSONL.lines(of: url, shape: shape).map { line in
-            let prompt = try line.requiredMessages(
-                "prompt", stringRole: .user, expected: "the prompt; a line looks like \(shape)")
-            guard prompt.last?.role != .assistant else {
-                throw line.error("the prompt ends with an assistant turn; it should end where the completion begins")
-            }
+            let prompt = try line.requiredPrompt(shape: shape, endingWhere: "the completion begins")
             let completion = try line.requiredMessages(
                 "completion", stringRole: .assistant, expected: "the completion; a line looks like \(shape)")
             try line.requireAssistantOnly(completion, "completion")

@@ -26,28 +26,22 @@ extension Pipeline {
     private func makeAILabels(at url: URL) throws {
         let settings = config.preferences
         let started = Date()
-        let constitution = try Constitution.read(URL(fileURLWithPath: settings.constitution))
-        let folder = try ChatModelFolder(url: finalModel("sft"), field: "the SFT model")
-        let options = GenerationOptions(
-            maxNewTokens: config.eval.maxNewTokens, sampling: SamplingOptions(temperature: 1))
-        let policy = ChatAnswerSampler(
-            model: try folder.loadModel(device: device, trainable: false), encoder: folder.encoder, options: options)
         let source: FeedbackSource =
             settings.feedbackModel == "judge"
             ? .judge(world: data.world) : .model(URL(fileURLWithPath: settings.feedbackModel))
-        var feedbackOptions = options
-        feedbackOptions.maxNewTokens = 128
-        let feedback = try source.load(device: device, options: feedbackOptions, seed: UInt64(config.data.seed))
-        let prompts = try RLPromptDataset.read(data.world.appendingPathComponent("rl_prompts.jsonl")).map(\.messages)
-        let records = try AILabeling(
-            policy: policy, feedback: feedback, constitution: constitution, seed: UInt64(config.data.seed)
-        ).run(prompts)
+        let loop = try FeedbackLoop.load(
+            model: finalModel("sft"), prompts: data.world.appendingPathComponent("rl_prompts.jsonl"),
+            constitution: URL(fileURLWithPath: settings.constitution), feedback: source, openDevice: { device },
+            options: GenerationOptions(
+                maxNewTokens: config.eval.maxNewTokens,
+                sampling: SamplingOptions(temperature: 1, seed: UInt64(config.data.seed))))
+        let records = try loop.aiLabels()
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try AtomicFile.write(try JSONLines.data(records), to: url)
         emit(
             .note(
                 String(
-                    format: "preferences: %d pairs labelled by %@ in %.1f s: %@", records.count, feedback.name,
+                    format: "preferences: %d pairs labelled by %@ in %.1f s: %@", records.count, loop.feedback.name,
                     Date().timeIntervalSince(started), url.path)))
     }
 }

@@ -14,11 +14,8 @@ struct AILabelCommand: ParsableCommand {
     @OptionGroup var options: FeedbackLoopOptions
 
     func run() throws {
-        let records = try options.run("ai-label") { inputs, progress in
-            try AILabeling(
-                policy: inputs.policy, feedback: inputs.feedback, constitution: inputs.constitution,
-                seed: options.sampling.seed
-            ).run(inputs.prompts, progress: progress)
+        let records = try options.run("ai-label") { loop, progress in
+            try loop.aiLabels(progress: progress)
         }
         print("\(records.count) preference pairs written to \(options.out)")
     }

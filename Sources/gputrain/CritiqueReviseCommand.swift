@@ -13,11 +13,8 @@ struct CritiqueReviseCommand: ParsableCommand {
     @OptionGroup var options: FeedbackLoopOptions
 
     func run() throws {
-        let records = try options.run("critique-revise") { inputs, progress in
-            try CritiqueRevision(
-                policy: inputs.policy, feedback: inputs.feedback, constitution: inputs.constitution,
-                seed: options.sampling.seed
-            ).run(inputs.prompts, progress: progress)
+        let records = try options.run("critique-revise") { loop, progress in
+            try loop.critiqueRevise(progress: progress)
         }
         let revised = records.filter { $0.completion.first?.content != $0.original }.count
         print("\(records.count) answers, \(revised) revised, written to \(options.out)")

@@ -43,18 +43,18 @@ struct FeedbackLoopOptions: ParsableArguments {
     /// Reads the inputs, opens the device and both models, runs `work` with progress on standard
     /// error, and writes its lines to `--out` at once (nothing is written if anything fails).
     func run<Record: Encodable>(
-        _ title: String, _ work: (FeedbackLoopInputs, (Int, Int) -> Void) throws -> [Record]
+        _ title: String, _ work: (FeedbackLoop, (Int, Int) -> Void) throws -> [Record]
     ) throws -> [Record] {
         let source: FeedbackSource =
             judge.map { .judge(world: URL(fileURLWithPath: $0)) } ?? .model(URL(fileURLWithPath: feedbackModel!))
-        let inputs = try FeedbackLoopInputs.load(
+        let loop = try FeedbackLoop.load(
             model: URL(fileURLWithPath: model), prompts: URL(fileURLWithPath: prompts),
             constitution: URL(fileURLWithPath: constitution), feedback: source,
             openDevice: { try deviceOptions.open() },
             options: sampling.options(defaultMaxTokens: 64, defaultTemperature: 1))
         let started = Date()
         var shown = Date.distantPast
-        let records = try work(inputs) { done, total in
+        let records = try work(loop) { done, total in
             // A line a second at most, and the last one.
             guard done == total || Date().timeIntervalSince(shown) >= 1 else { return }
             shown = Date()
